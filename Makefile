@@ -1,0 +1,36 @@
+# Entry points. `make run` runs the whole system here; `make test` runs every test.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install run up test lint bench demo clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+
+install: $(PY)
+	$(PY) -m pip install -q -e '.[dev]'
+
+run: $(PY)
+	PY=$(PY) scripts/run.sh
+
+up:
+	docker compose -f deploy/docker-compose.yml up --build
+
+test: $(PY)
+	$(PY) -m pytest
+
+lint: $(PY)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(PY)
+	ENSURE_RABBIT_MANAGEMENT=0 scripts/ensure-rabbitmq.sh
+	$(PY) -m bench.gateway_reads
+
+demo: $(PY)
+	$(PY) -m services.registry.demo
+
+clean:
+	rm -rf var .pytest_cache

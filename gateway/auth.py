@@ -1,0 +1,96 @@
+"""Bearer tokens: short-lived access JWTs and longer-lived refresh JWTs (HS256)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from services.common import config
+from services.common.errors import AuthenticationFailed
+
+ALGORITHM = "HS256"
+ISSUER = "alumni-platform"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, as the access token states it."""
+
+    account_id: str
+    username: str
+    role: str
+    department_id: str | None
+
+    def as_actor(self) -> dict[str, Any]:
+        return {
+            "account_id": self.account_id,
+            "username": self.username,
+            "role": self.role,
+            "department_id": self.department_id,
+        }
+
+
+def issue_tokens(account: dict[str, Any], secret: str) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": account["id"],
+        "username": account["username"],
+        "role": account["role"],
+        "department_id": account.get("department_id"),
+        "iat": now,
+    }
+    access = {**claims, "typ": "access", "exp": now + config.ACCESS_TOKEN_TTL_SECONDS}
+    refresh = {
+        "iss": ISSUER,
+        "sub": account["id"],
+        "typ": "refresh",
+        "iat": now,
+        "exp": now + config.REFRESH_TOKEN_TTL_SECONDS,
+        "jti": str(uuid.uuid4()),
+    }
+    return {
+        "access_token": jwt.encode(access, secret, algorithm=ALGORITHM),
+        "refresh_token": jwt.encode(refresh, secret, algorithm=ALGORITHM),
+        "token_type": "bearer",
+        "expires_in": config.ACCESS_TOKEN_TTL_SECONDS,
+    }
+
+
+def decode(token: str, secret: str, expected_type: str) -> dict[str, Any]:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "iss"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise AuthenticationFailed(
+            "令牌已过期，请重新登录或刷新令牌。", {"reason": "expired"}
+        ) from None
+    except jwt.InvalidTokenError:
+        raise AuthenticationFailed("令牌无效。", {"reason": "invalid"}) from None
+    if claims.get("typ") != expected_type:
+        raise AuthenticationFailed("令牌类型不符。", {"reason": "wrong_type"})
+    return claims
+
+
+def principal_from_header(header: str | None, secret: str) -> Principal:
+    if not header:
+        raise AuthenticationFailed("需要登录：请在 Authorization 头中提供 Bearer 令牌。")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("Authorization 头应为 “Bearer <令牌>”。")
+    claims = decode(token.strip(), secret, "access")
+    return Principal(
+        account_id=claims["sub"],
+        username=claims["username"],
+        role=claims["role"],
+        department_id=claims.get("department_id"),
+    )

@@ -1,0 +1,83 @@
+"""Every authorisation decision of the gateway, in one place.
+
+Roles (DESIGN.md): `office` sees and does everything and manages accounts;
+`committee` reads everything and writes nothing (but plans, later); `liaison`
+reads and writes the alumni of their own department. A record outside the
+caller's scope answers 404, so its existence does not leak; an action the role
+may never take answers 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.auth import Principal
+from services.common.errors import NotFound, PermissionDenied
+
+OFFICE = "office"
+COMMITTEE = "committee"
+LIAISON = "liaison"
+STAFF_ROLES = (OFFICE, COMMITTEE, LIAISON)
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    if principal.role not in roles:
+        raise PermissionDenied("当前角色无权执行此操作。", {"role": principal.role})
+
+
+def scope_alumni_search(principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
+    """A liaison searches only their own department."""
+    require_role(principal, *STAFF_ROLES)
+    if principal.role != LIAISON:
+        return params
+    asked = params.get("department_id")
+    if asked is not None and str(asked) != principal.department_id:
+        raise PermissionDenied("联络员只能查询本院系的校友。")
+    return {**params, "department_id": principal.department_id}
+
+
+def check_alumnus_read(principal: Principal, alumnus: dict[str, Any]) -> None:
+    require_role(principal, *STAFF_ROLES)
+    if principal.role == LIAISON and principal.department_id not in _departments_of(alumnus):
+        raise NotFound("校友不存在。")
+
+
+def check_alumnus_create(principal: Principal, data: dict[str, Any]) -> None:
+    require_role(principal, OFFICE, LIAISON)
+    if principal.role == LIAISON:
+        graduations = data.get("graduations") or []
+        if not graduations or any(
+            str(g.get("department_id")) != principal.department_id
+            for g in graduations
+            if isinstance(g, dict)
+        ):
+            raise PermissionDenied("联络员只能登记本院系的毕业记录。")
+
+
+def check_alumnus_update(
+    principal: Principal, alumnus: dict[str, Any], patch: dict[str, Any]
+) -> None:
+    check_alumnus_read(principal, alumnus)
+    require_role(principal, OFFICE, LIAISON)
+    if principal.role == LIAISON and "graduations" in patch:
+        kept = {
+            str(g.get("department_id")) for g in patch["graduations"] or [] if isinstance(g, dict)
+        }
+        if principal.department_id not in kept:
+            raise PermissionDenied("联络员不能移除本院系的毕业记录。")
+
+
+def check_manage_departments(principal: Principal) -> None:
+    require_role(principal, OFFICE)
+
+
+def check_read_departments(principal: Principal) -> None:
+    require_role(principal, *STAFF_ROLES)
+
+
+def check_manage_accounts(principal: Principal) -> None:
+    require_role(principal, OFFICE)
+
+
+def _departments_of(alumnus: dict[str, Any]) -> set[str]:
+    return {g["department_id"] for g in alumnus.get("graduations", [])}

@@ -1,0 +1,156 @@
+"""/openapi.json generated from the declared routes and their marshmallow schemas; /docs from
+the Swagger UI files that the swagger-ui-bundle package ships (no CDN)."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from swagger_ui_bundle import swagger_ui_path
+from werkzeug.wrappers import Response
+
+from gateway import schemas as edge
+from gateway.http import ROUTES, RouteDoc
+
+ERROR_DESCRIPTIONS = {
+    400: "请求格式错误（例如 JSON 无效）",
+    401: "未登录或令牌无效、过期",
+    403: "当前角色无权执行此操作",
+    404: "资源不存在",
+    409: "与现有数据冲突",
+    413: "请求体过大（上限 1 MiB）",
+    422: "字段校验失败",
+    503: "依赖的服务或消息代理不可用",
+    504: "依赖的服务应答超时",
+}
+DOCS_ASSETS = {
+    "swagger-ui.css",
+    "swagger-ui-bundle.js",
+    "swagger-ui-standalone-preset.js",
+    "favicon-32x32.png",
+    "favicon-16x16.png",
+}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    spec = APISpec(
+        title="校友工作平台 API",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        info={
+            "description": "Alumni-relations platform: registry of alumni, departments and "
+            "staff accounts. Errors use one body: "
+            '{"error": {"code", "message", "details"}}.'
+        },
+        plugins=[MarshmallowPlugin()],
+    )
+    spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    spec.components.schema("Error", schema=edge.Error)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        for method in route.method.split(","):
+            paths.setdefault(route.path, {})[method.lower()] = _operation(route)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def _operation(route: RouteDoc) -> dict[str, Any]:
+    success: dict[str, Any] = {"description": "成功"}
+    if route.response is not None:
+        item = route.response
+        schema: Any = item
+        if route.many:
+            schema = {
+                "type": "object",
+                "properties": {
+                    "items": {"type": "array", "items": item},
+                    "next_cursor": {"type": "string", "nullable": True},
+                },
+            }
+        success["content"] = {"application/json": {"schema": schema}}
+    responses: dict[Any, Any] = {str(route.status): success}
+    statuses = set(route.extra_statuses)
+    if route.roles is not None:
+        statuses |= {401, 403, 503, 504}
+    if route.body is not None:
+        statuses |= {400, 413, 422}
+    if route.query is not None:
+        statuses.add(422)
+    if "{" in route.path:
+        statuses.add(404)
+    for status in sorted(statuses):
+        responses[str(status)] = {
+            "description": ERROR_DESCRIPTIONS.get(status, "错误"),
+            "content": {"application/json": {"schema": "Error"}},
+        }
+    operation: dict[str, Any] = {
+        "summary": route.summary,
+        "tags": [route.tag],
+        "responses": responses,
+        "parameters": [
+            {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"{(\w+)}", route.path)
+        ],
+    }
+    if route.query is not None:
+        operation["parameters"].append({"in": "query", "schema": route.query})
+    if route.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": route.body}},
+        }
+    if route.roles is not None:
+        operation["security"] = [{"bearer": []}]
+        operation["description"] = "角色 / roles: " + ", ".join(route.roles)
+    return operation
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head>
+  <meta charset="utf-8">
+  <title>校友工作平台 API 文档</title>
+  <link rel="stylesheet" href="/docs/static/swagger-ui.css">
+  <link rel="icon" type="image/png" href="/docs/static/favicon-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/static/swagger-ui-bundle.js"></script>
+  <script src="/docs/static/swagger-ui-standalone-preset.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({
+      url: "/openapi.json",
+      dom_id: "#swagger-ui",
+      presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+      layout: "StandaloneLayout",
+      persistAuthorization: true
+    });
+  </script>
+</body>
+</html>
+"""
+
+
+def docs_page() -> Response:
+    return Response(DOCS_PAGE, content_type="text/html; charset=utf-8")
+
+
+def docs_asset(name: str) -> Response:
+    if name not in DOCS_ASSETS:
+        return Response("not found", status=404, content_type="text/plain; charset=utf-8")
+    path = Path(swagger_ui_path) / name
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Response(
+        path.read_bytes(),
+        content_type=content_type,
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

@@ -1,0 +1,129 @@
+"""The event envelope, the contract type, and zh-CN validation messages.
+
+Marshmallow's stock messages are English; clients of this platform read
+Chinese, so the default messages of the field types we use are set here, once,
+for every schema in the project.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from services.common.errors import ValidationFailed
+
+fields.Field.default_error_messages.update(
+    {
+        "required": "缺少必填字段。",
+        "null": "该字段不能为空。",
+        "validator_failed": "取值无效。",
+    }
+)
+fields.String.default_error_messages.update({"invalid": "应为字符串。"})
+fields.Integer.default_error_messages.update({"invalid": "应为整数。", "too_large": "数值过大。"})
+fields.Boolean.default_error_messages.update({"invalid": "应为布尔值。"})
+fields.Date.default_error_messages.update({"invalid": "应为 YYYY-MM-DD 格式的日期。"})
+fields.DateTime.default_error_messages.update({"invalid": "应为 ISO 8601 格式的时间。"})
+fields.AwareDateTime.default_error_messages.update({"invalid_awareness": "时间须带时区。"})
+fields.Email.default_error_messages.update({"invalid": "电子邮箱格式不正确。"})
+fields.UUID.default_error_messages.update({"invalid_uuid": "应为 UUID。"})
+fields.List.default_error_messages.update({"invalid": "应为列表。"})
+fields.Dict.default_error_messages.update({"invalid": "应为对象。"})
+fields.Nested.default_error_messages.update({"type": "应为对象。"})
+Schema.error_messages = {"unknown": "未知字段。", "type": "应为 JSON 对象。"}
+
+CHINA_MOBILE = re.compile(r"^(?:\+86)?1[3-9]\d{9}$")
+
+
+def length(min_len: int | None = None, max_len: int | None = None) -> validate.Length:
+    if min_len and max_len:
+        message = f"长度应在 {min_len} 到 {max_len} 之间。"
+    elif max_len:
+        message = f"长度不能超过 {max_len}。"
+    else:
+        message = f"长度至少为 {min_len}。"
+    return validate.Length(min=min_len, max=max_len, error=message)
+
+
+def one_of(choices: list[str]) -> validate.OneOf:
+    return validate.OneOf(choices, error="取值应为以下之一：" + "、".join(choices) + "。")
+
+
+def in_range(low: int, high: int) -> validate.Range:
+    return validate.Range(min=low, max=high, error=f"应在 {low} 到 {high} 之间。")
+
+
+def china_mobile() -> validate.Regexp:
+    return validate.Regexp(CHINA_MOBILE, error="手机号格式不正确，应为 11 位中国大陆手机号。")
+
+
+def iso_utc(moment: datetime) -> str:
+    """UTC ISO 8601 with offset; SQLite hands back naive datetimes that were stored as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+class StrictSchema(Schema):
+    """Rejects unknown fields: a misspelt field is an error, not silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def load_or_raise(schema: Schema, data: Any, **kwargs) -> Any:
+    """`schema.load`, turning marshmallow's error into the platform's ValidationFailed."""
+    try:
+        return schema.load(data, **kwargs)
+    except ValidationError as error:
+        raise ValidationFailed("请求数据校验失败。", {"fields": error.messages}) from None
+
+
+class EventEnvelope(StrictSchema):
+    event_id = fields.UUID(required=True)
+    event_type = fields.String(required=True)
+    occurred_at = fields.AwareDateTime(required=True)
+    version = fields.Integer(required=True, validate=in_range(1, 1000))
+    data = fields.Dict(required=True)
+
+
+@dataclass(frozen=True)
+class EventContract:
+    """An event type's payload schema; the envelope around it is the same for every event."""
+
+    event_type: str
+    version: int
+    data_schema: type[Schema]
+    description: str
+
+    def envelope_schema(self) -> Schema:
+        nested = type(
+            f"{self.data_schema.__name__}Event",
+            (EventEnvelope,),
+            {"data": fields.Nested(self.data_schema, required=True)},
+        )
+        return nested()
+
+    def build(self, data: dict[str, Any]) -> dict[str, Any]:
+        errors = self.data_schema().validate(data)
+        if errors:
+            raise ValueError(f"{self.event_type} payload breaks its contract: {errors}")
+        return {
+            "event_id": str(uuid.uuid4()),
+            "event_type": self.event_type,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "version": self.version,
+            "data": data,
+        }
+
+    def check(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Validate a received event; returns it unchanged (JSON-native) when it conforms."""
+        errors = self.envelope_schema().validate(event)
+        if errors:
+            raise ValidationFailed(f"事件 {self.event_type} 不符合契约。", {"fields": errors})
+        return event

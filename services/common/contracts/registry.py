@@ -1,0 +1,197 @@
+"""Contracts of the registry service: its RPC payloads and the events it publishes."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from services.common.contracts.base import (
+    EventContract,
+    StrictSchema,
+    china_mobile,
+    in_range,
+    length,
+    one_of,
+)
+
+GENDERS = ["male", "female", "unknown"]
+DEGREES = ["associate", "bachelor", "master", "doctor", "other"]
+ROLES = ["office", "committee", "liaison"]
+CHANGE_SOURCES = ["office", "liaison", "self_service", "import"]
+MAX_PAGE_SIZE = 100
+WECHAT_ID = validate.Regexp(
+    r"^[a-zA-Z][-_a-zA-Z0-9]{5,19}$",
+    error="微信号应为 6 到 20 位，以字母开头，可含字母、数字、下划线和减号。",
+)
+
+
+class DepartmentInput(StrictSchema):
+    name = fields.String(required=True, validate=length(1, 100))
+    code = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_-]{1,20}$", error="代码应为 1 到 20 位字母、数字、下划线或减号。"
+        ),
+    )
+
+
+class Department(StrictSchema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    code = fields.String(required=True)
+
+
+class Graduation(StrictSchema):
+    department_id = fields.UUID(required=True)
+    major = fields.String(required=True, validate=length(1, 100))
+    degree = fields.String(required=True, validate=one_of(DEGREES))
+    class_year = fields.Integer(required=True, strict=True, validate=in_range(1900, 2100))
+    class_name = fields.String(load_default=None, allow_none=True, validate=length(max_len=100))
+
+
+class AlumnusFields(StrictSchema):
+    """Every editable field of an alumnus; creation requires some of them."""
+
+    name = fields.String(validate=length(1, 50))
+    gender = fields.String(allow_none=True, validate=one_of(GENDERS))
+    birth_date = fields.Date(allow_none=True)
+    phone = fields.String(allow_none=True, validate=china_mobile())
+    email = fields.Email(allow_none=True, validate=length(max_len=254))
+    wechat = fields.String(allow_none=True, validate=WECHAT_ID)
+    province = fields.String(allow_none=True, validate=length(max_len=50))
+    city = fields.String(allow_none=True, validate=length(max_len=50))
+    employer = fields.String(allow_none=True, validate=length(max_len=200))
+    industry = fields.String(allow_none=True, validate=length(max_len=100))
+    title = fields.String(allow_none=True, validate=length(max_len=100))
+    tags = fields.List(fields.String(validate=length(1, 30)), validate=length(max_len=50))
+    graduations = fields.List(fields.Nested(Graduation), validate=length(1, 20))
+
+
+class AlumnusInput(AlumnusFields):
+    name = fields.String(required=True, validate=length(1, 50))
+    graduations = fields.List(fields.Nested(Graduation), required=True, validate=length(1, 20))
+
+
+class AlumnusPatch(AlumnusFields):
+    """A partial update: only the fields present change."""
+
+
+class GraduationOut(StrictSchema):
+    department_id = fields.String(required=True)
+    major = fields.String(required=True)
+    degree = fields.String(required=True)
+    class_year = fields.Integer(required=True)
+    class_name = fields.String(allow_none=True)
+
+
+class Alumnus(StrictSchema):
+    """An alumnus as the registry returns it, and as events carry it (JSON-native)."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    gender = fields.String(allow_none=True)
+    birth_date = fields.String(allow_none=True, metadata={"format": "date"})
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    wechat = fields.String(allow_none=True)
+    province = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    employer = fields.String(allow_none=True)
+    industry = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    tags = fields.List(fields.String(), required=True)
+    graduations = fields.List(fields.Nested(GraduationOut), required=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    updated_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class AlumnusPage(StrictSchema):
+    items = fields.List(fields.Nested(Alumnus), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class AlumnusSearch(StrictSchema):
+    q = fields.String(validate=length(1, 50))
+    department_id = fields.UUID()
+    class_year = fields.Integer(validate=in_range(1900, 2100))
+    city = fields.String(validate=length(1, 50))
+    employer = fields.String(validate=length(1, 200))
+    industry = fields.String(validate=length(1, 100))
+    limit = fields.Integer(load_default=20, validate=in_range(1, MAX_PAGE_SIZE))
+    cursor = fields.String(validate=length(1, 100))
+
+
+class Change(StrictSchema):
+    field = fields.String(required=True)
+    old_value = fields.Raw(allow_none=True)
+    new_value = fields.Raw(allow_none=True)
+    actor = fields.String(required=True)
+    source = fields.String(required=True, validate=one_of(CHANGE_SOURCES))
+    changed_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class ChangePage(StrictSchema):
+    items = fields.List(fields.Nested(Change), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class AccountInput(StrictSchema):
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_.-]{3,50}$", error="用户名应为 3 到 50 位字母、数字或 _.-。"
+        ),
+    )
+    password = fields.String(required=True, load_only=True, validate=length(10, 200))
+    role = fields.String(required=True, validate=one_of(ROLES))
+    department_id = fields.UUID(allow_none=True, load_default=None)
+
+
+class Account(StrictSchema):
+    id = fields.String(required=True)
+    username = fields.String(required=True)
+    role = fields.String(required=True)
+    department_id = fields.String(allow_none=True)
+
+
+class Credentials(StrictSchema):
+    username = fields.String(required=True, validate=length(1, 50))
+    password = fields.String(required=True, load_only=True, validate=length(1, 200))
+
+
+class Actor(StrictSchema):
+    """Who asks: passed with every write so the history can say who changed what."""
+
+    account_id = fields.String(required=True)
+    username = fields.String(required=True)
+    role = fields.String(required=True)
+    department_id = fields.String(allow_none=True)
+    source = fields.String(validate=one_of(CHANGE_SOURCES))
+
+
+class FieldChange(StrictSchema):
+    old = fields.Raw(allow_none=True)
+    new = fields.Raw(allow_none=True)
+
+
+class AlumnusUpdatedData(StrictSchema):
+    id = fields.String(required=True)
+    changes = fields.Dict(keys=fields.String(), values=fields.Nested(FieldChange), required=True)
+    source = fields.String(required=True, validate=one_of(CHANGE_SOURCES))
+    alumnus = fields.Nested(Alumnus, required=True)
+
+
+EVENTS = (
+    EventContract(
+        "alumnus_registered",
+        1,
+        Alumnus,
+        "A new alumnus record was created; `data` is the full record.",
+    ),
+    EventContract(
+        "alumnus_updated",
+        1,
+        AlumnusUpdatedData,
+        "An alumnus record changed; `data.changes` maps each changed field to its old and "
+        "new value, `data.alumnus` is the record after the change.",
+    ),
+)

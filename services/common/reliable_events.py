@@ -1,0 +1,133 @@
+"""An event handler that never drops a message whose handler raised.
+
+nameko's `event_handler` acks a message whose handler raised, and the event is
+gone. `reliable_event_handler` instead republishes it to a delay queue (one per
+backoff step, with a queue TTL that dead-letters it back into the handler's
+queue), and after the last attempt to a dead-letter queue `<queue>.dead`,
+where it waits for an operator. The original is acked only after the broker has
+confirmed the copy, so a crash in between at worst delivers it twice, which
+the inbox makes harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from kombu import Queue
+from nameko.amqp.publish import get_connection, get_producer
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.events import SERVICE_POOL, EventHandler
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETRY_DELAYS_SECONDS = (1, 5, 30)
+ATTEMPT_HEADER = "x-alumni-attempt"
+ERROR_HEADER = "x-alumni-error"
+
+
+def retry_queue_name(queue_name: str, step: int) -> str:
+    return f"{queue_name}.retry.{step}"
+
+
+def dead_letter_queue_name(queue_name: str) -> str:
+    return f"{queue_name}.dead"
+
+
+class ReliableEventHandler(EventHandler):
+    def __init__(
+        self,
+        source_service: str,
+        event_type: str,
+        retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS_SECONDS,
+        **kwargs,
+    ) -> None:
+        self.retry_delays = tuple(retry_delays)
+        super().__init__(
+            source_service,
+            event_type,
+            handler_type=SERVICE_POOL,
+            reliable_delivery=True,
+            requeue_on_error=False,
+            **kwargs,
+        )
+
+    def setup(self) -> None:
+        super().setup()
+        # Retry and dead-letter queues exist before the first message can need them.
+        self._declare(self._side_queues())
+
+    def _side_queues(self) -> list[Queue]:
+        name = self.queue.name
+        queues = [
+            Queue(
+                retry_queue_name(name, step),
+                durable=True,
+                queue_arguments={
+                    "x-message-ttl": int(delay * 1000),
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": name,
+                },
+            )
+            for step, delay in enumerate(self.retry_delays, start=1)
+        ]
+        queues.append(Queue(dead_letter_queue_name(name), durable=True))
+        return queues
+
+    def _declare(self, queues: list[Queue]) -> None:
+        amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
+        with get_connection(amqp_uri) as connection:
+            channel = connection.channel()
+            try:
+                for queue in queues:
+                    queue.bind(channel).declare()
+            finally:
+                channel.close()
+
+    def handle_message_processed(self, message, result=None, exc_info=None) -> None:
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return
+        attempt = int(message.headers.get(ATTEMPT_HEADER, 0)) + 1
+        if attempt <= len(self.retry_delays):
+            target = retry_queue_name(self.queue.name, attempt)
+        else:
+            target = dead_letter_queue_name(self.queue.name)
+        error = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
+        try:
+            self._republish(message, target, attempt, error)
+        except Exception:
+            log.exception("could not park failed message on %s; requeueing it", target)
+            self.queue_consumer.requeue_message(message)
+            return
+        log.warning(
+            "handler %s failed (attempt %s), message sent to %s: %s",
+            self.method_name,
+            attempt,
+            target,
+            error,
+        )
+        self.queue_consumer.ack_message(message)
+
+    def _republish(self, message, target: str, attempt: int, error: str) -> None:
+        headers = {
+            key: value for key, value in message.headers.items() if not key.startswith("x-death")
+        }
+        headers[ATTEMPT_HEADER] = attempt
+        headers[ERROR_HEADER] = error[:1000]
+        amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
+        with get_producer(amqp_uri, confirms=True) as producer:
+            producer.publish(
+                message.body,
+                exchange="",
+                routing_key=target,
+                headers=headers,
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+                delivery_mode=2,
+                message_id=message.properties.get("message_id"),
+                retry=True,
+            )
+
+
+reliable_event_handler = ReliableEventHandler.decorator

@@ -1,0 +1,86 @@
+"""RPC with a deadline.
+
+nameko's `RpcProxy` waits for a reply for ever. `TimedRpcProxy` bounds the
+wait, and turns the ways a call can fail for want of a peer into the
+platform's errors: a service with no queue bound (never started) becomes
+`ServiceUnavailable` at once, a service that does not answer in time becomes
+`ServiceTimeout`, and a broken broker connection `ServiceUnavailable`. Requests
+carry the same deadline as a message TTL, so a service that comes back later
+does not execute calls whose callers have given up.
+"""
+
+from __future__ import annotations
+
+import eventlet
+from kombu.exceptions import OperationalError
+from nameko.exceptions import UnknownService
+from nameko.rpc import MethodProxy, RpcProxy, ServiceProxy
+
+from services.common import config
+from services.common.errors import ServiceTimeout, ServiceUnavailable
+
+
+class TimedMethodProxy(MethodProxy):
+    def __init__(self, *args, timeout: float, **options) -> None:
+        self.timeout = timeout
+        super().__init__(*args, expiration=timeout, **options)
+
+    def __call__(self, *args, **kwargs):
+        deadline = eventlet.Timeout(self.timeout)
+        try:
+            return self._call(*args, **kwargs).result()
+        except eventlet.Timeout as fired:
+            if fired is not deadline:
+                raise
+            raise ServiceTimeout(
+                f"服务 {self.service_name} 在 {self.timeout:g} 秒内没有应答，请稍后重试。",
+                {"service": self.service_name},
+            ) from None
+        except UnknownService:
+            raise ServiceUnavailable(
+                f"服务 {self.service_name} 当前不可用。", {"service": self.service_name}
+            ) from None
+        except (OperationalError, OSError):
+            raise ServiceUnavailable(
+                "消息代理不可用，请稍后重试。", {"service": self.service_name}
+            ) from None
+        finally:
+            deadline.cancel()
+
+
+class TimedServiceProxy(ServiceProxy):
+    def __init__(self, *args, timeout: float, **options) -> None:
+        self.timeout = timeout
+        super().__init__(*args, **options)
+
+    def __getattr__(self, name: str) -> TimedMethodProxy:
+        return TimedMethodProxy(
+            self.worker_ctx,
+            self.service_name,
+            name,
+            self.reply_listener,
+            timeout=self.timeout,
+            **self.options,
+        )
+
+
+class TimedRpcProxy(RpcProxy):
+    """`RpcProxy("svc")` with a deadline: `timeout` seconds, else config RPC_TIMEOUT."""
+
+    def __init__(self, target_service: str, timeout: float | None = None, **options) -> None:
+        self.timeout = timeout
+        super().__init__(target_service, **options)
+
+    def setup(self) -> None:
+        if self.timeout is None:
+            self.timeout = float(self.container.config.get("RPC_TIMEOUT") or config.rpc_timeout())
+        super().setup()
+
+    def get_dependency(self, worker_ctx) -> TimedServiceProxy:
+        return TimedServiceProxy(
+            worker_ctx,
+            self.target_service,
+            self.rpc_reply_listener,
+            timeout=self.timeout,
+            **self.options,
+        )

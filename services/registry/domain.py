@@ -1,0 +1,427 @@
+"""The registry's domain logic: plain functions over a SQLAlchemy session.
+
+Inputs arrive already shaped by the contract schemas (services/common/contracts/
+registry.py); these functions enforce what only the database can tell (unknown
+departments, duplicates), keep the field-level history, and record events in
+the outbox within the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import date
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.common.contracts.base import iso_utc
+from services.common.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
+from services.registry.models import (
+    Alumnus,
+    ChangeRecord,
+    Department,
+    Graduation,
+    OutboxMessage,
+    StaffAccount,
+)
+
+PROFILE_FIELDS = (
+    "name",
+    "gender",
+    "birth_date",
+    "phone",
+    "email",
+    "wechat",
+    "province",
+    "city",
+    "employer",
+    "industry",
+    "title",
+    "tags",
+)
+SOURCE_BY_ROLE = {"office": "office", "liaison": "liaison", "alumnus": "self_service"}
+SYSTEM_ACTOR = {
+    "account_id": "system",
+    "username": "system",
+    "role": "office",
+    "department_id": None,
+}
+
+password_hasher = PasswordHasher()
+_DUMMY_HASH = password_hasher.hash("never-a-real-password")
+
+
+# ---- departments -----------------------------------------------------------
+
+
+def department_to_dict(department: Department) -> dict[str, Any]:
+    return {"id": department.id, "name": department.name, "code": department.code}
+
+
+def create_department(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    taken = session.scalars(
+        select(Department).where(
+            (Department.name == data["name"]) | (Department.code == data["code"])
+        )
+    ).first()
+    if taken is not None:
+        raise Conflict("院系名称或代码已存在。", {"name": data["name"], "code": data["code"]})
+    department = Department(name=data["name"], code=data["code"])
+    session.add(department)
+    _flush_or_conflict(session, "院系名称或代码已存在。")
+    return department_to_dict(department)
+
+
+def list_departments(session: Session) -> list[dict[str, Any]]:
+    return [
+        department_to_dict(d) for d in session.scalars(select(Department).order_by(Department.code))
+    ]
+
+
+def get_department(session: Session, department_id: str) -> dict[str, Any]:
+    department = session.get(Department, str(department_id))
+    if department is None:
+        raise NotFound("院系不存在。", {"department_id": str(department_id)})
+    return department_to_dict(department)
+
+
+# ---- alumni ----------------------------------------------------------------
+
+
+def alumnus_to_dict(alumnus: Alumnus) -> dict[str, Any]:
+    return {
+        "id": alumnus.id,
+        "name": alumnus.name,
+        "gender": alumnus.gender,
+        "birth_date": alumnus.birth_date.isoformat() if alumnus.birth_date else None,
+        "phone": alumnus.phone,
+        "email": alumnus.email,
+        "wechat": alumnus.wechat,
+        "province": alumnus.province,
+        "city": alumnus.city,
+        "employer": alumnus.employer,
+        "industry": alumnus.industry,
+        "title": alumnus.title,
+        "tags": list(alumnus.tags or []),
+        "graduations": [graduation_to_dict(g) for g in alumnus.graduations],
+        "created_at": iso_utc(alumnus.created_at),
+        "updated_at": iso_utc(alumnus.updated_at),
+    }
+
+
+def graduation_to_dict(graduation: Graduation) -> dict[str, Any]:
+    return {
+        "department_id": graduation.department_id,
+        "major": graduation.major,
+        "degree": graduation.degree,
+        "class_year": graduation.class_year,
+        "class_name": graduation.class_name,
+    }
+
+
+def register_alumnus(
+    session: Session, data: dict[str, Any], actor: dict[str, Any]
+) -> dict[str, Any]:
+    """Create an alumnus; every supplied field enters the history with its provenance."""
+    alumnus = Alumnus(tags=[])
+    for field in PROFILE_FIELDS:
+        if field in data:
+            setattr(alumnus, field, _normalise(field, data[field]))
+    alumnus.graduations = _graduations(session, data["graduations"])
+    session.add(alumnus)
+    session.flush()
+    snapshot = alumnus_to_dict(alumnus)
+    source = change_source(actor)
+    for field, value in snapshot.items():
+        if field in PROFILE_FIELDS + ("graduations",) and value not in (None, [], ""):
+            _record_change(session, alumnus, field, None, value, actor, source)
+    OutboxMessage.record(session, "alumnus_registered", snapshot)
+    return snapshot
+
+
+def update_alumnus(
+    session: Session, alumnus_id: str, patch: dict[str, Any], actor: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply a partial update; unchanged fields make no history and no event."""
+    alumnus = _alumnus(session, alumnus_id)
+    before = alumnus_to_dict(alumnus)
+    for field in PROFILE_FIELDS:
+        if field in patch:
+            setattr(alumnus, field, _normalise(field, patch[field]))
+    if "graduations" in patch:
+        alumnus.graduations = _graduations(session, patch["graduations"])
+    session.flush()
+    after = alumnus_to_dict(alumnus)
+    changes = {
+        field: {"old": before[field], "new": after[field]}
+        for field in PROFILE_FIELDS + ("graduations",)
+        if before[field] != after[field]
+    }
+    if not changes:
+        return before
+    source = change_source(actor)
+    for field, change in changes.items():
+        _record_change(session, alumnus, field, change["old"], change["new"], actor, source)
+    session.flush()
+    after = alumnus_to_dict(alumnus)
+    OutboxMessage.record(
+        session,
+        "alumnus_updated",
+        {"id": alumnus.id, "changes": changes, "source": source, "alumnus": after},
+    )
+    return after
+
+
+def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
+    return alumnus_to_dict(_alumnus(session, alumnus_id))
+
+
+def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
+    """Filter and page alumni in a stable order; `next_cursor` is opaque to clients."""
+    limit = params.get("limit", 20)
+    query = select(Alumnus).order_by(Alumnus.seq).limit(limit + 1)
+    if params.get("q"):
+        query = query.where(Alumnus.name.contains(params["q"], autoescape=True))
+    if params.get("city"):
+        query = query.where(Alumnus.city == params["city"])
+    if params.get("industry"):
+        query = query.where(Alumnus.industry == params["industry"])
+    if params.get("employer"):
+        query = query.where(
+            func.lower(Alumnus.employer).contains(params["employer"].lower(), autoescape=True)
+        )
+    if params.get("department_id") or params.get("class_year"):
+        graduation = select(Graduation.alumnus_seq)
+        if params.get("department_id"):
+            graduation = graduation.where(Graduation.department_id == str(params["department_id"]))
+        if params.get("class_year"):
+            graduation = graduation.where(Graduation.class_year == params["class_year"])
+        query = query.where(Alumnus.seq.in_(graduation))
+    if params.get("cursor"):
+        query = query.where(Alumnus.seq > decode_cursor(params["cursor"]))
+    rows = session.scalars(query).all()
+    page, more = rows[:limit], len(rows) > limit
+    return {
+        "items": [alumnus_to_dict(a) for a in page],
+        "next_cursor": encode_cursor(page[-1].seq) if more else None,
+    }
+
+
+def alumnus_history(
+    session: Session, alumnus_id: str, limit: int = 50, cursor: str | None = None
+) -> dict[str, Any]:
+    alumnus = _alumnus(session, alumnus_id)
+    query = (
+        select(ChangeRecord)
+        .where(ChangeRecord.alumnus_seq == alumnus.seq)
+        .order_by(ChangeRecord.id)
+        .limit(limit + 1)
+    )
+    if cursor:
+        query = query.where(ChangeRecord.id > decode_cursor(cursor))
+    rows = session.scalars(query).all()
+    page, more = rows[:limit], len(rows) > limit
+    return {
+        "items": [
+            {
+                "field": r.field,
+                "old_value": json.loads(r.old_value) if r.old_value is not None else None,
+                "new_value": json.loads(r.new_value) if r.new_value is not None else None,
+                "actor": r.actor,
+                "source": r.source,
+                "changed_at": iso_utc(r.changed_at),
+            }
+            for r in page
+        ],
+        "next_cursor": encode_cursor(page[-1].id) if more else None,
+    }
+
+
+def alumnus_department_ids(session: Session, alumnus_id: str) -> list[str]:
+    alumnus = _alumnus(session, alumnus_id)
+    return sorted({g.department_id for g in alumnus.graduations})
+
+
+def change_source(actor: dict[str, Any]) -> str:
+    return actor.get("source") or SOURCE_BY_ROLE.get(actor["role"], "office")
+
+
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(str(position).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return int(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed(
+            "分页游标无效。", {"fields": {"cursor": ["分页游标无效。"]}}
+        ) from None
+
+
+def _alumnus(session: Session, alumnus_id: str) -> Alumnus:
+    alumnus = None
+    if _is_uuid(alumnus_id):
+        alumnus = session.scalars(select(Alumnus).where(Alumnus.id == str(alumnus_id))).first()
+    if alumnus is None:
+        raise NotFound("校友不存在。", {"alumnus_id": str(alumnus_id)})
+    return alumnus
+
+
+def _graduations(session: Session, records: list[dict[str, Any]]) -> list[Graduation]:
+    department_ids = {str(r["department_id"]) for r in records}
+    known = set(session.scalars(select(Department.id).where(Department.id.in_(department_ids))))
+    unknown = sorted(department_ids - known)
+    if unknown:
+        raise ValidationFailed(
+            "毕业记录中的院系不存在。",
+            {"fields": {"graduations": [f"院系 {d} 不存在。" for d in unknown]}},
+        )
+    return [
+        Graduation(
+            department_id=str(r["department_id"]),
+            major=r["major"],
+            degree=r["degree"],
+            class_year=r["class_year"],
+            class_name=r.get("class_name"),
+        )
+        for r in records
+    ]
+
+
+def _normalise(field: str, value: Any) -> Any:
+    if field == "phone" and value:
+        return value.removeprefix("+86")
+    if field == "email" and value:
+        return value.lower()
+    if field == "tags":
+        return sorted(set(value or []))
+    if field == "birth_date" and isinstance(value, str):
+        return date.fromisoformat(value)
+    return value
+
+
+def _record_change(
+    session: Session,
+    alumnus: Alumnus,
+    field: str,
+    old: Any,
+    new: Any,
+    actor: dict[str, Any],
+    source: str,
+) -> None:
+    session.add(
+        ChangeRecord(
+            alumnus_seq=alumnus.seq,
+            field=field,
+            old_value=None if old is None else json.dumps(old, ensure_ascii=False),
+            new_value=None if new is None else json.dumps(new, ensure_ascii=False),
+            actor=actor["username"],
+            source=source,
+        )
+    )
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _flush_or_conflict(session: Session, message: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(message) from None
+
+
+# ---- staff accounts --------------------------------------------------------
+
+
+def account_to_dict(account: StaffAccount) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "username": account.username,
+        "role": account.role,
+        "department_id": account.department_id,
+    }
+
+
+def create_account(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    department_id = str(data["department_id"]) if data.get("department_id") else None
+    if data["role"] == "liaison" and department_id is None:
+        raise ValidationFailed(
+            "联络员账号必须关联一个院系。", {"fields": {"department_id": ["联络员必须指定院系。"]}}
+        )
+    if data["role"] != "liaison" and department_id is not None:
+        raise ValidationFailed(
+            "只有联络员账号关联院系。", {"fields": {"department_id": ["该角色不关联院系。"]}}
+        )
+    if department_id is not None:
+        get_department(session, department_id)
+    if session.scalars(
+        select(StaffAccount).where(StaffAccount.username == data["username"])
+    ).first():
+        raise Conflict("用户名已存在。", {"username": data["username"]})
+    account = StaffAccount(
+        username=data["username"],
+        password_hash=password_hasher.hash(data["password"]),
+        role=data["role"],
+        department_id=department_id,
+    )
+    session.add(account)
+    _flush_or_conflict(session, "用户名已存在。")
+    return account_to_dict(account)
+
+
+def list_accounts(session: Session) -> list[dict[str, Any]]:
+    return [
+        account_to_dict(a)
+        for a in session.scalars(select(StaffAccount).order_by(StaffAccount.username))
+    ]
+
+
+def authenticate(session: Session, username: str, password: str) -> dict[str, Any]:
+    """The account for these credentials; one error whether the user or the password is wrong."""
+    account = session.scalars(
+        select(StaffAccount).where(StaffAccount.username == username, StaffAccount.active.is_(True))
+    ).first()
+    try:
+        password_hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+    except (VerifyMismatchError, InvalidHashError):
+        account = None
+    if account is None:
+        raise AuthenticationFailed("用户名或密码错误。")
+    return account_to_dict(account)
+
+
+def get_account(session: Session, account_id: str) -> dict[str, Any]:
+    account = session.get(StaffAccount, str(account_id))
+    if account is None or not account.active:
+        raise NotFound("账号不存在。")
+    return account_to_dict(account)
+
+
+def has_office_account(session: Session) -> bool:
+    return (
+        session.scalars(select(StaffAccount.id).where(StaffAccount.role == "office")).first()
+        is not None
+    )
+
+
+def ensure_admin(session: Session, username: str, password: str) -> bool:
+    """Create the first office account unless one exists; True when it created one."""
+    if has_office_account(session):
+        return False
+    create_account(session, {"username": username, "password": password, "role": "office"})
+    return True

@@ -1,0 +1,129 @@
+"""Tables of the registry's own database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from services.common.inbox import ProcessedMessageMixin
+from services.common.outbox import OutboxMessageMixin
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class OutboxMessage(OutboxMessageMixin, Base):
+    pass
+
+
+class ProcessedMessage(ProcessedMessageMixin, Base):
+    pass
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Alumnus(Base):
+    __tablename__ = "alumni"
+
+    # An internal, increasing key gives search a stable keyset order for cursors;
+    # clients only ever see the UUID.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(50), index=True)
+    gender: Mapped[str | None] = mapped_column(String(10))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    wechat: Mapped[str | None] = mapped_column(String(30))
+    province: Mapped[str | None] = mapped_column(String(50))
+    city: Mapped[str | None] = mapped_column(String(50), index=True)
+    employer: Mapped[str | None] = mapped_column(String(200))
+    industry: Mapped[str | None] = mapped_column(String(100), index=True)
+    title: Mapped[str | None] = mapped_column(String(100))
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    graduations: Mapped[list[Graduation]] = relationship(
+        back_populates="alumnus",
+        cascade="all, delete-orphan",
+        order_by="Graduation.class_year",
+        lazy="selectin",
+    )
+
+
+class Graduation(Base):
+    __tablename__ = "graduations"
+    __table_args__ = (Index("ix_graduations_department_year", "department_id", "class_year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alumnus_seq: Mapped[int] = mapped_column(
+        ForeignKey("alumni.seq", ondelete="CASCADE"), index=True
+    )
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    major: Mapped[str] = mapped_column(String(100))
+    degree: Mapped[str] = mapped_column(String(20))
+    class_year: Mapped[int] = mapped_column(Integer, index=True)
+    class_name: Mapped[str | None] = mapped_column(String(100))
+
+    alumnus: Mapped[Alumnus] = relationship(back_populates="graduations")
+
+
+class ChangeRecord(Base):
+    """One changed field of one alumnus: the field-level history."""
+
+    __tablename__ = "change_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alumnus_seq: Mapped[int] = mapped_column(
+        ForeignKey("alumni.seq", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(50))
+    source: Mapped[str] = mapped_column(String(20))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StaffAccount(Base):
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[str | None] = mapped_column(ForeignKey("departments.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

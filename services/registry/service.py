@@ -1,0 +1,97 @@
+"""The registry's nameko entrypoints: thin wrappers over services.registry.domain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.rpc import rpc
+from sqlalchemy import text
+
+from services.common.contracts import registry as contract
+from services.common.contracts.base import load_or_raise
+from services.common.db import Database
+from services.common.errors import EXPECTED_ERRORS
+from services.registry import domain
+from services.registry.models import OutboxMessage
+
+SERVICE_NAME = "registry"
+
+
+class RegistryService:
+    name = SERVICE_NAME
+
+    db = Database(SERVICE_NAME, outbox_model=OutboxMessage)
+
+    @rpc
+    def health(self) -> dict[str, str]:
+        self.db.session.execute(text("SELECT 1"))
+        return {"service": self.name, "status": "ok"}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def create_department(self, data: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.DepartmentInput(), data)
+        with self.db.transaction() as session:
+            return domain.create_department(session, payload)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_departments(self) -> list[dict[str, Any]]:
+        return domain.list_departments(self.db.session)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_department(self, department_id: str) -> dict[str, Any]:
+        return domain.get_department(self.db.session, department_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def create_alumnus(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.AlumnusInput(), data)
+        with self.db.transaction() as session:
+            return domain.register_alumnus(session, payload, load_or_raise(contract.Actor(), actor))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def update_alumnus(
+        self, alumnus_id: str, patch: dict[str, Any], actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = load_or_raise(contract.AlumnusPatch(), patch)
+        with self.db.transaction() as session:
+            return domain.update_alumnus(
+                session, alumnus_id, payload, load_or_raise(contract.Actor(), actor)
+            )
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_alumnus(self, alumnus_id: str) -> dict[str, Any]:
+        return domain.get_alumnus(self.db.session, alumnus_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def search_alumni(self, params: dict[str, Any]) -> dict[str, Any]:
+        return domain.search_alumni(
+            self.db.session, load_or_raise(contract.AlumnusSearch(), params)
+        )
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def alumnus_history(
+        self, alumnus_id: str, limit: int = 50, cursor: str | None = None
+    ) -> dict[str, Any]:
+        return domain.alumnus_history(self.db.session, alumnus_id, limit, cursor)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def alumnus_department_ids(self, alumnus_id: str) -> list[str]:
+        return domain.alumnus_department_ids(self.db.session, alumnus_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def create_account(self, data: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.AccountInput(), data)
+        with self.db.transaction() as session:
+            return domain.create_account(session, payload)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_accounts(self) -> list[dict[str, Any]]:
+        return domain.list_accounts(self.db.session)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_account(self, account_id: str) -> dict[str, Any]:
+        return domain.get_account(self.db.session, account_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def authenticate(self, credentials: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.Credentials(), credentials)
+        return domain.authenticate(self.db.session, payload["username"], payload["password"])
