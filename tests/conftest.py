@@ -1,0 +1,155 @@
+"""Fixtures shared by the whole suite.
+
+Real parts throughout: RabbitMQ (a throwaway vhost per test or per module,
+made through the management API), SQLite files and PostgreSQL databases
+created for the test and dropped after it, and real service processes for
+system tests.
+"""
+
+from __future__ import annotations
+
+import services  # noqa: F401  (its warning filters first)
+
+import eventlet  # noqa: I001
+
+# nameko's containers need a green world; it must be patched before anything imports socket users.
+eventlet.monkey_patch()
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+from urllib.parse import urlparse  # noqa: E402
+
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from tests.support.processes import SystemUnderTest  # noqa: E402
+
+TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "[postgres" in item.nodeid or "-postgres" in item.nodeid:
+            item.add_marker(pytest.mark.postgres)
+
+
+# ---- databases ---------------------------------------------------------------
+
+def _postgres_admin_url() -> str:
+    return str(make_url(TEST_POSTGRES_URL).set(drivername="postgresql+psycopg2"))
+
+
+class DatabaseFactory:
+    """Fresh, empty databases on one backend; all dropped at teardown."""
+
+    def __init__(self, backend: str, tmp_path_factory) -> None:
+        self.backend = backend
+        self.tmp_path_factory = tmp_path_factory
+        self.created: list[str] = []
+
+    def new(self, label: str = "db") -> str:
+        if self.backend == "sqlite":
+            directory = self.tmp_path_factory.mktemp(label)
+            return f"sqlite:///{directory / f'{label}.db'}"
+        name = f"t_{label}_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        self.created.append(name)
+        return str(make_url(_postgres_admin_url()).set(database=name))
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            for name in self.created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def databases(backend, tmp_path_factory):
+    factory = DatabaseFactory(backend, tmp_path_factory)
+    yield factory
+    factory.drop_all()
+
+
+@pytest.fixture
+def registry_db_url(databases) -> str:
+    from services.common.migrate import upgrade
+
+    url = databases.new("registry")
+    upgrade("registry", url)
+    return url
+
+
+@pytest.fixture
+def registry_session_factory(registry_db_url):
+    from sqlalchemy.orm import sessionmaker
+
+    from services.common.db import make_engine
+
+    engine = make_engine(registry_db_url, pool_size=2)
+    yield sessionmaker(engine, expire_on_commit=False)
+    engine.dispose()
+
+
+# ---- RabbitMQ ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def module_amqp_uri(request, rabbit_manager):
+    """A vhost of its own for a module whose tests share running processes."""
+    uri = urlparse(request.config.getoption("RABBIT_AMQP_URI"))
+    vhost = f"alumni_test_{uuid.uuid4().hex[:10]}"
+    rabbit_manager.create_vhost(vhost)
+    rabbit_manager.set_vhost_permissions(vhost, uri.username, ".*", ".*", ".*")
+    yield f"{uri.scheme}://{uri.netloc}/{vhost}"
+    rabbit_manager.delete_vhost(vhost)
+
+
+# ---- containers and processes ------------------------------------------------
+
+@pytest.fixture
+def registry_container(container_factory, rabbit_config, registry_db_url):
+    from services.registry.service import RegistryService
+
+    container = container_factory(
+        RegistryService, {**rabbit_config, "REGISTRY_DATABASE_URL": registry_db_url}
+    )
+    container.start()
+    return container
+
+
+@pytest.fixture
+def rpc_cluster(rabbit_config):
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    with ClusterRpcProxy(rabbit_config, timeout=15) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def system(request, module_amqp_uri, tmp_path_factory):
+    """Registry and gateway as real processes on one backend, driven over HTTP."""
+    factory = DatabaseFactory(request.param, tmp_path_factory)
+    sut = SystemUnderTest(
+        amqp_uri=module_amqp_uri,
+        database_urls={"registry": factory.new("registry")},
+        var_dir=tmp_path_factory.mktemp("var"),
+    )
+    sut.backend = request.param
+    try:
+        sut.start_all()
+        yield sut
+    finally:
+        sut.stop_all()
+        factory.drop_all()

@@ -1,0 +1,171 @@
+"""Real service processes for system tests, started the way operators start them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "correct-horse-battery"
+JWT_SECRET = "test-secret-" + "x" * 32
+READY_TIMEOUT_SECONDS = 60
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ApiClient:
+    """A thin HTTP client that logs in once and sends the Bearer token."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.token: str | None = None
+
+    def login(self, username: str = ADMIN_USERNAME, password: str = ADMIN_PASSWORD) -> ApiClient:
+        response = self.http.post(
+            f"{self.base_url}/api/v1/auth/token", json={"username": username, "password": password}
+        )
+        response.raise_for_status()
+        self.token = response.json()["access_token"]
+        return self
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if self.token and "Authorization" not in headers:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return self.http.request(method, f"{self.base_url}{path}", headers=headers, timeout=30, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+
+class SystemUnderTest:
+    """Starts, stops and kills `python -m services.launch <name>` processes."""
+
+    def __init__(self, amqp_uri: str, database_urls: dict[str, str], var_dir: Path) -> None:
+        self.amqp_uri = amqp_uri
+        self.database_urls = database_urls
+        self.var_dir = Path(var_dir)
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.backend = "sqlite"
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "AMQP_URI": self.amqp_uri,
+            "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.port}",
+            "JWT_SECRET": JWT_SECRET,
+            "ALUMNI_ADMIN_USERNAME": ADMIN_USERNAME,
+            "ALUMNI_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "ALUMNI_VAR_DIR": str(self.var_dir),
+            "RPC_TIMEOUT": "5",
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+        for service, url in self.database_urls.items():
+            env[f"{service.upper()}_DATABASE_URL"] = url
+        env.update(overrides)
+        return env
+
+    def start(self, service: str, **env_overrides: str) -> subprocess.Popen:
+        log = open(self.var_dir / f"{service}.log", "ab")  # noqa: SIM115  (closed with the process)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.launch", service],
+            cwd=REPO_ROOT,
+            env=self.env(**env_overrides),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        process.log_file = log
+        self.processes[service] = process
+        return process
+
+    def start_all(self) -> None:
+        for service in self.database_urls:
+            self.start(service)
+        self.start("gateway")
+        self.wait_ready()
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.logs()}")
+            try:
+                if requests.get(f"{self.base_url}/ready", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"system not ready within {timeout} s:\n{self.logs()}")
+
+    def wait_rpc_ready(self, service: str, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        """Until `service` answers its health RPC (used after restarting one service)."""
+        from nameko.standalone.rpc import ClusterRpcProxy
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=2) as cluster:
+                    getattr(cluster, service).health()
+                    return
+            except Exception:
+                time.sleep(0.3)
+        raise RuntimeError(f"{service} did not answer within {timeout} s:\n{self.logs()}")
+
+    def kill(self, service: str) -> None:
+        """SIGKILL: no shutdown hooks run, as when a machine loses power."""
+        process = self.processes.pop(service)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        process.log_file.close()
+
+    def stop(self, service: str) -> None:
+        process = self.processes.pop(service)
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        process.log_file.close()
+
+    def stop_all(self) -> None:
+        for service in list(self.processes):
+            self.stop(service)
+
+    def logs(self) -> str:
+        parts = []
+        for path in sorted(self.var_dir.glob("*.log")):
+            parts.append(f"--- {path.name} ---\n{path.read_text(errors='replace')[-4000:]}")
+        return "\n".join(parts)
+
+    def client(self) -> ApiClient:
+        return ApiClient(self.base_url)
+
+    def admin(self) -> ApiClient:
+        return self.client().login()
