@@ -2,7 +2,9 @@
 
 Roles (DESIGN.md): `office` sees and does everything and manages accounts;
 `committee` reads everything and writes nothing (but plans, later); `liaison`
-reads and writes the alumni of their own department. A record outside the
+reads and writes the alumni of their own department. Personal fields (phone,
+e-mail, WeChat) are shown unmasked only to the office and the alumnus's own
+department's liaison. A record outside the
 caller's scope answers 404, so its existence does not leak; an action the role
 may never take answers 403.
 """
@@ -65,6 +67,14 @@ def check_alumnus_update(
         }
         if principal.department_id not in kept:
             raise PermissionDenied("联络员不能移除本院系的毕业记录。")
+
+
+def may_see_personal_fields(principal: Principal, alumnus: dict[str, Any]) -> bool:
+    """Contacts are for those who work with the alumnus: the office, and their department's
+    liaison. The committee reads statistics and records, with contacts masked."""
+    if principal.role == OFFICE:
+        return True
+    return principal.role == LIAISON and principal.department_id in _departments_of(alumnus)
 
 
 def check_manage_departments(principal: Principal) -> None:

@@ -15,6 +15,7 @@ from gateway.auth import Principal, decode, issue_tokens
 from gateway.errors import RouteNotFound, error_response, json_response
 from gateway.http import api, query_params, read_json
 from gateway.openapi import docs_asset, docs_page, openapi_document
+from gateway.presenters import present_alumnus, present_history, present_page
 from services.common import config as settings
 from services.common.contracts import registry as contract
 from services.common.contracts.base import load_or_raise
@@ -224,7 +225,8 @@ class GatewayService:
     def search_alumni(self, request: Request, principal: Principal) -> dict[str, Any]:
         params = query_params(request)
         load_or_raise(contract.AlumnusSearch(), params)
-        return self.registry.search_alumni(authz.scope_alumni_search(principal, params))
+        page = self.registry.search_alumni(authz.scope_alumni_search(principal, params))
+        return present_page(principal, page)
 
     @api(
         "POST",
@@ -253,7 +255,7 @@ class GatewayService:
     def get_alumnus(self, request: Request, principal: Principal, alumnus_id: str):
         alumnus = self.registry.get_alumnus(alumnus_id)
         authz.check_alumnus_read(principal, alumnus)
-        return alumnus
+        return present_alumnus(principal, alumnus)
 
     @api(
         "PATCH",
@@ -283,5 +285,7 @@ class GatewayService:
     )
     def alumnus_history(self, request: Request, principal: Principal, alumnus_id: str):
         page = load_or_raise(edge.PageQuery(), query_params(request))
-        authz.check_alumnus_read(principal, self.registry.get_alumnus(alumnus_id))
-        return self.registry.alumnus_history(alumnus_id, page["limit"], page.get("cursor"))
+        alumnus = self.registry.get_alumnus(alumnus_id)
+        authz.check_alumnus_read(principal, alumnus)
+        history = self.registry.alumnus_history(alumnus_id, page["limit"], page.get("cursor"))
+        return present_history(principal, alumnus, history)
