@@ -1,6 +1,6 @@
 """Start one service: bring its database to the latest schema, then hand over to `nameko run`.
 
-    python -m services.launch registry|gateway
+    python -m services.launch registry|events|gateway
 
 The registry also makes sure the first office account exists, from
 ALUMNI_ADMIN_USERNAME / ALUMNI_ADMIN_PASSWORD (`make run` generates the
@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 from services.common import config
 from services.common.db import make_engine
 from services.common.migrate import upgrade
+from services.common.topology import declare_event_queues
 
 ENTRYPOINTS = {
     "registry": "services.registry.service",
+    "events": "services.events.service",
     "gateway": "gateway.service",
 }
-SERVICES_WITH_DATABASE = {"registry"}
+SERVICES_WITH_DATABASE = {"registry", "events"}
 
 
 def ensure_admin_account() -> None:
@@ -52,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         upgrade(args.service)
     if args.service == "registry":
         ensure_admin_account()
+    declare_event_queues(config.amqp_uri(), ENTRYPOINTS.values())
     command = [
         sys.executable,
         "-m",

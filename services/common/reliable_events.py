@@ -18,6 +18,7 @@ from kombu import Queue
 from nameko.amqp.publish import get_connection, get_producer
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import SERVICE_POOL, EventHandler
+from nameko.standalone.events import get_event_exchange
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,16 @@ def retry_queue_name(queue_name: str, step: int) -> str:
 
 def dead_letter_queue_name(queue_name: str) -> str:
     return f"{queue_name}.dead"
+
+
+def declare_queues(amqp_uri: str, queues: list[Queue]) -> None:
+    with get_connection(amqp_uri) as connection:
+        channel = connection.channel()
+        try:
+            for queue in queues:
+                queue.bind(channel).declare()
+        finally:
+            channel.close()
 
 
 class ReliableEventHandler(EventHandler):
@@ -55,10 +66,24 @@ class ReliableEventHandler(EventHandler):
     def setup(self) -> None:
         super().setup()
         # Retry and dead-letter queues exist before the first message can need them.
-        self._declare(self._side_queues())
+        declare_queues(
+            self.container.config[AMQP_URI_CONFIG_KEY], self.side_queues(self.queue.name)
+        )
 
-    def _side_queues(self) -> list[Queue]:
-        name = self.queue.name
+    def queues_for(self, service_name: str, method_name: str) -> list[Queue]:
+        """Every queue this handler uses, declared exactly as nameko declares its own."""
+        name = f"evt-{self.source_service}-{self.event_type}--{service_name}.{method_name}"
+        handler_queue = Queue(
+            name,
+            exchange=get_event_exchange(self.source_service, {}),
+            routing_key=self.event_type,
+            durable=True,
+            auto_delete=False,
+            exclusive=False,
+        )
+        return [handler_queue, *self.side_queues(name)]
+
+    def side_queues(self, name: str) -> list[Queue]:
         queues = [
             Queue(
                 retry_queue_name(name, step),
@@ -73,16 +98,6 @@ class ReliableEventHandler(EventHandler):
         ]
         queues.append(Queue(dead_letter_queue_name(name), durable=True))
         return queues
-
-    def _declare(self, queues: list[Queue]) -> None:
-        amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
-        with get_connection(amqp_uri) as connection:
-            channel = connection.channel()
-            try:
-                for queue in queues:
-                    queue.bind(channel).declare()
-            finally:
-                channel.close()
 
     def handle_message_processed(self, message, result=None, exc_info=None) -> None:
         if exc_info is None:
