@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.common.contracts import registry
+from services.common.contracts import events, registry
 from services.common.contracts.base import EventContract
 from services.common.errors import ValidationFailed
 
 EVENT_CONTRACTS: dict[str, EventContract] = {
-    contract.event_type: contract for contract in (*registry.EVENTS,)
+    contract.event_type: contract for contract in (*registry.EVENTS, *events.EVENTS)
 }
 
-EVENT_SOURCES: dict[str, str] = {contract.event_type: "registry" for contract in registry.EVENTS}
+EVENT_SOURCES: dict[str, str] = {
+    **{contract.event_type: "registry" for contract in registry.EVENTS},
+    **{contract.event_type: "events" for contract in events.EVENTS},
+}
 
 
 def build_event(event_type: str, data: dict[str, Any]) -> dict[str, Any]:

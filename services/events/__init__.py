@@ -1,0 +1,1 @@
+"""The events service: events, lecture series, registrations, check-in, activity reports."""
