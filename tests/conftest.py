@@ -8,9 +8,7 @@ system tests.
 
 from __future__ import annotations
 
-import services  # noqa: F401  (its warning filters first)
-
-import eventlet  # noqa: I001
+import eventlet
 
 # nameko's containers need a green world; it must be patched before anything imports socket users.
 eventlet.monkey_patch()
@@ -36,6 +34,7 @@ def pytest_collection_modifyitems(items):
 
 
 # ---- databases ---------------------------------------------------------------
+
 
 def _postgres_admin_url() -> str:
     return str(make_url(TEST_POSTGRES_URL).set(drivername="postgresql+psycopg2"))
@@ -105,6 +104,7 @@ def registry_session_factory(registry_db_url):
 
 # ---- RabbitMQ ----------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def module_amqp_uri(request, rabbit_manager):
     """A vhost of its own for a module whose tests share running processes."""
@@ -117,6 +117,7 @@ def module_amqp_uri(request, rabbit_manager):
 
 
 # ---- containers and processes ------------------------------------------------
+
 
 @pytest.fixture
 def registry_container(container_factory, rabbit_config, registry_db_url):

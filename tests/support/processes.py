@@ -46,7 +46,9 @@ class ApiClient:
         headers = dict(kwargs.pop("headers", {}) or {})
         if self.token and "Authorization" not in headers:
             headers["Authorization"] = f"Bearer {self.token}"
-        return self.http.request(method, f"{self.base_url}{path}", headers=headers, timeout=30, **kwargs)
+        return self.http.request(
+            method, f"{self.base_url}{path}", headers=headers, timeout=30, **kwargs
+        )
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)

@@ -1,0 +1,235 @@
+"""reliable_event_handler against real RabbitMQ: retries with backoff, a dead-letter queue,
+and, with the inbox table, idempotent effects when an event is delivered twice."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import eventlet
+import pytest
+from nameko.amqp import get_connection
+from nameko.standalone.events import event_dispatcher
+from sqlalchemy import Integer, String, create_engine, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from services.common.contracts import build_event, check_event
+from services.common.db import Database
+from services.common.inbox import ProcessedMessageMixin
+from services.common.reliable_events import (
+    ATTEMPT_HEADER,
+    ERROR_HEADER,
+    dead_letter_queue_name,
+    reliable_event_handler,
+    retry_queue_name,
+)
+
+RETRY_DELAYS = (0.2, 0.2)
+DEADLINE_SECONDS = 10
+QUIET_SECONDS = 0.8  # four times a retry delay: long enough for a retry that should not happen
+
+
+def handler_queue(service_name: str, method_name: str) -> str:
+    return f"evt-registry-alumnus_registered--{service_name}.{method_name}"
+
+
+def registered_event(name: str = "王小明") -> dict:
+    return build_event(
+        "alumnus_registered",
+        {
+            "id": str(uuid.uuid4()),
+            "name": name,
+            "gender": None,
+            "birth_date": None,
+            "phone": None,
+            "email": None,
+            "wechat": None,
+            "province": None,
+            "city": None,
+            "employer": None,
+            "industry": None,
+            "title": None,
+            "tags": [],
+            "graduations": [
+                {
+                    "department_id": str(uuid.uuid4()),
+                    "major": "数学",
+                    "degree": "bachelor",
+                    "class_year": 1999,
+                    "class_name": None,
+                }
+            ],
+            "created_at": "2024-01-01T00:00:00+00:00",
+            "updated_at": "2024-01-01T00:00:00+00:00",
+        },
+    )
+
+
+def publish(rabbit_config, event: dict) -> None:
+    dispatch = event_dispatcher(rabbit_config, message_id=event["event_id"])
+    dispatch("registry", "alumnus_registered", event)
+
+
+def message_count(amqp_uri: str, queue: str) -> int:
+    """Ready messages on `queue`; a passive declare, so it fails if the queue does not exist."""
+    with get_connection(amqp_uri) as connection:
+        return connection.default_channel.queue_declare(queue, passive=True).message_count
+
+
+def wait_until(condition, timeout: float = DEADLINE_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met within the deadline")
+        eventlet.sleep(0.02)
+
+
+def test_failing_handler_is_retried_then_dead_lettered(
+    container_factory, rabbit_config, get_message_from_queue
+):
+    calls = []
+
+    class AlwaysFails:
+        name = "always_fails"
+
+        @reliable_event_handler("registry", "alumnus_registered", retry_delays=RETRY_DELAYS)
+        def on_registered(self, event):
+            calls.append(time.monotonic())
+            raise RuntimeError(f"cannot handle {event['event_id']}")
+
+    container_factory(AlwaysFails, rabbit_config).start()
+    queue = handler_queue("always_fails", "on_registered")
+    amqp_uri = rabbit_config["AMQP_URI"]
+    # Declared at start-up, before any message needs them.
+    for side_queue in (retry_queue_name(queue, 1), retry_queue_name(queue, 2)):
+        assert message_count(amqp_uri, side_queue) == 0
+    assert message_count(amqp_uri, dead_letter_queue_name(queue)) == 0
+
+    event = registered_event()
+    publish(rabbit_config, event)
+
+    dead = get_message_from_queue(dead_letter_queue_name(queue), timeout=DEADLINE_SECONDS)
+    assert dead.payload == event
+    assert dead.headers[ATTEMPT_HEADER] == 3
+    assert "RuntimeError" in dead.headers[ERROR_HEADER]
+    assert event["event_id"] in dead.headers[ERROR_HEADER]
+    assert not any(key.startswith("x-death") for key in dead.headers)
+    assert dead.properties["message_id"] == event["event_id"]
+    assert len(calls) == 3
+    # Backoff: each retry waited at least its delay (the broker's TTL, in ms granularity).
+    assert calls[1] - calls[0] >= RETRY_DELAYS[0] - 0.05
+    assert calls[2] - calls[1] >= RETRY_DELAYS[1] - 0.05
+
+    eventlet.sleep(QUIET_SECONDS)
+    assert len(calls) == 3
+    for waiting in (queue, retry_queue_name(queue, 1), retry_queue_name(queue, 2)):
+        assert message_count(amqp_uri, waiting) == 0
+    assert message_count(amqp_uri, dead_letter_queue_name(queue)) == 0  # we took the one
+
+
+def test_handler_that_fails_once_is_retried_and_not_dead_lettered(container_factory, rabbit_config):
+    calls = []
+    succeeded = []
+
+    class FailsOnce:
+        name = "fails_once"
+
+        @reliable_event_handler("registry", "alumnus_registered", retry_delays=RETRY_DELAYS)
+        def on_registered(self, event):
+            calls.append(event["event_id"])
+            if len(calls) == 1:
+                raise ConnectionError("database briefly unreachable")
+            succeeded.append(event["event_id"])
+
+    container_factory(FailsOnce, rabbit_config).start()
+    event = registered_event()
+    publish(rabbit_config, event)
+
+    wait_until(lambda: succeeded)
+    eventlet.sleep(QUIET_SECONDS)
+    assert calls == [event["event_id"], event["event_id"]]
+    assert succeeded == [event["event_id"]]
+    queue = handler_queue("fails_once", "on_registered")
+    amqp_uri = rabbit_config["AMQP_URI"]
+    for name in (
+        queue,
+        retry_queue_name(queue, 1),
+        retry_queue_name(queue, 2),
+        dead_letter_queue_name(queue),
+    ):
+        assert message_count(amqp_uri, name) == 0, name
+
+
+# ---- idempotent consumer -------------------------------------------------------
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ProcessedMessage(ProcessedMessageMixin, Base):
+    pass
+
+
+class Welcome(Base):
+    """The consumer's effect: one welcome per registered alumnus."""
+
+    __tablename__ = "welcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alumnus_id: Mapped[str] = mapped_column(String(36))
+    event_id: Mapped[str] = mapped_column(String(36))
+
+
+@pytest.fixture
+def consumer_db_url(databases):
+    url = databases.new("consumer")
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+def test_event_delivered_twice_applies_its_effect_once(
+    container_factory, rabbit_config, consumer_db_url
+):
+    outcomes = []
+
+    class Welcomer:
+        name = "welcomer"
+        db = Database("consumer")
+
+        @reliable_event_handler("registry", "alumnus_registered", retry_delays=(0.1, 0.2, 0.5))
+        def on_registered(self, event):
+            event = check_event(event)
+            with self.db.transaction() as session:
+                first = ProcessedMessage.claim(session, event["event_id"], "welcomer.on_registered")
+                if first:
+                    session.add(Welcome(alumnus_id=event["data"]["id"], event_id=event["event_id"]))
+            outcomes.append((event["event_id"], first))
+
+    config = {**rabbit_config, "CONSUMER_DATABASE_URL": consumer_db_url}
+    container_factory(Welcomer, config).start()
+
+    twice, once = registered_event("王小明"), registered_event("李雷")
+    publish(rabbit_config, twice)
+    publish(rabbit_config, twice)
+    publish(rabbit_config, once)
+
+    wait_until(lambda: len(outcomes) >= 3)
+    eventlet.sleep(QUIET_SECONDS)
+    assert sorted(outcomes) == sorted(
+        [(twice["event_id"], True), (twice["event_id"], False), (once["event_id"], True)]
+    )
+
+    engine = create_engine(consumer_db_url)
+    try:
+        with Session(engine) as session:
+            welcomes = session.execute(select(Welcome.alumnus_id, Welcome.event_id)).all()
+            processed = session.scalar(select(func.count()).select_from(ProcessedMessage))
+    finally:
+        engine.dispose()
+    assert sorted(welcomes) == sorted(
+        [(twice["data"]["id"], twice["event_id"]), (once["data"]["id"], once["event_id"])]
+    )
+    assert processed == 2

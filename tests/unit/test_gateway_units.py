@@ -1,0 +1,266 @@
+"""Gateway pieces that need no broker: tokens, authorisation decisions, the error table."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import types
+import uuid
+
+import jwt
+import pytest
+from werkzeug.exceptions import MethodNotAllowed
+
+from gateway import auth, authz
+from gateway.errors import STATUS_BY_ERROR, error_response
+from services.common import config, errors
+
+SECRET = "unit-test-secret-" + "s" * 32
+DEPT_A = str(uuid.uuid4())
+DEPT_B = str(uuid.uuid4())
+
+ACCOUNT = {
+    "id": str(uuid.uuid4()),
+    "username": "liaison.a",
+    "role": "liaison",
+    "department_id": DEPT_A,
+}
+
+OFFICE = auth.Principal(str(uuid.uuid4()), "office", "office", None)
+COMMITTEE = auth.Principal(str(uuid.uuid4()), "committee", "committee", None)
+LIAISON_A = auth.Principal(str(uuid.uuid4()), "liaison.a", "liaison", DEPT_A)
+ALUMNUS_ROLE = auth.Principal(str(uuid.uuid4()), "someone", "alumnus", None)
+
+
+def alumnus_in(*departments):
+    return {
+        "id": str(uuid.uuid4()),
+        "name": "王小明",
+        "graduations": [{"department_id": d, "class_year": 2010} for d in departments],
+    }
+
+
+def graduation(department_id):
+    return {"department_id": department_id, "major": "数学", "degree": "bachelor"}
+
+
+# ---- tokens ------------------------------------------------------------------
+
+
+def test_issued_access_token_decodes_to_the_account():
+    tokens = auth.issue_tokens(ACCOUNT, SECRET)
+    claims = auth.decode(tokens["access_token"], SECRET, "access")
+    assert claims["sub"] == ACCOUNT["id"]
+    assert claims["username"] == "liaison.a"
+    assert claims["role"] == "liaison"
+    assert claims["department_id"] == DEPT_A
+    assert tokens["token_type"] == "bearer"
+    principal = auth.principal_from_header(f"Bearer {tokens['access_token']}", SECRET)
+    assert principal == auth.Principal(ACCOUNT["id"], "liaison.a", "liaison", DEPT_A)
+
+
+def test_access_token_lives_at_most_fifteen_minutes_refresh_longer():
+    tokens = auth.issue_tokens(ACCOUNT, SECRET)
+    access = auth.decode(tokens["access_token"], SECRET, "access")
+    refresh = auth.decode(tokens["refresh_token"], SECRET, "refresh")
+    assert 0 < access["exp"] - access["iat"] <= 900
+    assert tokens["expires_in"] == access["exp"] - access["iat"]
+    assert config.ACCESS_TOKEN_TTL_SECONDS <= 900
+    assert refresh["exp"] - refresh["iat"] > 900
+    assert "role" not in refresh
+
+
+def test_expired_token_is_rejected_with_reason_expired(monkeypatch):
+    long_ago = time.time() - config.ACCESS_TOKEN_TTL_SECONDS - 60
+    monkeypatch.setattr(auth, "time", types.SimpleNamespace(time=lambda: long_ago))
+    tokens = auth.issue_tokens(ACCOUNT, SECRET)
+    monkeypatch.undo()
+    with pytest.raises(errors.AuthenticationFailed) as caught:
+        auth.decode(tokens["access_token"], SECRET, "access")
+    assert caught.value.details == {"reason": "expired"}
+    assert "过期" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("token_kind", "expected"), [("refresh_token", "access"), ("access_token", "refresh")]
+)
+def test_token_of_the_wrong_type_is_rejected(token_kind, expected):
+    token = auth.issue_tokens(ACCOUNT, SECRET)[token_kind]
+    with pytest.raises(errors.AuthenticationFailed) as caught:
+        auth.decode(token, SECRET, expected)
+    assert caught.value.details == {"reason": "wrong_type"}
+
+
+def test_token_signed_with_another_secret_is_invalid():
+    token = auth.issue_tokens(ACCOUNT, "another-secret-" + "x" * 32)["access_token"]
+    with pytest.raises(errors.AuthenticationFailed) as caught:
+        auth.decode(token, SECRET, "access")
+    assert caught.value.details == {"reason": "invalid"}
+
+
+def test_tampered_payload_keeps_no_signature():
+    token = auth.issue_tokens(ACCOUNT, SECRET)["access_token"]
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["role"] = "office"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    with pytest.raises(errors.AuthenticationFailed) as caught:
+        auth.decode(f"{header}.{forged}.{signature}", SECRET, "access")
+    assert caught.value.details == {"reason": "invalid"}
+
+
+def test_tampered_signature_is_invalid():
+    token = auth.issue_tokens(ACCOUNT, SECRET)["access_token"]
+    header, payload, signature = token.split(".")
+    middle = len(signature) // 2
+    flipped = "A" if signature[middle] != "A" else "B"
+    tampered = signature[:middle] + flipped + signature[middle + 1 :]
+    with pytest.raises(errors.AuthenticationFailed) as caught:
+        auth.decode(f"{header}.{payload}.{tampered}", SECRET, "access")
+    assert caught.value.details == {"reason": "invalid"}
+
+
+def test_unsigned_token_is_invalid():
+    claims = auth.decode(auth.issue_tokens(ACCOUNT, SECRET)["access_token"], SECRET, "access")
+    token = jwt.encode(claims, key=None, algorithm="none")
+    with pytest.raises(errors.AuthenticationFailed) as caught:
+        auth.decode(token, SECRET, "access")
+    assert caught.value.details == {"reason": "invalid"}
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer ", "Bearer not.a.jwt"])
+def test_bad_authorization_headers_are_rejected(header):
+    with pytest.raises(errors.AuthenticationFailed):
+        auth.principal_from_header(header, SECRET)
+
+
+# ---- authorisation -------------------------------------------------------------
+
+
+def test_office_and_committee_search_unrestricted():
+    params = {"q": "王", "department_id": DEPT_B}
+    assert authz.scope_alumni_search(OFFICE, params) == params
+    assert authz.scope_alumni_search(COMMITTEE, {"q": "王"}) == {"q": "王"}
+
+
+def test_liaison_search_is_forced_to_own_department():
+    assert authz.scope_alumni_search(LIAISON_A, {"q": "王"}) == {"q": "王", "department_id": DEPT_A}
+    assert authz.scope_alumni_search(LIAISON_A, {"department_id": uuid.UUID(DEPT_A)}) == {
+        "department_id": DEPT_A
+    }
+
+
+def test_liaison_search_of_another_department_is_denied():
+    with pytest.raises(errors.PermissionDenied):
+        authz.scope_alumni_search(LIAISON_A, {"department_id": DEPT_B})
+
+
+def test_non_staff_cannot_search():
+    with pytest.raises(errors.PermissionDenied):
+        authz.scope_alumni_search(ALUMNUS_ROLE, {})
+
+
+def test_alumnus_read_matrix():
+    ours, theirs, both = alumnus_in(DEPT_A), alumnus_in(DEPT_B), alumnus_in(DEPT_B, DEPT_A)
+    for principal in (OFFICE, COMMITTEE):
+        for record in (ours, theirs, both):
+            authz.check_alumnus_read(principal, record)
+    authz.check_alumnus_read(LIAISON_A, ours)
+    authz.check_alumnus_read(LIAISON_A, both)
+    with pytest.raises(errors.NotFound):
+        authz.check_alumnus_read(LIAISON_A, theirs)
+    with pytest.raises(errors.PermissionDenied):
+        authz.check_alumnus_read(ALUMNUS_ROLE, ours)
+
+
+def test_committee_writes_nothing():
+    with pytest.raises(errors.PermissionDenied):
+        authz.check_alumnus_create(COMMITTEE, {"graduations": [graduation(DEPT_A)]})
+    with pytest.raises(errors.PermissionDenied):
+        authz.check_alumnus_update(COMMITTEE, alumnus_in(DEPT_A), {"city": "上海"})
+    with pytest.raises(errors.PermissionDenied):
+        authz.check_manage_departments(COMMITTEE)
+    with pytest.raises(errors.PermissionDenied):
+        authz.check_manage_accounts(COMMITTEE)
+    authz.check_read_departments(COMMITTEE)
+
+
+def test_office_writes_everything():
+    authz.check_alumnus_create(OFFICE, {"graduations": [graduation(DEPT_B)]})
+    authz.check_alumnus_update(OFFICE, alumnus_in(DEPT_B), {"graduations": []})
+    authz.check_manage_departments(OFFICE)
+    authz.check_manage_accounts(OFFICE)
+
+
+def test_liaison_creates_only_in_own_department():
+    authz.check_alumnus_create(LIAISON_A, {"graduations": [graduation(DEPT_A)]})
+    for graduations in ([graduation(DEPT_B)], [graduation(DEPT_A), graduation(DEPT_B)], []):
+        with pytest.raises(errors.PermissionDenied):
+            authz.check_alumnus_create(LIAISON_A, {"graduations": graduations})
+
+
+def test_liaison_updates_only_own_department_and_keeps_its_graduation():
+    authz.check_alumnus_update(LIAISON_A, alumnus_in(DEPT_A), {"city": "上海"})
+    with pytest.raises(errors.NotFound):
+        authz.check_alumnus_update(LIAISON_A, alumnus_in(DEPT_B), {"city": "上海"})
+    with pytest.raises(errors.PermissionDenied):
+        authz.check_alumnus_update(
+            LIAISON_A, alumnus_in(DEPT_A, DEPT_B), {"graduations": [graduation(DEPT_B)]}
+        )
+    with pytest.raises(errors.PermissionDenied):
+        authz.check_manage_accounts(LIAISON_A)
+
+
+# ---- errors ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error_type", "status"), list(STATUS_BY_ERROR.items()), ids=lambda v: getattr(v, "__name__", v)
+)
+def test_error_response_maps_each_error_to_its_status(error_type, status):
+    response = error_response(error_type("出错了。", {"field": ["不对。"]}))
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    body = json.loads(response.get_data(as_text=True))
+    assert body == {
+        "error": {"code": error_type.code, "message": "出错了。", "details": {"field": ["不对。"]}}
+    }
+    assert (response.headers.get("WWW-Authenticate") == "Bearer") == (status == 401)
+
+
+def test_expected_statuses_of_the_design():
+    assert STATUS_BY_ERROR[errors.ValidationFailed] == 422
+    assert STATUS_BY_ERROR[errors.NotFound] == 404
+    assert STATUS_BY_ERROR[errors.PermissionDenied] == 403
+    assert STATUS_BY_ERROR[errors.AuthenticationFailed] == 401
+    assert STATUS_BY_ERROR[errors.Conflict] == 409
+    assert STATUS_BY_ERROR[errors.ServiceUnavailable] == 503
+    assert STATUS_BY_ERROR[errors.ServiceTimeout] == 504
+
+
+def test_subclass_of_a_mapped_error_uses_the_parent_status():
+    class DepartmentMissing(errors.NotFound):
+        pass
+
+    assert error_response(DepartmentMissing("院系不存在。")).status_code == 404
+
+
+def test_unknown_exception_is_a_generic_500_without_internals():
+    try:
+        raise RuntimeError("password=hunter2 at /srv/secret.py line 42")
+    except RuntimeError as exc:
+        response = error_response(exc)
+    assert response.status_code == 500
+    text = response.get_data(as_text=True)
+    body = json.loads(text)
+    assert body["error"]["code"] == "INTERNAL_ERROR"
+    assert body["error"]["details"] == {}
+    for leak in ("hunter2", "RuntimeError", "Traceback", "secret.py", "line 42"):
+        assert leak not in text
+
+
+def test_werkzeug_client_errors_keep_their_status():
+    response = error_response(MethodNotAllowed())
+    assert response.status_code == 405
+    assert json.loads(response.get_data(as_text=True))["error"]["code"] == "BAD_REQUEST"

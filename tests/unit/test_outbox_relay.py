@@ -1,0 +1,243 @@
+"""The outbox relay with a recording publisher in place of the broker (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import eventlet
+import pytest
+from sqlalchemy import func, select
+
+from services.common.db import WorkerDatabase
+from services.common.outbox import OutboxRelay
+from services.registry import domain
+from services.registry.models import Alumnus, OutboxMessage
+
+
+class RecordingPublisher:
+    def __init__(self, fail_on_call: int | None = None) -> None:
+        self.calls: list[dict] = []
+        self.fail_on_call = fail_on_call
+
+    def publish(self, payload, **kwargs) -> None:
+        if self.fail_on_call is not None and len(self.calls) + 1 == self.fail_on_call:
+            self.fail_on_call = None
+            raise ConnectionError("broker went away")
+        self.calls.append({"payload": payload, **kwargs})
+
+
+def alumnus_payload(name: str) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "name": name,
+        "gender": None,
+        "birth_date": None,
+        "phone": None,
+        "email": None,
+        "wechat": None,
+        "province": None,
+        "city": "北京",
+        "employer": None,
+        "industry": None,
+        "title": None,
+        "tags": [],
+        "graduations": [
+            {
+                "department_id": str(uuid.uuid4()),
+                "major": "化学",
+                "degree": "bachelor",
+                "class_year": 2001,
+                "class_name": None,
+            }
+        ],
+        "created_at": "2024-05-01T08:00:00+00:00",
+        "updated_at": "2024-05-01T08:00:00+00:00",
+    }
+
+
+@pytest.fixture
+def relay(registry_session_factory):
+    relay = OutboxRelay(
+        registry_session_factory,
+        OutboxMessage,
+        amqp_uri="amqp://guest:guest@127.0.0.1:1/never-used",
+        source_service="registry",
+    )
+    relay.publisher = RecordingPublisher()
+    return relay
+
+
+def record_events(session_factory, *names: str) -> list[dict]:
+    """One committed transaction per event, as separate business operations would make them."""
+    events = []
+    for name in names:
+        with session_factory() as session:
+            events.append(
+                OutboxMessage.record(session, "alumnus_registered", alumnus_payload(name))
+            )
+            session.commit()
+    return events
+
+
+def rows(session_factory) -> list[OutboxMessage]:
+    with session_factory() as session:
+        return session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+
+def test_flush_publishes_unsent_rows_in_order_and_marks_them_sent(relay, registry_session_factory):
+    events = record_events(registry_session_factory, "甲", "乙", "丙")
+
+    assert relay.flush() == 3
+
+    calls = relay.publisher.calls
+    assert [c["payload"] for c in calls] == events
+    assert [c["message_id"] for c in calls] == [e["event_id"] for e in events]
+    assert {c["routing_key"] for c in calls} == {"alumnus_registered"}
+    assert {c["type"] for c in calls} == {"alumnus_registered"}
+    assert {c["exchange"].name for c in calls} == {"registry.events"}
+    assert calls[0]["exchange"].type == "topic"
+    assert calls[0]["exchange"].durable is True
+    stored = rows(registry_session_factory)
+    assert [r.event_id for r in stored] == [e["event_id"] for e in events]
+    assert all(r.sent_at is not None for r in stored)
+
+
+def test_flush_does_not_republish_sent_rows(relay, registry_session_factory):
+    record_events(registry_session_factory, "甲", "乙")
+    assert relay.flush() == 2
+    assert relay.flush() == 0
+    assert len(relay.publisher.calls) == 2
+
+    (later,) = record_events(registry_session_factory, "丁")
+    assert relay.flush() == 1
+    assert len(relay.publisher.calls) == 3
+    assert relay.publisher.calls[-1]["message_id"] == later["event_id"]
+
+
+def test_publish_failure_keeps_earlier_rows_sent_and_the_failed_one_unsent(
+    relay, registry_session_factory
+):
+    events = record_events(registry_session_factory, "甲", "乙", "丙")
+    relay.publisher = RecordingPublisher(fail_on_call=2)
+
+    with pytest.raises(ConnectionError):
+        relay.flush()
+
+    first, second, third = rows(registry_session_factory)
+    assert first.sent_at is not None
+    assert second.sent_at is None
+    assert third.sent_at is None
+    assert [c["message_id"] for c in relay.publisher.calls] == [events[0]["event_id"]]
+
+    # The next flush starts again at the row that failed, and keeps the order.
+    assert relay.flush() == 2
+    assert [c["message_id"] for c in relay.publisher.calls] == [e["event_id"] for e in events]
+    assert all(r.sent_at is not None for r in rows(registry_session_factory))
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_two_relays_never_publish_the_same_row(relay, registry_session_factory):
+    """Two instances of a service relay at once: rows one has taken are skipped by the other."""
+    events = record_events(registry_session_factory, "甲", "乙")
+    other = OutboxRelay(
+        registry_session_factory,
+        OutboxMessage,
+        amqp_uri="amqp://guest:guest@127.0.0.1:1/never-used",
+        source_service="registry",
+    )
+    other.publisher = RecordingPublisher()
+    flushed_meanwhile = []
+
+    class InterleavingPublisher(RecordingPublisher):
+        def publish(self, payload, **kwargs):
+            if not self.calls:
+                # The first relay holds its rows while publishing; the other runs now.
+                flushed_meanwhile.append(other.flush())
+            super().publish(payload, **kwargs)
+
+    relay.publisher = InterleavingPublisher()
+    assert relay.flush() == 2
+    assert flushed_meanwhile == [0]
+    assert other.publisher.calls == []
+    assert [c["message_id"] for c in relay.publisher.calls] == [e["event_id"] for e in events]
+    assert other.flush() == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("paused", [False, True], ids=["running", "paused"])
+def test_running_relay_publishes_committed_rows_unless_paused(registry_session_factory, paused):
+    relay = OutboxRelay(
+        registry_session_factory,
+        OutboxMessage,
+        amqp_uri="amqp://guest:guest@127.0.0.1:1/never-used",
+        source_service="registry",
+        paused=paused,
+    )
+    relay.publisher = RecordingPublisher()
+    (event,) = record_events(registry_session_factory, "甲")
+
+    runner = eventlet.spawn(relay.run)
+    relay.wake()
+    try:
+        if paused:
+            eventlet.sleep(0.3)  # an unpaused relay flushes on its first turn, well within this
+        else:
+            deadline = time.monotonic() + 5
+            while not relay.publisher.calls and time.monotonic() < deadline:
+                eventlet.sleep(0.01)
+    finally:
+        relay.stop()
+        runner.wait()
+
+    if paused:
+        assert relay.publisher.calls == []
+        assert rows(registry_session_factory)[0].sent_at is None
+    else:
+        assert [c["message_id"] for c in relay.publisher.calls] == [event["event_id"]]
+        assert rows(registry_session_factory)[0].sent_at is not None
+
+
+def test_rolled_back_business_transaction_leaves_no_outbox_row(relay, registry_session_factory):
+    with registry_session_factory() as session:
+        department = domain.create_department(session, {"name": "化学学院", "code": "CHEM"})
+        session.commit()
+    wakeups: list[bool] = []
+    worker_db = WorkerDatabase(registry_session_factory, on_commit=lambda: wakeups.append(True))
+    data = {
+        "name": "赵敏",
+        "graduations": [
+            {
+                "department_id": department["id"],
+                "major": "化学",
+                "degree": "bachelor",
+                "class_year": 2001,
+            }
+        ],
+    }
+    actor = {"account_id": "a", "username": "office", "role": "office", "department_id": None}
+
+    with pytest.raises(RuntimeError), worker_db.transaction() as session:
+        domain.register_alumnus(session, data, actor)
+        session.flush()
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+        raise RuntimeError("something after the write failed")
+    worker_db.close()
+
+    assert wakeups == []
+    with registry_session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+        assert session.scalar(select(func.count()).select_from(Alumnus)) == 0
+    assert relay.flush() == 0
+    assert relay.publisher.calls == []
+
+    # The same work committed: one row, the relay is woken, and it publishes that row.
+    with worker_db.transaction() as session:
+        created = domain.register_alumnus(session, data, actor)
+    worker_db.close()
+    assert wakeups == [True]
+    assert relay.flush() == 1
+    published = relay.publisher.calls[0]["payload"]
+    assert published["data"]["id"] == created["id"]
+    assert json.loads(rows(registry_session_factory)[0].payload) == published

@@ -1,0 +1,569 @@
+"""The registry's domain functions over a real, migrated database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
+
+from services.common.contracts import check_event
+from services.common.contracts import registry as contract
+from services.common.contracts.base import load_or_raise
+from services.common.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    ValidationFailed,
+)
+from services.registry import domain
+from services.registry.models import (
+    Alumnus,
+    ChangeRecord,
+    Graduation,
+    OutboxMessage,
+    StaffAccount,
+)
+from tests.conftest import BACKENDS
+
+OFFICE = {
+    "account_id": "acc-office",
+    "username": "zhao.office",
+    "role": "office",
+    "department_id": None,
+}
+
+
+def actor(role, department_id=None, username=None):
+    return {
+        "account_id": f"acc-{role}",
+        "username": username or f"{role}.user",
+        "role": role,
+        "department_id": department_id,
+    }
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request):
+    """Pinned to SQLite here; tests whose SQL differs by dialect run on both (`both_backends`).
+
+    Each PostgreSQL database costs ~0.6 s to create and migrate, so only the tests where the
+    dialect matters (LIKE and case, keyset paging, outbox rows in a transaction) pay for it.
+    """
+    return request.param
+
+
+both_backends = pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def session(registry_session_factory):
+    with registry_session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def departments(session):
+    made = {
+        code: domain.create_department(session, {"name": name, "code": code})
+        for code, name in [("CS", "计算机学院"), ("PHY", "物理学院"), ("ECON", "经济学院")]
+    }
+    session.commit()
+    return {code: d["id"] for code, d in made.items()}
+
+
+def alumnus_input(department_id, class_year=2010, **fields):
+    raw = {
+        "name": "王小明",
+        "graduations": [
+            {
+                "department_id": department_id,
+                "major": "计算机科学与技术",
+                "degree": "bachelor",
+                "class_year": class_year,
+            }
+        ],
+        **fields,
+    }
+    return load_or_raise(contract.AlumnusInput(), raw)
+
+
+def register(session, department_id, actor_=OFFICE, **fields):
+    record = domain.register_alumnus(session, alumnus_input(department_id, **fields), actor_)
+    session.commit()
+    return record
+
+
+def history_rows(session, alumnus_id):
+    seq = session.scalar(select(Alumnus.seq).where(Alumnus.id == alumnus_id))
+    return session.scalars(
+        select(ChangeRecord).where(ChangeRecord.alumnus_seq == seq).order_by(ChangeRecord.id)
+    ).all()
+
+
+def outbox_events(session, event_type=None):
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    if event_type:
+        query = query.where(OutboxMessage.event_type == event_type)
+    return [json.loads(row.payload) for row in session.scalars(query)]
+
+
+def count(session, model):
+    return session.scalar(select(func.count()).select_from(model))
+
+
+# ---- registering -------------------------------------------------------------
+
+
+@both_backends
+def test_register_writes_alumnus_graduations_history_and_one_event(session, departments):
+    record = register(
+        session,
+        departments["CS"],
+        phone="+8613812345678",
+        email="Wang.XM@Example.COM",
+        city="北京",
+        employer="华为技术有限公司",
+        tags=["校友会", "理事", "校友会"],
+        gender=None,
+    )
+
+    stored = session.scalars(select(Alumnus).where(Alumnus.id == record["id"])).one()
+    assert stored.name == "王小明"
+    assert stored.phone == "13812345678"
+    assert stored.email == "wang.xm@example.com"
+    assert stored.tags == sorted({"校友会", "理事"})
+    graduations = session.scalars(
+        select(Graduation).where(Graduation.alumnus_seq == stored.seq)
+    ).all()
+    assert [(g.department_id, g.class_year, g.degree) for g in graduations] == [
+        (departments["CS"], 2010, "bachelor")
+    ]
+    assert uuid.UUID(record["id"])
+
+    rows = history_rows(session, record["id"])
+    assert {r.field for r in rows} == {
+        "name",
+        "phone",
+        "email",
+        "city",
+        "employer",
+        "tags",
+        "graduations",
+    }
+    by_field = {r.field: r for r in rows}
+    assert all(r.old_value is None for r in rows)
+    assert all(r.actor == "zhao.office" and r.source == "office" for r in rows)
+    assert json.loads(by_field["phone"].new_value) == "13812345678"
+    assert json.loads(by_field["name"].new_value) == "王小明"
+    assert json.loads(by_field["graduations"].new_value) == record["graduations"]
+
+    events = outbox_events(session)
+    assert len(events) == 1
+    event = events[0]
+    assert check_event(event) is event
+    assert event["event_type"] == "alumnus_registered"
+    assert event["data"] == record
+    row = session.scalars(select(OutboxMessage)).one()
+    assert row.event_id == event["event_id"]
+    assert row.sent_at is None
+
+
+@pytest.mark.parametrize(
+    ("role", "source"),
+    [("office", "office"), ("liaison", "liaison"), ("alumnus", "self_service")],
+)
+def test_history_source_follows_the_actors_role(session, departments, role, source):
+    record = register(session, departments["PHY"], actor(role, username=f"{role}.who"))
+    rows = history_rows(session, record["id"])
+    assert rows
+    assert {(r.actor, r.source) for r in rows} == {(f"{role}.who", source)}
+
+
+def test_explicit_source_wins_over_role(session, departments):
+    importer = {**actor("office", username="csv"), "source": "import"}
+    record = register(session, departments["PHY"], importer)
+    assert {r.source for r in history_rows(session, record["id"])} == {"import"}
+
+
+def test_unknown_department_is_a_validation_error_and_writes_nothing(session, departments):
+    missing = str(uuid.uuid4())
+    with pytest.raises(ValidationFailed) as caught:
+        domain.register_alumnus(session, alumnus_input(missing), OFFICE)
+    session.rollback()
+    assert missing in json.dumps(caught.value.details, ensure_ascii=False)
+    assert count(session, Alumnus) == 0
+    assert count(session, ChangeRecord) == 0
+    assert count(session, OutboxMessage) == 0
+
+
+# ---- updating ----------------------------------------------------------------
+
+
+@both_backends
+def test_changed_employer_makes_one_history_row_and_one_event(session, departments):
+    record = register(session, departments["CS"], employer="Huawei", city="深圳")
+    liaison = actor("liaison", departments["CS"], username="li.liaison")
+    rows_before = len(history_rows(session, record["id"]))
+
+    updated = domain.update_alumnus(session, record["id"], {"employer": "Tencent"}, liaison)
+    session.commit()
+
+    assert updated["employer"] == "Tencent"
+    assert domain.get_alumnus(session, record["id"])["employer"] == "Tencent"
+    new_rows = history_rows(session, record["id"])[rows_before:]
+    assert len(new_rows) == 1
+    change = new_rows[0]
+    assert (change.field, json.loads(change.old_value), json.loads(change.new_value)) == (
+        "employer",
+        "Huawei",
+        "Tencent",
+    )
+    assert (change.actor, change.source) == ("li.liaison", "liaison")
+
+    events = outbox_events(session, "alumnus_updated")
+    assert len(events) == 1
+    event = check_event(events[0])
+    assert event["data"]["id"] == record["id"]
+    assert event["data"]["changes"] == {"employer": {"old": "Huawei", "new": "Tencent"}}
+    assert event["data"]["source"] == "liaison"
+    assert event["data"]["alumnus"] == updated
+    assert event["event_id"] != outbox_events(session, "alumnus_registered")[0]["event_id"]
+
+
+def test_history_lists_changes_in_order(session, departments):
+    record = register(session, departments["CS"], city="北京")
+    domain.update_alumnus(session, record["id"], {"city": "上海"}, OFFICE)
+    session.commit()
+    domain.update_alumnus(session, record["id"], {"city": "广州", "industry": "教育"}, OFFICE)
+    session.commit()
+
+    history = domain.alumnus_history(session, record["id"])
+    city = [(h["old_value"], h["new_value"]) for h in history["items"] if h["field"] == "city"]
+    assert city == [(None, "北京"), ("北京", "上海"), ("上海", "广州")]
+    assert history["next_cursor"] is None
+
+    first = domain.alumnus_history(session, record["id"], limit=2)
+    assert len(first["items"]) == 2
+    rest = domain.alumnus_history(session, record["id"], limit=50, cursor=first["next_cursor"])
+    assert first["items"] + rest["items"] == history["items"]
+
+
+@both_backends
+def test_noop_patch_writes_no_history_and_no_event(session, departments):
+    record = register(
+        session,
+        departments["CS"],
+        phone="13812345678",
+        email="wang@example.com",
+        city="北京",
+        tags=["理事", "校友会"],
+    )
+    rows_before = len(history_rows(session, record["id"]))
+
+    same = {
+        "phone": "+8613812345678",
+        "email": "WANG@example.com",
+        "city": "北京",
+        "tags": ["校友会", "理事"],
+        "graduations": [
+            {
+                "department_id": uuid.UUID(departments["CS"]),
+                "major": "计算机科学与技术",
+                "degree": "bachelor",
+                "class_year": 2010,
+                "class_name": None,
+            }
+        ],
+    }
+    result = domain.update_alumnus(session, record["id"], same, OFFICE)
+    session.commit()
+
+    assert result["phone"] == "13812345678"
+    assert len(history_rows(session, record["id"])) == rows_before
+    assert outbox_events(session, "alumnus_updated") == []
+    assert domain.get_alumnus(session, record["id"])["updated_at"] == record["updated_at"]
+
+
+@both_backends
+def test_changing_graduations_is_history_and_event(session, departments):
+    record = register(session, departments["CS"])
+    new_graduations = [
+        {
+            "department_id": uuid.UUID(departments["CS"]),
+            "major": "计算机科学与技术",
+            "degree": "bachelor",
+            "class_year": 2010,
+            "class_name": None,
+        },
+        {
+            "department_id": uuid.UUID(departments["ECON"]),
+            "major": "金融学",
+            "degree": "master",
+            "class_year": 2014,
+            "class_name": "金融1班",
+        },
+    ]
+    updated = domain.update_alumnus(session, record["id"], {"graduations": new_graduations}, OFFICE)
+    session.commit()
+    stored = domain.get_alumnus(session, record["id"])["graduations"]
+    assert sorted(g["department_id"] for g in stored) == sorted(
+        [departments["CS"], departments["ECON"]]
+    )
+    events = outbox_events(session, "alumnus_updated")
+    assert len(events) == 1
+    assert list(events[0]["data"]["changes"]) == ["graduations"]
+    assert len(updated["graduations"]) == 2
+    assert updated["updated_at"] > record["updated_at"]
+
+
+def test_update_to_unknown_department_is_rejected(session, departments):
+    record = register(session, departments["CS"])
+    bad = alumnus_input(str(uuid.uuid4()))["graduations"]
+    with pytest.raises(ValidationFailed):
+        domain.update_alumnus(session, record["id"], {"graduations": bad}, OFFICE)
+    session.rollback()
+    stored = domain.get_alumnus(session, record["id"])["graduations"]
+    assert [g["department_id"] for g in stored] == [departments["CS"]]
+
+
+# ---- reading -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alumnus_id", [str(uuid.uuid4()), "not-a-uuid", "", "1", "' OR 1=1 --"])
+def test_unknown_or_malformed_id_is_not_found(session, departments, alumnus_id):
+    register(session, departments["CS"])
+    with pytest.raises(NotFound):
+        domain.get_alumnus(session, alumnus_id)
+    with pytest.raises(NotFound):
+        domain.update_alumnus(session, alumnus_id, {"city": "上海"}, OFFICE)
+    with pytest.raises(NotFound):
+        domain.alumnus_history(session, alumnus_id)
+
+
+def test_get_department_unknown_is_not_found(session, departments):
+    assert domain.get_department(session, departments["CS"])["code"] == "CS"
+    with pytest.raises(NotFound):
+        domain.get_department(session, str(uuid.uuid4()))
+
+
+def test_duplicate_department_is_a_conflict(session, departments):
+    with pytest.raises(Conflict):
+        domain.create_department(session, {"name": "计算机学院", "code": "NEW"})
+    with pytest.raises(Conflict):
+        domain.create_department(session, {"name": "新学院", "code": "CS"})
+
+
+# ---- searching -------------------------------------------------------------------
+
+
+@pytest.fixture
+def people(session, departments):
+    spec = [
+        ("王小明", "CS", 2010, "北京", "Huawei Technologies", "通信"),
+        ("李明华", "PHY", 2012, "上海", "Tencent", "互联网"),
+        ("欧阳明", "CS", 2012, "北京", "HUAWEI Cloud", "云计算"),
+        ("张伟", "ECON", 2010, "深圳", "招商银行", "金融"),
+        ("陈静", "CS", 2015, "上海", None, None),
+    ]
+    made = {}
+    for name, dept, year, city, employer, industry in spec:
+        record = register(
+            session,
+            departments[dept],
+            class_year=year,
+            name=name,
+            city=city,
+            employer=employer,
+            industry=industry,
+        )
+        made[name] = record["id"]
+    return made
+
+
+def names(session, **params):
+    page = domain.search_alumni(session, load_or_raise(contract.AlumnusSearch(), params))
+    assert page["next_cursor"] is None
+    return sorted(item["name"] for item in page["items"])
+
+
+@both_backends
+def test_search_q_matches_any_part_of_a_chinese_name(session, people):
+    assert names(session, q="明") == ["李明华", "欧阳明", "王小明"]
+    assert names(session, q="王") == ["王小明"]
+    assert names(session, q="明华") == ["李明华"]
+    assert names(session, q="欧阳明") == ["欧阳明"]
+    assert names(session, q="赵") == []
+
+
+@both_backends
+def test_search_q_wildcards_are_literal(session, people):
+    assert names(session, q="%") == []
+    assert names(session, q="_") == []
+
+
+@both_backends
+def test_search_filters(session, people, departments):
+    assert names(session, department_id=departments["CS"]) == ["欧阳明", "王小明", "陈静"]
+    assert names(session, class_year=2012) == ["李明华", "欧阳明"]
+    assert names(session, department_id=departments["CS"], class_year=2012) == ["欧阳明"]
+    assert names(session, city="北京") == ["欧阳明", "王小明"]
+    assert names(session, city="广州") == []
+    assert names(session, industry="金融") == ["张伟"]
+    assert names(session, city="北京", industry="通信") == ["王小明"]
+    assert names(session, q="明", city="上海") == ["李明华"]
+
+
+@both_backends
+def test_search_employer_is_case_insensitive_substring(session, people):
+    assert names(session, employer="huawei") == ["欧阳明", "王小明"]
+    assert names(session, employer="HUAWEI TECH") == ["王小明"]
+    assert names(session, employer="cent") == ["李明华"]
+    assert names(session, employer="银行") == ["张伟"]
+    assert names(session, employer="%") == []
+
+
+@both_backends
+def test_search_cursor_pages_return_every_record_exactly_once(session, departments):
+    ids = {register(session, departments["CS"], name=f"校友{i:02d}")["id"] for i in range(11)}
+    register(session, departments["PHY"], name="别院校友")
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 3, "department_id": departments["CS"]}
+        if cursor:
+            params["cursor"] = cursor
+        page = domain.search_alumni(session, load_or_raise(contract.AlumnusSearch(), params))
+        pages += 1
+        assert len(page["items"]) <= 3
+        seen.extend(item["id"] for item in page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        assert pages < 10
+    assert pages == 4
+    assert len(seen) == len(set(seen)) == 11
+    assert set(seen) == ids
+
+
+def test_search_exact_page_has_no_dangling_cursor(session, departments):
+    for i in range(4):
+        register(session, departments["CS"], name=f"校友{i}")
+    first = domain.search_alumni(session, {"limit": 2})
+    second = domain.search_alumni(session, {"limit": 2, "cursor": first["next_cursor"]})
+    assert len(second["items"]) == 2
+    assert second["next_cursor"] is None
+
+
+BAD_CURSORS = [
+    "!!!",
+    "abc",
+    "bm90LWEtbnVtYmVy",  # "not-a-number"
+    domain.encode_cursor(10**30),  # beyond 64 bits: SQLite's driver would overflow
+    domain.encode_cursor(-1),
+]
+
+
+@both_backends
+def test_bad_cursor_is_a_validation_error(session, departments):
+    record_id = register(session, departments["CS"])["id"]
+    for cursor in BAD_CURSORS:
+        with pytest.raises(ValidationFailed) as caught:
+            domain.search_alumni(session, {"limit": 10, "cursor": cursor})
+        assert "cursor" in caught.value.details["fields"], cursor
+        with pytest.raises(ValidationFailed):
+            domain.alumnus_history(session, record_id, cursor=cursor)
+
+
+# ---- accounts ----------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Argon2 at production cost takes ~0.3 s a hash; the logic under test is the same."""
+    monkeypatch.setattr(
+        domain, "password_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+
+
+def account_input(**fields):
+    raw = {"username": "li.liaison", "password": "long-enough-password", "role": "office"}
+    raw.update(fields)
+    return load_or_raise(contract.AccountInput(), raw)
+
+
+def test_create_account_and_authenticate(session, departments):
+    account = domain.create_account(
+        session, account_input(role="liaison", department_id=departments["CS"])
+    )
+    session.commit()
+    assert account["department_id"] == departments["CS"]
+    stored = session.get(StaffAccount, account["id"])
+    assert "long-enough-password" not in stored.password_hash
+    assert domain.authenticate(session, "li.liaison", "long-enough-password") == account
+
+
+def test_wrong_password_and_unknown_user_fail_alike(session, departments):
+    domain.create_account(session, account_input())
+    session.commit()
+    with pytest.raises(AuthenticationFailed) as wrong_password:
+        domain.authenticate(session, "li.liaison", "not-the-password")
+    with pytest.raises(AuthenticationFailed) as unknown_user:
+        domain.authenticate(session, "nobody.here", "long-enough-password")
+    assert wrong_password.value.message == unknown_user.value.message == "用户名或密码错误。"
+    assert wrong_password.value.details == unknown_user.value.details
+
+
+def test_inactive_account_cannot_authenticate(session, departments):
+    account = domain.create_account(session, account_input())
+    session.get(StaffAccount, account["id"]).active = False
+    session.commit()
+    with pytest.raises(AuthenticationFailed):
+        domain.authenticate(session, "li.liaison", "long-enough-password")
+    with pytest.raises(NotFound):
+        domain.get_account(session, account["id"])
+
+
+def test_liaison_needs_a_department_and_others_must_not_have_one(session, departments):
+    with pytest.raises(ValidationFailed) as caught:
+        domain.create_account(session, account_input(role="liaison"))
+    assert "department_id" in caught.value.details["fields"]
+    with pytest.raises(ValidationFailed):
+        domain.create_account(
+            session, account_input(role="committee", department_id=departments["CS"])
+        )
+    with pytest.raises((NotFound, ValidationFailed)):
+        domain.create_account(session, account_input(role="liaison", department_id=uuid.uuid4()))
+    session.rollback()
+    assert count(session, StaffAccount) == 0
+
+
+def test_duplicate_username_is_a_conflict(session, departments):
+    domain.create_account(session, account_input())
+    session.commit()
+    with pytest.raises(Conflict):
+        domain.create_account(session, account_input(role="committee"))
+
+
+def test_ensure_admin_creates_only_when_no_office_account_exists(session, departments):
+    domain.create_account(session, account_input(username="committee1", role="committee"))
+    session.commit()
+
+    assert domain.ensure_admin(session, "admin", "first-admin-password") is True
+    session.commit()
+    assert domain.authenticate(session, "admin", "first-admin-password")["role"] == "office"
+
+    assert domain.ensure_admin(session, "admin", "another-password!") is False
+    assert domain.ensure_admin(session, "admin2", "another-password!") is False
+    session.commit()
+    assert [a["username"] for a in domain.list_accounts(session)] == ["admin", "committee1"]
+    assert domain.authenticate(session, "admin", "first-admin-password")["username"] == "admin"
+
+
+def test_ensure_admin_respects_an_existing_office_account_of_any_name(session, departments):
+    domain.create_account(session, account_input(username="chief", role="office"))
+    session.commit()
+    assert domain.ensure_admin(session, "admin", "first-admin-password") is False
+    assert [a["username"] for a in domain.list_accounts(session)] == ["chief"]
