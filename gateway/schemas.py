@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from services.common.contracts.base import StrictSchema, in_range, length
+from services.common.contracts.base import StrictSchema, length
 
 
 class TokenRequest(StrictSchema):
@@ -21,11 +21,6 @@ class TokenResponse(StrictSchema):
     refresh_token = fields.String(required=True)
     token_type = fields.String(required=True, metadata={"example": "bearer"})
     expires_in = fields.Integer(required=True, metadata={"example": 900})
-
-
-class PageQuery(StrictSchema):
-    limit = fields.Integer(load_default=50, validate=in_range(1, 100))
-    cursor = fields.String(validate=length(1, 100))
 
 
 class Health(StrictSchema):

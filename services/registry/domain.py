@@ -30,6 +30,7 @@ from services.registry.models import (
     Graduation,
     OutboxMessage,
     StaffAccount,
+    utcnow,
 )
 
 PROFILE_FIELDS = (
@@ -110,10 +111,23 @@ def alumnus_to_dict(alumnus: Alumnus) -> dict[str, Any]:
         "industry": alumnus.industry,
         "title": alumnus.title,
         "tags": list(alumnus.tags or []),
-        "graduations": [graduation_to_dict(g) for g in alumnus.graduations],
+        # A canonical order, so that the same records listed differently are no change.
+        "graduations": sorted(
+            (graduation_to_dict(g) for g in alumnus.graduations), key=_graduation_order
+        ),
         "created_at": iso_utc(alumnus.created_at),
         "updated_at": iso_utc(alumnus.updated_at),
     }
+
+
+def _graduation_order(record: dict[str, Any]) -> tuple:
+    return (
+        record["class_year"],
+        record["department_id"],
+        record["degree"],
+        record["major"],
+        record["class_name"] or "",
+    )
 
 
 def graduation_to_dict(graduation: Graduation) -> dict[str, Any]:
@@ -169,6 +183,9 @@ def update_alumnus(
     source = change_source(actor)
     for field, change in changes.items():
         _record_change(session, alumnus, field, change["old"], change["new"], actor, source)
+    # Graduations live in their own table: a change to them alone updates no `alumni` row,
+    # so `onupdate` would leave updated_at (and the event's copy of it) stale.
+    alumnus.updated_at = utcnow()
     session.flush()
     after = alumnus_to_dict(alumnus)
     OutboxMessage.record(
@@ -244,11 +261,6 @@ def alumnus_history(
     }
 
 
-def alumnus_department_ids(session: Session, alumnus_id: str) -> list[str]:
-    alumnus = _alumnus(session, alumnus_id)
-    return sorted({g.department_id for g in alumnus.graduations})
-
-
 def change_source(actor: dict[str, Any]) -> str:
     return actor.get("source") or SOURCE_BY_ROLE.get(actor["role"], "office")
 
@@ -260,11 +272,14 @@ def encode_cursor(position: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return int(base64.urlsafe_b64decode(padded.encode()).decode())
+        position = int(base64.urlsafe_b64decode(padded.encode()).decode())
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed(
-            "分页游标无效。", {"fields": {"cursor": ["分页游标无效。"]}}
-        ) from None
+        position = -1
+    # Cursors come from encode_cursor of a row id; a crafted out-of-range number would
+    # otherwise reach the driver (SQLite raises OverflowError beyond 64 bits: a 500).
+    if not 0 <= position < 2**63:
+        raise ValidationFailed("分页游标无效。", {"fields": {"cursor": ["分页游标无效。"]}})
+    return position
 
 
 def _alumnus(session: Session, alumnus_id: str) -> Alumnus:

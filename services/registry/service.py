@@ -8,7 +8,7 @@ from nameko.rpc import rpc
 from sqlalchemy import text
 
 from services.common.contracts import registry as contract
-from services.common.contracts.base import load_or_raise
+from services.common.contracts.base import PageQuery, load_or_raise
 from services.common.db import Database
 from services.common.errors import EXPECTED_ERRORS
 from services.registry import domain
@@ -71,11 +71,8 @@ class RegistryService:
     def alumnus_history(
         self, alumnus_id: str, limit: int = 50, cursor: str | None = None
     ) -> dict[str, Any]:
-        return domain.alumnus_history(self.db.session, alumnus_id, limit, cursor)
-
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def alumnus_department_ids(self, alumnus_id: str) -> list[str]:
-        return domain.alumnus_department_ids(self.db.session, alumnus_id)
+        page = load_or_raise(PageQuery(), {"limit": limit, "cursor": cursor})
+        return domain.alumnus_history(self.db.session, alumnus_id, page["limit"], page["cursor"])
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def create_account(self, data: dict[str, Any]) -> dict[str, Any]:

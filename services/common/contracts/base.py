@@ -84,11 +84,18 @@ def load_or_raise(schema: Schema, data: Any, **kwargs) -> Any:
         raise ValidationFailed("请求数据校验失败。", {"fields": error.messages}) from None
 
 
+class PageQuery(StrictSchema):
+    """`?limit=&cursor=` of every list (DESIGN.md: lists are cursor-paged)."""
+
+    limit = fields.Integer(load_default=50, validate=in_range(1, 100))
+    cursor = fields.String(load_default=None, allow_none=True, validate=length(1, 100))
+
+
 class EventEnvelope(StrictSchema):
     event_id = fields.UUID(required=True)
     event_type = fields.String(required=True)
     occurred_at = fields.AwareDateTime(required=True)
-    version = fields.Integer(required=True, validate=in_range(1, 1000))
+    version = fields.Integer(required=True, strict=True, validate=in_range(1, 1000))
     data = fields.Dict(required=True)
 
 
