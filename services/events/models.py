@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -16,7 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from services.common.inbox import ProcessedMessageMixin
 from services.common.outbox import OutboxMessageMixin
@@ -147,3 +148,217 @@ class RosterEntry(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     department_ids: Mapped[list] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ---- engagement workflows ---------------------------------------------------
+#
+# Each table has an internal, increasing `seq` for stable keyset paging and a
+# UUID `id` that clients see, as registrations do. Names in `*_by`, `actor`,
+# `author`, `host`, `owner` and `assignee` are staff usernames (at most 50).
+
+
+class Reception(Base):
+    """A request to visit the campus (校友返校接待) and how it was handled.
+
+    `department_id` decides whose liaison may handle it (null: the office).
+    """
+
+    __tablename__ = "receptions"
+    __table_args__ = (
+        CheckConstraint("group_size >= 1", name="ck_receptions_group_size_positive"),
+        CheckConstraint(
+            "requester_alumnus_id IS NOT NULL OR class_year IS NOT NULL",
+            name="ck_receptions_has_requester",
+        ),
+        Index("ix_receptions_department_status", "department_id", "status"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    requester_alumnus_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    department_id: Mapped[str | None] = mapped_column(String(36))
+    class_year: Mapped[int | None] = mapped_column(Integer)
+    class_name: Mapped[str | None] = mapped_column(String(100))
+    visit_date: Mapped[date] = mapped_column(Date)
+    group_size: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(Text)
+    # {name, phone, email}: personal information, never put on the bus.
+    contact: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(50))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    host: Mapped[str | None] = mapped_column(String(50))
+    outcome_notes: Mapped[str | None] = mapped_column(Text)
+    completed_by: Mapped[str | None] = mapped_column(String(50))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    cancelled_by: Mapped[str | None] = mapped_column(String(50))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WorkPlan(Base):
+    """A year's work plan (工作计划) of a department, or of the office (`department_id` null).
+
+    `owner_key` is the department's id or "office": a unique key over a
+    nullable column would let the office have two plans a year, since NULLs
+    are distinct in both PostgreSQL and SQLite.
+    """
+
+    __tablename__ = "work_plans"
+    __table_args__ = (
+        UniqueConstraint("owner_key", "year", name="uq_work_plans_owner_year"),
+        Index("ix_work_plans_year_department", "year", "department_id"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    department_id: Mapped[str | None] = mapped_column(String(36))
+    owner_key: Mapped[str] = mapped_column(String(36))
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PlanTask(Base):
+    """A task of a plan: assigned → checked → done (有布置、有检查、有落实)."""
+
+    __tablename__ = "plan_tasks"
+    __table_args__ = (
+        CheckConstraint(
+            "(status = 'done') = (done_at IS NOT NULL)", name="ck_plan_tasks_done_at_iff_done"
+        ),
+        # What the overdue scan reads: unflagged tasks by due date.
+        Index("ix_plan_tasks_overdue_scan", "overdue_flagged_at", "due_date"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    plan_id: Mapped[str] = mapped_column(
+        ForeignKey("work_plans.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(50), index=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set once, by the scan that recorded the task's `task_overdue` event.
+    overdue_flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    steps: Mapped[list[TaskStep]] = relationship(
+        order_by="TaskStep.seq", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class TaskStep(Base):
+    """A task's history: each step it reached, with its evidence, who and when."""
+
+    __tablename__ = "task_steps"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("plan_tasks.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(50))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Suggestion(Base):
+    """An alumnus's suggestion (建议) and the school's answer."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (
+        CheckConstraint(
+            "(status = 'answered') = (answered_at IS NOT NULL)",
+            name="ck_suggestions_answered_at_iff_answered",
+        ),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    alumnus_id: Mapped[str] = mapped_column(String(36), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(50))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ServiceRequest(Base):
+    """An alumni company's request for help (三.7): talent training, consulting, …"""
+
+    __tablename__ = "service_requests"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    alumnus_id: Mapped[str] = mapped_column(String(36), index=True)
+    company: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(50), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    history: Mapped[list[ServiceRequestEntry]] = relationship(
+        order_by="ServiceRequestEntry.seq", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class ServiceRequestEntry(Base):
+    """A request's history: assignments, status changes and notes, in order."""
+
+    __tablename__ = "service_request_entries"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(50))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CooperationProject(Base):
+    """A school–alumni cooperation project (三.8) with its partner and contacts."""
+
+    __tablename__ = "cooperation_projects"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    title: Mapped[str] = mapped_column(String(200))
+    partner: Mapped[str] = mapped_column(String(200))
+    # [{name, phone, email, alumnus_id}]
+    contacts: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    department_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    created_by: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    notes: Mapped[list[ProjectNote]] = relationship(
+        order_by="ProjectNote.seq", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class ProjectNote(Base):
+    """Append-only notes of a project: rows are added, never changed."""
+
+    __tablename__ = "project_notes"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("cooperation_projects.id", ondelete="CASCADE"), index=True
+    )
+    note: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(50))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

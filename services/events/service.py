@@ -1,8 +1,13 @@
-"""The events service's nameko entrypoints: thin wrappers over services.events.domain.
+"""The events service's nameko entrypoints: thin wrappers over its domain modules.
 
 Sign-up calls no other service: who the alumnus is comes from the caller, and
 the names and contacts that rosters need come from a local copy fed by the
 registry's events (`on_alumnus_registered`, `on_alumnus_updated`).
+
+The engagement workflows (receptions, work plans, suggestions, service
+requests, cooperation projects) live in their own modules; staff actions take
+the gateway's principal as `actor`, to record who did what. A timer flags
+overdue plan tasks every `TASK_OVERDUE_SCAN_SECONDS` (default one hour).
 """
 
 from __future__ import annotations
@@ -20,10 +25,14 @@ from services.common.contracts.base import load_or_raise
 from services.common.db import Database
 from services.common.errors import EXPECTED_ERRORS
 from services.common.reliable_events import reliable_event_handler
-from services.events import domain
+from services.events import cooperation, domain, feedback, plans, receptions
 from services.events.models import OutboxMessage, ProcessedMessage
+from services.events.timers import configured_timer
+from services.events.workflow import school_date
 
 SERVICE_NAME = "events"
+TASK_OVERDUE_SCAN_KEY = "TASK_OVERDUE_SCAN_SECONDS"
+TASK_OVERDUE_SCAN_DEFAULT_SECONDS = 3600
 
 
 def utcnow() -> datetime:
@@ -186,6 +195,226 @@ class EventsService:
     def list_activity_reports(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return domain.list_activity_reports(
             self.db.session, load_or_raise(contract.ReportSearch(), params or {})
+        )
+
+    # ---- return-visit receptions (校友返校接待) ------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def request_reception(self, data: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.ReceptionInput(), data)
+        with self.db.transaction() as session:
+            return receptions.request_reception(session, payload, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def decide_reception(
+        self, reception_id: str, data: dict[str, Any], actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = load_or_raise(contract.ReceptionDecision(), data)
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return receptions.decide_reception(session, reception_id, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def complete_reception(
+        self, reception_id: str, data: dict[str, Any], actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = load_or_raise(contract.ReceptionCompletion(), data)
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return receptions.complete_reception(session, reception_id, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def cancel_reception(
+        self, reception_id: str, data: dict[str, Any] | None, actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = load_or_raise(contract.ReceptionCancellation(), data or {})
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return receptions.cancel_reception(session, reception_id, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_reception(self, reception_id: str) -> dict[str, Any]:
+        return receptions.get_reception(self.db.session, reception_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_receptions(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return receptions.list_receptions(
+            self.db.session, load_or_raise(contract.ReceptionSearch(), params or {})
+        )
+
+    # ---- work plans and tasks (工作计划) -------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def create_plan(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.PlanInput(), data)
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return plans.create_plan(session, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_plan(self, plan_id: str) -> dict[str, Any]:
+        return plans.get_plan(self.db.session, plan_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_plans(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return plans.list_plans(self.db.session, load_or_raise(contract.PlanSearch(), params or {}))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def add_task(self, plan_id: str, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.TaskInput(), data)
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return plans.add_task(session, plan_id, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def advance_task(
+        self, task_id: str, data: dict[str, Any], actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = load_or_raise(contract.TaskAdvance(), data)
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return plans.advance_task(session, task_id, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_task(self, task_id: str) -> dict[str, Any]:
+        return plans.get_task(self.db.session, task_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_tasks(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return plans.list_tasks(self.db.session, load_or_raise(contract.TaskSearch(), params or {}))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def flag_overdue_tasks(self) -> dict[str, Any]:
+        """The timer's scan on demand, for operators and tests; flags each task once."""
+        return self._flag_overdue_tasks()
+
+    @configured_timer(TASK_OVERDUE_SCAN_KEY, TASK_OVERDUE_SCAN_DEFAULT_SECONDS)
+    def scan_overdue_tasks(self) -> dict[str, Any]:
+        return self._flag_overdue_tasks()
+
+    def _flag_overdue_tasks(self) -> dict[str, Any]:
+        now = utcnow()
+        with self.db.transaction() as session:
+            return plans.flag_overdue_tasks(session, school_date(now), now)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def department_summary(self, year: int) -> dict[str, Any]:
+        query = load_or_raise(contract.SummaryQuery(), {"year": year})
+        return plans.department_summary(self.db.session, query["year"], school_date(utcnow()))
+
+    # ---- suggestions (建议) ----------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def submit_suggestion(self, data: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.SuggestionInput(), data)
+        with self.db.transaction() as session:
+            return feedback.submit_suggestion(session, payload, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def answer_suggestion(
+        self, suggestion_id: str, data: dict[str, Any], actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = load_or_raise(contract.SuggestionAnswer(), data)
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return feedback.answer_suggestion(session, suggestion_id, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_suggestion(self, suggestion_id: str) -> dict[str, Any]:
+        return feedback.get_suggestion(self.db.session, suggestion_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_suggestions(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return feedback.list_suggestions(
+            self.db.session, load_or_raise(contract.SuggestionSearch(), params or {})
+        )
+
+    # ---- service requests from alumni companies (三.7) ---------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def submit_service_request(self, data: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.ServiceRequestInput(), data)
+        with self.db.transaction() as session:
+            return feedback.submit_service_request(session, payload, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def assign_service_request(
+        self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = load_or_raise(contract.ServiceRequestAssignment(), data)
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return feedback.assign_service_request(session, request_id, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def progress_service_request(
+        self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = load_or_raise(contract.ServiceRequestProgress(), data)
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return feedback.progress_service_request(session, request_id, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def add_service_request_note(
+        self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = load_or_raise(contract.NoteInput(), data)
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return feedback.add_service_request_note(session, request_id, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_service_request(self, request_id: str) -> dict[str, Any]:
+        return feedback.get_service_request(self.db.session, request_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_service_requests(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return feedback.list_service_requests(
+            self.db.session, load_or_raise(contract.ServiceRequestSearch(), params or {})
+        )
+
+    # ---- cooperation projects (三.8) ---------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def create_project(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.ProjectInput(), data)
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return cooperation.create_project(session, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def update_project(self, project_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.ProjectPatch(), patch)
+        with self.db.transaction() as session:
+            return cooperation.update_project(session, project_id, payload, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def change_project_status(
+        self, project_id: str, data: dict[str, Any], actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = load_or_raise(contract.ProjectStatusChange(), data)
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return cooperation.change_project_status(session, project_id, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def add_project_note(
+        self, project_id: str, data: dict[str, Any], actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = load_or_raise(contract.NoteInput(), data)
+        who = load_or_raise(contract.Actor(), actor)
+        with self.db.transaction() as session:
+            return cooperation.add_project_note(session, project_id, payload, who, utcnow())
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_project(self, project_id: str) -> dict[str, Any]:
+        return cooperation.get_project(self.db.session, project_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_projects(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return cooperation.list_projects(
+            self.db.session, load_or_raise(contract.ProjectSearch(), params or {})
         )
 
     # ---- the registry's events: the local roster -----------------------------

@@ -1,0 +1,168 @@
+"""School–alumni cooperation projects (三.8): partner, contacts, status, notes.
+
+    proposed ──▶ active ──▶ completed
+        │          ▲ │          ▲
+        ▼          │ ▼          │
+        └────▶ suspended ───────┘
+
+A completed project is final. Notes are append-only: each is a row with its
+author and time, never edited or removed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.contracts.base import iso_utc
+from services.common.errors import Conflict, NotFound
+from services.events.models import CooperationProject, ProjectNote
+from services.events.workflow import id_or_none, page_by_seq, set_status
+
+PROPOSED, ACTIVE, COMPLETED, SUSPENDED = "proposed", "active", "completed", "suspended"
+# Read after "合作项目": 合作项目当前为“已完成”……
+STATUS_NAMES = {PROPOSED: "筹划中", ACTIVE: "进行中", COMPLETED: "已完成", SUSPENDED: "已暂停"}
+# status: statuses it may move to
+TRANSITIONS = {
+    PROPOSED: (ACTIVE, SUSPENDED),
+    ACTIVE: (SUSPENDED, COMPLETED),
+    SUSPENDED: (ACTIVE, COMPLETED),
+    COMPLETED: (),
+}
+EDITABLE_FIELDS = ("title", "partner", "contacts", "department_id")
+
+
+def project_to_dict(project: CooperationProject) -> dict[str, Any]:
+    return {
+        "id": project.id,
+        "title": project.title,
+        "partner": project.partner,
+        "contacts": [dict(c) for c in project.contacts or []],
+        "status": project.status,
+        "department_id": project.department_id,
+        "notes": [{"note": n.note, "author": n.author, "at": iso_utc(n.at)} for n in project.notes],
+        "created_by": project.created_by,
+        "created_at": iso_utc(project.created_at),
+        "updated_at": iso_utc(project.updated_at),
+    }
+
+
+def create_project(
+    session: Session, data: dict[str, Any], actor: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """A project in any status: past and running projects are recorded as they are."""
+    project = CooperationProject(
+        title=data["title"],
+        partner=data["partner"],
+        contacts=_contacts(data.get("contacts", [])),
+        status=data.get("status", PROPOSED),
+        department_id=id_or_none(data.get("department_id")),
+        created_by=actor["username"],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(project)
+    session.flush()
+    return project_to_dict(project)
+
+
+def update_project(
+    session: Session, project_id: str, patch: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Title, partner, contacts (replaced as a whole) or department."""
+    project = _project(session, project_id)
+    for field in EDITABLE_FIELDS:
+        if field not in patch:
+            continue
+        value = patch[field]
+        if field == "contacts":
+            value = _contacts(value or [])
+        elif field == "department_id":
+            value = id_or_none(value)
+        setattr(project, field, value)
+    project.updated_at = now
+    session.flush()
+    return project_to_dict(project)
+
+
+def change_project_status(
+    session: Session,
+    project_id: str,
+    data: dict[str, Any],
+    actor: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """Move the project on; a note given with the change is appended to its notes."""
+    project = _project(session, project_id)
+    target = data["status"]
+    if target not in TRANSITIONS[project.status]:
+        current = STATUS_NAMES[project.status]
+        if TRANSITIONS[project.status]:
+            allowed = "、".join(STATUS_NAMES[s] for s in TRANSITIONS[project.status])
+            message = f"合作项目当前为“{current}”，只能改为“{allowed}”。"
+        else:
+            message = f"合作项目{current}，状态不能再变更。"
+        raise Conflict(message, {"status": project.status, "requested_status": target})
+    set_status(session, project, project.status, {"status": target, "updated_at": now}, "合作项目")
+    if data.get("note"):
+        _append_note(project, data["note"], actor, now)
+    session.flush()
+    return project_to_dict(project)
+
+
+def add_project_note(
+    session: Session,
+    project_id: str,
+    data: dict[str, Any],
+    actor: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    project = _project(session, project_id)
+    _append_note(project, data["note"], actor, now)
+    project.updated_at = now
+    session.flush()
+    return project_to_dict(project)
+
+
+def get_project(session: Session, project_id: str) -> dict[str, Any]:
+    return project_to_dict(_project(session, project_id))
+
+
+def list_projects(session: Session, params: dict[str, Any]) -> dict[str, Any]:
+    query = select(CooperationProject)
+    if params.get("status"):
+        query = query.where(CooperationProject.status == params["status"])
+    if params.get("department_id"):
+        query = query.where(CooperationProject.department_id == str(params["department_id"]))
+    return page_by_seq(session, query, CooperationProject, params, project_to_dict)
+
+
+def _append_note(
+    project: CooperationProject, note: str, actor: dict[str, Any], now: datetime
+) -> None:
+    project.notes.append(ProjectNote(note=note, author=actor["username"], at=now))
+
+
+def _contacts(contacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """As stored and shown: every key present, ids as strings."""
+    return [
+        {
+            "name": c["name"],
+            "phone": c.get("phone"),
+            "email": c.get("email"),
+            "alumnus_id": id_or_none(c.get("alumnus_id")),
+        }
+        for c in contacts
+    ]
+
+
+def _project(session: Session, project_id: str) -> CooperationProject:
+    project = session.scalars(
+        select(CooperationProject).where(CooperationProject.id == str(project_id))
+    ).first()
+    if project is None:
+        raise NotFound("合作项目不存在。", {"project_id": str(project_id)})
+    return project

@@ -1,0 +1,275 @@
+"""What alumni bring to the school: suggestions (建议, 三.4) and service requests (三.7).
+
+Suggestions are open until staff answer them, once; the answer is announced
+(`suggestion_answered`) so the alumnus can be told.
+
+Service requests from alumni companies move
+
+    open ──assign──▶ assigned ──▶ in_progress ──▶ resolved
+      └──────────────────┴────────────┴─────────▶ closed
+
+and keep a history: every assignment, status change and note, with who and
+when. A request may be reassigned while assigned or in progress.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.contracts.base import iso_utc
+from services.common.errors import Conflict, NotFound
+from services.events.models import (
+    OutboxMessage,
+    ServiceRequest,
+    ServiceRequestEntry,
+    Suggestion,
+)
+from services.events.workflow import iso_or_none, page_by_seq, set_status
+
+# ---- suggestions ---------------------------------------------------------------
+
+OPEN, ANSWERED = "open", "answered"
+
+
+def suggestion_to_dict(suggestion: Suggestion) -> dict[str, Any]:
+    return {
+        "id": suggestion.id,
+        "alumnus_id": suggestion.alumnus_id,
+        "subject": suggestion.subject,
+        "body": suggestion.body,
+        "status": suggestion.status,
+        "answer": suggestion.answer,
+        "answered_by": suggestion.answered_by,
+        "answered_at": iso_or_none(suggestion.answered_at),
+        "created_at": iso_utc(suggestion.created_at),
+    }
+
+
+def submit_suggestion(session: Session, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    suggestion = Suggestion(
+        alumnus_id=str(data["alumnus_id"]),
+        subject=data["subject"],
+        body=data["body"],
+        status=OPEN,
+        created_at=now,
+    )
+    session.add(suggestion)
+    session.flush()
+    return suggestion_to_dict(suggestion)
+
+
+def answer_suggestion(
+    session: Session,
+    suggestion_id: str,
+    data: dict[str, Any],
+    actor: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """Answer an open suggestion, once; the alumnus is told through `suggestion_answered`."""
+    suggestion = _suggestion(session, suggestion_id)
+    if suggestion.status != OPEN:
+        raise Conflict("该建议已答复。", {"status": suggestion.status})
+    set_status(
+        session,
+        suggestion,
+        OPEN,
+        {
+            "status": ANSWERED,
+            "answer": data["answer"],
+            "answered_by": actor["username"],
+            "answered_at": now,
+        },
+        "该建议",
+    )
+    OutboxMessage.record(
+        session,
+        "suggestion_answered",
+        {
+            "suggestion_id": suggestion.id,
+            "alumnus_id": suggestion.alumnus_id,
+            "subject": suggestion.subject,
+            "answer": suggestion.answer,
+            "answered_by": suggestion.answered_by,
+            "answered_at": iso_utc(suggestion.answered_at),
+        },
+    )
+    return suggestion_to_dict(suggestion)
+
+
+def get_suggestion(session: Session, suggestion_id: str) -> dict[str, Any]:
+    return suggestion_to_dict(_suggestion(session, suggestion_id))
+
+
+def list_suggestions(session: Session, params: dict[str, Any]) -> dict[str, Any]:
+    query = select(Suggestion)
+    if params.get("status"):
+        query = query.where(Suggestion.status == params["status"])
+    if params.get("alumnus_id"):
+        query = query.where(Suggestion.alumnus_id == str(params["alumnus_id"]))
+    return page_by_seq(session, query, Suggestion, params, suggestion_to_dict)
+
+
+def _suggestion(session: Session, suggestion_id: str) -> Suggestion:
+    suggestion = session.scalars(
+        select(Suggestion).where(Suggestion.id == str(suggestion_id))
+    ).first()
+    if suggestion is None:
+        raise NotFound("建议不存在。", {"suggestion_id": str(suggestion_id)})
+    return suggestion
+
+
+# ---- service requests ------------------------------------------------------------
+
+ASSIGNED, IN_PROGRESS, RESOLVED, CLOSED = "assigned", "in_progress", "resolved", "closed"
+# Read after "服务请求": 服务请求已办结，不能再指派。
+REQUEST_STATUS_NAMES = {
+    OPEN: "待处理",
+    ASSIGNED: "已指派",
+    IN_PROGRESS: "处理中",
+    RESOLVED: "已办结",
+    CLOSED: "已关闭",
+}
+FINAL = frozenset({RESOLVED, CLOSED})
+# target: statuses it may be reached from
+PROGRESS_FROM = {
+    IN_PROGRESS: frozenset({ASSIGNED}),
+    RESOLVED: frozenset({IN_PROGRESS}),
+    CLOSED: frozenset({OPEN, ASSIGNED, IN_PROGRESS}),
+}
+REQUEST = "服务请求"
+
+
+def service_request_to_dict(request: ServiceRequest) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "alumnus_id": request.alumnus_id,
+        "company": request.company,
+        "kind": request.kind,
+        "description": request.description,
+        "status": request.status,
+        "assignee": request.assignee,
+        "history": [
+            {"status": e.status, "note": e.note, "actor": e.actor, "at": iso_utc(e.at)}
+            for e in request.history
+        ],
+        "created_at": iso_utc(request.created_at),
+        "updated_at": iso_utc(request.updated_at),
+    }
+
+
+def submit_service_request(session: Session, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    request = ServiceRequest(
+        alumnus_id=str(data["alumnus_id"]),
+        company=data["company"],
+        kind=data["kind"],
+        description=data["description"],
+        status=OPEN,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    session.flush()
+    return service_request_to_dict(request)
+
+
+def assign_service_request(
+    session: Session,
+    request_id: str,
+    data: dict[str, Any],
+    actor: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """Give the request to a staff member; again, to hand it to someone else."""
+    request = _service_request(session, request_id)
+    if request.status in FINAL:
+        raise Conflict(
+            f"服务请求{REQUEST_STATUS_NAMES[request.status]}，不能再指派。",
+            {"status": request.status},
+        )
+    target = ASSIGNED if request.status == OPEN else request.status
+    set_status(
+        session,
+        request,
+        request.status,
+        {"status": target, "assignee": data["assignee"], "updated_at": now},
+        REQUEST,
+    )
+    note = f"指派给 {data['assignee']}" + (f"：{data['note']}" if data.get("note") else "")
+    _log(request, target, note, actor, now)
+    session.flush()
+    return service_request_to_dict(request)
+
+
+def progress_service_request(
+    session: Session,
+    request_id: str,
+    data: dict[str, Any],
+    actor: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """assigned → in_progress → resolved; closed from any status not yet final."""
+    request = _service_request(session, request_id)
+    target = data["status"]
+    if request.status not in PROGRESS_FROM[target]:
+        allowed = "、".join(
+            name for status, name in REQUEST_STATUS_NAMES.items() if status in PROGRESS_FROM[target]
+        )
+        raise Conflict(
+            f"服务请求当前为“{REQUEST_STATUS_NAMES[request.status]}”，"
+            f"只有“{allowed}”的请求可以改为“{REQUEST_STATUS_NAMES[target]}”。",
+            {"status": request.status, "requested_status": target},
+        )
+    set_status(session, request, request.status, {"status": target, "updated_at": now}, REQUEST)
+    _log(request, target, data.get("note"), actor, now)
+    session.flush()
+    return service_request_to_dict(request)
+
+
+def add_service_request_note(
+    session: Session,
+    request_id: str,
+    data: dict[str, Any],
+    actor: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    """A note in the history, in any status (a follow-up after closing, too)."""
+    request = _service_request(session, request_id)
+    _log(request, request.status, data["note"], actor, now)
+    request.updated_at = now
+    session.flush()
+    return service_request_to_dict(request)
+
+
+def get_service_request(session: Session, request_id: str) -> dict[str, Any]:
+    return service_request_to_dict(_service_request(session, request_id))
+
+
+def list_service_requests(session: Session, params: dict[str, Any]) -> dict[str, Any]:
+    query = select(ServiceRequest)
+    for field in ("status", "kind", "assignee"):
+        if params.get(field):
+            query = query.where(getattr(ServiceRequest, field) == params[field])
+    if params.get("alumnus_id"):
+        query = query.where(ServiceRequest.alumnus_id == str(params["alumnus_id"]))
+    return page_by_seq(session, query, ServiceRequest, params, service_request_to_dict)
+
+
+def _log(
+    request: ServiceRequest, status: str, note: str | None, actor: dict[str, Any], now: datetime
+) -> None:
+    request.history.append(
+        ServiceRequestEntry(status=status, note=note, actor=actor["username"], at=now)
+    )
+
+
+def _service_request(session: Session, request_id: str) -> ServiceRequest:
+    request = session.scalars(
+        select(ServiceRequest).where(ServiceRequest.id == str(request_id))
+    ).first()
+    if request is None:
+        raise NotFound("服务请求不存在。", {"request_id": str(request_id)})
+    return request

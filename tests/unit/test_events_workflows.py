@@ -1,0 +1,984 @@
+"""The events service's engagement workflows on SQLite: receptions, work plans and tasks,
+the overdue scan, the per-department summary, suggestions, service requests and
+cooperation projects.
+
+Each `run(...)` call is one transaction, as an RPC method's would be, on a
+database brought up by the service's own migrations. Inputs go through the
+contract schemas first, as the service's entrypoints do.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.sql.dml import Update
+
+from services.common.contracts import check_event
+from services.common.contracts import events as contract
+from services.common.contracts.base import load_or_raise
+from services.common.db import make_engine
+from services.common.errors import Conflict, NotFound, ValidationFailed
+from services.common.migrate import upgrade
+from services.events import cooperation, domain, feedback, plans, receptions
+from services.events.models import OutboxMessage, Reception, WorkPlan
+from services.events.timers import ConfiguredTimer
+from services.events.workflow import school_date, set_status
+
+# 17:00 in Beijing on 1 May 2030: the school's "today" is 2030-05-01.
+NOW = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
+TODAY = date(2030, 5, 1)
+OFFICE = {"account_id": "a1", "username": "office1", "role": "office", "department_id": None}
+LIAISON = {"account_id": "a2", "username": "liaison1", "role": "liaison", "department_id": "d"}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture
+def run(tmp_path):
+    """Runs `fn(session, *args)` in a transaction of its own: commit, or roll back and raise."""
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    upgrade("events", url)
+    engine = make_engine(url, pool_size=2)
+    factory = sessionmaker(engine, expire_on_commit=False)
+
+    def run_in_transaction(fn, *args, **kwargs):
+        with factory() as session:
+            try:
+                result = fn(session, *args, **kwargs)
+                session.commit()
+                return result
+            except BaseException:
+                session.rollback()
+                raise
+
+    run_in_transaction.session_factory = factory
+    yield run_in_transaction
+    engine.dispose()
+
+
+def load(schema, raw):
+    return load_or_raise(schema, raw)
+
+
+def outbox(run, event_type: str | None = None) -> list[dict]:
+    def rows(session):
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if event_type:
+            query = query.where(OutboxMessage.event_type == event_type)
+        return [json.loads(row.payload) for row in session.scalars(query)]
+
+    return run(rows)
+
+
+def refused(schema, raw) -> dict:
+    """The field errors of input the contract refuses; the summary is Chinese too."""
+    with pytest.raises(ValidationFailed) as caught:
+        load_or_raise(schema, raw)
+    assert caught.value.message == "请求数据校验失败。"
+    return caught.value.details["fields"]
+
+
+# ---- receptions ----------------------------------------------------------------
+
+
+def visit(**overrides) -> dict:
+    return {
+        "requester_alumnus_id": str(uuid.uuid4()),
+        "visit_date": "2030-05-20",
+        "group_size": 3,
+        "purpose": "毕业二十年回母校看看",
+        "contact": {"name": "张三", "phone": "13800138000"},
+        **overrides,
+    }
+
+
+def request_visit(run, **overrides) -> dict:
+    return run(
+        receptions.request_reception, load(contract.ReceptionInput(), visit(**overrides)), NOW
+    )
+
+
+def decide(run, reception_id, now=NOW, **decision) -> dict:
+    data = load(contract.ReceptionDecision(), decision)
+    return run(receptions.decide_reception, reception_id, data, OFFICE, now)
+
+
+def test_an_alumnus_visit_is_requested_approved_with_a_host_and_done(run):
+    requested = request_visit(run, department_id=str(uuid.uuid4()))
+
+    assert requested["status"] == "requested"
+    assert requested["requester_type"] == "alumnus"
+    assert requested["contact"] == {"name": "张三", "phone": "13800138000", "email": None}
+    approved = decide(run, requested["id"], decision="approved", host="王老师", note="欢迎")
+    assert (approved["status"], approved["host"], approved["decided_by"]) == (
+        "approved",
+        "王老师",
+        "office1",
+    )
+    with pytest.raises(Conflict) as caught:
+        run(receptions.complete_reception, requested["id"], {"notes": "参观校史馆"}, OFFICE, NOW)
+    assert caught.value.message == "来访日期未到，不能标记为已完成。"
+
+    visit_day = datetime(2030, 5, 20, 2, tzinfo=UTC)  # 10:00 in Beijing
+    done = run(
+        receptions.complete_reception, requested["id"], {"notes": "参观校史馆"}, LIAISON, visit_day
+    )
+
+    assert (done["status"], done["outcome_notes"], done["completed_by"]) == (
+        "done",
+        "参观校史馆",
+        "liaison1",
+    )
+    assert run(receptions.get_reception, requested["id"]) == done
+    events = outbox(run)
+    assert [e["event_type"] for e in events] == ["visit_requested", "visit_decided"]
+    assert "contact" not in events[0]["data"]  # personal information stays home
+    assert events[0]["data"]["department_id"] == requested["department_id"]
+    decided = events[1]["data"]
+    assert (decided["decision"], decided["host"], decided["note"]) == ("approved", "王老师", "欢迎")
+    assert decided["reception"]["status"] == "approved"
+
+
+def test_a_class_visit_names_its_department(run):
+    department = str(uuid.uuid4())
+    requested = request_visit(
+        run,
+        requester_alumnus_id=None,
+        department_id=department,
+        class_year=2000,
+        class_name="计算机 1 班",
+        group_size=40,
+    )
+    declined = decide(run, requested["id"], decision="declined", note="当天学校有大型考试")
+
+    assert requested["requester_type"] == "class"
+    assert (declined["status"], declined["host"]) == ("declined", None)
+    assert outbox(run, "visit_decided")[0]["data"]["note"] == "当天学校有大型考试"
+    listed = run(receptions.list_receptions, {"department_id": department})
+    assert [r["id"] for r in listed["items"]] == [requested["id"]]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        (
+            {"requester_alumnus_id": None},
+            "requester_alumnus_id",
+            "校友 ID 或班级信息至少填写一项。",
+        ),
+        ({"class_year": 2000}, "class_name", "班级来访须同时填写届别和班级。"),
+        ({"class_name": "一班", "class_year": 2000}, "department_id", "班级来访须填写所属院系。"),
+        ({"group_size": 0}, "group_size", "应在 1 到 10000 之间。"),
+        ({"visit_date": "2030-02-30"}, "visit_date", "应为 YYYY-MM-DD 格式的日期。"),
+        ({"purpose": ""}, "purpose", "长度应在 1 到 2000 之间。"),
+    ],
+)
+def test_bad_visit_requests_are_refused_in_chinese(overrides, field, message):
+    assert refused(contract.ReceptionInput(), visit(**overrides))[field] == [message]
+
+
+def test_a_visit_contact_must_be_reachable():
+    errors = refused(contract.ReceptionInput(), visit(contact={"name": "张三"}))
+    assert errors == {"contact": {"phone": ["联系电话或电子邮箱至少填写一项。"]}}
+    errors = refused(contract.ReceptionInput(), visit(contact={"name": "张三", "phone": "123"}))
+    assert errors["contact"]["phone"][0].startswith("手机号格式不正确")
+
+
+@pytest.mark.parametrize(
+    ("decision", "field", "message"),
+    [
+        ({"decision": "approved"}, "host", "批准接待须指定接待人。"),
+        ({"decision": "declined"}, "note", "婉拒须说明原因。"),
+        (
+            {"decision": "declined", "note": "不便", "host": "王"},
+            "host",
+            "婉拒的申请不指定接待人。",
+        ),
+        ({"decision": "maybe"}, "decision", "取值应为以下之一：approved、declined。"),
+    ],
+)
+def test_bad_decisions_are_refused(decision, field, message):
+    assert refused(contract.ReceptionDecision(), decision)[field] == [message]
+
+
+def test_a_visit_in_the_past_is_refused(run):
+    with pytest.raises(ValidationFailed) as caught:
+        request_visit(run, visit_date="2030-04-30")
+    assert caught.value.details == {"fields": {"visit_date": ["来访日期不能早于今天。"]}}
+    assert request_visit(run, visit_date="2030-05-01")["status"] == "requested"  # today is fine
+
+
+def test_a_request_whose_day_has_passed_can_only_be_declined(run):
+    requested = request_visit(run, visit_date="2030-05-02")
+    later = datetime(2030, 5, 2, 16, 30, tzinfo=UTC)  # 00:30 on 3 May in Beijing
+
+    with pytest.raises(Conflict) as caught:
+        decide(run, requested["id"], now=later, decision="approved", host="王老师")
+    assert caught.value.message == "来访日期已过，不能批准。"
+    assert decide(run, requested["id"], now=later, decision="declined", note="已过期")[
+        "status"
+    ] == ("declined")
+
+
+RECEPTION_PATHS = {
+    "requested": [],
+    "approved": [("decide", {"decision": "approved", "host": "王老师"})],
+    "declined": [("decide", {"decision": "declined", "note": "不便"})],
+    "done": [("decide", {"decision": "approved", "host": "王老师"}), ("complete", {"notes": "好"})],
+    "cancelled": [("cancel", {"reason": "行程变更"})],
+}
+
+
+def reception_action(run, action, reception_id, data):
+    visit_day = datetime(2030, 5, 20, 2, tzinfo=UTC)
+    if action == "decide":
+        return decide(run, reception_id, **data)
+    if action == "complete":
+        return run(receptions.complete_reception, reception_id, data, OFFICE, visit_day)
+    return run(receptions.cancel_reception, reception_id, data, OFFICE, NOW)
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "data", "outcome"),
+    [
+        ("requested", "decide", {"decision": "approved", "host": "王"}, "approved"),
+        ("requested", "cancel", {}, "cancelled"),
+        (
+            "requested",
+            "complete",
+            {"notes": "好"},
+            "接待申请待审批，只有已批准的接待可以标记为完成。",
+        ),
+        (
+            "approved",
+            "decide",
+            {"decision": "declined", "note": "不"},
+            "接待申请已批准，不能再审批。",
+        ),
+        ("approved", "cancel", {"reason": "改期"}, "cancelled"),
+        ("approved", "complete", {"notes": "好"}, "done"),
+        (
+            "declined",
+            "decide",
+            {"decision": "approved", "host": "王"},
+            "接待申请已婉拒，不能再审批。",
+        ),
+        ("declined", "cancel", {}, "接待申请已婉拒，不能取消。"),
+        ("done", "cancel", {}, "接待申请已完成，不能取消。"),
+        (
+            "cancelled",
+            "decide",
+            {"decision": "approved", "host": "王"},
+            "接待申请已取消，不能再审批。",
+        ),
+        (
+            "cancelled",
+            "complete",
+            {"notes": "好"},
+            "接待申请已取消，只有已批准的接待可以标记为完成。",
+        ),
+    ],
+)
+def test_reception_transitions(run, status, action, data, outcome):
+    reception_id = request_visit(run)["id"]
+    for step, step_data in RECEPTION_PATHS[status]:
+        reception_action(run, step, reception_id, step_data)
+
+    if CJK.search(outcome):
+        with pytest.raises(Conflict) as caught:
+            reception_action(run, action, reception_id, data)
+        assert caught.value.message == outcome
+        assert run(receptions.get_reception, reception_id)["status"] == status
+    else:
+        assert reception_action(run, action, reception_id, data)["status"] == outcome
+
+
+def test_two_decisions_at_once_cannot_both_win(run):
+    """The status is compared and set in one UPDATE: a stale reader loses."""
+    reception_id = request_visit(run)["id"]
+    with run.session_factory() as stale:
+        row = stale.scalars(select(Reception).where(Reception.id == reception_id)).one()
+        decide(run, reception_id, decision="declined", note="不便")  # someone else, first
+        with pytest.raises(Conflict) as caught:
+            set_status(stale, row, "requested", {"status": "approved"}, "接待申请")
+        stale.rollback()
+    assert caught.value.message == "接待申请已被他人处理，请刷新后重试。"
+    assert caught.value.details["status"] == "declined"
+    assert len(outbox(run, "visit_decided")) == 1
+
+
+def test_an_unknown_reception_is_not_found(run):
+    with pytest.raises(NotFound) as caught:
+        run(receptions.get_reception, str(uuid.uuid4()))
+    assert caught.value.message == "接待申请不存在。"
+
+
+def test_receptions_page_and_filter(run):
+    made = [request_visit(run, visit_date=f"2030-05-{10 + i}") for i in range(5)]
+    run(receptions.cancel_reception, made[1]["id"], {}, OFFICE, NOW)
+
+    first = run(receptions.list_receptions, {"limit": 2})
+    rest = run(receptions.list_receptions, {"limit": 10, "cursor": first["next_cursor"]})
+    window = run(
+        receptions.list_receptions, {"visit_from": date(2030, 5, 11), "visit_to": date(2030, 5, 12)}
+    )
+    waiting = run(receptions.list_receptions, {"status": "requested"})
+
+    assert [r["id"] for r in first["items"] + rest["items"]] == [r["id"] for r in made]
+    assert rest["next_cursor"] is None
+    assert [r["visit_date"] for r in window["items"]] == ["2030-05-11", "2030-05-12"]
+    assert len(waiting["items"]) == 4
+    with pytest.raises(ValidationFailed) as caught:
+        run(receptions.list_receptions, {"cursor": "garbage"})
+    assert caught.value.message == "分页游标无效。"
+
+
+# ---- work plans and tasks ----------------------------------------------------------
+
+
+def new_plan(run, department_id: str | None, year: int = 2030, title: str = "年度校友工作计划"):
+    data = load(
+        contract.PlanInput(), {"department_id": department_id, "year": year, "title": title}
+    )
+    return run(plans.create_plan, data, OFFICE, NOW)
+
+
+def new_task(run, plan_id: str, due: str, owner: str = "liaison1", title: str = "更新校友信息"):
+    data = load(
+        contract.TaskInput(), {"title": title, "owner": owner, "due_date": due, "note": "布置"}
+    )
+    return run(plans.add_task, plan_id, data, OFFICE, NOW)
+
+
+def advance(run, task_id: str, status: str, note: str = "证明材料", now=NOW, actor=OFFICE):
+    data = load(contract.TaskAdvance(), {"status": status, "note": note})
+    return run(plans.advance_task, task_id, data, actor, now)
+
+
+def test_one_plan_per_department_or_office_per_year(run):
+    department = str(uuid.uuid4())
+    mine, office = new_plan(run, department), new_plan(run, None)
+
+    with pytest.raises(Conflict) as caught:
+        new_plan(run, department)
+    assert caught.value.message == "该院系 2030 年的工作计划已存在。"
+    assert caught.value.details == {"plan_id": mine["id"]}
+    with pytest.raises(Conflict) as caught:
+        new_plan(run, None)
+    assert caught.value.message == "校友会办公室 2030 年的工作计划已存在。"
+    assert new_plan(run, department, year=2031)["year"] == 2031
+    assert office["department_id"] is None
+    assert run(plans.get_plan, mine["id"]) == mine
+    assert [p["id"] for p in run(plans.list_plans, {"office": True})["items"]] == [office["id"]]
+    assert len(run(plans.list_plans, {"department_id": department})["items"]) == 2
+    assert len(run(plans.list_plans, {"year": 2030})["items"]) == 2
+
+
+def test_the_database_refuses_a_second_office_plan_too(run):
+    """NULL department ids are distinct in a unique key; the owner key is not."""
+    new_plan(run, None)
+
+    def sneak_in(session):
+        session.add(
+            WorkPlan(department_id=None, owner_key="office", year=2030, title="x", created_by="x")
+        )
+        plans.flush_or_conflict(session, "重复")
+
+    with pytest.raises(Conflict):
+        run(sneak_in)
+
+
+def test_a_task_goes_assigned_checked_done_with_evidence_at_each_step(run):
+    plan = new_plan(run, str(uuid.uuid4()))
+    task = new_task(run, plan["id"], "2030-06-30")
+    assert (task["status"], task["done_at"]) == ("assigned", None)
+
+    checked = advance(run, task["id"], "checked", "已检查进度：完成 60%", actor=LIAISON)
+    done = advance(run, task["id"], "done", "已落实：名录已更新", now=NOW + timedelta(days=1))
+
+    assert done["status"] == "done"
+    assert done["done_at"] == (NOW + timedelta(days=1)).isoformat()
+    assert checked["steps"][-1]["actor"] == "liaison1"
+    assert [(s["status"], s["note"], s["actor"]) for s in done["steps"]] == [
+        ("assigned", "布置", "office1"),
+        ("checked", "已检查进度：完成 60%", "liaison1"),
+        ("done", "已落实：名录已更新", "office1"),
+    ]
+    assert run(plans.get_task, task["id"]) == done
+
+
+@pytest.mark.parametrize(
+    ("path", "target", "message"),
+    [
+        ([], "done", "任务当前为“已布置”，下一步只能是“已检查”。"),
+        ([], "assigned", "任务当前为“已布置”，下一步只能是“已检查”。"),
+        (["checked"], "checked", "任务当前为“已检查”，下一步只能是“已落实”。"),
+        (["checked"], "assigned", "任务当前为“已检查”，下一步只能是“已落实”。"),
+        (["checked", "done"], "checked", "任务已落实，不能再变更状态。"),
+        (["checked", "done"], "done", "任务已落实，不能再变更状态。"),
+    ],
+)
+def test_a_task_only_moves_one_step_forward(run, path, target, message):
+    task = new_task(run, new_plan(run, None)["id"], "2030-06-30")
+    for status in path:
+        advance(run, task["id"], status)
+
+    with pytest.raises(Conflict) as caught:
+        advance(run, task["id"], target)
+
+    assert caught.value.message == message
+    assert len(run(plans.get_task, task["id"])["steps"]) == 1 + len(path)
+
+
+def test_task_input_is_checked():
+    assert refused(contract.TaskAdvance(), {"status": "checked"}) == {"note": ["缺少必填字段。"]}
+    errors = refused(contract.TaskInput(), {"title": "x", "owner": "张 三", "due_date": "明天"})
+    assert errors["owner"] == ["应为员工用户名：3 到 50 位字母、数字或 _.-。"]
+    assert errors["due_date"] == ["应为 YYYY-MM-DD 格式的日期。"]
+    assert refused(contract.PlanInput(), {"year": 1999, "title": "x"}) == {
+        "year": ["应在 2000 到 2100 之间。"]
+    }
+
+
+def test_unknown_plans_and_tasks_are_not_found(run):
+    with pytest.raises(NotFound) as caught:
+        new_task(run, str(uuid.uuid4()), "2030-06-30")
+    assert caught.value.message == "工作计划不存在。"
+    with pytest.raises(NotFound) as caught:
+        advance(run, str(uuid.uuid4()), "checked")
+    assert caught.value.message == "任务不存在。"
+
+
+def test_an_overdue_task_is_flagged_exactly_once(run):
+    plan = new_plan(run, str(uuid.uuid4()))
+    late = new_task(run, plan["id"], "2030-04-30")
+    due_today = new_task(run, plan["id"], "2030-05-01")
+    finished = new_task(run, plan["id"], "2030-04-01")
+    advance(run, finished["id"], "checked")
+    advance(run, finished["id"], "done")
+    checked_late = new_task(run, plan["id"], "2030-04-15")
+    advance(run, checked_late["id"], "checked")
+
+    first = run(plans.flag_overdue_tasks, TODAY, NOW)
+    again = run(plans.flag_overdue_tasks, TODAY, NOW + timedelta(hours=1))
+
+    assert first == {"flagged": 2, "task_ids": [late["id"], checked_late["id"]]}
+    assert again == {"flagged": 0, "task_ids": []}
+    assert run(plans.get_task, late["id"])["overdue_flagged_at"] == NOW.isoformat()
+    assert run(plans.get_task, due_today["id"])["overdue_flagged_at"] is None
+
+    # Done after being flagged: the flag stays, and no second event comes.
+    advance(run, late["id"], "checked")
+    advance(run, late["id"], "done")
+    tomorrow = run(plans.flag_overdue_tasks, TODAY + timedelta(days=1), NOW + timedelta(days=1))
+    assert tomorrow["task_ids"] == [due_today["id"]]
+
+    events = outbox(run, "task_overdue")
+    assert [e["data"]["task"]["id"] for e in events] == [
+        late["id"],
+        checked_late["id"],
+        due_today["id"],
+    ]
+    assert events[0]["data"]["plan"] == {
+        "id": plan["id"],
+        "department_id": plan["department_id"],
+        "year": 2030,
+        "title": plan["title"],
+    }
+    assert events[0]["data"]["task"]["owner"] == "liaison1"
+    assert events[0]["data"]["task"]["due_date"] == "2030-04-30"
+
+
+def test_a_task_flagged_by_another_scan_meanwhile_is_not_flagged_again(run):
+    """Two instances scan at once: the one whose conditional UPDATE comes second records
+    nothing, though it read the task as unflagged."""
+    new_task(run, new_plan(run, None)["id"], "2030-04-30")
+    raced = []
+
+    def scan_racing_another(session):
+        execute = session.execute
+
+        def another_scan_commits_first(statement, *args, **kwargs):
+            if isinstance(statement, Update) and not raced:
+                raced.append(True)
+                with run.session_factory() as other:
+                    plans.flag_overdue_tasks(other, TODAY, NOW)
+                    other.commit()
+            return execute(statement, *args, **kwargs)
+
+        session.execute = another_scan_commits_first
+        return plans.flag_overdue_tasks(session, TODAY, NOW)
+
+    assert run(scan_racing_another) == {"flagged": 0, "task_ids": []}
+    assert raced
+    assert len(outbox(run, "task_overdue")) == 1
+
+
+def finished_event(run, department_id: str, starts: str, report: bool, organiser="department"):
+    """A finished event of `department_id` that began at `starts` (Beijing time)."""
+    begins = datetime.fromisoformat(starts)
+    raw = {
+        "kind": "other",
+        "title": "院系校友座谈会",
+        "organiser_type": organiser,
+        "organiser_id": department_id,
+        "venue": "会议室",
+        "starts_at": begins.isoformat(),
+        "ends_at": (begins + timedelta(hours=2)).isoformat(),
+        "capacity": 10,
+        "registration_opens_at": (begins - timedelta(days=10)).isoformat(),
+        "registration_closes_at": (begins - timedelta(days=1)).isoformat(),
+    }
+    event = run(domain.create_event, load(contract.EventInput(), raw))
+    run(domain.publish_event, event["id"], begins - timedelta(days=20))
+    run(domain.finish_event, event["id"], begins + timedelta(hours=3))
+    if report:
+        run(
+            domain.file_activity_report,
+            event["id"],
+            {"summary": "顺利"},
+            OFFICE,
+            begins + timedelta(hours=3),
+        )
+    return event["id"]
+
+
+def test_the_department_summary_counts_a_hand_built_year(run):
+    a, b, c = sorted(str(uuid.uuid4()) for _ in range(3))
+    plan_a = new_plan(run, a)["id"]
+    on_time = new_task(run, plan_a, "2030-03-31")
+    late = new_task(run, plan_a, "2030-03-31")
+    overdue = new_task(run, plan_a, "2030-04-30")
+    new_task(run, plan_a, "2030-05-01")  # due today: not overdue yet
+    for task, done_at in [
+        (on_time, datetime(2030, 3, 31, 15, 30, tzinfo=UTC)),  # 23:30 on the 31st in Beijing
+        (late, datetime(2030, 3, 31, 16, 30, tzinfo=UTC)),  # 00:30 on 1 April in Beijing
+    ]:
+        advance(run, task["id"], "checked", now=done_at - timedelta(days=1))
+        advance(run, task["id"], "done", now=done_at)
+    advance(run, overdue["id"], "checked")  # checked but not done: still overdue
+    plan_b = new_plan(run, b)["id"]
+    new_task(run, plan_b, "2030-01-15")
+    # Not this year's, nor a department's: left out.
+    new_task(run, new_plan(run, a, year=2029)["id"], "2029-06-30")
+    new_task(run, new_plan(run, None)["id"], "2030-01-31")
+
+    finished_event(run, a, "2030-01-01T00:30:00+08:00", report=True)  # 2029 in UTC, 2030 here
+    finished_event(run, a, "2030-03-10T14:00:00+08:00", report=False)
+    finished_event(run, a, "2029-12-31T23:00:00+08:00", report=True)  # last year
+    finished_event(run, c, "2030-04-01T14:00:00+08:00", report=True)
+    finished_event(run, c, "2030-04-02T14:00:00+08:00", report=True, organiser="chapter")
+    # Published, never finished: not held.
+    run(
+        domain.create_event,
+        load(
+            contract.EventInput(),
+            {
+                "kind": "other",
+                "title": "未举行",
+                "organiser_type": "department",
+                "organiser_id": a,
+                "venue": "x",
+                "starts_at": "2030-06-01T10:00:00+08:00",
+                "ends_at": "2030-06-01T12:00:00+08:00",
+                "capacity": 1,
+                "registration_opens_at": "2030-05-01T00:00:00+08:00",
+                "registration_closes_at": "2030-05-31T00:00:00+08:00",
+            },
+        ),
+    )
+
+    summary = run(plans.department_summary, 2030, TODAY)
+
+    empty = dict.fromkeys(
+        (
+            "tasks_total",
+            "tasks_done",
+            "tasks_done_on_time",
+            "tasks_overdue",
+            "events_held",
+            "events_reported",
+        ),
+        0,
+    )
+    assert summary == {
+        "year": 2030,
+        "as_of": "2030-05-01",
+        "departments": [
+            {
+                **empty,
+                "department_id": a,
+                "tasks_total": 4,
+                "tasks_done": 2,
+                "tasks_done_on_time": 1,
+                "tasks_overdue": 1,
+                "events_held": 2,
+                "events_reported": 1,
+            },
+            {**empty, "department_id": b, "tasks_total": 1, "tasks_overdue": 1},
+            {**empty, "department_id": c, "events_held": 1, "events_reported": 1},
+        ],
+    }
+    assert run(plans.department_summary, 2031, TODAY) == {
+        "year": 2031,
+        "as_of": "2030-05-01",
+        "departments": [],
+    }
+
+
+def test_task_lists_page_and_filter(run):
+    plan = new_plan(run, None)["id"]
+    made = [new_task(run, plan, "2030-06-30", owner=f"user{i % 2}x") for i in range(5)]
+    advance(run, made[0]["id"], "checked")
+
+    first = run(plans.list_tasks, {"plan_id": plan, "limit": 3})
+    rest = run(plans.list_tasks, {"plan_id": plan, "limit": 3, "cursor": first["next_cursor"]})
+
+    assert [t["id"] for t in first["items"] + rest["items"]] == [t["id"] for t in made]
+    assert len(run(plans.list_tasks, {"owner": "user0x"})["items"]) == 3
+    assert [t["id"] for t in run(plans.list_tasks, {"status": "checked"})["items"]] == [
+        made[0]["id"]
+    ]
+
+
+def test_the_scan_interval_comes_from_configuration(monkeypatch):
+    def interval(config):
+        timer = ConfiguredTimer("TASK_OVERDUE_SCAN_SECONDS", 3600)
+        timer.container = SimpleNamespace(config=config)
+        timer.setup()
+        return timer.interval
+
+    monkeypatch.delenv("TASK_OVERDUE_SCAN_SECONDS", raising=False)
+    assert interval({}) == 3600
+    assert interval({"TASK_OVERDUE_SCAN_SECONDS": "0.5"}) == 0.5
+    monkeypatch.setenv("TASK_OVERDUE_SCAN_SECONDS", "60")
+    assert interval({}) == 60
+    with pytest.raises(ValueError):
+        interval({"TASK_OVERDUE_SCAN_SECONDS": 0})
+
+
+def test_the_school_day_is_beijings():
+    assert school_date(datetime(2030, 3, 31, 15, 59, tzinfo=UTC)) == date(2030, 3, 31)
+    assert school_date(datetime(2030, 3, 31, 16, 0, tzinfo=UTC)) == date(2030, 4, 1)
+    assert school_date(datetime(2030, 3, 31, 16, 0)) == date(2030, 4, 1)  # naive is UTC
+
+
+# ---- suggestions -----------------------------------------------------------------------
+
+
+def suggest(run, subject="建议开设校友讲座直播") -> dict:
+    data = load(
+        contract.SuggestionInput(),
+        {"alumnus_id": str(uuid.uuid4()), "subject": subject, "body": "我在外地，希望线上参加。"},
+    )
+    return run(feedback.submit_suggestion, data, NOW)
+
+
+def test_a_suggestion_is_answered_once_and_the_alumnus_told(run):
+    suggestion = suggest(run)
+    assert (suggestion["status"], suggestion["answer"]) == ("open", None)
+    assert outbox(run) == []
+
+    answered = run(
+        feedback.answer_suggestion, suggestion["id"], {"answer": "下学期起直播。"}, OFFICE, NOW
+    )
+    with pytest.raises(Conflict) as caught:
+        run(feedback.answer_suggestion, suggestion["id"], {"answer": "再答"}, OFFICE, NOW)
+
+    assert caught.value.message == "该建议已答复。"
+    assert (answered["status"], answered["answer"], answered["answered_by"]) == (
+        "answered",
+        "下学期起直播。",
+        "office1",
+    )
+    [event] = outbox(run, "suggestion_answered")
+    assert event["data"] == {
+        "suggestion_id": suggestion["id"],
+        "alumnus_id": suggestion["alumnus_id"],
+        "subject": suggestion["subject"],
+        "answer": "下学期起直播。",
+        "answered_by": "office1",
+        "answered_at": NOW.isoformat(),
+    }
+
+
+def test_suggestions_are_listed_by_status(run):
+    made = [suggest(run, f"建议 {i}") for i in range(4)]
+    run(feedback.answer_suggestion, made[2]["id"], {"answer": "好"}, OFFICE, NOW)
+
+    open_ = run(feedback.list_suggestions, {"status": "open", "limit": 2})
+    more = run(
+        feedback.list_suggestions, {"status": "open", "limit": 2, "cursor": open_["next_cursor"]}
+    )
+    answered = run(feedback.list_suggestions, {"status": "answered"})
+    theirs = run(feedback.list_suggestions, {"alumnus_id": made[0]["alumnus_id"]})
+
+    assert [s["id"] for s in open_["items"] + more["items"]] == [made[i]["id"] for i in (0, 1, 3)]
+    assert more["next_cursor"] is None
+    assert [s["id"] for s in answered["items"]] == [made[2]["id"]]
+    assert [s["id"] for s in theirs["items"]] == [made[0]["id"]]
+    with pytest.raises(NotFound) as caught:
+        run(feedback.get_suggestion, str(uuid.uuid4()))
+    assert caught.value.message == "建议不存在。"
+
+
+def test_bad_suggestions_are_refused():
+    errors = refused(contract.SuggestionInput(), {"alumnus_id": "x", "subject": "", "extra": 1})
+    assert errors == {
+        "alumnus_id": ["应为 UUID。"],
+        "subject": ["长度应在 1 到 200 之间。"],
+        "body": ["缺少必填字段。"],
+        "extra": ["未知字段。"],
+    }
+    assert refused(contract.SuggestionSearch(), {"status": "closed"}) == {
+        "status": ["取值应为以下之一：open、answered。"]
+    }
+
+
+# ---- service requests ---------------------------------------------------------------
+
+
+def service_request(run, kind="technology_consulting") -> dict:
+    data = load(
+        contract.ServiceRequestInput(),
+        {
+            "alumnus_id": str(uuid.uuid4()),
+            "company": "济南某某科技有限公司",
+            "kind": kind,
+            "description": "需要数据库性能优化方面的咨询。",
+        },
+    )
+    return run(feedback.submit_service_request, data, NOW)
+
+
+def assign(run, request_id, assignee, note=None):
+    data = load(contract.ServiceRequestAssignment(), {"assignee": assignee, "note": note})
+    return run(feedback.assign_service_request, request_id, data, OFFICE, NOW)
+
+
+def progress(run, request_id, status, note=None):
+    data = load(contract.ServiceRequestProgress(), {"status": status, "note": note})
+    return run(feedback.progress_service_request, request_id, data, LIAISON, NOW)
+
+
+def test_a_service_request_is_assigned_tracked_and_resolved(run):
+    request = service_request(run)
+    assert (request["status"], request["assignee"], request["history"]) == ("open", None, [])
+
+    assign(run, request["id"], "teacher_li", "计算机学院对口")
+    assign(run, request["id"], "teacher_wang")  # handed on, still assigned
+    progress(run, request["id"], "in_progress")
+    run(feedback.add_service_request_note, request["id"], {"note": "已约见面"}, LIAISON, NOW)
+    resolved = progress(run, request["id"], "resolved", "咨询完成，客户满意")
+
+    assert (resolved["status"], resolved["assignee"]) == ("resolved", "teacher_wang")
+    assert [(e["status"], e["note"], e["actor"]) for e in resolved["history"]] == [
+        ("assigned", "指派给 teacher_li：计算机学院对口", "office1"),
+        ("assigned", "指派给 teacher_wang", "office1"),
+        ("in_progress", None, "liaison1"),
+        ("in_progress", "已约见面", "liaison1"),
+        ("resolved", "咨询完成，客户满意", "liaison1"),
+    ]
+    assert run(feedback.get_service_request, request["id"]) == resolved
+    assert outbox(run) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "target", "message"),
+    [
+        ([], "in_progress", "服务请求当前为“待处理”，只有“已指派”的请求可以改为“处理中”。"),
+        (["assign"], "resolved", "服务请求当前为“已指派”，只有“处理中”的请求可以改为“已办结”。"),
+        (
+            ["assign", "in_progress", "resolved"],
+            "closed",
+            "服务请求当前为“已办结”，只有“待处理、已指派、处理中”的请求可以改为“已关闭”。",
+        ),
+        (["closed"], "assign", "服务请求已关闭，不能再指派。"),
+    ],
+)
+def test_service_request_transitions_refused(run, path, target, message):
+    request_id = service_request(run)["id"]
+    for step in path:
+        if step == "assign":
+            assign(run, request_id, "teacher_li")
+        else:
+            progress(run, request_id, step, "说明")
+
+    with pytest.raises(Conflict) as caught:
+        if target == "assign":
+            assign(run, request_id, "teacher_li")
+        else:
+            progress(run, request_id, target, "说明")
+    assert caught.value.message == message
+
+
+def test_an_open_request_may_be_closed_and_lists_filter(run):
+    closed = service_request(run, kind="talent_training")
+    other = service_request(run)
+    assign(run, other["id"], "teacher_li")
+    progress(run, closed["id"], "closed", "重复提交")
+
+    assert [
+        r["id"] for r in run(feedback.list_service_requests, {"status": "closed"})["items"]
+    ] == [closed["id"]]
+    assert [
+        r["id"] for r in run(feedback.list_service_requests, {"assignee": "teacher_li"})["items"]
+    ] == [other["id"]]
+    assert [
+        r["id"] for r in run(feedback.list_service_requests, {"kind": "talent_training"})["items"]
+    ] == [closed["id"]]
+    with pytest.raises(NotFound) as caught:
+        progress(run, str(uuid.uuid4()), "in_progress")
+    assert caught.value.message == "服务请求不存在。"
+
+
+def test_bad_service_requests_are_refused():
+    errors = refused(
+        contract.ServiceRequestInput(),
+        {"alumnus_id": str(uuid.uuid4()), "company": "x", "kind": "loan", "description": "x"},
+    )
+    assert errors == {"kind": ["取值应为以下之一：talent_training、technology_consulting、other。"]}
+    assert refused(contract.ServiceRequestProgress(), {"status": "resolved"}) == {
+        "note": ["办结或关闭须填写说明。"]
+    }
+    assert refused(contract.ServiceRequestProgress(), {"status": "open"})["status"]
+
+
+# ---- cooperation projects ----------------------------------------------------------
+
+
+def project(run, **overrides) -> dict:
+    raw = {
+        "title": "校企联合实验室",
+        "partner": "某某集团",
+        "contacts": [
+            {"name": "李经理", "phone": "13900139000", "alumnus_id": str(uuid.uuid4())},
+            {"name": "赵主任", "email": "zhao@example.com"},
+        ],
+        **overrides,
+    }
+    return run(cooperation.create_project, load(contract.ProjectInput(), raw), OFFICE, NOW)
+
+
+def change(run, project_id, status, note=None, now=NOW):
+    data = load(contract.ProjectStatusChange(), {"status": status, "note": note})
+    return run(cooperation.change_project_status, project_id, data, LIAISON, now)
+
+
+def test_a_cooperation_project_moves_on_with_append_only_notes(run):
+    made = project(run, department_id=str(uuid.uuid4()))
+    assert made["status"] == "proposed"
+    assert made["contacts"][1] == {
+        "name": "赵主任",
+        "phone": None,
+        "email": "zhao@example.com",
+        "alumnus_id": None,
+    }
+
+    change(run, made["id"], "active", "协议已签署")
+    run(
+        cooperation.add_project_note,
+        made["id"],
+        {"note": "首批设备到位"},
+        OFFICE,
+        NOW + timedelta(days=1),
+    )
+    change(run, made["id"], "suspended")
+    done = change(run, made["id"], "completed", "结题验收", now=NOW + timedelta(days=2))
+
+    assert done["status"] == "completed"
+    assert [(n["note"], n["author"]) for n in done["notes"]] == [
+        ("协议已签署", "liaison1"),
+        ("首批设备到位", "office1"),
+        ("结题验收", "liaison1"),
+    ]
+    assert done["updated_at"] == (NOW + timedelta(days=2)).isoformat()
+    with pytest.raises(Conflict) as caught:
+        change(run, made["id"], "active")
+    assert caught.value.message == "合作项目已完成，状态不能再变更。"
+    # Notes go on after completion; earlier ones stay as they were.
+    noted = run(cooperation.add_project_note, made["id"], {"note": "回访"}, OFFICE, NOW)
+    assert noted["notes"][:3] == done["notes"]
+
+
+@pytest.mark.parametrize(
+    ("start", "target", "message"),
+    [
+        ("proposed", "completed", "合作项目当前为“筹划中”，只能改为“进行中、已暂停”。"),
+        ("proposed", "proposed", "合作项目当前为“筹划中”，只能改为“进行中、已暂停”。"),
+        ("active", "proposed", "合作项目当前为“进行中”，只能改为“已暂停、已完成”。"),
+        ("suspended", "proposed", "合作项目当前为“已暂停”，只能改为“进行中、已完成”。"),
+    ],
+)
+def test_project_status_changes_refused(run, start, target, message):
+    made = project(run, status=start)
+    with pytest.raises(Conflict) as caught:
+        change(run, made["id"], target)
+    assert caught.value.message == message
+
+
+def test_projects_are_updated_and_listed(run):
+    department = str(uuid.uuid4())
+    first, second = project(run), project(run, status="active", department_id=department)
+    patch = load(contract.ProjectPatch(), {"partner": "新伙伴", "contacts": [{"name": "钱总"}]})
+    updated = run(cooperation.update_project, first["id"], patch, NOW + timedelta(hours=1))
+
+    assert (updated["partner"], updated["title"]) == ("新伙伴", first["title"])
+    assert updated["contacts"] == [
+        {"name": "钱总", "phone": None, "email": None, "alumnus_id": None}
+    ]
+    assert [p["id"] for p in run(cooperation.list_projects, {"status": "active"})["items"]] == [
+        second["id"]
+    ]
+    assert [
+        p["id"] for p in run(cooperation.list_projects, {"department_id": department})["items"]
+    ] == [second["id"]]
+    page = run(cooperation.list_projects, {"limit": 1})
+    assert [p["id"] for p in page["items"]] == [first["id"]] and page["next_cursor"]
+    with pytest.raises(NotFound) as caught:
+        run(cooperation.get_project, str(uuid.uuid4()))
+    assert caught.value.message == "合作项目不存在。"
+
+
+def test_bad_projects_are_refused():
+    errors = refused(
+        contract.ProjectInput(),
+        {
+            "title": "x",
+            "partner": "y",
+            "status": "dead",
+            "contacts": [{"name": "李", "phone": "1"}],
+        },
+    )
+    assert errors["status"] == ["取值应为以下之一：proposed、active、completed、suspended。"]
+    assert errors["contacts"][0]["phone"][0].startswith("手机号格式不正确")
+    assert refused(contract.NoteInput(), {"note": ""}) == {"note": ["长度应在 1 到 5000 之间。"]}
+
+
+# ---- the events on the bus -----------------------------------------------------------
+
+
+def test_every_workflow_event_conforms_to_its_contract(run):
+    reception = request_visit(run)
+    decide(run, reception["id"], decision="approved", host="王老师")
+    task = new_task(run, new_plan(run, None)["id"], "2030-04-01")
+    run(plans.flag_overdue_tasks, TODAY, NOW)
+    run(feedback.answer_suggestion, suggest(run)["id"], {"answer": "好"}, OFFICE, NOW)
+
+    events = outbox(run)
+
+    assert [e["event_type"] for e in events] == [
+        "visit_requested",
+        "visit_decided",
+        "task_overdue",
+        "suggestion_answered",
+    ]
+    assert events[2]["data"]["task"]["id"] == task["id"]
+    for event in events:
+        assert check_event(event) == event
