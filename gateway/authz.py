@@ -41,7 +41,8 @@ def scope_alumni_search(principal: Principal, params: dict[str, Any]) -> dict[st
 def check_alumnus_read(principal: Principal, alumnus: dict[str, Any]) -> None:
     require_role(principal, *STAFF_ROLES)
     if principal.role == LIAISON and principal.department_id not in _departments_of(alumnus):
-        raise NotFound("校友不存在。")
+        # The same body as the registry's for an id that does not exist: nothing to tell apart.
+        raise NotFound("校友不存在。", {"alumnus_id": alumnus["id"]})
 
 
 def check_alumnus_create(principal: Principal, data: dict[str, Any]) -> None:
@@ -62,11 +63,16 @@ def check_alumnus_update(
     check_alumnus_read(principal, alumnus)
     require_role(principal, OFFICE, LIAISON)
     if principal.role == LIAISON and "graduations" in patch:
-        kept = {
-            str(g.get("department_id")) for g in patch["graduations"] or [] if isinstance(g, dict)
-        }
+        records = [g for g in patch["graduations"] or [] if isinstance(g, dict)]
+        kept = {str(g.get("department_id")) for g in records}
         if principal.department_id not in kept:
             raise PermissionDenied("联络员不能移除本院系的毕业记录。")
+        # As on creation, a liaison writes only their own department's records: the
+        # records of other departments must come back exactly as they are.
+        if _other_departments(principal, records) != _other_departments(
+            principal, alumnus.get("graduations", [])
+        ):
+            raise PermissionDenied("联络员不能增删或修改其他院系的毕业记录。")
 
 
 def may_see_personal_fields(principal: Principal, alumnus: dict[str, Any]) -> bool:
@@ -91,3 +97,15 @@ def check_manage_accounts(principal: Principal) -> None:
 
 def _departments_of(alumnus: dict[str, Any]) -> set[str]:
     return {g["department_id"] for g in alumnus.get("graduations", [])}
+
+
+GRADUATION_FIELDS = ("department_id", "major", "degree", "class_year", "class_name")
+
+
+def _other_departments(principal: Principal, records: list[dict[str, Any]]) -> list[tuple]:
+    """The graduation records outside the principal's department, comparable as a whole."""
+    return sorted(
+        tuple(str(g.get(name)) for name in GRADUATION_FIELDS)
+        for g in records
+        if str(g.get("department_id")) != principal.department_id
+    )

@@ -9,6 +9,7 @@ undocumented.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,16 @@ from services.common import config
 from services.common.errors import AppError, BadRequest
 
 MAX_JSON_BODY_BYTES = 1024 * 1024
+# Text no database of the platform can store: NUL (PostgreSQL) and lone UTF-16 surrogates,
+# which JSON escapes can carry but UTF-8 cannot encode.
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def payload_too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"请求体过大：上限为 {MAX_JSON_BODY_BYTES // 1024} KiB。",
+        {"limit_bytes": MAX_JSON_BODY_BYTES},
+    )
 
 
 @dataclass(frozen=True)
@@ -58,14 +69,16 @@ class ApiEndpoint(HttpRequestHandler):
 
     def get_entrypoint_parameters(self, request: Request):
         if (request.content_length or 0) > MAX_JSON_BODY_BYTES:
-            raise PayloadTooLarge(
-                f"请求体过大：上限为 {MAX_JSON_BODY_BYTES // 1024} KiB。",
-                {"limit_bytes": MAX_JSON_BODY_BYTES},
-            )
-        # Bounds bodies sent without a Content-Length (chunked) as well.
-        request.max_content_length = MAX_JSON_BODY_BYTES
+            raise payload_too_large()
+        # Bounds bodies sent without a Content-Length (chunked) as well. One byte past the
+        # limit is read, so that read_json can tell a body at the limit from a longer one.
+        request.max_content_length = MAX_JSON_BODY_BYTES + 1
+        # eventlet's server ends every body (by Content-Length or the chunked framing); unless
+        # told so, werkzeug reads a body without Content-Length as empty and drops it.
+        request.environ["wsgi.input_terminated"] = True
         args, kwargs = super().get_entrypoint_parameters(request)
         kwargs = dict(kwargs)
+        reject_unstorable_text(kwargs)
         if self.authenticated:
             kwargs["principal"] = principal_from_header(
                 request.headers.get("Authorization"), self.jwt_secret
@@ -84,7 +97,7 @@ class ApiEndpoint(HttpRequestHandler):
 
     def response_from_exception(self, exc: BaseException) -> Response:
         if isinstance(exc, RequestEntityTooLarge):
-            exc = PayloadTooLarge(f"请求体过大：上限为 {MAX_JSON_BODY_BYTES // 1024} KiB。")
+            exc = payload_too_large()
         return error_response(exc)
 
 
@@ -107,17 +120,39 @@ def read_json(request: Request) -> Any:
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        raise PayloadTooLarge(f"请求体过大：上限为 {MAX_JSON_BODY_BYTES // 1024} KiB。") from None
+        raise payload_too_large() from None
+    except (ValueError, OSError):  # broken chunked framing, or the client went away
+        raise BadRequest("请求体无法读取。") from None
     if len(raw) > MAX_JSON_BODY_BYTES:
-        raise PayloadTooLarge(f"请求体过大：上限为 {MAX_JSON_BODY_BYTES // 1024} KiB。")
+        raise payload_too_large()
     if not raw:
         raise BadRequest("请求体为空，应为 JSON。")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = json.loads(raw)
+    # ValueError: also integers past Python's digit limit; RecursionError: absurd nesting.
+    except (ValueError, RecursionError) as error:
         raise BadRequest("请求体不是有效的 JSON。", {"reason": str(error)}) from None
+    reject_unstorable_text(data)
+    return data
 
 
 def query_params(request: Request) -> dict[str, str]:
     """Single-valued query parameters (repeated ones keep the first)."""
-    return {key: request.args.get(key) for key in request.args}
+    params = {key: request.args.get(key) for key in request.args}
+    reject_unstorable_text(params)
+    return params
+
+
+def reject_unstorable_text(value: Any) -> None:
+    """400 for any string (key or value, at any depth) holding NUL or a lone surrogate."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if UNSTORABLE_TEXT.search(item):
+                raise BadRequest("文本中含有不允许的字符（NUL 或孤立的代理项）。")
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)

@@ -18,7 +18,7 @@ from gateway.openapi import docs_asset, docs_page, openapi_document
 from gateway.presenters import present_alumnus, present_history, present_page
 from services.common import config as settings
 from services.common.contracts import registry as contract
-from services.common.contracts.base import load_or_raise
+from services.common.contracts.base import PageQuery, load_or_raise
 from services.common.errors import AppError
 from services.common.rpc import TimedRpcProxy
 
@@ -279,13 +279,13 @@ class GatewayService:
         "Field-level change history: who, when, old and new value, source.",
         "alumni",
         STAFF,
-        query=edge.PageQuery,
+        query=PageQuery,
         response=contract.Change,
         many=True,
     )
     def alumnus_history(self, request: Request, principal: Principal, alumnus_id: str):
-        page = load_or_raise(edge.PageQuery(), query_params(request))
+        page = load_or_raise(PageQuery(), query_params(request))
         alumnus = self.registry.get_alumnus(alumnus_id)
         authz.check_alumnus_read(principal, alumnus)
-        history = self.registry.alumnus_history(alumnus_id, page["limit"], page.get("cursor"))
+        history = self.registry.alumnus_history(alumnus_id, page["limit"], page["cursor"])
         return present_history(principal, alumnus, history)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from eventlet import patcher
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common import config
@@ -38,7 +39,8 @@ def _set_sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def make_engine(url: str, pool_size: int = 20) -> Engine:
     """An engine configured for green threads: SQLite in WAL mode, PostgreSQL via psycogreen."""
-    if url.startswith("sqlite"):
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
@@ -47,12 +49,15 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
         )
         event.listen(engine, "connect", _set_sqlite_pragmas)
         return engine
+    if parsed.drivername == "postgresql":
+        # SQLAlchemy 2.1 would pick psycopg 3 for a bare postgresql:// URL; we ship psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg2")
     if patcher.is_monkey_patched("socket"):
         # Without the wait callback psycopg2 blocks the whole eventlet hub on every query.
         from psycogreen.eventlet import patch_psycopg
 
         patch_psycopg()
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 class WorkerDatabase:
