@@ -1,0 +1,146 @@
+"""Small helpers shared by the system tests: payloads, error-body checks, OpenAPI schemas."""
+
+from __future__ import annotations
+
+import copy
+import re
+import time
+import uuid
+from typing import Any
+
+import jwt
+import requests
+from jsonschema import Draft4Validator
+
+from gateway.auth import ALGORITHM, ISSUER
+from tests.support.processes import JWT_SECRET
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+ERROR_KEYS = {"code", "message", "details"}
+
+
+def unique(prefix: str = "t") -> str:
+    """A short name no other test (or earlier run on the same database) has used."""
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def graduation(department_id: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "department_id": department_id,
+        "major": "软件工程",
+        "degree": "bachelor",
+        "class_year": 2010,
+        **overrides,
+    }
+
+
+def alumnus_body(department_id: str, **overrides: Any) -> dict[str, Any]:
+    return {"name": "校友" + unique(""), "graduations": [graduation(department_id)], **overrides}
+
+
+def department_body() -> dict[str, str]:
+    code = unique("D")
+    return {"name": f"测试学院{code}", "code": code}
+
+
+def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:
+    """The platform's error body with `status`: JSON, three keys, a Chinese message."""
+    assert response.status_code == status, (response.status_code, response.text[:500])
+    assert response.headers["Content-Type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == ERROR_KEYS, error
+    assert isinstance(error["code"], str) and error["code"], error
+    assert isinstance(error["details"], dict), error
+    assert CHINESE.search(error["message"]), f"no Chinese in the message: {error['message']!r}"
+    if code is not None:
+        assert error["code"] == code, error
+    return error
+
+
+def token_pair(base_url: str, username: str, password: str) -> dict[str, Any]:
+    response = requests.post(
+        f"{base_url}/api/v1/auth/token",
+        json={"username": username, "password": password},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def craft_token(secret: str = JWT_SECRET, **claims: Any) -> str:
+    """An access token signed like the gateway's, with `claims` overriding the defaults."""
+    now = int(time.time())
+    payload = {
+        "iss": ISSUER,
+        "sub": str(uuid.uuid4()),
+        "username": "admin",
+        "role": "office",
+        "department_id": None,
+        "iat": now,
+        "exp": now + 600,
+        "typ": "access",
+        **claims,
+    }
+    return jwt.encode({k: v for k, v in payload.items() if v is not ...}, secret, ALGORITHM)
+
+
+# ---- OpenAPI ------------------------------------------------------------------
+
+
+def iter_refs(node: Any, where: str = "#"):
+    """Every ($ref, location) in an OpenAPI document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value, where
+            else:
+                yield from iter_refs(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from iter_refs(value, f"{where}/{index}")
+
+
+def resolve_pointer(document: dict, ref: str) -> Any:
+    assert ref.startswith("#/"), f"only local references are expected: {ref}"
+    node: Any = document
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        assert isinstance(node, dict) and part in node, f"{ref} does not resolve"
+        node = node[part]
+    return node
+
+
+def _as_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0 schema objects as JSON Schema draft 4: `nullable` becomes a null type."""
+    if isinstance(node, list):
+        return [_as_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _as_json_schema(value) for key, value in node.items()}
+    if converted.pop("nullable", False) and "type" in converted:
+        converted["type"] = [converted["type"], "null"]
+    for openapi_only in ("example", "readOnly", "writeOnly"):
+        converted.pop(openapi_only, None)
+    return converted
+
+
+def response_validator(spec: dict, path: str, method: str, status: int) -> Draft4Validator:
+    """A validator for the documented JSON response of one operation and status."""
+    operation = spec["paths"][path][method.lower()]
+    schema = operation["responses"][str(status)]["content"]["application/json"]["schema"]
+    root = {
+        "allOf": [copy.deepcopy(schema)],
+        "components": {"schemas": spec["components"]["schemas"]},
+    }
+    return Draft4Validator(_as_json_schema(root))
+
+
+def assert_documented(spec: dict, path: str, method: str, response: requests.Response) -> None:
+    """The response body matches the schema /openapi.json gives for it."""
+    validator = response_validator(spec, path, method, response.status_code)
+    errors = sorted(validator.iter_errors(response.json()), key=str)
+    assert not errors, f"{method} {path} {response.status_code}: " + "; ".join(
+        e.message for e in errors[:5]
+    )
