@@ -24,6 +24,8 @@ class Principal:
     username: str
     role: str
     department_id: str | None
+    # The alumnus record an `alumnus` account logs in for; None for staff.
+    alumnus_id: str | None = None
 
     def as_actor(self) -> dict[str, Any]:
         return {
@@ -42,6 +44,7 @@ def issue_tokens(account: dict[str, Any], secret: str) -> dict[str, Any]:
         "username": account["username"],
         "role": account["role"],
         "department_id": account.get("department_id"),
+        "alumnus_id": account.get("alumnus_id"),
         "iat": now,
     }
     access = {**claims, "typ": "access", "exp": now + config.ACCESS_TOKEN_TTL_SECONDS}
@@ -93,4 +96,5 @@ def principal_from_header(header: str | None, secret: str) -> Principal:
         username=claims["username"],
         role=claims["role"],
         department_id=claims.get("department_id"),
+        alumnus_id=claims.get("alumnus_id"),
     )

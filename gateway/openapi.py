@@ -3,6 +3,7 @@ the Swagger UI files that the swagger-ui-bundle package ships (no CDN)."""
 
 from __future__ import annotations
 
+import copy
 import mimetypes
 import re
 from functools import cache
@@ -45,7 +46,8 @@ def openapi_document() -> dict[str, Any]:
         openapi_version="3.0.3",
         info={
             "description": "Alumni-relations platform: registry of alumni, departments and "
-            "staff accounts. Errors use one body: "
+            "accounts; events and registrations, receptions, work plans, suggestions, service "
+            "requests and cooperation projects. Errors use one body: "
             '{"error": {"code", "message", "details"}}.'
         },
         plugins=[MarshmallowPlugin()],
@@ -65,7 +67,11 @@ def openapi_document() -> dict[str, Any]:
 
 def _operation(route: RouteDoc) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "成功"}
-    if route.response is not None:
+    if route.content_type != "application/json":
+        success["content"] = {
+            route.content_type: {"schema": {"type": "string", "format": "binary"}}
+        }
+    elif route.response is not None:
         item = route.response
         schema: Any = item
         if route.many:
@@ -78,6 +84,8 @@ def _operation(route: RouteDoc) -> dict[str, Any]:
             }
         success["content"] = {"application/json": {"schema": schema}}
     responses: dict[Any, Any] = {str(route.status): success}
+    for status in route.extra_success:
+        responses[str(status)] = copy.deepcopy(success)
     statuses = set(route.extra_statuses)
     if route.roles is not None:
         statuses |= {401, 403, 503, 504}
@@ -105,7 +113,7 @@ def _operation(route: RouteDoc) -> dict[str, Any]:
         operation["parameters"].append({"in": "query", "schema": route.query})
     if route.body is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": not route.body_optional,
             "content": {"application/json": {"schema": route.body}},
         }
     if route.roles is not None:

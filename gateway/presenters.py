@@ -1,8 +1,10 @@
-"""Shaping registry answers for the caller: personal fields masked unless the role may see them.
+"""Shaping answers for the caller: personal fields masked unless the role may see them.
 
-Phone, e-mail and WeChat ID are personal information (DESIGN.md, PIPL). Whether
-a caller may see them is decided in gateway/authz.py; this module only knows
-how a masked value looks (`138****5678`).
+Phone, e-mail and WeChat ID are personal information (DESIGN.md, PIPL), and so
+are the contacts of visits, cooperation projects and event rosters. Whether a
+caller may see them (and a registration's check-in token) is decided in
+gateway/authz.py; this module only knows how a masked value looks
+(`138****5678`).
 """
 
 from __future__ import annotations
@@ -52,3 +54,64 @@ def present_history(
         for change in page["items"]
     ]
     return {**page, "items": items}
+
+
+# ---- contacts in the engagement workflows: visits, projects, rosters -------------------
+
+
+def mask_contact(contact: dict[str, Any]) -> dict[str, Any]:
+    """A contact ({name, phone, email, …}) with its phone and e-mail masked."""
+    return {**contact, **{f: mask(f, contact.get(f)) for f in ("phone", "email") if f in contact}}
+
+
+def present_reception(principal: Principal, reception: dict[str, Any]) -> dict[str, Any]:
+    if authz.may_see_visit_contact(principal, reception):
+        return reception
+    return {**reception, "contact": mask_contact(reception["contact"])}
+
+
+def present_project(principal: Principal, project: dict[str, Any]) -> dict[str, Any]:
+    if authz.may_see_project_contacts(principal, project):
+        return project
+    return {**project, "contacts": [mask_contact(c) for c in project["contacts"]]}
+
+
+def present_items(principal: Principal, page: dict[str, Any], present) -> dict[str, Any]:
+    return {**page, "items": [present(principal, item) for item in page["items"]]}
+
+
+# ---- registrations -----------------------------------------------------------------
+
+
+def present_registration(
+    principal: Principal, event: dict[str, Any], registration: dict[str, Any]
+) -> dict[str, Any]:
+    """A check-in token only for those who run the event's door (see authz)."""
+    if authz.may_see_checkin_tokens(principal, event):
+        return registration
+    return {**registration, "checkin_token": None}
+
+
+def present_registrations(
+    principal: Principal, event: dict[str, Any], page: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        **page,
+        "items": [present_registration(principal, event, r) for r in page["items"]],
+    }
+
+
+def present_roster(
+    principal: Principal, event: dict[str, Any], lines: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Roster lines: contacts as for the alumnus's record, tokens as for the event."""
+    shown = []
+    for line in lines:
+        line = {
+            **line,
+            "registration": present_registration(principal, event, line["registration"]),
+        }
+        if not authz.may_see_contacts_in(principal, line["department_ids"]):
+            line = mask_contact(line)
+        shown.append(line)
+    return {"items": shown, "next_cursor": None}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validates_schema
 
-from services.common.contracts.base import StrictSchema, length
+from services.common.contracts import events
+from services.common.contracts.base import StrictSchema, in_range, length
 
 
 class TokenRequest(StrictSchema):
@@ -40,3 +41,76 @@ class ErrorDetail(StrictSchema):
 
 class Error(StrictSchema):
     error = fields.Nested(ErrorDetail, required=True)
+
+
+# ---- events: what clients send where the gateway fills in who they are ----------------
+
+
+class SignUpRequest(StrictSchema):
+    """An alumnus signs up as themselves (leave `alumnus_id` out); staff name the alumnus."""
+
+    alumnus_id = fields.UUID(allow_none=True, load_default=None)
+    guests = fields.Integer(load_default=0, strict=True, validate=in_range(0, events.MAX_GUESTS))
+
+
+class SuggestionRequest(events.SuggestionInput):
+    """`alumnus_id`: left out by an alumnus (it is theirs); the office names the alumnus."""
+
+    alumnus_id = fields.UUID(allow_none=True, load_default=None)
+
+
+class ServiceRequestRequest(events.ServiceRequestInput):
+    """`alumnus_id`: left out by an alumnus (it is theirs); the office names the alumnus."""
+
+    alumnus_id = fields.UUID(allow_none=True, load_default=None)
+
+
+class VisitRequest(events.ReceptionInput):
+    """A visit request; an alumnus asking for themselves leaves `requester_alumnus_id` out."""
+
+    @validates_schema
+    def _requester(self, data, **kwargs) -> None:  # replaces the contract's check of that name
+        is_class = data.get("class_year") is not None or data.get("class_name") is not None
+        if is_class or data.get("requester_alumnus_id") is not None:
+            super()._requester(data, **kwargs)
+
+
+# ---- events: what the gateway answers ---------------------------------------------------
+
+
+class RegistrationView(events.RegistrationSummary):
+    checkin_token = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "null unless the caller runs the event's check-in (the office, the "
+            "organising department's liaison) or holds the registration"
+        },
+    )
+
+
+class RosterLineView(StrictSchema):
+    registration = fields.Nested(RegistrationView, required=True)
+    name = fields.String(allow_none=True, required=True)
+    phone = fields.String(allow_none=True, required=True)
+    email = fields.String(allow_none=True, required=True)
+    department_ids = fields.List(fields.String(), required=True)
+
+
+class CheckInAnswer(StrictSchema):
+    registration = fields.Nested(events.Registration, required=True)
+    already_recorded = fields.Boolean(
+        required=True, metadata={"description": "true on a second scan of the same code (200)"}
+    )
+
+
+class PlanDetail(events.Plan):
+    tasks = fields.List(fields.Nested(events.Task), required=True)
+
+
+class PlanQuery(events.PlanSearch):
+    year = fields.Integer(validate=in_range(2000, 2100))
+
+
+class SummaryParams(StrictSchema):
+    year = fields.Integer(required=True, validate=in_range(2000, 2100))

@@ -31,7 +31,7 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-for service in registry gateway; do
+for service in registry events gateway; do
   "$PY" -m services.launch "$service" >"$ALUMNI_VAR_DIR/log/$service.log" 2>&1 &
   pids+=("$!")
 done

@@ -140,11 +140,11 @@ def rpc_cluster(rabbit_config):
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def system(request, module_amqp_uri, tmp_path_factory):
-    """Registry and gateway as real processes on one backend, driven over HTTP."""
+    """Registry, events and gateway as real processes on one backend, driven over HTTP."""
     factory = DatabaseFactory(request.param, tmp_path_factory)
     sut = SystemUnderTest(
         amqp_uri=module_amqp_uri,
-        database_urls={"registry": factory.new("registry")},
+        database_urls={"registry": factory.new("registry"), "events": factory.new("events")},
         var_dir=tmp_path_factory.mktemp("var"),
     )
     sut.backend = request.param

@@ -210,7 +210,11 @@ def get_event(session: Session, event_id: str) -> dict[str, Any]:
 
 
 def list_events(session: Session, params: dict[str, Any]) -> dict[str, Any]:
-    """Filter and page events by start time; `next_cursor` is opaque to clients."""
+    """Filter and page events by start time; `next_cursor` is opaque to clients.
+
+    `drafts` (contract `EventListQuery`) hides drafts: `none`, or all but those
+    of the department `drafts_department_id` (`department`).
+    """
     limit = params.get("limit", 20)
     query = select(Event).order_by(Event.starts_at, Event.id).limit(limit + 1)
     for field in ("kind", "status", "organiser_type"):
@@ -219,6 +223,18 @@ def list_events(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     for field in ("organiser_id", "series_id"):
         if params.get(field):
             query = query.where(getattr(Event, field) == str(params[field]))
+    if params.get("drafts") == "none":
+        query = query.where(Event.status != DRAFT)
+    elif params.get("drafts") == "department":
+        query = query.where(
+            or_(
+                Event.status != DRAFT,
+                and_(
+                    Event.organiser_type == "department",
+                    Event.organiser_id == str(params["drafts_department_id"]),
+                ),
+            )
+        )
     if params.get("starts_after"):
         query = query.where(Event.starts_at >= as_utc(params["starts_after"]))
     if params.get("starts_before"):
@@ -533,6 +549,29 @@ def alumnus_registrations(session: Session, alumnus_id: str) -> list[dict[str, A
     ]
 
 
+def list_alumnus_registrations(
+    session: Session, alumnus_id: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """An alumnus's registrations, a page at a time, in the order they were made."""
+    limit = params.get("limit", 50)
+    query = (
+        select(Registration)
+        .where(Registration.alumnus_id == str(alumnus_id))
+        .order_by(Registration.seq)
+        .limit(limit + 1)
+    )
+    if params.get("status"):
+        query = query.where(Registration.status == params["status"])
+    if params.get("cursor"):
+        query = query.where(Registration.seq > decode_seq_cursor(params["cursor"]))
+    rows = session.scalars(query).all()
+    page, more = rows[:limit], len(rows) > limit
+    return {
+        "items": [registration_to_dict(r) for r in page],
+        "next_cursor": encode_cursor([page[-1].seq]) if more else None,
+    }
+
+
 def check_in(session: Session, event_id: str, token: str, now: datetime) -> dict[str, Any]:
     """Record arrival once; a second scan says it was already recorded (not an error)."""
     registration = session.scalars(
@@ -633,6 +672,7 @@ def event_roster(session: Session, event_id: str) -> list[dict[str, Any]]:
             "name": entry.name if entry else None,
             "phone": entry.phone if entry else None,
             "email": entry.email if entry else None,
+            "department_ids": list(entry.department_ids or []) if entry else [],
         }
         for registration, entry in rows
     ]

@@ -70,7 +70,7 @@ class EventsService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_events(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return domain.list_events(
-            self.db.session, load_or_raise(contract.EventSearch(), params or {})
+            self.db.session, load_or_raise(contract.EventListQuery(), params or {})
         )
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
@@ -151,6 +151,15 @@ class EventsService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def alumnus_registrations(self, alumnus_id: str) -> list[dict[str, Any]]:
         return domain.alumnus_registrations(self.db.session, alumnus_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_alumnus_registrations(
+        self, alumnus_id: str, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """`alumnus_registrations` a page at a time (`?limit=&cursor=&status=`)."""
+        return domain.list_alumnus_registrations(
+            self.db.session, alumnus_id, load_or_raise(contract.RegistrationSearch(), params or {})
+        )
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def check_in(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:

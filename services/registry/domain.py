@@ -363,12 +363,16 @@ def _flush_or_conflict(session: Session, message: str) -> None:
 # ---- staff accounts --------------------------------------------------------
 
 
+ALUMNUS_ROLE = "alumnus"
+
+
 def account_to_dict(account: StaffAccount) -> dict[str, Any]:
     return {
         "id": account.id,
         "username": account.username,
         "role": account.role,
         "department_id": account.department_id,
+        "alumnus_id": account.alumnus_id,
     }
 
 
@@ -384,10 +388,7 @@ def create_account(session: Session, data: dict[str, Any]) -> dict[str, Any]:
         )
     if department_id is not None:
         get_department(session, department_id)
-    if session.scalars(
-        select(StaffAccount).where(StaffAccount.username == data["username"])
-    ).first():
-        raise Conflict("用户名已存在。", {"username": data["username"]})
+    _ensure_username_free(session, data["username"])
     account = StaffAccount(
         username=data["username"],
         password_hash=password_hasher.hash(data["password"]),
@@ -399,10 +400,42 @@ def create_account(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     return account_to_dict(account)
 
 
+def create_alumnus_account(
+    session: Session, alumnus_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """A login for an existing alumnus record; one per record."""
+    alumnus = _alumnus(session, alumnus_id)
+    if session.scalars(
+        select(StaffAccount.id).where(StaffAccount.alumnus_id == alumnus.id)
+    ).first():
+        raise Conflict("该校友已有登录账号。", {"alumnus_id": alumnus.id})
+    _ensure_username_free(session, data["username"])
+    account = StaffAccount(
+        username=data["username"],
+        password_hash=password_hasher.hash(data["password"]),
+        role=ALUMNUS_ROLE,
+        alumnus_id=alumnus.id,
+    )
+    session.add(account)
+    # Two requests at once for one record or one username: the unique keys decide.
+    _flush_or_conflict(session, "用户名已存在，或该校友已有登录账号。")
+    return account_to_dict(account)
+
+
+def _ensure_username_free(session: Session, username: str) -> None:
+    if session.scalars(select(StaffAccount).where(StaffAccount.username == username)).first():
+        raise Conflict("用户名已存在。", {"username": username})
+
+
 def list_accounts(session: Session) -> list[dict[str, Any]]:
+    """Staff accounts; alumni's logins are reached through their records."""
     return [
         account_to_dict(a)
-        for a in session.scalars(select(StaffAccount).order_by(StaffAccount.username))
+        for a in session.scalars(
+            select(StaffAccount)
+            .where(StaffAccount.role != ALUMNUS_ROLE)
+            .order_by(StaffAccount.username)
+        )
     ]
 
 

@@ -118,6 +118,12 @@ class ChangeRecord(Base):
 
 
 class StaffAccount(Base):
+    """A login: a staff member's (office, committee, liaison) or an alumnus's.
+
+    An alumnus account (role `alumnus`) names its alumnus record in `alumnus_id`;
+    one login per record. The table keeps its first name, `staff_accounts`.
+    """
+
     __tablename__ = "staff_accounts"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -125,5 +131,10 @@ class StaffAccount(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     department_id: Mapped[str | None] = mapped_column(ForeignKey("departments.id"))
+    alumnus_id: Mapped[str | None] = mapped_column(
+        ForeignKey("alumni.id", name="fk_staff_accounts_alumnus_id_alumni"),
+        unique=True,
+        index=True,
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -81,6 +81,12 @@ class RegistryService:
             return domain.create_account(session, payload)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def create_alumnus_account(self, alumnus_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.AlumnusAccountInput(), data)
+        with self.db.transaction() as session:
+            return domain.create_alumnus_account(session, alumnus_id, payload)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_accounts(self) -> list[dict[str, Any]]:
         return domain.list_accounts(self.db.session)
 

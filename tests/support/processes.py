@@ -157,8 +157,19 @@ class SystemUnderTest:
         process.log_file.close()
 
     def stop_all(self) -> None:
-        for service in list(self.processes):
-            self.stop(service)
+        """SIGTERM to every process at once, then wait: each takes seconds to wind down."""
+        processes = list(self.processes.items())
+        self.processes.clear()
+        for _, process in processes:
+            process.terminate()
+        deadline = time.monotonic() + 15
+        for _, process in processes:
+            try:
+                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+            process.log_file.close()
 
     def logs(self) -> str:
         parts = []

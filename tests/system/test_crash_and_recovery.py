@@ -175,6 +175,7 @@ def test_gateway_answers_clearly_while_the_registry_is_down_and_recovers(system,
     checks = ready.json()["checks"]
     assert checks["broker"] == "ok"
     assert checks["registry"] != "ok" and "registry" in checks["registry"], checks
+    assert checks["events"] == "ok", "the other services answer on"
 
     for response in (search, create):
         assert response.status_code in (503, 504), (response.status_code, response.text)
@@ -191,7 +192,10 @@ def test_gateway_answers_clearly_while_the_registry_is_down_and_recovers(system,
             break
         assert time.monotonic() < deadline, f"not ready again: {ready.text}\n{system.logs()}"
         time.sleep(0.3)
-    assert ready.json() == {"status": "ready", "checks": {"broker": "ok", "registry": "ok"}}
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"broker": "ok", "registry": "ok", "events": "ok"},
+    }
 
     search = requests.get(
         f"{base}/api/v1/alumni", params={"q": lost["name"]}, headers=auth, timeout=bound

@@ -189,7 +189,10 @@ def test_health_and_ready(system, spec):
     assert health.status_code == 200 and health.json() == {"status": "ok"}
     ready = requests.get(f"{system.base_url}/ready", timeout=10)
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"broker": "ok", "registry": "ok"}}
+    assert ready.json() == {
+        "status": "ready",
+        "checks": {"broker": "ok", "registry": "ok", "events": "ok"},
+    }
     assert_documented(spec, "/ready", "GET", ready)
 
 

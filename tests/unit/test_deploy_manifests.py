@@ -258,7 +258,8 @@ def test_every_depends_on_waits_for_service_healthy(compose):
                 f"{name} waits for {dependency} to be healthy, but it has no healthcheck"
             )
     assert set(services["registry"]["depends_on"]) == {"rabbitmq", "postgres"}
-    assert set(services["gateway"]["depends_on"]) == {"rabbitmq", "registry"}
+    assert set(services["events"]["depends_on"]) == {"rabbitmq", "postgres"}
+    assert set(services["gateway"]["depends_on"]) == {"rabbitmq", "registry", "events"}
 
 
 def test_gateway_publishes_port_8000_and_listens_on_all_interfaces(compose):

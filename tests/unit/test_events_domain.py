@@ -247,6 +247,30 @@ def test_list_events_pages_by_start_time(run):
         run(domain.list_events, {"limit": 2, "cursor": domain.encode_cursor([7])})
 
 
+def test_list_events_hides_drafts_as_the_gateway_asks(run):
+    ours, theirs = str(uuid.uuid4()), str(uuid.uuid4())
+    office_draft = run(domain.create_event, event_input())["id"]
+    our_draft = run(
+        domain.create_event, event_input(organiser_type="department", organiser_id=ours)
+    )["id"]
+    their_draft = run(
+        domain.create_event, event_input(organiser_type="department", organiser_id=theirs)
+    )["id"]
+    public = published(run)
+
+    def listed(**scope):
+        query = load_or_raise(contract.EventListQuery(), {"limit": 100, **scope})
+        return {e["id"] for e in run(domain.list_events, query)["items"]}
+
+    assert listed() == {office_draft, our_draft, their_draft, public}
+    assert listed(drafts="none") == {public}
+    assert listed(drafts="department", drafts_department_id=ours) == {our_draft, public}
+    with pytest.raises(ValidationFailed):
+        listed(drafts="department")
+    with pytest.raises(ValidationFailed):  # clients send EventSearch, without the scope
+        load_or_raise(contract.EventSearch(), {"drafts": "all"})
+
+
 # ---- status transitions ----------------------------------------------------
 
 
@@ -641,6 +665,17 @@ def test_lists_of_registrations_page_and_filter(run):
     assert [r["id"] for r in first["items"] + rest["items"]] == [r["id"] for r in made]
     assert [r["position"] for r in waiting["items"]] == [1, 2, 3]
     assert run(domain.alumnus_registrations, made[0]["alumnus_id"]) == [made[0]]
+    alumnus_id = made[0]["alumnus_id"]
+    other_event = published(run, capacity=5)
+    second = sign_up(run, other_event, alumnus_id=alumnus_id)
+    page = run(domain.list_alumnus_registrations, alumnus_id, {"limit": 1})
+    rest = run(domain.list_alumnus_registrations, alumnus_id, {"cursor": page["next_cursor"]})
+    assert [r["id"] for r in page["items"] + rest["items"]] == [made[0]["id"], second["id"]]
+    assert rest["next_cursor"] is None
+    only_waiting = run(
+        domain.list_alumnus_registrations, made[4]["alumnus_id"], {"status": "waitlisted"}
+    )
+    assert [r["id"] for r in only_waiting["items"]] == [made[4]["id"]]
 
 
 # ---- activity reports --------------------------------------------------------

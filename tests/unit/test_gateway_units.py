@@ -264,3 +264,146 @@ def test_werkzeug_client_errors_keep_their_status():
     response = error_response(MethodNotAllowed())
     assert response.status_code == 405
     assert json.loads(response.get_data(as_text=True))["error"]["code"] == "BAD_REQUEST"
+
+
+# ---- events: authorisation and presentation -------------------------------------------
+
+ALUMNUS_ID = str(uuid.uuid4())
+ALUMNUS_A = auth.Principal(str(uuid.uuid4()), "alumna", "alumnus", None, ALUMNUS_ID)
+
+
+def event_of(organiser_type, organiser_id=None, status="published"):
+    return {
+        "id": str(uuid.uuid4()),
+        "organiser_type": organiser_type,
+        "organiser_id": organiser_id,
+        "status": status,
+    }
+
+
+def test_alumnus_claim_travels_in_the_token():
+    account = {"id": str(uuid.uuid4()), "username": "alumna", "role": "alumnus"}
+    tokens = auth.issue_tokens({**account, "alumnus_id": ALUMNUS_ID}, SECRET)
+    principal = auth.principal_from_header(f"Bearer {tokens['access_token']}", SECRET)
+    assert (principal.role, principal.alumnus_id) == ("alumnus", ALUMNUS_ID)
+    assert "alumnus_id" not in principal.as_actor()
+
+
+def test_drafts_are_seen_by_office_committee_and_the_organiser_only():
+    ours, theirs = event_of("department", DEPT_A, "draft"), event_of("department", DEPT_B, "draft")
+    office_draft = event_of("office", None, "draft")
+    for principal in (OFFICE, COMMITTEE):
+        for event in (ours, theirs, office_draft):
+            authz.check_event_read(principal, event)
+    authz.check_event_read(LIAISON_A, ours)
+    for principal, event in ((LIAISON_A, theirs), (LIAISON_A, office_draft), (ALUMNUS_A, ours)):
+        with pytest.raises(errors.NotFound):
+            authz.check_event_read(principal, event)
+    for status in ("published", "closed", "finished", "cancelled"):
+        authz.check_event_read(ALUMNUS_A, event_of("department", DEPT_B, status))
+
+
+def test_event_lists_are_scoped_by_what_drafts_the_caller_may_see():
+    assert authz.scope_event_search(OFFICE, {"limit": 5}) == {"limit": 5}
+    assert authz.scope_event_search(LIAISON_A, {}) == {
+        "drafts": "department",
+        "drafts_department_id": DEPT_A,
+    }
+    assert authz.scope_event_search(ALUMNUS_A, {}) == {"drafts": "none"}
+
+
+def test_a_liaison_manages_only_their_department_events():
+    ours, theirs = event_of("department", DEPT_A), event_of("department", DEPT_B)
+    authz.check_event_manage(LIAISON_A, ours)
+    authz.check_event_manage(OFFICE, theirs)
+    for principal, event in ((LIAISON_A, theirs), (COMMITTEE, ours), (ALUMNUS_A, ours)):
+        with pytest.raises(errors.PermissionDenied):
+            authz.check_event_manage(principal, event)
+    authz.check_event_create(LIAISON_A, {"organiser_type": "department", "organiser_id": DEPT_A})
+    with pytest.raises(errors.PermissionDenied):
+        authz.check_event_create(LIAISON_A, {"organiser_type": "office", "organiser_id": None})
+    with pytest.raises(errors.PermissionDenied):
+        authz.check_event_update(LIAISON_A, ours, {"organiser_id": uuid.UUID(DEPT_B)})
+    authz.check_event_update(LIAISON_A, ours, {"organiser_id": uuid.UUID(DEPT_A)})
+
+
+def test_an_alumnus_signs_up_only_as_themselves():
+    event = event_of("office")
+    assert authz.sign_up_as(ALUMNUS_A, event, {"alumnus_id": None}) == ALUMNUS_ID
+    assert authz.sign_up_as(ALUMNUS_A, event, {"alumnus_id": uuid.UUID(ALUMNUS_ID)}) == ALUMNUS_ID
+    with pytest.raises(errors.PermissionDenied):
+        authz.sign_up_as(ALUMNUS_A, event, {"alumnus_id": uuid.uuid4()})
+    someone = uuid.uuid4()
+    assert authz.sign_up_as(OFFICE, event, {"alumnus_id": someone}) == str(someone)
+    with pytest.raises(errors.ValidationFailed):
+        authz.sign_up_as(OFFICE, event, {"alumnus_id": None})
+    with pytest.raises(errors.PermissionDenied):
+        authz.sign_up_as(LIAISON_A, event, {"alumnus_id": someone})
+    authz.sign_up_as(LIAISON_A, event_of("department", DEPT_A), {"alumnus_id": someone})
+
+
+def test_another_alumnus_registration_is_not_found():
+    event = event_of("department", DEPT_A)
+    mine = {"id": "r1", "event_id": event["id"], "alumnus_id": ALUMNUS_ID}
+    theirs = {"id": "r2", "event_id": event["id"], "alumnus_id": str(uuid.uuid4())}
+    elsewhere = {"id": "r3", "event_id": str(uuid.uuid4()), "alumnus_id": ALUMNUS_ID}
+    authz.check_registration_access(ALUMNUS_A, event, mine)
+    for registration in (theirs, elsewhere):
+        with pytest.raises(errors.NotFound) as caught:
+            authz.check_registration_access(ALUMNUS_A, event, registration)
+        assert caught.value.details == {"registration_id": registration["id"]}
+    authz.check_registration_access(LIAISON_A, event, theirs)
+    with pytest.raises(errors.PermissionDenied):
+        authz.check_registration_access(COMMITTEE, event, theirs)
+
+
+def test_department_records_are_scoped_for_a_liaison_and_own_ones_for_an_alumnus():
+    assert authz.scope_plan_search(LIAISON_A, {})["department_id"] == DEPT_A
+    assert authz.scope_project_search(COMMITTEE, {}) == {}
+    with pytest.raises(errors.PermissionDenied):
+        authz.scope_plan_search(LIAISON_A, {"office": True})
+    with pytest.raises(errors.PermissionDenied):
+        authz.scope_visit_search(LIAISON_A, {"department_id": DEPT_B})
+    assert authz.scope_visit_search(ALUMNUS_A, {})["requester_alumnus_id"] == ALUMNUS_ID
+    assert authz.scope_own_submissions(ALUMNUS_A, {})["alumnus_id"] == ALUMNUS_ID
+    with pytest.raises(errors.PermissionDenied):
+        authz.scope_own_submissions(ALUMNUS_A, {"alumnus_id": str(uuid.uuid4())})
+    with pytest.raises(errors.PermissionDenied):
+        authz.scope_own_submissions(LIAISON_A, {})
+    with pytest.raises(errors.NotFound):
+        authz.check_plan_access(LIAISON_A, {"id": "p", "department_id": DEPT_B})
+    authz.check_plan_create(COMMITTEE, {"department_id": None})
+    with pytest.raises(errors.PermissionDenied):
+        authz.check_plan_create(LIAISON_A, {"department_id": None})
+    with pytest.raises(errors.PermissionDenied):
+        authz.check_project_write(
+            LIAISON_A, {"id": "p", "department_id": DEPT_A}, {"department_id": uuid.UUID(DEPT_B)}
+        )
+
+
+def test_contacts_of_visits_projects_and_rosters_are_masked_for_the_committee():
+    from gateway import presenters
+
+    contact = {"name": "张伟", "phone": "13812345678", "email": "zhang.wei@example.com"}
+    visit = {"department_id": DEPT_A, "requester_alumnus_id": ALUMNUS_ID, "contact": contact}
+    assert presenters.present_reception(OFFICE, visit)["contact"] == contact
+    assert presenters.present_reception(ALUMNUS_A, visit)["contact"] == contact
+    masked = presenters.present_reception(COMMITTEE, visit)["contact"]
+    assert masked == {"name": "张伟", "phone": "138****5678", "email": "z***@example.com"}
+    project = {"department_id": DEPT_B, "contacts": [{**contact, "alumnus_id": None}]}
+    assert presenters.present_project(LIAISON_A, project)["contacts"][0]["phone"] == "138****5678"
+
+    event = event_of("department", DEPT_A)
+    line = {
+        "registration": {"id": "r", "checkin_token": "secret"},
+        "department_ids": [DEPT_B],
+        **contact,
+    }
+    for_liaison = presenters.present_roster(LIAISON_A, event, [line])["items"][0]
+    assert (for_liaison["phone"], for_liaison["registration"]["checkin_token"]) == (
+        "138****5678",
+        "secret",
+    )
+    for_committee = presenters.present_roster(COMMITTEE, event, [line])["items"][0]
+    assert for_committee["registration"]["checkin_token"] is None
+    assert presenters.present_roster(OFFICE, event, [line])["items"][0]["phone"] == "13812345678"

@@ -547,6 +547,36 @@ def test_duplicate_username_is_a_conflict(session, departments):
         domain.create_account(session, account_input(role="committee"))
 
 
+def test_an_alumnus_record_gets_one_login(session, departments):
+    alumnus = register(session, departments["CS"])
+    other = register(session, departments["CS"], name="李四")
+    login = load_or_raise(
+        contract.AlumnusAccountInput(),
+        {"username": "wang.xiaoming", "password": "long-enough-password"},
+    )
+    account = domain.create_alumnus_account(session, alumnus["id"], login)
+    session.commit()
+    assert account == {
+        "id": account["id"],
+        "username": "wang.xiaoming",
+        "role": "alumnus",
+        "department_id": None,
+        "alumnus_id": alumnus["id"],
+    }
+    assert domain.authenticate(session, "wang.xiaoming", "long-enough-password") == account
+    assert domain.get_account(session, account["id"]) == account
+    assert account not in domain.list_accounts(session), "staff accounts only"
+
+    with pytest.raises(Conflict):  # one login per record
+        domain.create_alumnus_account(session, alumnus["id"], {**login, "username": "other.name"})
+    with pytest.raises(Conflict):  # usernames are shared with staff accounts
+        domain.create_alumnus_account(session, other["id"], login)
+    with pytest.raises(NotFound):
+        domain.create_alumnus_account(session, str(uuid.uuid4()), {**login, "username": "x.y.z"})
+    session.rollback()
+    assert count(session, StaffAccount) == 1
+
+
 def test_ensure_admin_creates_only_when_no_office_account_exists(session, departments):
     domain.create_account(session, account_input(username="committee1", role="committee"))
     session.commit()

@@ -85,6 +85,26 @@ class EventSearch(StrictSchema):
     cursor = fields.String(validate=length(1, 200))
 
 
+DRAFT_VIEWS = ["all", "none", "department"]
+
+
+class EventListQuery(EventSearch):
+    """`EventSearch` as the gateway sends it: with the caller's view of drafts.
+
+    Which drafts a caller may see is decided in gateway/authz.py: `all` (the
+    default), `none`, or `department` — only drafts that department organises.
+    Clients never send these two fields themselves.
+    """
+
+    drafts = fields.String(load_default="all", validate=one_of(DRAFT_VIEWS))
+    drafts_department_id = fields.UUID(allow_none=True, load_default=None)
+
+    @validates_schema
+    def _department_named(self, data, **_kwargs) -> None:
+        if data.get("drafts") == "department" and not data.get("drafts_department_id"):
+            raise ValidationError("须指定可见草稿的院系。", "drafts_department_id")
+
+
 class EventCancellation(StrictSchema):
     reason = fields.String(allow_none=True, load_default=None, validate=length(max_len=500))
 
@@ -249,6 +269,11 @@ class RosterLine(StrictSchema):
     name = fields.String(allow_none=True, required=True)
     phone = fields.String(allow_none=True, required=True)
     email = fields.String(allow_none=True, required=True)
+    department_ids = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "the alumnus's departments, as the local roster holds them"},
+    )
 
 
 class ParticipantOut(StrictSchema):

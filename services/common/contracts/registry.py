@@ -16,6 +16,12 @@ from services.common.contracts.base import (
 GENDERS = ["male", "female", "unknown"]
 DEGREES = ["associate", "bachelor", "master", "doctor", "other"]
 ROLES = ["office", "committee", "liaison"]
+"""Staff roles, the ones `AccountInput` creates; alumni get accounts through their record."""
+ALUMNUS_ROLE = "alumnus"
+ACCOUNT_ROLES = [*ROLES, ALUMNUS_ROLE]
+USERNAME = validate.Regexp(
+    r"^[A-Za-z0-9_.-]{3,50}$", error="用户名应为 3 到 50 位字母、数字或 _.-。"
+)
 CHANGE_SOURCES = ["office", "liaison", "self_service", "import"]
 MAX_PAGE_SIZE = 100
 WECHAT_ID = validate.Regexp(
@@ -135,22 +141,27 @@ class ChangePage(StrictSchema):
 
 
 class AccountInput(StrictSchema):
-    username = fields.String(
-        required=True,
-        validate=validate.Regexp(
-            r"^[A-Za-z0-9_.-]{3,50}$", error="用户名应为 3 到 50 位字母、数字或 _.-。"
-        ),
-    )
+    username = fields.String(required=True, validate=USERNAME)
     password = fields.String(required=True, load_only=True, validate=length(10, 200))
     role = fields.String(required=True, validate=one_of(ROLES))
     department_id = fields.UUID(allow_none=True, load_default=None)
 
 
+class AlumnusAccountInput(StrictSchema):
+    """A login for an alumnus record: the office sets it up (the smallest honest version)."""
+
+    username = fields.String(required=True, validate=USERNAME)
+    password = fields.String(required=True, load_only=True, validate=length(10, 200))
+
+
 class Account(StrictSchema):
     id = fields.String(required=True)
     username = fields.String(required=True)
-    role = fields.String(required=True)
+    role = fields.String(required=True, validate=one_of(ACCOUNT_ROLES))
     department_id = fields.String(allow_none=True)
+    alumnus_id = fields.String(
+        allow_none=True, metadata={"description": "the alumnus record of an `alumnus` account"}
+    )
 
 
 class Credentials(StrictSchema):

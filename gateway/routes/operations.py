@@ -1,0 +1,81 @@
+"""Operations: liveness, readiness, the API's description, and unknown routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Connection
+from nameko.web.handlers import http
+from werkzeug.wrappers import Request, Response
+
+from gateway import schemas as edge
+from gateway.errors import RouteNotFound, error_response, json_response
+from gateway.http import api
+from gateway.openapi import docs_asset, docs_page, openapi_document
+from services.common.errors import AppError
+
+READINESS_TIMEOUT_SECONDS = 3
+# Each needs a `<name>_probe` dependency on the service class.
+PROBED_SERVICES = ("registry", "events")
+
+
+class OperationsRoutes:
+    config: Any
+
+    @api(
+        "GET",
+        "/health",
+        "Liveness: the gateway process answers.",
+        "operations",
+        None,
+        response=edge.Health,
+    )
+    def health(self, request: Request) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api(
+        "GET",
+        "/ready",
+        "Readiness: the broker and every service answer.",
+        "operations",
+        None,
+        response=edge.Readiness,
+        extra_statuses=(503,),
+    )
+    def ready(self, request: Request):
+        checks = {"broker": self._broker_check()}
+        for service in PROBED_SERVICES:
+            try:
+                getattr(self, f"{service}_probe").health()
+                checks[service] = "ok"
+            except AppError as error:
+                checks[service] = error.message
+        ready = all(state == "ok" for state in checks.values())
+        return (200 if ready else 503), {
+            "status": "ready" if ready else "not_ready",
+            "checks": checks,
+        }
+
+    def _broker_check(self) -> str:
+        try:
+            with Connection(self.config["AMQP_URI"]) as connection:
+                connection.ensure_connection(max_retries=1, timeout=READINESS_TIMEOUT_SECONDS)
+            return "ok"
+        except Exception:
+            return "消息代理不可达。"
+
+    @http("GET", "/openapi.json")
+    def openapi(self, request: Request) -> Response:
+        return json_response(openapi_document())
+
+    @http("GET", "/docs")
+    def docs(self, request: Request) -> Response:
+        return docs_page()
+
+    @http("GET", "/docs/static/<string:asset>")
+    def docs_static(self, request: Request, asset: str) -> Response:
+        return docs_asset(asset)
+
+    @http("GET,POST,PUT,PATCH,DELETE", "/api/<path:rest>")
+    def unknown_route(self, request: Request, rest: str) -> Response:
+        return error_response(RouteNotFound("没有这个接口。", {"path": request.path}))

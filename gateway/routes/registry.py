@@ -1,0 +1,192 @@
+"""Registry routes: staff accounts, alumni logins, departments, alumni."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from gateway import authz
+from gateway.auth import Principal
+from gateway.http import api, query_params, read_json
+from gateway.presenters import present_alumnus, present_history, present_page
+from services.common.contracts import registry as contract
+from services.common.contracts.base import PageQuery, load_or_raise
+
+STAFF = authz.STAFF_ROLES
+OFFICE = (authz.OFFICE,)
+
+
+class RegistryRoutes:
+    registry: Any
+
+    # ---- accounts -----------------------------------------------------------
+
+    @api(
+        "GET",
+        "/api/v1/accounts",
+        "List staff accounts.",
+        "accounts",
+        OFFICE,
+        response=contract.Account,
+        many=True,
+    )
+    def list_accounts(self, request: Request, principal: Principal) -> dict[str, Any]:
+        authz.check_manage_accounts(principal)
+        return {"items": self.registry.list_accounts(), "next_cursor": None}
+
+    @api(
+        "POST",
+        "/api/v1/accounts",
+        "Create a staff account (office, committee, liaison).",
+        "accounts",
+        OFFICE,
+        body=contract.AccountInput,
+        response=contract.Account,
+        status=201,
+    )
+    def create_account(self, request: Request, principal: Principal):
+        authz.check_manage_accounts(principal)
+        body = read_json(request)
+        load_or_raise(contract.AccountInput(), body)
+        return 201, self.registry.create_account(body)
+
+    @api(
+        "POST",
+        "/api/v1/alumni/{alumnus_id}/account",
+        "Create the login of an alumnus record (role alumnus); one per record.",
+        "accounts",
+        OFFICE,
+        body=contract.AlumnusAccountInput,
+        response=contract.Account,
+        status=201,
+        extra_statuses=(409,),
+    )
+    def create_alumnus_account(self, request: Request, principal: Principal, alumnus_id: str):
+        authz.check_create_alumnus_account(principal)
+        body = read_json(request)
+        load_or_raise(contract.AlumnusAccountInput(), body)
+        return 201, self.registry.create_alumnus_account(alumnus_id, body)
+
+    # ---- departments --------------------------------------------------------
+
+    @api(
+        "GET",
+        "/api/v1/departments",
+        "List departments.",
+        "departments",
+        STAFF,
+        response=contract.Department,
+        many=True,
+    )
+    def list_departments(self, request: Request, principal: Principal) -> dict[str, Any]:
+        authz.check_read_departments(principal)
+        return {"items": self.registry.list_departments(), "next_cursor": None}
+
+    @api(
+        "POST",
+        "/api/v1/departments",
+        "Create a department.",
+        "departments",
+        OFFICE,
+        body=contract.DepartmentInput,
+        response=contract.Department,
+        status=201,
+    )
+    def create_department(self, request: Request, principal: Principal):
+        authz.check_manage_departments(principal)
+        body = read_json(request)
+        load_or_raise(contract.DepartmentInput(), body)
+        return 201, self.registry.create_department(body)
+
+    @api(
+        "GET",
+        "/api/v1/departments/{department_id}",
+        "One department.",
+        "departments",
+        STAFF,
+        response=contract.Department,
+    )
+    def get_department(self, request: Request, principal: Principal, department_id: str):
+        authz.check_read_departments(principal)
+        return self.registry.get_department(department_id)
+
+    # ---- alumni -------------------------------------------------------------
+
+    @api(
+        "GET",
+        "/api/v1/alumni",
+        "Search alumni: q matches any part of the name.",
+        "alumni",
+        STAFF,
+        query=contract.AlumnusSearch,
+        response=contract.Alumnus,
+        many=True,
+    )
+    def search_alumni(self, request: Request, principal: Principal) -> dict[str, Any]:
+        params = query_params(request)
+        load_or_raise(contract.AlumnusSearch(), params)
+        page = self.registry.search_alumni(authz.scope_alumni_search(principal, params))
+        return present_page(principal, page)
+
+    @api(
+        "POST",
+        "/api/v1/alumni",
+        "Register an alumnus with one or more graduation records.",
+        "alumni",
+        (authz.OFFICE, authz.LIAISON),
+        body=contract.AlumnusInput,
+        response=contract.Alumnus,
+        status=201,
+    )
+    def create_alumnus(self, request: Request, principal: Principal):
+        body = read_json(request)
+        load_or_raise(contract.AlumnusInput(), body)
+        authz.check_alumnus_create(principal, body)
+        return 201, self.registry.create_alumnus(body, principal.as_actor())
+
+    @api(
+        "GET",
+        "/api/v1/alumni/{alumnus_id}",
+        "One alumnus.",
+        "alumni",
+        STAFF,
+        response=contract.Alumnus,
+    )
+    def get_alumnus(self, request: Request, principal: Principal, alumnus_id: str):
+        alumnus = self.registry.get_alumnus(alumnus_id)
+        authz.check_alumnus_read(principal, alumnus)
+        return present_alumnus(principal, alumnus)
+
+    @api(
+        "PATCH",
+        "/api/v1/alumni/{alumnus_id}",
+        "Change some fields of an alumnus.",
+        "alumni",
+        (authz.OFFICE, authz.LIAISON),
+        body=contract.AlumnusPatch,
+        response=contract.Alumnus,
+    )
+    def update_alumnus(self, request: Request, principal: Principal, alumnus_id: str):
+        body = read_json(request)
+        load_or_raise(contract.AlumnusPatch(), body)
+        current = self.registry.get_alumnus(alumnus_id)
+        authz.check_alumnus_update(principal, current, body)
+        return self.registry.update_alumnus(alumnus_id, body, principal.as_actor())
+
+    @api(
+        "GET",
+        "/api/v1/alumni/{alumnus_id}/history",
+        "Field-level change history: who, when, old and new value, source.",
+        "alumni",
+        STAFF,
+        query=PageQuery,
+        response=contract.Change,
+        many=True,
+    )
+    def alumnus_history(self, request: Request, principal: Principal, alumnus_id: str):
+        page = load_or_raise(PageQuery(), query_params(request))
+        alumnus = self.registry.get_alumnus(alumnus_id)
+        authz.check_alumnus_read(principal, alumnus)
+        history = self.registry.alumnus_history(alumnus_id, page["limit"], page["cursor"])
+        return present_history(principal, alumnus, history)
