@@ -28,6 +28,7 @@ lint: $(PY)
 bench: $(PY)
 	ENSURE_RABBIT_MANAGEMENT=0 scripts/ensure-rabbitmq.sh
 	$(PY) -m bench.gateway_reads
+	$(PY) -m bench.signups
 
 demo: $(PY)
 	$(PY) -m services.registry.demo

@@ -24,15 +24,25 @@ else
 fi
 
 pids=()
+# One TERM each, then KILL after a grace period: a nameko process that receives a second
+# signal while stopping (Ctrl-C's INT followed by TERM) never finishes stopping.
+# shellcheck disable=SC2317  # called from the trap
 stop_all() {
   trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && return
+    sleep 0.2
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 trap stop_all INT TERM EXIT
 
 for service in registry events gateway; do
-  "$PY" -m services.launch "$service" >"$ALUMNI_VAR_DIR/log/$service.log" 2>&1 &
+  # setsid: the terminal's Ctrl-C reaches this script only; stop_all signals each service once.
+  setsid "$PY" -m services.launch "$service" >"$ALUMNI_VAR_DIR/log/$service.log" 2>&1 &
   pids+=("$!")
 done
 
