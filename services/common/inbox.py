@@ -8,10 +8,12 @@ retried, then finds the claim.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import DateTime, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from services.common.columns import utcnow
 
 
 class ProcessedMessageMixin:
@@ -21,9 +23,7 @@ class ProcessedMessageMixin:
 
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     handler: Mapped[str] = mapped_column(String(200), primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=lambda: datetime.now(UTC)
-    )
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     @classmethod
     def claim(cls, session: Session, event_id: str, handler: str) -> bool:

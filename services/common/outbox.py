@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import eventlet
@@ -24,6 +24,7 @@ from nameko.standalone.events import get_event_exchange
 from sqlalchemy import DateTime, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from services.common.columns import utcnow
 from services.common.contracts import build_event
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,6 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL_SECONDS = 1.0
 BATCH_SIZE = 200
 FAILURE_BACKOFF_SECONDS = 2.0
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class OutboxMessageMixin:

@@ -13,12 +13,12 @@ overdue plan tasks every `TASK_OVERDUE_SCAN_SECONDS` (default one hour).
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
 from typing import Any
 
 from nameko.rpc import rpc
 from sqlalchemy import text
 
+from services.common.columns import utcnow
 from services.common.contracts import check_event
 from services.common.contracts import events as contract
 from services.common.contracts.base import load_or_raise
@@ -33,10 +33,6 @@ from services.events.workflow import school_date
 SERVICE_NAME = "events"
 TASK_OVERDUE_SCAN_KEY = "TASK_OVERDUE_SCAN_SECONDS"
 TASK_OVERDUE_SCAN_DEFAULT_SECONDS = 3600
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class EventsService:

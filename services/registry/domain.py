@@ -13,11 +13,12 @@ import binascii
 import json
 import uuid
 from datetime import date
+from collections.abc import Iterable
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -96,7 +97,14 @@ def get_department(session: Session, department_id: str) -> dict[str, Any]:
 # ---- alumni ----------------------------------------------------------------
 
 
-def alumnus_to_dict(alumnus: Alumnus) -> dict[str, Any]:
+def alumnus_to_dict(
+    alumnus: Alumnus | Row, graduations: Iterable[Graduation | Row]
+) -> dict[str, Any]:
+    """The record as the RPCs answer and events carry it.
+
+    Takes an ORM `Alumnus` with its `graduations` (the write paths) or a Core row of
+    `alumni` with the rows of its graduations (the read paths): both have these attributes.
+    """
     return {
         "id": alumnus.id,
         "name": alumnus.name,
@@ -113,7 +121,7 @@ def alumnus_to_dict(alumnus: Alumnus) -> dict[str, Any]:
         "tags": list(alumnus.tags or []),
         # A canonical order, so that the same records listed differently are no change.
         "graduations": sorted(
-            (graduation_to_dict(g) for g in alumnus.graduations), key=_graduation_order
+            (graduation_to_dict(g) for g in graduations), key=_graduation_order
         ),
         "created_at": iso_utc(alumnus.created_at),
         "updated_at": iso_utc(alumnus.updated_at),
@@ -130,7 +138,7 @@ def _graduation_order(record: dict[str, Any]) -> tuple:
     )
 
 
-def graduation_to_dict(graduation: Graduation) -> dict[str, Any]:
+def graduation_to_dict(graduation: Graduation | Row) -> dict[str, Any]:
     return {
         "department_id": graduation.department_id,
         "major": graduation.major,
@@ -151,7 +159,7 @@ def register_alumnus(
     alumnus.graduations = _graduations(session, data["graduations"])
     session.add(alumnus)
     session.flush()
-    snapshot = alumnus_to_dict(alumnus)
+    snapshot = alumnus_to_dict(alumnus, alumnus.graduations)
     source = change_source(actor)
     for field, value in snapshot.items():
         if field in PROFILE_FIELDS + ("graduations",) and value not in (None, [], ""):
@@ -165,14 +173,14 @@ def update_alumnus(
 ) -> dict[str, Any]:
     """Apply a partial update; unchanged fields make no history and no event."""
     alumnus = _alumnus(session, alumnus_id)
-    before = alumnus_to_dict(alumnus)
+    before = alumnus_to_dict(alumnus, alumnus.graduations)
     for field in PROFILE_FIELDS:
         if field in patch:
             setattr(alumnus, field, _normalise(field, patch[field]))
     if "graduations" in patch:
         alumnus.graduations = _graduations(session, patch["graduations"])
     session.flush()
-    after = alumnus_to_dict(alumnus)
+    after = alumnus_to_dict(alumnus, alumnus.graduations)
     changes = {
         field: {"old": before[field], "new": after[field]}
         for field in PROFILE_FIELDS + ("graduations",)
@@ -187,7 +195,7 @@ def update_alumnus(
     # so `onupdate` would leave updated_at (and the event's copy of it) stale.
     alumnus.updated_at = utcnow()
     session.flush()
-    after = alumnus_to_dict(alumnus)
+    after = alumnus_to_dict(alumnus, alumnus.graduations)
     OutboxMessage.record(
         session,
         "alumnus_updated",
@@ -196,39 +204,66 @@ def update_alumnus(
     return after
 
 
+# Reads go through SQLAlchemy Core: the ORM's identity map, change tracking and `selectin`
+# loader cost more than the query itself for records that are only turned into dicts.
+ALUMNI = Alumnus.__table__
+GRADUATIONS = Graduation.__table__
+
+
 def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
-    return alumnus_to_dict(_alumnus(session, alumnus_id))
+    row = None
+    if _is_uuid(alumnus_id):
+        row = session.connection().execute(select(ALUMNI).where(ALUMNI.c.id == str(alumnus_id))).first()
+    if row is None:
+        raise _unknown_alumnus(alumnus_id)
+    return _alumni_records(session, [row])[0]
 
 
 def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     """Filter and page alumni in a stable order; `next_cursor` is opaque to clients."""
     limit = params.get("limit", 20)
-    query = select(Alumnus).order_by(Alumnus.seq).limit(limit + 1)
+    query = select(ALUMNI).order_by(ALUMNI.c.seq).limit(limit + 1)
     if params.get("q"):
-        query = query.where(Alumnus.name.contains(params["q"], autoescape=True))
+        query = query.where(ALUMNI.c.name.contains(params["q"], autoescape=True))
     if params.get("city"):
-        query = query.where(Alumnus.city == params["city"])
+        query = query.where(ALUMNI.c.city == params["city"])
     if params.get("industry"):
-        query = query.where(Alumnus.industry == params["industry"])
+        query = query.where(ALUMNI.c.industry == params["industry"])
     if params.get("employer"):
         query = query.where(
-            func.lower(Alumnus.employer).contains(params["employer"].lower(), autoescape=True)
+            func.lower(ALUMNI.c.employer).contains(params["employer"].lower(), autoescape=True)
         )
     if params.get("department_id") or params.get("class_year"):
-        graduation = select(Graduation.alumnus_seq)
+        graduation = select(GRADUATIONS.c.alumnus_seq)
         if params.get("department_id"):
-            graduation = graduation.where(Graduation.department_id == str(params["department_id"]))
+            graduation = graduation.where(
+                GRADUATIONS.c.department_id == str(params["department_id"])
+            )
         if params.get("class_year"):
-            graduation = graduation.where(Graduation.class_year == params["class_year"])
-        query = query.where(Alumnus.seq.in_(graduation))
+            graduation = graduation.where(GRADUATIONS.c.class_year == params["class_year"])
+        query = query.where(ALUMNI.c.seq.in_(graduation))
     if params.get("cursor"):
-        query = query.where(Alumnus.seq > decode_cursor(params["cursor"]))
-    rows = session.scalars(query).all()
+        query = query.where(ALUMNI.c.seq > decode_cursor(params["cursor"]))
+    rows = session.connection().execute(query).all()
     page, more = rows[:limit], len(rows) > limit
     return {
-        "items": [alumnus_to_dict(a) for a in page],
+        "items": _alumni_records(session, page),
         "next_cursor": encode_cursor(page[-1].seq) if more else None,
     }
+
+
+def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
+    """`alumni` rows as records, with the graduations of all of them read in one SELECT."""
+    if not rows:
+        return []
+    graduations: dict[int, list[Row]] = {row.seq: [] for row in rows}
+    for graduation in session.connection().execute(
+        select(GRADUATIONS)
+        .where(GRADUATIONS.c.alumnus_seq.in_(graduations))
+        .order_by(GRADUATIONS.c.id)
+    ):
+        graduations[graduation.alumnus_seq].append(graduation)
+    return [alumnus_to_dict(row, graduations[row.seq]) for row in rows]
 
 
 def alumnus_history(
@@ -287,8 +322,12 @@ def _alumnus(session: Session, alumnus_id: str) -> Alumnus:
     if _is_uuid(alumnus_id):
         alumnus = session.scalars(select(Alumnus).where(Alumnus.id == str(alumnus_id))).first()
     if alumnus is None:
-        raise NotFound("校友不存在。", {"alumnus_id": str(alumnus_id)})
+        raise _unknown_alumnus(alumnus_id)
     return alumnus
+
+
+def _unknown_alumnus(alumnus_id: str) -> NotFound:
+    return NotFound("校友不存在。", {"alumnus_id": str(alumnus_id)})
 
 
 def _graduations(session: Session, records: list[dict[str, Any]]) -> list[Graduation]:
