@@ -18,8 +18,6 @@ import eventlet
 import pytest
 from eventlet.greenpool import GreenPool
 from eventlet.queue import LightQueue
-from kombu import Connection, Queue
-from nameko.events import get_event_exchange
 from nameko.rpc import RpcProxy
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -30,18 +28,9 @@ from sqlalchemy.orm import sessionmaker
 from services.common.contracts import build_event
 from services.common.db import Database, make_engine
 from services.common.errors import Conflict, ValidationFailed
-from services.common.migrate import upgrade
 from services.events.models import OutboxMessage, ProcessedMessage, Registration, RosterEntry
 from services.events.service import EventsService
-
-RELAY_WAIT_SECONDS = 15
-
-
-@pytest.fixture
-def events_db_url(databases) -> str:
-    url = databases.new("events")
-    upgrade("events", url)
-    return url
+from tests.support.taps import RELAY_WAIT_SECONDS, drain
 
 
 @pytest.fixture
@@ -49,42 +38,6 @@ def events_session_factory(events_db_url):
     engine = make_engine(events_db_url, pool_size=2)
     yield sessionmaker(engine, expire_on_commit=False)
     engine.dispose()
-
-
-@pytest.fixture
-def events_config(rabbit_config, events_db_url) -> dict:
-    return {**rabbit_config, "EVENTS_DATABASE_URL": events_db_url}
-
-
-# `events_config` before `container_factory`: the containers stop before the database goes.
-@pytest.fixture
-def events_container(events_config, container_factory):
-    container = container_factory(EventsService, events_config)
-    container.start()
-    return container
-
-
-@pytest.fixture
-def event_tap(rabbit_config):
-    """Every event the events service publishes, as received from its exchange."""
-    with Connection(rabbit_config["AMQP_URI"]) as connection:
-        queue = Queue(
-            f"test-tap-{uuid.uuid4().hex[:8]}",
-            exchange=get_event_exchange("events", {}),
-            routing_key="#",
-            exclusive=True,
-        )
-        with connection.SimpleQueue(queue) as tap:
-            yield tap
-
-
-def drain(tap, count: int) -> list[dict]:
-    received = []
-    for _ in range(count):
-        message = tap.get(timeout=RELAY_WAIT_SECONDS)
-        received.append(message.payload)
-        message.ack()
-    return received
 
 
 def open_event(capacity: int, **overrides) -> dict:

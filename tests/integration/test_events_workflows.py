@@ -12,60 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 import eventlet
 import pytest
-from kombu import Connection, Queue
-from nameko.events import get_event_exchange
 
-from services.common.contracts import check_event
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.common.migrate import upgrade
 from services.events.service import EventsService
 from services.events.workflow import school_date
+from tests.support.taps import drain
 
-RELAY_WAIT_SECONDS = 15
 OFFICE = {"account_id": "a1", "username": "office1", "role": "office", "department_id": None}
-
-
-@pytest.fixture
-def events_db_url(databases) -> str:
-    url = databases.new("events")
-    upgrade("events", url)
-    return url
-
-
-@pytest.fixture
-def events_config(rabbit_config, events_db_url) -> dict:
-    return {**rabbit_config, "EVENTS_DATABASE_URL": events_db_url}
-
-
-# `events_config` before `container_factory`: the containers stop before the database goes.
-@pytest.fixture
-def events_container(events_config, container_factory):
-    container = container_factory(EventsService, events_config)
-    container.start()
-    return container
-
-
-@pytest.fixture
-def event_tap(rabbit_config):
-    """Every event the events service publishes, as received from its exchange."""
-    with Connection(rabbit_config["AMQP_URI"]) as connection:
-        queue = Queue(
-            f"test-tap-{uuid.uuid4().hex[:8]}",
-            exchange=get_event_exchange("events", {}),
-            routing_key="#",
-            exclusive=True,
-        )
-        with connection.SimpleQueue(queue) as tap:
-            yield tap
-
-
-def drain(tap, count: int) -> list[dict]:
-    received = []
-    for _ in range(count):
-        message = tap.get(timeout=RELAY_WAIT_SECONDS)
-        received.append(check_event(message.payload))
-        message.ack()
-    return received
 
 
 def nothing_more(tap) -> bool:
