@@ -1,0 +1,1089 @@
+"""Event sign-ups under contention, beside nameko's bare RPC echo, measured in one run.
+
+    python -m bench.signups
+    python -m bench.signups --concurrency 32 --duration 3 --rounds 1 --json /tmp/signups.json
+
+What it does (results and how to read them: docs/PERFORMANCE.md, "Event sign-ups under
+contention"):
+
+1. Picks the database: a fresh PostgreSQL database on the server of TEST_POSTGRES_URL
+   (default postgresql://postgres@127.0.0.1:5432/test) when it answers, dropped at the
+   end; otherwise a SQLite file in a temporary var dir, and says so (SQLite serialises
+   every write of the whole file, so those figures are not the deployment's).
+2. Starts, on a RabbitMQ vhost of its own when the management API answers (else the
+   vhost of AMQP_URI, after checking that nothing else consumes `rpc-events` there):
+   the baseline `bench_echo` service of bench/echo_service.py and one events instance
+   (`python -m services.launch events`, via tests/support/processes.py).
+3. Measures at one concurrency (16 clients by default; each a green thread with a
+   standalone ClusterRpcProxy of its own), in interleaved rounds with a warm-up before
+   each measurement:
+     (a) bare nameko RPC: `bench_echo.echo("ping")`
+     (b) `events.sign_up` with ONE events instance
+   then starts a second events instance on the same database and vhost and measures
+     (a) again, and
+     (c) `events.sign_up` with TWO events instances.
+   In (b) and (c) every client signs up new alumni for the SAME event, so every call
+   waits for that event's row lock (services/events/domain.py); each measurement, and
+   each warm-up, uses a fresh published event of `--capacity` seats (default 150: a
+   part of the load gets seats, the rest joins the waitlist).
+   On PostgreSQL it also samples pg_stat_activity during (b) and (c) (how many of the
+   service's connections are in a transaction, and how many of those wait for a lock),
+   and times (d): 300 x `domain.sign_up` + COMMIT in the bench process itself, one at a
+   time, without the broker: how long one sign-up holds the lock when nothing competes.
+4. Prints throughput, p50/p99 latency, errors, the ratio of each to (a), and the CPU
+   time each process spent per call (from the rounds in which other processes used at
+   most 10 % of the CPU, when those are at least half of them; else from all rounds,
+   with a warning); then reads every event back over RPC and checks
+   that none is oversold: seats_taken = confirmed seats <= capacity, nobody waits
+   while a seat is free, waitlist positions are exactly 1..n, and the stored
+   registrations match the answers the clients received.
+
+Exits 0 when the run completed and nothing was oversold; 1 when an event was oversold
+(a bug, not a slow run) or the system could not be set up. Everything listens on
+127.0.0.1 and every process it starts is stopped on exit.
+"""
+
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import quote, urlparse, urlunparse  # noqa: E402
+
+import requests  # noqa: E402
+
+from bench.echo_service import ECHO_SERVICE  # noqa: E402
+from services.common import config  # noqa: E402
+from tests.support.processes import REPO_ROOT, SystemUnderTest  # noqa: E402
+
+DEFAULT_CONCURRENCY = 16
+DEFAULT_DURATION_SECONDS = 5.0
+DEFAULT_WARMUP_SECONDS = 1.5
+DEFAULT_ROUNDS = 3
+DEFAULT_CAPACITY = 150
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+CLIENT_TIMEOUT_SECONDS = 30
+START_TIMEOUT_SECONDS = 60
+RPC_QUEUE = "rpc-events"
+NOISY_NEIGHBOUR_SHARE = 0.10
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = 100
+CRITICAL_SECTION_SIGN_UPS = 300
+CRITICAL_SECTION_LABEL = (
+    f"(d) {CRITICAL_SECTION_SIGN_UPS} x domain.sign_up + COMMIT in the bench process, "
+    "one at a time, no broker"
+)
+
+
+# ---- machine -----------------------------------------------------------------
+
+
+def machine_info(amqp_uri: str, postgres_version: str) -> dict[str, str]:
+    cpu_model = "unknown"
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    mem_kib = 0
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu_model,
+        "ram": f"{mem_kib / 1024 / 1024:.1f} GiB",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgresql": postgres_version,
+        "rabbitmq": rabbitmq_version(amqp_uri),
+    }
+
+
+def rabbitmq_version(amqp_uri: str) -> str:
+    from kombu import Connection
+
+    try:
+        with Connection(amqp_uri, connect_timeout=5) as connection:
+            connection.connect()
+            version = connection.connection.server_properties.get("version", "unknown")
+            return version.decode() if isinstance(version, bytes) else str(version)
+    except Exception as error:
+        return f"unknown ({error})"
+
+
+# ---- database ------------------------------------------------------------------
+
+
+class BenchDatabase:
+    """A fresh PostgreSQL database when the server answers, else a SQLite file."""
+
+    def __init__(self, var_dir: Path) -> None:
+        self.var_dir = var_dir
+        self.admin_url: str | None = None
+        self.name: str | None = None
+        self.url = f"sqlite:///{var_dir / 'events.db'}"
+        self.backend = "sqlite"
+        self.version = "not used"
+        self.why_not_postgres = ""
+
+    def create(self) -> str:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        admin = make_url(os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)).set(
+            drivername="postgresql+psycopg2"
+        )
+        try:
+            engine = create_engine(
+                admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+            )
+            with engine.connect() as connection:
+                self.version = connection.execute(text("SHOW server_version")).scalar_one()
+                name = f"bench_signups_{uuid.uuid4().hex[:8]}"
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            engine.dispose()
+        except Exception as error:
+            self.why_not_postgres = f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
+            return self.url
+        self.admin_url = admin.render_as_string(hide_password=False)
+        self.name = name
+        self.url = admin.set(database=name).render_as_string(hide_password=False)
+        self.backend = "postgresql"
+        return self.url
+
+    def describe(self) -> str:
+        if self.backend == "postgresql":
+            return f"PostgreSQL {self.version}, fresh database {self.name}"
+        return (
+            f"SQLite {self.url.removeprefix('sqlite:///')} — PostgreSQL not reachable "
+            f"({self.why_not_postgres}); SQLite serialises all writes, not the deployment's figures"
+        )
+
+    def drop(self) -> None:
+        if self.name is None:
+            return
+        from sqlalchemy import create_engine, text
+
+        with contextlib.suppress(Exception):
+            engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+            engine.dispose()
+        self.name = None
+
+
+# ---- RabbitMQ ------------------------------------------------------------------
+
+
+class BenchVhost:
+    """A throwaway vhost through the management API; the vhost of AMQP_URI when there is none."""
+
+    def __init__(self, base_uri: str) -> None:
+        self.base_uri = base_uri
+        parsed = urlparse(base_uri)
+        self.user = parsed.username or "guest"
+        port = os.environ.get("RABBIT_MGMT_PORT", "15672")
+        self.api = f"http://{parsed.hostname or '127.0.0.1'}:{port}/api"
+        self.http = requests.Session()
+        self.http.trust_env = False  # loopback only: never through a proxy
+        self.http.auth = (self.user, parsed.password or "guest")
+        self.name: str | None = None
+
+    def create(self) -> str:
+        name = f"alumni_bench_{uuid.uuid4().hex[:8]}"
+        try:
+            self.http.put(f"{self.api}/vhosts/{name}", timeout=5).raise_for_status()
+            self.name = name
+            self.http.put(
+                f"{self.api}/permissions/{name}/{quote(self.user, safe='')}",
+                json={"configure": ".*", "write": ".*", "read": ".*"},
+                timeout=5,
+            ).raise_for_status()
+        except requests.RequestException as error:
+            self.delete()
+            print(
+                f"  (management API unavailable: {type(error).__name__}; using the "
+                "vhost of AMQP_URI)"
+            )
+            return self.base_uri
+        return urlunparse(urlparse(self.base_uri)._replace(path="/" + name))
+
+    def delete(self) -> None:
+        if self.name is None:
+            return
+        with contextlib.suppress(requests.RequestException):
+            self.http.delete(f"{self.api}/vhosts/{self.name}", timeout=10)
+        self.name = None
+
+
+def rpc_consumers(amqp_uri: str, queue: str) -> int:
+    """Consumers of `queue` right now (a passive declare: exact, no statistics lag)."""
+    from kombu import Connection
+
+    with Connection(amqp_uri, connect_timeout=5) as connection:
+        channel = connection.channel()
+        try:
+            return channel.queue_declare(queue=queue, passive=True).consumer_count
+        except Exception as error:  # not declared yet: no consumer
+            if "NOT_FOUND" in str(error) or "404" in str(error):
+                return 0
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                channel.close()
+
+
+# ---- processes -----------------------------------------------------------------
+
+
+class Bench:
+    """The echo baseline and up to two events instances, on one database and vhost."""
+
+    def __init__(self, amqp_uri: str, var_dir: Path, database_url: str) -> None:
+        self.amqp_uri = amqp_uri
+        self.var_dir = var_dir
+        self.instances: list[SystemUnderTest] = []
+        self.database_url = database_url
+        self.echo: subprocess.Popen | None = None
+
+    def start_echo(self) -> None:
+        env = SystemUnderTest(self.amqp_uri, {}, self.var_dir).env()
+        log = open(self.var_dir / "echo-rpc.log", "ab")  # noqa: SIM115  (closed in stop)
+        self.echo = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "nameko",
+                "run",
+                "--config",
+                str(config.nameko_config_path()),
+                "bench.echo_service:EchoService",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.echo.log_file = log
+
+    def start_events_instance(self) -> None:
+        number = len(self.instances) + 1
+        var_dir = self.var_dir / f"events-{number}"
+        var_dir.mkdir()
+        sut = SystemUnderTest(self.amqp_uri, {"events": self.database_url}, var_dir)
+        sut.start("events")
+        self.instances.append(sut)
+
+    def processes(self) -> dict[str, subprocess.Popen]:
+        found = {"echo-rpc": self.echo} if self.echo else {}
+        for number, sut in enumerate(self.instances, 1):
+            found.update({f"events-{number}": p for p in sut.processes.values()})
+        return found
+
+    def wait_ready(self, control, instances: int, timeout: float = START_TIMEOUT_SECONDS) -> None:
+        """Until the echo answers and `instances` events processes consume `rpc-events`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, process in self.processes().items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.logs()}")
+            if rpc_consumers(self.amqp_uri, RPC_QUEUE) >= instances:
+                with contextlib.suppress(Exception):
+                    if getattr(control, ECHO_SERVICE).echo("ready") == "ready":
+                        control.events.health()
+                        return
+            time.sleep(0.3)
+        raise RuntimeError(f"not ready within {timeout} s:\n{self.logs()}")
+
+    def stop(self) -> None:
+        processes = list(self.processes().values())
+        for process in processes:  # all shut down together, then each is waited for
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+            with contextlib.suppress(Exception):
+                process.log_file.close()
+        self.instances.clear()
+        self.echo = None
+
+    def logs(self) -> str:
+        parts = []
+        for path in sorted(self.var_dir.rglob("*.log")):
+            text = path.read_text(errors="replace")[-4000:]
+            parts.append(f"--- {path.relative_to(self.var_dir)} ---\n{text}")
+        return "\n".join(parts)
+
+
+# ---- CPU accounting --------------------------------------------------------------
+
+
+def process_cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def machine_cpu_seconds() -> float:
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()[1:]
+    busy = sum(int(v) for v in fields) - int(fields[3]) - int(fields[4])  # minus idle, iowait
+    return busy / CLOCK_TICKS
+
+
+def pids_named(command: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == command:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds used by each named group of processes (and the whole machine)."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self.groups = groups
+
+    def read(self) -> dict[str, dict[int, float] | float]:
+        reading: dict[str, Any] = {
+            name: {pid: process_cpu_seconds(pid) for pid in pids()}
+            for name, pids in self.groups.items()
+        }
+        reading["machine"] = machine_cpu_seconds()
+        return reading
+
+    @staticmethod
+    def used(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+        """Per group, the CPU seconds between two readings (processes that came and went too)."""
+        used = {"machine": after["machine"] - before["machine"]}
+        for name, pids in after.items():
+            if name != "machine":
+                used[name] = sum(
+                    max(0.0, seconds - before.get(name, {}).get(pid, 0.0))
+                    for pid, seconds in pids.items()
+                )
+        return used
+
+
+class SessionSampler:
+    """Every 0.1 s, how many of the database's client connections are in a transaction, and
+    how many of those wait for a lock (PostgreSQL's pg_stat_activity; the bench's own
+    connection excluded). While the clients all sign up for one event, the lock they wait
+    for is that event's row lock."""
+
+    QUERY = """
+        SELECT count(*) FILTER (WHERE state = 'active' OR state LIKE 'idle in transaction%'),
+               count(*) FILTER (WHERE wait_event_type = 'Lock')
+        FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()
+          AND backend_type = 'client backend'
+    """
+    INTERVAL_SECONDS = 0.1
+
+    def __init__(self, database_url: str) -> None:
+        from services.common.db import make_engine
+
+        # make_engine makes psycopg2 cooperative, so sampling does not stall the clients.
+        self.engine = make_engine(database_url, pool_size=1).execution_options(
+            isolation_level="AUTOCOMMIT"  # a fresh pg_stat_activity snapshot per query
+        )
+        self.samples: list[tuple[int, int]] = []
+        self.running = False
+        self.thread = None
+
+    def start(self) -> None:
+        self.samples, self.running = [], True
+        self.thread = eventlet.spawn(self._loop)
+
+    def stop(self) -> list[tuple[int, int]]:
+        self.running = False
+        if self.thread is not None:
+            self.thread.wait()
+            self.thread = None
+        return self.samples
+
+    def _loop(self) -> None:
+        from sqlalchemy import text
+
+        with self.engine.connect() as connection:
+            while self.running:
+                in_transaction, waiting = connection.execute(text(self.QUERY)).one()
+                self.samples.append((in_transaction, waiting))
+                eventlet.sleep(self.INTERVAL_SECONDS)
+
+    def close(self) -> None:
+        self.stop()
+        self.engine.dispose()
+
+
+# ---- load generation -------------------------------------------------------------
+
+
+@dataclass
+class Client:
+    """What one simulated client does: `call()` makes one RPC call, True when it succeeded."""
+
+    call: Callable[[], bool]
+    close: Callable[[], None]
+
+
+@dataclass
+class Measurement:
+    ok: int = 0
+    errors: int = 0
+    elapsed: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)
+    error_samples: list[str] = field(default_factory=list)
+    # (in a transaction, waiting for a lock): the events service's connections, sampled
+    sessions: list[tuple[int, int]] = field(default_factory=list)
+
+    def add(self, other: Measurement) -> None:
+        self.ok += other.ok
+        self.errors += other.errors
+        self.elapsed += other.elapsed
+        self.latencies.extend(other.latencies)
+        self.sessions.extend(other.sessions)
+        for name, seconds in other.cpu.items():
+            self.cpu[name] = self.cpu.get(name, 0.0) + seconds
+        self.error_samples.extend(other.error_samples[: 5 - len(self.error_samples)])
+
+    @property
+    def throughput(self) -> float:
+        return self.ok / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
+        return ordered[index] * 1000
+
+
+def drive(
+    clients: list[Client],
+    duration: float,
+    meter: CpuMeter | None,
+    sampler: SessionSampler | None = None,
+) -> Measurement:
+    """Every client calls in a loop for `duration` seconds; one green thread each."""
+    result = Measurement()
+    before = meter.read() if meter else {}
+    if sampler:
+        sampler.start()
+    started = time.perf_counter()
+    stop_at = started + duration
+
+    def loop(client: Client) -> None:
+        while True:
+            begin = time.perf_counter()
+            if begin >= stop_at:
+                return
+            try:
+                ok = client.call()
+                reason = "unexpected answer"
+            except Exception as error:
+                ok, reason = False, f"{type(error).__name__}: {error}"
+            if ok:
+                result.latencies.append(time.perf_counter() - begin)
+                result.ok += 1
+            else:
+                result.errors += 1
+                if len(result.error_samples) < 5:
+                    result.error_samples.append(reason)
+
+    pool = eventlet.GreenPool(len(clients))
+    for client in clients:
+        pool.spawn_n(loop, client)
+    pool.waitall()
+    result.elapsed = time.perf_counter() - started
+    if sampler:
+        result.sessions = sampler.stop()
+    if meter:
+        result.cpu = CpuMeter.used(before, meter.read())
+    return result
+
+
+def new_proxy(amqp_uri: str):
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    # A standalone proxy serves one green thread at a time: one per client.
+    return ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=CLIENT_TIMEOUT_SECONDS)
+
+
+def echo_clients(amqp_uri: str, count: int) -> list[Client]:
+    def new_client() -> Client:
+        proxy = new_proxy(amqp_uri)
+        cluster = proxy.start()
+
+        def call() -> bool:
+            return getattr(cluster, ECHO_SERVICE).echo("ping") == "ping"
+
+        return Client(call, proxy.stop)
+
+    return list(eventlet.GreenPool(count).imap(lambda _: new_client(), range(count)))
+
+
+@dataclass
+class EventTally:
+    """One event signed up for by the clients, and what they were told."""
+
+    id: str
+    capacity: int
+    label: str
+    confirmed: int = 0
+    waitlisted: int = 0
+    errors: int = 0
+    positions: list[int] = field(default_factory=list)
+    answers: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+
+    def record(self, answer: dict[str, Any]) -> bool:
+        """Count one sign-up's answer; False when it is neither confirmed nor waitlisted."""
+        self.answers[answer["id"]] = (answer["status"], answer["position"])
+        if answer["status"] == "confirmed":
+            self.confirmed += 1
+        elif answer["status"] == "waitlisted":
+            self.waitlisted += 1
+            self.positions.append(answer["position"])
+        else:
+            return False
+        return True
+
+
+class SignUpTarget:
+    """The event every sign-up client is currently aimed at (one at a time)."""
+
+    def __init__(self) -> None:
+        self.event: EventTally | None = None
+
+
+def sign_up_clients(amqp_uri: str, count: int, target: SignUpTarget) -> list[Client]:
+    def new_client() -> Client:
+        proxy = new_proxy(amqp_uri)
+        cluster = proxy.start()
+
+        def call() -> bool:
+            event = target.event
+            try:
+                answer = cluster.events.sign_up(event.id, {"alumnus_id": str(uuid.uuid4())})
+            except Exception:
+                event.errors += 1
+                raise
+            return event.record(answer)
+
+        return Client(call, proxy.stop)
+
+    return list(eventlet.GreenPool(count).imap(lambda _: new_client(), range(count)))
+
+
+def open_event(capacity: int) -> dict[str, Any]:
+    """A lecture whose registration window is open now."""
+    now = datetime.now(UTC)
+    return {
+        "kind": "lecture",
+        "title": "校友大讲堂：报名压测",
+        "organiser_type": "office",
+        "venue": "学术报告厅",
+        "starts_at": (now + timedelta(days=2)).isoformat(),
+        "ends_at": (now + timedelta(days=2, hours=2)).isoformat(),
+        "capacity": capacity,
+        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
+        "registration_closes_at": (now + timedelta(days=1)).isoformat(),
+    }
+
+
+def new_event(control, capacity: int, label: str) -> EventTally:
+    event = control.events.create_event(open_event(capacity))
+    control.events.publish_event(event["id"])
+    return EventTally(event["id"], capacity, label)
+
+
+def critical_section(
+    database_url: str, capacity: int, count: int
+) -> tuple[Measurement, EventTally]:
+    """`domain.sign_up` + COMMIT, one at a time in this process, without the broker.
+
+    `sign_up` locks the event's row first, so each of these is, from start to COMMIT, the
+    time one sign-up holds the lock when nothing competes for the CPU or the lock: its
+    inverse is the most sign-ups per second one event can take, whatever the number of
+    instances. The event gets `capacity` seats, so the sign-ups take both paths."""
+    from sqlalchemy.orm import sessionmaker
+
+    from services.common.contracts import events as contract
+    from services.common.contracts.base import load_or_raise
+    from services.common.db import make_engine
+    from services.events import domain
+
+    engine = make_engine(database_url, pool_size=1)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    result = Measurement()
+    try:
+        with sessions() as session:
+            event = domain.create_event(
+                session, load_or_raise(contract.EventInput(), open_event(capacity))
+            )
+            domain.publish_event(session, event["id"], datetime.now(UTC))
+            session.commit()
+        tally = EventTally(event["id"], capacity, "in-process, one at a time")
+        started = time.perf_counter()
+        for _ in range(count):
+            begin = time.perf_counter()
+            with sessions() as session:
+                answer = domain.sign_up(
+                    session, event["id"], str(uuid.uuid4()), 0, datetime.now(UTC)
+                )
+                session.commit()
+            result.latencies.append(time.perf_counter() - begin)
+            result.ok += 1
+            tally.record(answer)
+        result.elapsed = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    return result, tally
+
+
+# ---- verification ------------------------------------------------------------------
+
+
+def verify(control, events: list[EventTally]) -> list[str]:
+    """Problems found when every event is read back; empty when none is oversold."""
+    problems = []
+    for tally in events:
+        stored: dict[str, dict[str, Any]] = {}
+        params: dict[str, Any] = {"limit": PAGE}
+        while True:
+            page = control.events.list_registrations(tally.id, params)
+            stored.update((r["id"], r) for r in page["items"])
+            if not page["next_cursor"]:
+                break
+            params = {"limit": PAGE, "cursor": page["next_cursor"]}
+        event = control.events.get_event(tally.id)
+        stats = control.events.attendance_stats(tally.id)
+        confirmed = [r for r in stored.values() if r["status"] == "confirmed"]
+        positions = sorted(r["position"] for r in stored.values() if r["status"] == "waitlisted")
+        seats = sum(1 + r["guests"] for r in confirmed)
+        where = f"{tally.label} (event {tally.id})"
+        if seats > tally.capacity:
+            problems.append(f"{where}: OVERSOLD, {seats} seats for {tally.capacity}")
+        if event["seats_taken"] != seats or stats["seats"] != seats:
+            problems.append(
+                f"{where}: seats_taken {event['seats_taken']}, stats {stats['seats']}, "
+                f"confirmed registrations hold {seats}"
+            )
+        if positions and seats < tally.capacity:
+            problems.append(
+                f"{where}: {len(positions)} waiting, {seats} of {tally.capacity} seats taken"
+            )
+        if positions != list(range(1, len(positions) + 1)):
+            problems.append(f"{where}: waitlist positions are not 1..{len(positions)}")
+        answered = tally.answers
+        held = {k: (r["status"], r["position"]) for k, r in stored.items() if k in answered}
+        if held != answered:
+            problems.append(f"{where}: stored registrations differ from the answers given")
+        if not tally.errors and len(stored) != len(answered):
+            problems.append(f"{where}: {len(stored)} stored, {len(answered)} answered")
+    return problems
+
+
+# ---- report ----------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    key: str
+    label: str
+    server: str  # the CPU group that answers the calls
+
+
+def format_results(
+    scenarios: list[Scenario],
+    results: dict[str, Measurement],
+    concurrency: int,
+    capacity: int,
+    alone: Measurement | None,
+) -> str:
+    baseline = results["a"].throughput
+    lines = [
+        f"concurrency {concurrency}; throughput = successful calls / wall time; every sign-up "
+        f"measurement on a fresh event of {capacity} seats",
+        "",
+        f"{'scenario':<40} {'calls/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'÷(a)':>6}",
+    ]
+    for scenario in scenarios:
+        m = results[scenario.key]
+        lines.append(
+            f"{scenario.label:<40} {m.throughput:8.1f} {m.percentile(0.50):8.1f}"
+            f" {m.percentile(0.99):8.1f} {m.errors:7d} {ratio(m.throughput, baseline):>6}"
+        )
+    if alone is not None:
+        lines.append(
+            f"{'(d) sign_up in-process, one at a time':<40} {alone.throughput:8.1f}"
+            f" {alone.percentile(0.50):8.1f} {alone.percentile(0.99):8.1f} {0:7d}"
+            f" {ratio(alone.throughput, baseline):>6}"
+        )
+        lines.append(
+            f"(d) = {CRITICAL_SECTION_LABEL.removeprefix('(d) ')}: how long one sign-up holds "
+            "the event's lock when nothing competes; its rate is the ceiling for one event"
+        )
+    names = ["client", "server", "rabbitmq", "postgres", "others", "machine"]
+    lines += ["", "CPU time per successful call (ms), by process:"]
+    lines.append(f"{'scenario':<40} " + " ".join(f"{n:>8}" for n in names))
+    for scenario in scenarios:
+        per = cpu_per_call(scenario, results[scenario.key])
+        lines.append(
+            f"{scenario.label:<40} "
+            + " ".join(f"{per[n]:8.2f}" if n in per else f"{'-':>8}" for n in names)
+        )
+    lines.append(
+        "server = echo-rpc for (a), the events instance(s) for (b)/(c); postgres = every "
+        "PostgreSQL process; others = processes not started by the bench; machine = all cores"
+    )
+    sampled = [s for s in scenarios if results[s.key].sessions]
+    if sampled:
+        lines += [
+            "",
+            "The events service's PostgreSQL connections, sampled every "
+            f"{SessionSampler.INTERVAL_SECONDS:g} s (averages):",
+            f"{'scenario':<40} {'in a transaction':>17} {'waiting for the lock':>21}",
+        ]
+        for scenario in sampled:
+            samples = results[scenario.key].sessions
+            busy = sum(s[0] for s in samples) / len(samples)
+            waiting = sum(s[1] for s in samples) / len(samples)
+            lines.append(f"{scenario.label:<40} {busy:17.1f} {waiting:21.1f}")
+    cores = os.cpu_count() or 1
+    for scenario in scenarios:
+        m = results[scenario.key]
+        share = others_share(m, cores)
+        if share > NOISY_NEIGHBOUR_SHARE:
+            lines.append(
+                f"WARNING: during {scenario.label.split()[0]} other processes used {share:.0%} "
+                "of the machine's CPU; the figures are depressed by them, re-run on a quiet machine"
+            )
+    return "\n".join(lines)
+
+
+def combine(measured: dict[str, list[Measurement]]) -> tuple[dict[str, Measurement], str]:
+    """Per scenario, its rounds added up: only the quiet ones (other processes used at most
+    NOISY_NEIGHBOUR_SHARE of the CPU) when they are at least half of them, else all."""
+    cores = os.cpu_count() or 1
+    combined, notes = {}, []
+    for key, rounds in measured.items():
+        quiet = [m for m in rounds if others_share(m, cores) <= NOISY_NEIGHBOUR_SHARE]
+        chosen = quiet if quiet and 2 * len(quiet) >= len(rounds) else rounds
+        total = Measurement()
+        for m in chosen:
+            total.add(m)
+        combined[key] = total
+        which = "quiet " if chosen is quiet and len(quiet) < len(rounds) else ""
+        notes.append(f"({key}) {len(chosen)} {which}of {len(rounds)} rounds")
+    return combined, "figures from " + ", ".join(notes)
+
+
+def cpu_per_call(scenario: Scenario, m: Measurement) -> dict[str, float]:
+    if not m.ok:
+        return {}
+    per = {
+        "client": m.cpu.get("client", 0.0),
+        "server": m.cpu.get(scenario.server, 0.0),
+        "rabbitmq": m.cpu.get("rabbitmq", 0.0),
+        "postgres": m.cpu.get("postgres", 0.0),
+    }
+    ours = sum(v for k, v in m.cpu.items() if k != "machine")
+    per["others"] = max(0.0, m.cpu.get("machine", 0.0) - ours)
+    per["machine"] = m.cpu.get("machine", 0.0)
+    return {k: v * 1000 / m.ok for k, v in per.items()}
+
+
+def others_share(m: Measurement, cores: int) -> float:
+    ours = sum(v for k, v in m.cpu.items() if k != "machine")
+    others = max(0.0, m.cpu.get("machine", 0.0) - ours)
+    return others / (m.elapsed * cores) if m.elapsed else 0.0
+
+
+def avg(values) -> float | None:
+    values = list(values)
+    return round(sum(values) / len(values), 2) if values else None
+
+
+def ratio(value: float, base: float) -> str:
+    return f"{value / base:.0%}" if base else "-"
+
+
+# ---- main ------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    base_uri = config.amqp_uri()
+    var_dir = Path(tempfile.mkdtemp(prefix="alumni-bench-signups-"))
+    database = BenchDatabase(var_dir)
+    database_url = database.create()
+    info = machine_info(base_uri, database.version)
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
+    print(f"database: {database.describe()}", flush=True)
+
+    vhost = BenchVhost(base_uri)
+    bench: Bench | None = None
+    control_proxy = None
+    sampler: SessionSampler | None = None
+    failed = True
+    try:
+        amqp_uri = vhost.create()
+        print(f"vhost: {vhost.name or '(that of AMQP_URI)'}; var dir: {var_dir}", flush=True)
+        if vhost.name is None and rpc_consumers(amqp_uri, RPC_QUEUE):
+            raise RuntimeError(
+                f"something already consumes {RPC_QUEUE} on {amqp_uri}; its events service "
+                "would answer the bench's calls (stop it, or enable the management API)"
+            )
+        bench = Bench(amqp_uri, var_dir, database_url)
+        started = time.monotonic()
+        bench.start_echo()
+        bench.start_events_instance()
+        control_proxy = new_proxy(amqp_uri)
+        control = control_proxy.start()
+        bench.wait_ready(control, instances=1)
+        print(f"  echo and 1 events instance ready {time.monotonic() - started:.1f} s after start")
+
+        groups: dict[str, Callable[[], list[int]]] = {
+            "client": lambda: [os.getpid()],
+            "echo": lambda: [bench.echo.pid],
+            "events": lambda: [
+                p.pid for name, p in bench.processes().items() if name.startswith("events")
+            ],
+            "rabbitmq": lambda: pids_named("beam.smp"),
+        }
+        if database.backend == "postgresql":
+            groups["postgres"] = lambda: pids_named("postgres")
+        meter = CpuMeter(groups)
+        if database.backend == "postgresql":
+            sampler = SessionSampler(database_url)
+
+        scenarios = [
+            Scenario("a", "(a) nameko RPC echo", "echo"),
+            Scenario("b", "(b) sign_up, 1 events instance", "events"),
+            Scenario("c", "(c) sign_up, 2 events instances", "events"),
+        ]
+        measured_rounds: dict[str, list[Measurement]] = {s.key: [] for s in scenarios}
+        events: list[EventTally] = []
+        target = SignUpTarget()
+        alone: Measurement | None = None
+
+        def measure(scenario: Scenario, clients: list[Client], label: str) -> None:
+            if scenario.key != "a":
+                target.event = new_event(control, args.capacity, f"{label} warm-up")
+                events.append(target.event)
+            drive(clients, args.warmup, None)
+            if scenario.key != "a":
+                target.event = new_event(control, args.capacity, label)
+                events.append(target.event)
+            sampling = sampler if scenario.key != "a" else None
+            measured = drive(clients, args.duration, meter, sampling)
+            measured_rounds[scenario.key].append(measured)
+            seats = ""
+            if scenario.key != "a":
+                e = target.event
+                seats = f"  ({e.confirmed} confirmed, {e.waitlisted} waitlisted)"
+            print(
+                f"  {label} {scenario.label:<36} {measured.throughput:8.1f} calls/s"
+                f"  errors {measured.errors}  others' CPU "
+                f"{others_share(measured, os.cpu_count() or 1):.0%}{seats}",
+                flush=True,
+            )
+
+        for instances, key in ((1, "b"), (2, "c")):
+            if instances == 2:
+                bench.start_events_instance()
+                bench.wait_ready(control, instances=2)
+                print("  second events instance consuming rpc-events", flush=True)
+            scenario = next(s for s in scenarios if s.key == key)
+            echo = echo_clients(amqp_uri, args.concurrency)
+            signing = sign_up_clients(amqp_uri, args.concurrency, target)
+            try:
+                for round_number in range(1, args.rounds + 1):
+                    label = f"[{instances} inst.] round {round_number}/{args.rounds}"
+                    measure(scenarios[0], echo, label)
+                    measure(scenario, signing, label)
+            finally:
+                for client in echo + signing:
+                    client.close()
+            if instances == 1 and database.backend == "postgresql":
+                alone, tally = critical_section(
+                    database_url, args.capacity, CRITICAL_SECTION_SIGN_UPS
+                )
+                events.append(tally)
+                print(f"  {CRITICAL_SECTION_LABEL}: {alone.throughput:.1f}/s", flush=True)
+
+        results, selection = combine(measured_rounds)
+        print()
+        print(format_results(scenarios, results, args.concurrency, args.capacity, alone))
+        print(selection)
+        for scenario in scenarios:
+            for sample in results[scenario.key].error_samples:
+                print(f"  error sample {scenario.key}: {sample}")
+
+        problems = verify(control, events)
+        signed = sum(e.confirmed + e.waitlisted for e in events)
+        print()
+        if problems:
+            print("FAIL: " + "\n      ".join(problems))
+        else:
+            print(
+                f"no oversell: {len(events)} events, {signed} sign-ups read back; on every one "
+                "seats_taken = confirmed seats <= capacity, nobody waits while a seat is free, "
+                "waitlist positions are 1..n, stored = answered"
+            )
+        if args.json:
+            write_json(args, info, database, scenarios, results, alone, events, problems)
+        failed = False
+        return 1 if problems else 0
+    finally:
+        if sampler is not None:
+            with contextlib.suppress(Exception):
+                sampler.close()
+        if control_proxy is not None:
+            with contextlib.suppress(Exception):
+                control_proxy.stop()
+        if bench is not None:
+            if failed:
+                print(bench.logs(), file=sys.stderr)
+            bench.stop()
+        vhost.delete()
+        database.drop()
+        if failed:
+            print(f"logs kept in {var_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def write_json(args, info, database, scenarios, results, alone, events, problems) -> None:
+    payload = {
+        "machine": info,
+        "database": database.backend,
+        "settings": {
+            "concurrency": args.concurrency,
+            "duration_seconds": args.duration,
+            "warmup_seconds": args.warmup,
+            "rounds": args.rounds,
+            "capacity": args.capacity,
+        },
+        "results": {
+            s.key: {
+                "label": s.label,
+                "throughput": round(results[s.key].throughput, 1),
+                "p50_ms": round(results[s.key].percentile(0.5), 2),
+                "p99_ms": round(results[s.key].percentile(0.99), 2),
+                "ok": results[s.key].ok,
+                "errors": results[s.key].errors,
+                "sessions_in_transaction_avg": avg(r[0] for r in results[s.key].sessions),
+                "sessions_waiting_for_lock_avg": avg(r[1] for r in results[s.key].sessions),
+                "cpu_ms_per_call": {
+                    k: round(v, 3) for k, v in cpu_per_call(s, results[s.key]).items()
+                },
+            }
+            for s in scenarios
+        },
+        "in_process_sign_up": None
+        if alone is None
+        else {
+            "count": alone.ok,
+            "throughput": round(alone.throughput, 1),
+            "p50_ms": round(alone.percentile(0.5), 2),
+            "p99_ms": round(alone.percentile(0.99), 2),
+        },
+        "events": [
+            {
+                "label": e.label,
+                "capacity": e.capacity,
+                "confirmed": e.confirmed,
+                "waitlisted": e.waitlisted,
+                "errors": e.errors,
+            }
+            for e in events
+        ],
+        "problems": problems,
+    }
+    Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=DEFAULT_DURATION_SECONDS,
+        help="measured seconds per scenario and round",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=DEFAULT_WARMUP_SECONDS,
+        help="unmeasured seconds before each measurement",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=DEFAULT_ROUNDS,
+        help="(a) and the sign-up scenario run interleaved this many times per instance count",
+    )
+    parser.add_argument(
+        "--capacity",
+        type=int,
+        default=DEFAULT_CAPACITY,
+        help="seats of each event signed up for (the rest of the sign-ups are waitlisted)",
+    )
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+
+    def terminate(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    # amqp warns about the mandatory RPC probes returned while a service starts.
+    logging.getLogger("amqp").setLevel(logging.ERROR)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopped everything it started", file=sys.stderr)
+        return 130
+    except RuntimeError as error:
+        print(f"bench could not run: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
