@@ -48,7 +48,7 @@ class RegistryRoutes:
     def create_account(self, request: Request, principal: Principal):
         authz.check_manage_accounts(principal)
         body = read_json(request)
-        load_or_raise(contract.AccountInput(), body)
+        load_or_raise(contract.AccountInput, body)
         return 201, self.registry.create_account(body)
 
     @api(
@@ -65,7 +65,7 @@ class RegistryRoutes:
     def create_alumnus_account(self, request: Request, principal: Principal, alumnus_id: str):
         authz.check_create_alumnus_account(principal)
         body = read_json(request)
-        load_or_raise(contract.AlumnusAccountInput(), body)
+        load_or_raise(contract.AlumnusAccountInput, body)
         return 201, self.registry.create_alumnus_account(alumnus_id, body)
 
     # ---- departments --------------------------------------------------------
@@ -96,7 +96,7 @@ class RegistryRoutes:
     def create_department(self, request: Request, principal: Principal):
         authz.check_manage_departments(principal)
         body = read_json(request)
-        load_or_raise(contract.DepartmentInput(), body)
+        load_or_raise(contract.DepartmentInput, body)
         return 201, self.registry.create_department(body)
 
     @api(
@@ -125,7 +125,7 @@ class RegistryRoutes:
     )
     def search_alumni(self, request: Request, principal: Principal) -> dict[str, Any]:
         params = query_params(request)
-        load_or_raise(contract.AlumnusSearch(), params)
+        load_or_raise(contract.AlumnusSearch, params)
         page = self.registry.search_alumni(authz.scope_alumni_search(principal, params))
         return present_page(principal, page)
 
@@ -141,7 +141,7 @@ class RegistryRoutes:
     )
     def create_alumnus(self, request: Request, principal: Principal):
         body = read_json(request)
-        load_or_raise(contract.AlumnusInput(), body)
+        load_or_raise(contract.AlumnusInput, body)
         authz.check_alumnus_create(principal, body)
         return 201, self.registry.create_alumnus(body, principal.as_actor())
 
@@ -169,7 +169,7 @@ class RegistryRoutes:
     )
     def update_alumnus(self, request: Request, principal: Principal, alumnus_id: str):
         body = read_json(request)
-        load_or_raise(contract.AlumnusPatch(), body)
+        load_or_raise(contract.AlumnusPatch, body)
         current = self.registry.get_alumnus(alumnus_id)
         authz.check_alumnus_update(principal, current, body)
         return self.registry.update_alumnus(alumnus_id, body, principal.as_actor())
@@ -185,7 +185,7 @@ class RegistryRoutes:
         many=True,
     )
     def alumnus_history(self, request: Request, principal: Principal, alumnus_id: str):
-        page = load_or_raise(PageQuery(), query_params(request))
+        page = load_or_raise(PageQuery, query_params(request))
         alumnus = self.registry.get_alumnus(alumnus_id)
         authz.check_alumnus_read(principal, alumnus)
         history = self.registry.alumnus_history(alumnus_id, page["limit"], page["cursor"])

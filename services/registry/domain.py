@@ -12,8 +12,8 @@ import base64
 import binascii
 import json
 import uuid
-from datetime import date
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -120,9 +120,7 @@ def alumnus_to_dict(
         "title": alumnus.title,
         "tags": list(alumnus.tags or []),
         # A canonical order, so that the same records listed differently are no change.
-        "graduations": sorted(
-            (graduation_to_dict(g) for g in graduations), key=_graduation_order
-        ),
+        "graduations": sorted((graduation_to_dict(g) for g in graduations), key=_graduation_order),
         "created_at": iso_utc(alumnus.created_at),
         "updated_at": iso_utc(alumnus.updated_at),
     }
@@ -213,7 +211,7 @@ GRADUATIONS = Graduation.__table__
 def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
     row = None
     if _is_uuid(alumnus_id):
-        row = session.connection().execute(select(ALUMNI).where(ALUMNI.c.id == str(alumnus_id))).first()
+        row = session.execute(select(ALUMNI).where(ALUMNI.c.id == str(alumnus_id))).first()
     if row is None:
         raise _unknown_alumnus(alumnus_id)
     return _alumni_records(session, [row])[0]
@@ -244,7 +242,7 @@ def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(ALUMNI.c.seq.in_(graduation))
     if params.get("cursor"):
         query = query.where(ALUMNI.c.seq > decode_cursor(params["cursor"]))
-    rows = session.connection().execute(query).all()
+    rows = session.execute(query).all()
     page, more = rows[:limit], len(rows) > limit
     return {
         "items": _alumni_records(session, page),
@@ -257,7 +255,7 @@ def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
     if not rows:
         return []
     graduations: dict[int, list[Row]] = {row.seq: [] for row in rows}
-    for graduation in session.connection().execute(
+    for graduation in session.execute(
         select(GRADUATIONS)
         .where(GRADUATIONS.c.alumnus_seq.in_(graduations))
         .order_by(GRADUATIONS.c.id)

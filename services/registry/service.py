@@ -29,7 +29,7 @@ class RegistryService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def create_department(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.DepartmentInput(), data)
+        payload = load_or_raise(contract.DepartmentInput, data)
         with self.db.transaction() as session:
             return domain.create_department(session, payload)
 
@@ -43,18 +43,18 @@ class RegistryService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def create_alumnus(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.AlumnusInput(), data)
+        payload = load_or_raise(contract.AlumnusInput, data)
         with self.db.transaction() as session:
-            return domain.register_alumnus(session, payload, load_or_raise(contract.Actor(), actor))
+            return domain.register_alumnus(session, payload, load_or_raise(contract.Actor, actor))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def update_alumnus(
         self, alumnus_id: str, patch: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.AlumnusPatch(), patch)
+        payload = load_or_raise(contract.AlumnusPatch, patch)
         with self.db.transaction() as session:
             return domain.update_alumnus(
-                session, alumnus_id, payload, load_or_raise(contract.Actor(), actor)
+                session, alumnus_id, payload, load_or_raise(contract.Actor, actor)
             )
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
@@ -63,26 +63,24 @@ class RegistryService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def search_alumni(self, params: dict[str, Any]) -> dict[str, Any]:
-        return domain.search_alumni(
-            self.db.session, load_or_raise(contract.AlumnusSearch(), params)
-        )
+        return domain.search_alumni(self.db.session, load_or_raise(contract.AlumnusSearch, params))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def alumnus_history(
         self, alumnus_id: str, limit: int = 50, cursor: str | None = None
     ) -> dict[str, Any]:
-        page = load_or_raise(PageQuery(), {"limit": limit, "cursor": cursor})
+        page = load_or_raise(PageQuery, {"limit": limit, "cursor": cursor})
         return domain.alumnus_history(self.db.session, alumnus_id, page["limit"], page["cursor"])
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def create_account(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.AccountInput(), data)
+        payload = load_or_raise(contract.AccountInput, data)
         with self.db.transaction() as session:
             return domain.create_account(session, payload)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def create_alumnus_account(self, alumnus_id: str, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.AlumnusAccountInput(), data)
+        payload = load_or_raise(contract.AlumnusAccountInput, data)
         with self.db.transaction() as session:
             return domain.create_alumnus_account(session, alumnus_id, payload)
 
@@ -96,5 +94,5 @@ class RegistryService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def authenticate(self, credentials: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.Credentials(), credentials)
+        payload = load_or_raise(contract.Credentials, credentials)
         return domain.authenticate(self.db.session, payload["username"], payload["password"])
