@@ -46,44 +46,52 @@ import eventlet
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
-import contextlib  # noqa: E402
 import hashlib  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
-import logging  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
-import signal  # noqa: E402
 import sqlite3  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
-from urllib.parse import quote, urlparse, urlunparse  # noqa: E402
+from urllib.parse import quote  # noqa: E402
 
 import requests  # noqa: E402
 
+from bench.common import (  # noqa: E402
+    CLIENT_TIMEOUT_SECONDS,
+    NOISY_NEIGHBOUR_SHARE,
+    BenchVhost,
+    Client,
+    CpuMeter,
+    Measurement,
+    add_load_arguments,
+    drive,
+    echo_rpc_client,
+    machine_info,
+    noisy_neighbour_warnings,
+    rabbitmq_pids,
+    ratio,
+    run_bench,
+    start_nameko_service,
+    stop_processes,
+)
 from services.common import config  # noqa: E402
 from tests.support.processes import REPO_ROOT, SystemUnderTest, free_port  # noqa: E402
 
 TARGET_RATIO = 0.70
 DEFAULT_ALUMNI = 10_000
-DEFAULT_CONCURRENCY = 16
-DEFAULT_DURATION_SECONDS = 5.0
 DEFAULT_WARMUP_SECONDS = 1.0
 DEFAULT_ROUNDS = 6
 LOAD_BATCH = 500
 LOAD_SEED = 2024
 SEARCH_TERMS = ("王", "李", "张", "刘", "陈")
-CLIENT_TIMEOUT_SECONDS = 30
-NOISY_NEIGHBOUR_SHARE = 0.10
 MIN_QUIET_ROUNDS = 2
 LOADER_ACTOR = {
     "account_id": "bench",
@@ -92,91 +100,6 @@ LOADER_ACTOR = {
     "department_id": None,
     "source": "import",
 }
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-# ---- machine -----------------------------------------------------------------
-
-
-def machine_info(amqp_uri: str) -> dict[str, str]:
-    cpu_model = "unknown"
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    mem_kib = 0
-    with open("/proc/meminfo") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu_model,
-        "ram": f"{mem_kib / 1024 / 1024:.1f} GiB",
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "rabbitmq": rabbitmq_version(amqp_uri),
-    }
-
-
-def rabbitmq_version(amqp_uri: str) -> str:
-    from kombu import Connection
-
-    try:
-        with Connection(amqp_uri, connect_timeout=5) as connection:
-            connection.connect()
-            version = connection.connection.server_properties.get("version", "unknown")
-            return version.decode() if isinstance(version, bytes) else str(version)
-    except Exception as error:
-        return f"unknown ({error})"
-
-
-# ---- RabbitMQ vhost ------------------------------------------------------------
-
-
-class BenchVhost:
-    """A throwaway vhost through the management API; the default vhost when there is none."""
-
-    def __init__(self, base_uri: str) -> None:
-        self.base_uri = base_uri
-        parsed = urlparse(base_uri)
-        self.user = parsed.username or "guest"
-        self.password = parsed.password or "guest"
-        port = os.environ.get("RABBIT_MGMT_PORT", "15672")
-        self.api = f"http://{parsed.hostname or '127.0.0.1'}:{port}/api"
-        self.http = requests.Session()
-        self.http.trust_env = False  # loopback only: never through a proxy
-        self.http.auth = (self.user, self.password)
-        self.name: str | None = None
-
-    def create(self) -> str:
-        name = f"alumni_bench_{uuid.uuid4().hex[:8]}"
-        try:
-            self.http.put(f"{self.api}/vhosts/{name}", timeout=5).raise_for_status()
-            self.name = name
-            self.http.put(
-                f"{self.api}/permissions/{name}/{quote(self.user, safe='')}",
-                json={"configure": ".*", "write": ".*", "read": ".*"},
-                timeout=5,
-            ).raise_for_status()
-        except requests.RequestException as error:
-            self.delete()
-            print(
-                f"  (management API unavailable: {type(error).__name__}; using the "
-                "vhost of AMQP_URI — do not run `make run` on it meanwhile)"
-            )
-            return self.base_uri
-        parsed = urlparse(self.base_uri)
-        return urlunparse(parsed._replace(path="/" + name))
-
-    def delete(self) -> None:
-        if self.name is None:
-            return
-        with contextlib.suppress(requests.RequestException):
-            self.http.delete(f"{self.api}/vhosts/{self.name}", timeout=10)
-        self.name = None
 
 
 # ---- data --------------------------------------------------------------------
@@ -292,24 +215,11 @@ class Bench:
             ("echo-rpc", "bench.echo_service:EchoService"),
             ("echo-http", "bench.echo_service:EchoHttpService"),
         ):
-            log = open(self.var_dir / f"{name}.log", "ab")  # noqa: SIM115  (closed in stop)
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "nameko",
-                    "run",
-                    "--config",
-                    str(config.nameko_config_path()),
-                    target,
-                ],
-                cwd=REPO_ROOT,
-                env=self.sut.env(WEB_SERVER_ADDRESS=f"127.0.0.1:{self.echo_port}"),
-                stdout=log,
-                stderr=subprocess.STDOUT,
+            self.echo_processes[name] = start_nameko_service(
+                target,
+                self.sut.env(WEB_SERVER_ADDRESS=f"127.0.0.1:{self.echo_port}"),
+                self.var_dir / f"{name}.log",
             )
-            process.log_file = log
-            self.echo_processes[name] = process
 
     def start_registry(self) -> None:
         self.sut.start("registry")
@@ -350,62 +260,9 @@ class Bench:
         return pids
 
     def stop(self) -> None:
-        for name in list(self.echo_processes):
-            process = self.echo_processes.pop(name)
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-            process.log_file.close()
+        stop_processes(self.echo_processes.values())
+        self.echo_processes.clear()
         self.sut.stop_all()
-
-
-# ---- CPU accounting --------------------------------------------------------------
-
-
-def process_cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
-def machine_cpu_seconds() -> float:
-    """Busy CPU seconds of the whole machine (all cores) since boot."""
-    with open("/proc/stat") as stat:
-        values = [int(v) for v in stat.readline().split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return (sum(values[:8]) - idle) / CLOCK_TICKS
-
-
-def rabbitmq_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "beam.smp":
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-class CpuMeter:
-    """CPU seconds used by each named process (and the whole machine) between two readings."""
-
-    def __init__(self, pids: dict[str, list[int]]) -> None:
-        self.pids = pids
-
-    def read(self) -> dict[str, float]:
-        reading = {
-            name: sum(process_cpu_seconds(pid) for pid in pids) for name, pids in self.pids.items()
-        }
-        reading["machine"] = machine_cpu_seconds()
-        return reading
 
 
 # ---- load generation -------------------------------------------------------------
@@ -437,86 +294,12 @@ class HttpClient:
 
 
 @dataclass
-class Client:
-    """What one simulated client does: `call()` makes one request, True when it succeeded."""
-
-    call: Callable[[], bool]
-    close: Callable[[], None]
-
-
-@dataclass
 class Scenario:
     key: str
     label: str
     new_client: Callable[[int], Client]
     front: str | None  # the process that received the request (HTTP server)
     back: str  # the process that answered the RPC
-
-
-@dataclass
-class Measurement:
-    ok: int = 0
-    errors: int = 0
-    elapsed: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    cpu: dict[str, float] = field(default_factory=dict)
-    error_samples: list[str] = field(default_factory=list)
-
-    def add(self, other: Measurement) -> None:
-        self.ok += other.ok
-        self.errors += other.errors
-        self.elapsed += other.elapsed
-        self.latencies.extend(other.latencies)
-        for name, seconds in other.cpu.items():
-            self.cpu[name] = self.cpu.get(name, 0.0) + seconds
-        self.error_samples.extend(other.error_samples[: 5 - len(self.error_samples)])
-
-    @property
-    def throughput(self) -> float:
-        return self.ok / self.elapsed if self.elapsed else 0.0
-
-    def percentile(self, fraction: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
-        return ordered[index] * 1000
-
-
-def drive(clients: list[Client], duration: float, meter: CpuMeter | None) -> Measurement:
-    """Every client calls in a loop for `duration` seconds; one green thread each."""
-    result = Measurement()
-    before = meter.read() if meter else {}
-    started = time.perf_counter()
-    stop_at = started + duration
-
-    def loop(client: Client) -> None:
-        while True:
-            begin = time.perf_counter()
-            if begin >= stop_at:
-                return
-            try:
-                ok = client.call()
-                reason = "unexpected answer"
-            except Exception as error:
-                ok, reason = False, f"{type(error).__name__}: {error}"
-            if ok:
-                result.latencies.append(time.perf_counter() - begin)
-                result.ok += 1
-            else:
-                result.errors += 1
-                if len(result.error_samples) < 5:
-                    result.error_samples.append(reason)
-
-    pool = eventlet.GreenPool(len(clients))
-    for client in clients:
-        pool.spawn_n(loop, client)
-    pool.waitall()
-    result.elapsed = time.perf_counter() - started
-    if meter:
-        after = meter.read()
-        result.cpu = {name: after[name] - before[name] for name in after}
-    return result
 
 
 def http_scenario_client(
@@ -532,22 +315,6 @@ def http_scenario_client(
             return status == 200
 
         return Client(call, client.close)
-
-    return new_client
-
-
-def rpc_scenario_client(amqp_uri: str) -> Callable[[int], Client]:
-    from nameko.standalone.rpc import ClusterRpcProxy
-
-    def new_client(_index: int) -> Client:
-        # A standalone proxy serves one green thread at a time: one per client.
-        proxy = ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=CLIENT_TIMEOUT_SECONDS)
-        cluster = proxy.start()
-
-        def call() -> bool:
-            return cluster.bench_echo.echo("ping") == "ping"
-
-        return Client(call, proxy.stop)
 
     return new_client
 
@@ -601,15 +368,7 @@ def format_results(
             f"  {scenario.label:<44} {ratio(base[0], own_cost(scenario, m)):>10}"
             f" {ratio(base[1], own_cost(scenario, m, True)):>12}"
         )
-    cores = os.cpu_count() or 1
-    for scenario in scenarios:
-        m = results[scenario.key]
-        share = others_share(m, cores)
-        if share > NOISY_NEIGHBOUR_SHARE:
-            lines.append(
-                f"WARNING: during {scenario.label.split()[0]} other processes used {share:.0%} "
-                "of the machine's CPU; the figures are depressed by them, re-run on a quiet machine"
-            )
+    lines += noisy_neighbour_warnings((s.label, results[s.key]) for s in scenarios)
     return "\n".join(lines)
 
 
@@ -619,12 +378,6 @@ def own_cost(scenario: Scenario, m: Measurement, with_broker: bool = False) -> f
     return sum(per.get(name, 0.0) for name in names)
 
 
-def others_share(m: Measurement, cores: int) -> float:
-    ours = sum(v for k, v in m.cpu.items() if k != "machine")
-    others = max(0.0, m.cpu.get("machine", 0.0) - ours)
-    return others / (m.elapsed * cores) if m.elapsed else 0.0
-
-
 def cpu_per_request(scenario: Scenario, m: Measurement) -> dict[str, float]:
     if not m.ok:
         return {}
@@ -632,14 +385,9 @@ def cpu_per_request(scenario: Scenario, m: Measurement) -> dict[str, float]:
     if scenario.front:
         per["front"] = m.cpu.get(scenario.front, 0.0)
     per["rabbitmq"] = m.cpu.get("rabbitmq", 0.0)
-    ours = sum(v for k, v in m.cpu.items() if k != "machine")
-    per["others"] = max(0.0, m.cpu.get("machine", 0.0) - ours)
+    per["others"] = m.others_cpu_seconds
     per["machine"] = m.cpu.get("machine", 0.0)
     return {k: v * 1000 / m.ok for k, v in per.items()}
-
-
-def ratio(value: float, base: float) -> str:
-    return f"{value / base:.0%}" if base else "-"
 
 
 def verdict(results: dict[str, Measurement]) -> tuple[bool, str]:
@@ -708,7 +456,13 @@ def run(args: argparse.Namespace) -> int:
 
         rng = random.Random(1)
         scenarios = [
-            Scenario("a", "(a) nameko RPC echo", rpc_scenario_client(amqp_uri), None, "echo-rpc"),
+            Scenario(
+                "a",
+                "(a) nameko RPC echo",
+                lambda _index: echo_rpc_client(amqp_uri),
+                None,
+                "echo-rpc",
+            ),
             Scenario(
                 "b",
                 "(b) @http GET /echo → RPC echo",
@@ -741,11 +495,10 @@ def run(args: argparse.Namespace) -> int:
             "  pids: " + ", ".join(f"{name} {pid}" for name, pid in bench.pids().items()),
             flush=True,
         )
-        pids = {name: [pid] for name, pid in bench.pids().items()}
-        pids["client"] = [os.getpid()]
-        pids["rabbitmq"] = rabbitmq_pids()
-        meter = CpuMeter(pids)
-        cores = os.cpu_count() or 1
+        groups = {name: (lambda pid=pid: [pid]) for name, pid in bench.pids().items()}
+        groups["client"] = lambda: [os.getpid()]
+        groups["rabbitmq"] = rabbitmq_pids
+        meter = CpuMeter(groups)
         rounds: list[dict[str, Measurement]] = []
         for round_number in range(1, args.rounds + 1):
             this_round: dict[str, Measurement] = {}
@@ -761,7 +514,7 @@ def run(args: argparse.Namespace) -> int:
                 print(
                     f"  round {round_number}/{args.rounds} {scenario.label:<44}"
                     f" {measured.throughput:8.1f} req/s  errors {measured.errors:<3d}"
-                    f" others {others_share(measured, cores):4.0%}",
+                    f" others {measured.others_share:4.0%}",
                     flush=True,
                 )
             rounds.append(this_round)
@@ -772,7 +525,7 @@ def run(args: argparse.Namespace) -> int:
         quiet = [
             n
             for n, r in enumerate(rounds)
-            if all(others_share(m, cores) <= NOISY_NEIGHBOUR_SHARE for m in r.values())
+            if all(m.others_share <= NOISY_NEIGHBOUR_SHARE for m in r.values())
         ]
         used = quiet if len(quiet) >= MIN_QUIET_ROUNDS else list(range(len(rounds)))
         results = {s.key: Measurement() for s in scenarios}
@@ -824,12 +577,8 @@ def write_json(args, info, scenarios, results, passed, rounds_used) -> None:
         "results": {
             s.key: {
                 "label": s.label,
-                "throughput": round(results[s.key].throughput, 1),
-                "p50_ms": round(results[s.key].percentile(0.5), 2),
-                "p99_ms": round(results[s.key].percentile(0.99), 2),
-                "ok": results[s.key].ok,
-                "errors": results[s.key].errors,
-                "others_share": round(others_share(results[s.key], os.cpu_count() or 1), 3),
+                **results[s.key].summary(),
+                "others_share": round(results[s.key].others_share, 3),
                 "own_cpu_ms_per_request": round(own_cost(s, results[s.key]), 3),
                 "cpu_ms_per_request": {
                     k: round(v, 3) for k, v in cpu_per_request(s, results[s.key]).items()
@@ -847,24 +596,11 @@ def write_json(args, info, scenarios, results, passed, rounds_used) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--alumni", type=int, default=DEFAULT_ALUMNI)
-    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
-    parser.add_argument(
-        "--duration",
-        type=float,
-        default=DEFAULT_DURATION_SECONDS,
-        help="measured seconds per scenario and round",
-    )
-    parser.add_argument(
-        "--warmup",
-        type=float,
-        default=DEFAULT_WARMUP_SECONDS,
-        help="unmeasured seconds before each measurement",
-    )
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=DEFAULT_ROUNDS,
-        help="the scenarios run interleaved this many times",
+    add_load_arguments(
+        parser,
+        warmup_seconds=DEFAULT_WARMUP_SECONDS,
+        rounds=DEFAULT_ROUNDS,
+        rounds_help="the scenarios run interleaved this many times",
     )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument(
@@ -872,22 +608,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="load the alumni again instead of copying the cached database",
     )
-    args = parser.parse_args(argv)
-
-    def terminate(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, terminate)
-    # amqp warns about the mandatory RPC probes returned while the registry starts.
-    logging.getLogger("amqp").setLevel(logging.ERROR)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("\ninterrupted; stopped everything it started", file=sys.stderr)
-        return 130
-    except RuntimeError as error:
-        print(f"bench could not run: {error}", file=sys.stderr)
-        return 1
+    return run_bench(run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

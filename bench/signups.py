@@ -52,11 +52,8 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import json  # noqa: E402
-import logging  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import shutil  # noqa: E402
-import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -67,70 +64,42 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
-from urllib.parse import quote, urlparse, urlunparse  # noqa: E402
 
-import requests  # noqa: E402
-
+from bench.common import (  # noqa: E402
+    NOISY_NEIGHBOUR_SHARE,
+    BenchVhost,
+    Client,
+    CpuMeter,
+    Measurement,
+    add_load_arguments,
+    drive,
+    echo_rpc_client,
+    machine_info,
+    new_rpc_proxy,
+    noisy_neighbour_warnings,
+    pids_named,
+    rabbitmq_pids,
+    ratio,
+    run_bench,
+    start_nameko_service,
+    stop_processes,
+)
 from bench.echo_service import ECHO_SERVICE  # noqa: E402
 from services.common import config  # noqa: E402
-from tests.support.processes import REPO_ROOT, SystemUnderTest  # noqa: E402
+from tests.support.processes import SystemUnderTest  # noqa: E402
 
-DEFAULT_CONCURRENCY = 16
-DEFAULT_DURATION_SECONDS = 5.0
 DEFAULT_WARMUP_SECONDS = 1.5
 DEFAULT_ROUNDS = 3
 DEFAULT_CAPACITY = 150
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-CLIENT_TIMEOUT_SECONDS = 30
 START_TIMEOUT_SECONDS = 60
 RPC_QUEUE = "rpc-events"
-NOISY_NEIGHBOUR_SHARE = 0.10
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = 100
 CRITICAL_SECTION_SIGN_UPS = 300
 CRITICAL_SECTION_LABEL = (
     f"(d) {CRITICAL_SECTION_SIGN_UPS} x domain.sign_up + COMMIT in the bench process, "
     "one at a time, no broker"
 )
-
-
-# ---- machine -----------------------------------------------------------------
-
-
-def machine_info(amqp_uri: str, postgres_version: str) -> dict[str, str]:
-    cpu_model = "unknown"
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    mem_kib = 0
-    with open("/proc/meminfo") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu_model,
-        "ram": f"{mem_kib / 1024 / 1024:.1f} GiB",
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "postgresql": postgres_version,
-        "rabbitmq": rabbitmq_version(amqp_uri),
-    }
-
-
-def rabbitmq_version(amqp_uri: str) -> str:
-    from kombu import Connection
-
-    try:
-        with Connection(amqp_uri, connect_timeout=5) as connection:
-            connection.connect()
-            version = connection.connection.server_properties.get("version", "unknown")
-            return version.decode() if isinstance(version, bytes) else str(version)
-    except Exception as error:
-        return f"unknown ({error})"
 
 
 # ---- database ------------------------------------------------------------------
@@ -197,47 +166,6 @@ class BenchDatabase:
 # ---- RabbitMQ ------------------------------------------------------------------
 
 
-class BenchVhost:
-    """A throwaway vhost through the management API; the vhost of AMQP_URI when there is none."""
-
-    def __init__(self, base_uri: str) -> None:
-        self.base_uri = base_uri
-        parsed = urlparse(base_uri)
-        self.user = parsed.username or "guest"
-        port = os.environ.get("RABBIT_MGMT_PORT", "15672")
-        self.api = f"http://{parsed.hostname or '127.0.0.1'}:{port}/api"
-        self.http = requests.Session()
-        self.http.trust_env = False  # loopback only: never through a proxy
-        self.http.auth = (self.user, parsed.password or "guest")
-        self.name: str | None = None
-
-    def create(self) -> str:
-        name = f"alumni_bench_{uuid.uuid4().hex[:8]}"
-        try:
-            self.http.put(f"{self.api}/vhosts/{name}", timeout=5).raise_for_status()
-            self.name = name
-            self.http.put(
-                f"{self.api}/permissions/{name}/{quote(self.user, safe='')}",
-                json={"configure": ".*", "write": ".*", "read": ".*"},
-                timeout=5,
-            ).raise_for_status()
-        except requests.RequestException as error:
-            self.delete()
-            print(
-                f"  (management API unavailable: {type(error).__name__}; using the "
-                "vhost of AMQP_URI)"
-            )
-            return self.base_uri
-        return urlunparse(urlparse(self.base_uri)._replace(path="/" + name))
-
-    def delete(self) -> None:
-        if self.name is None:
-            return
-        with contextlib.suppress(requests.RequestException):
-            self.http.delete(f"{self.api}/vhosts/{self.name}", timeout=10)
-        self.name = None
-
-
 def rpc_consumers(amqp_uri: str, queue: str) -> int:
     """Consumers of `queue` right now (a passive declare: exact, no statistics lag)."""
     from kombu import Connection
@@ -269,24 +197,11 @@ class Bench:
         self.echo: subprocess.Popen | None = None
 
     def start_echo(self) -> None:
-        env = SystemUnderTest(self.amqp_uri, {}, self.var_dir).env()
-        log = open(self.var_dir / "echo-rpc.log", "ab")  # noqa: SIM115  (closed in stop)
-        self.echo = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "nameko",
-                "run",
-                "--config",
-                str(config.nameko_config_path()),
-                "bench.echo_service:EchoService",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        self.echo = start_nameko_service(
+            "bench.echo_service:EchoService",
+            SystemUnderTest(self.amqp_uri, {}, self.var_dir).env(),
+            self.var_dir / "echo-rpc.log",
         )
-        self.echo.log_file = log
 
     def start_events_instance(self) -> None:
         number = len(self.instances) + 1
@@ -318,18 +233,7 @@ class Bench:
         raise RuntimeError(f"not ready within {timeout} s:\n{self.logs()}")
 
     def stop(self) -> None:
-        processes = list(self.processes().values())
-        for process in processes:  # all shut down together, then each is waited for
-            if process.poll() is None:
-                process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-            with contextlib.suppress(Exception):
-                process.log_file.close()
+        stop_processes(self.processes().values())
         self.instances.clear()
         self.echo = None
 
@@ -342,61 +246,6 @@ class Bench:
 
 
 # ---- CPU accounting --------------------------------------------------------------
-
-
-def process_cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
-def machine_cpu_seconds() -> float:
-    with open("/proc/stat") as stat:
-        fields = stat.readline().split()[1:]
-    busy = sum(int(v) for v in fields) - int(fields[3]) - int(fields[4])  # minus idle, iowait
-    return busy / CLOCK_TICKS
-
-
-def pids_named(command: str) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == command:
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-class CpuMeter:
-    """CPU seconds used by each named group of processes (and the whole machine)."""
-
-    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
-        self.groups = groups
-
-    def read(self) -> dict[str, dict[int, float] | float]:
-        reading: dict[str, Any] = {
-            name: {pid: process_cpu_seconds(pid) for pid in pids()}
-            for name, pids in self.groups.items()
-        }
-        reading["machine"] = machine_cpu_seconds()
-        return reading
-
-    @staticmethod
-    def used(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
-        """Per group, the CPU seconds between two readings (processes that came and went too)."""
-        used = {"machine": after["machine"] - before["machine"]}
-        for name, pids in after.items():
-            if name != "machine":
-                used[name] = sum(
-                    max(0.0, seconds - before.get(name, {}).get(pid, 0.0))
-                    for pid, seconds in pids.items()
-                )
-        return used
 
 
 class SessionSampler:
@@ -453,109 +302,8 @@ class SessionSampler:
 # ---- load generation -------------------------------------------------------------
 
 
-@dataclass
-class Client:
-    """What one simulated client does: `call()` makes one RPC call, True when it succeeded."""
-
-    call: Callable[[], bool]
-    close: Callable[[], None]
-
-
-@dataclass
-class Measurement:
-    ok: int = 0
-    errors: int = 0
-    elapsed: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    cpu: dict[str, float] = field(default_factory=dict)
-    error_samples: list[str] = field(default_factory=list)
-    # (in a transaction, waiting for a lock): the events service's connections, sampled
-    sessions: list[tuple[int, int]] = field(default_factory=list)
-
-    def add(self, other: Measurement) -> None:
-        self.ok += other.ok
-        self.errors += other.errors
-        self.elapsed += other.elapsed
-        self.latencies.extend(other.latencies)
-        self.sessions.extend(other.sessions)
-        for name, seconds in other.cpu.items():
-            self.cpu[name] = self.cpu.get(name, 0.0) + seconds
-        self.error_samples.extend(other.error_samples[: 5 - len(self.error_samples)])
-
-    @property
-    def throughput(self) -> float:
-        return self.ok / self.elapsed if self.elapsed else 0.0
-
-    def percentile(self, fraction: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
-        return ordered[index] * 1000
-
-
-def drive(
-    clients: list[Client],
-    duration: float,
-    meter: CpuMeter | None,
-    sampler: SessionSampler | None = None,
-) -> Measurement:
-    """Every client calls in a loop for `duration` seconds; one green thread each."""
-    result = Measurement()
-    before = meter.read() if meter else {}
-    if sampler:
-        sampler.start()
-    started = time.perf_counter()
-    stop_at = started + duration
-
-    def loop(client: Client) -> None:
-        while True:
-            begin = time.perf_counter()
-            if begin >= stop_at:
-                return
-            try:
-                ok = client.call()
-                reason = "unexpected answer"
-            except Exception as error:
-                ok, reason = False, f"{type(error).__name__}: {error}"
-            if ok:
-                result.latencies.append(time.perf_counter() - begin)
-                result.ok += 1
-            else:
-                result.errors += 1
-                if len(result.error_samples) < 5:
-                    result.error_samples.append(reason)
-
-    pool = eventlet.GreenPool(len(clients))
-    for client in clients:
-        pool.spawn_n(loop, client)
-    pool.waitall()
-    result.elapsed = time.perf_counter() - started
-    if sampler:
-        result.sessions = sampler.stop()
-    if meter:
-        result.cpu = CpuMeter.used(before, meter.read())
-    return result
-
-
-def new_proxy(amqp_uri: str):
-    from nameko.standalone.rpc import ClusterRpcProxy
-
-    # A standalone proxy serves one green thread at a time: one per client.
-    return ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=CLIENT_TIMEOUT_SECONDS)
-
-
 def echo_clients(amqp_uri: str, count: int) -> list[Client]:
-    def new_client() -> Client:
-        proxy = new_proxy(amqp_uri)
-        cluster = proxy.start()
-
-        def call() -> bool:
-            return getattr(cluster, ECHO_SERVICE).echo("ping") == "ping"
-
-        return Client(call, proxy.stop)
-
-    return list(eventlet.GreenPool(count).imap(lambda _: new_client(), range(count)))
+    return list(eventlet.GreenPool(count).imap(lambda _: echo_rpc_client(amqp_uri), range(count)))
 
 
 @dataclass
@@ -593,7 +341,7 @@ class SignUpTarget:
 
 def sign_up_clients(amqp_uri: str, count: int, target: SignUpTarget) -> list[Client]:
     def new_client() -> Client:
-        proxy = new_proxy(amqp_uri)
+        proxy = new_rpc_proxy(amqp_uri)
         cluster = proxy.start()
 
         def call() -> bool:
@@ -772,7 +520,7 @@ def format_results(
         "server = echo-rpc for (a), the events instance(s) for (b)/(c); postgres = every "
         "PostgreSQL process; others = processes not started by the bench; machine = all cores"
     )
-    sampled = [s for s in scenarios if results[s.key].sessions]
+    sampled = [s for s in scenarios if results[s.key].samples]
     if sampled:
         lines += [
             "",
@@ -781,29 +529,20 @@ def format_results(
             f"{'scenario':<40} {'in a transaction':>17} {'waiting for the lock':>21}",
         ]
         for scenario in sampled:
-            samples = results[scenario.key].sessions
+            samples = results[scenario.key].samples
             busy = sum(s[0] for s in samples) / len(samples)
             waiting = sum(s[1] for s in samples) / len(samples)
             lines.append(f"{scenario.label:<40} {busy:17.1f} {waiting:21.1f}")
-    cores = os.cpu_count() or 1
-    for scenario in scenarios:
-        m = results[scenario.key]
-        share = others_share(m, cores)
-        if share > NOISY_NEIGHBOUR_SHARE:
-            lines.append(
-                f"WARNING: during {scenario.label.split()[0]} other processes used {share:.0%} "
-                "of the machine's CPU; the figures are depressed by them, re-run on a quiet machine"
-            )
+    lines += noisy_neighbour_warnings((s.label, results[s.key]) for s in scenarios)
     return "\n".join(lines)
 
 
 def combine(measured: dict[str, list[Measurement]]) -> tuple[dict[str, Measurement], str]:
     """Per scenario, its rounds added up: only the quiet ones (other processes used at most
     NOISY_NEIGHBOUR_SHARE of the CPU) when they are at least half of them, else all."""
-    cores = os.cpu_count() or 1
     combined, notes = {}, []
     for key, rounds in measured.items():
-        quiet = [m for m in rounds if others_share(m, cores) <= NOISY_NEIGHBOUR_SHARE]
+        quiet = [m for m in rounds if m.others_share <= NOISY_NEIGHBOUR_SHARE]
         chosen = quiet if quiet and 2 * len(quiet) >= len(rounds) else rounds
         total = Measurement()
         for m in chosen:
@@ -823,25 +562,14 @@ def cpu_per_call(scenario: Scenario, m: Measurement) -> dict[str, float]:
         "rabbitmq": m.cpu.get("rabbitmq", 0.0),
         "postgres": m.cpu.get("postgres", 0.0),
     }
-    ours = sum(v for k, v in m.cpu.items() if k != "machine")
-    per["others"] = max(0.0, m.cpu.get("machine", 0.0) - ours)
+    per["others"] = m.others_cpu_seconds
     per["machine"] = m.cpu.get("machine", 0.0)
     return {k: v * 1000 / m.ok for k, v in per.items()}
-
-
-def others_share(m: Measurement, cores: int) -> float:
-    ours = sum(v for k, v in m.cpu.items() if k != "machine")
-    others = max(0.0, m.cpu.get("machine", 0.0) - ours)
-    return others / (m.elapsed * cores) if m.elapsed else 0.0
 
 
 def avg(values) -> float | None:
     values = list(values)
     return round(sum(values) / len(values), 2) if values else None
-
-
-def ratio(value: float, base: float) -> str:
-    return f"{value / base:.0%}" if base else "-"
 
 
 # ---- main ------------------------------------------------------------------------
@@ -852,7 +580,7 @@ def run(args: argparse.Namespace) -> int:
     var_dir = Path(tempfile.mkdtemp(prefix="alumni-bench-signups-"))
     database = BenchDatabase(var_dir)
     database_url = database.create()
-    info = machine_info(base_uri, database.version)
+    info = machine_info(base_uri, postgresql=database.version)
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
     print(f"database: {database.describe()}", flush=True)
 
@@ -873,7 +601,7 @@ def run(args: argparse.Namespace) -> int:
         started = time.monotonic()
         bench.start_echo()
         bench.start_events_instance()
-        control_proxy = new_proxy(amqp_uri)
+        control_proxy = new_rpc_proxy(amqp_uri)
         control = control_proxy.start()
         bench.wait_ready(control, instances=1)
         print(f"  echo and 1 events instance ready {time.monotonic() - started:.1f} s after start")
@@ -884,7 +612,7 @@ def run(args: argparse.Namespace) -> int:
             "events": lambda: [
                 p.pid for name, p in bench.processes().items() if name.startswith("events")
             ],
-            "rabbitmq": lambda: pids_named("beam.smp"),
+            "rabbitmq": rabbitmq_pids,
         }
         if database.backend == "postgresql":
             groups["postgres"] = lambda: pids_named("postgres")
@@ -920,7 +648,7 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"  {label} {scenario.label:<36} {measured.throughput:8.1f} calls/s"
                 f"  errors {measured.errors}  others' CPU "
-                f"{others_share(measured, os.cpu_count() or 1):.0%}{seats}",
+                f"{measured.others_share:.0%}{seats}",
                 flush=True,
             )
 
@@ -1003,13 +731,9 @@ def write_json(args, info, database, scenarios, results, alone, events, problems
         "results": {
             s.key: {
                 "label": s.label,
-                "throughput": round(results[s.key].throughput, 1),
-                "p50_ms": round(results[s.key].percentile(0.5), 2),
-                "p99_ms": round(results[s.key].percentile(0.99), 2),
-                "ok": results[s.key].ok,
-                "errors": results[s.key].errors,
-                "sessions_in_transaction_avg": avg(r[0] for r in results[s.key].sessions),
-                "sessions_waiting_for_lock_avg": avg(r[1] for r in results[s.key].sessions),
+                **results[s.key].summary(),
+                "sessions_in_transaction_avg": avg(r[0] for r in results[s.key].samples),
+                "sessions_waiting_for_lock_avg": avg(r[1] for r in results[s.key].samples),
                 "cpu_ms_per_call": {
                     k: round(v, 3) for k, v in cpu_per_call(s, results[s.key]).items()
                 },
@@ -1041,24 +765,13 @@ def write_json(args, info, database, scenarios, results, alone, events, problems
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
-    parser.add_argument(
-        "--duration",
-        type=float,
-        default=DEFAULT_DURATION_SECONDS,
-        help="measured seconds per scenario and round",
-    )
-    parser.add_argument(
-        "--warmup",
-        type=float,
-        default=DEFAULT_WARMUP_SECONDS,
-        help="unmeasured seconds before each measurement",
-    )
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=DEFAULT_ROUNDS,
-        help="(a) and the sign-up scenario run interleaved this many times per instance count",
+    add_load_arguments(
+        parser,
+        warmup_seconds=DEFAULT_WARMUP_SECONDS,
+        rounds=DEFAULT_ROUNDS,
+        rounds_help=(
+            "(a) and the sign-up scenario run interleaved this many times per instance count"
+        ),
     )
     parser.add_argument(
         "--capacity",
@@ -1067,22 +780,7 @@ def main(argv: list[str] | None = None) -> int:
         help="seats of each event signed up for (the rest of the sign-ups are waitlisted)",
     )
     parser.add_argument("--json", help="also write the results to this file")
-    args = parser.parse_args(argv)
-
-    def terminate(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, terminate)
-    # amqp warns about the mandatory RPC probes returned while a service starts.
-    logging.getLogger("amqp").setLevel(logging.ERROR)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("\ninterrupted; stopped everything it started", file=sys.stderr)
-        return 130
-    except RuntimeError as error:
-        print(f"bench could not run: {error}", file=sys.stderr)
-        return 1
+    return run_bench(run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

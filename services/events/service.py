@@ -21,7 +21,7 @@ from sqlalchemy import text
 from services.common.columns import utcnow
 from services.common.contracts import check_event
 from services.common.contracts import events as contract
-from services.common.contracts.base import load_or_raise
+from services.common.contracts.base import Actor, load_or_raise
 from services.common.db import Database
 from services.common.errors import EXPECTED_ERRORS
 from services.common.reliable_events import reliable_event_handler
@@ -188,7 +188,7 @@ class EventsService:
         self, event_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.ActivityReportInput(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return domain.file_activity_report(session, event_id, payload, who, utcnow())
 
@@ -215,7 +215,7 @@ class EventsService:
         self, reception_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.ReceptionDecision(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return receptions.decide_reception(session, reception_id, payload, who, utcnow())
 
@@ -224,7 +224,7 @@ class EventsService:
         self, reception_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.ReceptionCompletion(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return receptions.complete_reception(session, reception_id, payload, who, utcnow())
 
@@ -233,7 +233,7 @@ class EventsService:
         self, reception_id: str, data: dict[str, Any] | None, actor: dict[str, Any]
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.ReceptionCancellation(), data or {})
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return receptions.cancel_reception(session, reception_id, payload, who, utcnow())
 
@@ -252,7 +252,7 @@ class EventsService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def create_plan(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.PlanInput(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return plans.create_plan(session, payload, who, utcnow())
 
@@ -267,7 +267,7 @@ class EventsService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def add_task(self, plan_id: str, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.TaskInput(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return plans.add_task(session, plan_id, payload, who, utcnow())
 
@@ -276,7 +276,7 @@ class EventsService:
         self, task_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.TaskAdvance(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return plans.advance_task(session, task_id, payload, who, utcnow())
 
@@ -320,7 +320,7 @@ class EventsService:
         self, suggestion_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.SuggestionAnswer(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.answer_suggestion(session, suggestion_id, payload, who, utcnow())
 
@@ -347,7 +347,7 @@ class EventsService:
         self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.ServiceRequestAssignment(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.assign_service_request(session, request_id, payload, who, utcnow())
 
@@ -356,7 +356,7 @@ class EventsService:
         self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.ServiceRequestProgress(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.progress_service_request(session, request_id, payload, who, utcnow())
 
@@ -365,7 +365,7 @@ class EventsService:
         self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.NoteInput(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.add_service_request_note(session, request_id, payload, who, utcnow())
 
@@ -384,7 +384,7 @@ class EventsService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def create_project(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.ProjectInput(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return cooperation.create_project(session, payload, who, utcnow())
 
@@ -399,7 +399,7 @@ class EventsService:
         self, project_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.ProjectStatusChange(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return cooperation.change_project_status(session, project_id, payload, who, utcnow())
 
@@ -408,7 +408,7 @@ class EventsService:
         self, project_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.NoteInput(), data)
-        who = load_or_raise(contract.Actor(), actor)
+        who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return cooperation.add_project_note(session, project_id, payload, who, utcnow())
 

@@ -162,15 +162,6 @@ class ReportSearch(StrictSchema):
     cursor = fields.String(validate=length(1, 200))
 
 
-class Actor(StrictSchema):
-    """Who asks (the gateway's principal); reports record who filed them."""
-
-    account_id = fields.String(required=True)
-    username = fields.String(required=True)
-    role = fields.String(required=True)
-    department_id = fields.String(allow_none=True)
-
-
 # ---- RPC outputs and event payloads (JSON-native) ----------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from services.common.contracts import base
 from services.common.contracts.base import (
     EventContract,
     StrictSchema,
@@ -169,13 +170,9 @@ class Credentials(StrictSchema):
     password = fields.String(required=True, load_only=True, validate=length(1, 200))
 
 
-class Actor(StrictSchema):
-    """Who asks: passed with every write so the history can say who changed what."""
+class Actor(base.Actor):
+    """The caller, and where a change comes from when not from the caller's role (imports)."""
 
-    account_id = fields.String(required=True)
-    username = fields.String(required=True)
-    role = fields.String(required=True)
-    department_id = fields.String(allow_none=True)
     source = fields.String(validate=one_of(CHANGE_SOURCES))
 
 

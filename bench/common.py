@@ -1,0 +1,425 @@
+"""What the benchmarks share: machine facts, a throwaway vhost, the echo baseline's processes,
+CPU accounting, the load loop and its measurements, and the command-line frame.
+
+Import it after `eventlet.monkey_patch()`, as the benchmarks do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote, urlparse, urlunparse
+
+import eventlet
+import requests
+
+from bench.echo_service import ECHO_SERVICE
+from services.common import config
+from tests.support.processes import REPO_ROOT
+
+DEFAULT_CONCURRENCY = 16
+DEFAULT_DURATION_SECONDS = 5.0
+CLIENT_TIMEOUT_SECONDS = 30
+NOISY_NEIGHBOUR_SHARE = 0.10
+ERROR_SAMPLES_KEPT = 5
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# ---- machine -----------------------------------------------------------------
+
+
+def machine_info(amqp_uri: str, **versions: str) -> dict[str, str]:
+    """The machine and the software measured; `versions` (e.g. postgresql=...) go before
+    RabbitMQ's."""
+    cpu_model = "unknown"
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    mem_kib = 0
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu_model,
+        "ram": f"{mem_kib / 1024 / 1024:.1f} GiB",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        **versions,
+        "rabbitmq": rabbitmq_version(amqp_uri),
+    }
+
+
+def rabbitmq_version(amqp_uri: str) -> str:
+    from kombu import Connection
+
+    try:
+        with Connection(amqp_uri, connect_timeout=5) as connection:
+            connection.connect()
+            version = connection.connection.server_properties.get("version", "unknown")
+            return version.decode() if isinstance(version, bytes) else str(version)
+    except Exception as error:
+        return f"unknown ({error})"
+
+
+# ---- RabbitMQ vhost ------------------------------------------------------------
+
+
+class BenchVhost:
+    """A throwaway vhost through the management API; the vhost of AMQP_URI when there is none."""
+
+    def __init__(self, base_uri: str) -> None:
+        self.base_uri = base_uri
+        parsed = urlparse(base_uri)
+        self.user = parsed.username or "guest"
+        port = os.environ.get("RABBIT_MGMT_PORT", "15672")
+        self.api = f"http://{parsed.hostname or '127.0.0.1'}:{port}/api"
+        self.http = requests.Session()
+        self.http.trust_env = False  # loopback only: never through a proxy
+        self.http.auth = (self.user, parsed.password or "guest")
+        self.name: str | None = None
+
+    def create(self) -> str:
+        name = f"alumni_bench_{uuid.uuid4().hex[:8]}"
+        try:
+            self.http.put(f"{self.api}/vhosts/{name}", timeout=5).raise_for_status()
+            self.name = name
+            self.http.put(
+                f"{self.api}/permissions/{name}/{quote(self.user, safe='')}",
+                json={"configure": ".*", "write": ".*", "read": ".*"},
+                timeout=5,
+            ).raise_for_status()
+        except requests.RequestException as error:
+            self.delete()
+            print(
+                f"  (management API unavailable: {type(error).__name__}; using the "
+                "vhost of AMQP_URI — do not run `make run` on it meanwhile)"
+            )
+            return self.base_uri
+        return urlunparse(urlparse(self.base_uri)._replace(path="/" + name))
+
+    def delete(self) -> None:
+        if self.name is None:
+            return
+        with contextlib.suppress(requests.RequestException):
+            self.http.delete(f"{self.api}/vhosts/{self.name}", timeout=10)
+        self.name = None
+
+
+# ---- processes -----------------------------------------------------------------
+
+
+def start_nameko_service(service: str, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """`nameko run` of `service` ("module:Class") with the project's nameko config; its
+    output goes to `log_path`, closed by stop_processes."""
+    log = open(log_path, "ab")  # noqa: SIM115  (closed in stop_processes)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nameko",
+            "run",
+            "--config",
+            str(config.nameko_config_path()),
+            service,
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    process.log_file = log
+    return process
+
+
+def stop_processes(processes: Iterable[subprocess.Popen]) -> None:
+    """SIGTERM to all at once, then wait for each (killed after 15 s) and close its log."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        with contextlib.suppress(Exception):
+            process.log_file.close()
+
+
+# ---- CPU accounting --------------------------------------------------------------
+
+
+def process_cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def machine_cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine (all cores) since boot."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return (sum(values[:8]) - idle) / CLOCK_TICKS  # guest time is already in user time
+
+
+def pids_named(command: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == command:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def rabbitmq_pids() -> list[int]:
+    return pids_named("beam.smp")
+
+
+class CpuMeter:
+    """CPU seconds used by each named group of processes (and the whole machine)."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self.groups = groups
+
+    def read(self) -> dict[str, dict[int, float] | float]:
+        reading: dict[str, Any] = {
+            name: {pid: process_cpu_seconds(pid) for pid in pids()}
+            for name, pids in self.groups.items()
+        }
+        reading["machine"] = machine_cpu_seconds()
+        return reading
+
+    @staticmethod
+    def used(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+        """Per group, the CPU seconds between two readings (processes that came and went too)."""
+        used = {"machine": after["machine"] - before["machine"]}
+        for name, pids in after.items():
+            if name != "machine":
+                used[name] = sum(
+                    max(0.0, seconds - before.get(name, {}).get(pid, 0.0))
+                    for pid, seconds in pids.items()
+                )
+        return used
+
+
+# ---- load generation -------------------------------------------------------------
+
+
+@dataclass
+class Client:
+    """What one simulated client does: `call()` makes one call, True when it succeeded."""
+
+    call: Callable[[], bool]
+    close: Callable[[], None]
+
+
+class Sampler(Protocol):
+    """Something that records samples while drive() measures (e.g. database sessions)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> list[Any]: ...
+
+
+@dataclass
+class Measurement:
+    ok: int = 0
+    errors: int = 0
+    elapsed: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)
+    error_samples: list[str] = field(default_factory=list)
+    samples: list[Any] = field(default_factory=list)  # from the Sampler given to drive()
+
+    def add(self, other: Measurement) -> None:
+        self.ok += other.ok
+        self.errors += other.errors
+        self.elapsed += other.elapsed
+        self.latencies.extend(other.latencies)
+        self.samples.extend(other.samples)
+        for name, seconds in other.cpu.items():
+            self.cpu[name] = self.cpu.get(name, 0.0) + seconds
+        self.error_samples.extend(
+            other.error_samples[: ERROR_SAMPLES_KEPT - len(self.error_samples)]
+        )
+
+    @property
+    def throughput(self) -> float:
+        return self.ok / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        """The latency (ms) at `fraction` of the sorted successful calls (0.99: p99)."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
+        return ordered[index] * 1000
+
+    @property
+    def others_cpu_seconds(self) -> float:
+        """CPU seconds of the processes that no group of the CpuMeter names."""
+        ours = sum(v for k, v in self.cpu.items() if k != "machine")
+        return max(0.0, self.cpu.get("machine", 0.0) - ours)
+
+    @property
+    def others_share(self) -> float:
+        """The share of the machine's CPU (all cores) those other processes used."""
+        cores = os.cpu_count() or 1
+        return self.others_cpu_seconds / (self.elapsed * cores) if self.elapsed else 0.0
+
+    def summary(self) -> dict[str, float | int]:
+        """The figures every benchmark's JSON reports per scenario."""
+        return {
+            "throughput": round(self.throughput, 1),
+            "p50_ms": round(self.percentile(0.5), 2),
+            "p99_ms": round(self.percentile(0.99), 2),
+            "ok": self.ok,
+            "errors": self.errors,
+        }
+
+
+def drive(
+    clients: list[Client],
+    duration: float,
+    meter: CpuMeter | None,
+    sampler: Sampler | None = None,
+) -> Measurement:
+    """Every client calls in a loop for `duration` seconds; one green thread each."""
+    result = Measurement()
+    before = meter.read() if meter else {}
+    if sampler:
+        sampler.start()
+    started = time.perf_counter()
+    stop_at = started + duration
+
+    def loop(client: Client) -> None:
+        while True:
+            begin = time.perf_counter()
+            if begin >= stop_at:
+                return
+            try:
+                ok = client.call()
+                reason = "unexpected answer"
+            except Exception as error:
+                ok, reason = False, f"{type(error).__name__}: {error}"
+            if ok:
+                result.latencies.append(time.perf_counter() - begin)
+                result.ok += 1
+            else:
+                result.errors += 1
+                if len(result.error_samples) < ERROR_SAMPLES_KEPT:
+                    result.error_samples.append(reason)
+
+    pool = eventlet.GreenPool(len(clients))
+    for client in clients:
+        pool.spawn_n(loop, client)
+    pool.waitall()
+    result.elapsed = time.perf_counter() - started
+    if sampler:
+        result.samples = sampler.stop()
+    if meter:
+        result.cpu = CpuMeter.used(before, meter.read())
+    return result
+
+
+def new_rpc_proxy(amqp_uri: str):
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    # A standalone proxy serves one green thread at a time: one per client.
+    return ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=CLIENT_TIMEOUT_SECONDS)
+
+
+def echo_rpc_client(amqp_uri: str) -> Client:
+    """A client of the baseline: bare nameko RPC `bench_echo.echo("ping")`."""
+    proxy = new_rpc_proxy(amqp_uri)
+    cluster = proxy.start()
+
+    def call() -> bool:
+        return getattr(cluster, ECHO_SERVICE).echo("ping") == "ping"
+
+    return Client(call, proxy.stop)
+
+
+# ---- report ----------------------------------------------------------------------
+
+
+def ratio(value: float, base: float) -> str:
+    return f"{value / base:.0%}" if base else "-"
+
+
+def noisy_neighbour_warnings(labelled: Iterable[tuple[str, Measurement]]) -> list[str]:
+    """A warning for each measurement during which other processes took too much CPU."""
+    return [
+        f"WARNING: during {label.split()[0]} other processes used {m.others_share:.0%} "
+        "of the machine's CPU; the figures are depressed by them, re-run on a quiet machine"
+        for label, m in labelled
+        if m.others_share > NOISY_NEIGHBOUR_SHARE
+    ]
+
+
+# ---- command line ------------------------------------------------------------------
+
+
+def add_load_arguments(
+    parser: argparse.ArgumentParser, *, warmup_seconds: float, rounds: int, rounds_help: str
+) -> None:
+    """--concurrency, --duration, --warmup and --rounds."""
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=DEFAULT_DURATION_SECONDS,
+        help="measured seconds per scenario and round",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=warmup_seconds,
+        help="unmeasured seconds before each measurement",
+    )
+    parser.add_argument("--rounds", type=int, default=rounds, help=rounds_help)
+
+
+def run_bench(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """`run(args)`, stopped cleanly by SIGTERM or Ctrl-C; 1 when the system could not be set up."""
+
+    def terminate(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    # amqp warns about the mandatory RPC probes returned while a service starts.
+    logging.getLogger("amqp").setLevel(logging.ERROR)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopped everything it started", file=sys.stderr)
+        return 130
+    except RuntimeError as error:
+        print(f"bench could not run: {error}", file=sys.stderr)
+        return 1
