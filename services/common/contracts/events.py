@@ -185,11 +185,6 @@ class Event(StrictSchema):
     created_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
-class EventPage(StrictSchema):
-    items = fields.List(fields.Nested(Event), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
-
-
 class EventBrief(StrictSchema):
     """What a message about a registration needs to say which event it is."""
 
@@ -225,11 +220,6 @@ class RegistrationSummary(StrictSchema):
 
 class Registration(RegistrationSummary):
     checkin_token = fields.String(required=True)
-
-
-class RegistrationPage(StrictSchema):
-    items = fields.List(fields.Nested(Registration), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class CheckInResult(StrictSchema):
@@ -281,11 +271,6 @@ class ActivityReport(StrictSchema):
     participants = fields.List(fields.Nested(ParticipantOut), required=True)
     filed_by = fields.String(required=True)
     filed_at = fields.String(required=True, metadata={"format": "date-time"})
-
-
-class ActivityReportPage(StrictSchema):
-    items = fields.List(fields.Nested(ActivityReport), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class EventCancelledData(StrictSchema):
@@ -612,11 +597,6 @@ class Reception(ReceptionBrief):
     updated_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
-class ReceptionPage(StrictSchema):
-    items = fields.List(fields.Nested(Reception), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
-
-
 class VisitDecidedData(StrictSchema):
     reception = fields.Nested(ReceptionBrief, required=True)
     decision = fields.String(required=True, validate=one_of(RECEPTION_DECISIONS))
@@ -636,11 +616,6 @@ class PlanBrief(StrictSchema):
 class Plan(PlanBrief):
     created_by = fields.String(required=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
-
-
-class PlanPage(StrictSchema):
-    items = fields.List(fields.Nested(Plan), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class Step(StrictSchema):
@@ -668,11 +643,6 @@ class Task(TaskBrief):
     )
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     steps = fields.List(fields.Nested(Step), required=True)
-
-
-class TaskPage(StrictSchema):
-    items = fields.List(fields.Nested(Task), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class TaskOverdueData(StrictSchema):
@@ -723,11 +693,6 @@ class Suggestion(StrictSchema):
     created_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
-class SuggestionPage(StrictSchema):
-    items = fields.List(fields.Nested(Suggestion), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
-
-
 class SuggestionAnsweredData(StrictSchema):
     """Enough for notify to tell the alumnus the reply; the suggestion's body stays home."""
 
@@ -752,11 +717,6 @@ class ServiceRequest(StrictSchema):
     updated_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
-class ServiceRequestPage(StrictSchema):
-    items = fields.List(fields.Nested(ServiceRequest), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
-
-
 class ProjectContact(ContactOut):
     alumnus_id = fields.String(allow_none=True, required=True)
 
@@ -778,11 +738,6 @@ class Project(StrictSchema):
     created_by = fields.String(required=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     updated_at = fields.String(required=True, metadata={"format": "date-time"})
-
-
-class ProjectPage(StrictSchema):
-    items = fields.List(fields.Nested(Project), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
 
 
 EVENTS = (

@@ -111,11 +111,6 @@ class Alumnus(StrictSchema):
     updated_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
-class AlumnusPage(StrictSchema):
-    items = fields.List(fields.Nested(Alumnus), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
-
-
 class AlumnusSearch(StrictSchema):
     q = fields.String(validate=length(1, 50))
     department_id = fields.UUID()
@@ -134,11 +129,6 @@ class Change(StrictSchema):
     actor = fields.String(required=True)
     source = fields.String(required=True, validate=one_of(CHANGE_SOURCES))
     changed_at = fields.String(required=True, metadata={"format": "date-time"})
-
-
-class ChangePage(StrictSchema):
-    items = fields.List(fields.Nested(Change), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
 
 
 class AccountInput(StrictSchema):
