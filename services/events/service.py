@@ -2,7 +2,8 @@
 
 Sign-up calls no other service: who the alumnus is comes from the caller, and
 the names and contacts that rosters need come from a local copy fed by the
-registry's events (`on_alumnus_registered`, `on_alumnus_updated`).
+registry's events (`on_alumnus_registered`, `on_alumnus_updated`). The one RPC
+that asks the registry is the operator's roster backfill (`backfill_roster`).
 
 The engagement workflows (receptions, work plans, suggestions, service
 requests, cooperation projects) live in their own modules; staff actions take
@@ -17,6 +18,7 @@ from typing import Any
 
 from nameko.rpc import rpc
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from services.common.columns import utcnow
 from services.common.contracts import check_event
@@ -25,6 +27,7 @@ from services.common.contracts.base import Actor, load_or_raise
 from services.common.db import Database
 from services.common.errors import EXPECTED_ERRORS
 from services.common.reliable_events import reliable_event_handler
+from services.common.rpc import TimedRpcProxy
 from services.events import cooperation, domain, feedback, plans, receptions
 from services.events.models import OutboxMessage, ProcessedMessage
 from services.events.timers import configured_timer
@@ -33,12 +36,15 @@ from services.events.workflow import school_date
 SERVICE_NAME = "events"
 TASK_OVERDUE_SCAN_KEY = "TASK_OVERDUE_SCAN_SECONDS"
 TASK_OVERDUE_SCAN_DEFAULT_SECONDS = 3600
+ROSTER_BACKFILL_PAGE_SIZE = 100  # the registry's largest `search_alumni` page
+ROSTER_BACKFILL_PAGE_ATTEMPTS = 3
 
 
 class EventsService:
     name = SERVICE_NAME
 
     db = Database(SERVICE_NAME, outbox_model=OutboxMessage)
+    registry = TimedRpcProxy("registry")
 
     @rpc
     def health(self) -> dict[str, str]:
@@ -441,3 +447,39 @@ class EventsService:
         with self.db.transaction() as session:
             if ProcessedMessage.claim(session, event["event_id"], "on_alumnus_updated"):
                 domain.apply_alumnus_updated(session, event["data"])
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def backfill_roster(self) -> dict[str, int]:
+        """Copy every alumnus of the registry into the roster, a page at a time.
+
+        For alumni registered before this service's queues existed, whose events
+        never reached it. Each record goes through the handlers' upsert, so an
+        older snapshot never overwrites a newer one and a re-run changes nothing;
+        one transaction per page, none held open while the registry answers.
+        """
+        pages = alumni = 0
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": ROSTER_BACKFILL_PAGE_SIZE}
+            if cursor:
+                params["cursor"] = cursor
+            page = self.registry.search_alumni(params)
+            self._upsert_roster_page(page["items"])
+            pages += 1
+            alumni += len(page["items"])
+            cursor = page["next_cursor"]
+            if not cursor:
+                return {"pages": pages, "alumni": alumni}
+
+    def _upsert_roster_page(self, records: list[dict[str, Any]]) -> None:
+        # `on_alumnus_registered` may insert one of these alumni between our read
+        # and our insert; the page is then retried, and the upsert finds the row.
+        for attempt in range(1, ROSTER_BACKFILL_PAGE_ATTEMPTS + 1):
+            try:
+                with self.db.transaction() as session:
+                    for record in records:
+                        domain.upsert_roster_entry(session, record)
+                return
+            except IntegrityError:
+                if attempt == ROSTER_BACKFILL_PAGE_ATTEMPTS:
+                    raise

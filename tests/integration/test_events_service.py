@@ -28,6 +28,7 @@ from sqlalchemy.orm import sessionmaker
 from services.common.contracts import build_event
 from services.common.db import Database, make_engine
 from services.common.errors import Conflict, ValidationFailed
+from services.common.rpc import TimedRpcProxy
 from services.events.models import OutboxMessage, ProcessedMessage, Registration, RosterEntry
 from services.events.service import EventsService
 from tests.support.taps import RELAY_WAIT_SECONDS, drain
@@ -116,8 +117,10 @@ def test_publish_sign_up_cancel_promote_check_in(events_container, rpc_cluster, 
         "checkin_recorded",
     ]
     assert published[5]["data"]["registration"]["id"] == third["id"]
-    # The sign-up path asks no other service anything.
-    assert not any(isinstance(d, RpcProxy) for d in events_container.dependencies)
+    # The sign-up path asks no other service anything: no registry runs here, and the
+    # one RPC proxy, the roster backfill's, has a deadline (a call would fail, not hang).
+    proxies = [d for d in events_container.dependencies if isinstance(d, RpcProxy)]
+    assert [(type(d), d.target_service) for d in proxies] == [(TimedRpcProxy, "registry")]
 
 
 # ---- consuming the registry's events ---------------------------------------------
