@@ -282,6 +282,27 @@ def may_see_checkin_tokens(principal: Principal, event: dict[str, Any]) -> bool:
     return manages_event(principal, event)
 
 
+def scope_report_search(principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
+    """Activity reports: all for the office and committee; a liaison, their department's events'
+    only (asking for another organiser: 403)."""
+    require_role(principal, *STAFF_ROLES)
+    if principal.role != LIAISON:
+        return params
+    if params.get("organiser_type", "department") != "department":
+        raise PermissionDenied("联络员只能查看本院系主办活动的报告。")
+    scoped = _scope_department(principal, {"department_id": params.get("organiser_id")})
+    return {
+        **params,
+        "organiser_type": "department",
+        "organiser_id": scoped["department_id"],
+    }
+
+
+def check_manage_series(principal: Principal) -> None:
+    """Lecture series are the office's: create, edit, delete."""
+    require_role(principal, OFFICE)
+
+
 def _own_department_organiser(principal: Principal, event: dict[str, Any]) -> bool:
     return event.get("organiser_type") == "department" and str(event.get("organiser_id")) == str(
         principal.department_id
@@ -343,6 +364,18 @@ def check_visit_handle(principal: Principal, reception: dict[str, Any]) -> None:
         raise NotFound("接待申请不存在。", {"reception_id": reception["id"]})
 
 
+def check_visit_cancel(principal: Principal, reception: dict[str, Any]) -> None:
+    """Call a visit off: the office, the liaison of the visit's department, or the alumnus who
+    asked for it. Another alumnus's request (or a class's) answers 404, as one that does not
+    exist."""
+    require_role(principal, OFFICE, LIAISON, ALUMNUS)
+    if principal.role == ALUMNUS:
+        if reception.get("requester_alumnus_id") != own_alumnus_id(principal):
+            raise NotFound("接待申请不存在。", {"reception_id": reception["id"]})
+        return
+    check_visit_handle(principal, reception)
+
+
 def may_see_visit_contact(principal: Principal, reception: dict[str, Any]) -> bool:
     if principal.role == ALUMNUS:
         return reception.get("requester_alumnus_id") == principal.alumnus_id
@@ -377,7 +410,13 @@ def check_summary_read(principal: Principal) -> None:
     require_role(principal, OFFICE, COMMITTEE)
 
 
-# Suggestions and service requests are answered and handled by the office.
+def check_run_overdue_scan(principal: Principal) -> None:
+    """The overdue-task scan on demand (it also runs by itself on a timer)."""
+    require_role(principal, OFFICE)
+
+
+# Suggestions and service requests are answered and handled (assigned, moved on, noted) by
+# the office.
 
 
 def check_handle_submissions(principal: Principal) -> None:

@@ -40,6 +40,7 @@ STAFF = authz.STAFF_ROLES
 MANAGERS = (OFFICE, LIAISON)
 EVENT = "/api/v1/events/{event_id}"
 REGISTRATION = EVENT + "/registrations/{registration_id}"
+SERIES = "/api/v1/series/{series_id}"
 TASK_PAGE = 100
 
 
@@ -375,6 +376,21 @@ class EventsRoutes:
         self._managed_event(principal, event_id)
         return 201, self.events.file_activity_report(event_id, body, principal.as_actor())
 
+    @api(
+        "GET",
+        "/api/v1/reports",
+        "All activity reports (活动通报), newest first; filter by organiser. A liaison reads "
+        "their department's events' reports only.",
+        "events",
+        STAFF,
+        query=ev.ReportSearch,
+        response=ev.ActivityReport,
+        many=True,
+    )
+    def list_reports(self, request: Request, principal: Principal) -> dict[str, Any]:
+        params = query_args(request, ev.ReportSearch())
+        return self.events.list_activity_reports(authz.scope_report_search(principal, params))
+
     # ---- lecture series ------------------------------------------------------------------
 
     @api(
@@ -404,6 +420,38 @@ class EventsRoutes:
         body = read_json(request)
         load_or_raise(ev.SeriesInput(), body)
         return 201, self.events.create_series(body)
+
+    @api(
+        "PATCH",
+        SERIES,
+        "Change a lecture series' title or description.",
+        "events",
+        (OFFICE,),
+        body=ev.SeriesPatch,
+        response=ev.LectureSeries,
+        extra_statuses=(409,),
+    )
+    def update_series(self, request: Request, principal: Principal, series_id: str):
+        body = read_json(request)
+        load_or_raise(ev.SeriesPatch(), body)
+        authz.check_manage_series(principal)
+        return self.events.update_series(series_id, body)
+
+    @api(
+        "DELETE",
+        SERIES,
+        "Delete a lecture series that holds no lecture (409 otherwise); answers the series "
+        "as it was.",
+        "events",
+        (OFFICE,),
+        response=ev.LectureSeries,
+        extra_statuses=(409,),
+    )
+    def delete_series(self, request: Request, principal: Principal, series_id: str):
+        authz.check_manage_series(principal)
+        series = self.events.get_series(series_id)
+        self.events.delete_series(series_id)
+        return series
 
     # ---- visits: return-visit receptions (校友返校接待) --------------------------------
 
@@ -474,6 +522,25 @@ class EventsRoutes:
         done = self.events.complete_reception(visit_id, body, principal.as_actor())
         return present_reception(principal, done)
 
+    @api(
+        "POST",
+        "/api/v1/visits/{visit_id}/cancel",
+        "Call off a visit still waiting or approved: the alumnus who asked, the office, or the "
+        "department's liaison; the body (a reason) may be left out.",
+        "visits",
+        (OFFICE, LIAISON, ALUMNUS),
+        body=ev.ReceptionCancellation,
+        body_optional=True,
+        response=ev.Reception,
+        extra_statuses=(409,),
+    )
+    def cancel_visit(self, request: Request, principal: Principal, visit_id: str):
+        body = read_json(request, optional=True) or {}
+        load_or_raise(ev.ReceptionCancellation(), body)
+        authz.check_visit_cancel(principal, self.events.get_reception(visit_id))
+        cancelled = self.events.cancel_reception(visit_id, body, principal.as_actor())
+        return present_reception(principal, cancelled)
+
     # ---- work plans and tasks (工作计划) ----------------------------------------------
 
     @api(
@@ -522,6 +589,19 @@ class EventsRoutes:
         params = query_args(request, edge.SummaryParams())
         authz.check_summary_read(principal)
         return self.events.department_summary(params["year"])
+
+    @api(
+        "POST",
+        "/api/v1/plans/overdue-scan",
+        "Run the overdue-task scan now (it also runs by itself): flags each task past its due "
+        "date and not done, once, and says how many it flagged.",
+        "plans",
+        (OFFICE,),
+        response=ev.OverdueScan,
+    )
+    def scan_overdue_tasks(self, request: Request, principal: Principal):
+        authz.check_run_overdue_scan(principal)
+        return self.events.flag_overdue_tasks()
 
     @api(
         "GET",
@@ -694,6 +774,22 @@ class EventsRoutes:
         load_or_raise(ev.ServiceRequestProgress(), body)
         authz.check_handle_submissions(principal)
         return self.events.progress_service_request(request_id, body, principal.as_actor())
+
+    @api(
+        "POST",
+        "/api/v1/service-requests/{request_id}/notes",
+        "Add a note to a service request's history, in any status (a follow-up, too).",
+        "service-requests",
+        (OFFICE,),
+        body=ev.NoteInput,
+        response=ev.ServiceRequest,
+        status=201,
+    )
+    def add_service_request_note(self, request: Request, principal: Principal, request_id: str):
+        body = read_json(request)
+        load_or_raise(ev.NoteInput(), body)
+        authz.check_handle_submissions(principal)
+        return 201, self.events.add_service_request_note(request_id, body, principal.as_actor())
 
     # ---- cooperation projects (三.8) --------------------------------------------------------
 

@@ -154,6 +154,18 @@ class World:
             request = self.office("POST", path, {"assignee": "admin"}, status=200)
         return request
 
+    def new_series(self, lecture: bool = False) -> dict[str, Any]:
+        """A fresh lecture series; with `lecture`, one lecture (a draft) in it."""
+        series = self.office("POST", "/api/v1/series", {"title": "校友大讲堂" + unique("")})
+        if lecture:
+            self.new_event("office", "draft", kind="lecture", series_id=series["id"])
+        return series
+
+    def new_declined_visit(self, department: str) -> dict[str, Any]:
+        visit = self.new_visit(department)
+        decision = {"decision": "declined", "note": "当天校内有大型活动"}
+        return self.office("POST", f"/api/v1/visits/{visit['id']}/decision", decision)
+
     def new_task(self, plan: str) -> dict[str, Any]:
         body = {"title": "走访校友企业", "owner": "admin", "due_date": f"{PLAN_YEAR}-12-31"}
         return self.office("POST", f"/api/v1/plans/{self.ev[plan]}/tasks", body)
@@ -838,6 +850,40 @@ def recorded(world: World, role: str, response: requests.Response) -> None:
     assert response.json()["registration"]["checked_in_at"]
 
 
+@on_success
+def reports_as_the_role_may_see_them(world: World, role: str, response: requests.Response) -> None:
+    events = {report["event_id"] for report in response.json()["items"]}
+    assert world.ev["a_done"] in events
+    if role == "liaison":
+        assert world.ev["b_done"] not in events
+    else:
+        assert world.ev["b_done"] in events
+
+
+@on_success
+def visit_cancelled(world: World, role: str, response: requests.Response) -> None:
+    assert response.json()["status"] == "cancelled"
+    assert response.json()["cancelled_by"] == world.credentials[role]["username"]
+
+
+@on_success
+def series_gone(world: World, role: str, response: requests.Response) -> None:
+    series_id = response.json()["id"]
+    assert series_id not in {s["id"] for s in world.office("GET", "/api/v1/series")["items"]}
+
+
+@on_success
+def note_recorded(world: World, role: str, response: requests.Response) -> None:
+    assert response.json()["history"][-1]["note"] == "已电话回访。"
+
+
+@on_success
+def scan_counted(world: World, role: str, response: requests.Response) -> None:
+    body = response.json()
+    assert body["flagged"] == len(body["task_ids"])
+
+
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 EVENTS = "/api/v1/events"
 EVENT = "/api/v1/events/{event_id}"
 REGISTRATIONS = EVENT + "/registrations"
@@ -1172,6 +1218,28 @@ MATRIX += [
         roles(201, 403, 403, 403),
         fresh("event_id", lambda w: w.new_event("b", "finished"), {"summary": "顺利举行。"}),
     ),
+    Row(
+        "GET",
+        "/api/v1/reports",
+        "no filter: a liaison gets department A's events' reports",
+        staff(200),
+        lambda world, role: Request(params={"limit": "100"}),
+        check=reports_as_the_role_may_see_them,
+    ),
+    Row(
+        "GET",
+        "/api/v1/reports",
+        "organiser_id=B",
+        staff(200, liaison=403),
+        lambda world, role: Request(params={"organiser_id": world.dept_b}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/reports",
+        "organiser_type=office",
+        staff(200, liaison=403),
+        lambda world, role: Request(params={"organiser_type": "office"}),
+    ),
     # ---- lecture series ----
     Row("GET", "/api/v1/series", "list", roles(200, 200, 200, 200)),
     Row(
@@ -1180,6 +1248,35 @@ MATRIX += [
         "create",
         office_only(201),
         lambda world, role: Request(json={"title": "校友大讲堂" + unique("")}),
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/series/{series_id}",
+        "describe a series",
+        office_only(200),
+        fresh("series_id", lambda w: w.new_series(), {"description": "每月一讲。"}),
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/series/{series_id}",
+        "an unknown series",
+        roles(404, 403, 403, 403),
+        lambda world, role: Request({"series_id": UNKNOWN_ID}, json={"description": "每月一讲。"}),
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/series/{series_id}",
+        "an empty series",
+        office_only(200),
+        fresh("series_id", lambda w: w.new_series()),
+        check=series_gone,
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/series/{series_id}",
+        "a series with a lecture",
+        roles(409, 403, 403, 403),
+        fresh("series_id", lambda w: w.new_series(lecture=True)),
     ),
     # ---- visits ----
     Row(
@@ -1254,6 +1351,40 @@ MATRIX += [
         roles(200, 403, 404, 403),
         fresh("visit_id", lambda w: w.new_visit("b", approved=True), {"notes": "参观顺利。"}),
     ),
+    Row(
+        "POST",
+        "/api/v1/visits/{visit_id}/cancel",
+        "alumnus a's request to department A, without a body",
+        roles(200, 403, 200, 200),
+        fresh("visit_id", lambda w: w.new_visit("a")),
+        check=visit_cancelled,
+    ),
+    Row(
+        "POST",
+        "/api/v1/visits/{visit_id}/cancel",
+        "alumnus a's approved visit to department B",
+        roles(200, 403, 404, 200),
+        fresh("visit_id", lambda w: w.new_visit("b", approved=True), {"reason": "行程有变"}),
+        check=visit_cancelled,
+    ),
+    Row(
+        "POST",
+        "/api/v1/visits/{visit_id}/cancel",
+        "alumnus b's request to department A",
+        roles(200, 403, 200, 404),
+        fresh(
+            "visit_id",
+            lambda w: w.office("POST", "/api/v1/visits", visit_body(w.dept_a, w.alumnus_b)),
+            {"reason": "行程有变"},
+        ),
+    ),
+    Row(
+        "POST",
+        "/api/v1/visits/{visit_id}/cancel",
+        "alumnus a's declined request to department A",
+        roles(409, 403, 409, 409),
+        fresh("visit_id", lambda w: w.new_declined_visit("a")),
+    ),
     # ---- work plans and tasks ----
     Row(
         "GET",
@@ -1288,6 +1419,13 @@ MATRIX += [
         "this year's plans",
         roles(200, 200, 403, 403),
         lambda world, role: Request(params={"year": str(PLAN_YEAR)}),
+    ),
+    Row(
+        "POST",
+        "/api/v1/plans/overdue-scan",
+        "run the scan now",
+        office_only(200),
+        check=scan_counted,
     ),
     Row("GET", "/api/v1/plans/{plan_id}", "department A's", staff(200), on(plan_id="plan_a")),
     Row(
@@ -1419,6 +1557,14 @@ MATRIX += [
             lambda w: w.new_service_request(assigned=True),
             {"status": "in_progress"},
         ),
+    ),
+    Row(
+        "POST",
+        "/api/v1/service-requests/{request_id}/notes",
+        "on alumnus a's request",
+        office_only(201),
+        on(json={"note": "已电话回访。"}, request_id="service_request_a"),
+        check=note_recorded,
     ),
     # ---- cooperation projects ----
     Row(
