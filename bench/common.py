@@ -27,7 +27,7 @@ import eventlet
 import requests
 
 from bench.echo_service import ECHO_SERVICE
-from services.common import config
+from services.launch import nameko_run_command
 from tests.support.processes import REPO_ROOT
 
 DEFAULT_CONCURRENCY = 16
@@ -131,15 +131,7 @@ def start_nameko_service(service: str, env: dict[str, str], log_path: Path) -> s
     output goes to `log_path`, closed by stop_processes."""
     log = open(log_path, "ab")  # noqa: SIM115  (closed in stop_processes)
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "nameko",
-            "run",
-            "--config",
-            str(config.nameko_config_path()),
-            service,
-        ],
+        nameko_run_command(service),
         cwd=REPO_ROOT,
         env=env,
         stdout=log,

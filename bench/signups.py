@@ -61,7 +61,7 @@ import time  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -86,6 +86,7 @@ from bench.common import (  # noqa: E402
 )
 from bench.echo_service import ECHO_SERVICE  # noqa: E402
 from services.common import config  # noqa: E402
+from tests.support.events_data import open_event  # noqa: E402
 from tests.support.processes import SystemUnderTest  # noqa: E402
 
 DEFAULT_WARMUP_SECONDS = 1.5
@@ -356,22 +357,6 @@ def sign_up_clients(amqp_uri: str, count: int, target: SignUpTarget) -> list[Cli
         return Client(call, proxy.stop)
 
     return list(eventlet.GreenPool(count).imap(lambda _: new_client(), range(count)))
-
-
-def open_event(capacity: int) -> dict[str, Any]:
-    """A lecture whose registration window is open now."""
-    now = datetime.now(UTC)
-    return {
-        "kind": "lecture",
-        "title": "校友大讲堂：报名压测",
-        "organiser_type": "office",
-        "venue": "学术报告厅",
-        "starts_at": (now + timedelta(days=2)).isoformat(),
-        "ends_at": (now + timedelta(days=2, hours=2)).isoformat(),
-        "capacity": capacity,
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=1)).isoformat(),
-    }
 
 
 def new_event(control, capacity: int, label: str) -> EventTally:

@@ -46,6 +46,19 @@ def ensure_admin_account() -> None:
         engine.dispose()
 
 
+def nameko_run_command(service: str) -> list[str]:
+    """`nameko run` of `service` (a module, or "module:Class") with the project's config."""
+    return [
+        sys.executable,
+        "-m",
+        "nameko",
+        "run",
+        "--config",
+        str(config.nameko_config_path()),
+        service,
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Migrate and run one service.")
     parser.add_argument("service", choices=sorted(ENTRYPOINTS))
@@ -55,15 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.service == "registry":
         ensure_admin_account()
     declare_event_queues(config.amqp_uri(), ENTRYPOINTS.values())
-    command = [
-        sys.executable,
-        "-m",
-        "nameko",
-        "run",
-        "--config",
-        str(config.nameko_config_path()),
-        ENTRYPOINTS[args.service],
-    ]
+    command = nameko_run_command(ENTRYPOINTS[args.service])
     sys.stdout.flush()
     os.execv(sys.executable, command)
 

@@ -31,6 +31,7 @@ from services.common.errors import Conflict, ValidationFailed
 from services.common.rpc import TimedRpcProxy
 from services.events.models import OutboxMessage, ProcessedMessage, Registration, RosterEntry
 from services.events.service import EventsService
+from tests.support.events_data import open_event
 from tests.support.taps import RELAY_WAIT_SECONDS, drain
 
 
@@ -39,23 +40,6 @@ def events_session_factory(events_db_url):
     engine = make_engine(events_db_url, pool_size=2)
     yield sessionmaker(engine, expire_on_commit=False)
     engine.dispose()
-
-
-def open_event(capacity: int, **overrides) -> dict:
-    """An event whose registration window is open now."""
-    now = datetime.now(UTC)
-    return {
-        "kind": "lecture",
-        "title": "校友大讲堂：人工智能与教育",
-        "organiser_type": "office",
-        "venue": "学术报告厅",
-        "starts_at": (now + timedelta(days=2)).isoformat(),
-        "ends_at": (now + timedelta(days=2, hours=2)).isoformat(),
-        "capacity": capacity,
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=1)).isoformat(),
-        **overrides,
-    }
 
 
 def new_alumnus_id() -> str:

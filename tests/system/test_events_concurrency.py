@@ -32,7 +32,6 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -47,6 +46,7 @@ from sqlalchemy import create_engine, func, select
 
 from services.events.models import OutboxMessage
 from tests.conftest import DatabaseFactory
+from tests.support.events_data import open_event
 from tests.support.processes import SystemUnderTest
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(180)]
@@ -224,22 +224,6 @@ class Clients:
         """Every call in flight together (as many as there are proxies), results in order."""
         pool = GreenPool(self.count)
         return list(pool.imap(lambda args: self.call(method, *args), argument_lists))
-
-
-def open_event(capacity: int) -> dict[str, Any]:
-    """A lecture whose registration window is open now."""
-    now = datetime.now(UTC)
-    return {
-        "kind": "lecture",
-        "title": "校友大讲堂：高并发报名演练",
-        "organiser_type": "office",
-        "venue": "学术报告厅",
-        "starts_at": (now + timedelta(days=2)).isoformat(),
-        "ends_at": (now + timedelta(days=2, hours=2)).isoformat(),
-        "capacity": capacity,
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=1)).isoformat(),
-    }
 
 
 def all_registrations(call: Callable[..., Any], event_id: str) -> dict[str, dict[str, Any]]:
