@@ -32,6 +32,7 @@ from services.common.rpc import TimedRpcProxy
 from services.events.models import OutboxMessage, ProcessedMessage, Registration, RosterEntry
 from services.events.service import EventsService
 from tests.support.events_data import open_event
+from tests.support.registry_data import alumnus_snapshot
 from tests.support.taps import RELAY_WAIT_SECONDS, drain
 
 
@@ -112,32 +113,15 @@ def test_publish_sign_up_cancel_promote_check_in(events_container, rpc_cluster, 
 
 def registry_alumnus(alumnus_id: str, name: str, updated_at: datetime) -> dict:
     stamp = updated_at.isoformat()
-    return {
-        "id": alumnus_id,
-        "name": name,
-        "gender": None,
-        "birth_date": None,
-        "phone": "13800138000",
-        "email": "zhang@example.com",
-        "wechat": None,
-        "province": None,
-        "city": "济南",
-        "employer": None,
-        "industry": None,
-        "title": None,
-        "tags": [],
-        "graduations": [
-            {
-                "department_id": str(uuid.uuid4()),
-                "major": "计算机科学与技术",
-                "degree": "bachelor",
-                "class_year": 2010,
-                "class_name": None,
-            }
-        ],
-        "created_at": stamp,
-        "updated_at": stamp,
-    }
+    return alumnus_snapshot(
+        id=alumnus_id,
+        name=name,
+        phone="13800138000",
+        email="zhang@example.com",
+        city="济南",
+        created_at=stamp,
+        updated_at=stamp,
+    )
 
 
 def test_a_redelivered_alumnus_registered_changes_the_roster_once(

@@ -4,7 +4,6 @@ and, with the inbox table, idempotent effects when an event is delivered twice."
 from __future__ import annotations
 
 import time
-import uuid
 
 import eventlet
 import pytest
@@ -23,6 +22,7 @@ from services.common.reliable_events import (
     reliable_event_handler,
     retry_queue_name,
 )
+from tests.support.registry_data import alumnus_snapshot
 
 RETRY_DELAYS = (0.2, 0.2)
 DEADLINE_SECONDS = 10
@@ -34,35 +34,7 @@ def handler_queue(service_name: str, method_name: str) -> str:
 
 
 def registered_event(name: str = "王小明") -> dict:
-    return build_event(
-        "alumnus_registered",
-        {
-            "id": str(uuid.uuid4()),
-            "name": name,
-            "gender": None,
-            "birth_date": None,
-            "phone": None,
-            "email": None,
-            "wechat": None,
-            "province": None,
-            "city": None,
-            "employer": None,
-            "industry": None,
-            "title": None,
-            "tags": [],
-            "graduations": [
-                {
-                    "department_id": str(uuid.uuid4()),
-                    "major": "数学",
-                    "degree": "bachelor",
-                    "class_year": 1999,
-                    "class_name": None,
-                }
-            ],
-            "created_at": "2024-01-01T00:00:00+00:00",
-            "updated_at": "2024-01-01T00:00:00+00:00",
-        },
-    )
+    return build_event("alumnus_registered", alumnus_snapshot(name=name))
 
 
 def publish(rabbit_config, event: dict) -> None:

@@ -17,29 +17,24 @@ from services.common.topology import declare_event_queues
 from services.events.models import RosterEntry
 from services.events.service import EventsService
 from services.launch import ENTRYPOINTS
+from tests.support.registry_data import alumnus_snapshot
 
 ROSTER_WAIT_SECONDS = 15
 
 
 def _alumnus_snapshot() -> dict:
-    return {
-        "id": "7b0c6f7e-4a8e-4d5e-9c61-2b7f3f0b9a11",
-        "name": "李娜",
-        "gender": "female",
-        "birth_date": None,
-        "phone": "13912345678",
-        "email": "lina@example.com",
-        "wechat": None,
-        "province": "广东",
-        "city": "广州",
-        "employer": None,
-        "industry": None,
-        "title": None,
-        "tags": [],
-        "graduations": [],
-        "created_at": "2026-01-01T00:00:00+00:00",
-        "updated_at": "2026-01-01T00:00:00+00:00",
-    }
+    return alumnus_snapshot(
+        id="7b0c6f7e-4a8e-4d5e-9c61-2b7f3f0b9a11",
+        name="李娜",
+        gender="female",
+        phone="13912345678",
+        email="lina@example.com",
+        province="广东",
+        city="广州",
+        graduations=[],
+        created_at="2026-01-01T00:00:00+00:00",
+        updated_at="2026-01-01T00:00:00+00:00",
+    )
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -11,6 +11,7 @@ from services.common.contracts import EVENT_CONTRACTS, build_event, check_event
 from services.common.contracts import registry as contract
 from services.common.contracts.base import load_or_raise
 from services.common.errors import ValidationFailed
+from tests.support.registry_data import alumnus_snapshot
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -34,21 +35,10 @@ def valid_input(**overrides):
 
 
 def alumnus_record(**overrides):
-    record = {
-        "id": str(uuid.uuid4()),
-        "name": "王小明",
-        "gender": None,
-        "birth_date": None,
-        "phone": "13812345678",
-        "email": None,
-        "wechat": None,
-        "province": None,
-        "city": "北京",
-        "employer": None,
-        "industry": None,
-        "title": None,
-        "tags": [],
-        "graduations": [
+    return alumnus_snapshot(
+        phone="13812345678",
+        city="北京",
+        graduations=[
             {
                 "department_id": str(uuid.uuid4()),
                 "major": "物理学",
@@ -57,11 +47,8 @@ def alumnus_record(**overrides):
                 "class_name": None,
             }
         ],
-        "created_at": "2024-01-01T00:00:00+00:00",
-        "updated_at": "2024-01-01T00:00:00+00:00",
-    }
-    record.update(overrides)
-    return record
+        **overrides,
+    )
 
 
 def field_errors(data):

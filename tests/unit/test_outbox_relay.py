@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import eventlet
 import pytest
@@ -14,6 +13,7 @@ from services.common.db import WorkerDatabase
 from services.common.outbox import OutboxRelay
 from services.registry import domain
 from services.registry.models import Alumnus, OutboxMessage
+from tests.support.registry_data import alumnus_snapshot
 
 
 class RecordingPublisher:
@@ -29,32 +29,7 @@ class RecordingPublisher:
 
 
 def alumnus_payload(name: str) -> dict:
-    return {
-        "id": str(uuid.uuid4()),
-        "name": name,
-        "gender": None,
-        "birth_date": None,
-        "phone": None,
-        "email": None,
-        "wechat": None,
-        "province": None,
-        "city": "北京",
-        "employer": None,
-        "industry": None,
-        "title": None,
-        "tags": [],
-        "graduations": [
-            {
-                "department_id": str(uuid.uuid4()),
-                "major": "化学",
-                "degree": "bachelor",
-                "class_year": 2001,
-                "class_name": None,
-            }
-        ],
-        "created_at": "2024-05-01T08:00:00+00:00",
-        "updated_at": "2024-05-01T08:00:00+00:00",
-    }
+    return alumnus_snapshot(name=name, city="北京")
 
 
 @pytest.fixture
