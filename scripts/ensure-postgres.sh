@@ -35,20 +35,9 @@ WAIT_SECONDS="${ENSURE_WAIT_SECONDS:-60}"
 PATH="$PATH:/usr/sbin:/sbin"
 export PATH DEBIAN_FRONTEND=noninteractive LC_MESSAGES=C PGCONNECT_TIMEOUT=5
 
-LOG="$(mktemp "${TMPDIR:-/tmp}/ensure-postgres.XXXXXX")"
-trap 'rm -f "$LOG"' EXIT
-
-say() { echo "PostgreSQL: $*" >&2; }
-die() {
-    echo "PostgreSQL: ERROR: $*" >&2
-    if [ -s "$LOG" ]; then
-        echo "---- last output ----" >&2
-        tail -n 40 "$LOG" >&2
-    fi
-    exit 1
-}
-have() { command -v "$1" >/dev/null 2>&1; }
-is_root() { [ "$(id -u)" -eq 0 ]; }
+ENSURE_LABEL="PostgreSQL" ENSURE_NAME="ensure-postgres"
+# shellcheck source=scripts/ensure-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ensure-common.sh"
 
 # --------------------------------------------------------------------------
 # Parse the URL: scheme://[user[:password]@][host][:port][/dbname][?params]
@@ -88,30 +77,12 @@ esac
 # --------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------
-# shellcheck disable=SC2016  # $1/$2 expand in the child bash, on purpose
-port_open() {
-    if have timeout; then
-        timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$TCP_HOST" "$PG_PORT" 2>/dev/null
-    else
-        bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$TCP_HOST" "$PG_PORT" 2>/dev/null
-    fi
-}
-
 server_up() {
     if have pg_isready; then
         pg_isready -q -h "${PG_HOST:-127.0.0.1}" -p "$PG_PORT" -t 3 >/dev/null 2>&1
     else
-        port_open
+        port_open "$TCP_HOST" "$PG_PORT"
     fi
-}
-
-apt_install() {
-    if [ -z "${ALUMNI_APT_STAMP:-}" ] || [ ! -e "$ALUMNI_APT_STAMP" ]; then
-        apt-get update -qq >>"$LOG" 2>&1 || die "apt-get update failed"
-        if [ -n "${ALUMNI_APT_STAMP:-}" ]; then touch "$ALUMNI_APT_STAMP"; fi
-    fi
-    apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "$@" >>"$LOG" 2>&1 \
-        || die "apt-get install $* failed"
 }
 
 # A Python that has psycopg2 (the project venv), used when psql is missing.

@@ -44,20 +44,9 @@ done
 PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin:/opt/homebrew/sbin"
 export PATH DEBIAN_FRONTEND=noninteractive
 
-LOG="$(mktemp "${TMPDIR:-/tmp}/ensure-rabbitmq.XXXXXX")"
-trap 'rm -f "$LOG"' EXIT
-
-say() { echo "RabbitMQ: $*" >&2; }
-die() {
-    echo "RabbitMQ: ERROR: $*" >&2
-    if [ -s "$LOG" ]; then
-        echo "---- last output ----" >&2
-        tail -n 40 "$LOG" >&2
-    fi
-    exit 1
-}
-have() { command -v "$1" >/dev/null 2>&1; }
-is_root() { [ "$(id -u)" -eq 0 ]; }
+ENSURE_LABEL="RabbitMQ" ENSURE_NAME="ensure-rabbitmq"
+# shellcheck source=scripts/ensure-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/ensure-common.sh"
 
 # Homebrew-style installs run RabbitMQ as the current user; distribution
 # packages (/usr/sbin, /usr/lib) need root. Never run the latter as a normal
@@ -73,16 +62,6 @@ is_local_host() {
         127.*|localhost|::1|"[::1]"|"$(hostname 2>/dev/null || echo localhost)") return 0 ;;
         *) return 1 ;;
     esac
-}
-
-# shellcheck disable=SC2016  # $1/$2 expand in the child bash, on purpose
-port_open() {  # host port
-    local h="${1#[}"; h="${h%]}"
-    if have timeout; then
-        timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$h" "$2" 2>/dev/null
-    else
-        bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$h" "$2" 2>/dev/null
-    fi
 }
 
 # Prints the HTTP status of GET /api/overview with the configured credentials
@@ -123,15 +102,6 @@ privileged() {
     else
         return 127
     fi
-}
-
-apt_install() {
-    if [ -z "${ALUMNI_APT_STAMP:-}" ] || [ ! -e "$ALUMNI_APT_STAMP" ]; then
-        apt-get update -qq >>"$LOG" 2>&1 || die "apt-get update failed"
-        if [ -n "${ALUMNI_APT_STAMP:-}" ]; then touch "$ALUMNI_APT_STAMP"; fi
-    fi
-    apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "$@" >>"$LOG" 2>&1 \
-        || die "apt-get install $* failed"
 }
 
 # A fresh node is named rabbit@<short hostname>; if that name does not resolve
