@@ -13,43 +13,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from services.common.contracts import check_event
 from services.common.contracts import events as contract
 from services.common.contracts.base import load_or_raise
-from services.common.db import make_engine
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.common.migrate import upgrade
 from services.events import domain
 from services.events.models import OutboxMessage, Registration
 
 NOW = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
 OFFICE = {"account_id": "a1", "username": "office1", "role": "office", "department_id": None}
-
-
-@pytest.fixture
-def run(tmp_path):
-    """Runs `fn(session, *args)` in a transaction of its own: commit, or roll back and raise."""
-    url = f"sqlite:///{tmp_path / 'events.db'}"
-    upgrade("events", url)
-    engine = make_engine(url, pool_size=2)
-    factory = sessionmaker(engine, expire_on_commit=False)
-
-    def run_in_transaction(fn, *args, **kwargs):
-        with factory() as session:
-            try:
-                result = fn(session, *args, **kwargs)
-                session.commit()
-                return result
-            except BaseException:
-                session.rollback()
-                raise
-
-    run_in_transaction.session_factory = factory
-    run_in_transaction.url = url
-    yield run_in_transaction
-    engine.dispose()
 
 
 def event_input(**overrides):

@@ -17,15 +17,12 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 from sqlalchemy.sql.dml import Update
 
 from services.common.contracts import check_event
 from services.common.contracts import events as contract
 from services.common.contracts.base import load_or_raise
-from services.common.db import make_engine
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.common.migrate import upgrade
 from services.events import cooperation, domain, feedback, plans, receptions
 from services.events.models import OutboxMessage, Reception, WorkPlan
 from services.events.timers import ConfiguredTimer
@@ -37,29 +34,6 @@ TODAY = date(2030, 5, 1)
 OFFICE = {"account_id": "a1", "username": "office1", "role": "office", "department_id": None}
 LIAISON = {"account_id": "a2", "username": "liaison1", "role": "liaison", "department_id": "d"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture
-def run(tmp_path):
-    """Runs `fn(session, *args)` in a transaction of its own: commit, or roll back and raise."""
-    url = f"sqlite:///{tmp_path / 'events.db'}"
-    upgrade("events", url)
-    engine = make_engine(url, pool_size=2)
-    factory = sessionmaker(engine, expire_on_commit=False)
-
-    def run_in_transaction(fn, *args, **kwargs):
-        with factory() as session:
-            try:
-                result = fn(session, *args, **kwargs)
-                session.commit()
-                return result
-            except BaseException:
-                session.rollback()
-                raise
-
-    run_in_transaction.session_factory = factory
-    yield run_in_transaction
-    engine.dispose()
 
 
 def load(schema, raw):

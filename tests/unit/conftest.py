@@ -1,0 +1,33 @@
+"""Fixtures for unit tests of the events service's domain, on a migrated SQLite file."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+
+from services.common.db import make_engine
+from services.common.migrate import upgrade
+
+
+@pytest.fixture
+def run(tmp_path):
+    """Runs `fn(session, *args)` in a transaction of its own: commit, or roll back and raise."""
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    upgrade("events", url)
+    engine = make_engine(url, pool_size=2)
+    factory = sessionmaker(engine, expire_on_commit=False)
+
+    def run_in_transaction(fn, *args, **kwargs):
+        with factory() as session:
+            try:
+                result = fn(session, *args, **kwargs)
+                session.commit()
+                return result
+            except BaseException:
+                session.rollback()
+                raise
+
+    run_in_transaction.session_factory = factory
+    run_in_transaction.url = url
+    yield run_in_transaction
+    engine.dispose()
