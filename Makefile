@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run up test lint bench demo clean
+.PHONY: install run up test lint bench demo clean deploy-files
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -29,6 +29,10 @@ bench: $(PY)
 	ENSURE_RABBIT_MANAGEMENT=0 scripts/ensure-rabbitmq.sh
 	$(PY) -m bench.gateway_reads
 	$(PY) -m bench.signups
+
+# Regenerate the deploy files that list services (compose, database init) from the catalogue.
+deploy-files: $(PY)
+	$(PY) -m services.deployfiles
 
 demo: $(PY)
 	$(PY) -m services.registry.demo

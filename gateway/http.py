@@ -1,11 +1,17 @@
 """The gateway's HTTP entrypoint: nameko's `http` with JSON in and out, auth and limits.
 
-`api(method, path, ...)` declares a route. Besides registering the nameko
-entrypoint it records the route's documentation (summary, schemas, roles) in
-`ROUTES`, from which /openapi.json is generated, so a route cannot exist
-undocumented. The roles it declares are enforced too: a caller of another role
-gets 403 before the handler runs (gateway/authz.py `require_role`); the
-handler then makes the finer decisions (whose department, whose record).
+`api(method, path, ...)` declares a route. The route record (`Route`) is the one
+statement of what the route takes and gives, and everything follows from it:
+
+- /openapi.json is generated from `ROUTES`, so a route cannot exist undocumented;
+- its roles are enforced: a caller of another role gets 403 before the handler runs
+  (gateway/authz/base.py `require_role`); the handler makes the finer decisions (whose
+  department, whose record);
+- its `body` and `query` schemas are applied before the handler runs (400 for a body
+  that is not JSON, 422 naming the field), and the handler receives the loaded data,
+  JSON-native (`body=`, `query=`), ready to pass on to a service;
+- its `status` is the status of a successful answer; a handler returns the payload only,
+  or `(status, payload)` where the route lists further success statuses.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from gateway import authz
 from gateway.auth import principal_from_header
+from gateway.authz.base import require_role
 from gateway.errors import PayloadTooLarge, error_response, json_response
 from services.common import config
 from services.common.contracts.base import load_or_raise
@@ -43,7 +49,7 @@ def payload_too_large() -> PayloadTooLarge:
 
 
 @dataclass(frozen=True)
-class RouteDoc:
+class Route:
     method: str
     path: str
     summary: str
@@ -61,30 +67,39 @@ class RouteDoc:
     content_type: str = "application/json"
     body_optional: bool = False
 
+    def error_statuses(self) -> list[int]:
+        """Every error status the route can answer, as /openapi.json lists them."""
+        statuses = set(self.extra_statuses)
+        if self.roles is not None:
+            statuses |= {401, 403, 503, 504}
+            if self.method not in ("GET", "HEAD"):
+                # A write may meet a record changed or taken by someone else meanwhile.
+                statuses.add(409)
+        if self.body is not None:
+            statuses |= {400, 413, 422}
+        if self.query is not None:
+            statuses.add(422)
+        if "{" in self.path:
+            statuses.add(404)
+        return sorted(statuses)
 
-ROUTES: list[RouteDoc] = []
+
+ROUTES: list[Route] = []
 
 
 class ApiEndpoint(HttpRequestHandler):
-    """An HTTP route whose handler gets `principal=` when it needs a token."""
+    """An HTTP route: its handler gets `principal=` when the route needs a token, and
+    `body=` / `query=` when the route names their schemas."""
 
-    def __init__(
-        self,
-        method: str,
-        url: str,
-        authenticated: bool = True,
-        roles: tuple[str, ...] = (),
-        **kwargs,
-    ) -> None:
-        self.authenticated = authenticated
-        self.roles = roles
+    def __init__(self, method: str, url: str, route: Route, **kwargs) -> None:
+        self.route = route
         # The caller's mistakes are logged as warnings, not as crashes with tracebacks.
         kwargs.setdefault("expected_exceptions", (AppError,))
         super().__init__(method, url, **kwargs)
 
     def setup(self) -> None:
         super().setup()
-        self.jwt_secret = self.container.config.get("JWT_SECRET") or config.jwt_secret()
+        self.jwt_secret = config.jwt_secret(self.container.config)
 
     def get_entrypoint_parameters(self, request: Request):
         if (request.content_length or 0) > MAX_JSON_BODY_BYTES:
@@ -98,10 +113,18 @@ class ApiEndpoint(HttpRequestHandler):
         args, kwargs = super().get_entrypoint_parameters(request)
         kwargs = dict(kwargs)
         reject_unstorable_text(kwargs)
-        if self.authenticated:
+        route = self.route
+        if route.roles is not None:
             principal = principal_from_header(request.headers.get("Authorization"), self.jwt_secret)
-            authz.require_role(principal, *self.roles)
+            require_role(principal, *route.roles)
             kwargs["principal"] = principal
+        if route.body is not None:
+            raw = read_json(request, optional=route.body_optional)
+            if raw is None and not request.get_data(cache=True):
+                raw = {}  # an optional body left out
+            kwargs["body"] = json_native(load_or_raise(route.body, raw))
+        if route.query is not None:
+            kwargs["query"] = json_native(load_or_raise(route.query, query_params(request)))
         return args, kwargs
 
     def response_from_result(self, result: Any) -> Response:
@@ -111,8 +134,11 @@ class ApiEndpoint(HttpRequestHandler):
             return Response(status=204)
         if isinstance(result, tuple):
             status, payload = result
+            declared = {self.route.status, *self.route.extra_success, *self.route.error_statuses()}
+            if status not in declared:
+                raise ValueError(f"{self.route.path} answered {status}, which it does not declare")
             return json_response(payload, status)
-        return json_response(result)
+        return json_response(result, self.route.status)
 
     def response_from_exception(self, exc: BaseException) -> Response:
         if isinstance(exc, RequestEntityTooLarge):
@@ -129,11 +155,10 @@ def api(
     **doc: Any,
 ):
     """Declare a route; `roles=None` makes it public, otherwise it needs a Bearer token."""
-    ROUTES.append(RouteDoc(method, path, summary, tag, roles, **doc))
+    route = Route(method, path, summary, tag, roles, **doc)
+    ROUTES.append(route)
     nameko_path = path.replace("{", "<").replace("}", ">")
-    return ApiEndpoint.decorator(
-        method, nameko_path, authenticated=roles is not None, roles=roles or ()
-    )
+    return ApiEndpoint.decorator(method, nameko_path, route=route)
 
 
 def read_json(request: Request, optional: bool = False) -> Any:
@@ -169,16 +194,10 @@ def query_params(request: Request) -> dict[str, str]:
     return params
 
 
-def query_args(request: Request, schema: Schema) -> dict[str, Any]:
-    """The query string checked by `schema` (422 naming the field), JSON-native for an RPC.
-
-    Defaults of the schema are filled in; UUIDs, dates and times become strings again,
-    in their canonical form, so the service loads exactly what the gateway checked.
-    """
-    return json_native(load_or_raise(schema, query_params(request)))
-
-
 def json_native(value: Any) -> Any:
+    """Loaded data as JSON again, for an RPC: defaults of the schema filled in; UUIDs, dates
+    and times strings in their canonical form, so the service loads exactly what the
+    gateway checked."""
     if isinstance(value, dict):
         return {key: json_native(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

@@ -16,7 +16,7 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.wrappers import Response
 
 from gateway import schemas as edge
-from gateway.http import ROUTES, RouteDoc
+from gateway.http import ROUTES, Route
 
 ERROR_DESCRIPTIONS = {
     400: "请求格式错误（例如 JSON 无效）",
@@ -65,7 +65,7 @@ def openapi_document() -> dict[str, Any]:
     return spec.to_dict()
 
 
-def _operation(route: RouteDoc) -> dict[str, Any]:
+def _operation(route: Route) -> dict[str, Any]:
     success: dict[str, Any] = {"description": "成功"}
     if route.content_type != "application/json":
         success["content"] = {
@@ -86,16 +86,7 @@ def _operation(route: RouteDoc) -> dict[str, Any]:
     responses: dict[Any, Any] = {str(route.status): success}
     for status in route.extra_success:
         responses[str(status)] = copy.deepcopy(success)
-    statuses = set(route.extra_statuses)
-    if route.roles is not None:
-        statuses |= {401, 403, 503, 504}
-    if route.body is not None:
-        statuses |= {400, 413, 422}
-    if route.query is not None:
-        statuses.add(422)
-    if "{" in route.path:
-        statuses.add(404)
-    for status in sorted(statuses):
+    for status in route.error_statuses():
         responses[str(status)] = {
             "description": ERROR_DESCRIPTIONS.get(status, "错误"),
             "content": {"application/json": {"schema": "Error"}},

@@ -3,7 +3,7 @@
 Phone, e-mail and WeChat ID are personal information (DESIGN.md, PIPL), and so
 are the contacts of visits, cooperation projects and event rosters. Whether a
 caller may see them (and a registration's check-in token) is decided in
-gateway/authz.py; this module only knows how a masked value looks
+gateway/authz/; this module only knows how a masked value looks
 (`138****5678`).
 """
 
@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway import authz
 from gateway.auth import Principal
+from gateway.authz.base import may_see_contacts_in
+from gateway.authz.events import may_see_checkin_tokens
+from gateway.authz.projects import may_see_project_contacts
+from gateway.authz.registry import may_see_personal_fields
+from gateway.authz.visits import may_see_visit_contact
 
 PERSONAL_FIELDS = ("phone", "email", "wechat")
 
@@ -29,7 +33,7 @@ def mask(field: str, value: Any) -> Any:
 
 
 def present_alumnus(principal: Principal, alumnus: dict[str, Any]) -> dict[str, Any]:
-    if authz.may_see_personal_fields(principal, alumnus):
+    if may_see_personal_fields(principal, alumnus):
         return alumnus
     return {**alumnus, **{f: mask(f, alumnus.get(f)) for f in PERSONAL_FIELDS}}
 
@@ -41,7 +45,7 @@ def present_page(principal: Principal, page: dict[str, Any]) -> dict[str, Any]:
 def present_history(
     principal: Principal, alumnus: dict[str, Any], page: dict[str, Any]
 ) -> dict[str, Any]:
-    if authz.may_see_personal_fields(principal, alumnus):
+    if may_see_personal_fields(principal, alumnus):
         return page
     items = [
         {
@@ -64,14 +68,14 @@ def mask_contact(contact: dict[str, Any]) -> dict[str, Any]:
     return {**contact, **{f: mask(f, contact.get(f)) for f in ("phone", "email") if f in contact}}
 
 
-def present_reception(principal: Principal, reception: dict[str, Any]) -> dict[str, Any]:
-    if authz.may_see_visit_contact(principal, reception):
-        return reception
-    return {**reception, "contact": mask_contact(reception["contact"])}
+def present_visit(principal: Principal, visit: dict[str, Any]) -> dict[str, Any]:
+    if may_see_visit_contact(principal, visit):
+        return visit
+    return {**visit, "contact": mask_contact(visit["contact"])}
 
 
 def present_project(principal: Principal, project: dict[str, Any]) -> dict[str, Any]:
-    if authz.may_see_project_contacts(principal, project):
+    if may_see_project_contacts(principal, project):
         return project
     return {**project, "contacts": [mask_contact(c) for c in project["contacts"]]}
 
@@ -87,7 +91,7 @@ def present_registration(
     principal: Principal, event: dict[str, Any], registration: dict[str, Any]
 ) -> dict[str, Any]:
     """A check-in token only for those who run the event's door (see authz)."""
-    if authz.may_see_checkin_tokens(principal, event):
+    if may_see_checkin_tokens(principal, event):
         return registration
     return {**registration, "checkin_token": None}
 
@@ -111,7 +115,7 @@ def present_roster(
             **line,
             "registration": present_registration(principal, event, line["registration"]),
         }
-        if not authz.may_see_contacts_in(principal, line["department_ids"]):
+        if not may_see_contacts_in(principal, line["department_ids"]):
             line = mask_contact(line)
         shown.append(line)
     return {"items": shown, "next_cursor": None}

@@ -40,7 +40,9 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-for service in registry events gateway; do
+# Every service of the catalogue (services/common/catalogue.py), the gateway last.
+mapfile -t services < <("$PY" -m services.common.catalogue)
+for service in "${services[@]}"; do
   # setsid: the terminal's Ctrl-C reaches this script only; stop_all signals each service once.
   setsid "$PY" -m services.launch "$service" >"$ALUMNI_VAR_DIR/log/$service.log" 2>&1 &
   pids+=("$!")

@@ -1,7 +1,7 @@
-"""Container healthchecks: exit 0 when the named service answers.
+"""Container healthchecks: exit 0 when the named service of the catalogue answers.
 
-python -m services.healthcheck registry   # an RPC `health` call within 5 s
-python -m services.healthcheck gateway    # GET /health on WEB_SERVER_ADDRESS
+python -m services.healthcheck registry   # readiness "rpc": a `health` call within 5 s
+python -m services.healthcheck gateway    # readiness "http": GET /health on WEB_SERVER_ADDRESS
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 import sys
 import urllib.request
 
+from services.common import catalogue, config
+
 HEALTHCHECK_TIMEOUT_SECONDS = 5
 
 
 def rpc_service_answers(service: str) -> bool:
     from nameko.standalone.rpc import ClusterRpcProxy
-
-    from services.common import config
 
     try:
         with ClusterRpcProxy(
@@ -26,9 +26,7 @@ def rpc_service_answers(service: str) -> bool:
         return False
 
 
-def gateway_answers() -> bool:
-    from services.common import config
-
+def http_service_answers() -> bool:
     host, _, port = config.web_server_address().rpartition(":")
     host = "127.0.0.1" if host in ("", "0.0.0.0") else host
     try:
@@ -44,8 +42,15 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         print("usage: python -m services.healthcheck <service>", file=sys.stderr)
         return 2
-    service = argv[0]
-    healthy = gateway_answers() if service == "gateway" else rpc_service_answers(service)
+    try:
+        entry = catalogue.by_name(argv[0])
+    except KeyError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if entry.readiness == catalogue.HTTP_PROBE:
+        healthy = http_service_answers()
+    else:
+        healthy = rpc_service_answers(entry.name)
     return 0 if healthy else 1
 
 

@@ -140,11 +140,13 @@ def rpc_cluster(rabbit_config):
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def system(request, module_amqp_uri, tmp_path_factory):
-    """Registry, events and gateway as real processes on one backend, driven over HTTP."""
+    """Every service of the catalogue as a real process on one backend, driven over HTTP."""
+    from services.common import catalogue
+
     factory = DatabaseFactory(request.param, tmp_path_factory)
     sut = SystemUnderTest(
         amqp_uri=module_amqp_uri,
-        database_urls={"registry": factory.new("registry"), "events": factory.new("events")},
+        database_urls={entry.name: factory.new(entry.name) for entry in catalogue.with_database()},
         var_dir=tmp_path_factory.mktemp("var"),
     )
     sut.backend = request.param

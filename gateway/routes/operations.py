@@ -12,11 +12,15 @@ from gateway import schemas as edge
 from gateway.errors import RouteNotFound, error_response, json_response
 from gateway.http import api
 from gateway.openapi import docs_asset, docs_page, openapi_document
+from services.common import catalogue
 from services.common.errors import AppError
 
 READINESS_TIMEOUT_SECONDS = 3
-# Each needs a `<name>_probe` dependency on the service class.
-PROBED_SERVICES = ("registry", "events")
+
+
+def probe_name(service: str) -> str:
+    """The gateway's dependency that asks `service` for its health, with a short deadline."""
+    return f"{service}_probe"
 
 
 class OperationsRoutes:
@@ -44,12 +48,12 @@ class OperationsRoutes:
     )
     def ready(self, request: Request):
         checks = {"broker": self._broker_check()}
-        for service in PROBED_SERVICES:
+        for entry in catalogue.rpc_services():
             try:
-                getattr(self, f"{service}_probe").health()
-                checks[service] = "ok"
+                getattr(self, probe_name(entry.name)).health()
+                checks[entry.name] = "ok"
             except AppError as error:
-                checks[service] = error.message
+                checks[entry.name] = error.message
         ready = all(state == "ok" for state in checks.values())
         return (200 if ready else 503), {
             "status": "ready" if ready else "not_ready",

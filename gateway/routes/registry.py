@@ -6,18 +6,18 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from gateway import authz
 from gateway.auth import Principal
-from gateway.http import api, query_params, read_json
+from gateway.authz import registry as rules
+from gateway.authz.base import MANAGERS, OFFICE, STAFF_ROLES
+from gateway.http import api
 from gateway.presenters import present_alumnus, present_history, present_page
 from services.common.contracts import registry as contract
-from services.common.contracts.base import PageQuery, load_or_raise
+from services.common.contracts.base import PageQuery
 
-STAFF = authz.STAFF_ROLES
-OFFICE = (authz.OFFICE,)
+STAFF = STAFF_ROLES
 
 
-class RegistryRoutes:
+class Routes:
     registry: Any
 
     # ---- accounts -----------------------------------------------------------
@@ -27,12 +27,11 @@ class RegistryRoutes:
         "/api/v1/accounts",
         "List staff accounts.",
         "accounts",
-        OFFICE,
+        (OFFICE,),
         response=contract.Account,
         many=True,
     )
     def list_accounts(self, request: Request, principal: Principal) -> dict[str, Any]:
-        authz.check_manage_accounts(principal)
         return {"items": self.registry.list_accounts(), "next_cursor": None}
 
     @api(
@@ -40,33 +39,28 @@ class RegistryRoutes:
         "/api/v1/accounts",
         "Create a staff account (office, committee, liaison).",
         "accounts",
-        OFFICE,
+        (OFFICE,),
         body=contract.AccountInput,
         response=contract.Account,
         status=201,
     )
-    def create_account(self, request: Request, principal: Principal):
-        authz.check_manage_accounts(principal)
-        body = read_json(request)
-        load_or_raise(contract.AccountInput, body)
-        return 201, self.registry.create_account(body)
+    def create_account(self, request: Request, principal: Principal, body: dict[str, Any]):
+        return self.registry.create_account(body)
 
     @api(
         "POST",
         "/api/v1/alumni/{alumnus_id}/account",
         "Create the login of an alumnus record (role alumnus); one per record.",
         "accounts",
-        OFFICE,
+        (OFFICE,),
         body=contract.AlumnusAccountInput,
         response=contract.Account,
         status=201,
-        extra_statuses=(409,),
     )
-    def create_alumnus_account(self, request: Request, principal: Principal, alumnus_id: str):
-        authz.check_create_alumnus_account(principal)
-        body = read_json(request)
-        load_or_raise(contract.AlumnusAccountInput, body)
-        return 201, self.registry.create_alumnus_account(alumnus_id, body)
+    def create_alumnus_account(
+        self, request: Request, principal: Principal, alumnus_id: str, body: dict[str, Any]
+    ):
+        return self.registry.create_alumnus_account(alumnus_id, body)
 
     # ---- departments --------------------------------------------------------
 
@@ -80,7 +74,6 @@ class RegistryRoutes:
         many=True,
     )
     def list_departments(self, request: Request, principal: Principal) -> dict[str, Any]:
-        authz.check_read_departments(principal)
         return {"items": self.registry.list_departments(), "next_cursor": None}
 
     @api(
@@ -88,16 +81,13 @@ class RegistryRoutes:
         "/api/v1/departments",
         "Create a department.",
         "departments",
-        OFFICE,
+        (OFFICE,),
         body=contract.DepartmentInput,
         response=contract.Department,
         status=201,
     )
-    def create_department(self, request: Request, principal: Principal):
-        authz.check_manage_departments(principal)
-        body = read_json(request)
-        load_or_raise(contract.DepartmentInput, body)
-        return 201, self.registry.create_department(body)
+    def create_department(self, request: Request, principal: Principal, body: dict[str, Any]):
+        return self.registry.create_department(body)
 
     @api(
         "GET",
@@ -108,7 +98,6 @@ class RegistryRoutes:
         response=contract.Department,
     )
     def get_department(self, request: Request, principal: Principal, department_id: str):
-        authz.check_read_departments(principal)
         return self.registry.get_department(department_id)
 
     # ---- alumni -------------------------------------------------------------
@@ -123,10 +112,10 @@ class RegistryRoutes:
         response=contract.Alumnus,
         many=True,
     )
-    def search_alumni(self, request: Request, principal: Principal) -> dict[str, Any]:
-        params = query_params(request)
-        load_or_raise(contract.AlumnusSearch, params)
-        page = self.registry.search_alumni(authz.scope_alumni_search(principal, params))
+    def search_alumni(
+        self, request: Request, principal: Principal, query: dict[str, Any]
+    ) -> dict[str, Any]:
+        page = self.registry.search_alumni(rules.scope_alumni_search(principal, query))
         return present_page(principal, page)
 
     @api(
@@ -134,16 +123,14 @@ class RegistryRoutes:
         "/api/v1/alumni",
         "Register an alumnus with one or more graduation records.",
         "alumni",
-        (authz.OFFICE, authz.LIAISON),
+        MANAGERS,
         body=contract.AlumnusInput,
         response=contract.Alumnus,
         status=201,
     )
-    def create_alumnus(self, request: Request, principal: Principal):
-        body = read_json(request)
-        load_or_raise(contract.AlumnusInput, body)
-        authz.check_alumnus_create(principal, body)
-        return 201, self.registry.create_alumnus(body, principal.as_actor())
+    def create_alumnus(self, request: Request, principal: Principal, body: dict[str, Any]):
+        rules.check_alumnus_create(principal, body)
+        return self.registry.create_alumnus(body, principal.as_actor())
 
     @api(
         "GET",
@@ -155,7 +142,7 @@ class RegistryRoutes:
     )
     def get_alumnus(self, request: Request, principal: Principal, alumnus_id: str):
         alumnus = self.registry.get_alumnus(alumnus_id)
-        authz.check_alumnus_read(principal, alumnus)
+        rules.check_alumnus_read(principal, alumnus)
         return present_alumnus(principal, alumnus)
 
     @api(
@@ -163,15 +150,15 @@ class RegistryRoutes:
         "/api/v1/alumni/{alumnus_id}",
         "Change some fields of an alumnus.",
         "alumni",
-        (authz.OFFICE, authz.LIAISON),
+        MANAGERS,
         body=contract.AlumnusPatch,
         response=contract.Alumnus,
     )
-    def update_alumnus(self, request: Request, principal: Principal, alumnus_id: str):
-        body = read_json(request)
-        load_or_raise(contract.AlumnusPatch, body)
+    def update_alumnus(
+        self, request: Request, principal: Principal, alumnus_id: str, body: dict[str, Any]
+    ):
         current = self.registry.get_alumnus(alumnus_id)
-        authz.check_alumnus_update(principal, current, body)
+        rules.check_alumnus_update(principal, current, body)
         return self.registry.update_alumnus(alumnus_id, body, principal.as_actor())
 
     @api(
@@ -184,9 +171,10 @@ class RegistryRoutes:
         response=contract.Change,
         many=True,
     )
-    def alumnus_history(self, request: Request, principal: Principal, alumnus_id: str):
-        page = load_or_raise(PageQuery, query_params(request))
+    def alumnus_history(
+        self, request: Request, principal: Principal, alumnus_id: str, query: dict[str, Any]
+    ):
         alumnus = self.registry.get_alumnus(alumnus_id)
-        authz.check_alumnus_read(principal, alumnus)
-        history = self.registry.alumnus_history(alumnus_id, page["limit"], page["cursor"])
+        rules.check_alumnus_read(principal, alumnus)
+        history = self.registry.alumnus_history(alumnus_id, query["limit"], query["cursor"])
         return present_history(principal, alumnus, history)

@@ -1,47 +1,92 @@
-"""Configuration from environment variables, with defaults that work on a laptop.
+"""Configuration: every setting, its one default, and the one way to read it.
 
-Every setting has one reader here so that services, scripts and tests agree on
-names and defaults.
+A setting is read from, in order: a nameko container's config (tests hand containers a
+dict), the environment, the default below. `nameko_config()` builds the configuration
+every service runs with from the same table, so no default is written twice (there is
+no YAML file to keep in step).
+
+Standard library only: any module may read configuration.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
-DEFAULT_WEB_SERVER_ADDRESS = "127.0.0.1:8000"
-DEFAULT_RPC_TIMEOUT_SECONDS = 10.0
+DEFAULTS: dict[str, str] = {
+    "AMQP_URI": "amqp://guest:guest@localhost:5672/",
+    "WEB_SERVER_ADDRESS": "127.0.0.1:8000",
+    "RPC_TIMEOUT": "10",
+    "MAX_WORKERS": "10",
+    "LOG_LEVEL": "INFO",
+    "ALUMNI_VAR_DIR": "var",
+    "ALUMNI_ADMIN_USERNAME": "admin",
+    "OUTBOX_RELAY_PAUSED": "",
+    "TASK_OVERDUE_SCAN_SECONDS": "3600",
+}
+"""Settings with a default. Others (`JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`,
+`<SERVICE>_DATABASE_URL`) have a rule instead, in their functions below."""
+
 ACCESS_TOKEN_TTL_SECONDS = 15 * 60
 REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 3600
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def get(name: str, overrides: Mapping[str, Any] | None = None) -> str | None:
+    """A setting as text: from `overrides` (a container's config), the environment, else its
+    default (None when it has none)."""
+    if overrides is not None and overrides.get(name) not in (None, ""):
+        return str(overrides[name])
+    value = os.environ.get(name)
+    if value not in (None, ""):
+        return value
+    return DEFAULTS.get(name)
+
+
+def get_float(name: str, overrides: Mapping[str, Any] | None = None) -> float:
+    return float(get(name, overrides) or 0)
+
+
+def get_int(name: str, overrides: Mapping[str, Any] | None = None) -> int:
+    return int(get(name, overrides) or 0)
+
+
+def get_flag(name: str, overrides: Mapping[str, Any] | None = None) -> bool:
+    return (get(name, overrides) or "").strip().lower() in TRUE_WORDS
 
 
 def var_dir() -> Path:
-    """Directory for local state (SQLite files, generated secrets)."""
-    path = Path(os.environ.get("ALUMNI_VAR_DIR", "var")).resolve()
+    """Directory for local state (SQLite files, generated secrets, logs)."""
+    path = Path(get("ALUMNI_VAR_DIR") or "var").resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def amqp_uri() -> str:
-    return os.environ.get("AMQP_URI", DEFAULT_AMQP_URI)
+def amqp_uri(overrides: Mapping[str, Any] | None = None) -> str:
+    return get("AMQP_URI", overrides) or ""
 
 
 def web_server_address() -> str:
-    return os.environ.get("WEB_SERVER_ADDRESS", DEFAULT_WEB_SERVER_ADDRESS)
+    return get("WEB_SERVER_ADDRESS") or ""
 
 
-def database_url(service: str) -> str:
+def database_url(service: str, overrides: Mapping[str, Any] | None = None) -> str:
     """`<SERVICE>_DATABASE_URL`, defaulting to a SQLite file under var/."""
-    configured = os.environ.get(f"{service.upper()}_DATABASE_URL")
+    configured = get(f"{service.upper()}_DATABASE_URL", overrides)
     if configured:
         return configured
     return f"sqlite:///{var_dir() / f'{service}.db'}"
 
 
-def rpc_timeout() -> float:
-    return float(os.environ.get("RPC_TIMEOUT", DEFAULT_RPC_TIMEOUT_SECONDS))
+def rpc_timeout(overrides: Mapping[str, Any] | None = None) -> float:
+    return get_float("RPC_TIMEOUT", overrides)
+
+
+def max_workers(overrides: Mapping[str, Any] | None = None) -> int:
+    return get_int("MAX_WORKERS", overrides)
 
 
 def _secret_from_file(name: str) -> str:
@@ -53,22 +98,35 @@ def _secret_from_file(name: str) -> str:
     return path.read_text().strip()
 
 
-def jwt_secret() -> str:
-    return os.environ.get("JWT_SECRET") or _secret_from_file("jwt-secret")
+def jwt_secret(overrides: Mapping[str, Any] | None = None) -> str:
+    return get("JWT_SECRET", overrides) or _secret_from_file("jwt-secret")
 
 
 def admin_username() -> str:
-    return os.environ.get("ALUMNI_ADMIN_USERNAME", "admin")
+    return get("ALUMNI_ADMIN_USERNAME") or ""
 
 
 def admin_password() -> str | None:
-    return os.environ.get("ALUMNI_ADMIN_PASSWORD") or None
+    return get("ALUMNI_ADMIN_PASSWORD")
 
 
-def nameko_config_path() -> Path:
-    return Path(__file__).with_name("nameko.yaml")
-
-
-def outbox_relay_paused() -> bool:
+def outbox_relay_paused(overrides: Mapping[str, Any] | None = None) -> bool:
     """Hold outbox rows unsent; only for operators draining a broker and for crash tests."""
-    return os.environ.get("OUTBOX_RELAY_PAUSED", "").lower() in {"1", "true", "yes"}
+    return get_flag("OUTBOX_RELAY_PAUSED", overrides)
+
+
+def nameko_config() -> dict[str, Any]:
+    """The configuration nameko runs every service with (services.common.serve)."""
+    return {
+        "AMQP_URI": amqp_uri(),
+        "WEB_SERVER_ADDRESS": web_server_address(),
+        "max_workers": max_workers(),
+        "parent_calls_tracked": 10,
+        "LOGGING": {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+            "root": {"level": get("LOG_LEVEL"), "handlers": ["console"]},
+        },
+    }

@@ -1,24 +1,41 @@
 """Errors that cross service boundaries.
 
-Each is registered with nameko's `deserialize_to_instance`, so a caller of an
-RPC method receives the same exception type, with its message and details,
-instead of a generic `RemoteError`. The gateway maps each `code` to an HTTP
-status in one table (gateway/errors.py).
+Each carries a stable `code` (mapped to an HTTP status in one table, gateway/errors.py),
+a Chinese `message` for people, and `details`; where a caller may need to tell one
+refusal from another, `details["reason"]` names it in a machine-readable word
+(`event_full`, `expired`, …), so that messages can be reworded without breaking clients
+or tests.
+
+This module imports no framework. nameko learns these types (so that an RPC caller gets
+the same exception back instead of a `RemoteError`) from services.common.rpc, which
+registers every subclass, present and future, when nameko is loaded.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nameko.exceptions import deserialize_to_instance
+KNOWN_ERRORS: list[type[AppError]] = []
+"""Every AppError type defined so far, for the RPC layer to register with nameko."""
+_on_new_error: list = []
 
 
-@deserialize_to_instance
 class AppError(Exception):
     code = "ERROR"
 
-    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message, details or {})
+    def __init__(
+        self, message: str, details: dict[str, Any] | None = None, *, reason: str | None = None
+    ) -> None:
+        details = dict(details or {})
+        if reason is not None:
+            details["reason"] = reason
+        super().__init__(message, details)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        KNOWN_ERRORS.append(cls)
+        for hook in _on_new_error:
+            hook(cls)
 
     @property
     def message(self) -> str:
@@ -28,46 +45,52 @@ class AppError(Exception):
     def details(self) -> dict[str, Any]:
         return self.args[1]
 
+    @property
+    def reason(self) -> str | None:
+        return self.details.get("reason")
+
     def __str__(self) -> str:
         return self.message
 
 
-@deserialize_to_instance
+KNOWN_ERRORS.append(AppError)
+
+
+def on_new_error_type(hook) -> None:
+    """Call `hook(cls)` for every AppError type, those defined already and those to come."""
+    _on_new_error.append(hook)
+    for cls in list(KNOWN_ERRORS):
+        hook(cls)
+
+
 class BadRequest(AppError):
     code = "BAD_REQUEST"
 
 
-@deserialize_to_instance
 class ValidationFailed(AppError):
     code = "VALIDATION_ERROR"
 
 
-@deserialize_to_instance
 class NotFound(AppError):
     code = "NOT_FOUND"
 
 
-@deserialize_to_instance
 class Conflict(AppError):
     code = "CONFLICT"
 
 
-@deserialize_to_instance
 class AuthenticationFailed(AppError):
     code = "UNAUTHENTICATED"
 
 
-@deserialize_to_instance
 class PermissionDenied(AppError):
     code = "FORBIDDEN"
 
 
-@deserialize_to_instance
 class ServiceUnavailable(AppError):
     code = "SERVICE_UNAVAILABLE"
 
 
-@deserialize_to_instance
 class ServiceTimeout(AppError):
     code = "SERVICE_TIMEOUT"
 

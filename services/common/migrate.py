@@ -10,18 +10,29 @@ from __future__ import annotations
 import argparse
 import importlib
 import zlib
+from importlib import resources
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 
-from services.common import config
+from services.common import catalogue, config
 from services.common.db import make_engine
+
+
+def versions_directory(service: str) -> str:
+    """Where a service keeps its revisions: services/<name>/migrations/versions."""
+    package = catalogue.by_name(service).migrations_package
+    return str(resources.files(package) / "migrations" / "versions")
 
 
 def alembic_config(service: str, url: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", f"services.{service}:migrations")
+    # One env.py and script template for all (services/common/migrations/); the revisions
+    # are the service's own.
+    cfg.set_main_option("script_location", "services.common:migrations")
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", versions_directory(service))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     cfg.attributes["service"] = service
     return cfg
@@ -60,7 +71,7 @@ class _migration_lock:
 
 
 def target_metadata(service: str):
-    return importlib.import_module(f"services.{service}.models").Base.metadata
+    return importlib.import_module(catalogue.by_name(service).models_module).Base.metadata
 
 
 def main() -> None:

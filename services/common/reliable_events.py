@@ -4,7 +4,8 @@ nameko's `event_handler` acks a message whose handler raised, and the event is
 gone. `reliable_event_handler` instead republishes it to a delay queue (one per
 backoff step, with a queue TTL that dead-letters it back into the handler's
 queue), and after the last attempt to a dead-letter queue `<queue>.dead`,
-where it waits for an operator. The original is acked only after the broker has
+where it waits for an operator; a message that breaks its contract goes there at
+once (`is_poison`). The original is acked only after the broker has
 confirmed the copy, so a crash in between at worst delivers it twice, which
 the inbox makes harmless.
 """
@@ -20,11 +21,19 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.standalone.events import get_event_exchange
 
+from services.common.errors import ValidationFailed
+
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRY_DELAYS_SECONDS = (1, 5, 30)
 ATTEMPT_HEADER = "x-alumni-attempt"
 ERROR_HEADER = "x-alumni-error"
+POISON_REASONS = frozenset({"contract_breach", "unknown_event_type"})
+
+
+def is_poison(error: BaseException) -> bool:
+    """A message that breaks its contract fails the same way every time: no retry helps."""
+    return isinstance(error, ValidationFailed) and error.reason in POISON_REASONS
 
 
 def retry_queue_name(queue_name: str, step: int) -> str:
@@ -104,7 +113,7 @@ class ReliableEventHandler(EventHandler):
             self.queue_consumer.ack_message(message)
             return
         attempt = int(message.headers.get(ATTEMPT_HEADER, 0)) + 1
-        if attempt <= len(self.retry_delays):
+        if attempt <= len(self.retry_delays) and not is_poison(exc_info[1]):
             target = retry_queue_name(self.queue.name, attempt)
         else:
             target = dead_letter_queue_name(self.queue.name)

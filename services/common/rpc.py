@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import eventlet
 from kombu.exceptions import OperationalError
-from nameko.exceptions import UnknownService
+from nameko.exceptions import UnknownService, deserialize_to_instance
 from nameko.rpc import MethodProxy, RpcProxy, ServiceProxy
 
 from services.common import config
-from services.common.errors import ServiceTimeout, ServiceUnavailable
+from services.common.errors import ServiceTimeout, ServiceUnavailable, on_new_error_type
+
+# A caller gets the platform's errors back as themselves, not as nameko's RemoteError.
+on_new_error_type(deserialize_to_instance)
 
 
 class TimedMethodProxy(MethodProxy):
@@ -73,7 +76,7 @@ class TimedRpcProxy(RpcProxy):
 
     def setup(self) -> None:
         if self.timeout is None:
-            self.timeout = float(self.container.config.get("RPC_TIMEOUT") or config.rpc_timeout())
+            self.timeout = config.rpc_timeout(self.container.config)
         super().setup()
 
     def get_dependency(self, worker_ctx) -> TimedServiceProxy:

@@ -16,81 +16,69 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from nameko.rpc import rpc
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from services.common.columns import utcnow
-from services.common.contracts import check_event
 from services.common.contracts import events as contract
 from services.common.contracts.base import Actor, load_or_raise
-from services.common.db import Database
-from services.common.errors import EXPECTED_ERRORS
-from services.common.reliable_events import reliable_event_handler
+from services.common.dependencies import Database
+from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
 from services.common.rpc import TimedRpcProxy
 from services.events import cooperation, domain, feedback, plans, receptions
-from services.events.models import OutboxMessage, ProcessedMessage
-from services.events.timers import configured_timer
+from services.events.models import Base
 from services.events.workflow import school_date
 
-SERVICE_NAME = "events"
-TASK_OVERDUE_SCAN_KEY = "TASK_OVERDUE_SCAN_SECONDS"
-TASK_OVERDUE_SCAN_DEFAULT_SECONDS = 3600
 ROSTER_BACKFILL_PAGE_SIZE = 100  # the registry's largest `search_alumni` page
 ROSTER_BACKFILL_PAGE_ATTEMPTS = 3
 
 
-class EventsService:
-    name = SERVICE_NAME
+class EventsService(HealthMixin):
+    name = "events"
 
-    db = Database(SERVICE_NAME, outbox_model=OutboxMessage)
+    db = Database(Base)
     registry = TimedRpcProxy("registry")
-
-    @rpc
-    def health(self) -> dict[str, str]:
-        self.db.session.execute(text("SELECT 1"))
-        return {"service": self.name, "status": "ok"}
 
     # ---- events ------------------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def create_event(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.EventInput(), data)
         with self.db.transaction() as session:
             return domain.create_event(session, payload)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def update_event(self, event_id: str, patch: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.EventPatch(), patch)
         with self.db.transaction() as session:
             return domain.update_event(session, event_id, payload)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_event(self, event_id: str) -> dict[str, Any]:
         return domain.get_event(self.db.session, event_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_events(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return domain.list_events(
             self.db.session, load_or_raise(contract.EventListQuery(), params or {})
         )
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def publish_event(self, event_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return domain.publish_event(session, event_id, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def close_event(self, event_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return domain.close_event(session, event_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def finish_event(self, event_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return domain.finish_event(session, event_id, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def cancel_event(self, event_id: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
         payload = load_or_raise(contract.EventCancellation(), data or {})
         with self.db.transaction() as session:
@@ -98,34 +86,34 @@ class EventsService:
 
     # ---- lecture series ----------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def create_series(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.SeriesInput(), data)
         with self.db.transaction() as session:
             return domain.create_series(session, payload)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def update_series(self, series_id: str, patch: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.SeriesPatch(), patch)
         with self.db.transaction() as session:
             return domain.update_series(session, series_id, payload)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_series(self, series_id: str) -> dict[str, Any]:
         return domain.get_series(self.db.session, series_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_series(self) -> list[dict[str, Any]]:
         return domain.list_series(self.db.session)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def delete_series(self, series_id: str) -> None:
         with self.db.transaction() as session:
             domain.delete_series(session, series_id)
 
     # ---- registrations -----------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def sign_up(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.SignUpInput(), data)
         with self.db.transaction() as session:
@@ -133,16 +121,16 @@ class EventsService:
                 session, event_id, payload["alumnus_id"], payload["guests"], utcnow()
             )
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def cancel_registration(self, event_id: str, registration_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return domain.cancel_registration(session, event_id, registration_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_registration(self, registration_id: str) -> dict[str, Any]:
         return domain.get_registration(self.db.session, registration_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_registrations(
         self, event_id: str, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -150,11 +138,11 @@ class EventsService:
             self.db.session, event_id, load_or_raise(contract.RegistrationSearch(), params or {})
         )
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def alumnus_registrations(self, alumnus_id: str) -> list[dict[str, Any]]:
         return domain.alumnus_registrations(self.db.session, alumnus_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_alumnus_registrations(
         self, alumnus_id: str, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -163,13 +151,13 @@ class EventsService:
             self.db.session, alumnus_id, load_or_raise(contract.RegistrationSearch(), params or {})
         )
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def check_in(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.CheckInInput(), data)
         with self.db.transaction() as session:
             return domain.check_in(session, event_id, payload["token"], utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def registration_qr(self, registration_id: str) -> dict[str, Any]:
         """The check-in QR code as base64 PNG: RPC payloads are JSON and carry no bytes."""
         png = domain.registration_qr_png(self.db.session, registration_id)
@@ -179,17 +167,17 @@ class EventsService:
             "png_base64": base64.b64encode(png).decode("ascii"),
         }
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def attendance_stats(self, event_id: str) -> dict[str, Any]:
         return domain.attendance_stats(self.db.session, event_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def event_roster(self, event_id: str) -> list[dict[str, Any]]:
         return domain.event_roster(self.db.session, event_id)
 
     # ---- activity reports --------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def file_activity_report(
         self, event_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
@@ -198,11 +186,11 @@ class EventsService:
         with self.db.transaction() as session:
             return domain.file_activity_report(session, event_id, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_activity_report(self, event_id: str) -> dict[str, Any]:
         return domain.get_activity_report(self.db.session, event_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_activity_reports(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return domain.list_activity_reports(
             self.db.session, load_or_raise(contract.ReportSearch(), params or {})
@@ -210,13 +198,13 @@ class EventsService:
 
     # ---- return-visit receptions (校友返校接待) ------------------------------
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def request_reception(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.ReceptionInput(), data)
         with self.db.transaction() as session:
             return receptions.request_reception(session, payload, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def decide_reception(
         self, reception_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
@@ -225,7 +213,7 @@ class EventsService:
         with self.db.transaction() as session:
             return receptions.decide_reception(session, reception_id, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def complete_reception(
         self, reception_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
@@ -234,7 +222,7 @@ class EventsService:
         with self.db.transaction() as session:
             return receptions.complete_reception(session, reception_id, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def cancel_reception(
         self, reception_id: str, data: dict[str, Any] | None, actor: dict[str, Any]
     ) -> dict[str, Any]:
@@ -243,11 +231,11 @@ class EventsService:
         with self.db.transaction() as session:
             return receptions.cancel_reception(session, reception_id, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_reception(self, reception_id: str) -> dict[str, Any]:
         return receptions.get_reception(self.db.session, reception_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_receptions(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return receptions.list_receptions(
             self.db.session, load_or_raise(contract.ReceptionSearch(), params or {})
@@ -255,29 +243,29 @@ class EventsService:
 
     # ---- work plans and tasks (工作计划) -------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def create_plan(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.PlanInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return plans.create_plan(session, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_plan(self, plan_id: str) -> dict[str, Any]:
         return plans.get_plan(self.db.session, plan_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_plans(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return plans.list_plans(self.db.session, load_or_raise(contract.PlanSearch(), params or {}))
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def add_task(self, plan_id: str, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.TaskInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return plans.add_task(session, plan_id, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def advance_task(
         self, task_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
@@ -286,20 +274,20 @@ class EventsService:
         with self.db.transaction() as session:
             return plans.advance_task(session, task_id, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_task(self, task_id: str) -> dict[str, Any]:
         return plans.get_task(self.db.session, task_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_tasks(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return plans.list_tasks(self.db.session, load_or_raise(contract.TaskSearch(), params or {}))
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def flag_overdue_tasks(self) -> dict[str, Any]:
         """The timer's scan on demand, for operators and tests; flags each task once."""
         return self._flag_overdue_tasks()
 
-    @configured_timer(TASK_OVERDUE_SCAN_KEY, TASK_OVERDUE_SCAN_DEFAULT_SECONDS)
+    @configured_timer("TASK_OVERDUE_SCAN_SECONDS")
     def scan_overdue_tasks(self) -> dict[str, Any]:
         return self._flag_overdue_tasks()
 
@@ -308,20 +296,20 @@ class EventsService:
         with self.db.transaction() as session:
             return plans.flag_overdue_tasks(session, school_date(now), now)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def department_summary(self, year: int) -> dict[str, Any]:
         query = load_or_raise(contract.SummaryQuery(), {"year": year})
         return plans.department_summary(self.db.session, query["year"], school_date(utcnow()))
 
     # ---- suggestions (建议) ----------------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def submit_suggestion(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.SuggestionInput(), data)
         with self.db.transaction() as session:
             return feedback.submit_suggestion(session, payload, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def answer_suggestion(
         self, suggestion_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
@@ -330,11 +318,11 @@ class EventsService:
         with self.db.transaction() as session:
             return feedback.answer_suggestion(session, suggestion_id, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_suggestion(self, suggestion_id: str) -> dict[str, Any]:
         return feedback.get_suggestion(self.db.session, suggestion_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_suggestions(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return feedback.list_suggestions(
             self.db.session, load_or_raise(contract.SuggestionSearch(), params or {})
@@ -342,13 +330,13 @@ class EventsService:
 
     # ---- service requests from alumni companies (三.7) ---------------------------
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def submit_service_request(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.ServiceRequestInput(), data)
         with self.db.transaction() as session:
             return feedback.submit_service_request(session, payload, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def assign_service_request(
         self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
@@ -357,7 +345,7 @@ class EventsService:
         with self.db.transaction() as session:
             return feedback.assign_service_request(session, request_id, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def progress_service_request(
         self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
@@ -366,7 +354,7 @@ class EventsService:
         with self.db.transaction() as session:
             return feedback.progress_service_request(session, request_id, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def add_service_request_note(
         self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
@@ -375,11 +363,11 @@ class EventsService:
         with self.db.transaction() as session:
             return feedback.add_service_request_note(session, request_id, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_service_request(self, request_id: str) -> dict[str, Any]:
         return feedback.get_service_request(self.db.session, request_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_service_requests(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return feedback.list_service_requests(
             self.db.session, load_or_raise(contract.ServiceRequestSearch(), params or {})
@@ -387,20 +375,20 @@ class EventsService:
 
     # ---- cooperation projects (三.8) ---------------------------------------------
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def create_project(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.ProjectInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return cooperation.create_project(session, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def update_project(self, project_id: str, patch: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.ProjectPatch(), patch)
         with self.db.transaction() as session:
             return cooperation.update_project(session, project_id, payload, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def change_project_status(
         self, project_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
@@ -409,7 +397,7 @@ class EventsService:
         with self.db.transaction() as session:
             return cooperation.change_project_status(session, project_id, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def add_project_note(
         self, project_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
@@ -418,11 +406,11 @@ class EventsService:
         with self.db.transaction() as session:
             return cooperation.add_project_note(session, project_id, payload, who, utcnow())
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_project(self, project_id: str) -> dict[str, Any]:
         return cooperation.get_project(self.db.session, project_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_projects(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return cooperation.list_projects(
             self.db.session, load_or_raise(contract.ProjectSearch(), params or {})
@@ -430,25 +418,19 @@ class EventsService:
 
     # ---- the registry's events: the local roster -----------------------------
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_roster_entry(self, alumnus_id: str) -> dict[str, Any]:
         return domain.get_roster_entry(self.db.session, alumnus_id)
 
-    @reliable_event_handler("registry", "alumnus_registered")
-    def on_alumnus_registered(self, event: dict[str, Any]) -> None:
-        check_event(event)
-        with self.db.transaction() as session:
-            if ProcessedMessage.claim(session, event["event_id"], "on_alumnus_registered"):
-                domain.apply_alumnus_registered(session, event["data"])
+    @consumes("registry", "alumnus_registered")
+    def on_alumnus_registered(self, session: Session, event: dict[str, Any]) -> None:
+        domain.apply_alumnus_registered(session, event["data"])
 
-    @reliable_event_handler("registry", "alumnus_updated")
-    def on_alumnus_updated(self, event: dict[str, Any]) -> None:
-        check_event(event)
-        with self.db.transaction() as session:
-            if ProcessedMessage.claim(session, event["event_id"], "on_alumnus_updated"):
-                domain.apply_alumnus_updated(session, event["data"])
+    @consumes("registry", "alumnus_updated")
+    def on_alumnus_updated(self, session: Session, event: dict[str, Any]) -> None:
+        domain.apply_alumnus_updated(session, event["data"])
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def backfill_roster(self) -> dict[str, int]:
         """Copy every alumnus of the registry into the roster, a page at a time.
 

@@ -15,23 +15,14 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.common.columns import new_id, utcnow
-from services.common.inbox import ProcessedMessageMixin
-from services.common.outbox import OutboxMessageMixin
+from services.common.models import service_base
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-class OutboxMessage(OutboxMessageMixin, Base):
-    pass
-
-
-class ProcessedMessage(ProcessedMessageMixin, Base):
-    pass
+Base = service_base()
+OutboxMessage = Base.outbox_model
+ProcessedMessage = Base.inbox_model
 
 
 class Department(Base):

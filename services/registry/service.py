@@ -4,50 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-from sqlalchemy import text
-
 from services.common.contracts import registry as contract
 from services.common.contracts.base import PageQuery, load_or_raise
-from services.common.db import Database
-from services.common.errors import EXPECTED_ERRORS
+from services.common.dependencies import Database
+from services.common.entrypoints import HealthMixin, rpc
 from services.registry import domain
-from services.registry.models import OutboxMessage
-
-SERVICE_NAME = "registry"
+from services.registry.models import Base
 
 
-class RegistryService:
-    name = SERVICE_NAME
+class RegistryService(HealthMixin):
+    name = "registry"
 
-    db = Database(SERVICE_NAME, outbox_model=OutboxMessage)
+    db = Database(Base)
 
     @rpc
-    def health(self) -> dict[str, str]:
-        self.db.session.execute(text("SELECT 1"))
-        return {"service": self.name, "status": "ok"}
-
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
     def create_department(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.DepartmentInput, data)
         with self.db.transaction() as session:
             return domain.create_department(session, payload)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_departments(self) -> list[dict[str, Any]]:
         return domain.list_departments(self.db.session)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_department(self, department_id: str) -> dict[str, Any]:
         return domain.get_department(self.db.session, department_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def create_alumnus(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.AlumnusInput, data)
         with self.db.transaction() as session:
             return domain.register_alumnus(session, payload, load_or_raise(contract.Actor, actor))
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def update_alumnus(
         self, alumnus_id: str, patch: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
@@ -57,42 +47,42 @@ class RegistryService:
                 session, alumnus_id, payload, load_or_raise(contract.Actor, actor)
             )
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_alumnus(self, alumnus_id: str) -> dict[str, Any]:
         return domain.get_alumnus(self.db.session, alumnus_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def search_alumni(self, params: dict[str, Any]) -> dict[str, Any]:
         return domain.search_alumni(self.db.session, load_or_raise(contract.AlumnusSearch, params))
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def alumnus_history(
         self, alumnus_id: str, limit: int = 50, cursor: str | None = None
     ) -> dict[str, Any]:
         page = load_or_raise(PageQuery, {"limit": limit, "cursor": cursor})
         return domain.alumnus_history(self.db.session, alumnus_id, page["limit"], page["cursor"])
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def create_account(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.AccountInput, data)
         with self.db.transaction() as session:
             return domain.create_account(session, payload)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def create_alumnus_account(self, alumnus_id: str, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.AlumnusAccountInput, data)
         with self.db.transaction() as session:
             return domain.create_alumnus_account(session, alumnus_id, payload)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def list_accounts(self) -> list[dict[str, Any]]:
         return domain.list_accounts(self.db.session)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def get_account(self, account_id: str) -> dict[str, Any]:
         return domain.get_account(self.db.session, account_id)
 
-    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    @rpc
     def authenticate(self, credentials: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.Credentials, credentials)
         return domain.authenticate(self.db.session, payload["username"], payload["password"])

@@ -26,7 +26,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from services.common.contracts import build_event
-from services.common.db import Database, make_engine
+from services.common.db import make_engine
+from services.common.dependencies import Database
 from services.common.errors import Conflict, ValidationFailed
 from services.common.rpc import TimedRpcProxy
 from services.events.models import OutboxMessage, ProcessedMessage, Registration, RosterEntry

@@ -18,7 +18,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from services.common.contracts.base import iso_utc
-from services.common.db import Database, make_engine
+from services.common.db import make_engine
+from services.common.dependencies import Database
 from services.events import backfill
 from services.events.models import RosterEntry
 from services.events.service import ROSTER_BACKFILL_PAGE_SIZE, EventsService

@@ -16,7 +16,6 @@ from services.common.migrate import upgrade
 from services.common.topology import declare_event_queues
 from services.events.models import RosterEntry
 from services.events.service import EventsService
-from services.launch import ENTRYPOINTS
 from tests.support.registry_data import alumnus_snapshot
 
 ROSTER_WAIT_SECONDS = 15
@@ -44,7 +43,7 @@ def test_event_published_before_the_consumer_ever_started_reaches_it(
     # The registry's relay declares its exchange when it first publishes.
     with Connection(rabbit_config["AMQP_URI"]) as connection:
         get_event_exchange("registry", {})(connection.default_channel).declare()
-    declared = declare_event_queues(rabbit_config["AMQP_URI"], ENTRYPOINTS.values())
+    declared = declare_event_queues(rabbit_config["AMQP_URI"])
     assert declared > 0
 
     dispatch = event_dispatcher(rabbit_config)

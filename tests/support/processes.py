@@ -106,9 +106,11 @@ class SystemUnderTest:
         return process
 
     def start_all(self) -> None:
-        for service in self.database_urls:
-            self.start(service)
-        self.start("gateway")
+        """Every service of the catalogue, then wait until the gateway says all are ready."""
+        from services.common import catalogue
+
+        for name in catalogue.names():
+            self.start(name)
         self.wait_ready()
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:

@@ -277,7 +277,7 @@ def test_another_alumnus_and_unknown_alumni(journey):
         403,
         "FORBIDDEN",
     )
-    assert error["details"] == {"field": "alumnus_id"}
+    assert error["details"] == {"field": "alumnus_id", "reason": "not_themselves"}
     # Naming oneself is fine.
     registration = first.ok(
         "POST",

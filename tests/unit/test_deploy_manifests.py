@@ -20,6 +20,9 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
+from services import deployfiles
+from services.common import catalogue
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
@@ -30,8 +33,8 @@ SCHEMA_FILE = ROOT / "tests" / "schemas" / "compose-spec.json"
 
 # Services provided by third-party images; every other service runs this project's image.
 INFRASTRUCTURE = {"rabbitmq", "postgres"}
-# Services started with `python -m services.launch <name>`; more get added later.
-KNOWN_APP_SERVICES = {"registry", "gateway", "events", "donations", "notify"}
+# Services started with `python -m services.launch <name>`: the catalogue's.
+KNOWN_APP_SERVICES = set(catalogue.names())
 
 PYTHON_M = re.compile(r"\bpython3?\s+-m\s+([A-Za-z_][\w.]*)")
 DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$")
@@ -212,12 +215,12 @@ def test_schema_rejects_broken_compose_documents(compose, validator, mutate, exp
 # --------------------------------------------------------------------------- compose semantics
 
 
-def test_compose_has_expected_services(compose):
-    services = set(compose["services"])
-    assert services >= INFRASTRUCTURE
-    assert {"registry", "gateway"} <= services
-    unknown = services - INFRASTRUCTURE - KNOWN_APP_SERVICES
-    assert not unknown, f"unexpected services in compose: {sorted(unknown)}"
+def test_generated_deploy_files_are_up_to_date():
+    assert deployfiles.stale_files() == [], "run `make deploy-files` and commit the result"
+
+
+def test_compose_runs_exactly_the_services_of_the_catalogue(compose):
+    assert set(compose["services"]) == INFRASTRUCTURE | KNOWN_APP_SERVICES
 
 
 def test_every_service_has_a_healthcheck(compose):
@@ -257,9 +260,11 @@ def test_every_depends_on_waits_for_service_healthy(compose):
             assert "healthcheck" in services[dependency], (
                 f"{name} waits for {dependency} to be healthy, but it has no healthcheck"
             )
-    assert set(services["registry"]["depends_on"]) == {"rabbitmq", "postgres"}
-    assert set(services["events"]["depends_on"]) == {"rabbitmq", "postgres"}
-    assert set(services["gateway"]["depends_on"]) == {"rabbitmq", "registry", "events"}
+    for entry in catalogue.SERVICES:
+        expected = {"rabbitmq"} | ({"postgres"} if entry.database else set())
+        if entry.readiness == catalogue.HTTP_PROBE:
+            expected |= {other.name for other in catalogue.rpc_services()}
+        assert set(services[entry.name]["depends_on"]) == expected, entry.name
 
 
 def test_gateway_publishes_port_8000_and_listens_on_all_interfaces(compose):
@@ -307,7 +312,7 @@ def test_postgres_init_script_creates_every_configured_database(compose):
     )
     missing = wanted - set(created)
     assert not missing, f"postgres-init.sql does not create: {sorted(missing)}"
-    assert {"registry", "events", "donations", "notify"} <= set(created)
+    assert {entry.name for entry in catalogue.with_database()} == set(created)
     assert all(o == owner for o in created.values()), created
 
 

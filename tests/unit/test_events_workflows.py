@@ -22,10 +22,10 @@ from sqlalchemy.sql.dml import Update
 from services.common.contracts import check_event
 from services.common.contracts import events as contract
 from services.common.contracts.base import load_or_raise
+from services.common.entrypoints import ConfiguredTimer
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.events import cooperation, domain, feedback, plans, receptions
 from services.events.models import OutboxMessage, Reception, WorkPlan
-from services.events.timers import ConfiguredTimer
 from services.events.workflow import school_date, set_status
 
 # 17:00 in Beijing on 1 May 2030: the school's "today" is 2030-05-01.
@@ -623,7 +623,7 @@ def test_task_lists_page_and_filter(run):
 
 def test_the_scan_interval_comes_from_configuration(monkeypatch):
     def interval(config):
-        timer = ConfiguredTimer("TASK_OVERDUE_SCAN_SECONDS", 3600)
+        timer = ConfiguredTimer("TASK_OVERDUE_SCAN_SECONDS")
         timer.container = SimpleNamespace(config=config)
         timer.setup()
         return timer.interval

@@ -1,4 +1,5 @@
-"""The outbox relay with a recording publisher in place of the broker (SQLite and PostgreSQL)."""
+"""The outbox relay with the in-memory publisher in place of the broker (SQLite and
+PostgreSQL), and the broker adapter's message properties."""
 
 from __future__ import annotations
 
@@ -9,23 +10,13 @@ import eventlet
 import pytest
 from sqlalchemy import func, select
 
-from services.common.db import WorkerDatabase
-from services.common.outbox import OutboxRelay
+from services.common.adapters.publisher import BrokerPublisher, InMemoryPublisher
+from services.common.contracts import build_event
+from services.common.dependencies import WorkerDatabase
+from services.common.relay import OutboxRelay
 from services.registry import domain
-from services.registry.models import Alumnus, OutboxMessage
+from services.registry.models import Alumnus, Base, OutboxMessage
 from tests.support.registry_data import alumnus_snapshot
-
-
-class RecordingPublisher:
-    def __init__(self, fail_on_call: int | None = None) -> None:
-        self.calls: list[dict] = []
-        self.fail_on_call = fail_on_call
-
-    def publish(self, payload, **kwargs) -> None:
-        if self.fail_on_call is not None and len(self.calls) + 1 == self.fail_on_call:
-            self.fail_on_call = None
-            raise ConnectionError("broker went away")
-        self.calls.append({"payload": payload, **kwargs})
 
 
 def alumnus_payload(name: str) -> dict:
@@ -34,14 +25,7 @@ def alumnus_payload(name: str) -> dict:
 
 @pytest.fixture
 def relay(registry_session_factory):
-    relay = OutboxRelay(
-        registry_session_factory,
-        OutboxMessage,
-        amqp_uri="amqp://guest:guest@127.0.0.1:1/never-used",
-        source_service="registry",
-    )
-    relay.publisher = RecordingPublisher()
-    return relay
+    return OutboxRelay(registry_session_factory, OutboxMessage, InMemoryPublisher())
 
 
 def record_events(session_factory, *names: str) -> list[dict]:
@@ -66,14 +50,7 @@ def test_flush_publishes_unsent_rows_in_order_and_marks_them_sent(relay, registr
 
     assert relay.flush() == 3
 
-    calls = relay.publisher.calls
-    assert [c["payload"] for c in calls] == events
-    assert [c["message_id"] for c in calls] == [e["event_id"] for e in events]
-    assert {c["routing_key"] for c in calls} == {"alumnus_registered"}
-    assert {c["type"] for c in calls} == {"alumnus_registered"}
-    assert {c["exchange"].name for c in calls} == {"registry.events"}
-    assert calls[0]["exchange"].type == "topic"
-    assert calls[0]["exchange"].durable is True
+    assert relay.publisher.published == events
     stored = rows(registry_session_factory)
     assert [r.event_id for r in stored] == [e["event_id"] for e in events]
     assert all(r.sent_at is not None for r in stored)
@@ -83,19 +60,19 @@ def test_flush_does_not_republish_sent_rows(relay, registry_session_factory):
     record_events(registry_session_factory, "甲", "乙")
     assert relay.flush() == 2
     assert relay.flush() == 0
-    assert len(relay.publisher.calls) == 2
+    assert len(relay.publisher.published) == 2
 
     (later,) = record_events(registry_session_factory, "丁")
     assert relay.flush() == 1
-    assert len(relay.publisher.calls) == 3
-    assert relay.publisher.calls[-1]["message_id"] == later["event_id"]
+    assert len(relay.publisher.published) == 3
+    assert relay.publisher.published[-1] == later
 
 
 def test_publish_failure_keeps_earlier_rows_sent_and_the_failed_one_unsent(
     relay, registry_session_factory
 ):
     events = record_events(registry_session_factory, "甲", "乙", "丙")
-    relay.publisher = RecordingPublisher(fail_on_call=2)
+    relay.publisher = InMemoryPublisher(fail_on_call=2)
 
     with pytest.raises(ConnectionError):
         relay.flush()
@@ -104,11 +81,11 @@ def test_publish_failure_keeps_earlier_rows_sent_and_the_failed_one_unsent(
     assert first.sent_at is not None
     assert second.sent_at is None
     assert third.sent_at is None
-    assert [c["message_id"] for c in relay.publisher.calls] == [events[0]["event_id"]]
+    assert relay.publisher.published == events[:1]
 
     # The next flush starts again at the row that failed, and keeps the order.
     assert relay.flush() == 2
-    assert [c["message_id"] for c in relay.publisher.calls] == [e["event_id"] for e in events]
+    assert relay.publisher.published == events
     assert all(r.sent_at is not None for r in rows(registry_session_factory))
 
 
@@ -116,41 +93,28 @@ def test_publish_failure_keeps_earlier_rows_sent_and_the_failed_one_unsent(
 def test_two_relays_never_publish_the_same_row(relay, registry_session_factory):
     """Two instances of a service relay at once: rows one has taken are skipped by the other."""
     events = record_events(registry_session_factory, "甲", "乙")
-    other = OutboxRelay(
-        registry_session_factory,
-        OutboxMessage,
-        amqp_uri="amqp://guest:guest@127.0.0.1:1/never-used",
-        source_service="registry",
-    )
-    other.publisher = RecordingPublisher()
+    other = OutboxRelay(registry_session_factory, OutboxMessage, InMemoryPublisher())
     flushed_meanwhile = []
 
-    class InterleavingPublisher(RecordingPublisher):
-        def publish(self, payload, **kwargs):
-            if not self.calls:
+    class InterleavingPublisher(InMemoryPublisher):
+        def publish(self, event):
+            if not self.published:
                 # The first relay holds its rows while publishing; the other runs now.
                 flushed_meanwhile.append(other.flush())
-            super().publish(payload, **kwargs)
+            super().publish(event)
 
     relay.publisher = InterleavingPublisher()
     assert relay.flush() == 2
     assert flushed_meanwhile == [0]
-    assert other.publisher.calls == []
-    assert [c["message_id"] for c in relay.publisher.calls] == [e["event_id"] for e in events]
+    assert other.publisher.published == []
+    assert relay.publisher.published == events
     assert other.flush() == 0
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("paused", [False, True], ids=["running", "paused"])
 def test_running_relay_publishes_committed_rows_unless_paused(registry_session_factory, paused):
-    relay = OutboxRelay(
-        registry_session_factory,
-        OutboxMessage,
-        amqp_uri="amqp://guest:guest@127.0.0.1:1/never-used",
-        source_service="registry",
-        paused=paused,
-    )
-    relay.publisher = RecordingPublisher()
+    relay = OutboxRelay(registry_session_factory, OutboxMessage, InMemoryPublisher(), paused)
     (event,) = record_events(registry_session_factory, "甲")
 
     runner = eventlet.spawn(relay.run)
@@ -160,17 +124,17 @@ def test_running_relay_publishes_committed_rows_unless_paused(registry_session_f
             eventlet.sleep(0.3)  # an unpaused relay flushes on its first turn, well within this
         else:
             deadline = time.monotonic() + 5
-            while not relay.publisher.calls and time.monotonic() < deadline:
+            while not relay.publisher.published and time.monotonic() < deadline:
                 eventlet.sleep(0.01)
     finally:
         relay.stop()
         runner.wait()
 
     if paused:
-        assert relay.publisher.calls == []
+        assert relay.publisher.published == []
         assert rows(registry_session_factory)[0].sent_at is None
     else:
-        assert [c["message_id"] for c in relay.publisher.calls] == [event["event_id"]]
+        assert relay.publisher.published == [event]
         assert rows(registry_session_factory)[0].sent_at is not None
 
 
@@ -179,7 +143,9 @@ def test_rolled_back_business_transaction_leaves_no_outbox_row(relay, registry_s
         department = domain.create_department(session, {"name": "化学学院", "code": "CHEM"})
         session.commit()
     wakeups: list[bool] = []
-    worker_db = WorkerDatabase(registry_session_factory, on_commit=lambda: wakeups.append(True))
+    worker_db = WorkerDatabase(
+        registry_session_factory, Base, on_commit=lambda: wakeups.append(True)
+    )
     data = {
         "name": "赵敏",
         "graduations": [
@@ -205,7 +171,7 @@ def test_rolled_back_business_transaction_leaves_no_outbox_row(relay, registry_s
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
         assert session.scalar(select(func.count()).select_from(Alumnus)) == 0
     assert relay.flush() == 0
-    assert relay.publisher.calls == []
+    assert relay.publisher.published == []
 
     # The same work committed: one row, the relay is woken, and it publishes that row.
     with worker_db.transaction() as session:
@@ -213,6 +179,27 @@ def test_rolled_back_business_transaction_leaves_no_outbox_row(relay, registry_s
     worker_db.close()
     assert wakeups == [True]
     assert relay.flush() == 1
-    published = relay.publisher.calls[0]["payload"]
+    (published,) = relay.publisher.published
     assert published["data"]["id"] == created["id"]
     assert json.loads(rows(registry_session_factory)[0].payload) == published
+
+
+def test_broker_publisher_routes_by_event_type_on_the_sources_exchange():
+    publisher = BrokerPublisher("amqp://guest:guest@127.0.0.1:1/never-used", "registry")
+    sent: list[dict] = []
+
+    class Recorder:
+        def publish(self, payload, **properties):
+            sent.append({"payload": payload, **properties})
+
+    publisher._publisher = Recorder()
+    (event,) = [build_event("alumnus_registered", alumnus_payload("甲"))]
+    publisher.publish(event)
+
+    (message,) = sent
+    assert message["payload"] == event
+    assert message["routing_key"] == message["type"] == "alumnus_registered"
+    assert message["message_id"] == event["event_id"]
+    assert message["exchange"].name == "registry.events"
+    assert message["exchange"].type == "topic"
+    assert message["exchange"].durable is True

@@ -154,5 +154,7 @@ class EventContract:
         """Validate a received event; returns it unchanged (JSON-native) when it conforms."""
         errors = self.envelope_schema().validate(event)
         if errors:
-            raise ValidationFailed(f"事件 {self.event_type} 不符合契约。", {"fields": errors})
+            raise ValidationFailed(
+                f"事件 {self.event_type} 不符合契约。", {"fields": errors}, reason="contract_breach"
+            )
         return event

@@ -11,6 +11,11 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from services.common.migrations.messaging_tables import (
+    create_messaging_tables,
+    drop_messaging_tables,
+)
+
 # revision identifiers, used by Alembic.
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
@@ -57,27 +62,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("code"),
         sa.UniqueConstraint("name"),
     )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("event_type", sa.String(length=100), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-    )
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_outbox_sent_at"), ["sent_at"], unique=False)
-
-    op.create_table(
-        "processed_messages",
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("handler", sa.String(length=200), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("event_id", "handler"),
-    )
+    create_messaging_tables()
     op.create_table(
         "change_records",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -154,11 +139,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_change_records_alumnus_seq"))
 
     op.drop_table("change_records")
-    op.drop_table("processed_messages")
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_sent_at"))
-
-    op.drop_table("outbox")
+    drop_messaging_tables()
     op.drop_table("departments")
     with op.batch_alter_table("alumni", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alumni_name"))

@@ -1,4 +1,9 @@
-"""The body of every service's Alembic env.py: online migrations on a given connection."""
+"""The Alembic env.py of every service: online migrations on a given connection.
+
+One script directory (this folder: env.py and the script template) serves every
+service; each service keeps only its revisions, in services/<name>/migrations/versions
+(services/common/migrate.py points Alembic there).
+"""
 
 from __future__ import annotations
 
@@ -30,3 +35,6 @@ def _migrate(connection, metadata) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+run()

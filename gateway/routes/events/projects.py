@@ -1,0 +1,101 @@
+"""School–alumni cooperation projects (三.8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from gateway.auth import Principal
+from gateway.authz import projects as project_rules
+from gateway.authz.base import MANAGERS, STAFF_ROLES
+from gateway.http import api
+from gateway.presenters import (
+    present_items,
+    present_project,
+)
+from gateway.routes.events.common import EventsRoutesBase
+from services.common.contracts import events as ev
+
+
+class ProjectRoutes(EventsRoutesBase):
+    @api(
+        "GET",
+        "/api/v1/projects",
+        "School–alumni cooperation projects; a liaison's, of their department.",
+        "projects",
+        STAFF_ROLES,
+        query=ev.ProjectSearch,
+        response=ev.Project,
+        many=True,
+    )
+    def list_projects(
+        self, request: Request, principal: Principal, query: dict[str, Any]
+    ) -> dict[str, Any]:
+        page = self.events.list_projects(project_rules.scope_project_search(principal, query))
+        return present_items(principal, page, present_project)
+
+    @api(
+        "POST",
+        "/api/v1/projects",
+        "Record a cooperation project; a liaison for their own department.",
+        "projects",
+        MANAGERS,
+        body=ev.ProjectInput,
+        response=ev.Project,
+        status=201,
+    )
+    def create_project(self, request: Request, principal: Principal, body: dict[str, Any]):
+        project_rules.check_project_create(principal, body)
+        self._known_department(body.get("department_id"), "department_id")
+        return present_project(principal, self.events.create_project(body, principal.as_actor()))
+
+    @api(
+        "PATCH",
+        "/api/v1/projects/{project_id}",
+        "Change a project's title, partner, contacts (replaced as a whole) or department.",
+        "projects",
+        MANAGERS,
+        body=ev.ProjectPatch,
+        response=ev.Project,
+    )
+    def update_project(
+        self, request: Request, principal: Principal, project_id: str, body: dict[str, Any]
+    ):
+        project_rules.check_project_write(principal, self.events.get_project(project_id), body)
+        if body.get("department_id") is not None:
+            self._known_department(body["department_id"], "department_id")
+        return present_project(principal, self.events.update_project(project_id, body))
+
+    @api(
+        "POST",
+        "/api/v1/projects/{project_id}/notes",
+        "Add a note to a project (notes are never edited).",
+        "projects",
+        MANAGERS,
+        body=ev.NoteInput,
+        response=ev.Project,
+        status=201,
+    )
+    def add_project_note(
+        self, request: Request, principal: Principal, project_id: str, body: dict[str, Any]
+    ):
+        project_rules.check_project_write(principal, self.events.get_project(project_id))
+        noted = self.events.add_project_note(project_id, body, principal.as_actor())
+        return present_project(principal, noted)
+
+    @api(
+        "POST",
+        "/api/v1/projects/{project_id}/status",
+        "Move a project on (proposed → active ⇄ suspended → completed), with a note.",
+        "projects",
+        MANAGERS,
+        body=ev.ProjectStatusChange,
+        response=ev.Project,
+    )
+    def change_project_status(
+        self, request: Request, principal: Principal, project_id: str, body: dict[str, Any]
+    ):
+        project_rules.check_project_write(principal, self.events.get_project(project_id))
+        changed = self.events.change_project_status(project_id, body, principal.as_actor())
+        return present_project(principal, changed)

@@ -1,0 +1,103 @@
+"""Return visits (校友返校接待): requests, decisions, completion, cancellation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from gateway import schemas as edge
+from gateway.auth import Principal
+from gateway.authz import visits as visit_rules
+from gateway.authz.base import ALL_ROLES, ALUMNUS, LIAISON, MANAGERS, OFFICE
+from gateway.http import api
+from gateway.presenters import (
+    present_items,
+    present_visit,
+)
+from gateway.routes.events.common import EventsRoutesBase
+from services.common.contracts import events as ev
+
+
+class VisitRoutes(EventsRoutesBase):
+    @api(
+        "GET",
+        "/api/v1/visits",
+        "Visit requests: all for the office and committee, the department's for a liaison, "
+        "their own for an alumnus.",
+        "visits",
+        ALL_ROLES,
+        query=ev.ReceptionSearch,
+        response=ev.Reception,
+        many=True,
+    )
+    def list_visits(
+        self, request: Request, principal: Principal, query: dict[str, Any]
+    ) -> dict[str, Any]:
+        page = self.events.list_receptions(visit_rules.scope_visit_search(principal, query))
+        return present_items(principal, page, present_visit)
+
+    @api(
+        "POST",
+        "/api/v1/visits",
+        "Ask to visit the campus, for oneself or for a class; an alumnus asks as themselves.",
+        "visits",
+        (OFFICE, LIAISON, ALUMNUS),
+        body=edge.VisitRequest,
+        response=ev.Reception,
+        status=201,
+    )
+    def request_visit(self, request: Request, principal: Principal, body: dict[str, Any]):
+        body = {**body, **visit_rules.visit_request_as(principal, body)}
+        self._known_department(body.get("department_id"), "department_id")
+        return present_visit(principal, self.events.request_reception(body))
+
+    @api(
+        "POST",
+        "/api/v1/visits/{visit_id}/decision",
+        "Approve a visit (naming the host) or decline it (saying why).",
+        "visits",
+        MANAGERS,
+        body=ev.ReceptionDecision,
+        response=ev.Reception,
+    )
+    def decide_visit(
+        self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
+    ):
+        visit_rules.check_visit_handle(principal, self.events.get_reception(visit_id))
+        decided = self.events.decide_reception(visit_id, body, principal.as_actor())
+        return present_visit(principal, decided)
+
+    @api(
+        "POST",
+        "/api/v1/visits/{visit_id}/done",
+        "Record how an approved visit went (on or after its day).",
+        "visits",
+        MANAGERS,
+        body=ev.ReceptionCompletion,
+        response=ev.Reception,
+    )
+    def complete_visit(
+        self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
+    ):
+        visit_rules.check_visit_handle(principal, self.events.get_reception(visit_id))
+        done = self.events.complete_reception(visit_id, body, principal.as_actor())
+        return present_visit(principal, done)
+
+    @api(
+        "POST",
+        "/api/v1/visits/{visit_id}/cancel",
+        "Call off a visit still waiting or approved: the alumnus who asked, the office, or the "
+        "department's liaison; the body (a reason) may be left out.",
+        "visits",
+        (OFFICE, LIAISON, ALUMNUS),
+        body=ev.ReceptionCancellation,
+        body_optional=True,
+        response=ev.Reception,
+    )
+    def cancel_visit(
+        self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
+    ):
+        visit_rules.check_visit_cancel(principal, self.events.get_reception(visit_id))
+        cancelled = self.events.cancel_reception(visit_id, body, principal.as_actor())
+        return present_visit(principal, cancelled)

@@ -1,0 +1,32 @@
+"""Checks against the registry that routes of any service make: does the department or the
+alumnus a body names exist (422 naming the field otherwise)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.common.errors import NotFound, ValidationFailed
+
+
+class RegistryLookups:
+    registry: Any
+
+    def _known_department(self, department_id: Any, field: str) -> None:
+        """A department named in a body exists (422 naming the field otherwise)."""
+        if department_id is None:
+            return
+        try:
+            self.registry.get_department(str(department_id))
+        except NotFound:
+            raise ValidationFailed(
+                "请求数据校验失败。", {"fields": {field: ["院系不存在。"]}}
+            ) from None
+
+    def _known_alumnus(self, alumnus_id: str, field: str) -> None:
+        """An alumnus named by staff exists (422 naming the field otherwise)."""
+        try:
+            self.registry.get_alumnus(alumnus_id)
+        except NotFound:
+            raise ValidationFailed(
+                "请求数据校验失败。", {"fields": {field: ["校友不存在。"]}}
+            ) from None

@@ -1,0 +1,124 @@
+"""The service catalogue: the one list of the platform's services.
+
+Everything that needs to know which services exist reads this list: the launcher
+(`services.launch`), `make run`, the queue topology, the contract registry, the
+gateway's RPC proxies and readiness probes, the healthchecks, the generated deploy
+files (`python -m services.common.deployfiles`) and the test fixtures that start the
+system. Adding a service is a folder `services/<name>/` plus one entry here
+(docs/architecture.md, "Adding a service").
+
+This module imports nothing but the standard library, so that any part of the
+platform, framework or not, may read it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+
+RPC_PROBE = "rpc"
+HTTP_PROBE = "http"
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    """One service of the platform.
+
+    name:        the nameko service name; also its RPC target, its event exchange
+                 (`<name>.events`) and its database (`<NAME>_DATABASE_URL`).
+    entrypoint:  "module:Class", the service class `services.launch` hands to nameko.
+    database:    it owns a database: migrations (`services/<name>/migrations/versions`)
+                 and models (`services/<name>/models.py`, with a `Base`).
+    consumes:    the services whose events it handles (through `@consumes`).
+    readiness:   how its liveness is probed: an RPC `health` call, or GET /health.
+    contracts:   the module of `services.common.contracts` that holds the events it
+                 publishes and its RPC payloads.
+    on_launch:   "module:function" hooks run by the launcher after the migrations
+                 (e.g. the registry's first office account).
+    """
+
+    name: str
+    entrypoint: str
+    database: bool = False
+    consumes: tuple[str, ...] = ()
+    readiness: str = RPC_PROBE
+    contracts: str | None = None
+    on_launch: tuple[str, ...] = field(default=())
+
+    @property
+    def database_url_variable(self) -> str:
+        return f"{self.name.upper()}_DATABASE_URL"
+
+    @property
+    def models_module(self) -> str:
+        return f"services.{self.name}.models"
+
+    @property
+    def migrations_package(self) -> str:
+        return f"services.{self.name}"
+
+    @property
+    def publishes_events(self) -> bool:
+        return self.contracts is not None
+
+    def service_class(self) -> type:
+        module_name, _, class_name = self.entrypoint.partition(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+    def contracts_module(self) -> ModuleType | None:
+        return importlib.import_module(self.contracts) if self.contracts else None
+
+
+SERVICES: tuple[ServiceEntry, ...] = (
+    ServiceEntry(
+        "registry",
+        "services.registry.service:RegistryService",
+        database=True,
+        contracts="services.common.contracts.registry",
+        on_launch=("services.registry.bootstrap:ensure_admin_account",),
+    ),
+    ServiceEntry(
+        "events",
+        "services.events.service:EventsService",
+        database=True,
+        consumes=("registry",),
+        contracts="services.common.contracts.events",
+    ),
+    ServiceEntry("gateway", "gateway.service:GatewayService", readiness=HTTP_PROBE),
+)
+
+
+def by_name(name: str) -> ServiceEntry:
+    for entry in SERVICES:
+        if entry.name == name:
+            return entry
+    raise KeyError(f"no service named {name!r} in the catalogue")
+
+
+def names() -> list[str]:
+    return [entry.name for entry in SERVICES]
+
+
+def rpc_services() -> Iterator[ServiceEntry]:
+    """The services that answer RPC: the gateway's proxies and readiness probes."""
+    return (entry for entry in SERVICES if entry.readiness == RPC_PROBE)
+
+
+def with_database() -> Iterator[ServiceEntry]:
+    return (entry for entry in SERVICES if entry.database)
+
+
+def publishers() -> Iterator[ServiceEntry]:
+    return (entry for entry in SERVICES if entry.publishes_events)
+
+
+def main() -> None:
+    """`python -m services.common.catalogue`: the service names, one a line (for scripts)."""
+    for entry in SERVICES:
+        print(entry.name)
+
+
+if __name__ == "__main__":
+    main()

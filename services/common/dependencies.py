@@ -1,0 +1,119 @@
+"""The nameko dependency provider of a service's own database, and of its outbox relay.
+
+Nameko replies to an RPC call and acks an event *before* a dependency's
+`worker_teardown` runs, so committing there would acknowledge work that may
+still fail to commit. The provider therefore gives each worker one session and
+a `transaction()` context that commits before the entrypoint method returns;
+teardown only rolls back and closes what a worker left open.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from services.common import config
+from services.common.adapters.publisher import BrokerPublisher
+from services.common.db import make_engine
+from services.common.relay import OutboxRelay
+
+POOL_HEADROOM = 5
+"""Connections beyond one per worker: the relay and the health probe."""
+
+
+class WorkerDatabase:
+    """What a worker sees: one lazily opened session and a transaction scope over it."""
+
+    def __init__(
+        self, session_factory: sessionmaker, base: type[DeclarativeBase], on_commit: Callable
+    ) -> None:
+        self._session_factory = session_factory
+        self._base = base
+        self._on_commit = on_commit
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._session_factory()
+        return self._session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Commit on success, roll back on error; wake the outbox relay after a commit."""
+        session = self.session
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        self._on_commit()
+
+    def claim(self, session: Session, event_id: str, handler: str) -> bool:
+        """The inbox claim of `handler` on `event_id`, in `session`'s transaction."""
+        return self._base.inbox_model.claim(session, event_id, handler)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
+            self._session.close()
+            self._session = None
+
+
+class Database(DependencyProvider):
+    """The service's own database (`<SERVICE>_DATABASE_URL`); also runs its outbox relay,
+    which publishes to `<service>.events`.
+
+    `base` is the service's declarative base (services/common/models.py `service_base`),
+    which names the outbox and inbox tables.
+    """
+
+    def __init__(self, base: type[DeclarativeBase]) -> None:
+        self.base = base
+        self.engine: Engine | None = None
+        self.session_factory: sessionmaker | None = None
+        self.relay: OutboxRelay | None = None
+        self._workers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def setup(self) -> None:
+        service = self.container.service_name
+        settings = self.container.config
+        self.engine = make_engine(
+            config.database_url(service, settings),
+            pool_size=self.container.max_workers + POOL_HEADROOM,
+        )
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.relay = OutboxRelay(
+            self.session_factory,
+            self.base.outbox_model,
+            BrokerPublisher(config.amqp_uri(settings), service),
+            paused=config.outbox_relay_paused(settings),
+        )
+
+    def start(self) -> None:
+        self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")
+
+    def stop(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx) -> WorkerDatabase:
+        worker_db = WorkerDatabase(self.session_factory, self.base, self.relay.wake)
+        self._workers[worker_ctx] = worker_db
+        return worker_db
+
+    def worker_teardown(self, worker_ctx) -> None:
+        worker_db = self._workers.pop(worker_ctx, None)
+        if worker_db is not None:
+            worker_db.close()

@@ -1,0 +1,94 @@
+"""The outbox relay: publishes committed outbox rows, in order, then marks them sent.
+
+In a service it publishes through `BrokerPublisher` (services/common/adapters/
+publisher.py: `<service>.events`, routing key = event type, publisher confirms). A row
+whose publish was confirmed but whose mark was lost in a crash is sent again on restart,
+so delivery is at least once; consumers deduplicate by `event_id` (services/common/
+inbox.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+
+import eventlet
+from eventlet.queue import Empty, LightQueue
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from services.common.adapters.publisher import EventPublisher
+from services.common.columns import utcnow
+from services.common.outbox import OutboxMessageMixin
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL_SECONDS = 1.0
+BATCH_SIZE = 200
+FAILURE_BACKOFF_SECONDS = 2.0
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in order; woken after each commit, polls otherwise."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        outbox_model: type[OutboxMessageMixin],
+        publisher: EventPublisher,
+        paused: bool = False,
+    ) -> None:
+        self.session_factory = session_factory
+        self.outbox_model = outbox_model
+        self.publisher = publisher
+        self.paused = paused
+        self._wakeups: LightQueue = LightQueue(maxsize=1)
+        self._running = True
+
+    def wake(self) -> None:
+        if self._wakeups.qsize() == 0:
+            self._wakeups.put_nowait(True)
+
+    def stop(self) -> None:
+        self._running = False
+        self.wake()
+
+    def run(self) -> None:
+        while self._running:
+            if not self.paused:
+                try:
+                    while self.flush() == BATCH_SIZE:
+                        pass
+                except Exception:
+                    log.exception("outbox relay could not publish; retrying")
+                    eventlet.sleep(FAILURE_BACKOFF_SECONDS)
+                    continue
+            with contextlib.suppress(Empty):
+                self._wakeups.get(timeout=POLL_INTERVAL_SECONDS)
+
+    def flush(self) -> int:
+        """Publish one batch of unsent rows; returns how many were sent."""
+        model = self.outbox_model
+        with self.session_factory() as session:
+            rows = session.scalars(
+                select(model)
+                .where(model.sent_at.is_(None))
+                .order_by(model.id)
+                .limit(BATCH_SIZE)
+                # Several instances of one service may relay at once; each takes its own rows.
+                .with_for_update(skip_locked=True)
+            ).all()
+            if session.get_bind().dialect.name == "sqlite":
+                # A SQLite read snapshot cannot be upgraded to a write once another
+                # connection has committed, so end it before the (slow) publishing.
+                session.commit()
+            sent = 0
+            try:
+                for row in rows:
+                    self.publisher.publish(json.loads(row.payload))
+                    row.sent_at = utcnow()
+                    sent += 1
+            finally:
+                session.commit()
+            return sent

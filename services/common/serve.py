@@ -1,0 +1,35 @@
+"""Run one nameko service with the platform's configuration (services.common.config).
+
+    python -m services.common.serve services.registry.service
+
+What `nameko run --config <file>` does, with the configuration built in Python from the
+one table of settings instead of a YAML file that would repeat the defaults.
+"""
+
+from __future__ import annotations
+
+import eventlet
+
+# Before anything imports a socket user, as `nameko run` does.
+eventlet.monkey_patch()
+
+import logging.config  # noqa: E402
+import sys  # noqa: E402
+
+from nameko.cli.run import import_service, run  # noqa: E402
+
+from services.common import config  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m services.common.serve <module>[:<Class>]", file=sys.stderr)
+        raise SystemExit(2)
+    settings = config.nameko_config()
+    logging.config.dictConfig(settings["LOGGING"])
+    run(import_service(args[0]), settings)
+
+
+if __name__ == "__main__":
+    main()

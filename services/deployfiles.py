@@ -1,0 +1,205 @@
+"""The deploy files that list services, generated from the service catalogue.
+
+    python -m services.deployfiles          # write deploy/docker-compose.yml, postgres-init.sql
+    python -m services.deployfiles --check  # exit 1 when a committed file is out of date
+
+`make deploy-files` runs the first; a test runs the second, so a new catalogue entry
+cannot leave compose or the database init script behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from services.common import catalogue
+from services.common.catalogue import HTTP_PROBE, ServiceEntry
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "deploy" / "docker-compose.yml"
+POSTGRES_INIT_FILE = ROOT / "deploy" / "postgres-init.sql"
+GATEWAY_PORT = 8000
+
+COMPOSE_HEADER = """\
+# Alumni platform: RabbitMQ, PostgreSQL and the nameko services, one image for all.
+# GENERATED from services/common/catalogue.py by `make deploy-files`; edit the generator
+# (services/deployfiles.py), not this file.
+#
+#   JWT_SECRET=... ALUMNI_ADMIN_PASSWORD=... \\
+#     docker compose -f deploy/docker-compose.yml up --build
+#
+# Required from the environment (or an .env file next to where you run compose):
+#   JWT_SECRET             signing key for access/refresh tokens
+#   ALUMNI_ADMIN_PASSWORD  password of the bootstrap admin account
+# They are written as ${VAR:?message}: compose refuses to start (with that message)
+# when one is unset or empty, instead of running with a blank secret.
+# Optional: ALUMNI_ADMIN_USERNAME (default admin), LOG_LEVEL (default INFO).
+#
+# This machine has no Docker engine: tests/unit/test_deploy_manifests.py checks this
+# file against the Compose JSON schema and against the project (modules, databases).
+# The schema revision vendored in tests/schemas/ predates the top-level `name` key,
+# so the project name comes from -p / COMPOSE_PROJECT_NAME (default: deploy).
+"""
+
+INFRASTRUCTURE = """\
+services:
+  rabbitmq:
+    image: rabbitmq:3.13-management
+    # A fixed hostname keeps the node name (rabbit@rabbitmq) and so its data stable.
+    hostname: rabbitmq
+    restart: unless-stopped
+    volumes:
+      - rabbitmq-data:/var/lib/rabbitmq
+    ports:
+      # Management UI, on the host's loopback only.
+      - "127.0.0.1:15672:15672"
+    healthcheck:
+      test: ["CMD", "rabbitmq-diagnostics", "-q", "ping"]
+      interval: 10s
+      timeout: 10s
+      retries: 6
+      start_period: 30s
+
+  postgres:
+    image: postgres:15
+    restart: unless-stopped
+    environment:
+      POSTGRES_USER: alumni
+      POSTGRES_PASSWORD: alumni
+      POSTGRES_DB: alumni
+    volumes:
+      - postgres-data:/var/lib/postgresql/data
+      # Creates the per-service databases on first start (empty volume only).
+      - ./postgres-init.sql:/docker-entrypoint-initdb.d/10-create-databases.sql:ro
+    healthcheck:
+      # Over TCP: the image's temporary init-time server listens on the socket only,
+      # so this turns healthy only once the init script has run and the real server is up.
+      test: ["CMD", "pg_isready", "-U", "alumni", "-d", "alumni", "-h", "127.0.0.1"]
+      interval: 5s
+      timeout: 5s
+      retries: 10
+      start_period: 10s
+"""
+
+VOLUMES = """\
+volumes:
+  postgres-data:
+  rabbitmq-data:
+"""
+
+
+def compose_file() -> str:
+    environment = [
+        "# Environment shared by every application service.",
+        "x-app-environment: &app-environment",
+    ]
+    environment.append("  AMQP_URI: amqp://guest:guest@rabbitmq:5672/")
+    for entry in catalogue.with_database():
+        environment.append(
+            f"  {entry.database_url_variable}: "
+            f"postgresql+psycopg2://alumni:alumni@postgres:5432/{entry.name}"
+        )
+    environment += [
+        '  JWT_SECRET: "${JWT_SECRET:?set JWT_SECRET to a long random string}"',
+        '  ALUMNI_ADMIN_USERNAME: "${ALUMNI_ADMIN_USERNAME:-admin}"',
+        '  ALUMNI_ADMIN_PASSWORD: "${ALUMNI_ADMIN_PASSWORD:?set ALUMNI_ADMIN_PASSWORD for the '
+        'bootstrap admin}"',
+        "  ALUMNI_VAR_DIR: /app/var",
+        '  LOG_LEVEL: "${LOG_LEVEL:-INFO}"',
+    ]
+    app = [
+        "# Build/image settings shared by every application service (one image for all).",
+        "x-app: &app",
+        "  image: alumni-platform:latest",
+        "  build:",
+        "    context: ..",
+        "    dockerfile: deploy/Dockerfile",
+        "  restart: unless-stopped",
+        "  environment: *app-environment",
+    ]
+    blocks = [COMPOSE_HEADER, "\n".join(environment) + "\n", "\n".join(app) + "\n", INFRASTRUCTURE]
+    blocks += [_service_block(entry) for entry in catalogue.SERVICES]
+    blocks.append(VOLUMES)
+    return "\n".join(blocks)
+
+
+def _service_block(entry: ServiceEntry) -> str:
+    lines = [f"  {entry.name}:", "    <<: *app"]
+    if entry.database:
+        lines.append("    # Runs its Alembic migrations, then serves (services/launch.py).")
+    lines.append(f'    command: ["python", "-m", "services.launch", "{entry.name}"]')
+    if entry.readiness == HTTP_PROBE:
+        lines += [
+            "    environment:",
+            "      <<: *app-environment",
+            f"      WEB_SERVER_ADDRESS: 0.0.0.0:{GATEWAY_PORT}",
+        ]
+    lines.append("    depends_on:")
+    lines += _condition("rabbitmq")
+    if entry.database:
+        lines += _condition("postgres")
+    if entry.readiness == HTTP_PROBE:
+        for other in catalogue.rpc_services():
+            lines += _condition(other.name)
+        lines += ["    ports:", f'      - "{GATEWAY_PORT}:{GATEWAY_PORT}"']
+    lines.append("    healthcheck:")
+    if entry.readiness == HTTP_PROBE:
+        lines.append(f"      # Exit 0 when GET http://127.0.0.1:{GATEWAY_PORT}/health answers 200.")
+    else:
+        lines.append(
+            f"      # Exit 0 when {entry.name} answers an RPC `health` call over RabbitMQ."
+        )
+    lines += [
+        f'      test: ["CMD", "python", "-m", "services.healthcheck", "{entry.name}"]',
+        "      interval: 10s",
+        "      timeout: 10s",
+        "      retries: 6",
+        "      start_period: 30s",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _condition(service: str) -> list[str]:
+    return [f"      {service}:", "        condition: service_healthy"]
+
+
+def postgres_init_file() -> str:
+    lines = [
+        "-- GENERATED from services/common/catalogue.py by `make deploy-files`.",
+        "-- Run once by the postgres image on first start (empty data volume), as the",
+        "-- POSTGRES_USER superuser (alumni). One database per service that owns data;",
+        "-- each service's Alembic migrations create its tables at launch.",
+    ]
+    lines += [f"CREATE DATABASE {entry.name} OWNER alumni;" for entry in catalogue.with_database()]
+    return "\n".join(lines) + "\n"
+
+
+GENERATED = {COMPOSE_FILE: compose_file, POSTGRES_INIT_FILE: postgres_init_file}
+
+
+def stale_files() -> list[Path]:
+    return [
+        path
+        for path, render in GENERATED.items()
+        if not path.exists() or path.read_text() != render()
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only say which files are stale")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = stale_files()
+        for path in stale:
+            print(f"out of date: {path.relative_to(ROOT)} (run `make deploy-files`)")
+        return 1 if stale else 0
+    for path, render in GENERATED.items():
+        path.write_text(render())
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,3 +1,0 @@
-from services.common.migrations_env import run
-
-run()
