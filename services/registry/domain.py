@@ -8,8 +8,6 @@ the outbox within the caller's transaction.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from collections.abc import Iterable
@@ -24,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts.base import iso_utc
 from services.common.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
+from services.common.paging import each, page, paged_select
 from services.registry.models import (
     Alumnus,
     ChangeRecord,
@@ -219,8 +218,7 @@ def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
 
 def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     """Filter and page alumni in a stable order; `next_cursor` is opaque to clients."""
-    limit = params.get("limit", 20)
-    query = select(ALUMNI).order_by(ALUMNI.c.seq).limit(limit + 1)
+    query = select(ALUMNI)
     if params.get("q"):
         query = query.where(ALUMNI.c.name.contains(params["q"], autoescape=True))
     if params.get("city"):
@@ -240,14 +238,12 @@ def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("class_year"):
             graduation = graduation.where(GRADUATIONS.c.class_year == params["class_year"])
         query = query.where(ALUMNI.c.seq.in_(graduation))
-    if params.get("cursor"):
-        query = query.where(ALUMNI.c.seq > decode_cursor(params["cursor"]))
-    rows = session.execute(query).all()
-    page, more = rows[:limit], len(rows) > limit
-    return {
-        "items": _alumni_records(session, page),
-        "next_cursor": encode_cursor(page[-1].seq) if more else None,
-    }
+    rows = session.execute(paged_select(query, [ALUMNI.c.seq], params, (int,))).all()
+    return page(rows, params["limit"], _seq_position, lambda shown: _alumni_records(session, shown))
+
+
+def _seq_position(row: Row) -> list[int]:
+    return [row.seq]
 
 
 def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
@@ -264,55 +260,27 @@ def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
     return [alumnus_to_dict(row, graduations[row.seq]) for row in rows]
 
 
-def alumnus_history(
-    session: Session, alumnus_id: str, limit: int = 50, cursor: str | None = None
-) -> dict[str, Any]:
+def alumnus_history(session: Session, alumnus_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The alumnus's field-level changes, oldest first, a page (`params`: the page query)."""
     alumnus = _alumnus(session, alumnus_id)
-    query = (
-        select(ChangeRecord)
-        .where(ChangeRecord.alumnus_seq == alumnus.seq)
-        .order_by(ChangeRecord.id)
-        .limit(limit + 1)
-    )
-    if cursor:
-        query = query.where(ChangeRecord.id > decode_cursor(cursor))
-    rows = session.scalars(query).all()
-    page, more = rows[:limit], len(rows) > limit
+    query = select(ChangeRecord).where(ChangeRecord.alumnus_seq == alumnus.seq)
+    rows = session.scalars(paged_select(query, [ChangeRecord.id], params, (int,))).all()
+    return page(rows, params["limit"], lambda r: [r.id], each(change_to_dict))
+
+
+def change_to_dict(change: ChangeRecord) -> dict[str, Any]:
     return {
-        "items": [
-            {
-                "field": r.field,
-                "old_value": json.loads(r.old_value) if r.old_value is not None else None,
-                "new_value": json.loads(r.new_value) if r.new_value is not None else None,
-                "actor": r.actor,
-                "source": r.source,
-                "changed_at": iso_utc(r.changed_at),
-            }
-            for r in page
-        ],
-        "next_cursor": encode_cursor(page[-1].id) if more else None,
+        "field": change.field,
+        "old_value": json.loads(change.old_value) if change.old_value is not None else None,
+        "new_value": json.loads(change.new_value) if change.new_value is not None else None,
+        "actor": change.actor,
+        "source": change.source,
+        "changed_at": iso_utc(change.changed_at),
     }
 
 
 def change_source(actor: dict[str, Any]) -> str:
     return actor.get("source") or SOURCE_BY_ROLE.get(actor["role"], "office")
-
-
-def encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(str(position).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        position = int(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        position = -1
-    # Cursors come from encode_cursor of a row id; a crafted out-of-range number would
-    # otherwise reach the driver (SQLite raises OverflowError beyond 64 bits: a 500).
-    if not 0 <= position < 2**63:
-        raise ValidationFailed("分页游标无效。", {"fields": {"cursor": ["分页游标无效。"]}})
-    return position
 
 
 def _alumnus(session: Session, alumnus_id: str) -> Alumnus:

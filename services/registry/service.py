@@ -60,7 +60,7 @@ class RegistryService(HealthMixin):
         self, alumnus_id: str, limit: int = 50, cursor: str | None = None
     ) -> dict[str, Any]:
         page = load_or_raise(PageQuery, {"limit": limit, "cursor": cursor})
-        return domain.alumnus_history(self.db.session, alumnus_id, page["limit"], page["cursor"])
+        return domain.alumnus_history(self.db.session, alumnus_id, page)
 
     @rpc
     def create_account(self, data: dict[str, Any]) -> dict[str, Any]:

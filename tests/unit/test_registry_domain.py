@@ -18,6 +18,7 @@ from services.common.errors import (
     NotFound,
     ValidationFailed,
 )
+from services.common.paging import encode_cursor
 from services.registry import domain
 from services.registry.models import (
     Alumnus,
@@ -28,6 +29,7 @@ from services.registry.models import (
 )
 from tests.conftest import BACKENDS
 
+PAGE = {"limit": 50, "cursor": None}
 OFFICE = {
     "account_id": "acc-office",
     "username": "zhao.office",
@@ -240,14 +242,16 @@ def test_history_lists_changes_in_order(session, departments):
     domain.update_alumnus(session, record["id"], {"city": "广州", "industry": "教育"}, OFFICE)
     session.commit()
 
-    history = domain.alumnus_history(session, record["id"])
+    history = domain.alumnus_history(session, record["id"], PAGE)
     city = [(h["old_value"], h["new_value"]) for h in history["items"] if h["field"] == "city"]
     assert city == [(None, "北京"), ("北京", "上海"), ("上海", "广州")]
     assert history["next_cursor"] is None
 
-    first = domain.alumnus_history(session, record["id"], limit=2)
+    first = domain.alumnus_history(session, record["id"], {"limit": 2})
     assert len(first["items"]) == 2
-    rest = domain.alumnus_history(session, record["id"], limit=50, cursor=first["next_cursor"])
+    rest = domain.alumnus_history(
+        session, record["id"], {"limit": 50, "cursor": first["next_cursor"]}
+    )
     assert first["items"] + rest["items"] == history["items"]
 
 
@@ -340,7 +344,7 @@ def test_unknown_or_malformed_id_is_not_found(session, departments, alumnus_id):
     with pytest.raises(NotFound):
         domain.update_alumnus(session, alumnus_id, {"city": "上海"}, OFFICE)
     with pytest.raises(NotFound):
-        domain.alumnus_history(session, alumnus_id)
+        domain.alumnus_history(session, alumnus_id, PAGE)
 
 
 def test_get_department_unknown_is_not_found(session, departments):
@@ -461,8 +465,8 @@ BAD_CURSORS = [
     "!!!",
     "abc",
     "bm90LWEtbnVtYmVy",  # "not-a-number"
-    domain.encode_cursor(10**30),  # beyond 64 bits: SQLite's driver would overflow
-    domain.encode_cursor(-1),
+    encode_cursor([10**30]),  # beyond 64 bits: SQLite's driver would overflow
+    encode_cursor([-1]),
 ]
 
 
@@ -474,7 +478,7 @@ def test_bad_cursor_is_a_validation_error(session, departments):
             domain.search_alumni(session, {"limit": 10, "cursor": cursor})
         assert "cursor" in caught.value.details["fields"], cursor
         with pytest.raises(ValidationFailed):
-            domain.alumnus_history(session, record_id, cursor=cursor)
+            domain.alumnus_history(session, record_id, {"limit": 10, "cursor": cursor})
 
 
 # ---- accounts ----------------------------------------------------------------

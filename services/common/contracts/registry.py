@@ -7,6 +7,7 @@ from marshmallow import fields, validate
 from services.common.contracts import base
 from services.common.contracts.base import (
     EventContract,
+    PageQuery,
     StrictSchema,
     china_mobile,
     in_range,
@@ -111,7 +112,7 @@ class Alumnus(StrictSchema):
     updated_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
-class AlumnusSearch(StrictSchema):
+class AlumnusSearch(PageQuery):
     q = fields.String(validate=length(1, 50))
     department_id = fields.UUID()
     class_year = fields.Integer(validate=in_range(1900, 2100))
@@ -119,7 +120,6 @@ class AlumnusSearch(StrictSchema):
     employer = fields.String(validate=length(1, 200))
     industry = fields.String(validate=length(1, 100))
     limit = fields.Integer(load_default=20, validate=in_range(1, MAX_PAGE_SIZE))
-    cursor = fields.String(validate=length(1, 100))
 
 
 class Change(StrictSchema):
