@@ -12,6 +12,8 @@ from sqlalchemy import create_engine
 
 from services.common.migrate import target_metadata
 
+MESSAGING_TABLES = {"outbox", "processed_messages"}
+
 
 def run() -> None:
     cfg = context.config
@@ -26,12 +28,19 @@ def run() -> None:
         _migrate(own_connection, metadata)
 
 
+def _not_a_messaging_table(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate leaves the outbox and inbox tables alone: the first revision of every
+    service creates them with the shared helper (the script template writes the call)."""
+    return not (type_ == "table" and name in MESSAGING_TABLES)
+
+
 def _migrate(connection, metadata) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_not_a_messaging_table,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -9,6 +9,13 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
+% if not down_revision:
+
+from services.common.migrations.messaging_tables import (
+    create_messaging_tables,
+    drop_messaging_tables,
+)
+% endif
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.
@@ -20,9 +27,15 @@ depends_on: Union[str, Sequence[str], None] = ${repr(depends_on)}
 
 def upgrade() -> None:
     """Upgrade schema."""
+% if not down_revision:
+    create_messaging_tables()
+% endif
     ${upgrades if upgrades else "pass"}
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     ${downgrades if downgrades else "pass"}
+% if not down_revision:
+    drop_messaging_tables()
+% endif
