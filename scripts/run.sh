@@ -40,7 +40,13 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
-# Every service of the catalogue (services/common/catalogue.py), the gateway last.
+# The local stand-ins for outside systems (payment, SMS, mail), then every service of the
+# catalogue (services/common/catalogue.py), the gateway last.
+mapfile -t stand_ins < <("$PY" -m services.common.catalogue --stand-ins)
+for module in "${stand_ins[@]}"; do
+  setsid "$PY" -m "$module" >"$ALUMNI_VAR_DIR/log/${module##*.}.log" 2>&1 &
+  pids+=("$!")
+done
 mapfile -t services < <("$PY" -m services.common.catalogue)
 for service in "${services[@]}"; do
   # setsid: the terminal's Ctrl-C reaches this script only; stop_all signals each service once.

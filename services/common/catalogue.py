@@ -14,6 +14,7 @@ platform, framework or not, may read it.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -90,6 +91,23 @@ SERVICES: tuple[ServiceEntry, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class StandIn:
+    """A local stand-in for an outside system (a payment provider, an SMS gateway, a mail
+    sink), run as a process of its own by `make run` in development and by the tests, so
+    that the service talks to it through its real adapter, over the network.
+
+    module: run as `python -m <module>`; it reads its address from configuration
+    (services/common/config.py), where the service reads the same setting.
+    """
+
+    name: str
+    module: str
+
+
+STAND_INS: tuple[StandIn, ...] = ()
+
+
 def by_name(name: str) -> ServiceEntry:
     for entry in SERVICES:
         if entry.name == name:
@@ -114,8 +132,14 @@ def publishers() -> Iterator[ServiceEntry]:
     return (entry for entry in SERVICES if entry.publishes_events)
 
 
-def main() -> None:
-    """`python -m services.common.catalogue`: the service names, one a line (for scripts)."""
+def main(argv: list[str] | None = None) -> None:
+    """`python -m services.common.catalogue`: the service names, one a line (for scripts);
+    `--stand-ins`: the stand-ins' modules instead."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--stand-ins"]:
+        for stand_in in STAND_INS:
+            print(stand_in.module)
+        return
     for entry in SERVICES:
         print(entry.name)
 
