@@ -97,12 +97,15 @@ class StandIn:
     sink), run as a process of its own by `make run` in development and by the tests, so
     that the service talks to it through its real adapter, over the network.
 
-    module: run as `python -m <module>`; it reads its address from configuration
-    (services/common/config.py), where the service reads the same setting.
+    module: run as `python -m <module>`.
+    address_setting: the setting (services/common/config.py) that holds its "host:port";
+    the stand-in listens there and the service's adapter connects there, so the test
+    fixtures move both to a free port by setting it.
     """
 
     name: str
     module: str
+    address_setting: str
 
 
 STAND_INS: tuple[StandIn, ...] = ()

@@ -73,6 +73,12 @@ class SystemUnderTest:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen] = {}
+        # Every stand-in on a free port of its own, for the stand-in and its service alike.
+        from services.common import catalogue
+
+        self.stand_in_addresses = {
+            stand_in.address_setting: f"127.0.0.1:{free_port()}" for stand_in in catalogue.STAND_INS
+        }
         self.backend = "sqlite"
 
     def env(self, **overrides: str) -> dict[str, str]:
@@ -89,26 +95,36 @@ class SystemUnderTest:
         }
         for service, url in self.database_urls.items():
             env[f"{service.upper()}_DATABASE_URL"] = url
+        env.update(self.stand_in_addresses)
         env.update(overrides)
         return env
 
     def start(self, service: str, **env_overrides: str) -> subprocess.Popen:
-        log = open(self.var_dir / f"{service}.log", "ab")  # noqa: SIM115  (closed with the process)
+        return self.start_module(service, "services.launch", service, **env_overrides)
+
+    def start_module(
+        self, name: str, module: str, *args: str, **env_overrides: str
+    ) -> subprocess.Popen:
+        """`python -m module args…` as the process called `name`, logging to var/<name>.log."""
+        log = open(self.var_dir / f"{name}.log", "ab")  # noqa: SIM115  (closed with the process)
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.launch", service],
+            [sys.executable, "-m", module, *args],
             cwd=REPO_ROOT,
             env=self.env(**env_overrides),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         process.log_file = log
-        self.processes[service] = process
+        self.processes[name] = process
         return process
 
     def start_all(self) -> None:
-        """Every service of the catalogue, then wait until the gateway says all are ready."""
+        """The catalogue's stand-ins and every service, then wait until the gateway says all
+        are ready."""
         from services.common import catalogue
 
+        for stand_in in catalogue.STAND_INS:
+            self.start_module(stand_in.name, stand_in.module)
         for name in catalogue.names():
             self.start(name)
         self.wait_ready()
