@@ -6,7 +6,8 @@ statement of what the route takes and gives, and everything follows from it:
 - /openapi.json is generated from `ROUTES`, so a route cannot exist undocumented;
 - its roles are enforced: a caller of another role gets 403 before the handler runs
   (gateway/authz/base.py `require_role`); the handler makes the finer decisions (whose
-  department, whose record);
+  department, whose record); a public route with `optional_auth` reads a token when one
+  is sent (a bad one is still 401), so it may show a signed-in caller more;
 - its `body` and `query` schemas are applied before the handler runs (400 for a body
   that is not JSON, 422 naming the field), and the handler receives the loaded data,
   JSON-native (`body=`, `query=`), ready to pass on to a service;
@@ -66,10 +67,15 @@ class Route:
     # A success body that is not JSON (e.g. "image/png"); `response` is then unused.
     content_type: str = "application/json"
     body_optional: bool = False
+    # A public route (roles None) that also reads a token when one is sent: the handler
+    # gets `principal=` (None without a token) and may show a signed-in caller more.
+    optional_auth: bool = False
 
     def error_statuses(self) -> list[int]:
         """Every error status the route can answer, as /openapi.json lists them."""
         statuses = set(self.extra_statuses)
+        if self.optional_auth:
+            statuses.add(401)
         if self.roles is not None:
             statuses |= {401, 403, 503, 504}
             if self.method not in ("GET", "HEAD"):
@@ -118,6 +124,9 @@ class ApiEndpoint(HttpRequestHandler):
             principal = principal_from_header(request.headers.get("Authorization"), self.jwt_secret)
             require_role(principal, *route.roles)
             kwargs["principal"] = principal
+        elif route.optional_auth:
+            header = request.headers.get("Authorization")
+            kwargs["principal"] = principal_from_header(header, self.jwt_secret) if header else None
         if route.body is not None:
             raw = read_json(request, optional=route.body_optional)
             if raw is None and not request.get_data(cache=True):

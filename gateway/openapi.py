@@ -110,6 +110,9 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.roles is not None:
         operation["security"] = [{"bearer": []}]
         operation["description"] = "角色 / roles: " + ", ".join(route.roles)
+    elif route.optional_auth:
+        operation["security"] = [{}, {"bearer": []}]
+        operation["description"] = "公开；登录后可见更多 / public; more for a signed-in caller"
     return operation
 
 

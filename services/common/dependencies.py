@@ -12,6 +12,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine
@@ -117,3 +118,21 @@ class Database(DependencyProvider):
         worker_db = self._workers.pop(worker_ctx, None)
         if worker_db is not None:
             worker_db.close()
+
+
+class Adapter(DependencyProvider):
+    """An outside system's real adapter (docs/architecture.md, "Outside systems"), built
+    once per container by `build(settings)` from the container's configuration (read
+    through services.common.config) and shared by its workers. Tests swap it for the
+    in-memory fake with nameko's `replace_dependencies`, or point its settings at a
+    stand-in."""
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self.build = build
+        self.adapter: Any = None
+
+    def setup(self) -> None:
+        self.adapter = self.build(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> Any:
+        return self.adapter
