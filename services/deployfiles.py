@@ -32,9 +32,15 @@ COMPOSE_HEADER = """\
 # Required from the environment (or an .env file next to where you run compose):
 #   JWT_SECRET             signing key for access/refresh tokens
 #   ALUMNI_ADMIN_PASSWORD  password of the bootstrap admin account
+#   DONOR_ID_KEY           base64 of 32 random bytes: the AES key of donors' ID numbers
+#                          (keep it: ID numbers stored under it cannot be read without it)
 # They are written as ${VAR:?message}: compose refuses to start (with that message)
 # when one is unset or empty, instead of running with a blank secret.
-# Optional: ALUMNI_ADMIN_USERNAME (default admin), LOG_LEVEL (default INFO).
+# Optional: ALUMNI_ADMIN_USERNAME (default admin), LOG_LEVEL (default INFO); for online
+# giving and e-bills the provider's and the platform's addresses and keys
+# (PAYMENT_PROVIDER_ADDRESS, PAYMENT_API_KEY, PAYMENT_NOTIFY_URL, EBILL_PLATFORM_ADDRESS,
+# EBILL_API_KEY: docs/donations.md); without them offline gifts work and online orders
+# answer 503.
 #
 # This machine has no Docker engine: tests/unit/test_deploy_manifests.py checks this
 # file against the Compose JSON schema and against the project (modules, databases).
@@ -108,6 +114,8 @@ def compose_file() -> str:
         "  ALUMNI_VAR_DIR: /app/var",
         '  LOG_LEVEL: "${LOG_LEVEL:-INFO}"',
     ]
+    for entry in catalogue.SERVICES:
+        environment += [f'  {name}: "{value}"' for name, value in entry.deploy_environment]
     app = [
         "# Build/image settings shared by every application service (one image for all).",
         "x-app: &app",

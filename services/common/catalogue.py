@@ -38,6 +38,9 @@ class ServiceEntry:
                  publishes and its RPC payloads.
     on_launch:   "module:function" hooks run by the launcher after the migrations
                  (e.g. the registry's first office account).
+    deploy_environment: (setting, value) pairs the generated compose file gives every
+                 application container for this service's sake: secrets a deployment
+                 must supply (`${NAME:?message}`) and outside systems' addresses.
     """
 
     name: str
@@ -47,6 +50,7 @@ class ServiceEntry:
     readiness: str = RPC_PROBE
     contracts: str | None = None
     on_launch: tuple[str, ...] = field(default=())
+    deploy_environment: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def database_url_variable(self) -> str:
@@ -87,6 +91,24 @@ SERVICES: tuple[ServiceEntry, ...] = (
         consumes=("registry",),
         contracts="services.common.contracts.events",
     ),
+    ServiceEntry(
+        "donations",
+        "services.donations.service:DonationsService",
+        database=True,
+        consumes=("registry",),
+        contracts="services.common.contracts.donations",
+        deploy_environment=(
+            ("DONOR_ID_KEY", "${DONOR_ID_KEY:?set DONOR_ID_KEY to base64 of 32 random bytes}"),
+            ("PAYMENT_PROVIDER_ADDRESS", "${PAYMENT_PROVIDER_ADDRESS:-}"),
+            ("PAYMENT_API_KEY", "${PAYMENT_API_KEY:-}"),
+            (
+                "PAYMENT_NOTIFY_URL",
+                "${PAYMENT_NOTIFY_URL:-http://gateway:8000/api/v1/payments/notify}",
+            ),
+            ("EBILL_PLATFORM_ADDRESS", "${EBILL_PLATFORM_ADDRESS:-}"),
+            ("EBILL_API_KEY", "${EBILL_API_KEY:-}"),
+        ),
+    ),
     ServiceEntry("gateway", "gateway.service:GatewayService", readiness=HTTP_PROBE),
 )
 
@@ -108,7 +130,10 @@ class StandIn:
     address_setting: str
 
 
-STAND_INS: tuple[StandIn, ...] = ()
+STAND_INS: tuple[StandIn, ...] = (
+    StandIn("payment-provider", "services.donations.standins.payment", "PAYMENT_PROVIDER_ADDRESS"),
+    StandIn("ebill-platform", "services.donations.standins.ebill", "EBILL_PLATFORM_ADDRESS"),
+)
 
 
 def by_name(name: str) -> ServiceEntry:

@@ -10,6 +10,7 @@ Standard library only: any module may read configuration.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from collections.abc import Mapping
@@ -26,9 +27,24 @@ DEFAULTS: dict[str, str] = {
     "ALUMNI_ADMIN_USERNAME": "admin",
     "OUTBOX_RELAY_PAUSED": "",
     "TASK_OVERDUE_SCAN_SECONDS": "3600",
+    # donations: rules of the foundation
+    "FOUNDATION_NAME": "校友教育发展基金会",
+    "DONATION_AGREEMENT_THRESHOLD_FEN": "10000000",
+    "DONATION_CERTIFICATE_MIN_FEN": "100000",
+    "DONATIONS_SCAN_SECONDS": "3600",
+    # donations: the payment provider (its local stand-in by default) and online orders
+    "PAYMENT_PROVIDER_ADDRESS": "127.0.0.1:8810",
+    "PAYMENT_MCHID": "1900000001",
+    "PAYMENT_APPID": "wx0000000000000000",
+    "PAYMENT_ORDER_TTL_SECONDS": "900",
+    "PAYMENT_EXPIRY_SCAN_SECONDS": "60",
+    "PAYMENT_STANDIN_RETRY_SECONDS": "1,2,4,8,16",
+    # donations: the government e-bill platform (its local stand-in by default)
+    "EBILL_PLATFORM_ADDRESS": "127.0.0.1:8811",
 }
 """Settings with a default. Others (`JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`,
-`<SERVICE>_DATABASE_URL`) have a rule instead, in their functions below."""
+`<SERVICE>_DATABASE_URL`, the donations secrets `DONOR_ID_KEY`, `PAYMENT_API_KEY`,
+`EBILL_API_KEY`, and `PAYMENT_NOTIFY_URL`) have a rule instead, in their functions below."""
 
 ACCESS_TOKEN_TTL_SECONDS = 15 * 60
 REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 3600
@@ -89,17 +105,57 @@ def max_workers(overrides: Mapping[str, Any] | None = None) -> int:
     return get_int("MAX_WORKERS", overrides)
 
 
-def _secret_from_file(name: str) -> str:
-    """A generated secret kept under var/ so restarts of a laptop setup agree on it."""
+def _secret_from_file(name: str, make=lambda: secrets.token_urlsafe(32)) -> str:
+    """A generated secret kept under var/ so restarts of a laptop setup agree on it.
+
+    Processes that start together (a service and its stand-in) may both find it missing:
+    each writes a candidate and links it into place, which succeeds for one of them only,
+    so all read the same secret."""
     path = var_dir() / name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        candidate = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+        candidate.write_text(make())
+        candidate.chmod(0o600)
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
     return path.read_text().strip()
 
 
 def jwt_secret(overrides: Mapping[str, Any] | None = None) -> str:
     return get("JWT_SECRET", overrides) or _secret_from_file("jwt-secret")
+
+
+def donor_id_key(overrides: Mapping[str, Any] | None = None) -> str:
+    """Base64 of the 32-byte AES key of donors' ID numbers (set it in production; a laptop
+    setup generates one under var/)."""
+    return get("DONOR_ID_KEY", overrides) or _secret_from_file(
+        "donor-id-key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
+
+
+def payment_api_key(overrides: Mapping[str, Any] | None = None) -> str:
+    """The merchant's API key shared with the payment provider (and its stand-in)."""
+    return get("PAYMENT_API_KEY", overrides) or _secret_from_file("payment-api-key")
+
+
+def ebill_api_key(overrides: Mapping[str, Any] | None = None) -> str:
+    return get("EBILL_API_KEY", overrides) or _secret_from_file("ebill-api-key")
+
+
+def base_url(address: str) -> str:
+    """An outside system's base URL from its setting: a URL as given, "host:port" as http."""
+    return address if address.startswith(("http://", "https://")) else f"http://{address}"
+
+
+def payment_notify_url(overrides: Mapping[str, Any] | None = None) -> str:
+    """Where the payment provider sends its notifications: the gateway's notify route."""
+    return get("PAYMENT_NOTIFY_URL", overrides) or (
+        f"{base_url(get('WEB_SERVER_ADDRESS', overrides) or '')}/api/v1/payments/notify"
+    )
 
 
 def admin_username() -> str:

@@ -442,6 +442,10 @@ class Receipt(StrictSchema):
 
 class ReceiptVoid(StrictSchema):
     reason = fields.String(required=True, validate=length(1, 500))
+    reissue = fields.Boolean(
+        load_default=False,
+        metadata={"description": "issue a new receipt for what remains of the gift at once"},
+    )
 
 
 class PdfDocument(StrictSchema):
