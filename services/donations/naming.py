@@ -149,6 +149,8 @@ def _pay(session: Session, naming: Naming, gift_ids: list[Any]) -> list[str]:
             {"fields": {"gift_ids": ["须为冠名捐赠人本人的捐赠。"]}},
             reason="not_the_donors_gifts",
         )
+    if session.scalars(select(NamingGift.gift_id).where(NamingGift.gift_id.in_(ids))).first():
+        raise _gift_used(ids)
     net = session.execute(
         select(
             func.coalesce(func.sum(GiftAllocation.amount_fen - GiftAllocation.refunded_fen), 0)
@@ -168,15 +170,15 @@ def _pay(session: Session, naming: Naming, gift_ids: list[Any]) -> list[str]:
             reason="below_minimum",
         )
     try:
-        with session.no_autoflush:
-            for gift_id in ids:
-                session.add(NamingGift(gift_id=gift_id, naming_seq=naming.seq))
-            session.flush()
-    except IntegrityError:
-        raise Conflict(
-            "捐赠已用于其他冠名。", {"gift_ids": ids}, reason="gift_already_used"
-        ) from None
+        session.add_all([NamingGift(gift_id=gift_id, naming_seq=naming.seq) for gift_id in ids])
+        session.flush()
+    except IntegrityError:  # another naming took one of them meanwhile
+        raise _gift_used(ids) from None
     return ids
+
+
+def _gift_used(ids: list[str]) -> Conflict:
+    return Conflict("捐赠已用于冠名。", {"gift_ids": ids}, reason="gift_already_used")
 
 
 def _pays_for(gift: Gift, donor: Donor) -> bool:

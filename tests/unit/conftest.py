@@ -31,3 +31,15 @@ def run(tmp_path):
     run_in_transaction.url = url
     yield run_in_transaction
     engine.dispose()
+
+
+@pytest.fixture
+def books(tmp_path):
+    """A migrated donations database (tests/support/donations_books.py)."""
+    from tests.support.donations_books import Books
+
+    url = f"sqlite:///{tmp_path / 'donations.db'}"
+    upgrade("donations", url)
+    engine = make_engine(url, pool_size=2)
+    yield Books(sessionmaker(engine, expire_on_commit=False))
+    engine.dispose()

@@ -1,0 +1,142 @@
+"""A property of the books: for any sequence of gifts, refunds and pledge payments, every
+ledger transaction's lines sum to zero, and each fund's balance is the sum of its lines —
+and is what the sequence, replayed on plain integers, says it should be."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from services.common.contracts import donations as contract
+from services.common.contracts.base import load_or_raise
+from services.common.db import make_engine
+from services.common.errors import ValidationFailed
+from services.common.migrate import upgrade
+from services.donations import agreements, funds, pledges
+from services.donations.models import LedgerLine
+from tests.support.donations_books import OFFICE, Books
+from tests.support.donations_data import agreement_body, organisation_donor
+
+FUNDS = 3
+PLEDGE_TOTAL = 500_000
+COMPANY = organisation_donor("某基金会")
+
+amounts = st.integers(min_value=1, max_value=2_000_000)
+gift = st.tuples(
+    st.just("gift"),
+    st.lists(st.tuples(st.integers(0, FUNDS - 1), amounts), min_size=1, max_size=FUNDS),
+    st.sampled_from(contract.OFFLINE_CHANNELS),
+)
+refund = st.tuples(st.just("refund"), st.integers(0, 50), st.integers(1, 2_500_000))
+pledge_payment = st.tuples(st.just("pledge_payment"), st.integers(1, 300_000))
+operations = st.lists(st.one_of(gift, refund, pledge_payment), min_size=1, max_size=25)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """One migrated database, copied for each example (migrating each time is slow)."""
+    path = tmp_path_factory.mktemp("template") / "donations.db"
+    upgrade("donations", f"sqlite:///{path}")
+    return path
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(sequence=operations)
+def test_every_transaction_balances_and_each_fund_is_the_sum_of_its_lines(
+    sequence, template, tmp_path
+):
+    path = tmp_path / f"{uuid.uuid4().hex}.db"
+    shutil.copyfile(template, path)
+    engine = make_engine(f"sqlite:///{path}", pool_size=2)
+    try:
+        books = Books(sessionmaker(engine, expire_on_commit=False))
+        replay(books, sequence)
+    finally:
+        engine.dispose()
+
+
+def replay(books: Books, sequence: list) -> None:
+    fund_ids = [books.fund(name=f"基金{i}")["id"] for i in range(FUNDS)]
+    pledge = open_pledge(books, fund_ids[0])
+    expected = dict.fromkeys(fund_ids, 0)
+    gifts: list[dict] = []
+    for operation in sequence:
+        try:
+            if operation[0] == "gift":
+                _, parts, channel = operation
+                allocation = {}
+                for index, amount in parts:
+                    allocation[fund_ids[index]] = allocation.get(fund_ids[index], 0) + amount
+                answer = books.gift(
+                    fund_ids[0],
+                    sum(allocation.values()),
+                    channel=channel,
+                    allocations=[{"fund_id": f, "amount_fen": a} for f, a in allocation.items()],
+                )
+                gifts.append(answer)
+                for fund_id, amount in allocation.items():
+                    expected[fund_id] += amount
+            elif operation[0] == "refund" and gifts:
+                _, which, amount = operation
+                answer = books.refund(gifts[which % len(gifts)]["id"], amount)
+                for part in answer["allocations"]:
+                    expected[part["fund_id"]] -= part["amount_fen"]
+            elif operation[0] == "pledge_payment":
+                answer = books.gift(
+                    fund_ids[0], operation[1], donor=COMPANY, pledge_id=pledge["id"]
+                )
+                gifts.append(answer)
+                expected[fund_ids[0]] += operation[1]
+        except ValidationFailed as refused:
+            # Only what the rules refuse: a refund beyond the gift, a payment beyond the pledge.
+            assert refused.reason in ("refund_exceeds_gift", "exceeds_pledge"), refused.details
+        check_books(books, expected)
+
+
+def open_pledge(books: Books, fund_id: str) -> dict:
+    agreement = books.run(
+        agreements.create,
+        load_or_raise(contract.AgreementInput, agreement_body(COMPANY, COMPANY["name"])),
+        OFFICE,
+        books.lookup,
+    )
+    body = {
+        "donor": COMPANY,
+        "fund_id": fund_id,
+        "total_fen": PLEDGE_TOTAL,
+        "agreement_id": agreement["id"],
+        "instalments": [
+            {"due_on": "2026-06-30", "amount_fen": PLEDGE_TOTAL // 2},
+            {"due_on": "2026-12-31", "amount_fen": PLEDGE_TOTAL - PLEDGE_TOTAL // 2},
+        ],
+    }
+    return books.run(
+        pledges.create_pledge, load_or_raise(contract.PledgeInput, body), OFFICE, books.lookup
+    )
+
+
+def check_books(books: Books, expected: dict[str, int]) -> None:
+    with books.factory() as session:
+        unbalanced = session.execute(
+            select(LedgerLine.transaction_seq)
+            .group_by(LedgerLine.transaction_seq)
+            .having(func.sum(LedgerLine.amount_fen) != 0)
+        ).all()
+        assert unbalanced == []
+        for fund_id, balance in expected.items():
+            lines = session.scalar(
+                select(func.coalesce(func.sum(LedgerLine.amount_fen), 0)).where(
+                    LedgerLine.fund_id == fund_id
+                )
+            )
+            assert funds.get_fund(session, fund_id)["balance_fen"] == -lines == balance
