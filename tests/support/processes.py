@@ -200,3 +200,39 @@ class SystemUnderTest:
 
     def admin(self) -> ApiClient:
         return self.client().login()
+
+
+class StandInProcess:
+    """One stand-in for an outside system (services/common/catalogue.py `STAND_INS`) as its
+    own process on a free port, for tests that run a service in a container rather than
+    the whole system; `env` gives it its settings (its keys, say)."""
+
+    def __init__(self, module: str, address_setting: str, log_path: Path, **env: str) -> None:
+        self.address = f"127.0.0.1:{free_port()}"
+        self.url = f"http://{self.address}"
+        self._log = open(log_path, "ab")  # noqa: SIM115  (closed in stop)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), address_setting: self.address, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{module} did not answer on {self.address}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self._log.close()
