@@ -1655,6 +1655,614 @@ MATRIX += [
     ),
 ]
 
+# ---- the donations service's routes -------------------------------------------------------
+#
+# Funds of department A and B, open and closed, a fund of the office; gifts of alumnus a
+# (to A's fund) and alumnus b (to B's), with their receipts; pledges and payment orders
+# of each; an agreement, an in-kind gift, a naming, a campaign. Made once, by the office,
+# on the first donations row (`donations`).
+
+
+def donations(world: World) -> dict[str, Any]:
+    """The donations records of the world, made on first use."""
+    if "donations" not in world.ev:
+        world.ev["donations"] = make_donations_world(world)
+    return world.ev["donations"]
+
+
+def make_donations_world(world: World) -> dict[str, Any]:
+    dn: dict[str, Any] = {}
+
+    def fund(department: str, name: str, closed: bool = False) -> str:
+        body = {"name": name, "kind": "scholarship", "department_id": world.dept(department)}
+        fund_id = world.office("POST", "/api/v1/funds", body)["id"]
+        if closed:
+            world.office("POST", f"/api/v1/funds/{fund_id}/close")
+        return fund_id
+
+    dn["fund_a"], dn["fund_b"] = fund("a", "甲院奖学金"), fund("b", "乙院奖学金")
+    dn["fund_office"] = fund("office", "校友会基金")
+    # What the office's disbursements (one per row of that route) are paid from.
+    world.office("POST", "/api/v1/gifts", dn_gift_body(dn["fund_office"], None, world, 10_000))
+    dn["fund_a_closed"] = fund("a", "甲院旧基金", closed=True)
+    dn["fund_b_closed"] = fund("b", "乙院旧基金", closed=True)
+    for who in ("a", "b"):
+        gift = world.office("POST", "/api/v1/gifts", dn_gift_body(dn[f"fund_{who}"], who, world))
+        dn[f"gift_{who}"], dn[f"receipt_{who}"] = gift["id"], gift["receipt_number"]
+        name = world.office("GET", f"/api/v1/alumni/{getattr(world, f'alumnus_{who}')}")["name"]
+        donor = {"type": "alumnus", "alumnus_id": getattr(world, f"alumnus_{who}")}
+        agreement = world.office("POST", "/api/v1/agreements", dn_agreement_body(donor, name))["id"]
+        dn[f"agreement_{who}"] = agreement
+        dn[f"pledge_{who}"] = world.office(
+            "POST", "/api/v1/pledges", dn_pledge_body(donor, dn[f"fund_{who}"], agreement)
+        )["id"]
+        dn[f"order_{who}"] = world.office(
+            "POST", "/api/v1/payment-orders", dn_order_body(dn["fund_office"], donor)
+        )["id"]
+    dn["inkind"] = dn_new_inkind(world, dn)["id"]
+    dn["naming"] = dn_new_naming(world, dn)["id"]
+    campaign = {
+        "name": "校庆筹款",
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-12-31",
+        "goal_fen": 100_000_000,
+        "fund_ids": [dn["fund_a"], dn["fund_b"]],
+    }
+    dn["campaign"] = world.office("POST", "/api/v1/campaigns", campaign)["id"]
+    return dn
+
+
+def dn_gift_body(fund_id: str, who: str | None, world: World, amount: int = 1_000_000) -> dict:
+    donor = {"type": "anonymous"}
+    if who is not None:
+        donor = {"type": "alumnus", "alumnus_id": getattr(world, f"alumnus_{who}")}
+    return {
+        "donor": donor,
+        "amount_fen": amount,
+        "allocations": [{"fund_id": fund_id, "amount_fen": amount}],
+        "channel": "bank_transfer",
+    }
+
+
+def dn_agreement_body(donor: dict, signer: str) -> dict:
+    return {
+        "donor": donor,
+        "signer_name": signer,
+        "purpose": "设立奖学金",
+        "signed_on": "2026-01-05",
+    }
+
+
+def dn_pledge_body(donor: dict, fund_id: str, agreement_id: str) -> dict:
+    return {
+        "donor": donor,
+        "fund_id": fund_id,
+        "total_fen": 300_000,
+        "agreement_id": agreement_id,
+        "instalments": [{"due_on": "2030-06-30", "amount_fen": 300_000}],
+    }
+
+
+def dn_order_body(fund_id: str, donor: dict) -> dict:
+    return {
+        "donor": donor,
+        "amount_fen": 5_000,
+        "allocations": [{"fund_id": fund_id, "amount_fen": 5_000}],
+    }
+
+
+def dn_new_inkind(world: World, dn: dict) -> dict:
+    company = {"type": "organisation", "name": "某仪器公司"}
+    agreement = world.office("POST", "/api/v1/agreements", dn_agreement_body(company, "某仪器公司"))
+    body = {
+        "donor": company,
+        "item": "显微镜",
+        "quantity": 2,
+        "custody_location": "实验楼",
+        "agreement_id": agreement["id"],
+    }
+    return world.office("POST", "/api/v1/inkind", body)
+
+
+def dn_new_naming(world: World, dn: dict, state: str = "available") -> dict:
+    """A bench for five years, of an anonymous donor: available, reserved, or named."""
+    body = {
+        "kind": "bench",
+        "name": "长椅" + unique(""),
+        "fund_id": dn["fund_office"],
+        "minimum_gift_fen": 100,
+        "term_years": 5,
+    }
+    naming = world.office("POST", "/api/v1/namings", body)
+    path = f"/api/v1/namings/{naming['id']}"
+    if state in ("reserved", "named"):
+        reservation = {"donor": {"type": "anonymous"}, "plaque_text": "校友敬赠"}
+        naming = world.office("POST", path + "/reserve", reservation)
+    if state == "named":
+        naming = world.office(
+            "POST", path + "/complete", {"gift_ids": [dn_new_gift(world, dn)["id"]]}
+        )
+    return naming
+
+
+def dn_new_gift(world: World, dn: dict) -> dict:
+    """An anonymous ¥1.00 gift to the office's fund (enough for a bench, a refund, a void)."""
+    return world.office("POST", "/api/v1/gifts", dn_gift_body(dn["fund_office"], None, world, 100))
+
+
+def dn_on(json: Any = None, params: dict | None = None, **names: str):
+    """A request about the world's donations records: dn_on(gift_id="gift_a")."""
+
+    def make(world: World, role: str) -> Request:
+        dn = donations(world)
+        body = json(world, role) if callable(json) else json
+        return Request({key: dn[name] for key, name in names.items()}, json=body, params=params)
+
+    return make
+
+
+def dn_fresh(key: str, make: Callable[[World, dict], dict], json: Any = None, value: str = "id"):
+    """A request about a donations record made afresh for each role."""
+
+    def request(world: World, role: str) -> Request:
+        record = make(world, donations(world))
+        body = json(world, role, record) if callable(json) else json
+        return Request({key: record[value]}, json=body)
+
+    return request
+
+
+def dn_sees(check: Callable[[World, str, dict, list], None]) -> Check:
+    """A check of a list answer: `check(world, role, dn, items)`."""
+
+    @on_success
+    def checked(world: World, role: str, response: requests.Response) -> None:
+        check(world, role, donations(world), response.json()["items"])
+
+    return checked
+
+
+@dn_sees
+def funds_as_the_role_may_see_them(world, role, dn, items) -> None:
+    ids = {item["id"] for item in items}
+    assert dn["fund_a"] in ids and dn["fund_b"] in ids
+    assert (dn["fund_a_closed"] in ids) == (role in ("office", "committee", "liaison"))
+    assert (dn["fund_b_closed"] in ids) == (role in ("office", "committee"))
+
+
+@dn_sees
+def gifts_as_the_role_may_see_them(world, role, dn, items) -> None:
+    ids = {item["id"] for item in items}
+    assert dn["gift_a"] in ids
+    assert (dn["gift_b"] in ids) == (role in ("office", "committee"))
+    if role == "alumnus":
+        assert {item["donor"]["alumnus_id"] for item in items} == {world.alumnus_a}
+
+
+@dn_sees
+def pledges_as_the_role_may_see_them(world, role, dn, items) -> None:
+    ids = {item["id"] for item in items}
+    assert dn["pledge_a"] in ids and (dn["pledge_b"] in ids) == (role != "alumnus")
+
+
+@on_success
+def a_pdf(world: World, role: str, response: requests.Response) -> None:
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+
+
+@on_success
+def a_csv(world: World, role: str, response: requests.Response) -> None:
+    assert response.headers["Content-Type"].startswith("text/csv")
+    assert "基金" in response.content.decode("utf-8-sig").splitlines()[0]
+
+
+def order_for(who: str):
+    def body(world: World, role: str) -> dict:
+        donor = {"type": "alumnus", "alumnus_id": getattr(world, f"alumnus_{who}")}
+        return dn_order_body(donations(world)["fund_office"], donor)
+
+    return body
+
+
+READERS_ONLY = roles(200, 200, 403, 403)
+
+MATRIX += [
+    # ---- funds and campaigns ----
+    Row(
+        "GET",
+        "/api/v1/funds",
+        "no filter",
+        everyone(200),
+        dn_on(params={"limit": "100"}),
+        check=funds_as_the_role_may_see_them,
+    ),
+    Row(
+        "POST",
+        "/api/v1/funds",
+        "of department A",
+        office_only(201),
+        lambda world, role: Request(
+            json={"name": "新基金", "kind": "general", "department_id": world.dept_a}
+        ),
+    ),
+    Row(
+        "GET",
+        "/api/v1/funds/{fund_id}",
+        "open, of department B",
+        everyone(200),
+        dn_on(fund_id="fund_b"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/funds/{fund_id}",
+        "closed, of department A",
+        {**roles(200, 200, 200, 404), "anonymous": 404},
+        dn_on(fund_id="fund_a_closed"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/funds/{fund_id}",
+        "closed, of department B",
+        {**roles(200, 200, 404, 404), "anonymous": 404},
+        dn_on(fund_id="fund_b_closed"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/funds/{fund_id}/close",
+        "a fresh fund",
+        office_only(200),
+        dn_fresh(
+            "fund_id",
+            lambda w, dn: w.office("POST", "/api/v1/funds", {"name": "待关闭", "kind": "other"}),
+        ),
+    ),
+    Row(
+        "POST",
+        "/api/v1/funds/{fund_id}/disbursements",
+        "¥1.00 from the office's fund",
+        office_only(201),
+        dn_on(
+            json={"amount_fen": 100, "channel": "bank_transfer", "purpose": "发放奖学金"},
+            fund_id="fund_office",
+        ),
+    ),
+    Row("GET", "/api/v1/campaigns", "list", everyone(200), dn_on()),
+    Row(
+        "POST",
+        "/api/v1/campaigns",
+        "over department A's fund",
+        office_only(201),
+        lambda world, role: Request(
+            json={
+                "name": "年度筹款",
+                "starts_on": "2026-01-01",
+                "ends_on": "2026-12-31",
+                "goal_fen": 1_000_000,
+                "fund_ids": [donations(world)["fund_a"]],
+            }
+        ),
+    ),
+    Row(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}",
+        "one",
+        everyone(200),
+        dn_on(campaign_id="campaign"),
+    ),
+    # ---- gifts and refunds ----
+    Row(
+        "GET",
+        "/api/v1/gifts",
+        "no filter: a liaison gets department A's funds', an alumnus their own",
+        roles(200, 200, 200, 200),
+        dn_on(params={"limit": "100"}),
+        check=gifts_as_the_role_may_see_them,
+    ),
+    Row(
+        "GET",
+        "/api/v1/gifts",
+        "department_id=B",
+        roles(200, 200, 403, 200),
+        lambda world, role: Request(params={"department_id": world.dept_b}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/gifts",
+        "alumnus_id=b",
+        roles(200, 200, 200, 403),
+        lambda world, role: Request(params={"alumnus_id": world.alumnus_b}),
+    ),
+    Row(
+        "POST",
+        "/api/v1/gifts",
+        "¥1.00 to the office's fund",
+        office_only(201),
+        lambda world, role: Request(
+            json=dn_gift_body(donations(world)["fund_office"], None, world, 100)
+        ),
+    ),
+    Row(
+        "GET",
+        "/api/v1/gifts/{gift_id}",
+        "alumnus a's, to A's fund",
+        roles(200, 200, 200, 200),
+        dn_on(gift_id="gift_a"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/gifts/{gift_id}",
+        "alumnus b's, to B's fund",
+        roles(200, 200, 404, 404),
+        dn_on(gift_id="gift_b"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/gifts/{gift_id}/refund",
+        "a fresh gift, in full",
+        office_only(201),
+        dn_fresh("gift_id", dn_new_gift, {"amount_fen": 100, "reason": "误汇"}),
+    ),
+    # ---- receipts ----
+    Row(
+        "GET",
+        "/api/v1/receipts/{number}",
+        "alumnus a's",
+        roles(200, 200, 200, 200),
+        dn_on(number="receipt_a"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/receipts/{number}",
+        "alumnus b's",
+        roles(200, 200, 404, 404),
+        dn_on(number="receipt_b"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/receipts/{number}.pdf",
+        "alumnus a's",
+        roles(200, 200, 200, 200),
+        dn_on(number="receipt_a"),
+        check=a_pdf,
+    ),
+    Row(
+        "GET",
+        "/api/v1/receipts/{number}.pdf",
+        "alumnus b's",
+        roles(200, 200, 404, 404),
+        dn_on(number="receipt_b"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/receipts/{number}/certificate.pdf",
+        "alumnus a's ¥10,000",
+        roles(200, 200, 200, 200),
+        dn_on(number="receipt_a"),
+        check=a_pdf,
+    ),
+    Row(
+        "POST",
+        "/api/v1/receipts/{number}/void",
+        "a fresh receipt",
+        office_only(200),
+        dn_fresh("number", dn_new_gift, {"reason": "抬头有误", "reissue": True}, "receipt_number"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/receipts/{number}/ebill",
+        "a fresh receipt",
+        office_only(200),
+        dn_fresh("number", dn_new_gift, value="receipt_number"),
+    ),
+    # ---- agreements and pledges ----
+    Row("GET", "/api/v1/agreements", "list", READERS_ONLY, dn_on()),
+    Row(
+        "POST",
+        "/api/v1/agreements",
+        "of an organisation",
+        office_only(201),
+        dn_on(json=dn_agreement_body({"type": "organisation", "name": "某公司"}, "某公司")),
+    ),
+    Row(
+        "GET",
+        "/api/v1/agreements/{agreement_id}",
+        "alumnus a's",
+        READERS_ONLY,
+        dn_on(agreement_id="agreement_a"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/pledges",
+        "no filter: an alumnus gets their own",
+        roles(200, 200, 403, 200),
+        dn_on(params={"limit": "100"}),
+        check=pledges_as_the_role_may_see_them,
+    ),
+    Row(
+        "POST",
+        "/api/v1/pledges",
+        "alumnus a's, on their agreement",
+        office_only(201),
+        lambda world, role: Request(
+            json=dn_pledge_body(
+                {"type": "alumnus", "alumnus_id": world.alumnus_a},
+                donations(world)["fund_a"],
+                donations(world)["agreement_a"],
+            )
+        ),
+    ),
+    Row(
+        "GET",
+        "/api/v1/pledges/{pledge_id}",
+        "alumnus a's",
+        roles(200, 200, 403, 200),
+        dn_on(pledge_id="pledge_a"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/pledges/{pledge_id}",
+        "alumnus b's",
+        roles(200, 200, 403, 404),
+        dn_on(pledge_id="pledge_b"),
+    ),
+    # ---- online giving ----
+    Row(
+        "POST",
+        "/api/v1/payment-orders",
+        "for alumnus a",
+        roles(201, 403, 403, 201),
+        lambda world, role: Request(json=order_for("a")(world, role)),
+    ),
+    Row(
+        "POST",
+        "/api/v1/payment-orders",
+        "for alumnus b",
+        roles(201, 403, 403, 403),
+        lambda world, role: Request(json=order_for("b")(world, role)),
+    ),
+    Row(
+        "GET",
+        "/api/v1/payment-orders/{order_id}",
+        "alumnus a's",
+        roles(200, 200, 403, 200),
+        dn_on(order_id="order_a"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/payment-orders/{order_id}",
+        "alumnus b's",
+        roles(200, 200, 403, 404),
+        dn_on(order_id="order_b"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/payments/notify",
+        "unsigned: refused whoever sends it",
+        everyone(400),
+        dn_on(json={"id": "x", "resource": {}}),
+    ),
+    # ---- in-kind gifts and naming ----
+    Row("GET", "/api/v1/inkind", "list", READERS_ONLY, dn_on()),
+    Row(
+        "POST",
+        "/api/v1/inkind",
+        "on an organisation's agreement",
+        office_only(201),
+        lambda world, role: Request(
+            json={
+                "donor": {"type": "organisation", "name": "某公司"},
+                "item": "书籍",
+                "quantity": 100,
+                "unit": "册",
+                "custody_location": "图书馆",
+                "agreement_id": world.office(
+                    "POST",
+                    "/api/v1/agreements",
+                    dn_agreement_body({"type": "organisation", "name": "某公司"}, "某公司"),
+                )["id"],
+            }
+        ),
+    ),
+    Row("GET", "/api/v1/inkind/{inkind_id}", "one", READERS_ONLY, dn_on(inkind_id="inkind")),
+    Row(
+        "POST",
+        "/api/v1/inkind/{inkind_id}/status",
+        "appraise a fresh one",
+        office_only(200),
+        dn_fresh(
+            "inkind_id",
+            dn_new_inkind,
+            {
+                "status": "appraised",
+                "appraised_value_fen": 800_000,
+                "appraiser": "评估所",
+                "appraised_on": "2026-01-10",
+            },
+        ),
+    ),
+    Row("GET", "/api/v1/namings", "list", READERS_ONLY, dn_on()),
+    Row(
+        "POST",
+        "/api/v1/namings",
+        "a tree",
+        office_only(201),
+        lambda world, role: Request(
+            json={
+                "kind": "tree",
+                "name": "银杏",
+                "fund_id": donations(world)["fund_office"],
+                "minimum_gift_fen": 100,
+            }
+        ),
+    ),
+    Row("GET", "/api/v1/namings/{naming_id}", "one", READERS_ONLY, dn_on(naming_id="naming")),
+    Row(
+        "POST",
+        "/api/v1/namings/{naming_id}/reserve",
+        "a fresh bench",
+        office_only(200),
+        dn_fresh(
+            "naming_id", dn_new_naming, {"donor": {"type": "anonymous"}, "plaque_text": "校友敬赠"}
+        ),
+    ),
+    Row(
+        "POST",
+        "/api/v1/namings/{naming_id}/complete",
+        "a fresh reserved bench, with a gift",
+        office_only(200),
+        dn_fresh(
+            "naming_id",
+            lambda w, dn: dn_new_naming(w, dn, "reserved"),
+            lambda world, role, naming: {"gift_ids": [dn_new_gift(world, donations(world))["id"]]},
+        ),
+    ),
+    Row(
+        "POST",
+        "/api/v1/namings/{naming_id}/renew",
+        "a fresh named bench, with a gift",
+        office_only(200),
+        dn_fresh(
+            "naming_id",
+            lambda w, dn: dn_new_naming(w, dn, "named"),
+            lambda world, role, naming: {"gift_ids": [dn_new_gift(world, donations(world))["id"]]},
+        ),
+    ),
+    Row(
+        "POST",
+        "/api/v1/namings/{naming_id}/release",
+        "a fresh reserved bench",
+        office_only(200),
+        dn_fresh("naming_id", lambda w, dn: dn_new_naming(w, dn, "reserved")),
+    ),
+    # ---- the honour roll, reports, the ledger ----
+    Row("GET", "/api/v1/honour-roll", "public", everyone(200), dn_on()),
+    Row(
+        "GET",
+        "/api/v1/reports/participation",
+        "this year",
+        READERS_ONLY,
+        dn_on(params={"year": "2026"}),
+    ),
+    Row("GET", "/api/v1/reports/disclosure", "2026", READERS_ONLY, dn_on(params={"year": "2026"})),
+    Row(
+        "GET",
+        "/api/v1/reports/disclosure.csv",
+        "2026",
+        READERS_ONLY,
+        dn_on(params={"year": "2026"}),
+        check=a_csv,
+    ),
+    Row(
+        "GET",
+        "/api/v1/reports/reconciliation",
+        "a day",
+        READERS_ONLY,
+        dn_on(params={"date": "2026-03-15"}),
+    ),
+    Row("GET", "/api/v1/ledger/trial-balance", "the books", READERS_ONLY, dn_on()),
+]
+
 CASES = [(row, role) for row in MATRIX for role in ROLES]
 
 
