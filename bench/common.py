@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import logging
 import os
 import platform
@@ -28,7 +29,8 @@ import requests
 
 from bench.echo_service import ECHO_SERVICE
 from services.launch import nameko_run_command
-from tests.support.processes import REPO_ROOT
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_CONCURRENCY = 16
 DEFAULT_DURATION_SECONDS = 5.0
@@ -338,6 +340,38 @@ def drive(
     if meter:
         result.cpu = CpuMeter.used(before, meter.read())
     return result
+
+
+class HttpClient:
+    """One keep-alive HTTP/1.1 connection to 127.0.0.1; http.client reconnects after a close."""
+
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        self.connection = http.client.HTTPConnection(
+            "127.0.0.1", port, timeout=CLIENT_TIMEOUT_SECONDS
+        )
+        self.headers = headers
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        return self.request("GET", path)
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, bytes]:
+        try:
+            self.connection.request(
+                method, path, body=body, headers={**self.headers, **(headers or {})}
+            )
+            response = self.connection.getresponse()
+            content = response.read()
+        except (http.client.HTTPException, OSError):
+            self.connection.close()
+            raise
+        if response.will_close:
+            self.connection.close()
+        return response.status, content
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def new_rpc_proxy(amqp_uri: str):

@@ -47,7 +47,6 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
-import http.client  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
@@ -65,11 +64,11 @@ from urllib.parse import quote  # noqa: E402
 import requests  # noqa: E402
 
 from bench.common import (  # noqa: E402
-    CLIENT_TIMEOUT_SECONDS,
     NOISY_NEIGHBOUR_SHARE,
     BenchVhost,
     Client,
     CpuMeter,
+    HttpClient,
     Measurement,
     add_load_arguments,
     drive,
@@ -266,31 +265,6 @@ class Bench:
 
 
 # ---- load generation -------------------------------------------------------------
-
-
-class HttpClient:
-    """One keep-alive HTTP/1.1 connection; http.client reconnects after a close."""
-
-    def __init__(self, port: int, headers: dict[str, str]) -> None:
-        self.connection = http.client.HTTPConnection(
-            "127.0.0.1", port, timeout=CLIENT_TIMEOUT_SECONDS
-        )
-        self.headers = headers
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        try:
-            self.connection.request("GET", path, headers=self.headers)
-            response = self.connection.getresponse()
-            body = response.read()
-        except (http.client.HTTPException, OSError):
-            self.connection.close()
-            raise
-        if response.will_close:
-            self.connection.close()
-        return response.status, body
-
-    def close(self) -> None:
-        self.connection.close()
 
 
 @dataclass

@@ -93,11 +93,17 @@ def close_fund(session: Session, fund_id: str, now: datetime) -> dict[str, Any]:
 
 def funds_for_allocations(
     session: Session, fund_ids: Iterable[Any], allow_closed: bool = False
-) -> dict[str, Fund]:
-    """The funds a body's allocations name: 422 for an unknown one, or a closed one unless
-    `allow_closed` (money that has already arrived is recorded wherever it was meant to go)."""
+) -> dict[str, Any]:
+    """The funds (rows of id, name, department_id, status) a body's allocations name: 422
+    for an unknown one, or a closed one unless `allow_closed` (money that has already
+    arrived is recorded wherever it was meant to go)."""
     wanted = [str(fund_id) for fund_id in fund_ids]
-    funds = {f.id: f for f in session.scalars(select(Fund).where(Fund.id.in_(wanted)))}
+    funds = {
+        row.id: row
+        for row in session.connection().execute(
+            select(Fund.id, Fund.name, Fund.department_id, Fund.status).where(Fund.id.in_(wanted))
+        )
+    }
     unknown = [fund_id for fund_id in wanted if fund_id not in funds]
     if unknown:
         raise ValidationFailed(

@@ -17,11 +17,23 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common.columns import utcnow
 from services.common.errors import Conflict
 from services.donations.models import IdempotencyKey
+
+_keys = IdempotencyKey.__table__
+_this_key = (
+    (_keys.c.scope == bindparam("k_scope"))
+    & (_keys.c.owner == bindparam("k_owner"))
+    & (_keys.c.key == bindparam("k_key"))
+)
+READ_KEY = select(_keys.c.request_hash, _keys.c.response).where(_this_key)
+INSERT_KEY = insert(_keys)
+STORE_ANSWER = update(_keys).where(_this_key).values(response=bindparam("answer"))
 
 
 class KeyTaken(Exception):
@@ -45,26 +57,34 @@ def run(
     if key is None:
         return operation(session)
     digest = request_hash(request)
-    stored = session.get(IdempotencyKey, (scope, owner, key))
+    connection = session.connection()
+    this_key = {"k_scope": scope, "k_owner": owner, "k_key": key}
+    stored = connection.execute(READ_KEY, this_key).first()
     if stored is not None:
-        return _replay(stored, digest)
-    record = IdempotencyKey(scope=scope, owner=owner, key=key, request_hash=digest)
-    session.add(record)
+        return _replay(key, *stored, digest)
     try:
-        session.flush()
+        connection.execute(
+            INSERT_KEY,
+            {
+                "scope": scope,
+                "owner": owner,
+                "key": key,
+                "request_hash": digest,
+                "created_at": utcnow(),
+            },
+        )
     except IntegrityError:
         raise KeyTaken(key) from None
     answer = operation(session)
-    record.response = json.dumps(answer, ensure_ascii=False)
-    session.flush()
+    connection.execute(STORE_ANSWER, {**this_key, "answer": json.dumps(answer, ensure_ascii=False)})
     return answer
 
 
-def _replay(stored: IdempotencyKey, digest: str) -> dict[str, Any]:
-    if stored.request_hash != digest:
+def _replay(key: str, stored_hash: str, response: str, digest: str) -> dict[str, Any]:
+    if stored_hash != digest:
         raise Conflict(
             "该 Idempotency-Key 已用于另一请求。",
-            {"idempotency_key": stored.key},
+            {"idempotency_key": key},
             reason="idempotency_key_reused",
         )
-    return json.loads(stored.response)
+    return json.loads(response)

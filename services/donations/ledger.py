@@ -17,11 +17,17 @@ from datetime import date
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from services.common.columns import utcnow
 from services.donations.models import LedgerLine, LedgerTransaction
 
 GIFT = "gift"
 REFUND = "refund"
 DISBURSEMENT = "disbursement"
+# Built once: every posting only binds its values (Core statements, compiled once).
+INSERT_TRANSACTION = insert(LedgerTransaction.__table__).returning(
+    LedgerTransaction.__table__.c.seq
+)
+INSERT_LINE = insert(LedgerLine.__table__)
 
 
 @dataclass(frozen=True)
@@ -58,13 +64,13 @@ def post(
     lines = [line for line in lines if line.amount_fen != 0]
     if not lines or sum(line.amount_fen for line in lines) != 0:
         raise UnbalancedTransaction(f"{kind} {source_id}: lines {lines} do not sum to zero")
-    transaction_seq = session.execute(
-        insert(LedgerTransaction)
-        .values(kind=kind, source_id=source_id, posted_on=posted_on)
-        .returning(LedgerTransaction.seq)
+    connection = session.connection()
+    transaction_seq = connection.execute(
+        INSERT_TRANSACTION,
+        {"kind": kind, "source_id": source_id, "posted_on": posted_on, "created_at": utcnow()},
     ).scalar_one()
-    session.execute(
-        insert(LedgerLine),
+    connection.execute(
+        INSERT_LINE,
         [
             {
                 "transaction_seq": transaction_seq,

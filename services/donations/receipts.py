@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from services.common.columns import utcnow
 from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound
 from services.donations.adapters.ebill import EBillRequest
@@ -37,6 +38,15 @@ from services.donations.models import (
 ISSUED = "issued"
 VOID = "void"
 SERIAL_DIGITS = 6
+_counters = ReceiptCounter.__table__
+# Built once (Core statements, compiled once): each gift only binds its values.
+RAISE_COUNTER = (
+    update(_counters)
+    .where(_counters.c.year == bindparam("counter_year"))
+    .values(last_serial=_counters.c.last_serial + 1)
+    .returning(_counters.c.last_serial)
+)
+INSERT_RECEIPT = insert(Receipt.__table__)
 
 
 @dataclass(frozen=True)
@@ -50,16 +60,11 @@ def receipt_number(year: int, serial: int) -> str:
 
 def next_serial(session: Session, year: int) -> int:
     """Raise the year's counter by one and return it (creating the year's row at need)."""
-    raise_counter = (
-        update(ReceiptCounter)
-        .where(ReceiptCounter.year == year)
-        .values(last_serial=ReceiptCounter.last_serial + 1)
-        .returning(ReceiptCounter.last_serial)
-    )
-    serial = session.execute(raise_counter).scalar_one_or_none()
+    connection = session.connection()
+    serial = connection.execute(RAISE_COUNTER, {"counter_year": year}).scalar_one_or_none()
     if serial is None:
-        session.execute(_insert_ignoring_conflict(session, year))
-        serial = session.execute(raise_counter).scalar_one()
+        connection.execute(_insert_ignoring_conflict(session, year))
+        serial = connection.execute(RAISE_COUNTER, {"counter_year": year}).scalar_one()
     return serial
 
 
@@ -88,19 +93,21 @@ def issue(
     year = issued_on.year
     serial = next_serial(session, year)
     number = receipt_number(year, serial)
-    session.execute(
-        insert(Receipt).values(
-            number=number,
-            year=year,
-            serial=serial,
-            gift_id=gift.id,
-            name=gift.receipt_name,
-            amount_fen=amount_fen,
-            currency=gift.currency,
-            issued_on=issued_on,
-            status=ISSUED,
-            replaces=replaces,
-        )
+    session.connection().execute(
+        INSERT_RECEIPT,
+        {
+            "created_at": utcnow(),
+            "number": number,
+            "year": year,
+            "serial": serial,
+            "gift_id": gift.id,
+            "name": gift.receipt_name,
+            "amount_fen": amount_fen,
+            "currency": gift.currency,
+            "issued_on": issued_on,
+            "status": ISSUED,
+            "replaces": replaces,
+        },
     )
     OutboxMessage.record(
         session,
