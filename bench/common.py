@@ -409,6 +409,82 @@ def noisy_neighbour_warnings(labelled: Iterable[tuple[str, Measurement]]) -> lis
     ]
 
 
+def combine_quiet_rounds(
+    rounds: list[dict[str, Measurement]], minimum: int
+) -> tuple[list[int], dict[str, Measurement]]:
+    """Other processes on a shared machine take CPU from whichever scenario runs at that
+    moment: the rounds (0-based) in which they took ≤ NOISY_NEIGHBOUR_SHARE when there are
+    at least `minimum` of them, else every round; and each scenario's measurements of
+    those rounds added up."""
+    quiet = [
+        n
+        for n, measured in enumerate(rounds)
+        if all(m.others_share <= NOISY_NEIGHBOUR_SHARE for m in measured.values())
+    ]
+    used = quiet if len(quiet) >= minimum else list(range(len(rounds)))
+    combined: dict[str, Measurement] = {}
+    for n in used:
+        for key, measured in rounds[n].items():
+            combined.setdefault(key, Measurement()).add(measured)
+    return used, combined
+
+
+def measure_rounds(
+    scenarios: list[Any],
+    new_clients: Callable[[Any], list[Client]],
+    args: argparse.Namespace,
+    meter: CpuMeter,
+    width: int,
+) -> list[dict[str, Measurement]]:
+    """`args.rounds` rounds of every scenario (each with `.key` and `.label`) in turn: its
+    clients warm up for `args.warmup` s, then are measured for `args.duration` s."""
+    rounds = []
+    for number in range(1, args.rounds + 1):
+        this_round: dict[str, Measurement] = {}
+        for scenario in scenarios:
+            clients = new_clients(scenario)
+            try:
+                drive(clients, args.warmup, None)
+                measured = drive(clients, args.duration, meter)
+            finally:
+                for client in clients:
+                    client.close()
+            this_round[scenario.key] = measured
+            print(
+                f"  round {number}/{args.rounds} {scenario.label:<{width}}"
+                f" {measured.throughput:8.1f} req/s  errors {measured.errors:<3d}"
+                f" others {measured.others_share:4.0%}",
+                flush=True,
+            )
+        rounds.append(this_round)
+    return rounds
+
+
+def throughput_table(rows: list[tuple[str, Measurement]], width: int) -> list[str]:
+    """Lines of a table of throughput and latency, each row's ratio to the first row's."""
+    base = rows[0][1].throughput
+    lines = [
+        f"{'scenario':<{width}} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'÷(a)':>6}"
+    ]
+    for label, m in rows:
+        lines.append(
+            f"{label:<{width}} {m.throughput:8.1f} {m.percentile(0.5):8.1f}"
+            f" {m.percentile(0.99):8.1f} {m.errors:7d} {ratio(m.throughput, base):>6}"
+        )
+    return lines
+
+
+def cpu_table(rows: list[tuple[str, dict[str, float]]], names: list[str], width: int) -> list[str]:
+    """Lines of a table of CPU milliseconds per request: a row per (label, figure by name)."""
+    lines = [f"{'scenario':<{width}} " + " ".join(f"{name:>8}" for name in names)]
+    for label, figures in rows:
+        lines.append(
+            f"{label:<{width}} "
+            + " ".join(f"{figures[n]:8.2f}" if n in figures else f"{'-':>8}" for n in names)
+        )
+    return lines
+
+
 # ---- command line ------------------------------------------------------------------
 
 

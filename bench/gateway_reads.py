@@ -71,9 +71,9 @@ from bench.common import (  # noqa: E402
     HttpClient,
     Measurement,
     add_load_arguments,
-    drive,
     echo_rpc_client,
     machine_info,
+    measure_rounds,
     noisy_neighbour_warnings,
     rabbitmq_pids,
     ratio,
@@ -473,25 +473,13 @@ def run(args: argparse.Namespace) -> int:
         groups["client"] = lambda: [os.getpid()]
         groups["rabbitmq"] = rabbitmq_pids
         meter = CpuMeter(groups)
-        rounds: list[dict[str, Measurement]] = []
-        for round_number in range(1, args.rounds + 1):
-            this_round: dict[str, Measurement] = {}
-            for scenario in scenarios:
-                clients = [scenario.new_client(i) for i in range(args.concurrency)]
-                try:
-                    drive(clients, args.warmup, None)
-                    measured = drive(clients, args.duration, meter)
-                finally:
-                    for client in clients:
-                        client.close()
-                this_round[scenario.key] = measured
-                print(
-                    f"  round {round_number}/{args.rounds} {scenario.label:<44}"
-                    f" {measured.throughput:8.1f} req/s  errors {measured.errors:<3d}"
-                    f" others {measured.others_share:4.0%}",
-                    flush=True,
-                )
-            rounds.append(this_round)
+        rounds = measure_rounds(
+            scenarios,
+            lambda s: [s.new_client(i) for i in range(args.concurrency)],
+            args,
+            meter,
+            44,
+        )
 
         # Other processes on the machine (tests of a shared workstation, say) take CPU
         # from whichever scenario runs at that moment. Rounds in which they took little

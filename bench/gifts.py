@@ -55,21 +55,22 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from bench.common import (  # noqa: E402
-    NOISY_NEIGHBOUR_SHARE,
     BenchVhost,
     Client,
     CpuMeter,
     HttpClient,
     Measurement,
     add_load_arguments,
-    drive,
+    combine_quiet_rounds,
+    cpu_table,
     machine_info,
+    measure_rounds,
     noisy_neighbour_warnings,
     rabbitmq_pids,
-    ratio,
     run_bench,
     start_nameko_service,
     stop_processes,
+    throughput_table,
 )
 from gateway.auth import issue_tokens  # noqa: E402
 from services.common import config  # noqa: E402
@@ -84,6 +85,7 @@ DEFAULT_ROUNDS = 3
 DEFAULT_WARMUP_SECONDS = 1.0
 MIN_QUIET_ROUNDS = 2
 GIFT_FEN = 10_000
+LABEL_WIDTH = 58
 JWT_SECRET = "bench-secret-" + uuid.uuid4().hex
 OFFICE = {"id": "bench-office", "username": "bench", "role": "office"}
 
@@ -211,27 +213,16 @@ def check_books(database_url: str) -> str:
 
 
 def format_results(scenarios: list[Scenario], results: dict[str, Measurement], args) -> str:
-    base = results["a"].throughput
     lines = [
         f"concurrency {args.concurrency}; throughput = successful requests / wall time",
         "",
-        f"{'scenario':<52} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'÷(a)':>6}",
+        *throughput_table([(s.label, results[s.key]) for s in scenarios], LABEL_WIDTH),
     ]
-    for scenario in scenarios:
-        m = results[scenario.key]
-        lines.append(
-            f"{scenario.label:<52} {m.throughput:8.1f} {m.percentile(0.5):8.1f}"
-            f" {m.percentile(0.99):8.1f} {m.errors:7d} {ratio(m.throughput, base):>6}"
-        )
     names = ["client", "front", "back", "rabbitmq", "others", "machine"]
     lines += ["", "CPU time per successful request (ms), by process:"]
-    lines.append(f"{'scenario':<52} " + " ".join(f"{n:>8}" for n in names))
-    for scenario in scenarios:
-        per = cpu_per_request(scenario, results[scenario.key])
-        lines.append(
-            f"{scenario.label:<52} "
-            + " ".join(f"{per[n]:8.2f}" if n in per else f"{'-':>8}" for n in names)
-        )
+    lines += cpu_table(
+        [(s.label, cpu_per_request(s, results[s.key])) for s in scenarios], names, LABEL_WIDTH
+    )
     lines.append(
         "front = HTTP process (echo-http / gateway), back = RPC process (echo-rpc / donations), "
         "others = processes the bench did not start, machine = all cores"
@@ -334,35 +325,14 @@ def run(args: argparse.Namespace) -> int:
         groups["client"] = lambda: [os.getpid()]
         groups["rabbitmq"] = rabbitmq_pids
         meter = CpuMeter(groups)
-        rounds: list[dict[str, Measurement]] = []
-        for number in range(1, args.rounds + 1):
-            this_round = {}
-            for scenario in scenarios:
-                clients = [new_client(scenario, token) for _ in range(args.concurrency)]
-                try:
-                    drive(clients, args.warmup, None)
-                    measured = drive(clients, args.duration, meter)
-                finally:
-                    for client in clients:
-                        client.close()
-                this_round[scenario.key] = measured
-                print(
-                    f"  round {number}/{args.rounds} {scenario.label:<52}"
-                    f" {measured.throughput:8.1f} req/s  errors {measured.errors:<3d}"
-                    f" others {measured.others_share:4.0%}",
-                    flush=True,
-                )
-            rounds.append(this_round)
-        quiet = [
-            n
-            for n, r in enumerate(rounds)
-            if all(m.others_share <= NOISY_NEIGHBOUR_SHARE for m in r.values())
-        ]
-        used = quiet if len(quiet) >= MIN_QUIET_ROUNDS else list(range(len(rounds)))
-        results = {s.key: Measurement() for s in scenarios}
-        for n in used:
-            for key, measured in rounds[n].items():
-                results[key].add(measured)
+        rounds = measure_rounds(
+            scenarios,
+            lambda s: [new_client(s, token) for _ in range(args.concurrency)],
+            args,
+            meter,
+            LABEL_WIDTH,
+        )
+        used, results = combine_quiet_rounds(rounds, MIN_QUIET_ROUNDS)
         print(f"\nfigures from rounds {', '.join(str(n + 1) for n in used)} of {len(rounds)}")
         print(format_results(scenarios, results, args))
         for scenario in scenarios:

@@ -319,22 +319,14 @@ def gift_dicts(session: Session, gifts: Sequence[Gift]) -> list[dict[str, Any]]:
 def _gift_dict(
     gift: Gift, allocations: list[dict[str, Any]], receipt_number: str | None
 ) -> dict[str, Any]:
+    """A gift as answers show it (contract Gift): its summary and what staff record."""
     return {
-        "id": gift.id,
-        "gift_type": gift.gift_type,
-        "donor": donor_dict(gift),
-        "amount_fen": gift.amount_fen,
-        "currency": gift.currency,
-        "refunded_fen": sum(a["refunded_fen"] for a in allocations),
+        **summary(gift, ()),
         "allocations": allocations,
-        "channel": gift.channel,
-        "received_on": gift.received_on.isoformat(),
+        "refunded_fen": sum(a["refunded_fen"] for a in allocations),
         "note": gift.note,
-        "disclosure": gift.disclosure,
         "receipt_name": gift.receipt_name,
         "payer_name": gift.payer_name,
-        "pledge_id": gift.pledge_id,
-        "payment_order_id": gift.payment_order_id,
         "agreement_id": gift.agreement_id,
         "donor_id_number_masked": gift.id_number_masked,
         "receipt_number": receipt_number,

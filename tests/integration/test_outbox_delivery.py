@@ -11,13 +11,12 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime
-from urllib.parse import unquote, urlparse
 
-import pika
 import pytest
 
 from services.common.contracts import check_event
 from services.common.errors import ValidationFailed
+from tests.support.taps import pika_connection
 
 EXCHANGE = "registry.events"
 DELIVERY_TIMEOUT_SECONDS = 15
@@ -29,15 +28,7 @@ class Subscriber:
     """A plain pika consumer on queues of its own, bound to the registry's event exchange."""
 
     def __init__(self, amqp_uri: str) -> None:
-        uri = urlparse(amqp_uri)
-        self.connection = pika.BlockingConnection(
-            pika.ConnectionParameters(
-                host=uri.hostname,
-                port=uri.port or 5672,
-                virtual_host=unquote(uri.path[1:]) or "/",
-                credentials=pika.PlainCredentials(uri.username, uri.password),
-            )
-        )
+        self.connection = pika_connection(amqp_uri)
         self.channel = self.connection.channel()
         # What nameko declares (nameko.standalone.events.get_event_exchange).
         self.channel.exchange_declare(

@@ -20,6 +20,7 @@ from services.donations import funds, gifts
 from services.donations.identity import IdNumberCipher
 from services.donations.models import OutboxMessage
 from tests.support.donations_data import fund_body, gift_body
+from tests.support.transactions import in_transaction
 
 TODAY = date(2026, 3, 15)
 NOW = datetime(2026, 3, 15, 4, 0, tzinfo=UTC)
@@ -42,14 +43,7 @@ class Books:
 
     def run(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         """`fn(session, *args)` in a transaction of its own: commit, or roll back and raise."""
-        with self.factory() as session:
-            try:
-                result = fn(session, *args, **kwargs)
-                session.commit()
-                return result
-            except BaseException:
-                session.rollback()
-                raise
+        return in_transaction(self.factory, fn, *args, **kwargs)
 
     def lookup(self, alumnus_id: str) -> dict[str, Any]:
         if alumnus_id not in self.alumni:

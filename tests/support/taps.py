@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urlparse
+
+import pika
+
 from services.common.contracts import check_event
 
 RELAY_WAIT_SECONDS = 15
@@ -16,3 +20,16 @@ def drain(tap, count: int) -> list[dict]:
         received.append(check_event(message.payload))
         message.ack()
     return received
+
+
+def pika_connection(amqp_uri: str) -> pika.BlockingConnection:
+    """A plain AMQP client's connection (as another campus system would make it)."""
+    uri = urlparse(amqp_uri)
+    return pika.BlockingConnection(
+        pika.ConnectionParameters(
+            host=uri.hostname,
+            port=uri.port or 5672,
+            virtual_host=unquote(uri.path[1:]) or "/",
+            credentials=pika.PlainCredentials(uri.username, uri.password),
+        )
+    )

@@ -18,10 +18,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import eventlet
-import pika
 import pypdf
 import pytest
 import requests
@@ -38,6 +36,7 @@ from tests.support.donations_data import (
     order_body,
 )
 from tests.support.processes import ApiClient
+from tests.support.taps import pika_connection
 from tests.system.helpers import (
     alumnus_body,
     assert_documented,
@@ -83,15 +82,7 @@ class EventSubscriber:
     """A plain pika client, the way another campus system would subscribe."""
 
     def __init__(self, amqp_uri: str, exchange: str, routing_key: str) -> None:
-        uri = urlparse(amqp_uri)
-        self.connection = pika.BlockingConnection(
-            pika.ConnectionParameters(
-                host=uri.hostname,
-                port=uri.port or 5672,
-                virtual_host=unquote(uri.path[1:]) or "/",
-                credentials=pika.PlainCredentials(uri.username, uri.password),
-            )
-        )
+        self.connection = pika_connection(amqp_uri)
         self.channel = self.connection.channel()
         self.channel.exchange_declare(exchange, exchange_type="topic", durable=True)
         self.queue = self.channel.queue_declare("", exclusive=True).method.queue

@@ -7,6 +7,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.common.db import make_engine
 from services.common.migrate import upgrade
+from tests.support.transactions import in_transaction
 
 
 @pytest.fixture
@@ -18,14 +19,7 @@ def run(tmp_path):
     factory = sessionmaker(engine, expire_on_commit=False)
 
     def run_in_transaction(fn, *args, **kwargs):
-        with factory() as session:
-            try:
-                result = fn(session, *args, **kwargs)
-                session.commit()
-                return result
-            except BaseException:
-                session.rollback()
-                raise
+        return in_transaction(factory, fn, *args, **kwargs)
 
     run_in_transaction.session_factory = factory
     run_in_transaction.url = url

@@ -334,22 +334,33 @@ class AllocationOut(StrictSchema):
     refunded_fen = fields.Integer(required=True)
 
 
-class Gift(StrictSchema):
+class FundAmount(StrictSchema):
+    fund_id = fields.String(required=True)
+    amount_fen = fields.Integer(required=True)
+
+
+class GiftSummary(StrictSchema):
+    """A gift as events carry it: no note, no ID number, no payer."""
+
     id = fields.String(required=True)
     gift_type = fields.String(required=True, validate=one_of(GIFT_TYPES))
     donor = fields.Nested(Donor, required=True)
     amount_fen = fields.Integer(required=True)
     currency = fields.String(required=True)
-    refunded_fen = fields.Integer(required=True)
-    allocations = fields.List(fields.Nested(AllocationOut), required=True)
+    allocations = fields.List(fields.Nested(FundAmount), required=True)
     channel = fields.String(required=True, validate=one_of(CHANNELS))
     received_on = date_text(required=True)
-    note = fields.String(required=True)
     disclosure = fields.String(required=True, validate=one_of(DISCLOSURES))
-    receipt_name = fields.String(required=True)
-    payer_name = fields.String(required=True)
     pledge_id = fields.String(required=True, allow_none=True)
     payment_order_id = fields.String(required=True, allow_none=True)
+
+
+class Gift(GiftSummary):
+    refunded_fen = fields.Integer(required=True)
+    allocations = fields.List(fields.Nested(AllocationOut), required=True)
+    note = fields.String(required=True)
+    receipt_name = fields.String(required=True)
+    payer_name = fields.String(required=True)
     agreement_id = fields.String(required=True, allow_none=True)
     donor_id_number_masked = fields.String(
         required=True, allow_none=True, metadata={"example": "3708**********1234"}
@@ -388,12 +399,7 @@ class RefundInput(StrictSchema):
             raise ValidationError(problems)
 
 
-class FundAmount(StrictSchema):
-    fund_id = fields.String(required=True)
-    amount_fen = fields.Integer(required=True)
-
-
-class Refund(StrictSchema):
+class RefundSummary(StrictSchema):
     id = fields.String(required=True)
     gift_id = fields.String(required=True)
     amount_fen = fields.Integer(required=True)
@@ -401,6 +407,9 @@ class Refund(StrictSchema):
     allocations = fields.List(fields.Nested(FundAmount), required=True)
     reason = fields.String(required=True)
     refunded_on = date_text(required=True)
+
+
+class Refund(RefundSummary):
     created_by = fields.String(required=True)
     created_at = instant_text(required=True)
 
@@ -500,17 +509,20 @@ class Instalment(StrictSchema):
     paid_fen = fields.Integer(required=True)
 
 
-class Pledge(StrictSchema):
+class PledgeSummary(StrictSchema):
     id = fields.String(required=True)
     donor = fields.Nested(Donor, required=True)
     fund_id = fields.String(required=True)
-    department_id = fields.String(required=True, allow_none=True)
     total_fen = fields.Integer(required=True)
-    paid_fen = fields.Integer(required=True)
     currency = fields.String(required=True)
-    status = fields.String(required=True, validate=one_of(PLEDGE_STATUSES))
-    agreement_id = fields.String(required=True)
     instalments = fields.List(fields.Nested(Instalment), required=True)
+    agreement_id = fields.String(required=True)
+
+
+class Pledge(PledgeSummary):
+    department_id = fields.String(required=True, allow_none=True)
+    paid_fen = fields.Integer(required=True)
+    status = fields.String(required=True, validate=one_of(PLEDGE_STATUSES))
     note = fields.String(required=True)
     created_at = instant_text(required=True)
 
@@ -659,25 +671,6 @@ class InkindStep(StrictSchema):
     at = instant_text(required=True)
 
 
-class Inkind(StrictSchema):
-    id = fields.String(required=True)
-    donor = fields.Nested(Donor, required=True)
-    item = fields.String(required=True)
-    description = fields.String(required=True)
-    quantity = fields.Integer(required=True)
-    unit = fields.String(required=True)
-    received_on = date_text(required=True)
-    custody_location = fields.String(required=True)
-    status = fields.String(required=True, validate=one_of(INKIND_STATUSES))
-    appraised_value_fen = fields.Integer(required=True, allow_none=True)
-    appraiser = fields.String(required=True, allow_none=True)
-    appraised_on = date_text(required=True, allow_none=True)
-    agreement_id = fields.String(required=True)
-    disclosure = fields.String(required=True, validate=one_of(DISCLOSURES))
-    steps = fields.List(fields.Nested(InkindStep), required=True)
-    created_at = instant_text(required=True)
-
-
 class InkindSummary(StrictSchema):
     id = fields.String(required=True)
     donor = fields.Nested(Donor, required=True)
@@ -687,6 +680,17 @@ class InkindSummary(StrictSchema):
     received_on = date_text(required=True)
     custody_location = fields.String(required=True)
     agreement_id = fields.String(required=True)
+
+
+class Inkind(InkindSummary):
+    description = fields.String(required=True)
+    status = fields.String(required=True, validate=one_of(INKIND_STATUSES))
+    appraised_value_fen = fields.Integer(required=True, allow_none=True)
+    appraiser = fields.String(required=True, allow_none=True)
+    appraised_on = date_text(required=True, allow_none=True)
+    disclosure = fields.String(required=True, validate=one_of(DISCLOSURES))
+    steps = fields.List(fields.Nested(InkindStep), required=True)
+    created_at = instant_text(required=True)
 
 
 # ---- naming opportunities ----------------------------------------------------------------
@@ -724,20 +728,23 @@ class NamingGifts(StrictSchema):
     gift_ids = fields.List(fields.UUID(), required=True, validate=length(1, 50))
 
 
-class Naming(StrictSchema):
+class NamingSummary(StrictSchema):
     id = fields.String(required=True)
     kind = fields.String(required=True, validate=one_of(NAMING_KINDS))
     name = fields.String(required=True)
-    location = fields.String(required=True)
     fund_id = fields.String(required=True)
-    minimum_gift_fen = fields.Integer(required=True)
-    currency = fields.String(required=True)
-    term_years = fields.Integer(required=True, allow_none=True)
     status = fields.String(required=True, validate=one_of(NAMING_STATUSES))
     donor = fields.Nested(Donor, required=True, allow_none=True)
     plaque_text = fields.String(required=True, allow_none=True)
     term_starts_on = date_text(required=True, allow_none=True)
     term_ends_on = date_text(required=True, allow_none=True)
+
+
+class Naming(NamingSummary):
+    location = fields.String(required=True)
+    minimum_gift_fen = fields.Integer(required=True)
+    currency = fields.String(required=True)
+    term_years = fields.Integer(required=True, allow_none=True)
     gift_ids = fields.List(fields.String(), required=True)
     created_at = instant_text(required=True)
 
@@ -852,34 +859,8 @@ class TrialBalance(StrictSchema):
 # ---- event payloads ------------------------------------------------------------------------
 
 
-class GiftSummary(StrictSchema):
-    """A gift as events carry it: no note, no ID number, no payer."""
-
-    id = fields.String(required=True)
-    gift_type = fields.String(required=True, validate=one_of(GIFT_TYPES))
-    donor = fields.Nested(Donor, required=True)
-    amount_fen = fields.Integer(required=True)
-    currency = fields.String(required=True)
-    allocations = fields.List(fields.Nested(FundAmount), required=True)
-    channel = fields.String(required=True, validate=one_of(CHANNELS))
-    received_on = date_text(required=True)
-    disclosure = fields.String(required=True, validate=one_of(DISCLOSURES))
-    pledge_id = fields.String(required=True, allow_none=True)
-    payment_order_id = fields.String(required=True, allow_none=True)
-
-
 class GiftReceivedData(StrictSchema):
     gift = fields.Nested(GiftSummary, required=True)
-
-
-class RefundSummary(StrictSchema):
-    id = fields.String(required=True)
-    gift_id = fields.String(required=True)
-    amount_fen = fields.Integer(required=True)
-    currency = fields.String(required=True)
-    allocations = fields.List(fields.Nested(FundAmount), required=True)
-    reason = fields.String(required=True)
-    refunded_on = date_text(required=True)
 
 
 class GiftRefundedData(StrictSchema):
@@ -908,16 +889,6 @@ class ReceiptIssuedData(StrictSchema):
     donor = fields.Nested(Donor, required=True)
 
 
-class PledgeSummary(StrictSchema):
-    id = fields.String(required=True)
-    donor = fields.Nested(Donor, required=True)
-    fund_id = fields.String(required=True)
-    total_fen = fields.Integer(required=True)
-    currency = fields.String(required=True)
-    instalments = fields.List(fields.Nested(Instalment), required=True)
-    agreement_id = fields.String(required=True)
-
-
 class PledgeCreatedData(StrictSchema):
     pledge = fields.Nested(PledgeSummary, required=True)
 
@@ -932,18 +903,6 @@ class PledgeInstalmentOverdueData(StrictSchema):
 
 class InkindReceivedData(StrictSchema):
     inkind = fields.Nested(InkindSummary, required=True)
-
-
-class NamingSummary(StrictSchema):
-    id = fields.String(required=True)
-    kind = fields.String(required=True, validate=one_of(NAMING_KINDS))
-    name = fields.String(required=True)
-    fund_id = fields.String(required=True)
-    status = fields.String(required=True, validate=one_of(NAMING_STATUSES))
-    donor = fields.Nested(Donor, required=True, allow_none=True)
-    plaque_text = fields.String(required=True, allow_none=True)
-    term_starts_on = date_text(required=True, allow_none=True)
-    term_ends_on = date_text(required=True, allow_none=True)
 
 
 class NamingReservedData(StrictSchema):
