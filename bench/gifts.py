@@ -199,7 +199,7 @@ def new_client(scenario: Scenario, token: str) -> Client:
 
 def check_books(database_url: str) -> str:
     """Every gift has its receipt, numbered 1..n without a gap; the ledger sums to zero."""
-    engine = create_engine(database_url)
+    engine = make_engine(database_url, pool_size=1)
     try:
         with engine.connect() as connection:
             gifts = connection.scalar(select(func.count()).select_from(Gift))
@@ -256,17 +256,22 @@ def verdict(results: dict[str, Measurement]) -> tuple[bool, str]:
     )
 
 
+def psycopg2_url(server_url: str):
+    """The URL with the driver the project ships (a bare postgresql:// would pick psycopg 3)."""
+    return make_url(server_url).set(drivername="postgresql+psycopg2")
+
+
 def fresh_postgres_database(server_url: str) -> tuple[str, str]:
     name = f"bench_donations_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(psycopg2_url(server_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return str(make_url(server_url).set(database=name)), name
+    return psycopg2_url(server_url).set(database=name).render_as_string(False), name
 
 
 def drop_postgres_database(server_url: str, name: str) -> None:
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(psycopg2_url(server_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -321,6 +326,7 @@ def run(args: argparse.Namespace) -> int:
                 body,
             ),
         ]
+        print("  pids: " + ", ".join(f"{n} {p.pid}" for n, p in bench.processes.items()))
         groups = {name: (lambda pid=p.pid: [pid]) for name, p in bench.processes.items()}
         groups["client"] = lambda: [os.getpid()]
         groups["rabbitmq"] = rabbitmq_pids

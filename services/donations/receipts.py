@@ -91,6 +91,9 @@ def issue(
 ) -> str:
     """Number and record a receipt for `amount_fen` of `gift`; records `receipt_issued`."""
     year = issued_on.year
+    # What is pending goes first: from the counter's UPDATE to the commit, every other gift
+    # of the year waits for this one (PostgreSQL's row lock).
+    session.flush()
     serial = next_serial(session, year)
     number = receipt_number(year, serial)
     session.connection().execute(
