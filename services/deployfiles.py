@@ -32,7 +32,7 @@ COMPOSE_HEADER = """\
 # Required from the environment (or an .env file next to where you run compose):
 #   JWT_SECRET             signing key for access/refresh tokens
 #   ALUMNI_ADMIN_PASSWORD  password of the bootstrap admin account
-#   DONOR_ID_KEY           base64 of 32 random bytes: the AES key of donors' ID numbers
+#   DONOR_ID_KEY           a long random string: the key of donors' ID numbers
 #                          (keep it: ID numbers stored under it cannot be read without it)
 # They are written as ${VAR:?message}: compose refuses to start (with that message)
 # when one is unset or empty, instead of running with a blank secret.

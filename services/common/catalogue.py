@@ -98,7 +98,10 @@ SERVICES: tuple[ServiceEntry, ...] = (
         consumes=("registry",),
         contracts="services.common.contracts.donations",
         deploy_environment=(
-            ("DONOR_ID_KEY", "${DONOR_ID_KEY:?set DONOR_ID_KEY to base64 of 32 random bytes}"),
+            (
+                "DONOR_ID_KEY",
+                "${DONOR_ID_KEY:?set DONOR_ID_KEY to a long random string, and keep it}",
+            ),
             ("PAYMENT_PROVIDER_ADDRESS", "${PAYMENT_PROVIDER_ADDRESS:-}"),
             ("PAYMENT_API_KEY", "${PAYMENT_API_KEY:-}"),
             (

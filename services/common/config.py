@@ -10,7 +10,6 @@ Standard library only: any module may read configuration.
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 from collections.abc import Mapping
@@ -44,7 +43,8 @@ DEFAULTS: dict[str, str] = {
 }
 """Settings with a default. Others (`JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`,
 `<SERVICE>_DATABASE_URL`, the donations secrets `DONOR_ID_KEY`, `PAYMENT_API_KEY`,
-`EBILL_API_KEY`, and `PAYMENT_NOTIFY_URL`) have a rule instead, in their functions below."""
+`EBILL_API_KEY` (`secret()`), and `PAYMENT_NOTIFY_URL`) have a rule instead, in their
+functions below."""
 
 ACCESS_TOKEN_TTL_SECONDS = 15 * 60
 REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 3600
@@ -105,23 +105,21 @@ def max_workers(overrides: Mapping[str, Any] | None = None) -> int:
     return get_int("MAX_WORKERS", overrides)
 
 
-def _secret_from_file(name: str, make=lambda: secrets.token_urlsafe(32)) -> str:
-    """A generated secret kept under var/ so restarts of a laptop setup agree on it.
-
-    Processes that start together (a service and its stand-in) may both find it missing:
-    each writes a candidate and links it into place, which succeeds for one of them only,
-    so all read the same secret."""
+def _secret_from_file(name: str) -> str:
+    """A generated secret kept under var/ so restarts of a laptop setup agree on it."""
     path = var_dir() / name
     if not path.exists():
-        candidate = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
-        candidate.write_text(make())
-        candidate.chmod(0o600)
+        # Written aside and linked into place: of processes starting together, one wins and
+        # every one reads the winner's secret, never a half-written file.
+        draft = path.with_name(f".{name}.{os.getpid()}")
+        draft.write_text(secrets.token_urlsafe(32))
+        draft.chmod(0o600)
         try:
-            os.link(candidate, path)
+            os.link(draft, path)
         except FileExistsError:
             pass
         finally:
-            candidate.unlink()
+            draft.unlink()
     return path.read_text().strip()
 
 
@@ -129,21 +127,10 @@ def jwt_secret(overrides: Mapping[str, Any] | None = None) -> str:
     return get("JWT_SECRET", overrides) or _secret_from_file("jwt-secret")
 
 
-def donor_id_key(overrides: Mapping[str, Any] | None = None) -> str:
-    """Base64 of the 32-byte AES key of donors' ID numbers (set it in production; a laptop
-    setup generates one under var/)."""
-    return get("DONOR_ID_KEY", overrides) or _secret_from_file(
-        "donor-id-key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
-    )
-
-
-def payment_api_key(overrides: Mapping[str, Any] | None = None) -> str:
-    """The merchant's API key shared with the payment provider (and its stand-in)."""
-    return get("PAYMENT_API_KEY", overrides) or _secret_from_file("payment-api-key")
-
-
-def ebill_api_key(overrides: Mapping[str, Any] | None = None) -> str:
-    return get("EBILL_API_KEY", overrides) or _secret_from_file("ebill-api-key")
+def secret(name: str, overrides: Mapping[str, Any] | None = None) -> str:
+    """A secret setting; without one in the environment, generated once under var/ (so the
+    processes of one laptop setup, a service and its local stand-in, agree on it)."""
+    return get(name, overrides) or _secret_from_file(name.lower().replace("_", "-"))
 
 
 def base_url(address: str) -> str:

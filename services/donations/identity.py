@@ -11,6 +11,7 @@ e-bill request reads the number back; every answer and receipt shows it masked.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_VERSION = "v1"
 NONCE_BYTES = 12
+MIN_SECRET_LENGTH = 32
 
 
 def mask_id_number(number: str) -> str:
@@ -30,12 +32,16 @@ class IdNumberCipher:
 
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
-            raise ValueError("DONOR_ID_KEY must be 32 bytes (base64 of 32 random bytes)")
+            raise ValueError("an AES-256 key is 32 bytes")
         self._aead = AESGCM(key)
 
     @classmethod
     def from_setting(cls, value: str) -> IdNumberCipher:
-        return cls(base64.b64decode(value))
+        """The cipher of a `DONOR_ID_KEY` setting: any long random text (its SHA-256 is the
+        256-bit key), so that it is kept and passed on like the platform's other secrets."""
+        if len(value) < MIN_SECRET_LENGTH:
+            raise ValueError(f"DONOR_ID_KEY must be at least {MIN_SECRET_LENGTH} characters")
+        return cls(hashlib.sha256(value.encode()).digest())
 
     def encrypt(self, number: str, record_id: str) -> str:
         nonce = os.urandom(NONCE_BYTES)

@@ -87,7 +87,7 @@ def load_rules(settings: Mapping[str, Any]) -> Rules:
         ),
         order_ttl_seconds=config.get_int("PAYMENT_ORDER_TTL_SECONDS", settings),
         notify_url=config.payment_notify_url(settings),
-        cipher=IdNumberCipher.from_setting(config.donor_id_key(settings)),
+        cipher=IdNumberCipher.from_setting(config.secret("DONOR_ID_KEY", settings)),
     )
 
 
@@ -96,14 +96,14 @@ def payment_provider(settings: Mapping[str, Any]) -> HttpPaymentProvider:
         config.base_url(config.get("PAYMENT_PROVIDER_ADDRESS", settings) or ""),
         mchid=config.get("PAYMENT_MCHID", settings) or "",
         appid=config.get("PAYMENT_APPID", settings) or "",
-        api_key=config.payment_api_key(settings),
+        api_key=config.secret("PAYMENT_API_KEY", settings),
     )
 
 
 def ebill_platform(settings: Mapping[str, Any]) -> HttpEBillPlatform:
     return HttpEBillPlatform(
         config.base_url(config.get("EBILL_PLATFORM_ADDRESS", settings) or ""),
-        api_key=config.ebill_api_key(settings),
+        api_key=config.secret("EBILL_API_KEY", settings),
     )
 
 

@@ -101,6 +101,11 @@ def test_id_numbers_are_masked_and_sealed_under_the_key():
     assert cipher.decrypt(sealed, "gift-1") == VALID_ID_NUMBER
     with pytest.raises(ValueError):
         IdNumberCipher(os.urandom(32)).decrypt(sealed, "gift-1")
+    setting = "a-long-random-secret-of-the-deployment-0123456789"
+    sealed = IdNumberCipher.from_setting(setting).encrypt(VALID_ID_NUMBER, "gift-1")
+    assert IdNumberCipher.from_setting(setting).decrypt(sealed, "gift-1") == VALID_ID_NUMBER
+    with pytest.raises(ValueError):
+        IdNumberCipher.from_setting("too-short")
 
 
 # ---- amounts on paper -----------------------------------------------------------------------

@@ -79,7 +79,7 @@ class Handler(JsonHandler):
 
 
 def main() -> None:
-    Handler.platform = Platform(config.ebill_api_key())
+    Handler.platform = Platform(config.secret("EBILL_API_KEY"))
     serve(ADDRESS_SETTING, Handler)
 
 

@@ -246,7 +246,7 @@ def _public(order: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     delays = config.get("PAYMENT_STANDIN_RETRY_SECONDS") or ""
     Handler.provider = Provider(
-        config.payment_api_key(), [float(d) for d in delays.split(",") if d.strip()]
+        config.secret("PAYMENT_API_KEY"), [float(d) for d in delays.split(",") if d.strip()]
     )
     serve(ADDRESS_SETTING, Handler)
 
