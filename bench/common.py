@@ -474,6 +474,18 @@ def throughput_table(rows: list[tuple[str, Measurement]], width: int) -> list[st
     return lines
 
 
+def cpu_ms_per_success(m: Measurement, groups: dict[str, str]) -> dict[str, float]:
+    """CPU milliseconds per successful call: of each process group (`{"front":
+    "gateway"}`: the column `front` shows the group `gateway`), of the processes no group
+    names (`others`) and of the whole machine."""
+    if not m.ok:
+        return {}
+    seconds = {column: m.cpu.get(group, 0.0) for column, group in groups.items()}
+    seconds["others"] = m.others_cpu_seconds
+    seconds["machine"] = m.cpu.get("machine", 0.0)
+    return {column: value * 1000 / m.ok for column, value in seconds.items()}
+
+
 def cpu_table(rows: list[tuple[str, dict[str, float]]], names: list[str], width: int) -> list[str]:
     """Lines of a table of CPU milliseconds per request: a row per (label, figure by name)."""
     lines = [f"{'scenario':<{width}} " + " ".join(f"{name:>8}" for name in names)]

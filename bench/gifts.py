@@ -62,6 +62,7 @@ from bench.common import (  # noqa: E402
     Measurement,
     add_load_arguments,
     combine_quiet_rounds,
+    cpu_ms_per_success,
     cpu_table,
     machine_info,
     measure_rounds,
@@ -232,17 +233,8 @@ def format_results(scenarios: list[Scenario], results: dict[str, Measurement], a
 
 
 def cpu_per_request(scenario: Scenario, m: Measurement) -> dict[str, float]:
-    if not m.ok:
-        return {}
-    per = {
-        "client": m.cpu.get("client", 0.0),
-        "front": m.cpu.get(scenario.front, 0.0),
-        "back": m.cpu.get(scenario.back, 0.0),
-        "rabbitmq": m.cpu.get("rabbitmq", 0.0),
-        "others": m.others_cpu_seconds,
-        "machine": m.cpu.get("machine", 0.0),
-    }
-    return {k: v * 1000 / m.ok for k, v in per.items()}
+    groups = {"client": "client", "front": scenario.front, "back": scenario.back}
+    return cpu_ms_per_success(m, {**groups, "rabbitmq": "rabbitmq"})
 
 
 def verdict(results: dict[str, Measurement]) -> tuple[bool, str]:

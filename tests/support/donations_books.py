@@ -16,10 +16,10 @@ from sqlalchemy.orm import sessionmaker
 from services.common.contracts import donations as contract
 from services.common.contracts.base import load_or_raise
 from services.common.errors import NotFound
-from services.donations import funds, gifts
+from services.donations import agreements, funds, gifts, pledges
 from services.donations.identity import IdNumberCipher
 from services.donations.models import OutboxMessage
-from tests.support.donations_data import fund_body, gift_body
+from tests.support.donations_data import agreement_body, fund_body, gift_body
 from tests.support.transactions import in_transaction
 
 TODAY = date(2026, 3, 15)
@@ -84,6 +84,32 @@ class Books:
             contract.RefundInput, {"amount_fen": amount_fen, "reason": "捐赠人要求", **overrides}
         )
         return self.run(gifts.refund_gift, gift_id, payload, self.ctx())
+
+    def agreement(self, donor: dict[str, Any], signer: str | None = None) -> dict[str, Any]:
+        """A donation agreement of `donor`, signed in its name (or `signer`'s)."""
+        body = agreement_body(donor, signer or donor["name"])
+        return self.run(
+            agreements.create,
+            load_or_raise(contract.AgreementInput, body),
+            OFFICE,
+            self.lookup,
+        )
+
+    def pledge(
+        self, fund_id: str, donor: dict[str, Any], schedule: list[tuple[str, int]]
+    ) -> dict[str, Any]:
+        """A pledge of `donor` to the fund, on an agreement of its own, paid by `schedule`
+        [(due date, amount)]."""
+        body = {
+            "donor": donor,
+            "fund_id": fund_id,
+            "total_fen": sum(amount for _, amount in schedule),
+            "agreement_id": self.agreement(donor)["id"],
+            "instalments": [{"due_on": due, "amount_fen": amount} for due, amount in schedule],
+        }
+        return self.run(
+            pledges.create_pledge, load_or_raise(contract.PledgeInput, body), OFFICE, self.lookup
+        )
 
     def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
         """The data of the events recorded in the outbox, oldest first."""

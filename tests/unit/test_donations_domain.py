@@ -12,7 +12,6 @@ from services.common.contracts import donations as contract
 from services.common.contracts.base import load_or_raise
 from services.common.errors import Conflict, ValidationFailed
 from services.donations import (
-    agreements,
     funds,
     gifts,
     inkind,
@@ -29,7 +28,6 @@ from services.donations.models import Gift, LedgerLine, PaymentNotificationLog, 
 from tests.support.donations_books import NOW, OFFICE, THRESHOLD_FEN, TODAY
 from tests.support.donations_data import (
     VALID_ID_NUMBER,
-    agreement_body,
     alumnus_donor,
     order_body,
     organisation_donor,
@@ -223,12 +221,7 @@ def test_gifts_at_the_threshold_need_an_agreement_whose_signer_pays_and_is_named
     assert missing.value.reason == "agreement_required"
     assert books.gift(fund, THRESHOLD_FEN - 1, donor=company)["agreement_id"] is None
 
-    agreement = books.run(
-        agreements.create,
-        load_or_raise(contract.AgreementInput, agreement_body(company, "某科技有限公司")),
-        OFFICE,
-        books.lookup,
-    )
+    agreement = books.agreement(company, "某科技有限公司")
     with pytest.raises(ValidationFailed) as mismatch:
         books.gift(
             fund,
@@ -243,29 +236,10 @@ def test_gifts_at_the_threshold_need_an_agreement_whose_signer_pays_and_is_named
     assert gift["agreement_id"] == agreement["id"]
 
 
-def make_pledge(books, fund: str, donor: dict, schedule: list[tuple[str, int]]) -> dict:
-    agreement = books.run(
-        agreements.create,
-        load_or_raise(contract.AgreementInput, agreement_body(donor, donor["name"])),
-        OFFICE,
-        books.lookup,
-    )
-    body = {
-        "donor": donor,
-        "fund_id": fund,
-        "total_fen": sum(amount for _, amount in schedule),
-        "agreement_id": agreement["id"],
-        "instalments": [{"due_on": due, "amount_fen": amount} for due, amount in schedule],
-    }
-    return books.run(
-        pledges.create_pledge, load_or_raise(contract.PledgeInput, body), OFFICE, books.lookup
-    )
-
-
 def test_pledge_payments_fill_instalments_in_order_and_overdue_is_raised_once(books):
     fund = books.fund()["id"]
     company = organisation_donor()
-    pledge = make_pledge(books, fund, company, [("2026-01-31", 100_000), ("2026-06-30", 200_000)])
+    pledge = books.pledge(fund, company, [("2026-01-31", 100_000), ("2026-06-30", 200_000)])
     assert books.events("pledge_created")[0]["pledge"]["id"] == pledge["id"]
 
     assert books.run(pledges.flag_overdue, TODAY, NOW) == 1
@@ -347,12 +321,7 @@ def test_plaque_text_takes_standard_chinese_characters_only():
 
 def test_an_inkind_gift_is_appraised_used_and_disposed_with_each_step_recorded(books):
     company = organisation_donor()
-    agreement = books.run(
-        agreements.create,
-        load_or_raise(contract.AgreementInput, agreement_body(company, company["name"])),
-        OFFICE,
-        books.lookup,
-    )
+    agreement = books.agreement(company)
     body = {
         "donor": company,
         "item": "三角钢琴",

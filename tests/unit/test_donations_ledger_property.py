@@ -14,14 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from services.common.contracts import donations as contract
-from services.common.contracts.base import load_or_raise
 from services.common.db import make_engine
 from services.common.errors import ValidationFailed
 from services.common.migrate import upgrade
-from services.donations import agreements, funds, pledges
+from services.donations import funds
 from services.donations.models import LedgerLine
-from tests.support.donations_books import OFFICE, Books
-from tests.support.donations_data import agreement_body, organisation_donor
+from tests.support.donations_books import Books
+from tests.support.donations_data import organisation_donor
 
 FUNDS = 3
 PLEDGE_TOTAL = 500_000
@@ -67,7 +66,10 @@ def test_every_transaction_balances_and_each_fund_is_the_sum_of_its_lines(
 
 def replay(books: Books, sequence: list) -> None:
     fund_ids = [books.fund(name=f"基金{i}")["id"] for i in range(FUNDS)]
-    pledge = open_pledge(books, fund_ids[0])
+    half = PLEDGE_TOTAL // 2
+    pledge = books.pledge(
+        fund_ids[0], COMPANY, [("2026-06-30", half), ("2026-12-31", PLEDGE_TOTAL - half)]
+    )
     expected = dict.fromkeys(fund_ids, 0)
     gifts: list[dict] = []
     for operation in sequence:
@@ -101,28 +103,6 @@ def replay(books: Books, sequence: list) -> None:
             # Only what the rules refuse: a refund beyond the gift, a payment beyond the pledge.
             assert refused.reason in ("refund_exceeds_gift", "exceeds_pledge"), refused.details
         check_books(books, expected)
-
-
-def open_pledge(books: Books, fund_id: str) -> dict:
-    agreement = books.run(
-        agreements.create,
-        load_or_raise(contract.AgreementInput, agreement_body(COMPANY, COMPANY["name"])),
-        OFFICE,
-        books.lookup,
-    )
-    body = {
-        "donor": COMPANY,
-        "fund_id": fund_id,
-        "total_fen": PLEDGE_TOTAL,
-        "agreement_id": agreement["id"],
-        "instalments": [
-            {"due_on": "2026-06-30", "amount_fen": PLEDGE_TOTAL // 2},
-            {"due_on": "2026-12-31", "amount_fen": PLEDGE_TOTAL - PLEDGE_TOTAL // 2},
-        ],
-    }
-    return books.run(
-        pledges.create_pledge, load_or_raise(contract.PledgeInput, body), OFFICE, books.lookup
-    )
 
 
 def check_books(books: Books, expected: dict[str, int]) -> None:
