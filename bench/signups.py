@@ -376,7 +376,7 @@ def critical_section(
     instances. The event gets `capacity` seats, so the sign-ups take both paths."""
     from sqlalchemy.orm import sessionmaker
 
-    from services.common.contracts import events as contract
+    from services.common.contracts import events as contracts
     from services.common.contracts.base import load_or_raise
     from services.common.db import make_engine
     from services.events import domain
@@ -387,7 +387,7 @@ def critical_section(
     try:
         with sessions() as session:
             event = domain.create_event(
-                session, load_or_raise(contract.EventInput(), open_event(capacity))
+                session, load_or_raise(contracts.events.EventInput(), open_event(capacity))
             )
             domain.publish_event(session, event["id"], datetime.now(UTC))
             session.commit()

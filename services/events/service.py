@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.columns import utcnow
-from services.common.contracts import events as contract
+from services.common.contracts import events as contracts
 from services.common.contracts.base import Actor, load_or_raise
 from services.common.dependencies import Database
 from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
@@ -43,13 +43,13 @@ class EventsService(HealthMixin):
 
     @rpc
     def create_event(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.EventInput(), data)
+        payload = load_or_raise(contracts.events.EventInput(), data)
         with self.db.transaction() as session:
             return domain.create_event(session, payload)
 
     @rpc
     def update_event(self, event_id: str, patch: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.EventPatch(), patch)
+        payload = load_or_raise(contracts.events.EventPatch(), patch)
         with self.db.transaction() as session:
             return domain.update_event(session, event_id, payload)
 
@@ -60,7 +60,7 @@ class EventsService(HealthMixin):
     @rpc
     def list_events(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return domain.list_events(
-            self.db.session, load_or_raise(contract.EventListQuery(), params or {})
+            self.db.session, load_or_raise(contracts.events.EventListQuery(), params or {})
         )
 
     @rpc
@@ -80,7 +80,7 @@ class EventsService(HealthMixin):
 
     @rpc
     def cancel_event(self, event_id: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        payload = load_or_raise(contract.EventCancellation(), data or {})
+        payload = load_or_raise(contracts.events.EventCancellation(), data or {})
         with self.db.transaction() as session:
             return domain.cancel_event(session, event_id, payload["reason"])
 
@@ -88,13 +88,13 @@ class EventsService(HealthMixin):
 
     @rpc
     def create_series(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.SeriesInput(), data)
+        payload = load_or_raise(contracts.events.SeriesInput(), data)
         with self.db.transaction() as session:
             return domain.create_series(session, payload)
 
     @rpc
     def update_series(self, series_id: str, patch: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.SeriesPatch(), patch)
+        payload = load_or_raise(contracts.events.SeriesPatch(), patch)
         with self.db.transaction() as session:
             return domain.update_series(session, series_id, payload)
 
@@ -115,7 +115,7 @@ class EventsService(HealthMixin):
 
     @rpc
     def sign_up(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.SignUpInput(), data)
+        payload = load_or_raise(contracts.registrations.SignUpInput(), data)
         with self.db.transaction() as session:
             return domain.sign_up(
                 session, event_id, payload["alumnus_id"], payload["guests"], utcnow()
@@ -135,7 +135,9 @@ class EventsService(HealthMixin):
         self, event_id: str, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         return domain.list_registrations(
-            self.db.session, event_id, load_or_raise(contract.RegistrationSearch(), params or {})
+            self.db.session,
+            event_id,
+            load_or_raise(contracts.registrations.RegistrationSearch(), params or {}),
         )
 
     @rpc
@@ -148,12 +150,14 @@ class EventsService(HealthMixin):
     ) -> dict[str, Any]:
         """`alumnus_registrations` a page at a time (`?limit=&cursor=&status=`)."""
         return domain.list_alumnus_registrations(
-            self.db.session, alumnus_id, load_or_raise(contract.RegistrationSearch(), params or {})
+            self.db.session,
+            alumnus_id,
+            load_or_raise(contracts.registrations.RegistrationSearch(), params or {}),
         )
 
     @rpc
     def check_in(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.CheckInInput(), data)
+        payload = load_or_raise(contracts.registrations.CheckInInput(), data)
         with self.db.transaction() as session:
             return domain.check_in(session, event_id, payload["token"], utcnow())
 
@@ -181,7 +185,7 @@ class EventsService(HealthMixin):
     def file_activity_report(
         self, event_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ActivityReportInput(), data)
+        payload = load_or_raise(contracts.reports.ActivityReportInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return domain.file_activity_report(session, event_id, payload, who, utcnow())
@@ -193,14 +197,14 @@ class EventsService(HealthMixin):
     @rpc
     def list_activity_reports(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return domain.list_activity_reports(
-            self.db.session, load_or_raise(contract.ReportSearch(), params or {})
+            self.db.session, load_or_raise(contracts.reports.ReportSearch(), params or {})
         )
 
     # ---- return-visit receptions (校友返校接待) ------------------------------
 
     @rpc
     def request_reception(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.ReceptionInput(), data)
+        payload = load_or_raise(contracts.visits.ReceptionInput(), data)
         with self.db.transaction() as session:
             return receptions.request_reception(session, payload, utcnow())
 
@@ -208,7 +212,7 @@ class EventsService(HealthMixin):
     def decide_reception(
         self, reception_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ReceptionDecision(), data)
+        payload = load_or_raise(contracts.visits.ReceptionDecision(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return receptions.decide_reception(session, reception_id, payload, who, utcnow())
@@ -217,7 +221,7 @@ class EventsService(HealthMixin):
     def complete_reception(
         self, reception_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ReceptionCompletion(), data)
+        payload = load_or_raise(contracts.visits.ReceptionCompletion(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return receptions.complete_reception(session, reception_id, payload, who, utcnow())
@@ -226,7 +230,7 @@ class EventsService(HealthMixin):
     def cancel_reception(
         self, reception_id: str, data: dict[str, Any] | None, actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ReceptionCancellation(), data or {})
+        payload = load_or_raise(contracts.visits.ReceptionCancellation(), data or {})
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return receptions.cancel_reception(session, reception_id, payload, who, utcnow())
@@ -238,14 +242,14 @@ class EventsService(HealthMixin):
     @rpc
     def list_receptions(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return receptions.list_receptions(
-            self.db.session, load_or_raise(contract.ReceptionSearch(), params or {})
+            self.db.session, load_or_raise(contracts.visits.ReceptionSearch(), params or {})
         )
 
     # ---- work plans and tasks (工作计划) -------------------------------------
 
     @rpc
     def create_plan(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.PlanInput(), data)
+        payload = load_or_raise(contracts.plans.PlanInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return plans.create_plan(session, payload, who, utcnow())
@@ -256,11 +260,13 @@ class EventsService(HealthMixin):
 
     @rpc
     def list_plans(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return plans.list_plans(self.db.session, load_or_raise(contract.PlanSearch(), params or {}))
+        return plans.list_plans(
+            self.db.session, load_or_raise(contracts.plans.PlanSearch(), params or {})
+        )
 
     @rpc
     def add_task(self, plan_id: str, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.TaskInput(), data)
+        payload = load_or_raise(contracts.plans.TaskInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return plans.add_task(session, plan_id, payload, who, utcnow())
@@ -269,7 +275,7 @@ class EventsService(HealthMixin):
     def advance_task(
         self, task_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.TaskAdvance(), data)
+        payload = load_or_raise(contracts.plans.TaskAdvance(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return plans.advance_task(session, task_id, payload, who, utcnow())
@@ -280,7 +286,9 @@ class EventsService(HealthMixin):
 
     @rpc
     def list_tasks(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return plans.list_tasks(self.db.session, load_or_raise(contract.TaskSearch(), params or {}))
+        return plans.list_tasks(
+            self.db.session, load_or_raise(contracts.plans.TaskSearch(), params or {})
+        )
 
     @rpc
     def flag_overdue_tasks(self) -> dict[str, Any]:
@@ -298,14 +306,14 @@ class EventsService(HealthMixin):
 
     @rpc
     def department_summary(self, year: int) -> dict[str, Any]:
-        query = load_or_raise(contract.SummaryQuery(), {"year": year})
+        query = load_or_raise(contracts.plans.SummaryQuery(), {"year": year})
         return plans.department_summary(self.db.session, query["year"], school_date(utcnow()))
 
     # ---- suggestions (建议) ----------------------------------------------------
 
     @rpc
     def submit_suggestion(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.SuggestionInput(), data)
+        payload = load_or_raise(contracts.feedback.SuggestionInput(), data)
         with self.db.transaction() as session:
             return feedback.submit_suggestion(session, payload, utcnow())
 
@@ -313,7 +321,7 @@ class EventsService(HealthMixin):
     def answer_suggestion(
         self, suggestion_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.SuggestionAnswer(), data)
+        payload = load_or_raise(contracts.feedback.SuggestionAnswer(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.answer_suggestion(session, suggestion_id, payload, who, utcnow())
@@ -325,14 +333,14 @@ class EventsService(HealthMixin):
     @rpc
     def list_suggestions(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return feedback.list_suggestions(
-            self.db.session, load_or_raise(contract.SuggestionSearch(), params or {})
+            self.db.session, load_or_raise(contracts.feedback.SuggestionSearch(), params or {})
         )
 
     # ---- service requests from alumni companies (三.7) ---------------------------
 
     @rpc
     def submit_service_request(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.ServiceRequestInput(), data)
+        payload = load_or_raise(contracts.feedback.ServiceRequestInput(), data)
         with self.db.transaction() as session:
             return feedback.submit_service_request(session, payload, utcnow())
 
@@ -340,7 +348,7 @@ class EventsService(HealthMixin):
     def assign_service_request(
         self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ServiceRequestAssignment(), data)
+        payload = load_or_raise(contracts.feedback.ServiceRequestAssignment(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.assign_service_request(session, request_id, payload, who, utcnow())
@@ -349,7 +357,7 @@ class EventsService(HealthMixin):
     def progress_service_request(
         self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ServiceRequestProgress(), data)
+        payload = load_or_raise(contracts.feedback.ServiceRequestProgress(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.progress_service_request(session, request_id, payload, who, utcnow())
@@ -358,7 +366,7 @@ class EventsService(HealthMixin):
     def add_service_request_note(
         self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.NoteInput(), data)
+        payload = load_or_raise(contracts.common.NoteInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.add_service_request_note(session, request_id, payload, who, utcnow())
@@ -370,21 +378,21 @@ class EventsService(HealthMixin):
     @rpc
     def list_service_requests(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return feedback.list_service_requests(
-            self.db.session, load_or_raise(contract.ServiceRequestSearch(), params or {})
+            self.db.session, load_or_raise(contracts.feedback.ServiceRequestSearch(), params or {})
         )
 
     # ---- cooperation projects (三.8) ---------------------------------------------
 
     @rpc
     def create_project(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.ProjectInput(), data)
+        payload = load_or_raise(contracts.cooperation.ProjectInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return cooperation.create_project(session, payload, who, utcnow())
 
     @rpc
     def update_project(self, project_id: str, patch: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.ProjectPatch(), patch)
+        payload = load_or_raise(contracts.cooperation.ProjectPatch(), patch)
         with self.db.transaction() as session:
             return cooperation.update_project(session, project_id, payload, utcnow())
 
@@ -392,7 +400,7 @@ class EventsService(HealthMixin):
     def change_project_status(
         self, project_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ProjectStatusChange(), data)
+        payload = load_or_raise(contracts.cooperation.ProjectStatusChange(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return cooperation.change_project_status(session, project_id, payload, who, utcnow())
@@ -401,7 +409,7 @@ class EventsService(HealthMixin):
     def add_project_note(
         self, project_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.NoteInput(), data)
+        payload = load_or_raise(contracts.common.NoteInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return cooperation.add_project_note(session, project_id, payload, who, utcnow())
@@ -413,7 +421,7 @@ class EventsService(HealthMixin):
     @rpc
     def list_projects(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return cooperation.list_projects(
-            self.db.session, load_or_raise(contract.ProjectSearch(), params or {})
+            self.db.session, load_or_raise(contracts.cooperation.ProjectSearch(), params or {})
         )
 
     # ---- the registry's events: the local roster -----------------------------

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from services.common.contracts import check_event
-from services.common.contracts import events as contract
+from services.common.contracts import events as contracts
 from services.common.contracts.base import load_or_raise
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.events import domain
@@ -41,7 +41,7 @@ def event_input(**overrides):
         "registration_closes_at": "2030-05-31T00:00:00+08:00",
         **overrides,
     }
-    return load_or_raise(contract.EventInput(), raw)
+    return load_or_raise(contracts.events.EventInput(), raw)
 
 
 def published(run, **overrides) -> str:
@@ -154,13 +154,16 @@ def test_bad_event_input_is_refused_in_chinese(raw, field, message):
         ({"guests": 1}, "alumnus_id"),
         ({"alumnus_id": "someone"}, "alumnus_id"),
         ({"alumnus_id": str(uuid.uuid4()), "guests": -1}, "guests"),
-        ({"alumnus_id": str(uuid.uuid4()), "guests": contract.MAX_GUESTS + 1}, "guests"),
+        (
+            {"alumnus_id": str(uuid.uuid4()), "guests": contracts.registrations.MAX_GUESTS + 1},
+            "guests",
+        ),
         ({"alumnus_id": str(uuid.uuid4()), "guests": 1.5}, "guests"),
     ],
 )
 def test_bad_sign_up_input_is_refused(raw, field):
     with pytest.raises(ValidationFailed) as caught:
-        load_or_raise(contract.SignUpInput(), raw)
+        load_or_raise(contracts.registrations.SignUpInput(), raw)
 
     assert field in caught.value.details["fields"]
 
@@ -233,7 +236,7 @@ def test_list_events_hides_drafts_as_the_gateway_asks(run):
     public = published(run)
 
     def listed(**scope):
-        query = load_or_raise(contract.EventListQuery(), {"limit": 100, **scope})
+        query = load_or_raise(contracts.events.EventListQuery(), {"limit": 100, **scope})
         return {e["id"] for e in run(domain.list_events, query)["items"]}
 
     assert listed() == {office_draft, our_draft, their_draft, public}
@@ -242,7 +245,7 @@ def test_list_events_hides_drafts_as_the_gateway_asks(run):
     with pytest.raises(ValidationFailed):
         listed(drafts="department")
     with pytest.raises(ValidationFailed):  # clients send EventSearch, without the scope
-        load_or_raise(contract.EventSearch(), {"drafts": "all"})
+        load_or_raise(contracts.events.EventSearch(), {"drafts": "all"})
 
 
 # ---- status transitions ----------------------------------------------------
@@ -689,7 +692,7 @@ def test_a_report_may_name_its_own_attendance_and_participants(run):
     event_id = published(run)
     run(domain.finish_event, event_id, datetime(2030, 6, 1, 7, tzinfo=UTC))
     data = load_or_raise(
-        contract.ActivityReportInput(),
+        contracts.reports.ActivityReportInput(),
         {"summary": "讲座", "attendance": 120, "participants": [{"name": "李四", "role": "主讲"}]},
     )
 
@@ -702,7 +705,8 @@ def test_a_report_may_name_its_own_attendance_and_participants(run):
 def test_a_participant_needs_a_name_or_an_id():
     with pytest.raises(ValidationFailed):
         load_or_raise(
-            contract.ActivityReportInput(), {"summary": "x", "participants": [{"role": "嘉宾"}]}
+            contracts.reports.ActivityReportInput(),
+            {"summary": "x", "participants": [{"role": "嘉宾"}]},
         )
 
 

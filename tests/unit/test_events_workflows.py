@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.sql.dml import Update
 
 from services.common.contracts import check_event
-from services.common.contracts import events as contract
+from services.common.contracts import events as contracts
 from services.common.contracts.base import load_or_raise
 from services.common.entrypoints import ConfiguredTimer
 from services.common.errors import Conflict, NotFound, ValidationFailed
@@ -74,12 +74,14 @@ def visit(**overrides) -> dict:
 
 def request_visit(run, **overrides) -> dict:
     return run(
-        receptions.request_reception, load(contract.ReceptionInput(), visit(**overrides)), NOW
+        receptions.request_reception,
+        load(contracts.visits.ReceptionInput(), visit(**overrides)),
+        NOW,
     )
 
 
 def decide(run, reception_id, now=NOW, **decision) -> dict:
-    data = load(contract.ReceptionDecision(), decision)
+    data = load(contracts.visits.ReceptionDecision(), decision)
     return run(receptions.decide_reception, reception_id, data, OFFICE, now)
 
 
@@ -154,13 +156,15 @@ def test_a_class_visit_names_its_department(run):
     ],
 )
 def test_bad_visit_requests_are_refused_in_chinese(overrides, field, message):
-    assert refused(contract.ReceptionInput(), visit(**overrides))[field] == [message]
+    assert refused(contracts.visits.ReceptionInput(), visit(**overrides))[field] == [message]
 
 
 def test_a_visit_contact_must_be_reachable():
-    errors = refused(contract.ReceptionInput(), visit(contact={"name": "张三"}))
+    errors = refused(contracts.visits.ReceptionInput(), visit(contact={"name": "张三"}))
     assert errors == {"contact": {"phone": ["联系电话或电子邮箱至少填写一项。"]}}
-    errors = refused(contract.ReceptionInput(), visit(contact={"name": "张三", "phone": "123"}))
+    errors = refused(
+        contracts.visits.ReceptionInput(), visit(contact={"name": "张三", "phone": "123"})
+    )
     assert errors["contact"]["phone"][0].startswith("手机号格式不正确")
 
 
@@ -178,7 +182,7 @@ def test_a_visit_contact_must_be_reachable():
     ],
 )
 def test_bad_decisions_are_refused(decision, field, message):
-    assert refused(contract.ReceptionDecision(), decision)[field] == [message]
+    assert refused(contracts.visits.ReceptionDecision(), decision)[field] == [message]
 
 
 def test_a_visit_in_the_past_is_refused(run):
@@ -318,20 +322,21 @@ def test_receptions_page_and_filter(run):
 
 def new_plan(run, department_id: str | None, year: int = 2030, title: str = "年度校友工作计划"):
     data = load(
-        contract.PlanInput(), {"department_id": department_id, "year": year, "title": title}
+        contracts.plans.PlanInput(), {"department_id": department_id, "year": year, "title": title}
     )
     return run(plans.create_plan, data, OFFICE, NOW)
 
 
 def new_task(run, plan_id: str, due: str, owner: str = "liaison1", title: str = "更新校友信息"):
     data = load(
-        contract.TaskInput(), {"title": title, "owner": owner, "due_date": due, "note": "布置"}
+        contracts.plans.TaskInput(),
+        {"title": title, "owner": owner, "due_date": due, "note": "布置"},
     )
     return run(plans.add_task, plan_id, data, OFFICE, NOW)
 
 
 def advance(run, task_id: str, status: str, note: str = "证明材料", now=NOW, actor=OFFICE):
-    data = load(contract.TaskAdvance(), {"status": status, "note": note})
+    data = load(contracts.plans.TaskAdvance(), {"status": status, "note": note})
     return run(plans.advance_task, task_id, data, actor, now)
 
 
@@ -411,11 +416,15 @@ def test_a_task_only_moves_one_step_forward(run, path, target, message):
 
 
 def test_task_input_is_checked():
-    assert refused(contract.TaskAdvance(), {"status": "checked"}) == {"note": ["缺少必填字段。"]}
-    errors = refused(contract.TaskInput(), {"title": "x", "owner": "张 三", "due_date": "明天"})
+    assert refused(contracts.plans.TaskAdvance(), {"status": "checked"}) == {
+        "note": ["缺少必填字段。"]
+    }
+    errors = refused(
+        contracts.plans.TaskInput(), {"title": "x", "owner": "张 三", "due_date": "明天"}
+    )
     assert errors["owner"] == ["应为员工用户名：3 到 50 位字母、数字或 _.-。"]
     assert errors["due_date"] == ["应为 YYYY-MM-DD 格式的日期。"]
-    assert refused(contract.PlanInput(), {"year": 1999, "title": "x"}) == {
+    assert refused(contracts.plans.PlanInput(), {"year": 1999, "title": "x"}) == {
         "year": ["应在 2000 到 2100 之间。"]
     }
 
@@ -509,7 +518,7 @@ def finished_event(run, department_id: str, starts: str, report: bool, organiser
         "registration_opens_at": (begins - timedelta(days=10)).isoformat(),
         "registration_closes_at": (begins - timedelta(days=1)).isoformat(),
     }
-    event = run(domain.create_event, load(contract.EventInput(), raw))
+    event = run(domain.create_event, load(contracts.events.EventInput(), raw))
     run(domain.publish_event, event["id"], begins - timedelta(days=20))
     run(domain.finish_event, event["id"], begins + timedelta(hours=3))
     if report:
@@ -552,7 +561,7 @@ def test_the_department_summary_counts_a_hand_built_year(run):
     run(
         domain.create_event,
         load(
-            contract.EventInput(),
+            contracts.events.EventInput(),
             {
                 "kind": "other",
                 "title": "未举行",
@@ -648,7 +657,7 @@ def test_the_school_day_is_beijings():
 
 def suggest(run, subject="建议开设校友讲座直播") -> dict:
     data = load(
-        contract.SuggestionInput(),
+        contracts.feedback.SuggestionInput(),
         {"alumnus_id": str(uuid.uuid4()), "subject": subject, "body": "我在外地，希望线上参加。"},
     )
     return run(feedback.submit_suggestion, data, NOW)
@@ -703,14 +712,16 @@ def test_suggestions_are_listed_by_status(run):
 
 
 def test_bad_suggestions_are_refused():
-    errors = refused(contract.SuggestionInput(), {"alumnus_id": "x", "subject": "", "extra": 1})
+    errors = refused(
+        contracts.feedback.SuggestionInput(), {"alumnus_id": "x", "subject": "", "extra": 1}
+    )
     assert errors == {
         "alumnus_id": ["应为 UUID。"],
         "subject": ["长度应在 1 到 200 之间。"],
         "body": ["缺少必填字段。"],
         "extra": ["未知字段。"],
     }
-    assert refused(contract.SuggestionSearch(), {"status": "closed"}) == {
+    assert refused(contracts.feedback.SuggestionSearch(), {"status": "closed"}) == {
         "status": ["取值应为以下之一：open、answered。"]
     }
 
@@ -720,7 +731,7 @@ def test_bad_suggestions_are_refused():
 
 def service_request(run, kind="technology_consulting") -> dict:
     data = load(
-        contract.ServiceRequestInput(),
+        contracts.feedback.ServiceRequestInput(),
         {
             "alumnus_id": str(uuid.uuid4()),
             "company": "济南某某科技有限公司",
@@ -732,12 +743,12 @@ def service_request(run, kind="technology_consulting") -> dict:
 
 
 def assign(run, request_id, assignee, note=None):
-    data = load(contract.ServiceRequestAssignment(), {"assignee": assignee, "note": note})
+    data = load(contracts.feedback.ServiceRequestAssignment(), {"assignee": assignee, "note": note})
     return run(feedback.assign_service_request, request_id, data, OFFICE, NOW)
 
 
 def progress(run, request_id, status, note=None):
-    data = load(contract.ServiceRequestProgress(), {"status": status, "note": note})
+    data = load(contracts.feedback.ServiceRequestProgress(), {"status": status, "note": note})
     return run(feedback.progress_service_request, request_id, data, LIAISON, NOW)
 
 
@@ -814,14 +825,14 @@ def test_an_open_request_may_be_closed_and_lists_filter(run):
 
 def test_bad_service_requests_are_refused():
     errors = refused(
-        contract.ServiceRequestInput(),
+        contracts.feedback.ServiceRequestInput(),
         {"alumnus_id": str(uuid.uuid4()), "company": "x", "kind": "loan", "description": "x"},
     )
     assert errors == {"kind": ["取值应为以下之一：talent_training、technology_consulting、other。"]}
-    assert refused(contract.ServiceRequestProgress(), {"status": "resolved"}) == {
+    assert refused(contracts.feedback.ServiceRequestProgress(), {"status": "resolved"}) == {
         "note": ["办结或关闭须填写说明。"]
     }
-    assert refused(contract.ServiceRequestProgress(), {"status": "open"})["status"]
+    assert refused(contracts.feedback.ServiceRequestProgress(), {"status": "open"})["status"]
 
 
 # ---- cooperation projects ----------------------------------------------------------
@@ -837,11 +848,13 @@ def project(run, **overrides) -> dict:
         ],
         **overrides,
     }
-    return run(cooperation.create_project, load(contract.ProjectInput(), raw), OFFICE, NOW)
+    return run(
+        cooperation.create_project, load(contracts.cooperation.ProjectInput(), raw), OFFICE, NOW
+    )
 
 
 def change(run, project_id, status, note=None, now=NOW):
-    data = load(contract.ProjectStatusChange(), {"status": status, "note": note})
+    data = load(contracts.cooperation.ProjectStatusChange(), {"status": status, "note": note})
     return run(cooperation.change_project_status, project_id, data, LIAISON, now)
 
 
@@ -900,7 +913,9 @@ def test_project_status_changes_refused(run, start, target, message):
 def test_projects_are_updated_and_listed(run):
     department = str(uuid.uuid4())
     first, second = project(run), project(run, status="active", department_id=department)
-    patch = load(contract.ProjectPatch(), {"partner": "新伙伴", "contacts": [{"name": "钱总"}]})
+    patch = load(
+        contracts.cooperation.ProjectPatch(), {"partner": "新伙伴", "contacts": [{"name": "钱总"}]}
+    )
     updated = run(cooperation.update_project, first["id"], patch, NOW + timedelta(hours=1))
 
     assert (updated["partner"], updated["title"]) == ("新伙伴", first["title"])
@@ -922,7 +937,7 @@ def test_projects_are_updated_and_listed(run):
 
 def test_bad_projects_are_refused():
     errors = refused(
-        contract.ProjectInput(),
+        contracts.cooperation.ProjectInput(),
         {
             "title": "x",
             "partner": "y",
@@ -932,7 +947,9 @@ def test_bad_projects_are_refused():
     )
     assert errors["status"] == ["取值应为以下之一：proposed、active、completed、suspended。"]
     assert errors["contacts"][0]["phone"][0].startswith("手机号格式不正确")
-    assert refused(contract.NoteInput(), {"note": ""}) == {"note": ["长度应在 1 到 5000 之间。"]}
+    assert refused(contracts.common.NoteInput(), {"note": ""}) == {
+        "note": ["长度应在 1 到 5000 之间。"]
+    }
 
 
 # ---- the events on the bus -----------------------------------------------------------

@@ -16,7 +16,7 @@ from gateway.presenters import (
     present_visit,
 )
 from gateway.routes.events.common import EventsRoutesBase
-from services.common.contracts import events as ev
+from services.common.contracts.events import visits as contract
 
 
 class VisitRoutes(EventsRoutesBase):
@@ -27,8 +27,8 @@ class VisitRoutes(EventsRoutesBase):
         "their own for an alumnus.",
         "visits",
         ALL_ROLES,
-        query=ev.ReceptionSearch,
-        response=ev.Reception,
+        query=contract.ReceptionSearch,
+        response=contract.Reception,
         many=True,
     )
     def list_visits(
@@ -44,7 +44,7 @@ class VisitRoutes(EventsRoutesBase):
         "visits",
         (OFFICE, LIAISON, ALUMNUS),
         body=edge.VisitRequest,
-        response=ev.Reception,
+        response=contract.Reception,
         status=201,
     )
     def request_visit(self, request: Request, principal: Principal, body: dict[str, Any]):
@@ -58,8 +58,8 @@ class VisitRoutes(EventsRoutesBase):
         "Approve a visit (naming the host) or decline it (saying why).",
         "visits",
         MANAGERS,
-        body=ev.ReceptionDecision,
-        response=ev.Reception,
+        body=contract.ReceptionDecision,
+        response=contract.Reception,
     )
     def decide_visit(
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
@@ -74,8 +74,8 @@ class VisitRoutes(EventsRoutesBase):
         "Record how an approved visit went (on or after its day).",
         "visits",
         MANAGERS,
-        body=ev.ReceptionCompletion,
-        response=ev.Reception,
+        body=contract.ReceptionCompletion,
+        response=contract.Reception,
     )
     def complete_visit(
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
@@ -91,9 +91,9 @@ class VisitRoutes(EventsRoutesBase):
         "department's liaison; the body (a reason) may be left out.",
         "visits",
         (OFFICE, LIAISON, ALUMNUS),
-        body=ev.ReceptionCancellation,
+        body=contract.ReceptionCancellation,
         body_optional=True,
-        response=ev.Reception,
+        response=contract.Reception,
     )
     def cancel_visit(
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
