@@ -91,12 +91,8 @@ class RegistrationView(registrations.RegistrationSummary):
     )
 
 
-class RosterLineView(StrictSchema):
+class RosterLineView(registrations.RosterLine):
     registration = fields.Nested(RegistrationView, required=True)
-    name = fields.String(allow_none=True, required=True)
-    phone = fields.String(allow_none=True, required=True)
-    email = fields.String(allow_none=True, required=True)
-    department_ids = fields.List(fields.String(), required=True)
 
 
 class CheckInAnswer(StrictSchema):

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.common.contracts.base import iso_utc
+from services.common.contracts.events import cooperation as contract
 from services.common.errors import Conflict, NotFound
 from services.events.models import CooperationProject, ProjectNote
 from services.events.workflow import id_or_none, page_by_seq, set_status
@@ -35,19 +35,7 @@ TRANSITIONS = {
 EDITABLE_FIELDS = ("title", "partner", "contacts", "department_id")
 
 
-def project_to_dict(project: CooperationProject) -> dict[str, Any]:
-    return {
-        "id": project.id,
-        "title": project.title,
-        "partner": project.partner,
-        "contacts": [dict(c) for c in project.contacts or []],
-        "status": project.status,
-        "department_id": project.department_id,
-        "notes": [{"note": n.note, "author": n.author, "at": iso_utc(n.at)} for n in project.notes],
-        "created_by": project.created_by,
-        "created_at": iso_utc(project.created_at),
-        "updated_at": iso_utc(project.updated_at),
-    }
+PROJECT = contract.Project()
 
 
 def create_project(
@@ -66,7 +54,7 @@ def create_project(
     )
     session.add(project)
     session.flush()
-    return project_to_dict(project)
+    return PROJECT.dump(project)
 
 
 def update_project(
@@ -85,7 +73,7 @@ def update_project(
         setattr(project, field, value)
     project.updated_at = now
     session.flush()
-    return project_to_dict(project)
+    return PROJECT.dump(project)
 
 
 def change_project_status(
@@ -110,7 +98,7 @@ def change_project_status(
     if data.get("note"):
         _append_note(project, data["note"], actor, now)
     session.flush()
-    return project_to_dict(project)
+    return PROJECT.dump(project)
 
 
 def add_project_note(
@@ -124,11 +112,11 @@ def add_project_note(
     _append_note(project, data["note"], actor, now)
     project.updated_at = now
     session.flush()
-    return project_to_dict(project)
+    return PROJECT.dump(project)
 
 
 def get_project(session: Session, project_id: str) -> dict[str, Any]:
-    return project_to_dict(_project(session, project_id))
+    return PROJECT.dump(_project(session, project_id))
 
 
 def list_projects(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +125,7 @@ def list_projects(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(CooperationProject.status == params["status"])
     if params.get("department_id"):
         query = query.where(CooperationProject.department_id == str(params["department_id"]))
-    return page_by_seq(session, query, CooperationProject, params, project_to_dict)
+    return page_by_seq(session, query, CooperationProject, params, PROJECT.dump)
 
 
 def _append_note(

@@ -28,6 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.contracts.base import iso_utc
+from services.common.contracts.events import events as event_contracts
+from services.common.contracts.events import registrations as registration_contracts
+from services.common.contracts.events import reports as report_contracts
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.events.models import (
     ActivityReport,
@@ -96,80 +99,17 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def event_to_dict(event: Event) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "kind": event.kind,
-        "title": event.title,
-        "description": event.description,
-        "organiser_type": event.organiser_type,
-        "organiser_id": event.organiser_id,
-        "venue": event.venue,
-        "starts_at": iso_utc(event.starts_at),
-        "ends_at": iso_utc(event.ends_at),
-        "capacity": event.capacity,
-        "registration_opens_at": iso_utc(event.registration_opens_at),
-        "registration_closes_at": iso_utc(event.registration_closes_at),
-        "status": event.status,
-        "series_id": event.series_id,
-        "speaker_alumnus_id": event.speaker_alumnus_id,
-        "seats_taken": event.seats_taken,
-        "created_at": iso_utc(event.created_at),
-    }
-
-
-def event_brief(event: Event) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "kind": event.kind,
-        "title": event.title,
-        "organiser_type": event.organiser_type,
-        "organiser_id": event.organiser_id,
-        "venue": event.venue,
-        "starts_at": iso_utc(event.starts_at),
-        "ends_at": iso_utc(event.ends_at),
-    }
-
-
-def series_to_dict(series: LectureSeries) -> dict[str, Any]:
-    return {
-        "id": series.id,
-        "title": series.title,
-        "description": series.description,
-        "created_at": iso_utc(series.created_at),
-    }
-
-
-def registration_summary(registration: Registration) -> dict[str, Any]:
-    """A registration without its check-in token, fit for events on the bus."""
-    return {
-        "id": registration.id,
-        "event_id": registration.event_id,
-        "alumnus_id": registration.alumnus_id,
-        "guests": registration.guests,
-        "status": registration.status,
-        "position": registration.position,
-        "checked_in_at": iso_utc(registration.checked_in_at)
-        if registration.checked_in_at
-        else None,
-        "created_at": iso_utc(registration.created_at),
-    }
-
-
-def registration_to_dict(registration: Registration) -> dict[str, Any]:
-    return {**registration_summary(registration), "checkin_token": registration.checkin_token}
-
-
-def report_to_dict(report: ActivityReport) -> dict[str, Any]:
-    return {
-        "id": report.id,
-        "event_id": report.event_id,
-        "summary": report.summary,
-        "attendance": report.attendance,
-        "participants": list(report.participants or []),
-        "filed_by": report.filed_by,
-        "filed_at": iso_utc(report.filed_at),
-    }
+EVENT = event_contracts.Event()
+SERIES = event_contracts.LectureSeries()
+EVENT_CANCELLED = event_contracts.EventCancelledData()
+REGISTRATION = registration_contracts.Registration()
+CHECK_IN_RESULT = registration_contracts.CheckInResult()
+REGISTRATION_EVENT = registration_contracts.RegistrationEventData()
+REGISTRATION_PROMOTED = registration_contracts.RegistrationPromotedData()
+REGISTRATION_CANCELLED = registration_contracts.RegistrationCancelledData()
+CHECKIN_RECORDED = registration_contracts.CheckinRecordedData()
+REPORT = report_contracts.ActivityReport()
+ACTIVITY_REPORTED = report_contracts.ActivityReportedData()
 
 
 # ---- events ----------------------------------------------------------------
@@ -182,7 +122,7 @@ def create_event(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     event = Event(status=DRAFT, seats_taken=0, **values)
     session.add(event)
     session.flush()
-    return event_to_dict(event)
+    return EVENT.dump(event)
 
 
 def update_event(session: Session, event_id: str, patch: dict[str, Any]) -> dict[str, Any]:
@@ -202,11 +142,11 @@ def update_event(session: Session, event_id: str, patch: dict[str, Any]) -> dict
     session.flush()
     if event.status in LIVE_STATUSES:
         _fill_free_seats(session, event)
-    return event_to_dict(event)
+    return EVENT.dump(event)
 
 
 def get_event(session: Session, event_id: str) -> dict[str, Any]:
-    return event_to_dict(_event(session, event_id))
+    return EVENT.dump(_event(session, event_id))
 
 
 def list_events(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -247,7 +187,7 @@ def list_events(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     rows = session.scalars(query).all()
     page, more = rows[:limit], len(rows) > limit
     return {
-        "items": [event_to_dict(e) for e in page],
+        "items": EVENT.dump(page, many=True),
         "next_cursor": encode_cursor([iso_utc(page[-1].starts_at), page[-1].id]) if more else None,
     }
 
@@ -257,21 +197,21 @@ def publish_event(session: Session, event_id: str, now: datetime) -> dict[str, A
     event = _transition(session, event_id, "publish")
     if as_utc(event.ends_at) <= now:
         raise Conflict("活动已经结束，不能发布。", {"ends_at": iso_utc(event.ends_at)})
-    snapshot = event_to_dict(event)
+    snapshot = EVENT.dump(event)
     OutboxMessage.record(session, "event_published", snapshot)
     return snapshot
 
 
 def close_event(session: Session, event_id: str) -> dict[str, Any]:
     """Published → closed: no more sign-ups; cancellations and promotions go on."""
-    return event_to_dict(_transition(session, event_id, "close"))
+    return EVENT.dump(_transition(session, event_id, "close"))
 
 
 def finish_event(session: Session, event_id: str, now: datetime) -> dict[str, Any]:
     event = _transition(session, event_id, "finish")
     if as_utc(event.starts_at) > now:
         raise Conflict("活动尚未开始，不能标记为已结束。", {"starts_at": iso_utc(event.starts_at)})
-    return event_to_dict(event)
+    return EVENT.dump(event)
 
 
 def cancel_event(session: Session, event_id: str, reason: str | None = None) -> dict[str, Any]:
@@ -282,13 +222,12 @@ def cancel_event(session: Session, event_id: str, reason: str | None = None) -> 
         .where(Registration.event_id == event.id, Registration.status != CANCELLED)
         .order_by(Registration.seq)
     ).all()
-    snapshot = event_to_dict(event)
     OutboxMessage.record(
         session,
         "event_cancelled",
-        {"event": snapshot, "reason": reason, "alumnus_ids": list(alumnus_ids)},
+        EVENT_CANCELLED.dump({"event": event, "reason": reason, "alumnus_ids": alumnus_ids}),
     )
-    return snapshot
+    return EVENT.dump(event)
 
 
 def lock_event(session: Session, event_id: str) -> Event:
@@ -389,7 +328,7 @@ def create_series(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     series = LectureSeries(title=data["title"], description=data.get("description", ""))
     session.add(series)
     _flush_or_conflict(session, "讲座系列名称已存在。")
-    return series_to_dict(series)
+    return SERIES.dump(series)
 
 
 def update_series(session: Session, series_id: str, patch: dict[str, Any]) -> dict[str, Any]:
@@ -400,18 +339,17 @@ def update_series(session: Session, series_id: str, patch: dict[str, Any]) -> di
         if field in patch:
             setattr(series, field, patch[field])
     _flush_or_conflict(session, "讲座系列名称已存在。")
-    return series_to_dict(series)
+    return SERIES.dump(series)
 
 
 def get_series(session: Session, series_id: str) -> dict[str, Any]:
-    return series_to_dict(_series(session, series_id))
+    return SERIES.dump(_series(session, series_id))
 
 
 def list_series(session: Session) -> list[dict[str, Any]]:
-    return [
-        series_to_dict(s)
-        for s in session.scalars(select(LectureSeries).order_by(LectureSeries.created_at))
-    ]
+    return SERIES.dump(
+        session.scalars(select(LectureSeries).order_by(LectureSeries.created_at)), many=True
+    )
 
 
 def delete_series(session: Session, series_id: str) -> None:
@@ -457,7 +395,7 @@ def sign_up(
         )
     ).first()
     if registration is not None and registration.status != CANCELLED:
-        return registration_to_dict(registration)
+        return REGISTRATION.dump(registration)
     _ensure_sign_up_open(event, now)
     seats = 1 + guests
     if seats > event.capacity:
@@ -479,9 +417,9 @@ def sign_up(
     OutboxMessage.record(
         session,
         "registration_confirmed" if fits else "registration_waitlisted",
-        _registration_event(registration, event),
+        REGISTRATION_EVENT.dump({"registration": registration, "event": event}),
     )
-    return registration_to_dict(registration)
+    return REGISTRATION.dump(registration)
 
 
 def cancel_registration(session: Session, event_id: str, registration_id: str) -> dict[str, Any]:
@@ -489,7 +427,7 @@ def cancel_registration(session: Session, event_id: str, registration_id: str) -
     event = lock_event(session, event_id)
     registration = _registration(session, registration_id, event_id=event.id)
     if registration.status == CANCELLED:
-        return registration_to_dict(registration)
+        return REGISTRATION.dump(registration)
     if event.status not in LIVE_STATUSES:
         raise Conflict(
             f"活动{STATUS_NAMES[event.status]}，不能再取消报名。", {"status": event.status}
@@ -505,15 +443,17 @@ def cancel_registration(session: Session, event_id: str, registration_id: str) -
     OutboxMessage.record(
         session,
         "registration_cancelled",
-        {**_registration_event(registration, event), "previous_status": previous_status},
+        REGISTRATION_CANCELLED.dump(
+            {"registration": registration, "event": event, "previous_status": previous_status}
+        ),
     )
     vacated = (previous_position,) if previous_position is not None else ()
     _fill_free_seats(session, event, vacated)
-    return registration_to_dict(registration)
+    return REGISTRATION.dump(registration)
 
 
 def get_registration(session: Session, registration_id: str) -> dict[str, Any]:
-    return registration_to_dict(_registration(session, registration_id))
+    return REGISTRATION.dump(_registration(session, registration_id))
 
 
 def list_registrations(session: Session, event_id: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -532,7 +472,7 @@ def list_registrations(session: Session, event_id: str, params: dict[str, Any]) 
     rows = session.scalars(query).all()
     page, more = rows[:limit], len(rows) > limit
     return {
-        "items": [registration_to_dict(r) for r in page],
+        "items": REGISTRATION.dump(page, many=True),
         "next_cursor": encode_cursor([page[-1].seq]) if more else None,
     }
 
@@ -540,7 +480,7 @@ def list_registrations(session: Session, event_id: str, params: dict[str, Any]) 
 def alumnus_registrations(session: Session, alumnus_id: str) -> list[dict[str, Any]]:
     """An alumnus's own registrations, newest first."""
     return [
-        registration_to_dict(r)
+        REGISTRATION.dump(r)
         for r in session.scalars(
             select(Registration)
             .where(Registration.alumnus_id == str(alumnus_id))
@@ -567,7 +507,7 @@ def list_alumnus_registrations(
     rows = session.scalars(query).all()
     page, more = rows[:limit], len(rows) > limit
     return {
-        "items": [registration_to_dict(r) for r in page],
+        "items": REGISTRATION.dump(page, many=True),
         "next_cursor": encode_cursor([page[-1].seq]) if more else None,
     }
 
@@ -602,17 +542,11 @@ def check_in(session: Session, event_id: str, token: str, now: datetime) -> dict
         OutboxMessage.record(
             session,
             "checkin_recorded",
-            {
-                "registration_id": registration.id,
-                "event_id": registration.event_id,
-                "alumnus_id": registration.alumnus_id,
-                "guests": registration.guests,
-                "checked_in_at": iso_utc(registration.checked_in_at),
-            },
+            CHECKIN_RECORDED.dump(registration),
         )
     else:
         _ensure_confirmed(registration)  # cancelled in the meantime
-    return {"registration": registration_to_dict(registration), "already_checked_in": not recorded}
+    return CHECK_IN_RESULT.dump({"registration": registration, "already_checked_in": not recorded})
 
 
 def registration_qr_png(session: Session, registration_id: str) -> bytes:
@@ -668,7 +602,7 @@ def event_roster(session: Session, event_id: str) -> list[dict[str, Any]]:
     )
     return [
         {
-            "registration": registration_to_dict(registration),
+            "registration": REGISTRATION.dump(registration),
             "name": entry.name if entry else None,
             "phone": entry.phone if entry else None,
             "email": entry.email if entry else None,
@@ -751,11 +685,10 @@ def _fill_free_seats(
             event.seats_taken += registration.seats
     session.flush()
     _close_waitlist_gaps(session, event, (*vacated, *(position for _, position in promoted)))
-    for registration, previous_position in promoted:
+    for registration, previous in promoted:
+        promotion = {"registration": registration, "event": event, "previous_position": previous}
         OutboxMessage.record(
-            session,
-            "registration_promoted",
-            {**_registration_event(registration, event), "previous_position": previous_position},
+            session, "registration_promoted", REGISTRATION_PROMOTED.dump(promotion)
         )
     return [registration for registration, _ in promoted]
 
@@ -790,10 +723,6 @@ def _registration(
     if registration is None or (event_id is not None and registration.event_id != event_id):
         raise NotFound("报名记录不存在。", {"registration_id": str(registration_id)})
     return registration
-
-
-def _registration_event(registration: Registration, event: Event) -> dict[str, Any]:
-    return {"registration": registration_summary(registration), "event": event_brief(event)}
 
 
 # ---- activity reports ------------------------------------------------------
@@ -844,11 +773,10 @@ def file_activity_report(
     )
     session.add(report)
     _flush_or_conflict(session, "该活动已提交过活动报告。")
-    snapshot = report_to_dict(report)
     OutboxMessage.record(
-        session, "activity_reported", {"report": snapshot, "event": event_brief(event)}
+        session, "activity_reported", ACTIVITY_REPORTED.dump({"report": report, "event": event})
     )
-    return snapshot
+    return REPORT.dump(report)
 
 
 def get_activity_report(session: Session, event_id: str) -> dict[str, Any]:
@@ -858,7 +786,7 @@ def get_activity_report(session: Session, event_id: str) -> dict[str, Any]:
     ).first()
     if report is None:
         raise NotFound("该活动尚未提交活动报告。", {"event_id": event.id})
-    return report_to_dict(report)
+    return REPORT.dump(report)
 
 
 def list_activity_reports(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -885,7 +813,7 @@ def list_activity_reports(session: Session, params: dict[str, Any]) -> dict[str,
     rows = session.scalars(query).all()
     page, more = rows[:limit], len(rows) > limit
     return {
-        "items": [report_to_dict(r) for r in page],
+        "items": REPORT.dump(page, many=True),
         "next_cursor": encode_cursor([iso_utc(page[-1].filed_at), page[-1].id]) if more else None,
     }
 

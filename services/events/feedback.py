@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.common.contracts.base import iso_utc
+from services.common.contracts.events import feedback as contract
 from services.common.errors import Conflict, NotFound
 from services.events.models import (
     OutboxMessage,
@@ -28,25 +28,15 @@ from services.events.models import (
     ServiceRequestEntry,
     Suggestion,
 )
-from services.events.workflow import iso_or_none, page_by_seq, set_status
+from services.events.workflow import page_by_seq, set_status
 
 # ---- suggestions ---------------------------------------------------------------
 
 OPEN, ANSWERED = "open", "answered"
 
 
-def suggestion_to_dict(suggestion: Suggestion) -> dict[str, Any]:
-    return {
-        "id": suggestion.id,
-        "alumnus_id": suggestion.alumnus_id,
-        "subject": suggestion.subject,
-        "body": suggestion.body,
-        "status": suggestion.status,
-        "answer": suggestion.answer,
-        "answered_by": suggestion.answered_by,
-        "answered_at": iso_or_none(suggestion.answered_at),
-        "created_at": iso_utc(suggestion.created_at),
-    }
+SUGGESTION = contract.Suggestion()
+SUGGESTION_ANSWERED = contract.SuggestionAnsweredData()
 
 
 def submit_suggestion(session: Session, data: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -59,7 +49,7 @@ def submit_suggestion(session: Session, data: dict[str, Any], now: datetime) -> 
     )
     session.add(suggestion)
     session.flush()
-    return suggestion_to_dict(suggestion)
+    return SUGGESTION.dump(suggestion)
 
 
 def answer_suggestion(
@@ -88,20 +78,13 @@ def answer_suggestion(
     OutboxMessage.record(
         session,
         "suggestion_answered",
-        {
-            "suggestion_id": suggestion.id,
-            "alumnus_id": suggestion.alumnus_id,
-            "subject": suggestion.subject,
-            "answer": suggestion.answer,
-            "answered_by": suggestion.answered_by,
-            "answered_at": iso_utc(suggestion.answered_at),
-        },
+        SUGGESTION_ANSWERED.dump(suggestion),
     )
-    return suggestion_to_dict(suggestion)
+    return SUGGESTION.dump(suggestion)
 
 
 def get_suggestion(session: Session, suggestion_id: str) -> dict[str, Any]:
-    return suggestion_to_dict(_suggestion(session, suggestion_id))
+    return SUGGESTION.dump(_suggestion(session, suggestion_id))
 
 
 def list_suggestions(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +93,7 @@ def list_suggestions(session: Session, params: dict[str, Any]) -> dict[str, Any]
         query = query.where(Suggestion.status == params["status"])
     if params.get("alumnus_id"):
         query = query.where(Suggestion.alumnus_id == str(params["alumnus_id"]))
-    return page_by_seq(session, query, Suggestion, params, suggestion_to_dict)
+    return page_by_seq(session, query, Suggestion, params, SUGGESTION.dump)
 
 
 def _suggestion(session: Session, suggestion_id: str) -> Suggestion:
@@ -143,22 +126,7 @@ PROGRESS_FROM = {
 REQUEST = "服务请求"
 
 
-def service_request_to_dict(request: ServiceRequest) -> dict[str, Any]:
-    return {
-        "id": request.id,
-        "alumnus_id": request.alumnus_id,
-        "company": request.company,
-        "kind": request.kind,
-        "description": request.description,
-        "status": request.status,
-        "assignee": request.assignee,
-        "history": [
-            {"status": e.status, "note": e.note, "actor": e.actor, "at": iso_utc(e.at)}
-            for e in request.history
-        ],
-        "created_at": iso_utc(request.created_at),
-        "updated_at": iso_utc(request.updated_at),
-    }
+SERVICE_REQUEST = contract.ServiceRequest()
 
 
 def submit_service_request(session: Session, data: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -173,7 +141,7 @@ def submit_service_request(session: Session, data: dict[str, Any], now: datetime
     )
     session.add(request)
     session.flush()
-    return service_request_to_dict(request)
+    return SERVICE_REQUEST.dump(request)
 
 
 def assign_service_request(
@@ -201,7 +169,7 @@ def assign_service_request(
     note = f"指派给 {data['assignee']}" + (f"：{data['note']}" if data.get("note") else "")
     _log(request, target, note, actor, now)
     session.flush()
-    return service_request_to_dict(request)
+    return SERVICE_REQUEST.dump(request)
 
 
 def progress_service_request(
@@ -226,7 +194,7 @@ def progress_service_request(
     set_status(session, request, request.status, {"status": target, "updated_at": now}, REQUEST)
     _log(request, target, data.get("note"), actor, now)
     session.flush()
-    return service_request_to_dict(request)
+    return SERVICE_REQUEST.dump(request)
 
 
 def add_service_request_note(
@@ -241,11 +209,11 @@ def add_service_request_note(
     _log(request, request.status, data["note"], actor, now)
     request.updated_at = now
     session.flush()
-    return service_request_to_dict(request)
+    return SERVICE_REQUEST.dump(request)
 
 
 def get_service_request(session: Session, request_id: str) -> dict[str, Any]:
-    return service_request_to_dict(_service_request(session, request_id))
+    return SERVICE_REQUEST.dump(_service_request(session, request_id))
 
 
 def list_service_requests(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -255,7 +223,7 @@ def list_service_requests(session: Session, params: dict[str, Any]) -> dict[str,
             query = query.where(getattr(ServiceRequest, field) == params[field])
     if params.get("alumnus_id"):
         query = query.where(ServiceRequest.alumnus_id == str(params["alumnus_id"]))
-    return page_by_seq(session, query, ServiceRequest, params, service_request_to_dict)
+    return page_by_seq(session, query, ServiceRequest, params, SERVICE_REQUEST.dump)
 
 
 def _log(

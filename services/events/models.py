@@ -181,6 +181,10 @@ class Reception(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
+    @property
+    def requester_type(self) -> str:
+        return "class" if self.class_year is not None else "alumnus"
+
 
 class WorkPlan(Base):
     """A year's work plan (工作计划) of a department, or of the office (`department_id` null).

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from services.common.contracts.base import iso_utc
+from services.common.contracts.events import plans as contract
 from services.common.errors import Conflict, NotFound
 from services.events.domain import FINISHED, as_utc
 from services.events.models import (
@@ -32,7 +32,6 @@ from services.events.models import (
 from services.events.workflow import (
     flush_or_conflict,
     id_or_none,
-    iso_or_none,
     page_by_seq,
     school_date,
     school_year_bounds,
@@ -46,45 +45,9 @@ NEXT_STATUS = {ASSIGNED: CHECKED, CHECKED: DONE}
 OFFICE_OWNER = "office"
 
 
-def plan_brief(plan: WorkPlan) -> dict[str, Any]:
-    return {
-        "id": plan.id,
-        "department_id": plan.department_id,
-        "year": plan.year,
-        "title": plan.title,
-    }
-
-
-def plan_to_dict(plan: WorkPlan) -> dict[str, Any]:
-    return {
-        **plan_brief(plan),
-        "created_by": plan.created_by,
-        "created_at": iso_utc(plan.created_at),
-    }
-
-
-def task_brief(task: PlanTask) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "plan_id": task.plan_id,
-        "title": task.title,
-        "owner": task.owner,
-        "due_date": task.due_date.isoformat(),
-        "status": task.status,
-    }
-
-
-def task_to_dict(task: PlanTask) -> dict[str, Any]:
-    return {
-        **task_brief(task),
-        "done_at": iso_or_none(task.done_at),
-        "overdue_flagged_at": iso_or_none(task.overdue_flagged_at),
-        "created_at": iso_utc(task.created_at),
-        "steps": [
-            {"status": s.status, "note": s.note, "actor": s.actor, "at": iso_utc(s.at)}
-            for s in task.steps
-        ],
-    }
+PLAN = contract.Plan()
+TASK = contract.Task()
+TASK_OVERDUE = contract.TaskOverdueData()
 
 
 # ---- plans -------------------------------------------------------------------
@@ -116,11 +79,11 @@ def create_plan(
     )
     session.add(plan)
     flush_or_conflict(session, message)  # the unique key decides between two at once
-    return plan_to_dict(plan)
+    return PLAN.dump(plan)
 
 
 def get_plan(session: Session, plan_id: str) -> dict[str, Any]:
-    return plan_to_dict(_plan(session, plan_id))
+    return PLAN.dump(_plan(session, plan_id))
 
 
 def list_plans(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +94,7 @@ def list_plans(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(WorkPlan.department_id == str(params["department_id"]))
     if params.get("office"):
         query = query.where(WorkPlan.department_id.is_(None))
-    return page_by_seq(session, query, WorkPlan, params, plan_to_dict)
+    return page_by_seq(session, query, WorkPlan, params, PLAN.dump)
 
 
 # ---- tasks -------------------------------------------------------------------
@@ -159,7 +122,7 @@ def add_task(
     )
     session.add(task)
     session.flush()
-    return task_to_dict(task)
+    return TASK.dump(task)
 
 
 def advance_task(
@@ -189,11 +152,11 @@ def advance_task(
     )
     task.steps.append(TaskStep(status=target, note=data["note"], actor=actor["username"], at=now))
     session.flush()
-    return task_to_dict(task)
+    return TASK.dump(task)
 
 
 def get_task(session: Session, task_id: str) -> dict[str, Any]:
-    return task_to_dict(_task(session, task_id))
+    return TASK.dump(_task(session, task_id))
 
 
 def list_tasks(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -204,7 +167,7 @@ def list_tasks(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(PlanTask.owner == params["owner"])
     if params.get("status"):
         query = query.where(PlanTask.status == params["status"])
-    return page_by_seq(session, query, PlanTask, params, task_to_dict, default_limit=50)
+    return page_by_seq(session, query, PlanTask, params, TASK.dump, default_limit=50)
 
 
 def flag_overdue_tasks(
@@ -245,11 +208,7 @@ def flag_overdue_tasks(
         OutboxMessage.record(
             session,
             "task_overdue",
-            {
-                "task": task_brief(task),
-                "plan": plan_brief(plan),
-                "flagged_at": iso_utc(task.overdue_flagged_at),
-            },
+            TASK_OVERDUE.dump({"task": task, "plan": plan, "flagged_at": task.overdue_flagged_at}),
         )
         flagged.append(task.id)
     return {"flagged": len(flagged), "task_ids": flagged}

@@ -18,12 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.common.contracts.base import iso_utc
+from services.common.contracts.events import visits as contract
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.events.models import OutboxMessage, Reception
 from services.events.workflow import (
     id_or_none,
-    iso_or_none,
     page_by_seq,
     school_date,
     set_status,
@@ -48,43 +47,9 @@ CANCELLABLE = (REQUESTED, APPROVED)
 WHAT = "接待申请"
 
 
-def reception_brief(reception: Reception) -> dict[str, Any]:
-    return {
-        "id": reception.id,
-        "requester_type": "class" if reception.class_year is not None else "alumnus",
-        "requester_alumnus_id": reception.requester_alumnus_id,
-        "department_id": reception.department_id,
-        "class_year": reception.class_year,
-        "class_name": reception.class_name,
-        "visit_date": reception.visit_date.isoformat(),
-        "group_size": reception.group_size,
-        "purpose": reception.purpose,
-        "status": reception.status,
-        "host": reception.host,
-        "created_at": iso_utc(reception.created_at),
-    }
-
-
-def reception_to_dict(reception: Reception) -> dict[str, Any]:
-    contact = reception.contact or {}
-    return {
-        **reception_brief(reception),
-        "contact": {
-            "name": contact.get("name"),
-            "phone": contact.get("phone"),
-            "email": contact.get("email"),
-        },
-        "decision_note": reception.decision_note,
-        "decided_by": reception.decided_by,
-        "decided_at": iso_or_none(reception.decided_at),
-        "outcome_notes": reception.outcome_notes,
-        "completed_by": reception.completed_by,
-        "completed_at": iso_or_none(reception.completed_at),
-        "cancel_reason": reception.cancel_reason,
-        "cancelled_by": reception.cancelled_by,
-        "cancelled_at": iso_or_none(reception.cancelled_at),
-        "updated_at": iso_utc(reception.updated_at),
-    }
+RECEPTION = contract.Reception()
+RECEPTION_BRIEF = contract.ReceptionBrief()
+VISIT_DECIDED = contract.VisitDecidedData()
 
 
 def request_reception(session: Session, data: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -113,8 +78,8 @@ def request_reception(session: Session, data: dict[str, Any], now: datetime) -> 
     )
     session.add(reception)
     session.flush()
-    OutboxMessage.record(session, "visit_requested", reception_brief(reception))
-    return reception_to_dict(reception)
+    OutboxMessage.record(session, "visit_requested", RECEPTION_BRIEF.dump(reception))
+    return RECEPTION.dump(reception)
 
 
 def decide_reception(
@@ -151,16 +116,18 @@ def decide_reception(
     OutboxMessage.record(
         session,
         "visit_decided",
-        {
-            "reception": reception_brief(reception),
-            "decision": reception.status,
-            "host": reception.host,
-            "note": reception.decision_note,
-            "decided_by": reception.decided_by,
-            "decided_at": iso_utc(reception.decided_at),
-        },
+        VISIT_DECIDED.dump(
+            {
+                "reception": reception,
+                "decision": reception.status,
+                "host": reception.host,
+                "note": reception.decision_note,
+                "decided_by": reception.decided_by,
+                "decided_at": reception.decided_at,
+            }
+        ),
     )
-    return reception_to_dict(reception)
+    return RECEPTION.dump(reception)
 
 
 def complete_reception(
@@ -195,7 +162,7 @@ def complete_reception(
         },
         WHAT,
     )
-    return reception_to_dict(reception)
+    return RECEPTION.dump(reception)
 
 
 def cancel_reception(
@@ -224,11 +191,11 @@ def cancel_reception(
         },
         WHAT,
     )
-    return reception_to_dict(reception)
+    return RECEPTION.dump(reception)
 
 
 def get_reception(session: Session, reception_id: str) -> dict[str, Any]:
-    return reception_to_dict(_reception(session, reception_id))
+    return RECEPTION.dump(_reception(session, reception_id))
 
 
 def list_receptions(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -243,7 +210,7 @@ def list_receptions(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(Reception.visit_date >= params["visit_from"])
     if params.get("visit_to"):
         query = query.where(Reception.visit_date <= params["visit_to"])
-    return page_by_seq(session, query, Reception, params, reception_to_dict)
+    return page_by_seq(session, query, Reception, params, RECEPTION.dump)
 
 
 def _reception(session: Session, reception_id: str) -> Reception:

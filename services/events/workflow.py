@@ -18,7 +18,6 @@ from sqlalchemy import Select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict
 from services.events.domain import as_utc, decode_seq_cursor, encode_cursor
 
@@ -38,10 +37,6 @@ def school_year_bounds(year: int) -> tuple[datetime, datetime]:
         datetime(year, 1, 1, tzinfo=SCHOOL_TZ),
         datetime(year + 1, 1, 1, tzinfo=SCHOOL_TZ),
     )
-
-
-def iso_or_none(moment: datetime | None) -> str | None:
-    return iso_utc(moment) if moment is not None else None
 
 
 def id_or_none(value: Any) -> str | None:

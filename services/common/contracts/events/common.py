@@ -6,6 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from services.common.contracts.base import (
     StrictSchema,
+    UtcDateTime,
     china_mobile,
     length,
 )
@@ -45,4 +46,4 @@ class Step(StrictSchema):
     status = fields.String(required=True)
     note = fields.String(allow_none=True, required=True)
     actor = fields.String(required=True)
-    at = fields.String(required=True, metadata={"format": "date-time"})
+    at = UtcDateTime(required=True)

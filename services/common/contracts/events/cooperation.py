@@ -6,6 +6,7 @@ from marshmallow import fields
 
 from services.common.contracts.base import (
     StrictSchema,
+    UtcDateTime,
     china_mobile,
     in_range,
     length,
@@ -71,7 +72,7 @@ class ProjectContact(ContactOut):
 class ProjectNote(StrictSchema):
     note = fields.String(required=True)
     author = fields.String(required=True)
-    at = fields.String(required=True, metadata={"format": "date-time"})
+    at = UtcDateTime(required=True)
 
 
 class Project(StrictSchema):
@@ -83,5 +84,5 @@ class Project(StrictSchema):
     department_id = fields.String(allow_none=True, required=True)
     notes = fields.List(fields.Nested(ProjectNote), required=True)
     created_by = fields.String(required=True)
-    created_at = fields.String(required=True, metadata={"format": "date-time"})
-    updated_at = fields.String(required=True, metadata={"format": "date-time"})
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)

@@ -7,6 +7,7 @@ from marshmallow import ValidationError, fields, validates_schema
 from services.common.contracts.base import (
     EventContract,
     StrictSchema,
+    UtcDateTime,
     in_range,
     length,
     one_of,
@@ -111,16 +112,16 @@ class Event(StrictSchema):
     organiser_type = fields.String(required=True)
     organiser_id = fields.String(allow_none=True, required=True)
     venue = fields.String(required=True)
-    starts_at = fields.String(required=True, metadata={"format": "date-time"})
-    ends_at = fields.String(required=True, metadata={"format": "date-time"})
+    starts_at = UtcDateTime(required=True)
+    ends_at = UtcDateTime(required=True)
     capacity = fields.Integer(required=True)
-    registration_opens_at = fields.String(required=True, metadata={"format": "date-time"})
-    registration_closes_at = fields.String(required=True, metadata={"format": "date-time"})
+    registration_opens_at = UtcDateTime(required=True)
+    registration_closes_at = UtcDateTime(required=True)
     status = fields.String(required=True, validate=one_of(EVENT_STATUSES))
     series_id = fields.String(allow_none=True, required=True)
     speaker_alumnus_id = fields.String(allow_none=True, required=True)
     seats_taken = fields.Integer(required=True)
-    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    created_at = UtcDateTime(required=True)
 
 
 class EventBrief(StrictSchema):
@@ -132,15 +133,15 @@ class EventBrief(StrictSchema):
     organiser_type = fields.String(required=True)
     organiser_id = fields.String(allow_none=True, required=True)
     venue = fields.String(required=True)
-    starts_at = fields.String(required=True, metadata={"format": "date-time"})
-    ends_at = fields.String(required=True, metadata={"format": "date-time"})
+    starts_at = UtcDateTime(required=True)
+    ends_at = UtcDateTime(required=True)
 
 
 class LectureSeries(StrictSchema):
     id = fields.String(required=True)
     title = fields.String(required=True)
     description = fields.String(required=True)
-    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    created_at = UtcDateTime(required=True)
 
 
 class EventCancelledData(StrictSchema):

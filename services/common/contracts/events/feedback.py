@@ -7,6 +7,7 @@ from marshmallow import ValidationError, fields, validates_schema
 from services.common.contracts.base import (
     EventContract,
     StrictSchema,
+    UtcDateTime,
     in_range,
     length,
     one_of,
@@ -43,19 +44,20 @@ class Suggestion(StrictSchema):
     status = fields.String(required=True, validate=one_of(SUGGESTION_STATUSES))
     answer = fields.String(allow_none=True, required=True)
     answered_by = fields.String(allow_none=True, required=True)
-    answered_at = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
-    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    answered_at = UtcDateTime(allow_none=True, required=True)
+    created_at = UtcDateTime(required=True)
 
 
 class SuggestionAnsweredData(StrictSchema):
-    """Enough for notify to tell the alumnus the reply; the suggestion's body stays home."""
+    """Enough for notify to tell the alumnus the reply; the suggestion's body stays home.
+    Dumped from the suggestion itself."""
 
-    suggestion_id = fields.String(required=True)
+    suggestion_id = fields.String(required=True, attribute="id")
     alumnus_id = fields.String(required=True)
     subject = fields.String(required=True)
     answer = fields.String(required=True)
     answered_by = fields.String(required=True)
-    answered_at = fields.String(required=True, metadata={"format": "date-time"})
+    answered_at = UtcDateTime(required=True)
 
 
 class ServiceRequestInput(StrictSchema):
@@ -102,8 +104,8 @@ class ServiceRequest(StrictSchema):
     status = fields.String(required=True, validate=one_of(SERVICE_REQUEST_STATUSES))
     assignee = fields.String(allow_none=True, required=True)
     history = fields.List(fields.Nested(Step), required=True)
-    created_at = fields.String(required=True, metadata={"format": "date-time"})
-    updated_at = fields.String(required=True, metadata={"format": "date-time"})
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
 
 
 EVENTS = (

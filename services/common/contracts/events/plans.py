@@ -7,6 +7,7 @@ from marshmallow import fields
 from services.common.contracts.base import (
     EventContract,
     StrictSchema,
+    UtcDateTime,
     in_range,
     length,
     one_of,
@@ -67,7 +68,7 @@ class PlanBrief(StrictSchema):
 
 class Plan(PlanBrief):
     created_by = fields.String(required=True)
-    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    created_at = UtcDateTime(required=True)
 
 
 class TaskBrief(StrictSchema):
@@ -75,23 +76,21 @@ class TaskBrief(StrictSchema):
     plan_id = fields.String(required=True)
     title = fields.String(required=True)
     owner = fields.String(required=True)
-    due_date = fields.String(required=True, metadata={"format": "date"})
+    due_date = fields.Date(required=True)
     status = fields.String(required=True, validate=one_of(TASK_STATUSES))
 
 
 class Task(TaskBrief):
-    done_at = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
-    overdue_flagged_at = fields.String(
-        allow_none=True, required=True, metadata={"format": "date-time"}
-    )
-    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    done_at = UtcDateTime(allow_none=True, required=True)
+    overdue_flagged_at = UtcDateTime(allow_none=True, required=True)
+    created_at = UtcDateTime(required=True)
     steps = fields.List(fields.Nested(Step), required=True)
 
 
 class TaskOverdueData(StrictSchema):
     task = fields.Nested(TaskBrief, required=True)
     plan = fields.Nested(PlanBrief, required=True)
-    flagged_at = fields.String(required=True, metadata={"format": "date-time"})
+    flagged_at = UtcDateTime(required=True)
 
 
 class OverdueScan(StrictSchema):
@@ -120,7 +119,7 @@ class DepartmentSummaryLine(StrictSchema):
 
 class DepartmentSummary(StrictSchema):
     year = fields.Integer(required=True)
-    as_of = fields.String(required=True, metadata={"format": "date"})
+    as_of = fields.Date(required=True)
     departments = fields.List(fields.Nested(DepartmentSummaryLine), required=True)
 
 

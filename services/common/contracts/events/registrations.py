@@ -7,6 +7,7 @@ from marshmallow import fields
 from services.common.contracts.base import (
     EventContract,
     StrictSchema,
+    UtcDateTime,
     in_range,
     length,
     one_of,
@@ -44,8 +45,8 @@ class RegistrationSummary(StrictSchema):
     guests = fields.Integer(required=True)
     status = fields.String(required=True, validate=one_of(REGISTRATION_STATUSES))
     position = fields.Integer(allow_none=True, required=True)
-    checked_in_at = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
-    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    checked_in_at = UtcDateTime(allow_none=True, required=True)
+    created_at = UtcDateTime(required=True)
 
 
 class Registration(RegistrationSummary):
@@ -101,11 +102,13 @@ class RegistrationCancelledData(RegistrationEventData):
 
 
 class CheckinRecordedData(StrictSchema):
-    registration_id = fields.String(required=True)
+    """Dumped from the registration itself."""
+
+    registration_id = fields.String(required=True, attribute="id")
     event_id = fields.String(required=True)
     alumnus_id = fields.String(required=True)
     guests = fields.Integer(required=True)
-    checked_in_at = fields.String(required=True, metadata={"format": "date-time"})
+    checked_in_at = UtcDateTime(required=True)
 
 
 EVENTS = (

@@ -7,6 +7,7 @@ from marshmallow import ValidationError, fields, validates_schema
 from services.common.contracts.base import (
     EventContract,
     StrictSchema,
+    UtcDateTime,
     in_range,
     length,
     one_of,
@@ -54,7 +55,7 @@ class ActivityReport(StrictSchema):
     attendance = fields.Integer(required=True)
     participants = fields.List(fields.Nested(ParticipantOut), required=True)
     filed_by = fields.String(required=True)
-    filed_at = fields.String(required=True, metadata={"format": "date-time"})
+    filed_at = UtcDateTime(required=True)
 
 
 class ActivityReportedData(StrictSchema):

@@ -7,6 +7,7 @@ from marshmallow import ValidationError, fields, validates_schema
 from services.common.contracts.base import (
     EventContract,
     StrictSchema,
+    UtcDateTime,
     in_range,
     length,
     one_of,
@@ -103,26 +104,26 @@ class ReceptionBrief(StrictSchema):
     department_id = fields.String(allow_none=True, required=True)
     class_year = fields.Integer(allow_none=True, required=True)
     class_name = fields.String(allow_none=True, required=True)
-    visit_date = fields.String(required=True, metadata={"format": "date"})
+    visit_date = fields.Date(required=True)
     group_size = fields.Integer(required=True)
     purpose = fields.String(required=True)
     status = fields.String(required=True, validate=one_of(RECEPTION_STATUSES))
     host = fields.String(allow_none=True, required=True)
-    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    created_at = UtcDateTime(required=True)
 
 
 class Reception(ReceptionBrief):
     contact = fields.Nested(ContactOut, required=True)
     decision_note = fields.String(allow_none=True, required=True)
     decided_by = fields.String(allow_none=True, required=True)
-    decided_at = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
+    decided_at = UtcDateTime(allow_none=True, required=True)
     outcome_notes = fields.String(allow_none=True, required=True)
     completed_by = fields.String(allow_none=True, required=True)
-    completed_at = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
+    completed_at = UtcDateTime(allow_none=True, required=True)
     cancel_reason = fields.String(allow_none=True, required=True)
     cancelled_by = fields.String(allow_none=True, required=True)
-    cancelled_at = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
-    updated_at = fields.String(required=True, metadata={"format": "date-time"})
+    cancelled_at = UtcDateTime(allow_none=True, required=True)
+    updated_at = UtcDateTime(required=True)
 
 
 class VisitDecidedData(StrictSchema):
@@ -131,7 +132,7 @@ class VisitDecidedData(StrictSchema):
     host = fields.String(allow_none=True, required=True)
     note = fields.String(allow_none=True, required=True)
     decided_by = fields.String(required=True)
-    decided_at = fields.String(required=True, metadata={"format": "date-time"})
+    decided_at = UtcDateTime(required=True)
 
 
 EVENTS = (
