@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts.events import cooperation as contract
 from services.common.errors import Conflict, NotFound
+from services.events.common import id_or_none, page_by_seq, set_status
 from services.events.models import CooperationProject, ProjectNote
-from services.events.workflow import id_or_none, page_by_seq, set_status
 
 PROPOSED, ACTIVE, COMPLETED, SUSPENDED = "proposed", "active", "completed", "suspended"
 # Read after "合作项目": 合作项目当前为“已完成”……

@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts.events import feedback as contract
 from services.common.errors import Conflict, NotFound
+from services.events.common import page_by_seq, set_status
 from services.events.models import (
     OutboxMessage,
     ServiceRequest,
     ServiceRequestEntry,
     Suggestion,
 )
-from services.events.workflow import page_by_seq, set_status
 
 # ---- suggestions ---------------------------------------------------------------
 

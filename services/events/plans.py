@@ -20,7 +20,16 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts.events import plans as contract
 from services.common.errors import Conflict, NotFound
-from services.events.domain import FINISHED, as_utc
+from services.events.common import (
+    as_utc,
+    flush_or_conflict,
+    id_or_none,
+    page_by_seq,
+    school_date,
+    school_year_bounds,
+    set_status,
+)
+from services.events.events import FINISHED
 from services.events.models import (
     ActivityReport,
     Event,
@@ -28,14 +37,6 @@ from services.events.models import (
     PlanTask,
     TaskStep,
     WorkPlan,
-)
-from services.events.workflow import (
-    flush_or_conflict,
-    id_or_none,
-    page_by_seq,
-    school_date,
-    school_year_bounds,
-    set_status,
 )
 
 ASSIGNED, CHECKED, DONE = "assigned", "checked", "done"

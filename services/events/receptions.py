@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts.events import visits as contract
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.events.models import OutboxMessage, Reception
-from services.events.workflow import (
+from services.events.common import (
     id_or_none,
     page_by_seq,
     school_date,
     set_status,
 )
+from services.events.models import OutboxMessage, Reception
 
 REQUESTED, APPROVED, DECLINED, DONE, CANCELLED = (
     "requested",

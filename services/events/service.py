@@ -25,9 +25,18 @@ from services.common.contracts.base import Actor, load_or_raise
 from services.common.dependencies import Database
 from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
 from services.common.rpc import TimedRpcProxy
-from services.events import cooperation, domain, feedback, plans, receptions
+from services.events import (
+    cooperation,
+    events,
+    feedback,
+    plans,
+    receptions,
+    registrations,
+    reports,
+    roster,
+)
+from services.events.common import school_date
 from services.events.models import Base
-from services.events.workflow import school_date
 
 ROSTER_BACKFILL_PAGE_SIZE = 100  # the registry's largest `search_alumni` page
 ROSTER_BACKFILL_PAGE_ATTEMPTS = 3
@@ -45,44 +54,44 @@ class EventsService(HealthMixin):
     def create_event(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.events.EventInput(), data)
         with self.db.transaction() as session:
-            return domain.create_event(session, payload)
+            return events.create_event(session, payload)
 
     @rpc
     def update_event(self, event_id: str, patch: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.events.EventPatch(), patch)
         with self.db.transaction() as session:
-            return domain.update_event(session, event_id, payload)
+            return events.update_event(session, event_id, payload)
 
     @rpc
     def get_event(self, event_id: str) -> dict[str, Any]:
-        return domain.get_event(self.db.session, event_id)
+        return events.get_event(self.db.session, event_id)
 
     @rpc
     def list_events(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return domain.list_events(
+        return events.list_events(
             self.db.session, load_or_raise(contracts.events.EventListQuery(), params or {})
         )
 
     @rpc
     def publish_event(self, event_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return domain.publish_event(session, event_id, utcnow())
+            return events.publish_event(session, event_id, utcnow())
 
     @rpc
     def close_event(self, event_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return domain.close_event(session, event_id)
+            return events.close_event(session, event_id)
 
     @rpc
     def finish_event(self, event_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return domain.finish_event(session, event_id, utcnow())
+            return events.finish_event(session, event_id, utcnow())
 
     @rpc
     def cancel_event(self, event_id: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
         payload = load_or_raise(contracts.events.EventCancellation(), data or {})
         with self.db.transaction() as session:
-            return domain.cancel_event(session, event_id, payload["reason"])
+            return events.cancel_event(session, event_id, payload["reason"])
 
     # ---- lecture series ----------------------------------------------------
 
@@ -90,26 +99,26 @@ class EventsService(HealthMixin):
     def create_series(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.events.SeriesInput(), data)
         with self.db.transaction() as session:
-            return domain.create_series(session, payload)
+            return events.create_series(session, payload)
 
     @rpc
     def update_series(self, series_id: str, patch: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.events.SeriesPatch(), patch)
         with self.db.transaction() as session:
-            return domain.update_series(session, series_id, payload)
+            return events.update_series(session, series_id, payload)
 
     @rpc
     def get_series(self, series_id: str) -> dict[str, Any]:
-        return domain.get_series(self.db.session, series_id)
+        return events.get_series(self.db.session, series_id)
 
     @rpc
     def list_series(self) -> list[dict[str, Any]]:
-        return domain.list_series(self.db.session)
+        return events.list_series(self.db.session)
 
     @rpc
     def delete_series(self, series_id: str) -> None:
         with self.db.transaction() as session:
-            domain.delete_series(session, series_id)
+            events.delete_series(session, series_id)
 
     # ---- registrations -----------------------------------------------------
 
@@ -117,24 +126,24 @@ class EventsService(HealthMixin):
     def sign_up(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.registrations.SignUpInput(), data)
         with self.db.transaction() as session:
-            return domain.sign_up(
+            return registrations.sign_up(
                 session, event_id, payload["alumnus_id"], payload["guests"], utcnow()
             )
 
     @rpc
     def cancel_registration(self, event_id: str, registration_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return domain.cancel_registration(session, event_id, registration_id)
+            return registrations.cancel_registration(session, event_id, registration_id)
 
     @rpc
     def get_registration(self, registration_id: str) -> dict[str, Any]:
-        return domain.get_registration(self.db.session, registration_id)
+        return registrations.get_registration(self.db.session, registration_id)
 
     @rpc
     def list_registrations(
         self, event_id: str, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        return domain.list_registrations(
+        return registrations.list_registrations(
             self.db.session,
             event_id,
             load_or_raise(contracts.registrations.RegistrationSearch(), params or {}),
@@ -142,14 +151,14 @@ class EventsService(HealthMixin):
 
     @rpc
     def alumnus_registrations(self, alumnus_id: str) -> list[dict[str, Any]]:
-        return domain.alumnus_registrations(self.db.session, alumnus_id)
+        return registrations.alumnus_registrations(self.db.session, alumnus_id)
 
     @rpc
     def list_alumnus_registrations(
         self, alumnus_id: str, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """`alumnus_registrations` a page at a time (`?limit=&cursor=&status=`)."""
-        return domain.list_alumnus_registrations(
+        return registrations.list_alumnus_registrations(
             self.db.session,
             alumnus_id,
             load_or_raise(contracts.registrations.RegistrationSearch(), params or {}),
@@ -159,25 +168,25 @@ class EventsService(HealthMixin):
     def check_in(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.registrations.CheckInInput(), data)
         with self.db.transaction() as session:
-            return domain.check_in(session, event_id, payload["token"], utcnow())
+            return registrations.check_in(session, event_id, payload["token"], utcnow())
 
     @rpc
     def registration_qr(self, registration_id: str) -> dict[str, Any]:
         """The check-in QR code as base64 PNG: RPC payloads are JSON and carry no bytes."""
-        png = domain.registration_qr_png(self.db.session, registration_id)
+        png = registrations.registration_qr_png(self.db.session, registration_id)
         return {
             "registration_id": str(registration_id),
-            "content_type": domain.QR_CONTENT_TYPE,
+            "content_type": registrations.QR_CONTENT_TYPE,
             "png_base64": base64.b64encode(png).decode("ascii"),
         }
 
     @rpc
     def attendance_stats(self, event_id: str) -> dict[str, Any]:
-        return domain.attendance_stats(self.db.session, event_id)
+        return registrations.attendance_stats(self.db.session, event_id)
 
     @rpc
     def event_roster(self, event_id: str) -> list[dict[str, Any]]:
-        return domain.event_roster(self.db.session, event_id)
+        return registrations.event_roster(self.db.session, event_id)
 
     # ---- activity reports --------------------------------------------------
 
@@ -188,15 +197,15 @@ class EventsService(HealthMixin):
         payload = load_or_raise(contracts.reports.ActivityReportInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return domain.file_activity_report(session, event_id, payload, who, utcnow())
+            return reports.file_activity_report(session, event_id, payload, who, utcnow())
 
     @rpc
     def get_activity_report(self, event_id: str) -> dict[str, Any]:
-        return domain.get_activity_report(self.db.session, event_id)
+        return reports.get_activity_report(self.db.session, event_id)
 
     @rpc
     def list_activity_reports(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return domain.list_activity_reports(
+        return reports.list_activity_reports(
             self.db.session, load_or_raise(contracts.reports.ReportSearch(), params or {})
         )
 
@@ -428,15 +437,15 @@ class EventsService(HealthMixin):
 
     @rpc
     def get_roster_entry(self, alumnus_id: str) -> dict[str, Any]:
-        return domain.get_roster_entry(self.db.session, alumnus_id)
+        return roster.get_roster_entry(self.db.session, alumnus_id)
 
     @consumes("registry", "alumnus_registered")
     def on_alumnus_registered(self, session: Session, event: dict[str, Any]) -> None:
-        domain.apply_alumnus_registered(session, event["data"])
+        roster.apply_alumnus_registered(session, event["data"])
 
     @consumes("registry", "alumnus_updated")
     def on_alumnus_updated(self, session: Session, event: dict[str, Any]) -> None:
-        domain.apply_alumnus_updated(session, event["data"])
+        roster.apply_alumnus_updated(session, event["data"])
 
     @rpc
     def backfill_roster(self) -> dict[str, int]:
@@ -468,7 +477,7 @@ class EventsService(HealthMixin):
             try:
                 with self.db.transaction() as session:
                     for record in records:
-                        domain.upsert_roster_entry(session, record)
+                        roster.upsert_roster_entry(session, record)
                 return
             except IntegrityError:
                 if attempt == ROSTER_BACKFILL_PAGE_ATTEMPTS:

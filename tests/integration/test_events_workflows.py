@@ -14,8 +14,8 @@ import eventlet
 import pytest
 
 from services.common.errors import Conflict, NotFound, ValidationFailed
+from services.events.common import school_date
 from services.events.service import EventsService
-from services.events.workflow import school_date
 from tests.support.taps import drain
 
 OFFICE = {"account_id": "a1", "username": "office1", "role": "office", "department_id": None}

@@ -24,9 +24,9 @@ from services.common.contracts import events as contracts
 from services.common.contracts.base import load_or_raise
 from services.common.entrypoints import ConfiguredTimer
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.events import cooperation, domain, feedback, plans, receptions
+from services.events import cooperation, events, feedback, plans, receptions, reports
+from services.events.common import school_date, set_status
 from services.events.models import OutboxMessage, Reception, WorkPlan
-from services.events.workflow import school_date, set_status
 
 # 17:00 in Beijing on 1 May 2030: the school's "today" is 2030-05-01.
 NOW = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
@@ -112,11 +112,11 @@ def test_an_alumnus_visit_is_requested_approved_with_a_host_and_done(run):
         "liaison1",
     )
     assert run(receptions.get_reception, requested["id"]) == done
-    events = outbox(run)
-    assert [e["event_type"] for e in events] == ["visit_requested", "visit_decided"]
-    assert "contact" not in events[0]["data"]  # personal information stays home
-    assert events[0]["data"]["department_id"] == requested["department_id"]
-    decided = events[1]["data"]
+    recorded = outbox(run)
+    assert [e["event_type"] for e in recorded] == ["visit_requested", "visit_decided"]
+    assert "contact" not in recorded[0]["data"]  # personal information stays home
+    assert recorded[0]["data"]["department_id"] == requested["department_id"]
+    decided = recorded[1]["data"]
     assert (decided["decision"], decided["host"], decided["note"]) == ("approved", "王老师", "欢迎")
     assert decided["reception"]["status"] == "approved"
 
@@ -462,20 +462,20 @@ def test_an_overdue_task_is_flagged_exactly_once(run):
     tomorrow = run(plans.flag_overdue_tasks, TODAY + timedelta(days=1), NOW + timedelta(days=1))
     assert tomorrow["task_ids"] == [due_today["id"]]
 
-    events = outbox(run, "task_overdue")
-    assert [e["data"]["task"]["id"] for e in events] == [
+    recorded = outbox(run, "task_overdue")
+    assert [e["data"]["task"]["id"] for e in recorded] == [
         late["id"],
         checked_late["id"],
         due_today["id"],
     ]
-    assert events[0]["data"]["plan"] == {
+    assert recorded[0]["data"]["plan"] == {
         "id": plan["id"],
         "department_id": plan["department_id"],
         "year": 2030,
         "title": plan["title"],
     }
-    assert events[0]["data"]["task"]["owner"] == "liaison1"
-    assert events[0]["data"]["task"]["due_date"] == "2030-04-30"
+    assert recorded[0]["data"]["task"]["owner"] == "liaison1"
+    assert recorded[0]["data"]["task"]["due_date"] == "2030-04-30"
 
 
 def test_a_task_flagged_by_another_scan_meanwhile_is_not_flagged_again(run):
@@ -518,12 +518,12 @@ def finished_event(run, department_id: str, starts: str, report: bool, organiser
         "registration_opens_at": (begins - timedelta(days=10)).isoformat(),
         "registration_closes_at": (begins - timedelta(days=1)).isoformat(),
     }
-    event = run(domain.create_event, load(contracts.events.EventInput(), raw))
-    run(domain.publish_event, event["id"], begins - timedelta(days=20))
-    run(domain.finish_event, event["id"], begins + timedelta(hours=3))
+    event = run(events.create_event, load(contracts.events.EventInput(), raw))
+    run(events.publish_event, event["id"], begins - timedelta(days=20))
+    run(events.finish_event, event["id"], begins + timedelta(hours=3))
     if report:
         run(
-            domain.file_activity_report,
+            reports.file_activity_report,
             event["id"],
             {"summary": "顺利"},
             OFFICE,
@@ -559,7 +559,7 @@ def test_the_department_summary_counts_a_hand_built_year(run):
     finished_event(run, c, "2030-04-02T14:00:00+08:00", report=True, organiser="chapter")
     # Published, never finished: not held.
     run(
-        domain.create_event,
+        events.create_event,
         load(
             contracts.events.EventInput(),
             {
@@ -962,14 +962,14 @@ def test_every_workflow_event_conforms_to_its_contract(run):
     run(plans.flag_overdue_tasks, TODAY, NOW)
     run(feedback.answer_suggestion, suggest(run)["id"], {"answer": "好"}, OFFICE, NOW)
 
-    events = outbox(run)
+    recorded = outbox(run)
 
-    assert [e["event_type"] for e in events] == [
+    assert [e["event_type"] for e in recorded] == [
         "visit_requested",
         "visit_decided",
         "task_overdue",
         "suggestion_answered",
     ]
-    assert events[2]["data"]["task"]["id"] == task["id"]
-    for event in events:
+    assert recorded[2]["data"]["task"]["id"] == task["id"]
+    for event in recorded:
         assert check_event(event) == event

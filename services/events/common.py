@@ -1,4 +1,5 @@
-"""What the engagement workflows (receptions, plans, feedback, cooperation) share.
+"""What the areas of the events service share: the school's calendar, times in UTC,
+paging, and the compare-and-set of workflow statuses.
 
 Status changes are compare-and-set: `set_status` updates a row only if it is
 still in the status the caller read, so two staff members acting on the same
@@ -10,16 +11,65 @@ transaction until the first write, so the status read is the latest committed.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common.errors import Conflict
-from services.events.domain import as_utc, decode_seq_cursor, encode_cursor
+from services.common.errors import Conflict, ValidationFailed
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; SQLite hands back naive datetimes that were stored as UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def encode_cursor(position: list[Any]) -> str:
+    raw = json.dumps(position, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_seq_cursor(cursor: str) -> int:
+    """The last row's internal sequence number, from a cursor of `encode_cursor([seq])`."""
+    position = _decode_cursor(cursor)
+    if len(position) != 1 or type(position[0]) is not int:
+        raise _bad_cursor()
+    return position[0]
+
+
+def decode_time_cursor(cursor: str) -> tuple[datetime, str]:
+    """(time, id) of the last row, from a cursor of `encode_cursor([iso time, id])`."""
+    position = _decode_cursor(cursor)
+    if len(position) != 2 or not all(isinstance(part, str) for part in position):
+        raise _bad_cursor()
+    try:
+        return as_utc(datetime.fromisoformat(position[0])), position[1]
+    except ValueError:
+        raise _bad_cursor() from None
+
+
+def _decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        position = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise _bad_cursor() from None
+    if not isinstance(position, list):
+        raise _bad_cursor()
+    return position
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed("分页游标无效。", {"fields": {"cursor": ["分页游标无效。"]}})
+
 
 # Due dates and visit dates are the school's calendar days. China keeps one
 # offset all year (no daylight saving), so a fixed zone needs no tz database.
