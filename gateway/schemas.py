@@ -67,7 +67,7 @@ class ServiceRequestRequest(feedback.ServiceRequestInput):
     alumnus_id = fields.UUID(allow_none=True, load_default=None)
 
 
-class VisitRequest(visits.ReceptionInput):
+class VisitRequest(visits.VisitInput):
     """A visit request; an alumnus asking for themselves leaves `requester_alumnus_id` out."""
 
     @validates_schema

@@ -5,7 +5,7 @@ the names and contacts that rosters need come from a local copy fed by the
 registry's events (`on_alumnus_registered`, `on_alumnus_updated`). The one RPC
 that asks the registry is the operator's roster backfill (`backfill_roster`).
 
-The engagement workflows (receptions, work plans, suggestions, service
+The engagement workflows (visits, work plans, suggestions, service
 requests, cooperation projects) live in their own modules; staff actions take
 the gateway's principal as `actor`, to record who did what. A timer flags
 overdue plan tasks every `TASK_OVERDUE_SCAN_SECONDS` (default one hour).
@@ -30,10 +30,10 @@ from services.events import (
     events,
     feedback,
     plans,
-    receptions,
     registrations,
     reports,
     roster,
+    visits,
 )
 from services.events.common import school_date
 from services.events.models import Base
@@ -209,49 +209,49 @@ class EventsService(HealthMixin):
             self.db.session, load_or_raise(contracts.reports.ReportSearch(), params or {})
         )
 
-    # ---- return-visit receptions (校友返校接待) ------------------------------
+    # ---- return-visit visits (校友返校接待) ------------------------------
 
     @rpc
-    def request_reception(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contracts.visits.ReceptionInput(), data)
+    def request_visit(self, data: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contracts.visits.VisitInput(), data)
         with self.db.transaction() as session:
-            return receptions.request_reception(session, payload, utcnow())
+            return visits.request_visit(session, payload, utcnow())
 
     @rpc
-    def decide_reception(
-        self, reception_id: str, data: dict[str, Any], actor: dict[str, Any]
+    def decide_visit(
+        self, visit_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.visits.ReceptionDecision(), data)
+        payload = load_or_raise(contracts.visits.VisitDecision(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return receptions.decide_reception(session, reception_id, payload, who, utcnow())
+            return visits.decide_visit(session, visit_id, payload, who, utcnow())
 
     @rpc
-    def complete_reception(
-        self, reception_id: str, data: dict[str, Any], actor: dict[str, Any]
+    def complete_visit(
+        self, visit_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.visits.ReceptionCompletion(), data)
+        payload = load_or_raise(contracts.visits.VisitCompletion(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return receptions.complete_reception(session, reception_id, payload, who, utcnow())
+            return visits.complete_visit(session, visit_id, payload, who, utcnow())
 
     @rpc
-    def cancel_reception(
-        self, reception_id: str, data: dict[str, Any] | None, actor: dict[str, Any]
+    def cancel_visit(
+        self, visit_id: str, data: dict[str, Any] | None, actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.visits.ReceptionCancellation(), data or {})
+        payload = load_or_raise(contracts.visits.VisitCancellation(), data or {})
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return receptions.cancel_reception(session, reception_id, payload, who, utcnow())
+            return visits.cancel_visit(session, visit_id, payload, who, utcnow())
 
     @rpc
-    def get_reception(self, reception_id: str) -> dict[str, Any]:
-        return receptions.get_reception(self.db.session, reception_id)
+    def get_visit(self, visit_id: str) -> dict[str, Any]:
+        return visits.get_visit(self.db.session, visit_id)
 
     @rpc
-    def list_receptions(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return receptions.list_receptions(
-            self.db.session, load_or_raise(contracts.visits.ReceptionSearch(), params or {})
+    def list_visits(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return visits.list_visits(
+            self.db.session, load_or_raise(contracts.visits.VisitSearch(), params or {})
         )
 
     # ---- work plans and tasks (工作计划) -------------------------------------

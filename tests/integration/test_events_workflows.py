@@ -1,5 +1,5 @@
 """The events service's engagement workflows in a real nameko container, over real
-RabbitMQ, on SQLite and PostgreSQL: receptions, work plans with the overdue scan,
+RabbitMQ, on SQLite and PostgreSQL: visits, work plans with the overdue scan,
 suggestions, service requests and cooperation projects, driven over RPC, with
 their events checked as they arrive on the `events.events` exchange.
 """
@@ -38,11 +38,11 @@ def days_from_today(days: int) -> str:
     return (school_date(datetime.now(UTC)) + timedelta(days=days)).isoformat()
 
 
-def test_receptions_over_rpc(events_container, rpc_cluster, event_tap):
+def test_visits_over_rpc(events_container, rpc_cluster, event_tap):
     events = rpc_cluster.events
     department = str(uuid.uuid4())
     contact = {"name": "张三", "phone": "13800138000"}
-    visit = events.request_reception(
+    visit = events.request_visit(
         {
             "requester_alumnus_id": str(uuid.uuid4()),
             "department_id": department,
@@ -52,7 +52,7 @@ def test_receptions_over_rpc(events_container, rpc_cluster, event_tap):
             "contact": contact,
         }
     )
-    reunion = events.request_reception(
+    reunion = events.request_visit(
         {
             "department_id": department,
             "class_year": 2000,
@@ -64,32 +64,29 @@ def test_receptions_over_rpc(events_container, rpc_cluster, event_tap):
         }
     )
     with pytest.raises(ValidationFailed) as caught:
-        events.request_reception({"visit_date": today(), "group_size": 0})
+        events.request_visit({"visit_date": today(), "group_size": 0})
     assert set(caught.value.details["fields"]) == {"group_size", "purpose", "contact"}
     assert caught.value.message == "请求数据校验失败。"
 
-    approved = events.decide_reception(
-        visit["id"], {"decision": "approved", "host": "王老师"}, OFFICE
-    )
-    declined = events.decide_reception(
+    approved = events.decide_visit(visit["id"], {"decision": "approved", "host": "王老师"}, OFFICE)
+    declined = events.decide_visit(
         reunion["id"], {"decision": "declined", "note": "当天校内有大型考试，请改期"}, OFFICE
     )
     with pytest.raises(Conflict) as conflict:
-        events.decide_reception(reunion["id"], {"decision": "approved", "host": "王"}, OFFICE)
+        events.decide_visit(reunion["id"], {"decision": "approved", "host": "王"}, OFFICE)
     assert conflict.value.message == "接待申请已婉拒，不能再审批。"
-    done = events.complete_reception(visit["id"], {"notes": "参观了新图书馆"}, OFFICE)
+    done = events.complete_visit(visit["id"], {"notes": "参观了新图书馆"}, OFFICE)
     with pytest.raises(NotFound):
-        events.get_reception(str(uuid.uuid4()))
+        events.get_visit(str(uuid.uuid4()))
 
     assert (approved["status"], approved["host"]) == ("approved", "王老师")
     assert declined["status"] == "declined"
     assert done["status"] == "done"
-    assert events.get_reception(visit["id"]) == done
-    listed = events.list_receptions({"department_id": department, "limit": 1})
+    assert events.get_visit(visit["id"]) == done
+    listed = events.list_visits({"department_id": department, "limit": 1})
     assert [r["id"] for r in listed["items"]] == [visit["id"]]
     assert (
-        events.list_receptions({"cursor": listed["next_cursor"]})["items"][0]["id"]
-        == (reunion["id"])
+        events.list_visits({"cursor": listed["next_cursor"]})["items"][0]["id"] == (reunion["id"])
     )
 
     published = drain(event_tap, 4)

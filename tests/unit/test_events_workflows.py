@@ -1,4 +1,4 @@
-"""The events service's engagement workflows on SQLite: receptions, work plans and tasks,
+"""The events service's engagement workflows on SQLite: visits, work plans and tasks,
 the overdue scan, the per-department summary, suggestions, service requests and
 cooperation projects.
 
@@ -24,9 +24,9 @@ from services.common.contracts import events as contracts
 from services.common.contracts.base import load_or_raise
 from services.common.entrypoints import ConfiguredTimer
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.events import cooperation, events, feedback, plans, receptions, reports
+from services.events import cooperation, events, feedback, plans, reports, visits
 from services.events.common import school_date, set_status
-from services.events.models import OutboxMessage, Reception, WorkPlan
+from services.events.models import OutboxMessage, Visit, WorkPlan
 
 # 17:00 in Beijing on 1 May 2030: the school's "today" is 2030-05-01.
 NOW = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
@@ -58,7 +58,7 @@ def refused(schema, raw) -> dict:
     return caught.value.details["fields"]
 
 
-# ---- receptions ----------------------------------------------------------------
+# ---- visits ----------------------------------------------------------------
 
 
 def visit(**overrides) -> dict:
@@ -74,15 +74,15 @@ def visit(**overrides) -> dict:
 
 def request_visit(run, **overrides) -> dict:
     return run(
-        receptions.request_reception,
-        load(contracts.visits.ReceptionInput(), visit(**overrides)),
+        visits.request_visit,
+        load(contracts.visits.VisitInput(), visit(**overrides)),
         NOW,
     )
 
 
-def decide(run, reception_id, now=NOW, **decision) -> dict:
-    data = load(contracts.visits.ReceptionDecision(), decision)
-    return run(receptions.decide_reception, reception_id, data, OFFICE, now)
+def decide(run, visit_id, now=NOW, **decision) -> dict:
+    data = load(contracts.visits.VisitDecision(), decision)
+    return run(visits.decide_visit, visit_id, data, OFFICE, now)
 
 
 def test_an_alumnus_visit_is_requested_approved_with_a_host_and_done(run):
@@ -98,20 +98,18 @@ def test_an_alumnus_visit_is_requested_approved_with_a_host_and_done(run):
         "office1",
     )
     with pytest.raises(Conflict) as caught:
-        run(receptions.complete_reception, requested["id"], {"notes": "参观校史馆"}, OFFICE, NOW)
+        run(visits.complete_visit, requested["id"], {"notes": "参观校史馆"}, OFFICE, NOW)
     assert caught.value.message == "来访日期未到，不能标记为已完成。"
 
     visit_day = datetime(2030, 5, 20, 2, tzinfo=UTC)  # 10:00 in Beijing
-    done = run(
-        receptions.complete_reception, requested["id"], {"notes": "参观校史馆"}, LIAISON, visit_day
-    )
+    done = run(visits.complete_visit, requested["id"], {"notes": "参观校史馆"}, LIAISON, visit_day)
 
     assert (done["status"], done["outcome_notes"], done["completed_by"]) == (
         "done",
         "参观校史馆",
         "liaison1",
     )
-    assert run(receptions.get_reception, requested["id"]) == done
+    assert run(visits.get_visit, requested["id"]) == done
     recorded = outbox(run)
     assert [e["event_type"] for e in recorded] == ["visit_requested", "visit_decided"]
     assert "contact" not in recorded[0]["data"]  # personal information stays home
@@ -136,7 +134,7 @@ def test_a_class_visit_names_its_department(run):
     assert requested["requester_type"] == "class"
     assert (declined["status"], declined["host"]) == ("declined", None)
     assert outbox(run, "visit_decided")[0]["data"]["note"] == "当天学校有大型考试"
-    listed = run(receptions.list_receptions, {"department_id": department})
+    listed = run(visits.list_visits, {"department_id": department})
     assert [r["id"] for r in listed["items"]] == [requested["id"]]
 
 
@@ -156,15 +154,13 @@ def test_a_class_visit_names_its_department(run):
     ],
 )
 def test_bad_visit_requests_are_refused_in_chinese(overrides, field, message):
-    assert refused(contracts.visits.ReceptionInput(), visit(**overrides))[field] == [message]
+    assert refused(contracts.visits.VisitInput(), visit(**overrides))[field] == [message]
 
 
 def test_a_visit_contact_must_be_reachable():
-    errors = refused(contracts.visits.ReceptionInput(), visit(contact={"name": "张三"}))
+    errors = refused(contracts.visits.VisitInput(), visit(contact={"name": "张三"}))
     assert errors == {"contact": {"phone": ["联系电话或电子邮箱至少填写一项。"]}}
-    errors = refused(
-        contracts.visits.ReceptionInput(), visit(contact={"name": "张三", "phone": "123"})
-    )
+    errors = refused(contracts.visits.VisitInput(), visit(contact={"name": "张三", "phone": "123"}))
     assert errors["contact"]["phone"][0].startswith("手机号格式不正确")
 
 
@@ -182,7 +178,7 @@ def test_a_visit_contact_must_be_reachable():
     ],
 )
 def test_bad_decisions_are_refused(decision, field, message):
-    assert refused(contracts.visits.ReceptionDecision(), decision)[field] == [message]
+    assert refused(contracts.visits.VisitDecision(), decision)[field] == [message]
 
 
 def test_a_visit_in_the_past_is_refused(run):
@@ -204,7 +200,7 @@ def test_a_request_whose_day_has_passed_can_only_be_declined(run):
     ] == ("declined")
 
 
-RECEPTION_PATHS = {
+VISIT_PATHS = {
     "requested": [],
     "approved": [("decide", {"decision": "approved", "host": "王老师"})],
     "declined": [("decide", {"decision": "declined", "note": "不便"})],
@@ -213,13 +209,13 @@ RECEPTION_PATHS = {
 }
 
 
-def reception_action(run, action, reception_id, data):
+def visit_action(run, action, visit_id, data):
     visit_day = datetime(2030, 5, 20, 2, tzinfo=UTC)
     if action == "decide":
-        return decide(run, reception_id, **data)
+        return decide(run, visit_id, **data)
     if action == "complete":
-        return run(receptions.complete_reception, reception_id, data, OFFICE, visit_day)
-    return run(receptions.cancel_reception, reception_id, data, OFFICE, NOW)
+        return run(visits.complete_visit, visit_id, data, OFFICE, visit_day)
+    return run(visits.cancel_visit, visit_id, data, OFFICE, NOW)
 
 
 @pytest.mark.parametrize(
@@ -263,26 +259,26 @@ def reception_action(run, action, reception_id, data):
         ),
     ],
 )
-def test_reception_transitions(run, status, action, data, outcome):
-    reception_id = request_visit(run)["id"]
-    for step, step_data in RECEPTION_PATHS[status]:
-        reception_action(run, step, reception_id, step_data)
+def test_visit_transitions(run, status, action, data, outcome):
+    visit_id = request_visit(run)["id"]
+    for step, step_data in VISIT_PATHS[status]:
+        visit_action(run, step, visit_id, step_data)
 
     if CJK.search(outcome):
         with pytest.raises(Conflict) as caught:
-            reception_action(run, action, reception_id, data)
+            visit_action(run, action, visit_id, data)
         assert caught.value.message == outcome
-        assert run(receptions.get_reception, reception_id)["status"] == status
+        assert run(visits.get_visit, visit_id)["status"] == status
     else:
-        assert reception_action(run, action, reception_id, data)["status"] == outcome
+        assert visit_action(run, action, visit_id, data)["status"] == outcome
 
 
 def test_two_decisions_at_once_cannot_both_win(run):
     """The status is compared and set in one UPDATE: a stale reader loses."""
-    reception_id = request_visit(run)["id"]
+    visit_id = request_visit(run)["id"]
     with run.session_factory() as stale:
-        row = stale.scalars(select(Reception).where(Reception.id == reception_id)).one()
-        decide(run, reception_id, decision="declined", note="不便")  # someone else, first
+        row = stale.scalars(select(Visit).where(Visit.id == visit_id)).one()
+        decide(run, visit_id, decision="declined", note="不便")  # someone else, first
         with pytest.raises(Conflict) as caught:
             set_status(stale, row, "requested", {"status": "approved"}, "接待申请")
         stale.rollback()
@@ -291,29 +287,29 @@ def test_two_decisions_at_once_cannot_both_win(run):
     assert len(outbox(run, "visit_decided")) == 1
 
 
-def test_an_unknown_reception_is_not_found(run):
+def test_an_unknown_visit_is_not_found(run):
     with pytest.raises(NotFound) as caught:
-        run(receptions.get_reception, str(uuid.uuid4()))
+        run(visits.get_visit, str(uuid.uuid4()))
     assert caught.value.message == "接待申请不存在。"
 
 
-def test_receptions_page_and_filter(run):
+def test_visits_page_and_filter(run):
     made = [request_visit(run, visit_date=f"2030-05-{10 + i}") for i in range(5)]
-    run(receptions.cancel_reception, made[1]["id"], {}, OFFICE, NOW)
+    run(visits.cancel_visit, made[1]["id"], {}, OFFICE, NOW)
 
-    first = run(receptions.list_receptions, {"limit": 2})
-    rest = run(receptions.list_receptions, {"limit": 10, "cursor": first["next_cursor"]})
+    first = run(visits.list_visits, {"limit": 2})
+    rest = run(visits.list_visits, {"limit": 10, "cursor": first["next_cursor"]})
     window = run(
-        receptions.list_receptions, {"visit_from": date(2030, 5, 11), "visit_to": date(2030, 5, 12)}
+        visits.list_visits, {"visit_from": date(2030, 5, 11), "visit_to": date(2030, 5, 12)}
     )
-    waiting = run(receptions.list_receptions, {"status": "requested"})
+    waiting = run(visits.list_visits, {"status": "requested"})
 
     assert [r["id"] for r in first["items"] + rest["items"]] == [r["id"] for r in made]
     assert rest["next_cursor"] is None
     assert [r["visit_date"] for r in window["items"]] == ["2030-05-11", "2030-05-12"]
     assert len(waiting["items"]) == 4
     with pytest.raises(ValidationFailed) as caught:
-        run(receptions.list_receptions, {"cursor": "garbage"})
+        run(visits.list_visits, {"cursor": "garbage"})
     assert caught.value.message == "分页游标无效。"
 
 
@@ -956,8 +952,8 @@ def test_bad_projects_are_refused():
 
 
 def test_every_workflow_event_conforms_to_its_contract(run):
-    reception = request_visit(run)
-    decide(run, reception["id"], decision="approved", host="王老师")
+    visit = request_visit(run)
+    decide(run, visit["id"], decision="approved", host="王老师")
     task = new_task(run, new_plan(run, None)["id"], "2030-04-01")
     run(plans.flag_overdue_tasks, TODAY, NOW)
     run(feedback.answer_suggestion, suggest(run)["id"], {"answer": "好"}, OFFICE, NOW)

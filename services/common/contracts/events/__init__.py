@@ -9,7 +9,7 @@ door. A consumer that must show the QR code (notify) asks for it by RPC
 
 Likewise the engagement workflows' events (visits, overdue tasks, answered
 suggestions) carry ids, dates and what staff wrote, never a visitor's phone or
-e-mail; a consumer that must reach a class's contact asks `events.get_reception`.
+e-mail; a consumer that must reach a class's contact asks `events.get_visit`.
 
 `EVENTS` lists every event the service publishes (the service catalogue reads it); the area
 modules are attributes of this package (`contracts.events.visits`, …).

@@ -14,8 +14,8 @@ from services.common.contracts.base import (
 )
 from services.common.contracts.events.common import MAX_PAGE_SIZE, ContactInput, ContactOut
 
-RECEPTION_STATUSES = ["requested", "approved", "declined", "done", "cancelled"]
-RECEPTION_DECISIONS = ["approved", "declined"]
+VISIT_STATUSES = ["requested", "approved", "declined", "done", "cancelled"]
+VISIT_DECISIONS = ["approved", "declined"]
 REQUESTER_TYPES = ["alumnus", "class"]
 MAX_GROUP_SIZE = 10_000
 
@@ -24,7 +24,7 @@ def _require(problems: dict[str, list[str]], field: str, message: str) -> None:
     problems.setdefault(field, []).append(message)
 
 
-class ReceptionInput(StrictSchema):
+class VisitInput(StrictSchema):
     """A request to visit the campus (校友返校接待), from an alumnus or on behalf of a class.
 
     `department_id` names the department whose liaison may handle it (the
@@ -59,10 +59,10 @@ class ReceptionInput(StrictSchema):
             raise ValidationError(problems)
 
 
-class ReceptionDecision(StrictSchema):
+class VisitDecision(StrictSchema):
     """Approve (naming the host who receives the visitors) or decline (saying why)."""
 
-    decision = fields.String(required=True, validate=one_of(RECEPTION_DECISIONS))
+    decision = fields.String(required=True, validate=one_of(VISIT_DECISIONS))
     host = fields.String(allow_none=True, load_default=None, validate=length(1, 50))
     note = fields.String(allow_none=True, load_default=None, validate=length(1, 2_000))
 
@@ -77,16 +77,16 @@ class ReceptionDecision(StrictSchema):
                 raise ValidationError("婉拒须说明原因。", "note")
 
 
-class ReceptionCompletion(StrictSchema):
+class VisitCompletion(StrictSchema):
     notes = fields.String(required=True, validate=length(1, 10_000))
 
 
-class ReceptionCancellation(StrictSchema):
+class VisitCancellation(StrictSchema):
     reason = fields.String(allow_none=True, load_default=None, validate=length(max_len=500))
 
 
-class ReceptionSearch(StrictSchema):
-    status = fields.String(validate=one_of(RECEPTION_STATUSES))
+class VisitSearch(StrictSchema):
+    status = fields.String(validate=one_of(VISIT_STATUSES))
     department_id = fields.UUID()
     requester_alumnus_id = fields.UUID()
     visit_from = fields.Date()
@@ -95,8 +95,8 @@ class ReceptionSearch(StrictSchema):
     cursor = fields.String(validate=length(1, 200))
 
 
-class ReceptionBrief(StrictSchema):
-    """A reception without contact details or staff notes: what events carry."""
+class VisitBrief(StrictSchema):
+    """A visit without contact details or staff notes: what events carry."""
 
     id = fields.String(required=True)
     requester_type = fields.String(required=True, validate=one_of(REQUESTER_TYPES))
@@ -107,12 +107,12 @@ class ReceptionBrief(StrictSchema):
     visit_date = fields.Date(required=True)
     group_size = fields.Integer(required=True)
     purpose = fields.String(required=True)
-    status = fields.String(required=True, validate=one_of(RECEPTION_STATUSES))
+    status = fields.String(required=True, validate=one_of(VISIT_STATUSES))
     host = fields.String(allow_none=True, required=True)
     created_at = UtcDateTime(required=True)
 
 
-class Reception(ReceptionBrief):
+class Visit(VisitBrief):
     contact = fields.Nested(ContactOut, required=True)
     decision_note = fields.String(allow_none=True, required=True)
     decided_by = fields.String(allow_none=True, required=True)
@@ -127,8 +127,10 @@ class Reception(ReceptionBrief):
 
 
 class VisitDecidedData(StrictSchema):
-    reception = fields.Nested(ReceptionBrief, required=True)
-    decision = fields.String(required=True, validate=one_of(RECEPTION_DECISIONS))
+    """`reception` is the visit: the key keeps the name it was first published with."""
+
+    reception = fields.Nested(VisitBrief, required=True)
+    decision = fields.String(required=True, validate=one_of(VISIT_DECISIONS))
     host = fields.String(allow_none=True, required=True)
     note = fields.String(allow_none=True, required=True)
     decided_by = fields.String(required=True)
@@ -139,7 +141,7 @@ EVENTS = (
     EventContract(
         "visit_requested",
         1,
-        ReceptionBrief,
+        VisitBrief,
         "An alumnus or a class asked to visit the campus (校友返校接待); `data.department_id` "
         "says whose liaison handles it (null: the office). Contact details stay in the service.",
     ),

@@ -1,4 +1,4 @@
-"""Return-visit receptions (校友返校接待, 三.1 and 三.4): request, decision, visit.
+"""Return-visit visits (校友返校接待, 三.1 and 三.4): request, decision, visit.
 
     requested ──approve──▶ approved ──complete──▶ done
         │ └────decline──▶ declined        │
@@ -26,7 +26,7 @@ from services.events.common import (
     school_date,
     set_status,
 )
-from services.events.models import OutboxMessage, Reception
+from services.events.models import OutboxMessage, Visit
 
 REQUESTED, APPROVED, DECLINED, DONE, CANCELLED = (
     "requested",
@@ -47,19 +47,19 @@ CANCELLABLE = (REQUESTED, APPROVED)
 WHAT = "接待申请"
 
 
-RECEPTION = contract.Reception()
-RECEPTION_BRIEF = contract.ReceptionBrief()
+VISIT = contract.Visit()
+VISIT_BRIEF = contract.VisitBrief()
 VISIT_DECIDED = contract.VisitDecidedData()
 
 
-def request_reception(session: Session, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+def request_visit(session: Session, data: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A new request, waiting for the office's or the department's decision."""
     if data["visit_date"] < school_date(now):
         raise ValidationFailed(
             "接待申请校验失败。", {"fields": {"visit_date": ["来访日期不能早于今天。"]}}
         )
     contact = data["contact"]
-    reception = Reception(
+    visit = Visit(
         requester_alumnus_id=id_or_none(data.get("requester_alumnus_id")),
         department_id=id_or_none(data.get("department_id")),
         class_year=data.get("class_year"),
@@ -76,32 +76,32 @@ def request_reception(session: Session, data: dict[str, Any], now: datetime) -> 
         created_at=now,
         updated_at=now,
     )
-    session.add(reception)
+    session.add(visit)
     session.flush()
-    OutboxMessage.record(session, "visit_requested", RECEPTION_BRIEF.dump(reception))
-    return RECEPTION.dump(reception)
+    OutboxMessage.record(session, "visit_requested", VISIT_BRIEF.dump(visit))
+    return VISIT.dump(visit)
 
 
-def decide_reception(
+def decide_visit(
     session: Session,
-    reception_id: str,
+    visit_id: str,
     data: dict[str, Any],
     actor: dict[str, Any],
     now: datetime,
 ) -> dict[str, Any]:
     """Approve with a host, or decline with a reason; the requester is told either way."""
-    reception = _reception(session, reception_id)
-    if reception.status != REQUESTED:
+    visit = _visit(session, visit_id)
+    if visit.status != REQUESTED:
         raise Conflict(
-            f"接待申请{STATUS_NAMES[reception.status]}，不能再审批。",
-            {"status": reception.status},
+            f"接待申请{STATUS_NAMES[visit.status]}，不能再审批。",
+            {"status": visit.status},
         )
     approved = data["decision"] == APPROVED
-    if approved and reception.visit_date < school_date(now):
-        raise Conflict("来访日期已过，不能批准。", {"visit_date": reception.visit_date.isoformat()})
+    if approved and visit.visit_date < school_date(now):
+        raise Conflict("来访日期已过，不能批准。", {"visit_date": visit.visit_date.isoformat()})
     set_status(
         session,
-        reception,
+        visit,
         REQUESTED,
         {
             "status": APPROVED if approved else DECLINED,
@@ -118,40 +118,40 @@ def decide_reception(
         "visit_decided",
         VISIT_DECIDED.dump(
             {
-                "reception": reception,
-                "decision": reception.status,
-                "host": reception.host,
-                "note": reception.decision_note,
-                "decided_by": reception.decided_by,
-                "decided_at": reception.decided_at,
+                "reception": visit,
+                "decision": visit.status,
+                "host": visit.host,
+                "note": visit.decision_note,
+                "decided_by": visit.decided_by,
+                "decided_at": visit.decided_at,
             }
         ),
     )
-    return RECEPTION.dump(reception)
+    return VISIT.dump(visit)
 
 
-def complete_reception(
+def complete_visit(
     session: Session,
-    reception_id: str,
+    visit_id: str,
     data: dict[str, Any],
     actor: dict[str, Any],
     now: datetime,
 ) -> dict[str, Any]:
     """Approved → done, with notes on how the visit went; not before the visit day."""
-    reception = _reception(session, reception_id)
-    if reception.status != APPROVED:
+    visit = _visit(session, visit_id)
+    if visit.status != APPROVED:
         raise Conflict(
-            f"接待申请{STATUS_NAMES[reception.status]}，只有已批准的接待可以标记为完成。",
-            {"status": reception.status},
+            f"接待申请{STATUS_NAMES[visit.status]}，只有已批准的接待可以标记为完成。",
+            {"status": visit.status},
         )
-    if school_date(now) < reception.visit_date:
+    if school_date(now) < visit.visit_date:
         raise Conflict(
             "来访日期未到，不能标记为已完成。",
-            {"visit_date": reception.visit_date.isoformat()},
+            {"visit_date": visit.visit_date.isoformat()},
         )
     set_status(
         session,
-        reception,
+        visit,
         APPROVED,
         {
             "status": DONE,
@@ -162,26 +162,26 @@ def complete_reception(
         },
         WHAT,
     )
-    return RECEPTION.dump(reception)
+    return VISIT.dump(visit)
 
 
-def cancel_reception(
+def cancel_visit(
     session: Session,
-    reception_id: str,
+    visit_id: str,
     data: dict[str, Any],
     actor: dict[str, Any],
     now: datetime,
 ) -> dict[str, Any]:
     """A request still waiting, or an approved visit, is called off."""
-    reception = _reception(session, reception_id)
-    if reception.status not in CANCELLABLE:
+    visit = _visit(session, visit_id)
+    if visit.status not in CANCELLABLE:
         raise Conflict(
-            f"接待申请{STATUS_NAMES[reception.status]}，不能取消。", {"status": reception.status}
+            f"接待申请{STATUS_NAMES[visit.status]}，不能取消。", {"status": visit.status}
         )
     set_status(
         session,
-        reception,
-        reception.status,
+        visit,
+        visit.status,
         {
             "status": CANCELLED,
             "cancel_reason": data.get("reason"),
@@ -191,30 +191,30 @@ def cancel_reception(
         },
         WHAT,
     )
-    return RECEPTION.dump(reception)
+    return VISIT.dump(visit)
 
 
-def get_reception(session: Session, reception_id: str) -> dict[str, Any]:
-    return RECEPTION.dump(_reception(session, reception_id))
+def get_visit(session: Session, visit_id: str) -> dict[str, Any]:
+    return VISIT.dump(_visit(session, visit_id))
 
 
-def list_receptions(session: Session, params: dict[str, Any]) -> dict[str, Any]:
+def list_visits(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     """Requests in the order they came; filter by status, department, requester, visit dates."""
-    query = select(Reception)
+    query = select(Visit)
     if params.get("status"):
-        query = query.where(Reception.status == params["status"])
+        query = query.where(Visit.status == params["status"])
     for field in ("department_id", "requester_alumnus_id"):
         if params.get(field):
-            query = query.where(getattr(Reception, field) == str(params[field]))
+            query = query.where(getattr(Visit, field) == str(params[field]))
     if params.get("visit_from"):
-        query = query.where(Reception.visit_date >= params["visit_from"])
+        query = query.where(Visit.visit_date >= params["visit_from"])
     if params.get("visit_to"):
-        query = query.where(Reception.visit_date <= params["visit_to"])
-    return page_by_seq(session, query, Reception, params, RECEPTION.dump)
+        query = query.where(Visit.visit_date <= params["visit_to"])
+    return page_by_seq(session, query, Visit, params, VISIT.dump)
 
 
-def _reception(session: Session, reception_id: str) -> Reception:
-    reception = session.scalars(select(Reception).where(Reception.id == str(reception_id))).first()
-    if reception is None:
-        raise NotFound("接待申请不存在。", {"reception_id": str(reception_id)})
-    return reception
+def _visit(session: Session, visit_id: str) -> Visit:
+    visit = session.scalars(select(Visit).where(Visit.id == str(visit_id))).first()
+    if visit is None:
+        raise NotFound("接待申请不存在。", {"visit_id": str(visit_id)})
+    return visit
