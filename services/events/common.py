@@ -11,18 +11,17 @@ transaction until the first write, so the status read is the latest committed.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
+from marshmallow import Schema
 from sqlalchemy import Select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common.errors import Conflict, ValidationFailed
+from services.common.errors import Conflict
+from services.common.paging import page, paged_select
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -30,45 +29,6 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
-
-
-def encode_cursor(position: list[Any]) -> str:
-    raw = json.dumps(position, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_seq_cursor(cursor: str) -> int:
-    """The last row's internal sequence number, from a cursor of `encode_cursor([seq])`."""
-    position = _decode_cursor(cursor)
-    if len(position) != 1 or type(position[0]) is not int:
-        raise _bad_cursor()
-    return position[0]
-
-
-def decode_time_cursor(cursor: str) -> tuple[datetime, str]:
-    """(time, id) of the last row, from a cursor of `encode_cursor([iso time, id])`."""
-    position = _decode_cursor(cursor)
-    if len(position) != 2 or not all(isinstance(part, str) for part in position):
-        raise _bad_cursor()
-    try:
-        return as_utc(datetime.fromisoformat(position[0])), position[1]
-    except ValueError:
-        raise _bad_cursor() from None
-
-
-def _decode_cursor(cursor: str) -> list[Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        position = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise _bad_cursor() from None
-    if not isinstance(position, list):
-        raise _bad_cursor()
-    return position
-
-
-def _bad_cursor() -> ValidationFailed:
-    return ValidationFailed("分页游标无效。", {"fields": {"cursor": ["分页游标无效。"]}})
 
 
 # Due dates and visit dates are the school's calendar days. China keeps one
@@ -93,25 +53,13 @@ def id_or_none(value: Any) -> str | None:
     return str(value) if value is not None else None
 
 
-def page_by_seq(
-    session: Session,
-    query: Select,
-    model: type,
-    params: dict[str, Any],
-    to_dict: Callable[[Any], dict[str, Any]],
-    default_limit: int = 20,
+def page_in_order(
+    session: Session, query: Select, model: type, params: dict[str, Any], shape: Schema
 ) -> dict[str, Any]:
-    """One page of `query` in creation order; the cursor is the last row's `seq`."""
-    limit = params.get("limit", default_limit)
-    query = query.order_by(model.seq).limit(limit + 1)
-    if params.get("cursor"):
-        query = query.where(model.seq > decode_seq_cursor(params["cursor"]))
-    rows = session.scalars(query).all()
-    page, more = rows[:limit], len(rows) > limit
-    return {
-        "items": [to_dict(row) for row in page],
-        "next_cursor": encode_cursor([page[-1].seq]) if more else None,
-    }
+    """One page (`params`: the shared page query) of `query` in the order rows were made,
+    by their internal `seq`; the items are `shape` dumped from the rows."""
+    rows = session.scalars(paged_select(query, [model.seq], params, (int,))).all()
+    return page(rows, params["limit"], lambda row: [row.seq], partial(shape.dump, many=True))
 
 
 def set_status(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts.events import cooperation as contract
 from services.common.errors import Conflict, NotFound
-from services.events.common import id_or_none, page_by_seq, set_status
+from services.events.common import id_or_none, page_in_order, set_status
 from services.events.models import CooperationProject, ProjectNote
 
 PROPOSED, ACTIVE, COMPLETED, SUSPENDED = "proposed", "active", "completed", "suspended"
@@ -125,7 +125,7 @@ def list_projects(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(CooperationProject.status == params["status"])
     if params.get("department_id"):
         query = query.where(CooperationProject.department_id == str(params["department_id"]))
-    return page_by_seq(session, query, CooperationProject, params, PROJECT.dump)
+    return page_in_order(session, query, CooperationProject, params, PROJECT)
 
 
 def _append_note(

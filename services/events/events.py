@@ -14,6 +14,7 @@ sees everything the previous one committed. Events do not block each other.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -22,10 +23,9 @@ from sqlalchemy.orm import Session
 from services.common.contracts.base import iso_utc
 from services.common.contracts.events import events as event_contracts
 from services.common.errors import Conflict, NotFound, ValidationFailed
+from services.common.paging import page, paged_select
 from services.events.common import (
     as_utc,
-    decode_time_cursor,
-    encode_cursor,
     flush_or_conflict,
 )
 from services.events.models import (
@@ -81,6 +81,7 @@ TIME_FIELDS = ("starts_at", "ends_at", "registration_opens_at", "registration_cl
 ID_FIELDS = ("organiser_id", "series_id", "speaker_alumnus_id")
 
 EVENT = event_contracts.Event()
+EVENTS_PAGE = partial(EVENT.dump, many=True)
 SERIES = event_contracts.LectureSeries()
 EVENT_CANCELLED = event_contracts.EventCancelledData()
 
@@ -128,8 +129,7 @@ def list_events(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     `drafts` (contract `EventListQuery`) hides drafts: `none`, or all but those
     of the department `drafts_department_id` (`department`).
     """
-    limit = params.get("limit", 20)
-    query = select(Event).order_by(Event.starts_at, Event.id).limit(limit + 1)
+    query = select(Event)
     for field in ("kind", "status", "organiser_type"):
         if params.get(field):
             query = query.where(getattr(Event, field) == params[field])
@@ -152,17 +152,9 @@ def list_events(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(Event.starts_at >= as_utc(params["starts_after"]))
     if params.get("starts_before"):
         query = query.where(Event.starts_at < as_utc(params["starts_before"]))
-    if params.get("cursor"):
-        starts_at, last_id = decode_time_cursor(params["cursor"])
-        query = query.where(
-            or_(Event.starts_at > starts_at, and_(Event.starts_at == starts_at, Event.id > last_id))
-        )
+    query = paged_select(query, [Event.starts_at, Event.id], params, (datetime, str))
     rows = session.scalars(query).all()
-    page, more = rows[:limit], len(rows) > limit
-    return {
-        "items": EVENT.dump(page, many=True),
-        "next_cursor": encode_cursor([iso_utc(page[-1].starts_at), page[-1].id]) if more else None,
-    }
+    return page(rows, params["limit"], lambda e: [e.starts_at, e.id], EVENTS_PAGE)
 
 
 def publish_event(session: Session, event_id: str, now: datetime) -> dict[str, Any]:

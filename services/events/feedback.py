@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts.events import feedback as contract
 from services.common.errors import Conflict, NotFound
-from services.events.common import page_by_seq, set_status
+from services.events.common import page_in_order, set_status
 from services.events.models import (
     OutboxMessage,
     ServiceRequest,
@@ -93,7 +93,7 @@ def list_suggestions(session: Session, params: dict[str, Any]) -> dict[str, Any]
         query = query.where(Suggestion.status == params["status"])
     if params.get("alumnus_id"):
         query = query.where(Suggestion.alumnus_id == str(params["alumnus_id"]))
-    return page_by_seq(session, query, Suggestion, params, SUGGESTION.dump)
+    return page_in_order(session, query, Suggestion, params, SUGGESTION)
 
 
 def _suggestion(session: Session, suggestion_id: str) -> Suggestion:
@@ -223,7 +223,7 @@ def list_service_requests(session: Session, params: dict[str, Any]) -> dict[str,
             query = query.where(getattr(ServiceRequest, field) == params[field])
     if params.get("alumnus_id"):
         query = query.where(ServiceRequest.alumnus_id == str(params["alumnus_id"]))
-    return page_by_seq(session, query, ServiceRequest, params, SERVICE_REQUEST.dump)
+    return page_in_order(session, query, ServiceRequest, params, SERVICE_REQUEST)
 
 
 def _log(

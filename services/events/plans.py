@@ -24,7 +24,7 @@ from services.events.common import (
     as_utc,
     flush_or_conflict,
     id_or_none,
-    page_by_seq,
+    page_in_order,
     school_date,
     school_year_bounds,
     set_status,
@@ -95,7 +95,7 @@ def list_plans(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(WorkPlan.department_id == str(params["department_id"]))
     if params.get("office"):
         query = query.where(WorkPlan.department_id.is_(None))
-    return page_by_seq(session, query, WorkPlan, params, PLAN.dump)
+    return page_in_order(session, query, WorkPlan, params, PLAN)
 
 
 # ---- tasks -------------------------------------------------------------------
@@ -168,7 +168,7 @@ def list_tasks(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(PlanTask.owner == params["owner"])
     if params.get("status"):
         query = query.where(PlanTask.status == params["status"])
-    return page_by_seq(session, query, PlanTask, params, TASK.dump, default_limit=50)
+    return page_in_order(session, query, PlanTask, params, TASK)
 
 
 def flag_overdue_tasks(

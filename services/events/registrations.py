@@ -21,8 +21,7 @@ from services.common.contracts.events import registrations as registration_contr
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.events.common import (
     as_utc,
-    decode_seq_cursor,
-    encode_cursor,
+    page_in_order,
 )
 from services.events.events import (
     LIVE_STATUSES,
@@ -134,23 +133,10 @@ def get_registration(session: Session, registration_id: str) -> dict[str, Any]:
 
 def list_registrations(session: Session, event_id: str, params: dict[str, Any]) -> dict[str, Any]:
     event = find_event(session, event_id)
-    limit = params.get("limit", 50)
-    query = (
-        select(Registration)
-        .where(Registration.event_id == event.id)
-        .order_by(Registration.seq)
-        .limit(limit + 1)
-    )
+    query = select(Registration).where(Registration.event_id == event.id)
     if params.get("status"):
         query = query.where(Registration.status == params["status"])
-    if params.get("cursor"):
-        query = query.where(Registration.seq > decode_seq_cursor(params["cursor"]))
-    rows = session.scalars(query).all()
-    page, more = rows[:limit], len(rows) > limit
-    return {
-        "items": REGISTRATION.dump(page, many=True),
-        "next_cursor": encode_cursor([page[-1].seq]) if more else None,
-    }
+    return page_in_order(session, query, Registration, params, REGISTRATION)
 
 
 def alumnus_registrations(session: Session, alumnus_id: str) -> list[dict[str, Any]]:
@@ -169,23 +155,10 @@ def list_alumnus_registrations(
     session: Session, alumnus_id: str, params: dict[str, Any]
 ) -> dict[str, Any]:
     """An alumnus's registrations, a page at a time, in the order they were made."""
-    limit = params.get("limit", 50)
-    query = (
-        select(Registration)
-        .where(Registration.alumnus_id == str(alumnus_id))
-        .order_by(Registration.seq)
-        .limit(limit + 1)
-    )
+    query = select(Registration).where(Registration.alumnus_id == str(alumnus_id))
     if params.get("status"):
         query = query.where(Registration.status == params["status"])
-    if params.get("cursor"):
-        query = query.where(Registration.seq > decode_seq_cursor(params["cursor"]))
-    rows = session.scalars(query).all()
-    page, more = rows[:limit], len(rows) > limit
-    return {
-        "items": REGISTRATION.dump(page, many=True),
-        "next_cursor": encode_cursor([page[-1].seq]) if more else None,
-    }
+    return page_in_order(session, query, Registration, params, REGISTRATION)
 
 
 def check_in(session: Session, event_id: str, token: str, now: datetime) -> dict[str, Any]:

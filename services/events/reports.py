@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common.contracts.base import iso_utc
 from services.common.contracts.events import reports as report_contracts
 from services.common.errors import Conflict, NotFound
+from services.common.paging import page, paged_select
 from services.events.common import (
     as_utc,
-    decode_time_cursor,
-    encode_cursor,
     flush_or_conflict,
 )
 from services.events.events import CANCELLED, DRAFT, FINISHED, STATUS_NAMES, find_event
@@ -28,6 +28,7 @@ from services.events.models import (
 from services.events.waitlist import CONFIRMED
 
 REPORT = report_contracts.ActivityReport()
+REPORTS_PAGE = partial(REPORT.dump, many=True)
 ACTIVITY_REPORTED = report_contracts.ActivityReportedData()
 
 
@@ -94,31 +95,17 @@ def get_activity_report(session: Session, event_id: str) -> dict[str, Any]:
 
 def list_activity_reports(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     """Reports newest first, as the office reads them; filter by organiser."""
-    limit = params.get("limit", 20)
-    query = (
-        select(ActivityReport)
-        .join(Event, Event.id == ActivityReport.event_id)
-        .order_by(ActivityReport.filed_at.desc(), ActivityReport.id.desc())
-        .limit(limit + 1)
-    )
+    query = select(ActivityReport).join(Event, Event.id == ActivityReport.event_id)
     if params.get("organiser_type"):
         query = query.where(Event.organiser_type == params["organiser_type"])
     if params.get("organiser_id"):
         query = query.where(Event.organiser_id == str(params["organiser_id"]))
-    if params.get("cursor"):
-        filed_at, last_id = decode_time_cursor(params["cursor"])
-        query = query.where(
-            or_(
-                ActivityReport.filed_at < filed_at,
-                and_(ActivityReport.filed_at == filed_at, ActivityReport.id < last_id),
-            )
-        )
+    order = [ActivityReport.filed_at, ActivityReport.id]
+    query = paged_select(query, order, params, (datetime, str), descending=True)
     rows = session.scalars(query).all()
-    page, more = rows[:limit], len(rows) > limit
-    return {
-        "items": REPORT.dump(page, many=True),
-        "next_cursor": encode_cursor([iso_utc(page[-1].filed_at), page[-1].id]) if more else None,
-    }
+    return page(
+        rows, params["limit"], lambda r: [r.filed_at, r.id], partial(REPORT.dump, many=True)
+    )
 
 
 def _participant(data: dict[str, Any]) -> dict[str, Any]:

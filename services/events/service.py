@@ -209,7 +209,7 @@ class EventsService(HealthMixin):
             self.db.session, load_or_raise(contracts.reports.ReportSearch(), params or {})
         )
 
-    # ---- return-visit visits (校友返校接待) ------------------------------
+    # ---- return visits (校友返校接待) ----------------------------------------
 
     @rpc
     def request_visit(self, data: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Return-visit visits (校友返校接待, 三.1 and 三.4): request, decision, visit.
+"""Return visits (校友返校接待, 三.1 and 三.4): request, decision, completion, cancellation.
 
     requested ──approve──▶ approved ──complete──▶ done
         │ └────decline──▶ declined        │
@@ -22,7 +22,7 @@ from services.common.contracts.events import visits as contract
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.events.common import (
     id_or_none,
-    page_by_seq,
+    page_in_order,
     school_date,
     set_status,
 )
@@ -210,7 +210,7 @@ def list_visits(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(Visit.visit_date >= params["visit_from"])
     if params.get("visit_to"):
         query = query.where(Visit.visit_date <= params["visit_to"])
-    return page_by_seq(session, query, Visit, params, VISIT.dump)
+    return page_in_order(session, query, Visit, params, VISIT)
 
 
 def _visit(session: Session, visit_id: str) -> Visit:

@@ -19,7 +19,8 @@ from services.common.contracts import check_event
 from services.common.contracts import events as contracts
 from services.common.contracts.base import load_or_raise
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.events import common, events, registrations, reports, roster
+from services.common.paging import encode_cursor
+from services.events import events, registrations, reports, roster
 from services.events.models import OutboxMessage, Registration
 
 NOW = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
@@ -178,7 +179,10 @@ def test_a_lecture_belongs_to_an_existing_series(run):
     )
 
     assert (lecture["series_id"], lecture["speaker_alumnus_id"]) == (series["id"], speaker)
-    listed = run(events.list_events, {"series_id": series["id"], "limit": 10})
+    listed = run(
+        events.list_events,
+        load_or_raise(contracts.events.EventListQuery, {"series_id": series["id"], "limit": 10}),
+    )
     assert [e["id"] for e in listed["items"]] == [lecture["id"]]
 
 
@@ -213,15 +217,28 @@ def test_list_events_pages_by_start_time(run):
         for day in (3, 1, 2)
     ]
 
-    first = run(events.list_events, {"limit": 2})
-    second = run(events.list_events, {"limit": 2, "cursor": first["next_cursor"]})
+    def page_of(**params):
+        query = load_or_raise(contracts.events.EventListQuery, {"limit": 2, **params})
+        return run(events.list_events, query)
+
+    first = page_of()
+    second = page_of(cursor=first["next_cursor"])
 
     assert [e["id"] for e in first["items"] + second["items"]] == [ids[1], ids[2], ids[0]]
     assert second["next_cursor"] is None
-    with pytest.raises(ValidationFailed):
-        run(events.list_events, {"limit": 2, "cursor": "not-a-cursor"})
-    with pytest.raises(ValidationFailed):  # a registrations cursor is not an events cursor
-        run(events.list_events, {"limit": 2, "cursor": common.encode_cursor([7])})
+    for forged in ("not-a-cursor", encode_cursor([7])):  # [7]: a registrations cursor
+        with pytest.raises(ValidationFailed) as caught:
+            page_of(cursor=forged)
+        assert caught.value.reason == "bad_cursor"
+
+
+def test_a_time_cursor_fits_the_shared_page_query():
+    """The longest position a list by time gives: microseconds, an offset, a UUID."""
+    position = [datetime(2030, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), str(uuid.uuid4())]
+
+    query = load_or_raise(contracts.reports.ReportSearch, {"cursor": encode_cursor(position)})
+
+    assert query["cursor"] == encode_cursor(position)
 
 
 def test_list_events_hides_drafts_as_the_gateway_asks(run):
@@ -637,11 +654,23 @@ def test_lists_of_registrations_page_and_filter(run):
     event_id = published(run, capacity=2)
     made = [sign_up(run, event_id) for _ in range(5)]
 
-    first = run(registrations.list_registrations, event_id, {"limit": 3})
-    rest = run(
-        registrations.list_registrations, event_id, {"limit": 3, "cursor": first["next_cursor"]}
+    first = run(
+        registrations.list_registrations,
+        event_id,
+        load_or_raise(contracts.registrations.RegistrationSearch, {"limit": 3}),
     )
-    waiting = run(registrations.list_registrations, event_id, {"status": "waitlisted"})
+    rest = run(
+        registrations.list_registrations,
+        event_id,
+        load_or_raise(
+            contracts.registrations.RegistrationSearch, {"limit": 3, "cursor": first["next_cursor"]}
+        ),
+    )
+    waiting = run(
+        registrations.list_registrations,
+        event_id,
+        load_or_raise(contracts.registrations.RegistrationSearch, {"status": "waitlisted"}),
+    )
 
     assert [r["id"] for r in first["items"] + rest["items"]] == [r["id"] for r in made]
     assert [r["position"] for r in waiting["items"]] == [1, 2, 3]
@@ -649,14 +678,22 @@ def test_lists_of_registrations_page_and_filter(run):
     alumnus_id = made[0]["alumnus_id"]
     other_event = published(run, capacity=5)
     second = sign_up(run, other_event, alumnus_id=alumnus_id)
-    page = run(registrations.list_alumnus_registrations, alumnus_id, {"limit": 1})
+    page = run(
+        registrations.list_alumnus_registrations,
+        alumnus_id,
+        load_or_raise(contracts.registrations.RegistrationSearch, {"limit": 1}),
+    )
     rest = run(
-        registrations.list_alumnus_registrations, alumnus_id, {"cursor": page["next_cursor"]}
+        registrations.list_alumnus_registrations,
+        alumnus_id,
+        load_or_raise(contracts.registrations.RegistrationSearch, {"cursor": page["next_cursor"]}),
     )
     assert [r["id"] for r in page["items"] + rest["items"]] == [made[0]["id"], second["id"]]
     assert rest["next_cursor"] is None
     only_waiting = run(
-        registrations.list_alumnus_registrations, made[4]["alumnus_id"], {"status": "waitlisted"}
+        registrations.list_alumnus_registrations,
+        made[4]["alumnus_id"],
+        load_or_raise(contracts.registrations.RegistrationSearch, {"status": "waitlisted"}),
     )
     assert [r["id"] for r in only_waiting["items"]] == [made[4]["id"]]
 
@@ -689,9 +726,18 @@ def test_the_organiser_reports_after_the_event(run):
         run(reports.file_activity_report, event_id, report, OFFICE, after)
     [reported] = outbox(run, "activity_reported")
     assert reported["data"]["event"]["organiser_id"] == department
-    page = run(reports.list_activity_reports, {"organiser_id": department, "limit": 5})
+    page = run(
+        reports.list_activity_reports,
+        load_or_raise(contracts.reports.ReportSearch, {"organiser_id": department, "limit": 5}),
+    )
     assert page["items"] == [filed]
-    assert run(reports.list_activity_reports, {"organiser_type": "chapter"})["items"] == []
+    assert (
+        run(
+            reports.list_activity_reports,
+            load_or_raise(contracts.reports.ReportSearch, {"organiser_type": "chapter"}),
+        )["items"]
+        == []
+    )
 
 
 def test_a_report_may_name_its_own_attendance_and_participants(run):

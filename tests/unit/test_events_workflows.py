@@ -134,7 +134,10 @@ def test_a_class_visit_names_its_department(run):
     assert requested["requester_type"] == "class"
     assert (declined["status"], declined["host"]) == ("declined", None)
     assert outbox(run, "visit_decided")[0]["data"]["note"] == "当天学校有大型考试"
-    listed = run(visits.list_visits, {"department_id": department})
+    listed = run(
+        visits.list_visits,
+        load_or_raise(contracts.visits.VisitSearch, {"department_id": department}),
+    )
     assert [r["id"] for r in listed["items"]] == [requested["id"]]
 
 
@@ -297,19 +300,28 @@ def test_visits_page_and_filter(run):
     made = [request_visit(run, visit_date=f"2030-05-{10 + i}") for i in range(5)]
     run(visits.cancel_visit, made[1]["id"], {}, OFFICE, NOW)
 
-    first = run(visits.list_visits, {"limit": 2})
-    rest = run(visits.list_visits, {"limit": 10, "cursor": first["next_cursor"]})
-    window = run(
-        visits.list_visits, {"visit_from": date(2030, 5, 11), "visit_to": date(2030, 5, 12)}
+    first = run(visits.list_visits, load_or_raise(contracts.visits.VisitSearch, {"limit": 2}))
+    rest = run(
+        visits.list_visits,
+        load_or_raise(contracts.visits.VisitSearch, {"limit": 10, "cursor": first["next_cursor"]}),
     )
-    waiting = run(visits.list_visits, {"status": "requested"})
+    window = run(
+        visits.list_visits,
+        load_or_raise(
+            contracts.visits.VisitSearch,
+            {"visit_from": date(2030, 5, 11), "visit_to": date(2030, 5, 12)},
+        ),
+    )
+    waiting = run(
+        visits.list_visits, load_or_raise(contracts.visits.VisitSearch, {"status": "requested"})
+    )
 
     assert [r["id"] for r in first["items"] + rest["items"]] == [r["id"] for r in made]
     assert rest["next_cursor"] is None
     assert [r["visit_date"] for r in window["items"]] == ["2030-05-11", "2030-05-12"]
     assert len(waiting["items"]) == 4
     with pytest.raises(ValidationFailed) as caught:
-        run(visits.list_visits, {"cursor": "garbage"})
+        run(visits.list_visits, load_or_raise(contracts.visits.VisitSearch, {"cursor": "garbage"}))
     assert caught.value.message == "分页游标无效。"
 
 
@@ -350,9 +362,29 @@ def test_one_plan_per_department_or_office_per_year(run):
     assert new_plan(run, department, year=2031)["year"] == 2031
     assert office["department_id"] is None
     assert run(plans.get_plan, mine["id"]) == mine
-    assert [p["id"] for p in run(plans.list_plans, {"office": True})["items"]] == [office["id"]]
-    assert len(run(plans.list_plans, {"department_id": department})["items"]) == 2
-    assert len(run(plans.list_plans, {"year": 2030})["items"]) == 2
+    assert [
+        p["id"]
+        for p in run(plans.list_plans, load_or_raise(contracts.plans.PlanSearch, {"office": True}))[
+            "items"
+        ]
+    ] == [office["id"]]
+    assert (
+        len(
+            run(
+                plans.list_plans,
+                load_or_raise(contracts.plans.PlanSearch, {"department_id": department}),
+            )["items"]
+        )
+        == 2
+    )
+    assert (
+        len(
+            run(plans.list_plans, load_or_raise(contracts.plans.PlanSearch, {"year": 2030}))[
+                "items"
+            ]
+        )
+        == 2
+    )
 
 
 def test_the_database_refuses_a_second_office_plan_too(run):
@@ -616,14 +648,32 @@ def test_task_lists_page_and_filter(run):
     made = [new_task(run, plan, "2030-06-30", owner=f"user{i % 2}x") for i in range(5)]
     advance(run, made[0]["id"], "checked")
 
-    first = run(plans.list_tasks, {"plan_id": plan, "limit": 3})
-    rest = run(plans.list_tasks, {"plan_id": plan, "limit": 3, "cursor": first["next_cursor"]})
+    first = run(
+        plans.list_tasks, load_or_raise(contracts.plans.TaskSearch, {"plan_id": plan, "limit": 3})
+    )
+    rest = run(
+        plans.list_tasks,
+        load_or_raise(
+            contracts.plans.TaskSearch,
+            {"plan_id": plan, "limit": 3, "cursor": first["next_cursor"]},
+        ),
+    )
 
     assert [t["id"] for t in first["items"] + rest["items"]] == [t["id"] for t in made]
-    assert len(run(plans.list_tasks, {"owner": "user0x"})["items"]) == 3
-    assert [t["id"] for t in run(plans.list_tasks, {"status": "checked"})["items"]] == [
-        made[0]["id"]
-    ]
+    assert (
+        len(
+            run(plans.list_tasks, load_or_raise(contracts.plans.TaskSearch, {"owner": "user0x"}))[
+                "items"
+            ]
+        )
+        == 3
+    )
+    assert [
+        t["id"]
+        for t in run(
+            plans.list_tasks, load_or_raise(contracts.plans.TaskSearch, {"status": "checked"})
+        )["items"]
+    ] == [made[0]["id"]]
 
 
 def test_the_scan_interval_comes_from_configuration(monkeypatch):
@@ -691,12 +741,25 @@ def test_suggestions_are_listed_by_status(run):
     made = [suggest(run, f"建议 {i}") for i in range(4)]
     run(feedback.answer_suggestion, made[2]["id"], {"answer": "好"}, OFFICE, NOW)
 
-    open_ = run(feedback.list_suggestions, {"status": "open", "limit": 2})
-    more = run(
-        feedback.list_suggestions, {"status": "open", "limit": 2, "cursor": open_["next_cursor"]}
+    open_ = run(
+        feedback.list_suggestions,
+        load_or_raise(contracts.feedback.SuggestionSearch, {"status": "open", "limit": 2}),
     )
-    answered = run(feedback.list_suggestions, {"status": "answered"})
-    theirs = run(feedback.list_suggestions, {"alumnus_id": made[0]["alumnus_id"]})
+    more = run(
+        feedback.list_suggestions,
+        load_or_raise(
+            contracts.feedback.SuggestionSearch,
+            {"status": "open", "limit": 2, "cursor": open_["next_cursor"]},
+        ),
+    )
+    answered = run(
+        feedback.list_suggestions,
+        load_or_raise(contracts.feedback.SuggestionSearch, {"status": "answered"}),
+    )
+    theirs = run(
+        feedback.list_suggestions,
+        load_or_raise(contracts.feedback.SuggestionSearch, {"alumnus_id": made[0]["alumnus_id"]}),
+    )
 
     assert [s["id"] for s in open_["items"] + more["items"]] == [made[i]["id"] for i in (0, 1, 3)]
     assert more["next_cursor"] is None
@@ -806,13 +869,25 @@ def test_an_open_request_may_be_closed_and_lists_filter(run):
     progress(run, closed["id"], "closed", "重复提交")
 
     assert [
-        r["id"] for r in run(feedback.list_service_requests, {"status": "closed"})["items"]
+        r["id"]
+        for r in run(
+            feedback.list_service_requests,
+            load_or_raise(contracts.feedback.ServiceRequestSearch, {"status": "closed"}),
+        )["items"]
     ] == [closed["id"]]
     assert [
-        r["id"] for r in run(feedback.list_service_requests, {"assignee": "teacher_li"})["items"]
+        r["id"]
+        for r in run(
+            feedback.list_service_requests,
+            load_or_raise(contracts.feedback.ServiceRequestSearch, {"assignee": "teacher_li"}),
+        )["items"]
     ] == [other["id"]]
     assert [
-        r["id"] for r in run(feedback.list_service_requests, {"kind": "talent_training"})["items"]
+        r["id"]
+        for r in run(
+            feedback.list_service_requests,
+            load_or_raise(contracts.feedback.ServiceRequestSearch, {"kind": "talent_training"}),
+        )["items"]
     ] == [closed["id"]]
     with pytest.raises(NotFound) as caught:
         progress(run, str(uuid.uuid4()), "in_progress")
@@ -918,13 +993,23 @@ def test_projects_are_updated_and_listed(run):
     assert updated["contacts"] == [
         {"name": "钱总", "phone": None, "email": None, "alumnus_id": None}
     ]
-    assert [p["id"] for p in run(cooperation.list_projects, {"status": "active"})["items"]] == [
-        second["id"]
-    ]
     assert [
-        p["id"] for p in run(cooperation.list_projects, {"department_id": department})["items"]
+        p["id"]
+        for p in run(
+            cooperation.list_projects,
+            load_or_raise(contracts.cooperation.ProjectSearch, {"status": "active"}),
+        )["items"]
     ] == [second["id"]]
-    page = run(cooperation.list_projects, {"limit": 1})
+    assert [
+        p["id"]
+        for p in run(
+            cooperation.list_projects,
+            load_or_raise(contracts.cooperation.ProjectSearch, {"department_id": department}),
+        )["items"]
+    ] == [second["id"]]
+    page = run(
+        cooperation.list_projects, load_or_raise(contracts.cooperation.ProjectSearch, {"limit": 1})
+    )
     assert [p["id"] for p in page["items"]] == [first["id"]] and page["next_cursor"]
     with pytest.raises(NotFound) as caught:
         run(cooperation.get_project, str(uuid.uuid4()))

@@ -8,6 +8,7 @@ from services.common.contracts.base import (
     StrictSchema,
     UtcDateTime,
     china_mobile,
+    in_range,
     length,
 )
 
@@ -15,6 +16,11 @@ MAX_PAGE_SIZE = 100
 STAFF_USERNAME = validate.Regexp(
     r"^[A-Za-z0-9_.-]{3,50}$", error="应为员工用户名：3 到 50 位字母、数字或 _.-。"
 )
+
+
+def page_limit(default: int) -> fields.Integer:
+    """`limit` of a list whose page is shorter by default than the shared page query's."""
+    return fields.Integer(load_default=default, validate=in_range(1, MAX_PAGE_SIZE))
 
 
 class ContactInput(StrictSchema):

@@ -5,14 +5,14 @@ from __future__ import annotations
 from marshmallow import fields
 
 from services.common.contracts.base import (
+    PageQuery,
     StrictSchema,
     UtcDateTime,
     china_mobile,
-    in_range,
     length,
     one_of,
 )
-from services.common.contracts.events.common import MAX_PAGE_SIZE, ContactOut
+from services.common.contracts.events.common import ContactOut, page_limit
 
 PROJECT_STATUSES = ["proposed", "active", "completed", "suspended"]
 MAX_CONTACTS = 50
@@ -55,11 +55,10 @@ class ProjectStatusChange(StrictSchema):
     note = fields.String(allow_none=True, load_default=None, validate=length(1, 5_000))
 
 
-class ProjectSearch(StrictSchema):
+class ProjectSearch(PageQuery):
     status = fields.String(validate=one_of(PROJECT_STATUSES))
     department_id = fields.UUID()
-    limit = fields.Integer(load_default=20, validate=in_range(1, MAX_PAGE_SIZE))
-    cursor = fields.String(validate=length(1, 200))
+    limit = page_limit(20)
 
 
 # Outputs (RPC results and event payloads, JSON-native).

@@ -6,13 +6,14 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from services.common.contracts.base import (
     EventContract,
+    PageQuery,
     StrictSchema,
     UtcDateTime,
     in_range,
     length,
     one_of,
 )
-from services.common.contracts.events.common import MAX_PAGE_SIZE
+from services.common.contracts.events.common import page_limit
 
 EVENT_KINDS = ["reunion", "lecture", "visit", "chapter", "student_visit", "other"]
 ORGANISER_TYPES = ["office", "department", "chapter"]
@@ -58,7 +59,7 @@ class EventPatch(EventFields):
     """A partial update: only the fields present change."""
 
 
-class EventSearch(StrictSchema):
+class EventSearch(PageQuery):
     kind = fields.String(validate=one_of(EVENT_KINDS))
     status = fields.String(validate=one_of(EVENT_STATUSES))
     organiser_type = fields.String(validate=one_of(ORGANISER_TYPES))
@@ -66,8 +67,7 @@ class EventSearch(StrictSchema):
     series_id = fields.UUID()
     starts_after = fields.AwareDateTime()
     starts_before = fields.AwareDateTime()
-    limit = fields.Integer(load_default=20, validate=in_range(1, MAX_PAGE_SIZE))
-    cursor = fields.String(validate=length(1, 200))
+    limit = page_limit(20)
 
 
 DRAFT_VIEWS = ["all", "none", "department"]

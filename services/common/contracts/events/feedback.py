@@ -6,13 +6,13 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from services.common.contracts.base import (
     EventContract,
+    PageQuery,
     StrictSchema,
     UtcDateTime,
-    in_range,
     length,
     one_of,
 )
-from services.common.contracts.events.common import MAX_PAGE_SIZE, STAFF_USERNAME, Step
+from services.common.contracts.events.common import STAFF_USERNAME, Step, page_limit
 
 SUGGESTION_STATUSES = ["open", "answered"]
 SERVICE_REQUEST_KINDS = ["talent_training", "technology_consulting", "other"]
@@ -29,11 +29,10 @@ class SuggestionAnswer(StrictSchema):
     answer = fields.String(required=True, validate=length(1, 10_000))
 
 
-class SuggestionSearch(StrictSchema):
+class SuggestionSearch(PageQuery):
     status = fields.String(validate=one_of(SUGGESTION_STATUSES))
     alumnus_id = fields.UUID()
-    limit = fields.Integer(load_default=20, validate=in_range(1, MAX_PAGE_SIZE))
-    cursor = fields.String(validate=length(1, 200))
+    limit = page_limit(20)
 
 
 class Suggestion(StrictSchema):
@@ -86,13 +85,12 @@ class ServiceRequestProgress(StrictSchema):
             raise ValidationError("办结或关闭须填写说明。", "note")
 
 
-class ServiceRequestSearch(StrictSchema):
+class ServiceRequestSearch(PageQuery):
     status = fields.String(validate=one_of(SERVICE_REQUEST_STATUSES))
     kind = fields.String(validate=one_of(SERVICE_REQUEST_KINDS))
     assignee = fields.String(validate=length(1, 50))
     alumnus_id = fields.UUID()
-    limit = fields.Integer(load_default=20, validate=in_range(1, MAX_PAGE_SIZE))
-    cursor = fields.String(validate=length(1, 200))
+    limit = page_limit(20)
 
 
 class ServiceRequest(StrictSchema):

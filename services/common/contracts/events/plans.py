@@ -6,13 +6,14 @@ from marshmallow import fields
 
 from services.common.contracts.base import (
     EventContract,
+    PageQuery,
     StrictSchema,
     UtcDateTime,
     in_range,
     length,
     one_of,
 )
-from services.common.contracts.events.common import MAX_PAGE_SIZE, STAFF_USERNAME, Step
+from services.common.contracts.events.common import STAFF_USERNAME, Step, page_limit
 
 TASK_STATUSES = ["assigned", "checked", "done"]
 
@@ -25,12 +26,11 @@ class PlanInput(StrictSchema):
     title = fields.String(required=True, validate=length(1, 200))
 
 
-class PlanSearch(StrictSchema):
+class PlanSearch(PageQuery):
     year = fields.Integer(strict=True, validate=in_range(2000, 2100))
     department_id = fields.UUID()
     office = fields.Boolean(metadata={"description": "only the office's own plans"})
-    limit = fields.Integer(load_default=20, validate=in_range(1, MAX_PAGE_SIZE))
-    cursor = fields.String(validate=length(1, 200))
+    limit = page_limit(20)
 
 
 class TaskInput(StrictSchema):
@@ -47,12 +47,10 @@ class TaskAdvance(StrictSchema):
     note = fields.String(required=True, validate=length(1, 2_000))
 
 
-class TaskSearch(StrictSchema):
+class TaskSearch(PageQuery):
     plan_id = fields.UUID()
     owner = fields.String(validate=length(1, 50))
     status = fields.String(validate=one_of(TASK_STATUSES))
-    limit = fields.Integer(load_default=50, validate=in_range(1, MAX_PAGE_SIZE))
-    cursor = fields.String(validate=length(1, 200))
 
 
 class SummaryQuery(StrictSchema):

@@ -6,13 +6,13 @@ from marshmallow import fields
 
 from services.common.contracts.base import (
     EventContract,
+    PageQuery,
     StrictSchema,
     UtcDateTime,
     in_range,
     length,
     one_of,
 )
-from services.common.contracts.events.common import MAX_PAGE_SIZE
 from services.common.contracts.events.events import EventBrief
 
 REGISTRATION_STATUSES = ["confirmed", "waitlisted", "cancelled"]
@@ -26,10 +26,8 @@ class SignUpInput(StrictSchema):
     guests = fields.Integer(load_default=0, strict=True, validate=in_range(0, MAX_GUESTS))
 
 
-class RegistrationSearch(StrictSchema):
+class RegistrationSearch(PageQuery):
     status = fields.String(validate=one_of(REGISTRATION_STATUSES))
-    limit = fields.Integer(load_default=50, validate=in_range(1, MAX_PAGE_SIZE))
-    cursor = fields.String(validate=length(1, 200))
 
 
 class CheckInInput(StrictSchema):

@@ -6,13 +6,14 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from services.common.contracts.base import (
     EventContract,
+    PageQuery,
     StrictSchema,
     UtcDateTime,
     in_range,
     length,
     one_of,
 )
-from services.common.contracts.events.common import MAX_PAGE_SIZE
+from services.common.contracts.events.common import page_limit
 from services.common.contracts.events.events import MAX_CAPACITY, ORGANISER_TYPES, EventBrief
 
 
@@ -35,11 +36,10 @@ class ActivityReportInput(StrictSchema):
     participants = fields.List(fields.Nested(Participant), validate=length(max_len=5_000))
 
 
-class ReportSearch(StrictSchema):
+class ReportSearch(PageQuery):
     organiser_type = fields.String(validate=one_of(ORGANISER_TYPES))
     organiser_id = fields.UUID()
-    limit = fields.Integer(load_default=20, validate=in_range(1, MAX_PAGE_SIZE))
-    cursor = fields.String(validate=length(1, 200))
+    limit = page_limit(20)
 
 
 class ParticipantOut(StrictSchema):

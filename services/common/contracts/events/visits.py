@@ -6,13 +6,18 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from services.common.contracts.base import (
     EventContract,
+    PageQuery,
     StrictSchema,
     UtcDateTime,
     in_range,
     length,
     one_of,
 )
-from services.common.contracts.events.common import MAX_PAGE_SIZE, ContactInput, ContactOut
+from services.common.contracts.events.common import (
+    ContactInput,
+    ContactOut,
+    page_limit,
+)
 
 VISIT_STATUSES = ["requested", "approved", "declined", "done", "cancelled"]
 VISIT_DECISIONS = ["approved", "declined"]
@@ -85,14 +90,13 @@ class VisitCancellation(StrictSchema):
     reason = fields.String(allow_none=True, load_default=None, validate=length(max_len=500))
 
 
-class VisitSearch(StrictSchema):
+class VisitSearch(PageQuery):
     status = fields.String(validate=one_of(VISIT_STATUSES))
     department_id = fields.UUID()
     requester_alumnus_id = fields.UUID()
     visit_from = fields.Date()
     visit_to = fields.Date()
-    limit = fields.Integer(load_default=20, validate=in_range(1, MAX_PAGE_SIZE))
-    cursor = fields.String(validate=length(1, 200))
+    limit = page_limit(20)
 
 
 class VisitBrief(StrictSchema):
