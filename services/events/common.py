@@ -1,12 +1,15 @@
 """What the areas of the events service share: the school's calendar, times in UTC,
-paging, and the compare-and-set of workflow statuses.
+paging in creation order, and the compare-and-set of workflow statuses.
 
-Status changes are compare-and-set: `set_status` updates a row only if it is
-still in the status the caller read, so two staff members acting on the same
-record at once cannot both succeed; the second gets a Conflict. On PostgreSQL
-the second UPDATE waits for the first to commit and then matches no row; on
-SQLite the database's write lock serialises them, and pysqlite reads outside a
-transaction until the first write, so the status read is the latest committed.
+Workflows are `StateMachine` tables (services/common/statemachine.py), and status
+changes are compare-and-set: `set_status` takes a step the table allows and updates
+the row only if it is still in the status the caller read, so two staff members acting
+on the same record at once cannot both succeed; the second gets the same Conflict as any
+step the table refuses (reason `invalid_transition`, with what may be done from the
+status the row now has). On PostgreSQL the second UPDATE waits for the first to commit
+and then matches no row; on SQLite the database's write lock serialises them, and
+pysqlite reads outside a transaction until the first write, so the status read is the
+latest committed.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from services.common.errors import Conflict
 from services.common.paging import page, paged_select
+from services.common.statemachine import StateMachine
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -63,13 +67,21 @@ def page_in_order(
 
 
 def set_status(
-    session: Session, row: Any, expected: str, values: dict[str, Any], what: str
+    session: Session, row: Any, machine: StateMachine, step: str, values: dict[str, Any]
 ) -> None:
-    """Write `values` to `row` if its status is still `expected`; Conflict otherwise.
+    """Take `step` on `row`: the status `machine` says it leads to, and `values`, written
+    only if no one changed the row's status meanwhile. A step the table does not allow
+    is refused with the machine's Conflict (reason `invalid_transition`)."""
+    target = machine.target(row.status, step)
+    write_unless_changed(session, row, machine, step, {"status": target, **values})
 
-    `what` names the record in the message (接待申请, 任务, …).
-    """
-    model = type(row)
+
+def write_unless_changed(
+    session: Session, row: Any, machine: StateMachine, step: str, values: dict[str, Any]
+) -> None:
+    """Write `values` to `row` if its status is still the one it was read in (`step` names
+    what the caller does); Conflict otherwise, with what may be done from the new status."""
+    model, expected = type(row), row.status
     changed = session.execute(
         update(model)
         .where(model.seq == row.seq, model.status == expected)
@@ -78,15 +90,18 @@ def set_status(
     ).rowcount
     session.refresh(row)
     if changed != 1:
+        refusal = machine.refusal(row.status, step)
         raise Conflict(
-            f"{what}已被他人处理，请刷新后重试。",
-            {"id": row.id, "status": row.status, "expected_status": expected},
+            f"{machine.what}已被他人处理，请刷新后重试。",
+            {**refusal.details, "id": row.id, "expected_status": expected},
         )
 
 
-def flush_or_conflict(session: Session, message: str, details: dict[str, Any] | None = None):
+def flush_or_conflict(
+    session: Session, message: str, details: dict[str, Any] | None = None, *, reason: str
+) -> None:
     """Flush; a unique key that another transaction won first is a Conflict, not a crash."""
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict(message, details) from None
+        raise Conflict(message, details, reason=reason) from None

@@ -18,20 +18,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common.contracts.events import cooperation as contract
-from services.common.errors import Conflict, NotFound
+from services.common.errors import NotFound
+from services.common.statemachine import StateMachine
 from services.events.common import id_or_none, page_in_order, set_status
 from services.events.models import CooperationProject, ProjectNote
 
 PROPOSED, ACTIVE, COMPLETED, SUSPENDED = "proposed", "active", "completed", "suspended"
-# Read after "合作项目": 合作项目当前为“已完成”……
-STATUS_NAMES = {PROPOSED: "筹划中", ACTIVE: "进行中", COMPLETED: "已完成", SUSPENDED: "已暂停"}
-# status: statuses it may move to
-TRANSITIONS = {
-    PROPOSED: (ACTIVE, SUSPENDED),
-    ACTIVE: (SUSPENDED, COMPLETED),
-    SUSPENDED: (ACTIVE, COMPLETED),
-    COMPLETED: (),
-}
+PROJECT_STATUS = StateMachine(
+    "合作项目",
+    {PROPOSED: "筹划中", ACTIVE: "进行中", COMPLETED: "已完成", SUSPENDED: "已暂停"},
+    {
+        "start": (PROPOSED, ACTIVE),
+        "suspend": ({PROPOSED, ACTIVE}, SUSPENDED),
+        "resume": (SUSPENDED, ACTIVE),
+        "complete": ({ACTIVE, SUSPENDED}, COMPLETED),
+    },
+)
 EDITABLE_FIELDS = ("title", "partner", "contacts", "department_id")
 
 
@@ -85,16 +87,8 @@ def change_project_status(
 ) -> dict[str, Any]:
     """Move the project on; a note given with the change is appended to its notes."""
     project = _project(session, project_id)
-    target = data["status"]
-    if target not in TRANSITIONS[project.status]:
-        current = STATUS_NAMES[project.status]
-        if TRANSITIONS[project.status]:
-            allowed = "、".join(STATUS_NAMES[s] for s in TRANSITIONS[project.status])
-            message = f"合作项目当前为“{current}”，只能改为“{allowed}”。"
-        else:
-            message = f"合作项目{current}，状态不能再变更。"
-        raise Conflict(message, {"status": project.status, "requested_status": target})
-    set_status(session, project, project.status, {"status": target, "updated_at": now}, "合作项目")
+    step = PROJECT_STATUS.step_to(project.status, data["status"])
+    set_status(session, project, PROJECT_STATUS, step, {"updated_at": now})
     if data.get("note"):
         _append_note(project, data["note"], actor, now)
     session.flush()

@@ -24,6 +24,7 @@ from services.common.contracts.base import iso_utc
 from services.common.contracts.events import events as event_contracts
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.paging import page, paged_select
+from services.common.statemachine import StateMachine
 from services.events.common import (
     as_utc,
     flush_or_conflict,
@@ -44,21 +45,24 @@ DRAFT, PUBLISHED, CLOSED, FINISHED, CANCELLED = (
     "cancelled",
 )
 
-# Read after "活动…": 活动尚未发布，不接受报名。
-STATUS_NAMES = {
-    DRAFT: "尚未发布",
-    PUBLISHED: "已发布",
-    CLOSED: "报名已截止",
-    FINISHED: "已结束",
-    CANCELLED: "已取消",
-}
-# action: (statuses it may start from, status it leads to, what it is called)
-TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
-    "publish": (frozenset({DRAFT}), PUBLISHED, "发布"),
-    "close": (frozenset({PUBLISHED}), CLOSED, "截止报名"),
-    "finish": (frozenset({PUBLISHED, CLOSED}), FINISHED, "标记为已结束"),
-    "cancel": (frozenset({DRAFT, PUBLISHED, CLOSED}), CANCELLED, "取消"),
-}
+# Read after "活动…" too: 活动尚未发布，不接受报名。
+EVENT_STATUS = StateMachine(
+    "活动",
+    {
+        DRAFT: "尚未发布",
+        PUBLISHED: "已发布",
+        CLOSED: "报名已截止",
+        FINISHED: "已结束",
+        CANCELLED: "已取消",
+    },
+    {
+        "publish": (DRAFT, PUBLISHED),
+        "close": (PUBLISHED, CLOSED),
+        "finish": ({PUBLISHED, CLOSED}, FINISHED),
+        "cancel": ({DRAFT, PUBLISHED, CLOSED}, CANCELLED),
+    },
+)
+STATUS_NAMES = EVENT_STATUS.names
 EDITABLE_STATUSES = frozenset({DRAFT, PUBLISHED, CLOSED})
 # Registrations change (cancel, check in) only while the event is on.
 LIVE_STATUSES = frozenset({PUBLISHED, CLOSED})
@@ -103,13 +107,18 @@ def update_event(session: Session, event_id: str, patch: dict[str, Any]) -> dict
     """Apply a partial update; a larger capacity promotes from the waitlist at once."""
     event = lock_event(session, event_id)
     if event.status not in EDITABLE_STATUSES:
-        raise Conflict(f"活动{STATUS_NAMES[event.status]}，不能再修改。", {"status": event.status})
+        raise Conflict(
+            f"活动{STATUS_NAMES[event.status]}，不能再修改。",
+            {"status": event.status},
+            reason="event_not_editable",
+        )
     values = {**{field: getattr(event, field) for field in EVENT_FIELDS}, **_normalised(patch)}
     _check_event(session, values)
     if values["capacity"] < event.seats_taken:
         raise ValidationFailed(
             "活动容量不能少于已确认的座位数。",
             {"fields": {"capacity": [f"已有 {event.seats_taken} 个座位被确认。"]}},
+            reason="capacity_below_seats_taken",
         )
     for field, value in values.items():
         setattr(event, field, value)
@@ -161,7 +170,9 @@ def publish_event(session: Session, event_id: str, now: datetime) -> dict[str, A
     """Draft → published: the event becomes public and takes sign-ups inside its window."""
     event = _transition(session, event_id, "publish")
     if as_utc(event.ends_at) <= now:
-        raise Conflict("活动已经结束，不能发布。", {"ends_at": iso_utc(event.ends_at)})
+        raise Conflict(
+            "活动已经结束，不能发布。", {"ends_at": iso_utc(event.ends_at)}, reason="event_over"
+        )
     snapshot = EVENT.dump(event)
     OutboxMessage.record(session, "event_published", snapshot)
     return snapshot
@@ -175,7 +186,11 @@ def close_event(session: Session, event_id: str) -> dict[str, Any]:
 def finish_event(session: Session, event_id: str, now: datetime) -> dict[str, Any]:
     event = _transition(session, event_id, "finish")
     if as_utc(event.starts_at) > now:
-        raise Conflict("活动尚未开始，不能标记为已结束。", {"starts_at": iso_utc(event.starts_at)})
+        raise Conflict(
+            "活动尚未开始，不能标记为已结束。",
+            {"starts_at": iso_utc(event.starts_at)},
+            reason="event_not_started",
+        )
     return EVENT.dump(event)
 
 
@@ -224,15 +239,10 @@ def lock_event(session: Session, event_id: str) -> Event:
     return event
 
 
-def _transition(session: Session, event_id: str, action: str) -> Event:
+def _transition(session: Session, event_id: str, step: str) -> Event:
+    """Take `step` under the event's lock, so that nothing changes the status meanwhile."""
     event = lock_event(session, event_id)
-    allowed, target, name = TRANSITIONS[action]
-    if event.status not in allowed:
-        raise Conflict(
-            f"活动当前状态为“{STATUS_NAMES[event.status]}”，不能{name}。",
-            {"status": event.status, "action": action},
-        )
-    event.status = target
+    event.status = EVENT_STATUS.target(event.status, step)
     session.flush()
     return event
 
@@ -282,7 +292,7 @@ def _check_event(session: Session, values: dict[str, Any]) -> None:
         elif session.get(LectureSeries, values["series_id"]) is None:
             broken("series_id", "讲座系列不存在。")
     if problems:
-        raise ValidationFailed("活动信息校验失败。", {"fields": problems})
+        raise ValidationFailed("活动信息校验失败。", {"fields": problems}, reason="invalid_event")
 
 
 # ---- lecture series --------------------------------------------------------
@@ -292,7 +302,7 @@ def create_series(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     _ensure_series_title_free(session, data["title"])
     series = LectureSeries(title=data["title"], description=data.get("description", ""))
     session.add(series)
-    flush_or_conflict(session, "讲座系列名称已存在。")
+    flush_or_conflict(session, "讲座系列名称已存在。", reason="series_title_taken")
     return SERIES.dump(series)
 
 
@@ -303,7 +313,7 @@ def update_series(session: Session, series_id: str, patch: dict[str, Any]) -> di
     for field in ("title", "description"):
         if field in patch:
             setattr(series, field, patch[field])
-    flush_or_conflict(session, "讲座系列名称已存在。")
+    flush_or_conflict(session, "讲座系列名称已存在。", reason="series_title_taken")
     return SERIES.dump(series)
 
 
@@ -324,7 +334,9 @@ def delete_series(session: Session, series_id: str) -> None:
         select(func.count()).select_from(Event).where(Event.series_id == series.id)
     )
     if lectures:
-        raise Conflict("该系列下还有讲座，不能删除。", {"events": lectures})
+        raise Conflict(
+            "该系列下还有讲座，不能删除。", {"events": lectures}, reason="series_not_empty"
+        )
     session.delete(series)
     session.flush()
 
@@ -338,4 +350,4 @@ def _series(session: Session, series_id: str) -> LectureSeries:
 
 def _ensure_series_title_free(session: Session, title: str) -> None:
     if session.scalars(select(LectureSeries.id).where(LectureSeries.title == title)).first():
-        raise Conflict("讲座系列名称已存在。", {"title": title})
+        raise Conflict("讲座系列名称已存在。", {"title": title}, reason="series_title_taken")

@@ -21,8 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common.contracts.events import feedback as contract
-from services.common.errors import Conflict, NotFound
-from services.events.common import page_in_order, set_status
+from services.common.errors import NotFound
+from services.common.statemachine import StateMachine
+from services.events.common import page_in_order, set_status, write_unless_changed
 from services.events.models import (
     OutboxMessage,
     ServiceRequest,
@@ -33,6 +34,9 @@ from services.events.models import (
 # ---- suggestions ---------------------------------------------------------------
 
 OPEN, ANSWERED = "open", "answered"
+SUGGESTION_STATUS = StateMachine(
+    "建议", {OPEN: "待答复", ANSWERED: "已答复"}, {"answer": (OPEN, ANSWERED)}
+)
 
 
 SUGGESTION = contract.Suggestion()
@@ -61,25 +65,14 @@ def answer_suggestion(
 ) -> dict[str, Any]:
     """Answer an open suggestion, once; the alumnus is told through `suggestion_answered`."""
     suggestion = _suggestion(session, suggestion_id)
-    if suggestion.status != OPEN:
-        raise Conflict("该建议已答复。", {"status": suggestion.status})
     set_status(
         session,
         suggestion,
-        OPEN,
-        {
-            "status": ANSWERED,
-            "answer": data["answer"],
-            "answered_by": actor["username"],
-            "answered_at": now,
-        },
-        "该建议",
+        SUGGESTION_STATUS,
+        "answer",
+        {"answer": data["answer"], "answered_by": actor["username"], "answered_at": now},
     )
-    OutboxMessage.record(
-        session,
-        "suggestion_answered",
-        SUGGESTION_ANSWERED.dump(suggestion),
-    )
+    OutboxMessage.record(session, "suggestion_answered", SUGGESTION_ANSWERED.dump(suggestion))
     return SUGGESTION.dump(suggestion)
 
 
@@ -108,22 +101,24 @@ def _suggestion(session: Session, suggestion_id: str) -> Suggestion:
 # ---- service requests ------------------------------------------------------------
 
 ASSIGNED, IN_PROGRESS, RESOLVED, CLOSED = "assigned", "in_progress", "resolved", "closed"
-# Read after "服务请求": 服务请求已办结，不能再指派。
-REQUEST_STATUS_NAMES = {
-    OPEN: "待处理",
-    ASSIGNED: "已指派",
-    IN_PROGRESS: "处理中",
-    RESOLVED: "已办结",
-    CLOSED: "已关闭",
-}
-FINAL = frozenset({RESOLVED, CLOSED})
-# target: statuses it may be reached from
-PROGRESS_FROM = {
-    IN_PROGRESS: frozenset({ASSIGNED}),
-    RESOLVED: frozenset({IN_PROGRESS}),
-    CLOSED: frozenset({OPEN, ASSIGNED, IN_PROGRESS}),
-}
-REQUEST = "服务请求"
+REQUEST_STATUS = StateMachine(
+    "服务请求",
+    {
+        OPEN: "待处理",
+        ASSIGNED: "已指派",
+        IN_PROGRESS: "处理中",
+        RESOLVED: "已办结",
+        CLOSED: "已关闭",
+    },
+    {
+        "assign": (OPEN, ASSIGNED),
+        "start": (ASSIGNED, IN_PROGRESS),
+        "resolve": (IN_PROGRESS, RESOLVED),
+        "close": ({OPEN, ASSIGNED, IN_PROGRESS}, CLOSED),
+    },
+)
+# Handing a request on to someone else keeps its status.
+REASSIGNABLE = frozenset({ASSIGNED, IN_PROGRESS})
 
 
 SERVICE_REQUEST = contract.ServiceRequest()
@@ -153,21 +148,13 @@ def assign_service_request(
 ) -> dict[str, Any]:
     """Give the request to a staff member; again, to hand it to someone else."""
     request = _service_request(session, request_id)
-    if request.status in FINAL:
-        raise Conflict(
-            f"服务请求{REQUEST_STATUS_NAMES[request.status]}，不能再指派。",
-            {"status": request.status},
-        )
-    target = ASSIGNED if request.status == OPEN else request.status
-    set_status(
-        session,
-        request,
-        request.status,
-        {"status": target, "assignee": data["assignee"], "updated_at": now},
-        REQUEST,
-    )
+    values = {"assignee": data["assignee"], "updated_at": now}
+    if request.status in REASSIGNABLE:
+        write_unless_changed(session, request, REQUEST_STATUS, "assign", values)
+    else:
+        set_status(session, request, REQUEST_STATUS, "assign", values)
     note = f"指派给 {data['assignee']}" + (f"：{data['note']}" if data.get("note") else "")
-    _log(request, target, note, actor, now)
+    _log(request, request.status, note, actor, now)
     session.flush()
     return SERVICE_REQUEST.dump(request)
 
@@ -181,18 +168,9 @@ def progress_service_request(
 ) -> dict[str, Any]:
     """assigned → in_progress → resolved; closed from any status not yet final."""
     request = _service_request(session, request_id)
-    target = data["status"]
-    if request.status not in PROGRESS_FROM[target]:
-        allowed = "、".join(
-            name for status, name in REQUEST_STATUS_NAMES.items() if status in PROGRESS_FROM[target]
-        )
-        raise Conflict(
-            f"服务请求当前为“{REQUEST_STATUS_NAMES[request.status]}”，"
-            f"只有“{allowed}”的请求可以改为“{REQUEST_STATUS_NAMES[target]}”。",
-            {"status": request.status, "requested_status": target},
-        )
-    set_status(session, request, request.status, {"status": target, "updated_at": now}, REQUEST)
-    _log(request, target, data.get("note"), actor, now)
+    step = REQUEST_STATUS.step_to(request.status, data["status"])
+    set_status(session, request, REQUEST_STATUS, step, {"updated_at": now})
+    _log(request, request.status, data.get("note"), actor, now)
     session.flush()
     return SERVICE_REQUEST.dump(request)
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts.events import plans as contract
 from services.common.errors import Conflict, NotFound
+from services.common.statemachine import StateMachine
 from services.events.common import (
     as_utc,
     flush_or_conflict,
@@ -40,9 +41,11 @@ from services.events.models import (
 )
 
 ASSIGNED, CHECKED, DONE = "assigned", "checked", "done"
-# Read after "任务": 任务当前为“已布置”……
-STATUS_NAMES = {ASSIGNED: "已布置", CHECKED: "已检查", DONE: "已落实"}
-NEXT_STATUS = {ASSIGNED: CHECKED, CHECKED: DONE}
+TASK_STATUS = StateMachine(
+    "任务",
+    {ASSIGNED: "已布置", CHECKED: "已检查", DONE: "已落实"},
+    {"check": (ASSIGNED, CHECKED), "complete": (CHECKED, DONE)},
+)
 OFFICE_OWNER = "office"
 
 
@@ -69,7 +72,7 @@ def create_plan(
         select(WorkPlan.id).where(WorkPlan.owner_key == owner_key, WorkPlan.year == data["year"])
     ).first()
     if existing:
-        raise Conflict(message, {"plan_id": existing})
+        raise Conflict(message, {"plan_id": existing}, reason="plan_exists")
     plan = WorkPlan(
         department_id=department_id,
         owner_key=owner_key,
@@ -79,7 +82,8 @@ def create_plan(
         created_at=now,
     )
     session.add(plan)
-    flush_or_conflict(session, message)  # the unique key decides between two at once
+    # The unique key decides between two at once.
+    flush_or_conflict(session, message, reason="plan_exists")
     return PLAN.dump(plan)
 
 
@@ -136,21 +140,8 @@ def advance_task(
     """检查, then 落实: one step forward, with its evidence; never back, never skipping."""
     task = _task(session, task_id)
     target = data["status"]
-    if task.status == DONE:
-        raise Conflict("任务已落实，不能再变更状态。", {"status": task.status})
-    expected = NEXT_STATUS[task.status]
-    if target != expected:
-        raise Conflict(
-            f"任务当前为“{STATUS_NAMES[task.status]}”，下一步只能是“{STATUS_NAMES[expected]}”。",
-            {"status": task.status, "next_status": expected, "requested_status": target},
-        )
-    set_status(
-        session,
-        task,
-        task.status,
-        {"status": target, "done_at": now if target == DONE else None},
-        "任务",
-    )
+    step = TASK_STATUS.step_to(task.status, target)
+    set_status(session, task, TASK_STATUS, step, {"done_at": now if target == DONE else None})
     task.steps.append(TaskStep(status=target, note=data["note"], actor=actor["username"], at=now))
     session.flush()
     return TASK.dump(task)

@@ -75,7 +75,11 @@ def sign_up(
     seats = 1 + guests
     if seats > event.capacity:
         message = f"本人加同行 {guests} 人共 {seats} 人，活动容量 {event.capacity}。"
-        raise ValidationFailed("报名人数超过活动容量。", {"fields": {"guests": [message]}})
+        raise ValidationFailed(
+            "报名人数超过活动容量。",
+            {"fields": {"guests": [message]}},
+            reason="party_exceeds_capacity",
+        )
     fits = event.seats_taken + seats <= event.capacity
     position = None if fits else next_waitlist_position(session, event)
     if registration is None:
@@ -105,10 +109,16 @@ def cancel_registration(session: Session, event_id: str, registration_id: str) -
         return REGISTRATION.dump(registration)
     if event.status not in LIVE_STATUSES:
         raise Conflict(
-            f"活动{STATUS_NAMES[event.status]}，不能再取消报名。", {"status": event.status}
+            f"活动{STATUS_NAMES[event.status]}，不能再取消报名。",
+            {"status": event.status},
+            reason="event_not_live",
         )
     if registration.checked_in_at is not None:
-        raise Conflict("已签到的报名不能取消。", {"registration_id": registration.id})
+        raise Conflict(
+            "已签到的报名不能取消。",
+            {"registration_id": registration.id},
+            reason="already_checked_in",
+        )
     previous_status, previous_position = registration.status, registration.position
     if previous_status == CONFIRMED:
         event.seats_taken -= registration.seats
@@ -167,10 +177,14 @@ def check_in(session: Session, event_id: str, token: str, now: datetime) -> dict
         select(Registration).where(Registration.checkin_token == token)
     ).first()
     if registration is None or registration.event_id != str(event_id):
-        raise NotFound("签到码无效。", {"event_id": str(event_id)})
+        raise NotFound("签到码无效。", {"event_id": str(event_id)}, reason="unknown_checkin_token")
     event = find_event(session, registration.event_id)
     if event.status not in LIVE_STATUSES:
-        raise Conflict(f"活动{STATUS_NAMES[event.status]}，不能签到。", {"status": event.status})
+        raise Conflict(
+            f"活动{STATUS_NAMES[event.status]}，不能签到。",
+            {"status": event.status},
+            reason="event_not_live",
+        )
     _ensure_confirmed(registration)
     # The conditional UPDATE decides atomically which of two simultaneous scans records it.
     recorded = (
@@ -269,18 +283,21 @@ def _ensure_sign_up_open(event: Event, now: datetime) -> None:
     if event.status != PUBLISHED:
         raise Conflict(
             f"活动{STATUS_NAMES[event.status]}，不接受报名。",
-            {"reason": "event_not_open", "status": event.status},
+            {"status": event.status},
+            reason="event_not_open",
         )
     opens, closes = as_utc(event.registration_opens_at), as_utc(event.registration_closes_at)
     if now < opens:
         raise Conflict(
             f"报名尚未开始，开始时间为 {iso_utc(opens)}。",
-            {"reason": "registration_not_started", "registration_opens_at": iso_utc(opens)},
+            {"registration_opens_at": iso_utc(opens)},
+            reason="registration_not_started",
         )
     if now >= closes:
         raise Conflict(
             "报名已截止。",
-            {"reason": "registration_closed", "registration_closes_at": iso_utc(closes)},
+            {"registration_closes_at": iso_utc(closes)},
+            reason="registration_closed",
         )
 
 
@@ -289,6 +306,7 @@ def _ensure_confirmed(registration: Registration) -> None:
         raise Conflict(
             "只有已确认的报名可以签到。",
             {"registration_id": registration.id, "status": registration.status},
+            reason="registration_not_confirmed",
         )
 
 

@@ -46,14 +46,20 @@ def file_activity_report(
     event = find_event(session, event_id)
     if event.status in (DRAFT, CANCELLED):
         raise Conflict(
-            f"活动{STATUS_NAMES[event.status]}，没有可报告的活动。", {"status": event.status}
+            f"活动{STATUS_NAMES[event.status]}，没有可报告的活动。",
+            {"status": event.status},
+            reason="event_not_held",
         )
     if event.status != FINISHED and now < as_utc(event.ends_at):
-        raise Conflict("活动结束后才能提交活动报告。", {"ends_at": iso_utc(event.ends_at)})
+        raise Conflict(
+            "活动结束后才能提交活动报告。",
+            {"ends_at": iso_utc(event.ends_at)},
+            reason="event_not_over",
+        )
     if session.scalars(
         select(ActivityReport.id).where(ActivityReport.event_id == event.id)
     ).first():
-        raise Conflict("该活动已提交过活动报告。", {"event_id": event.id})
+        raise Conflict("该活动已提交过活动报告。", {"event_id": event.id}, reason="report_exists")
     attended = session.scalars(
         select(Registration)
         .where(
@@ -76,7 +82,7 @@ def file_activity_report(
         filed_at=now,
     )
     session.add(report)
-    flush_or_conflict(session, "该活动已提交过活动报告。")
+    flush_or_conflict(session, "该活动已提交过活动报告。", reason="report_exists")
     OutboxMessage.record(
         session, "activity_reported", ACTIVITY_REPORTED.dump({"report": report, "event": event})
     )
@@ -89,7 +95,9 @@ def get_activity_report(session: Session, event_id: str) -> dict[str, Any]:
         select(ActivityReport).where(ActivityReport.event_id == event.id)
     ).first()
     if report is None:
-        raise NotFound("该活动尚未提交活动报告。", {"event_id": event.id})
+        raise NotFound(
+            "该活动尚未提交活动报告。", {"event_id": event.id}, reason="report_not_filed"
+        )
     return REPORT.dump(report)
 
 

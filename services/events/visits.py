@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts.events import visits as contract
 from services.common.errors import Conflict, NotFound, ValidationFailed
+from services.common.statemachine import StateMachine
 from services.events.common import (
     id_or_none,
     page_in_order,
@@ -35,18 +36,22 @@ REQUESTED, APPROVED, DECLINED, DONE, CANCELLED = (
     "done",
     "cancelled",
 )
-# Read after "接待申请": 接待申请已婉拒，不能再审批。
-STATUS_NAMES = {
-    REQUESTED: "待审批",
-    APPROVED: "已批准",
-    DECLINED: "已婉拒",
-    DONE: "已完成",
-    CANCELLED: "已取消",
-}
-CANCELLABLE = (REQUESTED, APPROVED)
-WHAT = "接待申请"
-
-
+VISIT_STATUS = StateMachine(
+    "接待申请",
+    {
+        REQUESTED: "待审批",
+        APPROVED: "已批准",
+        DECLINED: "已婉拒",
+        DONE: "已完成",
+        CANCELLED: "已取消",
+    },
+    {
+        "approve": (REQUESTED, APPROVED),
+        "decline": (REQUESTED, DECLINED),
+        "complete": (APPROVED, DONE),
+        "cancel": ({REQUESTED, APPROVED}, CANCELLED),
+    },
+)
 VISIT = contract.Visit()
 VISIT_BRIEF = contract.VisitBrief()
 VISIT_DECIDED = contract.VisitDecidedData()
@@ -56,7 +61,9 @@ def request_visit(session: Session, data: dict[str, Any], now: datetime) -> dict
     """A new request, waiting for the office's or the department's decision."""
     if data["visit_date"] < school_date(now):
         raise ValidationFailed(
-            "接待申请校验失败。", {"fields": {"visit_date": ["来访日期不能早于今天。"]}}
+            "接待申请校验失败。",
+            {"fields": {"visit_date": ["来访日期不能早于今天。"]}},
+            reason="visit_date_in_past",
         )
     contact = data["contact"]
     visit = Visit(
@@ -91,27 +98,27 @@ def decide_visit(
 ) -> dict[str, Any]:
     """Approve with a host, or decline with a reason; the requester is told either way."""
     visit = _visit(session, visit_id)
-    if visit.status != REQUESTED:
-        raise Conflict(
-            f"接待申请{STATUS_NAMES[visit.status]}，不能再审批。",
-            {"status": visit.status},
-        )
     approved = data["decision"] == APPROVED
+    step = "approve" if approved else "decline"
+    VISIT_STATUS.target(visit.status, step)  # a decided visit is refused before its date
     if approved and visit.visit_date < school_date(now):
-        raise Conflict("来访日期已过，不能批准。", {"visit_date": visit.visit_date.isoformat()})
+        raise Conflict(
+            "来访日期已过，不能批准。",
+            {"visit_date": visit.visit_date.isoformat()},
+            reason="visit_date_passed",
+        )
     set_status(
         session,
         visit,
-        REQUESTED,
+        VISIT_STATUS,
+        step,
         {
-            "status": APPROVED if approved else DECLINED,
             "host": data["host"] if approved else None,
             "decision_note": data.get("note"),
             "decided_by": actor["username"],
             "decided_at": now,
             "updated_at": now,
         },
-        WHAT,
     )
     OutboxMessage.record(
         session,
@@ -139,28 +146,24 @@ def complete_visit(
 ) -> dict[str, Any]:
     """Approved → done, with notes on how the visit went; not before the visit day."""
     visit = _visit(session, visit_id)
-    if visit.status != APPROVED:
-        raise Conflict(
-            f"接待申请{STATUS_NAMES[visit.status]}，只有已批准的接待可以标记为完成。",
-            {"status": visit.status},
-        )
+    VISIT_STATUS.target(visit.status, "complete")  # refused before the date is looked at
     if school_date(now) < visit.visit_date:
         raise Conflict(
             "来访日期未到，不能标记为已完成。",
             {"visit_date": visit.visit_date.isoformat()},
+            reason="visit_day_not_reached",
         )
     set_status(
         session,
         visit,
-        APPROVED,
+        VISIT_STATUS,
+        "complete",
         {
-            "status": DONE,
             "outcome_notes": data["notes"],
             "completed_by": actor["username"],
             "completed_at": now,
             "updated_at": now,
         },
-        WHAT,
     )
     return VISIT.dump(visit)
 
@@ -174,22 +177,17 @@ def cancel_visit(
 ) -> dict[str, Any]:
     """A request still waiting, or an approved visit, is called off."""
     visit = _visit(session, visit_id)
-    if visit.status not in CANCELLABLE:
-        raise Conflict(
-            f"接待申请{STATUS_NAMES[visit.status]}，不能取消。", {"status": visit.status}
-        )
     set_status(
         session,
         visit,
-        visit.status,
+        VISIT_STATUS,
+        "cancel",
         {
-            "status": CANCELLED,
             "cancel_reason": data.get("reason"),
             "cancelled_by": actor["username"],
             "cancelled_at": now,
             "updated_at": now,
         },
-        WHAT,
     )
     return VISIT.dump(visit)
 

@@ -54,8 +54,9 @@ def new_alumnus_id() -> str:
 def test_publish_sign_up_cancel_promote_check_in(events_container, rpc_cluster, event_tap):
     events = rpc_cluster.events
     event = events.create_event(open_event(capacity=2))
-    with pytest.raises(Conflict):  # a draft takes no sign-ups
+    with pytest.raises(Conflict) as conflict:  # a draft takes no sign-ups
         events.sign_up(event["id"], {"alumnus_id": new_alumnus_id()})
+    assert conflict.value.reason == "event_not_open"
     events.publish_event(event["id"])
 
     first, second, third = (

@@ -66,7 +66,6 @@ def test_visits_over_rpc(events_container, rpc_cluster, event_tap):
     with pytest.raises(ValidationFailed) as caught:
         events.request_visit({"visit_date": today(), "group_size": 0})
     assert set(caught.value.details["fields"]) == {"group_size", "purpose", "contact"}
-    assert caught.value.message == "请求数据校验失败。"
 
     approved = events.decide_visit(visit["id"], {"decision": "approved", "host": "王老师"}, OFFICE)
     declined = events.decide_visit(
@@ -74,10 +73,13 @@ def test_visits_over_rpc(events_container, rpc_cluster, event_tap):
     )
     with pytest.raises(Conflict) as conflict:
         events.decide_visit(reunion["id"], {"decision": "approved", "host": "王"}, OFFICE)
-    assert conflict.value.message == "接待申请已婉拒，不能再审批。"
+    assert conflict.value.reason == "invalid_transition"
+    assert conflict.value.details["status"] == "declined"
     done = events.complete_visit(visit["id"], {"notes": "参观了新图书馆"}, OFFICE)
-    with pytest.raises(NotFound):
-        events.get_visit(str(uuid.uuid4()))
+    unknown = str(uuid.uuid4())
+    with pytest.raises(NotFound) as missing:
+        events.get_visit(unknown)
+    assert missing.value.details == {"visit_id": unknown}
 
     assert (approved["status"], approved["host"]) == ("approved", "王老师")
     assert declined["status"] == "declined"
@@ -108,8 +110,9 @@ def test_plans_tasks_overdue_scan_and_summary_over_rpc(events_container, rpc_clu
     plan = events.create_plan(
         {"department_id": department, "year": year, "title": "年度计划"}, OFFICE
     )
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as conflict:
         events.create_plan({"department_id": department, "year": year, "title": "又一份"}, OFFICE)
+    assert conflict.value.details == {"plan_id": plan["id"], "reason": "plan_exists"}
     late = events.add_task(
         plan["id"],
         {"title": "更新校友名录", "owner": "liaison1", "due_date": days_from_today(-1)},
@@ -124,7 +127,8 @@ def test_plans_tasks_overdue_scan_and_summary_over_rpc(events_container, rpc_clu
     done = events.advance_task(ahead["id"], {"status": "done", "note": "活动已举办"}, OFFICE)
     with pytest.raises(Conflict) as conflict:
         events.advance_task(late["id"], {"status": "done", "note": "跳步"}, OFFICE)
-    assert conflict.value.message == "任务当前为“已布置”，下一步只能是“已检查”。"
+    assert conflict.value.reason == "invalid_transition"
+    assert conflict.value.details["allowed_statuses"] == ["checked"]
 
     first = events.flag_overdue_tasks()
     again = events.flag_overdue_tasks()
@@ -149,8 +153,9 @@ def test_plans_tasks_overdue_scan_and_summary_over_rpc(events_container, rpc_clu
             "events_reported": 0,
         }
     ]
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as invalid:
         events.department_summary("2030")
+    assert list(invalid.value.details["fields"]) == ["year"]
 
     [overdue] = drain(event_tap, 1)
     assert overdue["event_type"] == "task_overdue"
@@ -188,7 +193,7 @@ def test_suggestions_service_requests_and_projects_over_rpc(
     answered = events.answer_suggestion(suggestion["id"], {"answer": "下学期起直播。"}, OFFICE)
     with pytest.raises(Conflict) as conflict:
         events.answer_suggestion(suggestion["id"], {"answer": "再答"}, OFFICE)
-    assert conflict.value.message == "该建议已答复。"
+    assert conflict.value.reason == "invalid_transition"
     assert answered["status"] == "answered"
     assert events.list_suggestions({"status": "open"})["items"] == []
     assert events.list_suggestions({"status": "answered"})["items"] == [answered]
@@ -206,7 +211,7 @@ def test_suggestions_service_requests_and_projects_over_rpc(
     events.add_service_request_note(request["id"], {"note": "已制定培训方案"}, OFFICE)
     with pytest.raises(ValidationFailed) as invalid:
         events.progress_service_request(request["id"], {"status": "resolved"}, OFFICE)
-    assert invalid.value.details["fields"] == {"note": ["办结或关闭须填写说明。"]}
+    assert list(invalid.value.details["fields"]) == ["note"]
     resolved = events.progress_service_request(
         request["id"], {"status": "resolved", "note": "培训完成"}, OFFICE
     )
@@ -229,8 +234,9 @@ def test_suggestions_service_requests_and_projects_over_rpc(
     )
     events.change_project_status(project["id"], {"status": "active", "note": "协议签署"}, OFFICE)
     noted = events.add_project_note(project["id"], {"note": "设备到位"}, OFFICE)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as conflict:
         events.change_project_status(project["id"], {"status": "proposed"}, OFFICE)
+    assert conflict.value.details["allowed_statuses"] == ["suspended", "completed"]
     updated = events.update_project(project["id"], {"title": "校企联合实验室（二期）"})
     assert noted["status"] == "active"
     assert [n["note"] for n in noted["notes"]] == ["协议签署", "设备到位"]
