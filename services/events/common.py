@@ -15,7 +15,6 @@ latest committed.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
-from functools import partial
 from typing import Any
 
 from marshmallow import Schema
@@ -24,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.errors import Conflict
-from services.common.paging import page, paged_select
+from services.common.paging import each, page, paged_select
 from services.common.statemachine import StateMachine
 
 
@@ -63,7 +62,7 @@ def page_in_order(
     """One page (`params`: the shared page query) of `query` in the order rows were made,
     by their internal `seq`; the items are `shape` dumped from the rows."""
     rows = session.scalars(paged_select(query, [model.seq], params, (int,))).all()
-    return page(rows, params["limit"], lambda row: [row.seq], partial(shape.dump, many=True))
+    return page(rows, params["limit"], lambda row: [row.seq], each(shape.dump))
 
 
 def set_status(

@@ -14,7 +14,6 @@ sees everything the previous one committed. Events do not block each other.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -23,18 +22,10 @@ from sqlalchemy.orm import Session
 from services.common.contracts.base import iso_utc
 from services.common.contracts.events import events as event_contracts
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.common.paging import page, paged_select
+from services.common.paging import each, page, paged_select
 from services.common.statemachine import StateMachine
-from services.events.common import (
-    as_utc,
-    flush_or_conflict,
-)
-from services.events.models import (
-    Event,
-    LectureSeries,
-    OutboxMessage,
-    Registration,
-)
+from services.events.common import as_utc, flush_or_conflict
+from services.events.models import Event, LectureSeries, OutboxMessage, Registration
 from services.events.waitlist import fill_free_seats
 
 DRAFT, PUBLISHED, CLOSED, FINISHED, CANCELLED = (
@@ -85,7 +76,6 @@ TIME_FIELDS = ("starts_at", "ends_at", "registration_opens_at", "registration_cl
 ID_FIELDS = ("organiser_id", "series_id", "speaker_alumnus_id")
 
 EVENT = event_contracts.Event()
-EVENTS_PAGE = partial(EVENT.dump, many=True)
 SERIES = event_contracts.LectureSeries()
 EVENT_CANCELLED = event_contracts.EventCancelledData()
 
@@ -163,7 +153,7 @@ def list_events(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(Event.starts_at < as_utc(params["starts_before"]))
     query = paged_select(query, [Event.starts_at, Event.id], params, (datetime, str))
     rows = session.scalars(query).all()
-    return page(rows, params["limit"], lambda e: [e.starts_at, e.id], EVENTS_PAGE)
+    return page(rows, params["limit"], lambda e: [e.starts_at, e.id], each(EVENT.dump))
 
 
 def publish_event(session: Session, event_id: str, now: datetime) -> dict[str, Any]:

@@ -24,12 +24,7 @@ from services.common.contracts.events import feedback as contract
 from services.common.errors import NotFound
 from services.common.statemachine import StateMachine
 from services.events.common import page_in_order, set_status, write_unless_changed
-from services.events.models import (
-    OutboxMessage,
-    ServiceRequest,
-    ServiceRequestEntry,
-    Suggestion,
-)
+from services.events.models import OutboxMessage, ServiceRequest, ServiceRequestEntry, Suggestion
 
 # ---- suggestions ---------------------------------------------------------------
 
@@ -74,10 +69,6 @@ def answer_suggestion(
     )
     OutboxMessage.record(session, "suggestion_answered", SUGGESTION_ANSWERED.dump(suggestion))
     return SUGGESTION.dump(suggestion)
-
-
-def get_suggestion(session: Session, suggestion_id: str) -> dict[str, Any]:
-    return SUGGESTION.dump(_suggestion(session, suggestion_id))
 
 
 def list_suggestions(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -188,10 +179,6 @@ def add_service_request_note(
     request.updated_at = now
     session.flush()
     return SERVICE_REQUEST.dump(request)
-
-
-def get_service_request(session: Session, request_id: str) -> dict[str, Any]:
-    return SERVICE_REQUEST.dump(_service_request(session, request_id))
 
 
 def list_service_requests(session: Session, params: dict[str, Any]) -> dict[str, Any]:

@@ -19,23 +19,9 @@ from sqlalchemy.orm import Session
 from services.common.contracts.base import iso_utc
 from services.common.contracts.events import registrations as registration_contracts
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.events.common import (
-    as_utc,
-    page_in_order,
-)
-from services.events.events import (
-    LIVE_STATUSES,
-    PUBLISHED,
-    STATUS_NAMES,
-    find_event,
-    lock_event,
-)
-from services.events.models import (
-    Event,
-    OutboxMessage,
-    Registration,
-    RosterEntry,
-)
+from services.events.common import as_utc, page_in_order
+from services.events.events import LIVE_STATUSES, PUBLISHED, STATUS_NAMES, find_event, lock_event
+from services.events.models import Event, OutboxMessage, Registration, RosterEntry
 from services.events.waitlist import (
     CANCELLED,
     CONFIRMED,
@@ -147,18 +133,6 @@ def list_registrations(session: Session, event_id: str, params: dict[str, Any]) 
     if params.get("status"):
         query = query.where(Registration.status == params["status"])
     return page_in_order(session, query, Registration, params, REGISTRATION)
-
-
-def alumnus_registrations(session: Session, alumnus_id: str) -> list[dict[str, Any]]:
-    """An alumnus's own registrations, newest first."""
-    return [
-        REGISTRATION.dump(r)
-        for r in session.scalars(
-            select(Registration)
-            .where(Registration.alumnus_id == str(alumnus_id))
-            .order_by(Registration.seq.desc())
-        )
-    ]
 
 
 def list_alumnus_registrations(

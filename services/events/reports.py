@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -12,23 +11,13 @@ from sqlalchemy.orm import Session
 from services.common.contracts.base import iso_utc
 from services.common.contracts.events import reports as report_contracts
 from services.common.errors import Conflict, NotFound
-from services.common.paging import page, paged_select
-from services.events.common import (
-    as_utc,
-    flush_or_conflict,
-)
+from services.common.paging import each, page, paged_select
+from services.events.common import as_utc, flush_or_conflict
 from services.events.events import CANCELLED, DRAFT, FINISHED, STATUS_NAMES, find_event
-from services.events.models import (
-    ActivityReport,
-    Event,
-    OutboxMessage,
-    Registration,
-    RosterEntry,
-)
+from services.events.models import ActivityReport, Event, OutboxMessage, Registration, RosterEntry
 from services.events.waitlist import CONFIRMED
 
 REPORT = report_contracts.ActivityReport()
-REPORTS_PAGE = partial(REPORT.dump, many=True)
 ACTIVITY_REPORTED = report_contracts.ActivityReportedData()
 
 
@@ -111,9 +100,7 @@ def list_activity_reports(session: Session, params: dict[str, Any]) -> dict[str,
     order = [ActivityReport.filed_at, ActivityReport.id]
     query = paged_select(query, order, params, (datetime, str), descending=True)
     rows = session.scalars(query).all()
-    return page(
-        rows, params["limit"], lambda r: [r.filed_at, r.id], partial(REPORT.dump, many=True)
-    )
+    return page(rows, params["limit"], lambda r: [r.filed_at, r.id], each(REPORT.dump))
 
 
 def _participant(data: dict[str, Any]) -> dict[str, Any]:

@@ -8,22 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.common.contracts.base import iso_utc
-from services.common.errors import NotFound
-from services.events.common import (
-    as_utc,
-)
-from services.events.models import (
-    RosterEntry,
-)
-
-
-def apply_alumnus_registered(session: Session, data: dict[str, Any]) -> bool:
-    return upsert_roster_entry(session, data)
-
-
-def apply_alumnus_updated(session: Session, data: dict[str, Any]) -> bool:
-    return upsert_roster_entry(session, data["alumnus"])
+from services.events.common import as_utc
+from services.events.models import RosterEntry
 
 
 def upsert_roster_entry(session: Session, alumnus: dict[str, Any]) -> bool:
@@ -46,17 +32,3 @@ def upsert_roster_entry(session: Session, alumnus: dict[str, Any]) -> bool:
     entry.updated_at = version
     session.flush()
     return True
-
-
-def get_roster_entry(session: Session, alumnus_id: str) -> dict[str, Any]:
-    entry = session.get(RosterEntry, str(alumnus_id))
-    if entry is None:
-        raise NotFound("花名册中没有该校友。", {"alumnus_id": str(alumnus_id)})
-    return {
-        "alumnus_id": entry.alumnus_id,
-        "name": entry.name,
-        "phone": entry.phone,
-        "email": entry.email,
-        "department_ids": list(entry.department_ids or []),
-        "updated_at": iso_utc(entry.updated_at),
-    }

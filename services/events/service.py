@@ -150,14 +150,10 @@ class EventsService(HealthMixin):
         )
 
     @rpc
-    def alumnus_registrations(self, alumnus_id: str) -> list[dict[str, Any]]:
-        return registrations.alumnus_registrations(self.db.session, alumnus_id)
-
-    @rpc
     def list_alumnus_registrations(
         self, alumnus_id: str, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """`alumnus_registrations` a page at a time (`?limit=&cursor=&status=`)."""
+        """An alumnus's registrations in the order they were made, a page at a time."""
         return registrations.list_alumnus_registrations(
             self.db.session,
             alumnus_id,
@@ -336,10 +332,6 @@ class EventsService(HealthMixin):
             return feedback.answer_suggestion(session, suggestion_id, payload, who, utcnow())
 
     @rpc
-    def get_suggestion(self, suggestion_id: str) -> dict[str, Any]:
-        return feedback.get_suggestion(self.db.session, suggestion_id)
-
-    @rpc
     def list_suggestions(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return feedback.list_suggestions(
             self.db.session, load_or_raise(contracts.feedback.SuggestionSearch(), params or {})
@@ -379,10 +371,6 @@ class EventsService(HealthMixin):
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.add_service_request_note(session, request_id, payload, who, utcnow())
-
-    @rpc
-    def get_service_request(self, request_id: str) -> dict[str, Any]:
-        return feedback.get_service_request(self.db.session, request_id)
 
     @rpc
     def list_service_requests(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -435,17 +423,13 @@ class EventsService(HealthMixin):
 
     # ---- the registry's events: the local roster -----------------------------
 
-    @rpc
-    def get_roster_entry(self, alumnus_id: str) -> dict[str, Any]:
-        return roster.get_roster_entry(self.db.session, alumnus_id)
-
     @consumes("registry", "alumnus_registered")
     def on_alumnus_registered(self, session: Session, event: dict[str, Any]) -> None:
-        roster.apply_alumnus_registered(session, event["data"])
+        roster.upsert_roster_entry(session, event["data"])
 
     @consumes("registry", "alumnus_updated")
     def on_alumnus_updated(self, session: Session, event: dict[str, Any]) -> None:
-        roster.apply_alumnus_updated(session, event["data"])
+        roster.upsert_roster_entry(session, event["data"]["alumnus"])
 
     @rpc
     def backfill_roster(self) -> dict[str, int]:

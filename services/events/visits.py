@@ -21,12 +21,7 @@ from sqlalchemy.orm import Session
 from services.common.contracts.events import visits as contract
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.statemachine import StateMachine
-from services.events.common import (
-    id_or_none,
-    page_in_order,
-    school_date,
-    set_status,
-)
+from services.events.common import id_or_none, page_in_order, school_date, set_status
 from services.events.models import OutboxMessage, Visit
 
 REQUESTED, APPROVED, DECLINED, DONE, CANCELLED = (

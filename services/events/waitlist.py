@@ -11,11 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.common.contracts.events import registrations as registration_contracts
-from services.events.models import (
-    Event,
-    OutboxMessage,
-    Registration,
-)
+from services.events.models import Event, OutboxMessage, Registration
 
 CONFIRMED, WAITLISTED, CANCELLED = "confirmed", "waitlisted", "cancelled"
 

@@ -56,12 +56,6 @@ class CheckInResult(StrictSchema):
     already_checked_in = fields.Boolean(required=True)
 
 
-class RegistrationQr(StrictSchema):
-    registration_id = fields.String(required=True)
-    content_type = fields.String(required=True)
-    png_base64 = fields.String(required=True)
-
-
 class AttendanceStats(StrictSchema):
     event_id = fields.String(required=True)
     capacity = fields.Integer(required=True)
