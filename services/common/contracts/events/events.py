@@ -104,26 +104,6 @@ class SeriesPatch(StrictSchema):
     description = fields.String(validate=length(max_len=10_000))
 
 
-class Event(StrictSchema):
-    id = fields.String(required=True)
-    kind = fields.String(required=True)
-    title = fields.String(required=True)
-    description = fields.String(required=True)
-    organiser_type = fields.String(required=True)
-    organiser_id = fields.String(allow_none=True, required=True)
-    venue = fields.String(required=True)
-    starts_at = UtcDateTime(required=True)
-    ends_at = UtcDateTime(required=True)
-    capacity = fields.Integer(required=True)
-    registration_opens_at = UtcDateTime(required=True)
-    registration_closes_at = UtcDateTime(required=True)
-    status = fields.String(required=True, validate=one_of(EVENT_STATUSES))
-    series_id = fields.String(allow_none=True, required=True)
-    speaker_alumnus_id = fields.String(allow_none=True, required=True)
-    seats_taken = fields.Integer(required=True)
-    created_at = UtcDateTime(required=True)
-
-
 class EventBrief(StrictSchema):
     """What a message about a registration needs to say which event it is."""
 
@@ -135,6 +115,18 @@ class EventBrief(StrictSchema):
     venue = fields.String(required=True)
     starts_at = UtcDateTime(required=True)
     ends_at = UtcDateTime(required=True)
+
+
+class Event(EventBrief):
+    description = fields.String(required=True)
+    capacity = fields.Integer(required=True)
+    registration_opens_at = UtcDateTime(required=True)
+    registration_closes_at = UtcDateTime(required=True)
+    status = fields.String(required=True, validate=one_of(EVENT_STATUSES))
+    series_id = fields.String(allow_none=True, required=True)
+    speaker_alumnus_id = fields.String(allow_none=True, required=True)
+    seats_taken = fields.Integer(required=True)
+    created_at = UtcDateTime(required=True)
 
 
 class LectureSeries(StrictSchema):
