@@ -36,7 +36,7 @@ DRAFT, PUBLISHED, CLOSED, FINISHED, CANCELLED = (
     "cancelled",
 )
 
-# Read after "活动…" too: 活动尚未发布，不接受报名。
+# Status names read after "活动": 活动尚未发布，不接受报名。
 EVENT_STATUS = StateMachine(
     "活动",
     {
