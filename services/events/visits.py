@@ -95,7 +95,7 @@ def decide_visit(
     visit = _visit(session, visit_id)
     approved = data["decision"] == APPROVED
     step = "approve" if approved else "decline"
-    VISIT_STATUS.target(visit.status, step)  # a decided visit is refused before its date
+    VISIT_STATUS.target(visit.status, step)  # the table first: a decided visit, whatever its date
     if approved and visit.visit_date < school_date(now):
         raise Conflict(
             "来访日期已过，不能批准。",
@@ -141,7 +141,7 @@ def complete_visit(
 ) -> dict[str, Any]:
     """Approved → done, with notes on how the visit went; not before the visit day."""
     visit = _visit(session, visit_id)
-    VISIT_STATUS.target(visit.status, "complete")  # refused before the date is looked at
+    VISIT_STATUS.target(visit.status, "complete")  # the table first, then the date
     if school_date(now) < visit.visit_date:
         raise Conflict(
             "来访日期未到，不能标记为已完成。",
