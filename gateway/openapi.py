@@ -47,7 +47,9 @@ def openapi_document() -> dict[str, Any]:
         info={
             "description": "Alumni-relations platform: registry of alumni, departments and "
             "accounts; events and registrations, visits, work plans, suggestions, service "
-            "requests and cooperation projects. Errors use one body: "
+            "requests and cooperation projects; donations: funds, gifts (amounts in integer "
+            "fen, Idempotency-Key), refunds, receipts, pledges, online giving, in-kind gifts, "
+            "naming, the honour roll and reports. Errors use one body: "
             '{"error": {"code", "message", "details"}}.'
         },
         plugins=[MarshmallowPlugin()],
