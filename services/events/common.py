@@ -14,7 +14,7 @@ latest committed.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from marshmallow import Schema
@@ -22,6 +22,7 @@ from sqlalchemy import Select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common.chinatime import china_date, china_day_bounds
 from services.common.errors import Conflict
 from services.common.paging import each, page, paged_select
 from services.common.statemachine import StateMachine
@@ -34,22 +35,14 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-# Due dates and visit dates are the school's calendar days. China keeps one
-# offset all year (no daylight saving), so a fixed zone needs no tz database.
-SCHOOL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-def school_date(moment: datetime) -> date:
-    """The school's calendar day at `moment`."""
-    return as_utc(moment).astimezone(SCHOOL_TZ).date()
+# Due dates and visit dates are the school's calendar days: China's (services/common/
+# chinatime.py).
+school_date = china_date
 
 
 def school_year_bounds(year: int) -> tuple[datetime, datetime]:
     """[1 January, next 1 January) of `year` at midnight Beijing time."""
-    return (
-        datetime(year, 1, 1, tzinfo=SCHOOL_TZ),
-        datetime(year + 1, 1, 1, tzinfo=SCHOOL_TZ),
-    )
+    return china_day_bounds(date(year, 1, 1))[0], china_day_bounds(date(year + 1, 1, 1))[0]
 
 
 def id_or_none(value: Any) -> str | None:
