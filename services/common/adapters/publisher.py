@@ -15,15 +15,23 @@ class BrokerPublisher:
     """The real adapter: nameko's publisher on `<source>.events`, with publisher confirms.
 
     Routing key and AMQP `type` are the event type, `message_id` is the event id;
-    messages are persistent.
+    messages are persistent. A publish that cannot reach the broker fails within about a
+    second (the relay then waits and tries again, services/common/relay.py).
     """
 
     def __init__(self, amqp_uri: str, source: str) -> None:
         from nameko.amqp.publish import Publisher
         from nameko.standalone.events import get_event_exchange
 
+        from services.common.broker import PUBLISH_RETRY_POLICY
+
         self.exchange = get_event_exchange(source, {})
-        self._publisher = Publisher(amqp_uri, use_confirms=True, declare=[self.exchange])
+        self._publisher = Publisher(
+            amqp_uri,
+            use_confirms=True,
+            declare=[self.exchange],
+            retry_policy=PUBLISH_RETRY_POLICY,
+        )
 
     def publish(self, event: dict[str, Any]) -> None:
         self._publisher.publish(
