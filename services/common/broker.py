@@ -21,8 +21,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu import Connection
@@ -105,7 +106,7 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def wait_until_declared(amqp_uri: str, declare, purpose: str) -> None:
+def wait_until_declared(amqp_uri: str, declare: Callable[[Any], None], purpose: str) -> None:
     """Run `declare(channel)` on a fresh connection, waiting for the broker as long as it
     takes (a service must not crash-loop at launch because the broker starts later)."""
     link = BrokerLink(purpose)

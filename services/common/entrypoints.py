@@ -42,7 +42,8 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
     nameko publishes the reply and acks the request from the worker's thread, where a
     broker error kills the container. Here it is noted once per outage instead: the caller
     gets no reply (its deadline answers for it: services/common/rpc.py), and the request,
-    unacknowledged, goes back to its queue, where its TTL (the caller's deadline) ends it.
+    unacknowledged, goes back to its queue; its TTL, the caller's deadline, ends it there
+    unless the broker is back sooner (docs/operations.md, "Not covered").
     """
 
     queue_consumer = QueueConsumer()
