@@ -21,13 +21,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from amqp.exceptions import ConnectionError as AmqpConnectionError
-from kombu import Connection
+from kombu import Connection, Producer
 from kombu.exceptions import OperationalError
+from nameko.constants import PERSISTENT
 from nameko.extensions import ProviderCollector
 from nameko.messaging import QueueConsumer as NamekoQueueConsumer
 from nameko.messaging import QueueConsumerStopped
@@ -44,7 +45,8 @@ RECONNECT_MAX_SECONDS = 3.0
 """Retry delays double from the first to the cap. The cap bounds how long after the
 broker's return a service still waits before it is back (docs/operations.md)."""
 
-CONNECT_TIMEOUT_SECONDS = 5.0
+CONNECT_TIMEOUT_SECONDS = 3.0
+CONFIRM_TIMEOUT_SECONDS = 5.0
 
 PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
@@ -52,10 +54,10 @@ PUBLISH_RETRY_POLICY = {
     "interval_step": 0.3,
     "interval_max": 0.5,
 }
-"""How the platform's publishers (RPC calls, the outbox relay, parking failed events) retry
-a publish on a lost connection: about a second in all. Then the publish fails and its
-extension's own schedule takes over (`reconnect_delays`, a caller's deadline), instead of
-kombu's, which retries for ever or for many seconds without a word."""
+"""How RPC calls and the parking of failed events retry a publish on a lost connection:
+about a second in all. Then the publish fails and the caller's deadline or the broker's
+redelivery takes over, instead of kombu's schedule, which retries for ever or for many
+seconds without a word."""
 
 
 def reconnect_delays() -> Iterator[float]:
@@ -125,6 +127,57 @@ def wait_until_declared(amqp_uri: str, declare: Callable[[Any], None], purpose: 
             continue
         link.restored()
         return
+
+
+class ConfirmingPublisher:
+    """Publishes with publisher confirms over one connection of its own, made on first use
+    and dropped after any failure, so that the next publish starts on a fresh one.
+
+    For a publisher that must never hang (the outbox relay): a broker that is still
+    booting can accept a connection and then not answer, and kombu's shared producer
+    pools wait without limit. Here connecting is bounded by `CONNECT_TIMEOUT_SECONDS`,
+    a confirm by `CONFIRM_TIMEOUT_SECONDS`, and a failure is the caller's to retry.
+    """
+
+    def __init__(self, amqp_uri: str, declare: Iterable[Any] = ()) -> None:
+        self.amqp_uri = amqp_uri
+        self.declare = list(declare)
+        self._connection: Connection | None = None
+        self._producer: Producer | None = None
+
+    def publish(self, payload: Any, **properties: Any) -> None:
+        try:
+            producer = self._producer or self._connect()
+            producer.publish(
+                payload,
+                serializer="json",
+                delivery_mode=PERSISTENT,
+                confirm_timeout=CONFIRM_TIMEOUT_SECONDS,
+                **properties,
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self) -> Producer:
+        connection = Connection(
+            self.amqp_uri,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            transport_options={"confirm_publish": True},
+        )
+        self._connection = connection
+        channel = connection.channel()
+        for entity in self.declare:
+            entity(channel).declare()
+        self._producer = Producer(channel)
+        return self._producer
+
+    def close(self) -> None:
+        """Drop the connection without the closing handshake a dead broker cannot answer."""
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.collect(socket_timeout=CONNECT_TIMEOUT_SECONDS)
+        self._connection = self._producer = None
 
 
 @contextmanager

@@ -60,12 +60,17 @@ class OutboxRelay:
         self.wake()
 
     def run(self) -> None:
+        try:
+            self._relay()
+        finally:
+            self.publisher.close()
+
+    def _relay(self) -> None:
         delays = reconnect_delays()
         while self._running:
             if not self.paused:
                 try:
-                    while self.flush() == BATCH_SIZE:
-                        pass
+                    self._drain()
                 except Exception as error:
                     if isinstance(error, BROKER_ERRORS):
                         self.broker_link.lost(error)
@@ -73,10 +78,18 @@ class OutboxRelay:
                         log.exception("outbox relay failed; retrying")
                     eventlet.sleep(next(delays))
                     continue
-                self.broker_link.restored()
                 delays = reconnect_delays()
             with contextlib.suppress(Empty):
                 self._wakeups.get(timeout=POLL_INTERVAL_SECONDS)
+
+    def _drain(self) -> None:
+        """Flush batches until one is not full. The broker is back as soon as it has taken
+        a batch: under a steady load the batches may stay full for a long while."""
+        while True:
+            sent = self.flush()
+            self.broker_link.restored()
+            if sent < BATCH_SIZE:
+                return
 
     def flush(self) -> int:
         """Publish one batch of unsent rows; returns how many were sent."""

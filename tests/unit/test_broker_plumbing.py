@@ -5,9 +5,11 @@ it without asking."""
 from __future__ import annotations
 
 import logging
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from nameko.containers import ServiceContainer
@@ -67,6 +69,23 @@ def test_a_link_logs_an_outage_once_and_its_end_once(caplog):
     assert messages[1].startswith("outbox relay: broker reachable again after")
     assert "ConnectionResetError" in messages[2]
     assert not any(record.exc_info for record in caplog.records), "no tracebacks"
+
+
+def test_a_publish_to_a_broker_that_accepts_but_never_answers_fails_in_time(monkeypatch):
+    """A broker still booting can accept a connection and say nothing: the outbox relay's
+    publish must fail, for the relay to try again, rather than wait for ever."""
+    monkeypatch.setattr(broker, "CONNECT_TIMEOUT_SECONDS", 0.5)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        publisher = broker.ConfirmingPublisher(f"amqp://guest:guest@127.0.0.1:{port}//")
+
+        began = time.monotonic()
+        with pytest.raises(broker.BROKER_ERRORS):
+            publisher.publish({"event_id": "e1"}, routing_key="thing_happened")
+        assert time.monotonic() - began < 5
+        assert publisher._connection is None, "the next publish starts on a fresh connection"
 
 
 def test_reconnect_delays_double_up_to_the_cap():
