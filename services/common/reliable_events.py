@@ -159,11 +159,15 @@ class ReliableEventHandler(EventHandler):
         headers[ATTEMPT_HEADER] = attempt
         headers[ERROR_HEADER] = error[:1000]
         amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
+        # Declared again on each new connection: a broker that comes back without its data
+        # has no side queues, and a copy sent to a missing queue is silently dropped.
+        (target_queue,) = [q for q in self.side_queues(self.queue.name) if q.name == target]
         with get_producer(amqp_uri, confirms=True) as producer:
             producer.publish(
                 message.body,
                 exchange="",
                 routing_key=target,
+                declare=[target_queue],
                 headers=headers,
                 content_type=message.content_type,
                 content_encoding=message.content_encoding,
