@@ -31,7 +31,7 @@ OUTAGE_SECONDS = 2.0
 # nameko retries publishing a reply for about 5 s before it raises: the crash needs
 # an outage longer than that.
 REPLY_GIVES_UP_SECONDS = 8.0
-# A call that cannot reach the broker answers in about a second (rpc.CALL_RETRY_POLICY);
+# A call that cannot reach the broker answers in about a second (broker.PUBLISH_RETRY_POLICY);
 # this bound leaves room for a busy CI machine and is still well inside the deadline.
 FAILS_FAST_SECONDS = 3.0
 
