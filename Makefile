@@ -12,8 +12,10 @@ $(PY):
 install: $(PY)
 	$(PY) -m pip install -q -e '.[dev]'
 
+# RabbitMQ started if needed, then every process of the catalogue, supervised (services/run.py).
 run: $(PY)
-	PY=$(PY) scripts/run.sh
+	ENSURE_RABBIT_MANAGEMENT=0 scripts/ensure-rabbitmq.sh
+	$(PY) -m services.run
 
 up:
 	docker compose -f deploy/docker-compose.yml up --build

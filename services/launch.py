@@ -1,5 +1,6 @@
 """Start one service of the catalogue: bring its database to the latest schema, run its
-launch hooks, declare every consumer's queues, then hand over to nameko.
+launch hooks, declare every consumer's queues (waiting for the broker if it is not up
+yet), then hand over to nameko.
 
     python -m services.launch <service>     (the names: services/common/catalogue.py)
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging.config
 import os
 import sys
 
@@ -31,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Migrate and run one service.")
     parser.add_argument("service", choices=catalogue.names())
     args = parser.parse_args(argv)
+    logging.config.dictConfig(config.nameko_config()["LOGGING"])
     entry = catalogue.by_name(args.service)
     if entry.database:
         upgrade(entry.name)

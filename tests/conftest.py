@@ -116,6 +116,23 @@ def module_amqp_uri(request, rabbit_manager):
     rabbit_manager.delete_vhost(vhost)
 
 
+@pytest.fixture(scope="session")
+def outage_broker(tmp_path_factory):
+    """A RabbitMQ node of the session's own, for tests that stop the broker; the shared one
+    is never disturbed (tests/support/broker_node.py)."""
+    from tests.support.broker_node import RabbitNode, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"cannot start a RabbitMQ node of our own: {reason}")
+    node = RabbitNode(tmp_path_factory.mktemp("rabbit"))
+    try:
+        node.start()
+        yield node
+    finally:
+        node.stop()
+
+
 # ---- containers and processes ------------------------------------------------
 
 

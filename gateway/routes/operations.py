@@ -40,7 +40,8 @@ class OperationsRoutes:
     @api(
         "GET",
         "/ready",
-        "Readiness: the broker and every service answer.",
+        "Readiness: the broker answers, and every service answers with its own links to the "
+        "broker up.",
         "operations",
         None,
         response=edge.Readiness,
@@ -49,16 +50,25 @@ class OperationsRoutes:
     def ready(self, request: Request):
         checks = {"broker": self._broker_check()}
         for entry in catalogue.rpc_services():
-            try:
-                getattr(self, probe_name(entry.name)).health()
-                checks[entry.name] = "ok"
-            except AppError as error:
-                checks[entry.name] = error.message
+            checks[entry.name] = self._service_check(entry.name)
         ready = all(state == "ok" for state in checks.values())
         return (200 if ready else 503), {
             "status": "ready" if ready else "not_ready",
             "checks": checks,
         }
+
+    def _service_check(self, service: str) -> str:
+        """`ok`, or why not: it does not answer, or it answers while its consumers or its
+        outbox relay are still reconnecting to the broker (services/common/entrypoints.py
+        `HealthMixin`)."""
+        try:
+            answer = getattr(self, probe_name(service)).health()
+        except AppError as error:
+            return error.message
+        if answer.get("broker", "ok") != "ok":
+            links = "、".join(answer.get("reconnecting", ()))
+            return f"服务 {service} 与消息代理的连接正在恢复（{links}）。"
+        return "ok"
 
     def _broker_check(self) -> str:
         try:

@@ -165,11 +165,22 @@ def nameko_config() -> dict[str, Any]:
         "WEB_SERVER_ADDRESS": web_server_address(),
         "max_workers": max_workers(),
         "parent_calls_tracked": 10,
+        # Ends the process when a dying container hangs, so that it is restarted.
+        "SERVICE_CONTAINER_CLS": "services.common.container.ServiceContainer",
         "LOGGING": {
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+            "filters": {
+                "expected": {"()": "services.common.container.ExpectedErrorWithoutTraceback"}
+            },
+            "handlers": {
+                "console": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "plain",
+                    "filters": ["expected"],
+                }
+            },
             "root": {"level": get("LOG_LEVEL"), "handlers": ["console"]},
         },
     }

@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from services.common import config
 from services.common.adapters.publisher import BrokerPublisher
+from services.common.broker import BrokerLink
 from services.common.db import make_engine
 from services.common.relay import OutboxRelay
 
@@ -99,6 +100,11 @@ class Database(DependencyProvider):
 
     def start(self) -> None:
         self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")
+
+    @property
+    def broker_link(self) -> BrokerLink | None:
+        """The relay's link to the broker, reported by the `health` RPC (HealthMixin)."""
+        return self.relay.broker_link if self.relay is not None else None
 
     def stop(self) -> None:
         if self.relay is not None:

@@ -1,14 +1,18 @@
 """The entrypoints every service declares the same way: RPC, event handlers, health, timers.
 
 - `@rpc`: nameko's RPC entrypoint with the platform's expected errors (the caller's
-  mistakes, logged as warnings rather than crashes) as the default.
+  mistakes, logged as warnings rather than crashes) as the default, consuming through the
+  platform's queue consumer (services/common/broker.py), and surviving a broker that goes
+  away while a call is answered.
 - `@consumes(source, event_type)`: a reliable event handler (retries, then a dead-letter
   queue: services/common/reliable_events.py) that checks the event against its contract
   and its publisher, and claims it in the inbox in the same transaction as the handler's
   effect, so a redelivered event does nothing twice. The method receives the open
   session and the checked event: `def on_x(self, session, event) -> None`.
-- `HealthMixin`: the `health` RPC that readiness probes and healthchecks call.
-- `@configured_timer(KEY)`: a timer whose interval is a setting (services/common/config.py).
+- `HealthMixin`: the `health` RPC that readiness probes and healthchecks call; it says
+  whether the service's own links to the broker (its consumers, its outbox relay) are up.
+- `@configured_timer(KEY)`: a timer whose interval is a setting (services/common/config.py);
+  a tick that fails for want of the broker or a peer is a warning, and the next tick runs.
 """
 
 from __future__ import annotations
@@ -17,23 +21,56 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from nameko.rpc import rpc as nameko_rpc
+from nameko import rpc as nameko_rpc
+from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.common import config
+from services.common.broker import BROKER_ERRORS, BrokerLink, QueueConsumer
 from services.common.contracts import check_event
-from services.common.errors import EXPECTED_ERRORS
+from services.common.errors import EXPECTED_ERRORS, ServiceTimeout, ServiceUnavailable
 from services.common.reliable_events import reliable_event_handler
 
 EventMethod = Callable[[Any, Session, dict[str, Any]], None]
 
 
+class RpcConsumer(nameko_rpc.RpcConsumer):
+    """nameko's consumer of a service's RPC queue, on the platform's queue consumer.
+
+    nameko publishes the reply and acks the request from the worker's thread, where a
+    broker error kills the container. Here it is noted once per outage instead: the caller
+    gets no reply (its deadline answers for it: services/common/rpc.py), and the request,
+    unacknowledged, goes back to its queue; its TTL, the caller's deadline, ends it there
+    unless the broker is back sooner (docs/operations.md, "Not covered").
+    """
+
+    queue_consumer = QueueConsumer()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reply_link = BrokerLink("RPC replies")
+
+    def handle_result(self, message, result, exc_info):
+        try:
+            answer = super().handle_result(message, result, exc_info)
+        except BROKER_ERRORS as error:
+            self.reply_link.lost(error)
+            return result, exc_info
+        self.reply_link.restored()
+        return answer
+
+
+class Rpc(nameko_rpc.Rpc):
+    rpc_consumer = RpcConsumer()
+
+
 def rpc(*args, **kwargs):
-    """`@rpc` or `@rpc(...)`: nameko's, with `expected_exceptions` the platform's by default."""
+    """`@rpc` or `@rpc(...)`: `Rpc` above, with `expected_exceptions` the platform's by
+    default."""
     kwargs.setdefault("expected_exceptions", EXPECTED_ERRORS)
-    return nameko_rpc(*args, **kwargs)
+    return Rpc.decorator(*args, **kwargs)
 
 
 def consumes(source: str, event_type: str, **handler_options: Any):
@@ -59,17 +96,43 @@ def consumes(source: str, event_type: str, **handler_options: Any):
     return decorate
 
 
+class BrokerLinks(DependencyProvider):
+    """The purposes of the service's standing links to the broker that are down now.
+
+    A standing link is one its extension keeps retrying until it is back: an extension's
+    `broker_link` (the queue consumer's, the outbox relay's through `Database`). Links used
+    only on demand (a reply, an RPC call) are not reported: nothing would restore them
+    while nobody asks.
+    """
+
+    def get_dependency(self, worker_ctx) -> list[str]:
+        links = (getattr(extension, "broker_link", None) for extension in self.container.extensions)
+        return sorted({link.purpose for link in links if link is not None and not link.connected})
+
+
 class HealthMixin:
-    """The `health` RPC: the service answers, and its database too when it has one."""
+    """The `health` RPC: the service answers, and its database too when it has one;
+    `broker` is "ok" when every standing link to the broker is up, else "reconnecting"
+    (with the links in `reconnecting`)."""
 
     name: str
 
+    broker_links = BrokerLinks()
+
     @rpc
-    def health(self) -> dict[str, str]:
+    def health(self) -> dict[str, Any]:
         database = getattr(self, "db", None)
         if database is not None:
             database.session.execute(text("SELECT 1"))
-        return {"service": self.name, "status": "ok"}
+        answer: dict[str, Any] = {"service": self.name, "status": "ok", "broker": "ok"}
+        if self.broker_links:
+            answer.update(broker="reconnecting", reconnecting=self.broker_links)
+        return answer
+
+
+TIMER_EXPECTED_ERRORS = (*EXPECTED_ERRORS, ServiceUnavailable, ServiceTimeout, *BROKER_ERRORS)
+"""A tick that fails for these is logged as a warning, without a traceback: a peer or the
+broker is away, and the next tick tries again."""
 
 
 class ConfiguredTimer(Timer):
@@ -78,6 +141,7 @@ class ConfiguredTimer(Timer):
 
     def __init__(self, config_key: str, eager: bool = False, **kwargs: Any) -> None:
         self.config_key = config_key
+        kwargs.setdefault("expected_exceptions", TIMER_EXPECTED_ERRORS)
         super().__init__(interval=0, eager=eager, **kwargs)
 
     def setup(self) -> None:

@@ -5,6 +5,10 @@ publisher.py: `<service>.events`, routing key = event type, publisher confirms).
 whose publish was confirmed but whose mark was lost in a crash is sent again on restart,
 so delivery is at least once; consumers deduplicate by `event_id` (services/common/
 inbox.py).
+
+While the broker is away the relay keeps the rows (a pass stops at the first row it cannot
+publish, so the order holds), says so once, retries on `reconnect_delays()`, and says once
+that the broker is back when it publishes again (services/common/broker.py).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from services.common.adapters.publisher import EventPublisher
+from services.common.broker import BROKER_ERRORS, BrokerLink, reconnect_delays
 from services.common.columns import utcnow
 from services.common.outbox import OutboxMessageMixin
 
@@ -26,7 +31,6 @@ log = logging.getLogger(__name__)
 
 POLL_INTERVAL_SECONDS = 1.0
 BATCH_SIZE = 200
-FAILURE_BACKOFF_SECONDS = 2.0
 
 
 class OutboxRelay:
@@ -43,6 +47,7 @@ class OutboxRelay:
         self.outbox_model = outbox_model
         self.publisher = publisher
         self.paused = paused
+        self.broker_link = BrokerLink("outbox relay")
         self._wakeups: LightQueue = LightQueue(maxsize=1)
         self._running = True
 
@@ -55,17 +60,36 @@ class OutboxRelay:
         self.wake()
 
     def run(self) -> None:
+        try:
+            self._relay()
+        finally:
+            self.publisher.close()
+
+    def _relay(self) -> None:
+        delays = reconnect_delays()
         while self._running:
             if not self.paused:
                 try:
-                    while self.flush() == BATCH_SIZE:
-                        pass
-                except Exception:
-                    log.exception("outbox relay could not publish; retrying")
-                    eventlet.sleep(FAILURE_BACKOFF_SECONDS)
+                    self._drain()
+                except Exception as error:
+                    if isinstance(error, BROKER_ERRORS):
+                        self.broker_link.lost(error)
+                    else:
+                        log.exception("outbox relay failed; retrying")
+                    eventlet.sleep(next(delays))
                     continue
+                delays = reconnect_delays()
             with contextlib.suppress(Empty):
                 self._wakeups.get(timeout=POLL_INTERVAL_SECONDS)
+
+    def _drain(self) -> None:
+        """Flush batches until one is not full. The broker is back as soon as it has taken
+        a batch: under a steady load the batches may stay full for a long while."""
+        while True:
+            sent = self.flush()
+            self.broker_link.restored()
+            if sent < BATCH_SIZE:
+                return
 
     def flush(self) -> int:
         """Publish one batch of unsent rows; returns how many were sent."""

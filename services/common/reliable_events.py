@@ -8,6 +8,11 @@ where it waits for an operator; a message that breaks its contract goes there at
 once (`is_poison`). The original is acked only after the broker has
 confirmed the copy, so a crash in between at worst delivers it twice, which
 the inbox makes harmless.
+
+A broker outage is transient here as everywhere (services/common/broker.py): the handler
+consumes through the platform's queue consumer, the side queues are declared once the
+broker answers, and a copy that cannot be parked for want of the broker leaves the
+original unacknowledged, for the broker to deliver again.
 """
 
 from __future__ import annotations
@@ -16,11 +21,18 @@ import logging
 import traceback
 
 from kombu import Queue
-from nameko.amqp.publish import get_connection, get_producer
+from nameko.amqp.publish import get_producer
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.standalone.events import get_event_exchange
 
+from services.common.broker import (
+    BROKER_ERRORS,
+    PUBLISH_RETRY_POLICY,
+    BrokerLink,
+    QueueConsumer,
+    wait_until_declared,
+)
 from services.common.errors import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -45,16 +57,18 @@ def dead_letter_queue_name(queue_name: str) -> str:
 
 
 def declare_queues(amqp_uri: str, queues: list[Queue]) -> None:
-    with get_connection(amqp_uri) as connection:
-        channel = connection.channel()
-        try:
-            for queue in queues:
-                queue.bind(channel).declare()
-        finally:
-            channel.close()
+    """Declare `queues`, waiting for the broker if it is away."""
+
+    def declare(channel) -> None:
+        for queue in queues:
+            queue.bind(channel).declare()
+
+    wait_until_declared(amqp_uri, declare, "event queue declaration")
 
 
 class ReliableEventHandler(EventHandler):
+    queue_consumer = QueueConsumer()
+
     def __init__(
         self,
         source_service: str,
@@ -71,6 +85,7 @@ class ReliableEventHandler(EventHandler):
             requeue_on_error=False,
             **kwargs,
         )
+        self.parking_link = BrokerLink("parking failed events")
 
     def setup(self) -> None:
         super().setup()
@@ -120,10 +135,14 @@ class ReliableEventHandler(EventHandler):
         error = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
         try:
             self._republish(message, target, attempt, error)
-        except Exception:
-            log.exception("could not park failed message on %s; requeueing it", target)
+        except Exception as failure:
+            if isinstance(failure, BROKER_ERRORS):
+                self.parking_link.lost(failure)
+            else:
+                log.exception("could not park failed message on %s; requeueing it", target)
             self.queue_consumer.requeue_message(message)
             return
+        self.parking_link.restored()
         log.warning(
             "handler %s failed (attempt %s), message sent to %s: %s",
             self.method_name,
@@ -140,17 +159,22 @@ class ReliableEventHandler(EventHandler):
         headers[ATTEMPT_HEADER] = attempt
         headers[ERROR_HEADER] = error[:1000]
         amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
+        # Declared again on each new connection: a broker that comes back without its data
+        # has no side queues, and a copy sent to a missing queue is silently dropped.
+        (target_queue,) = [q for q in self.side_queues(self.queue.name) if q.name == target]
         with get_producer(amqp_uri, confirms=True) as producer:
             producer.publish(
                 message.body,
                 exchange="",
                 routing_key=target,
+                declare=[target_queue],
                 headers=headers,
                 content_type=message.content_type,
                 content_encoding=message.content_encoding,
                 delivery_mode=2,
                 message_id=message.properties.get("message_id"),
                 retry=True,
+                retry_policy=PUBLISH_RETRY_POLICY,
             )
 
 

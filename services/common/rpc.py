@@ -4,23 +4,41 @@ nameko's `RpcProxy` waits for a reply for ever. `TimedRpcProxy` bounds the
 wait, and turns the ways a call can fail for want of a peer into the
 platform's errors: a service with no queue bound (never started) becomes
 `ServiceUnavailable` at once, a service that does not answer in time becomes
-`ServiceTimeout`, and a broken broker connection `ServiceUnavailable`. Requests
+`ServiceTimeout`, and a broken broker connection `ServiceUnavailable` (noted once
+per outage in the log, not per call: services/common/broker.py). Requests
 carry the same deadline as a message TTL, so a service that comes back later
-does not execute calls whose callers have given up.
+does not execute calls whose callers have given up. Replies arrive through the
+platform's queue consumer, which reconnects by itself when the broker returns.
 """
 
 from __future__ import annotations
 
 import eventlet
-from kombu.exceptions import OperationalError
 from nameko.exceptions import UnknownService, deserialize_to_instance
-from nameko.rpc import MethodProxy, RpcProxy, ServiceProxy
+from nameko.rpc import MethodProxy, ReplyListener, RpcProxy, ServiceProxy
 
 from services.common import config
+from services.common.broker import (
+    BROKER_ERRORS,
+    PUBLISH_RETRY_POLICY,
+    BrokerLink,
+    QueueConsumer,
+)
 from services.common.errors import ServiceTimeout, ServiceUnavailable, on_new_error_type
 
 # A caller gets the platform's errors back as themselves, not as nameko's RemoteError.
 on_new_error_type(deserialize_to_instance)
+
+
+class TimedReplyListener(ReplyListener):
+    """nameko's reply listener on the platform's queue consumer; also the one place that
+    notes, for every proxy of the service, whether calls reach the broker."""
+
+    queue_consumer = QueueConsumer()
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.calls_link = BrokerLink("RPC calls")
 
 
 class TimedMethodProxy(MethodProxy):
@@ -31,7 +49,9 @@ class TimedMethodProxy(MethodProxy):
     def __call__(self, *args, **kwargs):
         deadline = eventlet.Timeout(self.timeout)
         try:
-            return self._call(*args, **kwargs).result()
+            reply = self._call(*args, **kwargs)
+            self.reply_listener.calls_link.restored()
+            return reply.result()
         except eventlet.Timeout as fired:
             if fired is not deadline:
                 raise
@@ -43,7 +63,8 @@ class TimedMethodProxy(MethodProxy):
             raise ServiceUnavailable(
                 f"服务 {self.service_name} 当前不可用。", {"service": self.service_name}
             ) from None
-        except (OperationalError, OSError):
+        except BROKER_ERRORS as error:
+            self.reply_listener.calls_link.lost(error)
             raise ServiceUnavailable(
                 "消息代理不可用，请稍后重试。", {"service": self.service_name}
             ) from None
@@ -70,8 +91,13 @@ class TimedServiceProxy(ServiceProxy):
 class TimedRpcProxy(RpcProxy):
     """`RpcProxy("svc")` with a deadline: `timeout` seconds, else config RPC_TIMEOUT."""
 
+    rpc_reply_listener = TimedReplyListener()
+
     def __init__(self, target_service: str, timeout: float | None = None, **options) -> None:
         self.timeout = timeout
+        # A call while the broker is away fails in about a second with a clear
+        # ServiceUnavailable, rather than spending its deadline on reconnecting.
+        options.setdefault("retry_policy", PUBLISH_RETRY_POLICY)
         super().__init__(target_service, **options)
 
     def setup(self) -> None:

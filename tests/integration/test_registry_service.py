@@ -48,7 +48,7 @@ def department(registry):
 
 
 def test_department_alumnus_get_search_update_history(registry, department):
-    assert registry.health() == {"service": "registry", "status": "ok"}
+    assert registry.health() == {"service": "registry", "status": "ok", "broker": "ok"}
     assert uuid.UUID(department["id"])
     assert registry.list_departments() == [department]
 

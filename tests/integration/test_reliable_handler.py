@@ -134,6 +134,32 @@ def test_handler_that_fails_once_is_retried_and_not_dead_lettered(container_fact
         assert message_count(amqp_uri, name) == 0, name
 
 
+def test_retry_queue_lost_with_the_brokers_data_is_declared_again(container_factory, rabbit_config):
+    """A broker that comes back without its data (a new node, a lost volume) has the
+    handler's queue again, declared by its consumer, but none of its retry queues."""
+    succeeded = []
+
+    class FailsOnce:
+        name = "fails_once_after_loss"
+
+        @reliable_event_handler("registry", "alumnus_registered", retry_delays=RETRY_DELAYS)
+        def on_registered(self, event):
+            succeeded.append(event["event_id"])
+            if len(succeeded) == 1:
+                raise ConnectionError("database briefly unreachable")
+
+    container_factory(FailsOnce, rabbit_config).start()
+    queue = handler_queue("fails_once_after_loss", "on_registered")
+    with get_connection(rabbit_config["AMQP_URI"]) as connection:
+        connection.default_channel.queue_delete(retry_queue_name(queue, 1))
+
+    event = registered_event()
+    publish(rabbit_config, event)
+
+    wait_until(lambda: len(succeeded) == 2)
+    assert message_count(rabbit_config["AMQP_URI"], retry_queue_name(queue, 1)) == 0
+
+
 # ---- idempotent consumer -------------------------------------------------------
 
 

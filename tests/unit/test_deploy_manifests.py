@@ -234,6 +234,13 @@ def test_every_service_has_a_healthcheck(compose):
                 assert DURATION.match(str(healthcheck[key])), (name, key, healthcheck[key])
 
 
+def test_every_service_is_started_again_when_it_exits(compose):
+    """A service whose container dies ends its process (services/common/container.py); the
+    restart policy is what brings it back (docs/operations.md)."""
+    for name, service in compose["services"].items():
+        assert service.get("restart") in ("unless-stopped", "always"), name
+
+
 def test_app_services_use_the_project_image_and_launcher(compose):
     for name, service in _app_services(compose).items():
         build = service.get("build")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from services.common.adapters.publisher import BrokerPublisher, InMemoryPublisher
 from services.common.contracts import build_event
 from services.common.dependencies import WorkerDatabase
-from services.common.relay import OutboxRelay
+from services.common.relay import BATCH_SIZE, OutboxRelay
 from services.registry import domain
 from services.registry.models import Alumnus, Base, OutboxMessage
 from tests.support.registry_data import alumnus_snapshot
@@ -130,6 +130,7 @@ def test_running_relay_publishes_committed_rows_unless_paused(registry_session_f
         relay.stop()
         runner.wait()
 
+    assert relay.publisher.closed, "a stopped relay lets go of its connection"
     if paused:
         assert relay.publisher.published == []
         assert rows(registry_session_factory)[0].sent_at is None
@@ -203,3 +204,35 @@ def test_broker_publisher_routes_by_event_type_on_the_sources_exchange():
     assert message["exchange"].name == "registry.events"
     assert message["exchange"].type == "topic"
     assert message["exchange"].durable is True
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_relay_reports_the_broker_back_once_it_takes_a_batch_though_more_are_waiting(
+    registry_session_factory,
+):
+    """After an outage, under a steady write load, the batches can stay full for a long
+    while: the broker is back (for /ready) as soon as it has taken one."""
+    with registry_session_factory() as session:
+        for number in range(BATCH_SIZE + 1):
+            OutboxMessage.record(session, "alumnus_registered", alumnus_payload(f"校友{number}"))
+        session.commit()
+    link_up_at_second_batch: list[bool] = []
+
+    class OutageThenSteady(InMemoryPublisher):
+        def publish(self, event):
+            if self.calls == BATCH_SIZE + 1:  # the first row of the second batch
+                link_up_at_second_batch.append(relay.broker_link.connected)
+            super().publish(event)
+
+    relay = OutboxRelay(registry_session_factory, OutboxMessage, OutageThenSteady(fail_on_call=1))
+    runner = eventlet.spawn(relay.run)
+    try:
+        deadline = time.monotonic() + 10
+        while len(relay.publisher.published) <= BATCH_SIZE and time.monotonic() < deadline:
+            eventlet.sleep(0.05)
+    finally:
+        relay.stop()
+        runner.wait()
+
+    assert len(relay.publisher.published) == BATCH_SIZE + 1
+    assert link_up_at_second_batch == [True]

@@ -10,20 +10,26 @@ class EventPublisher(Protocol):
 
     def publish(self, event: dict[str, Any]) -> None: ...
 
+    def close(self) -> None:
+        """Let go of the connection, if any (the relay is stopping)."""
+
 
 class BrokerPublisher:
-    """The real adapter: nameko's publisher on `<source>.events`, with publisher confirms.
+    """The real adapter: `<source>.events`, with publisher confirms, over a connection of
+    its own (services/common/broker.py `ConfirmingPublisher`).
 
     Routing key and AMQP `type` are the event type, `message_id` is the event id;
-    messages are persistent.
+    messages are persistent. A publish that cannot reach the broker, or is not confirmed,
+    fails within seconds; the relay then waits and tries again (services/common/relay.py).
     """
 
     def __init__(self, amqp_uri: str, source: str) -> None:
-        from nameko.amqp.publish import Publisher
         from nameko.standalone.events import get_event_exchange
 
+        from services.common.broker import ConfirmingPublisher
+
         self.exchange = get_event_exchange(source, {})
-        self._publisher = Publisher(amqp_uri, use_confirms=True, declare=[self.exchange])
+        self._publisher = ConfirmingPublisher(amqp_uri, declare=[self.exchange])
 
     def publish(self, event: dict[str, Any]) -> None:
         self._publisher.publish(
@@ -34,6 +40,9 @@ class BrokerPublisher:
             type=event["event_type"],
         )
 
+    def close(self) -> None:
+        self._publisher.close()
+
 
 class InMemoryPublisher:
     """The fake: keeps what it was given; `fail_on_call=n` makes the n-th publish fail as a
@@ -43,9 +52,13 @@ class InMemoryPublisher:
         self.published: list[dict[str, Any]] = []
         self.fail_on_call = fail_on_call
         self.calls = 0
+        self.closed = False
 
     def publish(self, event: dict[str, Any]) -> None:
         self.calls += 1
         if self.fail_on_call is not None and self.calls == self.fail_on_call:
             raise ConnectionError("broker went away")
         self.published.append(event)
+
+    def close(self) -> None:
+        self.closed = True

@@ -1,0 +1,260 @@
+"""Riding out a broker outage: what counts as one, how it is logged, how we reconnect.
+
+A RabbitMQ restart is an ordinary event in operations, not a bug. Every extension of the
+platform that talks to the broker therefore treats a lost or refused connection as
+transient: it notes the outage on a `BrokerLink` (one warning when the link is lost, one
+line when it is back, nothing per retry), retries on `reconnect_delays()`, and never lets
+the error reach the nameko container, which would kill the service (nameko's runner
+aborts a container on any error escaping an extension's thread).
+
+`QueueConsumer` is nameko's consumer of every queue a service reads (RPC requests, RPC
+replies, events) with three changes: it reconnects within `RECONNECT_MAX_SECONDS` of the
+broker's return (kombu's own schedule grows to 30 s between attempts), it logs an outage
+once instead of a traceback per attempt, and acknowledging a message over a connection
+that has just died is not an error (the broker hands the message out again). The
+platform's entrypoints and RPC proxy use it (services/common/entrypoints.py,
+reliable_events.py, rpc.py), so every service gets it without asking.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu import Connection, Producer
+from kombu.exceptions import OperationalError
+from nameko.constants import PERSISTENT
+from nameko.extensions import ProviderCollector
+from nameko.messaging import QueueConsumer as NamekoQueueConsumer
+from nameko.messaging import QueueConsumerStopped
+
+log = logging.getLogger(__name__)
+
+BROKER_ERRORS: tuple[type[BaseException], ...] = (OperationalError, AmqpConnectionError, OSError)
+"""What a lost, refused or closed broker connection raises: kombu's wrapper, the AMQP
+library's connection errors (a broker shutting down closes connections with
+CONNECTION_FORCED) and socket errors (ECONNREFUSED, ECONNRESET, EPIPE)."""
+
+RECONNECT_FIRST_SECONDS = 0.5
+RECONNECT_MAX_SECONDS = 3.0
+"""Retry delays double from the first to the cap. The cap bounds how long after the
+broker's return a service still waits before it is back (docs/operations.md)."""
+
+CONNECT_TIMEOUT_SECONDS = 3.0
+CONFIRM_TIMEOUT_SECONDS = 5.0
+
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0.2,
+    "interval_step": 0.3,
+    "interval_max": 0.5,
+}
+"""How RPC calls and the parking of failed events retry a publish on a lost connection:
+about a second in all. Then the publish fails and the caller's deadline or the broker's
+redelivery takes over, instead of kombu's schedule, which retries for ever or for many
+seconds without a word."""
+
+
+def reconnect_delays() -> Iterator[float]:
+    """0.5, 1, 2, 3, 3, … seconds: the waits between attempts to reach the broker."""
+    delay = RECONNECT_FIRST_SECONDS
+    while True:
+        yield delay
+        delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+
+
+class BrokerLink:
+    """One extension's hold on the broker, logged once when lost and once when back.
+
+    `purpose` names the link in the log (and in the `health` RPC): "outbox relay",
+    "message consumers", ….
+    """
+
+    def __init__(self, purpose: str) -> None:
+        self.purpose = purpose
+        self.lost_since: float | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.lost_since is None
+
+    def lost(self, error: BaseException) -> None:
+        if self.lost_since is None:
+            self.lost_since = time.monotonic()
+            log.warning(
+                "%s: broker unreachable (%s); retrying every %g s at most until it is back",
+                self.purpose,
+                describe(error),
+                RECONNECT_MAX_SECONDS,
+            )
+
+    def restored(self) -> None:
+        if self.lost_since is not None:
+            log.warning(
+                "%s: broker reachable again after %.1f s",
+                self.purpose,
+                time.monotonic() - self.lost_since,
+            )
+            self.lost_since = None
+
+
+def describe(error: BaseException) -> str:
+    """The error in one line, without a traceback: `ConnectionRefusedError: [Errno 111] …`."""
+    return f"{type(error).__name__}: {error}"
+
+
+def wait_until_declared(amqp_uri: str, declare: Callable[[Any], None], purpose: str) -> None:
+    """Run `declare(channel)` on a fresh connection, waiting for the broker as long as it
+    takes (a service must not crash-loop at launch because the broker starts later)."""
+    link = BrokerLink(purpose)
+    delays = reconnect_delays()
+    while True:
+        try:
+            with Connection(amqp_uri, connect_timeout=CONNECT_TIMEOUT_SECONDS) as connection:
+                channel = connection.channel()
+                try:
+                    declare(channel)
+                finally:
+                    channel.close()
+        except BROKER_ERRORS as error:
+            link.lost(error)
+            time.sleep(next(delays))
+            continue
+        link.restored()
+        return
+
+
+class ConfirmingPublisher:
+    """Publishes with publisher confirms over one connection of its own, made on first use
+    and dropped after any failure, so that the next publish starts on a fresh one.
+
+    For a publisher that must never hang (the outbox relay): a broker that is still
+    booting can accept a connection and then not answer, and kombu's shared producer
+    pools wait without limit. Here connecting is bounded by `CONNECT_TIMEOUT_SECONDS`,
+    a confirm by `CONFIRM_TIMEOUT_SECONDS`, and a failure is the caller's to retry.
+    """
+
+    def __init__(self, amqp_uri: str, declare: Iterable[Any] = ()) -> None:
+        self.amqp_uri = amqp_uri
+        self.declare = list(declare)
+        self._connection: Connection | None = None
+        self._producer: Producer | None = None
+
+    def publish(self, payload: Any, **properties: Any) -> None:
+        try:
+            producer = self._producer or self._connect()
+            producer.publish(
+                payload,
+                serializer="json",
+                delivery_mode=PERSISTENT,
+                confirm_timeout=CONFIRM_TIMEOUT_SECONDS,
+                **properties,
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    def _connect(self) -> Producer:
+        connection = Connection(
+            self.amqp_uri,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            transport_options={"confirm_publish": True},
+        )
+        self._connection = connection
+        channel = connection.channel()
+        for entity in self.declare:
+            entity(channel).declare()
+        self._producer = Producer(channel)
+        return self._producer
+
+    def close(self) -> None:
+        """Drop the connection without the closing handshake a dead broker cannot answer."""
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.collect(socket_timeout=CONNECT_TIMEOUT_SECONDS)
+        self._connection = self._producer = None
+
+
+@contextmanager
+def connection_may_be_gone() -> Iterator[None]:
+    """For acks and rejects: on a connection that has just died they fail, and need not
+    succeed, because the broker puts every unacknowledged message back in its queue."""
+    with contextlib.suppress(*BROKER_ERRORS):
+        yield
+
+
+class QueueConsumer(NamekoQueueConsumer):
+    """nameko's queue consumer, reconnecting quickly and quietly (see the module)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.broker_link = BrokerLink("message consumers")
+
+    @contextmanager
+    def establish_connection(self):
+        with self.create_connection() as connection:
+            connection.ensure_connection(
+                self.on_connection_error,
+                self.connect_max_retries,
+                interval_start=RECONNECT_FIRST_SECONDS,
+                interval_step=RECONNECT_FIRST_SECONDS,
+                interval_max=RECONNECT_MAX_SECONDS,
+                callback=self._stop_if_killed,
+            )
+            yield connection
+
+    def _stop_if_killed(self) -> None:
+        # kombu retries for ever; a container stopping or being killed must not wait for
+        # the broker.
+        if self.should_stop:
+            raise QueueConsumerStopped()
+
+    def on_connection_error(self, exc, interval) -> None:
+        self.broker_link.lost(exc)
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs) -> None:
+        super().on_consume_ready(connection, channel, consumers, **kwargs)
+        self.broker_link.restored()
+
+    def run(self, _tokens: int = 1, **kwargs) -> None:
+        # kombu's loop, noting a lost connection on the link instead of logging a
+        # traceback each time.
+        errors = self.connection.connection_errors + self.connection.channel_errors
+        while not self.should_stop:
+            try:
+                if self.restart_limit.can_consume(_tokens):
+                    for _ in self.consume(limit=None, **kwargs):
+                        pass
+                else:
+                    time.sleep(self.restart_limit.expected_time(_tokens))
+            except errors as error:
+                self.broker_link.lost(error)
+            except QueueConsumerStopped:
+                if not self._consumers_ready.ready():
+                    raise  # start() is waiting for this thread: it must hear why it ended
+                return
+
+    def unregister_provider(self, provider) -> None:
+        if self.broker_link.connected:
+            super().unregister_provider(provider)
+            return
+        # nameko cancels a consumer from the consuming thread, once connected: during an
+        # outage a stopping service would wait for the broker. There is no consumer to
+        # cancel on a dead connection, and the next connection leaves this one out.
+        self._consumers.pop(provider, None)
+        ProviderCollector.unregister_provider(self, provider)
+        if not self._providers:
+            self.should_stop = True
+
+    def ack_message(self, message) -> None:
+        with connection_may_be_gone():
+            super().ack_message(message)
+
+    def requeue_message(self, message) -> None:
+        with connection_may_be_gone():
+            super().requeue_message(message)
