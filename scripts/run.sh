@@ -58,6 +58,7 @@ address="${WEB_SERVER_ADDRESS:-127.0.0.1:8000}"
 url="http://$address"
 for _ in $(seq 1 60); do
   if "$PY" -c "import sys, urllib.request; urllib.request.urlopen('$url/ready', timeout=2)" 2>/dev/null; then
+    stand_in_notes="$("$PY" -m services.common.catalogue --stand-in-notes | sed 's/^/  /')"
     cat <<MSG
 
 校友工作平台已启动 / the alumni platform is running
@@ -65,6 +66,7 @@ for _ in $(seq 1 60); do
   API docs:   $url/docs
   admin:      $ALUMNI_ADMIN_USERNAME / $ALUMNI_ADMIN_PASSWORD $password_note
   logs:       $ALUMNI_VAR_DIR/log/
+$stand_in_notes
 Press Ctrl-C to stop.
 MSG
     wait -n "${pids[@]}"

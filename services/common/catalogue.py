@@ -87,6 +87,14 @@ SERVICES: tuple[ServiceEntry, ...] = (
         consumes=("registry",),
         contracts="services.common.contracts.events",
     ),
+    ServiceEntry(
+        "notify",
+        "services.notify.service:NotifyService",
+        database=True,
+        consumes=("registry", "events", "donations"),
+        contracts="services.common.contracts.notify",
+        on_launch=("services.notify.bootstrap:ensure_default_templates",),
+    ),
     ServiceEntry("gateway", "gateway.service:GatewayService", readiness=HTTP_PROBE),
 )
 
@@ -101,14 +109,39 @@ class StandIn:
     address_setting: the setting (services/common/config.py) that holds its "host:port";
     the stand-in listens there and the service's adapter connects there, so the test
     fixtures move both to a free port by setting it.
+    more_address_settings: further "host:port" settings it listens on (e.g. a web view),
+    moved to free ports by the fixtures alike.
+    shows: what `make run` prints about it once the system is up, with `{SETTING}`
+    replaced by that setting's value (e.g. where to read the mail it caught).
     """
 
     name: str
     module: str
     address_setting: str
+    more_address_settings: tuple[str, ...] = ()
+    shows: str = ""
+
+    @property
+    def address_settings(self) -> tuple[str, ...]:
+        return (self.address_setting, *self.more_address_settings)
 
 
-STAND_INS: tuple[StandIn, ...] = ()
+STAND_INS: tuple[StandIn, ...] = (
+    StandIn(
+        "mailsink",
+        "services.notify.standins.mailsink",
+        "NOTIFY_SMTP_ADDRESS",
+        more_address_settings=("NOTIFY_MAILBOX_WEB_ADDRESS",),
+        shows="开发邮箱 / dev mailbox: http://{NOTIFY_MAILBOX_WEB_ADDRESS}/  "
+        "(SMTP {NOTIFY_SMTP_ADDRESS}; files in {ALUMNI_VAR_DIR}/mailbox/)",
+    ),
+    StandIn(
+        "smsgateway",
+        "services.notify.standins.smsgateway",
+        "NOTIFY_SMS_ADDRESS",
+        shows="短信网关 / SMS stand-in: http://{NOTIFY_SMS_ADDRESS}/messages",
+    ),
+)
 
 
 def by_name(name: str) -> ServiceEntry:
@@ -137,11 +170,19 @@ def publishers() -> Iterator[ServiceEntry]:
 
 def main(argv: list[str] | None = None) -> None:
     """`python -m services.common.catalogue`: the service names, one a line (for scripts);
-    `--stand-ins`: the stand-ins' modules instead."""
+    `--stand-ins`: the stand-ins' modules instead; `--stand-in-notes`: what each stand-in
+    `shows`, with its settings filled in."""
     args = sys.argv[1:] if argv is None else argv
     if args == ["--stand-ins"]:
         for stand_in in STAND_INS:
             print(stand_in.module)
+        return
+    if args == ["--stand-in-notes"]:
+        from services.common import config
+
+        for stand_in in STAND_INS:
+            if stand_in.shows:
+                print(stand_in.shows.format_map({k: config.get(k) for k in config.DEFAULTS}))
         return
     for entry in SERVICES:
         print(entry.name)

@@ -26,9 +26,27 @@ DEFAULTS: dict[str, str] = {
     "ALUMNI_ADMIN_USERNAME": "admin",
     "OUTBOX_RELAY_PAUSED": "",
     "TASK_OVERDUE_SCAN_SECONDS": "3600",
+    # notify: outside systems (docs/notify.md). Credentials come from the environment only.
+    "NOTIFY_SMTP_ADDRESS": "127.0.0.1:8025",
+    "NOTIFY_SMTP_STARTTLS": "",
+    "NOTIFY_SMTP_CONNECTIONS": "8",
+    "NOTIFY_MAIL_FROM": "校友会 <alumni@example.edu.cn>",
+    "NOTIFY_MAILBOX_WEB_ADDRESS": "127.0.0.1:8026",
+    "NOTIFY_SMS_PROVIDER": "http",
+    "NOTIFY_SMS_ADDRESS": "127.0.0.1:8027",
+    "NOTIFY_SMS_SIGN_NAME": "校友会",
+    "NOTIFY_SMS_ACCESS_KEY_ID": "alumni-platform",
+    "NOTIFY_SMS_DAILY_CAP": "5",
+    "NOTIFY_REMINDER_SCAN_SECONDS": "300",
+    "NOTIFY_RECEIPT_FETCH_SECONDS": "5",
+    "NOTIFY_PUBLIC_URL": "",
+    "NOTIFY_OFFICE_EMAIL": "",
+    "NOTIFY_CLOCK_START": "",
 }
 """Settings with a default. Others (`JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`,
-`<SERVICE>_DATABASE_URL`) have a rule instead, in their functions below."""
+`<SERVICE>_DATABASE_URL`, `NOTIFY_UNSUBSCRIBE_SECRET`, `NOTIFY_SMS_ACCESS_KEY_SECRET`,
+`NOTIFY_SMTP_USERNAME` / `NOTIFY_SMTP_PASSWORD`) have a rule instead, in their functions
+below."""
 
 ACCESS_TOKEN_TTL_SECONDS = 15 * 60
 REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 3600
@@ -93,13 +111,28 @@ def _secret_from_file(name: str) -> str:
     """A generated secret kept under var/ so restarts of a laptop setup agree on it."""
     path = var_dir() / name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        # Written aside and linked into place: of processes starting together, one wins and
+        # every one reads the winner's secret, never a half-written file.
+        draft = path.with_name(f".{name}.{os.getpid()}")
+        draft.write_text(secrets.token_urlsafe(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
 def jwt_secret(overrides: Mapping[str, Any] | None = None) -> str:
     return get("JWT_SECRET", overrides) or _secret_from_file("jwt-secret")
+
+
+def secret(name: str, overrides: Mapping[str, Any] | None = None) -> str:
+    """A secret setting; without one in the environment, generated once under var/ (so the
+    processes of one laptop setup, a service and its local stand-in, agree on it)."""
+    return get(name, overrides) or _secret_from_file(name.lower().replace("_", "-"))
 
 
 def admin_username() -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from services.common import config
 from services.common.contracts import check_event
+from services.common.contracts.base import EventContract
 from services.common.errors import EXPECTED_ERRORS
 from services.common.reliable_events import reliable_event_handler
 
@@ -36,12 +37,15 @@ def rpc(*args, **kwargs):
     return nameko_rpc(*args, **kwargs)
 
 
-def consumes(source: str, event_type: str, **handler_options: Any):
+def consumes(
+    source: str, event_type: str, contract: EventContract | None = None, **handler_options: Any
+):
     """Handle `event_type` events of `source` once each (see the module's docstring).
 
     The service needs a `db` dependency (services/common/dependencies.py `Database`).
     The inbox names the claim after the method, so renaming a handler makes it see
-    events again that it has handled before.
+    events again that it has handled before. `contract`: the consumer's own reading of an
+    event whose producer has not published its contracts yet (instead of the registry's).
     """
 
     def decorate(method: EventMethod):
@@ -49,7 +53,10 @@ def consumes(source: str, event_type: str, **handler_options: Any):
 
         @functools.wraps(method)
         def handle(self, event: dict[str, Any]) -> None:
-            checked = check_event(event, source=source)
+            if contract is None:
+                checked = check_event(event, source=source)
+            else:
+                checked = contract.check(event)
             with self.db.transaction() as session:
                 if self.db.claim(session, checked["event_id"], handler_name):
                     method(self, session, checked)

@@ -1,0 +1,121 @@
+"""Mail as bytes on the wire: MIME with UTF-8 subject and body, an HTML part with its
+text part, attachments, and the unsubscribe headers of bulk mail (RFC 2369, RFC 8058).
+
+Written out directly rather than through `email.message.EmailMessage`, which costs several
+times more per message: a newsletter to 100,000 people builds 100,000 of these. The output
+is checked against the standard library's parser in the unit tests.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from email.header import Header
+from email.utils import format_datetime, formataddr, parseaddr
+from urllib.parse import quote
+
+CRLF = "\r\n"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def encode_header(value: str) -> str:
+    """RFC 2047 for anything not plain ASCII; folded to the line length mail expects."""
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", header_name="Subject").encode(linesep=CRLF)
+
+
+def address(display: str) -> str:
+    """`Name <addr>` with the name encoded when it is not ASCII."""
+    name, mail = parseaddr(display)
+    return formataddr((name, mail), charset="utf-8") if name else mail
+
+
+def _base64_lines(content: bytes) -> str:
+    encoded = base64.b64encode(content).decode("ascii")
+    return CRLF.join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+
+
+def _text_part(subtype: str, text: str) -> str:
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"{CRLF}'
+        f"Content-Transfer-Encoding: base64{CRLF}{CRLF}"
+        f"{_base64_lines(text.encode('utf-8'))}{CRLF}"
+    )
+
+
+def _attachment_part(attachment: Attachment) -> str:
+    name = attachment.filename
+    fallback = name if name.isascii() else "attachment" + _extension(name)
+    disposition = f'attachment; filename="{fallback}"'
+    if not name.isascii():
+        disposition += f"; filename*=utf-8''{quote(name)}"
+    return (
+        f'Content-Type: {attachment.content_type}; name="{fallback}"{CRLF}'
+        f"Content-Disposition: {disposition}{CRLF}"
+        f"Content-Transfer-Encoding: base64{CRLF}{CRLF}"
+        f"{_base64_lines(attachment.content)}{CRLF}"
+    )
+
+
+def _extension(filename: str) -> str:
+    dot = filename.rfind(".")
+    return filename[dot:] if dot > 0 and filename[dot:].isascii() else ""
+
+
+def _multipart(subtype: str, parts: list[str]) -> str:
+    boundary = "=_" + uuid.uuid4().hex
+    body = "".join(f"--{boundary}{CRLF}{part}" for part in parts)
+    return (
+        f'Content-Type: multipart/{subtype}; boundary="{boundary}"{CRLF}{CRLF}'
+        f"{body}--{boundary}--{CRLF}"
+    )
+
+
+def compose(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    html: str,
+    text: str,
+    message_id: str,
+    date: datetime,
+    attachments: tuple[Attachment, ...] = (),
+    unsubscribe_url: str | None = None,
+) -> bytes:
+    """The whole message; `unsubscribe_url` makes it bulk mail with one-click unsubscribe."""
+    headers = [
+        f"From: {address(sender)}",
+        f"To: {address(to)}",
+        f"Subject: {encode_header(subject)}",
+        f"Date: {format_datetime(date)}",
+        f"Message-ID: {message_id}",
+        "MIME-Version: 1.0",
+    ]
+    if unsubscribe_url:
+        headers.append(f"List-Unsubscribe: <{unsubscribe_url}>")
+        headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+        headers.append("Precedence: bulk")
+    body = _multipart("alternative", [_text_part("plain", text), _text_part("html", html)])
+    if attachments:
+        body = _multipart("mixed", [body, *(_attachment_part(a) for a in attachments)])
+    return (CRLF.join(headers) + CRLF + body).encode("ascii")
+
+
+def html_document(fragment: str, footer: str = "") -> str:
+    """A mail's HTML fragment as a document, with an (already escaped) footer."""
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"></head>'
+        f'<body style="font-family:sans-serif;line-height:1.6">{fragment}{footer}</body></html>'
+    )
