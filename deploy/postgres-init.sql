@@ -4,3 +4,4 @@
 -- each service's Alembic migrations create its tables at launch.
 CREATE DATABASE registry OWNER alumni;
 CREATE DATABASE events OWNER alumni;
+CREATE DATABASE notify OWNER alumni;
