@@ -55,22 +55,20 @@ def _text_part(subtype: str, text: str) -> str:
 
 
 def _attachment_part(attachment: Attachment) -> str:
+    """The file name as RFC 2231 (`filename*`) for clients that read it and as an RFC 2047
+    word in `name` for older ones; a plain one when it is ASCII."""
     name = attachment.filename
-    fallback = name if name.isascii() else "attachment" + _extension(name)
-    disposition = f'attachment; filename="{fallback}"'
-    if not name.isascii():
-        disposition += f"; filename*=utf-8''{quote(name)}"
+    if name.isascii():
+        type_name, disposition = f'"{name}"', f'filename="{name}"'
+    else:
+        encoded = base64.b64encode(name.encode("utf-8")).decode("ascii")
+        type_name, disposition = f'"=?utf-8?b?{encoded}?="', f"filename*=utf-8''{quote(name)}"
     return (
-        f'Content-Type: {attachment.content_type}; name="{fallback}"{CRLF}'
-        f"Content-Disposition: {disposition}{CRLF}"
+        f"Content-Type: {attachment.content_type}; name={type_name}{CRLF}"
+        f"Content-Disposition: attachment; {disposition}{CRLF}"
         f"Content-Transfer-Encoding: base64{CRLF}{CRLF}"
         f"{_base64_lines(attachment.content)}{CRLF}"
     )
-
-
-def _extension(filename: str) -> str:
-    dot = filename.rfind(".")
-    return filename[dot:] if dot > 0 and filename[dot:].isascii() else ""
 
 
 def _multipart(subtype: str, parts: list[str]) -> str:
