@@ -61,7 +61,7 @@ class Mailbox:
                 f"X-Sink-Rcpt-To: {', '.join(envelope.rcpt_tos)}\r\n"
             ).encode()
             name = f"{time.time_ns()}-{next(self._numbers):06d}{SUFFIX}"
-            draft = self.directory / f".{name}"
+            draft = self.directory / f"{name}.part"
             draft.write_bytes(envelope_lines + envelope.original_content)
             os.replace(draft, self.directory / name)
         return "250 OK 已收下"
