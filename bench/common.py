@@ -28,7 +28,8 @@ import requests
 
 from bench.echo_service import ECHO_SERVICE
 from services.launch import nameko_run_command
-from tests.support.processes import REPO_ROOT
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_CONCURRENCY = 16
 DEFAULT_DURATION_SECONDS = 5.0
