@@ -142,7 +142,7 @@ def bare_loop(smtp_address: str, count: int) -> tuple[float, float]:
     after `sendmail`, of one newsletter message as notify composes it."""
     data = compose(
         sender="校友会 <alumni@example.edu.cn>",
-        to="校友0 <bench000000@example.com>",
+        to=("校友0", "bench000000@example.com"),
         subject=SUBJECT,
         html=html_document(BODY.replace("{{ recipient.name }}", "校友0")),
         text="校友0校友，您好：\n新图书馆落成启用。\n",

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import formataddr, parseaddr
+from email.utils import parseaddr
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -109,6 +109,8 @@ class Dispatcher:
         self._newsletter_content: dict[str, Content] = {}
         self._mail_failures = 0
         self._mail_paused_until: datetime | None = None
+        self._envelope_sender = parseaddr(settings.sender)[1]
+        self._sender_domain = self._envelope_sender.rpartition("@")[2] or "localhost"
 
     # ---- the pass ------------------------------------------------------------------------
 
@@ -263,14 +265,13 @@ class Dispatcher:
                 f'<a href="{html.escape(url)}">一键退订</a></p>'
             )
             text += f"\n不想再收到此类邮件？一键退订：{url}\n"
-        sender_domain = parseaddr(self.settings.sender)[1].rpartition("@")[2] or "localhost"
         return compose(
             sender=self.settings.sender,
-            to=formataddr((message.context["recipient"]["name"], message.address), charset="utf-8"),
+            to=(message.context["recipient"]["name"], message.address),
             subject=mail.subject,
             html=html_document(mail.html, footer),
             text=text,
-            message_id=f"<{message.id}@{sender_domain}>",
+            message_id=f"<{message.id}@{self._sender_domain}>",
             date=now,
             attachments=attachments,
             unsubscribe_url=context["unsubscribe_url"] if bulk else None,
@@ -294,7 +295,7 @@ class Dispatcher:
             connection = self._slots[item.slot]
             if connection is None:
                 connection = self._slots[item.slot] = self.mail.connect()
-            connection.begin(self._envelope_sender(), item.message.address, item.data)
+            connection.begin(self._envelope_sender, item.message.address, item.data)
             return None
         except MailUnavailable as error:
             self._drop(item.slot)
@@ -310,9 +311,6 @@ class Dispatcher:
             if isinstance(error, MailUnavailable):
                 self._drop(item.slot)
             return error
-
-    def _envelope_sender(self) -> str:
-        return parseaddr(self.settings.sender)[1]
 
     def _drop(self, slot: int) -> None:
         connection, self._slots[slot] = self._slots[slot], None

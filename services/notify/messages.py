@@ -32,6 +32,18 @@ QUEUED, WAITING, SENT, FAILED, SKIPPED = "queued", "waiting", "sent", "failed", 
 STATUSES = (QUEUED, WAITING, SENT, FAILED, SKIPPED)
 """`waiting`: queued, but for something it needs first (a gift's receipt PDF)."""
 RENDER_FAILED = "render_failed"
+EVENT_FIELDS = (
+    "id",
+    "kind",
+    "channel",
+    "purpose",
+    "recipient",
+    "alumnus_id",
+    "newsletter_id",
+    "template_version_id",
+    "attempts",
+)
+"""What `notification_sent` / `notification_failed` say of a message (as `message_id`)."""
 REPORT_BATCH = 500
 
 
@@ -253,8 +265,15 @@ def statistics(session: Session, params: dict[str, Any]) -> dict[str, Any]:
 def report_outcomes(session: Session, now: datetime, limit: int = REPORT_BATCH) -> int:
     """Record `notification_sent` / `notification_failed` for messages that have reached
     their outcome and are no longer held by a dispatcher; returns how many."""
-    messages = session.scalars(
-        select(Message)
+    columns = (
+        Message.seq,
+        Message.status,
+        Message.sent_at,
+        Message.last_error,
+        *(getattr(Message, name) for name in EVENT_FIELDS),
+    )
+    messages = session.execute(
+        select(*columns)
         .where(
             Message.reported.is_(False),
             Message.status.in_((SENT, FAILED)),
@@ -264,17 +283,8 @@ def report_outcomes(session: Session, now: datetime, limit: int = REPORT_BATCH) 
         .limit(limit)
     ).all()
     for message in messages:
-        data = {
-            "message_id": message.id,
-            "kind": message.kind,
-            "channel": message.channel,
-            "purpose": message.purpose,
-            "recipient": message.recipient,
-            "alumnus_id": message.alumnus_id,
-            "newsletter_id": message.newsletter_id,
-            "template_version_id": message.template_version_id,
-            "attempts": message.attempts,
-        }
+        data = {name: getattr(message, name) for name in EVENT_FIELDS}
+        data["message_id"] = data.pop("id")
         if message.status == SENT:
             OutboxMessage.record(
                 session, "notification_sent", {**data, "sent_at": iso_utc(message.sent_at)}

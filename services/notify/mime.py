@@ -11,6 +11,7 @@ Standard library only.
 from __future__ import annotations
 
 import base64
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,8 +36,9 @@ def encode_header(value: str) -> str:
     return Header(value, "utf-8", header_name="Subject").encode(linesep=CRLF)
 
 
+@functools.lru_cache(maxsize=16)
 def address(display: str) -> str:
-    """`Name <addr>` with the name encoded when it is not ASCII."""
+    """`Name <addr>` with the name encoded when it is not ASCII (a sender: kept)."""
     name, mail = parseaddr(display)
     return formataddr((name, mail), charset="utf-8") if name else mail
 
@@ -83,7 +85,7 @@ def _multipart(subtype: str, parts: list[str]) -> str:
 def compose(
     *,
     sender: str,
-    to: str,
+    to: tuple[str, str],
     subject: str,
     html: str,
     text: str,
@@ -92,10 +94,11 @@ def compose(
     attachments: tuple[Attachment, ...] = (),
     unsubscribe_url: str | None = None,
 ) -> bytes:
-    """The whole message; `unsubscribe_url` makes it bulk mail with one-click unsubscribe."""
+    """The whole message to `to` (name, address); `unsubscribe_url` makes it bulk mail with
+    one-click unsubscribe."""
     headers = [
         f"From: {address(sender)}",
-        f"To: {address(to)}",
+        f"To: {formataddr(to, charset='utf-8')}",
         f"Subject: {encode_header(subject)}",
         f"Date: {format_datetime(date)}",
         f"Message-ID: {message_id}",

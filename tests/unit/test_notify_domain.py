@@ -99,7 +99,7 @@ def parse(data: bytes):
 def test_mail_is_utf8_mime_with_a_text_part_an_html_part_and_attachments():
     data = compose(
         sender="校友会 <alumni@example.edu.cn>",
-        to="张伟 <zhang@example.com>",
+        to=("张伟", "zhang@example.com"),
         subject="感谢您的捐赠，" + "很长的标题" * 20,
         html="<p>谢谢</p>",
         text="谢谢\n",
@@ -123,7 +123,7 @@ def test_bulk_mail_has_one_click_unsubscribe_headers():
     mail = parse(
         compose(
             sender="a@example.edu.cn",
-            to="b@example.com",
+            to=("", "b@example.com"),
             subject="近况",
             html="<p>x</p>",
             text="x",

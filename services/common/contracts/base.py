@@ -139,7 +139,7 @@ class EventContract:
         return nested()
 
     def build(self, data: dict[str, Any]) -> dict[str, Any]:
-        errors = self.data_schema().validate(data)
+        errors = _shared_instance(self.data_schema).validate(data)
         if errors:
             raise ValueError(f"{self.event_type} payload breaks its contract: {errors}")
         return {
