@@ -29,6 +29,7 @@ bench: $(PY)
 	ENSURE_RABBIT_MANAGEMENT=0 scripts/ensure-rabbitmq.sh
 	$(PY) -m bench.gateway_reads
 	$(PY) -m bench.signups
+	$(PY) -m bench.newsletter
 
 # Regenerate the deploy files that list services (compose, database init) from the catalogue.
 deploy-files: $(PY)
