@@ -98,14 +98,21 @@ class Dispatcher:
         sms: SmsProvider,
         settings: DispatchSettings,
         clock: Callable[[], datetime],
+        parallel_map: Callable[[Callable, list], Any] | None = None,
     ) -> None:
+        """`parallel_map(fn, items)`: runs `fn` on the items side by side, results in order
+        (default: a pool of threads; the service passes eventlet's, which costs less)."""
         self.session_factory = session_factory
         self.mail = mail
         self.sms = sms
         self.settings = settings
         self.clock = clock
         self._slots: list[Any] = [None] * settings.connections
-        self._pool = ThreadPoolExecutor(max_workers=settings.connections)
+        self._pool = None
+        if parallel_map is None:
+            self._pool = ThreadPoolExecutor(max_workers=settings.connections)
+            parallel_map = self._pool.map
+        self._map = parallel_map
         self._newsletter_content: dict[str, Content] = {}
         self._mail_failures = 0
         self._mail_paused_until: datetime | None = None
@@ -126,7 +133,8 @@ class Dispatcher:
     def close(self) -> None:
         for slot in range(len(self._slots)):
             self._drop(slot)
-        self._pool.shutdown(wait=False)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
 
     def _newsletter_step(self, session: Session) -> int:
         now = self.clock()
@@ -191,14 +199,14 @@ class Dispatcher:
             round_ = outgoing[start : start + connections]
             for slot, item in enumerate(round_):
                 item.slot = slot
-            for item, outcome in zip(round_, self._pool.map(self._begin, round_), strict=True):
+            for item, outcome in zip(round_, self._map(self._begin, round_), strict=True):
                 item.outcome = outcome
             held = [item for item in round_ if item.outcome is None]
             for item in round_:
                 if item.outcome is not None:
                     self._failed(item.message, item.outcome, work, now)
             self._commit_round(held, work, now)
-            for item, outcome in zip(held, self._pool.map(self._finish, held), strict=True):
+            for item, outcome in zip(held, self._map(self._finish, held), strict=True):
                 if outcome is not None:
                     self._after_end(item.message, outcome, work, now)
             sent += len(held)
@@ -350,52 +358,44 @@ class Dispatcher:
 
     def _failed(self, message: Message, error: Exception, work: _Pass, now: datetime) -> None:
         """Before its end was sent: a later attempt, or failed for good."""
-        attempts = message.attempts + 1
-        if isinstance(error, (MailUnavailable, SmsUnavailable)):
-            delay = retry_delay(attempts)
-            if delay is not None:
-                work.updates.append(
-                    (
-                        message.seq,
-                        {
-                            "attempts": attempts,
-                            "next_attempt_at": now + timedelta(seconds=delay),
-                            "last_error": str(error)[:2000],
-                        },
-                    )
-                )
-                return
-        work.updates.append(
-            (message.seq, {"status": FAILED, "attempts": attempts, "last_error": str(error)[:2000]})
+        transient = isinstance(error, (MailUnavailable, SmsUnavailable))
+        failed = self._retry_or_fail(
+            message, error, work, now, transient, {"attempts": message.attempts + 1}
         )
-        if getattr(error, "bounce", False) or getattr(error, "bad_number", False):
+        if failed and (getattr(error, "bounce", False) or getattr(error, "bad_number", False)):
             work.holds.append((message.address, message.channel, str(error)))
 
     def _after_end(self, message: Message, error: Exception, work: _Pass, now: datetime) -> None:
-        """The server answered the end of a message with a refusal, or not at all."""
+        """The server answered the end of a message with a refusal, or not at all (the
+        round's commit has already counted the attempt)."""
         if isinstance(error, MailUnavailable) and not error.answered:
             # It may have been delivered; sending it again could deliver it twice.
             work.updates.append((message.seq, {"last_error": f"未确认送达：{error}"[:2000]}))
             return
-        if isinstance(error, MailUnavailable):
-            attempts = message.attempts + 1
-            delay = retry_delay(attempts)
-            if delay is not None:
-                work.updates.append(
-                    (
-                        message.seq,
-                        {
-                            "status": QUEUED,
-                            "sent_at": None,
-                            "next_attempt_at": now + timedelta(seconds=delay),
-                            "last_error": str(error)[:2000],
-                        },
-                    )
-                )
-                return
-        work.updates.append(
-            (message.seq, {"status": FAILED, "sent_at": None, "last_error": str(error)[:2000]})
+        transient = isinstance(error, MailUnavailable)
+        self._retry_or_fail(
+            message, error, work, now, transient, {"status": QUEUED, "sent_at": None}
         )
+
+    @staticmethod
+    def _retry_or_fail(
+        message: Message,
+        error: Exception,
+        work: _Pass,
+        now: datetime,
+        transient: bool,
+        values: dict[str, Any],
+    ) -> bool:
+        """Another attempt after the backoff while there are attempts left for a transient
+        error; else failed for good (True)."""
+        delay = retry_delay(message.attempts + 1) if transient else None
+        values = {**values, "last_error": str(error)[:2000]}
+        if delay is not None:
+            values["next_attempt_at"] = now + timedelta(seconds=delay)
+            work.updates.append((message.seq, values))
+            return False
+        work.updates.append((message.seq, {**values, "status": FAILED}))
+        return True
 
     def _release(self, batch: list[Message], work: _Pass) -> None:
         with self.session_factory() as session:

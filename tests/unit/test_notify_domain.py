@@ -17,7 +17,7 @@ from services.common.db import make_engine
 from services.common.errors import ValidationFailed
 from services.common.migrate import upgrade
 from services.notify import clock, consent, newsletters, triggers
-from services.notify.adapters.mail import InMemoryMail
+from services.notify.adapters.mail import InMemoryMail, MailRefused, MailUnavailable
 from services.notify.adapters.sms import InMemorySms
 from services.notify.dispatch import Dispatcher, DispatchSettings
 from services.notify.kinds import KINDS, LOCALES, default_content
@@ -255,6 +255,29 @@ def test_mail_is_retried_with_backoff_while_the_server_is_down(session_factory):
     mail.down = False
     drain(dispatcher(session_factory, mail, now=NOW + timedelta(seconds=3)))
     assert len(mail.delivered) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "delivered_later"),
+    [
+        (MailUnavailable("451 try later", answered=True), "queued", True),
+        (MailRefused("554 rejected"), "failed", False),
+        (MailUnavailable("connection reset", answered=False), "sent", False),
+    ],
+    ids=["4xx at the end: again later", "5xx at the end: failed", "no answer: not resent"],
+)
+def test_what_the_server_says_to_the_end_of_a_message(
+    session_factory, error, status, delivered_later
+):
+    register(session_factory)
+    mail = InMemoryMail(end_error=error)
+    drain(dispatcher(session_factory, mail))
+    with session_factory() as session:
+        message = session.scalar(select(Message).where(Message.channel == "email"))
+        assert (message.status, message.attempts) == (status, 1)
+        assert message.last_error
+    drain(dispatcher(session_factory, mail, now=NOW + timedelta(minutes=1)))
+    assert len(mail.delivered) == int(delivered_later)
 
 
 def test_a_newsletter_fans_out_in_batches_each_recipient_once(session_factory, monkeypatch):

@@ -137,11 +137,13 @@ def _refusal(code: int, reply: bytes | str, at_recipient: bool = False) -> Excep
 class InMemoryMail:
     """The fake: keeps every finished message as (sender, recipient, data).
 
-    `down=True` refuses connections; `bounce` is a set of addresses answered with 550."""
+    `down=True` refuses connections; `bounce` is a set of addresses answered with 550;
+    `end_error`, when set, is raised at the end of the next message instead of taking it."""
 
     delivered: list[tuple[str, str, bytes]] = field(default_factory=list)
     down: bool = False
     bounce: set[str] = field(default_factory=set)
+    end_error: Exception | None = None
 
     def connect(self) -> InMemoryMail._Connection:
         if self.down:
@@ -160,6 +162,9 @@ class InMemoryMail:
 
         def finish(self) -> None:
             assert self.pending is not None
+            error, self.owner.end_error = self.owner.end_error, None
+            if error is not None:
+                raise error
             self.owner.delivered.append(self.pending)
             self.pending = None
 
