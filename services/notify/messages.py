@@ -22,6 +22,7 @@ from services.common.contracts.base import iso_utc
 from services.common.errors import NotFound
 from services.common.paging import each, page, paged_select
 from services.notify import consent
+from services.notify.clock import as_utc
 from services.notify.kinds import KINDS
 from services.notify.models import Attachment, Contact, InboxItem, Message, OutboxMessage
 from services.notify.signing import unsubscribe_token
@@ -253,9 +254,9 @@ def counts(session: Session, *where: Any, by: tuple[Any, ...] = ()) -> list[dict
 def statistics(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     where = []
     if params.get("since"):
-        where.append(Message.created_at >= datetime.fromisoformat(params["since"]))
+        where.append(Message.created_at >= as_utc(datetime.fromisoformat(params["since"])))
     if params.get("until"):
-        where.append(Message.created_at < datetime.fromisoformat(params["until"]))
+        where.append(Message.created_at < as_utc(datetime.fromisoformat(params["until"])))
     return {"items": counts(session, *where, by=(Message.kind, Message.channel))}
 
 

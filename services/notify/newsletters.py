@@ -23,6 +23,7 @@ from services.common.errors import NotFound
 from services.common.paging import each, page, paged_select
 from services.common.statemachine import StateMachine
 from services.notify import consent
+from services.notify.clock import as_utc
 from services.notify.directory import segment_page
 from services.notify.kinds import MARKETING, NEWSLETTER, NEWSLETTER_SAMPLE
 from services.notify.messages import QUEUED, SENT, SKIPPED, WAITING, Links, counts
@@ -93,7 +94,7 @@ def send_newsletter(
     newsletter = _newsletter(session, newsletter_id)
     if send_at is not None and send_at > now:
         newsletter.status = NEWSLETTER_FLOW.target(newsletter.status, "schedule")
-        newsletter.send_at = send_at
+        newsletter.send_at = as_utc(send_at)  # SQLite keeps times without their offset
     else:
         newsletter.status = NEWSLETTER_FLOW.target(newsletter.status, "send")
         newsletter.started_at = now

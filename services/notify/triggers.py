@@ -72,7 +72,7 @@ def alumnus_updated(session: Session, event: dict[str, Any]) -> None:
 def remember_event(session: Session, event: dict[str, Any], cancelled: bool = False) -> None:
     copy = session.get(EventCopy, event["id"]) or EventCopy(event_id=event["id"])
     copy.title, copy.venue = event["title"], event["venue"]
-    copy.starts_at = datetime.fromisoformat(event["starts_at"])
+    copy.starts_at = as_utc(datetime.fromisoformat(event["starts_at"]))
     copy.cancelled = cancelled or copy.cancelled
     session.merge(copy)
 
@@ -98,7 +98,9 @@ def registration_changed(
     data = event["data"]
     registration = data["registration"]
     remember_event(session, data["event"])
-    remember_registration(session, registration, datetime.fromisoformat(event["occurred_at"]))
+    remember_registration(
+        session, registration, as_utc(datetime.fromisoformat(event["occurred_at"]))
+    )
     if kind is None:
         return
     context = {
@@ -194,7 +196,8 @@ def send_reminders(session: Session, links: Links, now: datetime) -> int:
     local = china(now)
     if local.hour < REMINDER_HOUR:
         return 0
-    tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0, 0), CHINA)
+    # In UTC: SQLite keeps times without their offset, as UTC.
+    tomorrow = as_utc(datetime.combine(local.date() + timedelta(days=1), time(0, 0), CHINA))
     rows = session.execute(
         select(Attendance, EventCopy)
         .join(EventCopy, EventCopy.event_id == Attendance.event_id)

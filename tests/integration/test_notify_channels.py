@@ -225,12 +225,12 @@ def test_mail_waits_while_the_smtp_server_is_down_and_arrives_once_it_is_back(
     assert ("welcome", "email", "sent", None) in statuses(notify_session, alumnus_id=alumnus["id"])
 
 
-def _attempts(notify_session, alumnus_id: str) -> list[int]:
+def _attempts(notify_session, alumnus_id: str, channel: str = "email") -> list[int]:
     with notify_session() as session:
         return list(
             session.scalars(
                 select(Message.attempts).where(
-                    Message.alumnus_id == alumnus_id, Message.channel == "email"
+                    Message.alumnus_id == alumnus_id, Message.channel == channel
                 )
             )
         )
@@ -328,6 +328,54 @@ def test_a_confirmation_goes_by_sms_through_the_provider_once(start_notify, publ
     assert sms["params"]["title"] == "返校聚会"
     time.sleep(1.5)
     assert len(sms_received(standins.addresses["NOTIFY_SMS_ADDRESS"], "13900001111")) == 1
+
+
+def test_sms_wait_while_the_provider_is_down_and_go_once_it_is_back(
+    start_notify, publish, standins, notify_session
+):
+    start_notify()
+    standins.stop("sms")
+    alumnus = registered(publish, phone="13900004444")
+    publish("events", confirmed(alumnus["id"]))
+    wait_for(
+        lambda: [a for a in _attempts(notify_session, alumnus["id"], "sms") if a > 0],
+        what="a failed SMS attempt",
+    )
+    standins.start("sms")  # a fresh provider: it remembers nothing from before
+    address = standins.addresses["NOTIFY_SMS_ADDRESS"]
+    wait_for(lambda: sms_received(address, "13900004444"), 40, "the SMS after the outage")
+    time.sleep(1)
+    assert len(sms_received(address, "13900004444")) == 1
+
+
+def test_a_withdrawn_channel_gets_nothing(start_notify, publish, standins, notify_session):
+    start_notify()
+    alumnus = registered(publish, phone="13900005555")
+    wait_for(lambda: mails_to(standins.var_dir, alumnus["email"]), what="the welcome")
+    with notify_session() as session:
+        now = datetime.now(UTC)
+        for channel in ("email", "sms"):
+            consent.set_consent(
+                session, alumnus["id"], channel, "transactional", False, "self_service", now
+            )
+        session.commit()
+    publish("events", confirmed(alumnus["id"]))
+    wait_for(
+        lambda: (
+            ("registration_confirmed", "inbox", "sent", None)
+            in statuses(notify_session, alumnus_id=alumnus["id"])
+        ),
+        what="the confirmation decided",
+    )
+    decided = statuses(notify_session, alumnus_id=alumnus["id"], kind="registration_confirmed")
+    assert sorted(decided) == [
+        ("registration_confirmed", "email", "skipped", "withdrawn"),
+        ("registration_confirmed", "inbox", "sent", None),
+        ("registration_confirmed", "sms", "skipped", "withdrawn"),
+    ]
+    time.sleep(1)
+    assert len(mails_to(standins.var_dir, alumnus["email"])) == 1  # the welcome only
+    assert sms_received(standins.addresses["NOTIFY_SMS_ADDRESS"], "13900005555") == []
 
 
 def test_at_most_the_daily_cap_of_sms_reaches_one_person(

@@ -365,6 +365,54 @@ def test_contexts_of_real_events_have_the_names_of_the_samples(session_factory):
         assert session.get(Contact, alumnus["id"]).email == "a@example.com"
 
 
+def test_the_reminder_goes_the_day_before_from_nine_once_and_not_for_cancellations(
+    session_factory,
+):
+    alumnus = register(session_factory)
+    starts = datetime(2026, 3, 3, 10, 0, tzinfo=clock.CHINA)
+
+    def registration(number: int, status: str) -> dict:
+        event_id = f"ev{number}"
+        return {
+            "event_id": f"e{number}{status}",
+            "occurred_at": NOW.isoformat(),
+            "data": {
+                "event": {
+                    "id": event_id,
+                    "title": f"活动{number}",
+                    "venue": "会堂",
+                    "starts_at": starts.isoformat(),
+                },
+                "registration": {
+                    "id": f"r{number}",
+                    "event_id": event_id,
+                    "alumnus_id": alumnus["id"],
+                    "guests": 0,
+                    "status": status,
+                    "position": None,
+                },
+            },
+        }
+
+    with session_factory() as session:
+        for number in (1, 2):
+            triggers.registration_changed(
+                session, LINKS, "registration_confirmed", registration(number, "confirmed"), NOW
+            )
+        triggers.registration_changed(session, LINKS, None, registration(2, "cancelled"), NOW)
+        session.commit()
+        early = datetime(2026, 3, 2, 8, 59, tzinfo=clock.CHINA)
+        assert triggers.send_reminders(session, LINKS, early) == 0
+        at_nine = datetime(2026, 3, 2, 9, 0, tzinfo=clock.CHINA)
+        assert triggers.send_reminders(session, LINKS, at_nine) == 1
+        assert triggers.send_reminders(session, LINKS, at_nine + timedelta(hours=1)) == 0
+        session.commit()
+        reminders = session.scalars(select(Message).where(Message.kind == "event_reminder")).all()
+    assert {m.channel for m in reminders} == {"email", "sms", "inbox"}
+    assert {m.context["event"]["title"] for m in reminders} == {"活动1"}
+    assert reminders[0].context["event"]["starts_at_text"] == "2026年3月3日 10:00"
+
+
 def test_domain_modules_load_no_framework():
     modules = [
         "services.notify." + name
