@@ -317,6 +317,28 @@ def test_a_newsletter_fans_out_in_batches_each_recipient_once(session_factory, m
     )
 
 
+def test_a_newsletter_sent_at_a_time_waits_for_it(session_factory):
+    person = register(session_factory)
+    with session_factory() as session:
+        consent.set_consent(session, person["id"], "email", "marketing", True, "import", NOW)
+        draft = newsletters.create_newsletter(
+            session,
+            {"subject": "近况", "body": "<p>x</p>", "channels": ["email"], "segment": {}},
+            "admin",
+            NOW,
+        )
+        at = (NOW + timedelta(hours=1)).astimezone(clock.CHINA)
+        assert newsletters.send_newsletter(session, draft["id"], at, NOW)["status"] == "scheduled"
+        session.commit()
+    mail = InMemoryMail()
+    drain(dispatcher(session_factory, mail, now=NOW + timedelta(minutes=59)))
+    assert [to for _, to, data in mail.delivered if b"Precedence: bulk" in data] == []
+    drain(dispatcher(session_factory, mail, now=NOW + timedelta(hours=1, seconds=1)))
+    assert [to for _, to, data in mail.delivered if b"Precedence: bulk" in data] == [
+        person["email"]
+    ]
+
+
 def test_marketing_sms_wait_for_the_morning_and_the_daily_cap_holds(session_factory):
     alumnus = register(session_factory, phone="13812345678")
     with session_factory() as session:
