@@ -15,11 +15,11 @@ import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import quote
 
 CRLF = "\r\n"
+WORD_BYTES = 42  # 42 bytes are 56 base64 characters: with `=?utf-8?b?` and `?=`, 68 ≤ 75
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,35 @@ class Attachment:
 
 
 def encode_header(value: str) -> str:
-    """RFC 2047 for anything not plain ASCII; folded to the line length mail expects."""
+    """RFC 2047 for anything not plain ASCII: UTF-8 base64 words of at most 75 characters,
+    each holding whole characters, folded one to a line (what `email.header` writes, at a
+    fraction of its cost)."""
     if value.isascii():
         return value
-    return Header(value, "utf-8", header_name="Subject").encode(linesep=CRLF)
+    words, chunk, size = [], [], 0
+    for char in value:
+        width = len(char.encode("utf-8"))
+        if size + width > WORD_BYTES:
+            words.append(_word("".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(char)
+        size += width
+    words.append(_word("".join(chunk)))
+    return (CRLF + " ").join(words)
+
+
+def _word(text: str) -> str:
+    return f"=?utf-8?b?{base64.b64encode(text.encode('utf-8')).decode('ascii')}?="
+
+
+def mailbox(name: str, address: str) -> str:
+    """`Name <addr>` for a header, the name quoted or encoded as it needs."""
+    if not name:
+        return address
+    if name.isascii():
+        escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}" <{address}>'
+    return f"{encode_header(name)} <{address}>"
 
 
 @functools.lru_cache(maxsize=16)
@@ -98,7 +123,7 @@ def compose(
     one-click unsubscribe."""
     headers = [
         f"From: {address(sender)}",
-        f"To: {formataddr(to, charset='utf-8')}",
+        f"To: {mailbox(*to)}",
         f"Subject: {encode_header(subject)}",
         f"Date: {format_datetime(date)}",
         f"Message-ID: {message_id}",
