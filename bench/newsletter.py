@@ -288,7 +288,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--bare", type=int, default=20_000, help="messages of the bare loop")
-    parser.add_argument("--connections", type=int, default=8, help="NOTIFY_SMTP_CONNECTIONS")
+    parser.add_argument("--connections", type=int, default=16, help="NOTIFY_SMTP_CONNECTIONS")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to give notify")
     parser.add_argument("--json", help="also write the result here")
     return run_bench(run, parser.parse_args())

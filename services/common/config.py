@@ -29,7 +29,7 @@ DEFAULTS: dict[str, str] = {
     # notify: outside systems (docs/notify.md). Credentials come from the environment only.
     "NOTIFY_SMTP_ADDRESS": "127.0.0.1:8025",
     "NOTIFY_SMTP_STARTTLS": "",
-    "NOTIFY_SMTP_CONNECTIONS": "8",
+    "NOTIFY_SMTP_CONNECTIONS": "16",
     "NOTIFY_MAIL_FROM": "校友会 <alumni@example.edu.cn>",
     "NOTIFY_MAILBOX_WEB_ADDRESS": "127.0.0.1:8026",
     "NOTIFY_SMS_PROVIDER": "http",
