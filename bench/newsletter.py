@@ -32,6 +32,7 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import shutil  # noqa: E402
 import os  # noqa: E402
 import smtplib  # noqa: E402
 import socket  # noqa: E402
@@ -282,6 +283,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         stop_processes(processes)
         vhost.delete()
+        shutil.rmtree(var, ignore_errors=True)
 
 
 def main() -> int:
