@@ -32,8 +32,8 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import shutil  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 import smtplib  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
