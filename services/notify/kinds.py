@@ -126,9 +126,10 @@ KINDS: dict[str, Kind] = {
             "捐赠感谢信（附捐赠收据）",
             {
                 "gift": {
+                    "id": "3f1e0a52-9d1c-4c5e-8f7a-2b6c1d0e9a47",
                     "amount_text": "¥1,000.00",
                     "received_on": "2026-09-10",
-                    "funds_text": "奖学金",
+                    "funds_text": "教育基金",
                 },
                 "receipt": {"number": "2026-000001"},
             },

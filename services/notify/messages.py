@@ -24,7 +24,14 @@ from services.common.paging import each, page, paged_select
 from services.notify import consent
 from services.notify.clock import as_utc
 from services.notify.kinds import KINDS
-from services.notify.models import Attachment, Contact, InboxItem, Message, OutboxMessage
+from services.notify.models import (
+    Attachment,
+    Contact,
+    GiftReceipt,
+    InboxItem,
+    Message,
+    OutboxMessage,
+)
 from services.notify.signing import unsubscribe_token
 from services.notify.templates import content_by_version, current_version
 from services.notify.templating import EMAIL, INBOX, RENDER_ERRORS, SMS, render_inbox
@@ -307,25 +314,62 @@ def report_outcomes(session: Session, now: datetime, limit: int = REPORT_BATCH) 
 # ---- letters waiting for an attachment ------------------------------------------------------
 
 
+def remember_receipt(session: Session, gift_id: str, number: str) -> None:
+    if session.get(GiftReceipt, gift_id) is None:
+        session.add(GiftReceipt(gift_id=gift_id, number=number))
+        session.flush()
+
+
+def waiting_for_receipts(
+    session: Session, now: datetime, limit: int
+) -> list[tuple[str, str | None, datetime]]:
+    """(message id, receipt number or None, queued at) of letters due to look again."""
+    rows = session.execute(
+        select(Message.id, Message.context, Message.created_at)
+        .where(Message.status == WAITING, Message.next_attempt_at <= now)
+        .order_by(Message.seq)
+        .limit(limit)
+    ).all()
+    gift_ids = {context["gift"]["id"] for _, context, _ in rows}
+    numbers = dict(
+        session.execute(
+            select(GiftReceipt.gift_id, GiftReceipt.number).where(GiftReceipt.gift_id.in_(gift_ids))
+        ).all()
+    )
+    return [(i, numbers.get(context["gift"]["id"]), as_utc(at)) for i, context, at in rows]
+
+
 def attach_and_queue(
-    session: Session, message_id: str, attachment: tuple[str, str, bytes], now: datetime
+    session: Session,
+    message_id: str,
+    number: str | None,
+    attachment: tuple[str, str, bytes] | None,
+    now: datetime,
 ) -> None:
+    """A waiting letter goes: with its receipt (number and PDF), or without one."""
     message = session.scalar(select(Message).where(Message.id == message_id))
     if message is None or message.status != WAITING:
         return
-    filename, content_type, content = attachment
-    session.add(
-        Attachment(
-            message_id=message.id, filename=filename, content_type=content_type, content=content
+    if attachment is not None:
+        filename, content_type, content = attachment
+        session.add(
+            Attachment(
+                message_id=message.id, filename=filename, content_type=content_type, content=content
+            )
         )
-    )
+        message.context = {**message.context, "receipt": {"number": number}}
     message.status, message.next_attempt_at = QUEUED, now
 
 
-def postpone(session: Session, message_id: str, now: datetime, seconds: float, error: str) -> None:
+def postpone(
+    session: Session, message_id: str, now: datetime, seconds: float, error: str | None
+) -> None:
     session.execute(
         update(Message)
         .where(Message.id == message_id, Message.status == WAITING)
-        .values(next_attempt_at=now + timedelta(seconds=seconds), last_error=error[:2000])
+        .values(
+            next_attempt_at=now + timedelta(seconds=seconds),
+            last_error=error[:2000] if error else None,
+        )
         .execution_options(synchronize_session=False)
     )

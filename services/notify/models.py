@@ -237,6 +237,16 @@ class Attachment(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class GiftReceipt(Base):
+    """The receipt number of a gift, from the donations service's `receipt_issued`: what a
+    waiting thank-you letter needs to fetch its PDF."""
+
+    __tablename__ = "gift_receipts"
+
+    gift_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    number: Mapped[str] = mapped_column(String(30))
+
+
 class InboxItem(Base):
     """A message in someone's in-app inbox. `audience`: `alumnus:<id>`, `staff:<username>`,
     or `office` (shared by the office's accounts: read by one, read for all)."""

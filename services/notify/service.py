@@ -10,9 +10,9 @@ made by a timer soon after the gift's event, its answer stored for the letter.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common.contracts import notify as contract
@@ -31,13 +31,15 @@ from services.notify import (
     templates,
     triggers,
 )
-from services.notify.models import Base, Message
+from services.notify.models import Base
 from services.notify.runtime import DispatcherRunner, NotifySettings
 
 log = logging.getLogger(__name__)
 
 RECEIPT_FETCH_BATCH = 20
 RECEIPT_RETRY_SECONDS = 60
+RECEIPT_POLL_SECONDS = 2
+RECEIPT_WAIT_LIMIT_SECONDS = 3600
 
 
 class NotifyService(HealthMixin):
@@ -112,9 +114,14 @@ class NotifyService(HealthMixin):
 
     @consumes("donations", "gift_received", contract=donations_feed.GIFT_RECEIVED)
     def on_gift_received(self, session: Session, event: dict[str, Any]) -> None:
-        donor, context, receipt = donations_feed.gift_context(event["data"])
-        # A letter with a receipt waits for its PDF (fetch_receipts); one without goes now.
-        self._to_donor(session, "gift_thanks", donor, context, event, waiting=receipt is not None)
+        donor, context, receipted = donations_feed.gift_context(event["data"])
+        # A donation's letter waits for its receipt (fetch_receipts); any other goes now.
+        self._to_donor(session, "gift_thanks", donor, context, event, waiting=receipted)
+
+    @consumes("donations", "receipt_issued", contract=donations_feed.RECEIPT_ISSUED)
+    def on_receipt_issued(self, session: Session, event: dict[str, Any]) -> None:
+        receipt = event["data"]["receipt"]
+        messages.remember_receipt(session, receipt["gift_id"], receipt["number"])
 
     @consumes(
         "donations", "pledge_instalment_overdue", contract=donations_feed.PLEDGE_INSTALMENT_OVERDUE
@@ -154,16 +161,22 @@ class NotifyService(HealthMixin):
     @configured_timer("NOTIFY_RECEIPT_FETCH_SECONDS")
     def fetch_receipts(self) -> int:
         """The PDFs thank-you letters wait for, asked of the donations service outside any
-        transaction; a failure waits a minute and tries again, the letter meanwhile waiting."""
+        transaction once the receipt's number is known; a failure waits a minute and tries
+        again, the letter meanwhile waiting. A letter whose receipt never came goes
+        without it after `RECEIPT_WAIT_LIMIT_SECONDS`."""
         now = self.settings.now()
-        waiting = self.db.session.execute(
-            select(Message.id, Message.context)
-            .where(Message.status == messages.WAITING, Message.next_attempt_at <= now)
-            .limit(RECEIPT_FETCH_BATCH)
-        ).all()
+        waiting = messages.waiting_for_receipts(self.db.session, now, RECEIPT_FETCH_BATCH)
         self.db.session.rollback()
-        for message_id, context in waiting:
-            number = context["receipt"]["number"]
+        for message_id, number, created_at in waiting:
+            if number is None:
+                overdue = now - created_at > timedelta(seconds=RECEIPT_WAIT_LIMIT_SECONDS)
+                with self.db.transaction() as session:
+                    if overdue:
+                        log.warning("no receipt for letter %s; sent without it", message_id)
+                        messages.attach_and_queue(session, message_id, None, None, now)
+                    else:
+                        messages.postpone(session, message_id, now, RECEIPT_POLL_SECONDS, None)
+                continue
             try:
                 answer = getattr(self.donations, donations_feed.RECEIPT_PDF_RPC)(number)
                 attachment = donations_feed.receipt_file(number, answer)
@@ -173,7 +186,7 @@ class NotifyService(HealthMixin):
                     messages.postpone(session, message_id, now, RECEIPT_RETRY_SECONDS, str(error))
                 continue
             with self.db.transaction() as session:
-                messages.attach_and_queue(session, message_id, attachment, now)
+                messages.attach_and_queue(session, message_id, number, attachment, now)
         return len(waiting)
 
     # ---- templates -------------------------------------------------------------------------

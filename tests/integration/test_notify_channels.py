@@ -277,7 +277,55 @@ class FakeDonations:
 
     @rpc
     def receipt_pdf(self, number: str) -> dict:
-        return {"content_type": "application/pdf", "pdf_base64": base64.b64encode(PDF).decode()}
+        return {"filename": f"receipt-{number}.pdf", "pdf_base64": base64.b64encode(PDF).decode()}
+
+
+def gift_events(donor: dict, gift_type: str = "donation") -> tuple[dict, dict]:
+    """gift_received and receipt_issued of one gift, shaped as the donations service's."""
+    gift_id = str(uuid.uuid4())
+    who = {
+        "type": "alumnus",
+        "alumnus_id": donor["id"],
+        "name": donor["name"],
+        "soft_credit_alumnus_id": None,
+    }
+    gift = donations_feed.GIFT_RECEIVED.build(
+        {
+            "gift": {
+                "id": gift_id,
+                "gift_type": gift_type,
+                "donor": who,
+                "amount_fen": 123456,
+                "currency": "CNY",
+                "allocations": [{"fund_id": str(uuid.uuid4()), "amount_fen": 123456}],
+                "channel": "bank_transfer",
+                "received_on": "2026-09-10",
+                "disclosure": "full_name",
+                "pledge_id": None,
+                "payment_order_id": None,
+            }
+        }
+    )
+    receipt = donations_feed.RECEIPT_ISSUED.build(
+        {
+            "receipt": {
+                "number": "2026-000042",
+                "year": 2026,
+                "gift_id": gift_id,
+                "name": donor["name"],
+                "amount_fen": 123456,
+                "currency": "CNY",
+                "issued_on": "2026-09-10",
+                "replaces": None,
+            },
+            "donor": who,
+        }
+    )
+    return gift, receipt
+
+
+def thanks(standins, donor: dict) -> list:
+    return [m for m in mails_to(standins.var_dir, donor["email"]) if "捐赠" in m["Subject"]]
 
 
 def test_a_gifts_thank_you_letter_carries_the_receipt_pdf(
@@ -286,28 +334,25 @@ def test_a_gifts_thank_you_letter_carries_the_receipt_pdf(
     container_factory(FakeDonations, rabbit_config).start()
     start_notify()
     donor = registered(publish)
-    gift = donations_feed.GIFT_RECEIVED.build(
-        {
-            "gift": {
-                "id": str(uuid.uuid4()),
-                "donor_alumnus_id": donor["id"],
-                "amount_fen": 123456,
-                "received_on": "2026-09-10",
-                "allocations": [{"fund_name": "奖学金", "amount_fen": 123456}],
-            },
-            "receipt": {"number": "2026-000042"},
-        }
-    )
+    gift, receipt = gift_events(donor)
+    publish("donations", receipt)  # the two come on separate queues: either may be first
     publish("donations", gift)
-    letter = wait_for(
-        lambda: [m for m in mails_to(standins.var_dir, donor["email"]) if "捐赠" in m["Subject"]],
-        what="the thank-you letter",
-    )[0]
-    assert "¥1,234.56" in letter.get_body(("plain",)).get_content()
+    [letter] = wait_for(lambda: thanks(standins, donor), what="the thank-you letter")
+    text = letter.get_body(("plain",)).get_content()
+    assert "¥1,234.56" in text and "编号 2026-000042" in text
     [attachment] = list(letter.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_filename() == "捐赠收据-2026-000042.pdf"
     assert attachment.get_content() == PDF
+
+
+def test_a_membership_fee_is_thanked_without_a_receipt(start_notify, publish, standins):
+    start_notify()
+    donor = registered(publish)
+    gift, _ = gift_events(donor, gift_type="membership_fee")
+    publish("donations", gift)
+    [letter] = wait_for(lambda: thanks(standins, donor), what="the thank-you letter")
+    assert list(letter.iter_attachments()) == []
 
 
 # ---- SMS ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 21:17:13.865286
+Create Date: 2026-12-05 22:03:52.326480
 
 """
 
@@ -103,6 +103,12 @@ def upgrade() -> None:
     with op.batch_alter_table("event_copies", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_event_copies_starts_at"), ["starts_at"], unique=False)
 
+    op.create_table(
+        "gift_receipts",
+        sa.Column("gift_id", sa.String(length=36), nullable=False),
+        sa.Column("number", sa.String(length=30), nullable=False),
+        sa.PrimaryKeyConstraint("gift_id"),
+    )
     op.create_table(
         "inbox_items",
         sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
@@ -295,6 +301,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_inbox_audience")
 
     op.drop_table("inbox_items")
+    op.drop_table("gift_receipts")
     with op.batch_alter_table("event_copies", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_event_copies_starts_at"))
 
