@@ -23,12 +23,12 @@ contention"):
      (a) again, and
      (c) `events.sign_up` with TWO events instances.
    In (b) and (c) every client signs up new alumni for the SAME event, so every call
-   waits for that event's row lock (services/events/domain.py); each measurement, and
+   waits for that event's row lock (services/events/events.py); each measurement, and
    each warm-up, uses a fresh published event of `--capacity` seats (default 150: a
    part of the load gets seats, the rest joins the waitlist).
    On PostgreSQL it also samples pg_stat_activity during (b) and (c) (how many of the
    service's connections are in a transaction, and how many of those wait for a lock),
-   and times (d): 300 x `domain.sign_up` + COMMIT in the bench process itself, one at a
+   and times (d): 300 x `registrations.sign_up` + COMMIT in the bench process itself, one at a
    time, without the broker: how long one sign-up holds the lock when nothing competes.
 4. Prints throughput, p50/p99 latency, errors, the ratio of each to (a), and the CPU
    time each process spent per call (from the rounds in which other processes used at
@@ -98,7 +98,7 @@ RPC_QUEUE = "rpc-events"
 PAGE = 100
 CRITICAL_SECTION_SIGN_UPS = 300
 CRITICAL_SECTION_LABEL = (
-    f"(d) {CRITICAL_SECTION_SIGN_UPS} x domain.sign_up + COMMIT in the bench process, "
+    f"(d) {CRITICAL_SECTION_SIGN_UPS} x registrations.sign_up + COMMIT in the bench process, "
     "one at a time, no broker"
 )
 
@@ -368,7 +368,7 @@ def new_event(control, capacity: int, label: str) -> EventTally:
 def critical_section(
     database_url: str, capacity: int, count: int
 ) -> tuple[Measurement, EventTally]:
-    """`domain.sign_up` + COMMIT, one at a time in this process, without the broker.
+    """`registrations.sign_up` + COMMIT, one at a time in this process, without the broker.
 
     `sign_up` locks the event's row first, so each of these is, from start to COMMIT, the
     time one sign-up holds the lock when nothing competes for the CPU or the lock: its
@@ -376,27 +376,27 @@ def critical_section(
     instances. The event gets `capacity` seats, so the sign-ups take both paths."""
     from sqlalchemy.orm import sessionmaker
 
-    from services.common.contracts import events as contract
+    from services.common.contracts import events as contracts
     from services.common.contracts.base import load_or_raise
     from services.common.db import make_engine
-    from services.events import domain
+    from services.events import events, registrations
 
     engine = make_engine(database_url, pool_size=1)
     sessions = sessionmaker(engine, expire_on_commit=False)
     result = Measurement()
     try:
         with sessions() as session:
-            event = domain.create_event(
-                session, load_or_raise(contract.EventInput(), open_event(capacity))
+            event = events.create_event(
+                session, load_or_raise(contracts.events.EventInput(), open_event(capacity))
             )
-            domain.publish_event(session, event["id"], datetime.now(UTC))
+            events.publish_event(session, event["id"], datetime.now(UTC))
             session.commit()
         tally = EventTally(event["id"], capacity, "in-process, one at a time")
         started = time.perf_counter()
         for _ in range(count):
             begin = time.perf_counter()
             with sessions() as session:
-                answer = domain.sign_up(
+                answer = registrations.sign_up(
                     session, event["id"], str(uuid.uuid4()), 0, datetime.now(UTC)
                 )
                 session.commit()

@@ -74,22 +74,24 @@ def decode(token: str, secret: str, expected_type: str) -> dict[str, Any]:
             options={"require": ["exp", "iat", "sub", "iss"]},
         )
     except jwt.ExpiredSignatureError:
-        raise AuthenticationFailed(
-            "令牌已过期，请重新登录或刷新令牌。", {"reason": "expired"}
-        ) from None
+        raise AuthenticationFailed("令牌已过期，请重新登录或刷新令牌。", reason="expired") from None
     except jwt.InvalidTokenError:
-        raise AuthenticationFailed("令牌无效。", {"reason": "invalid"}) from None
+        raise AuthenticationFailed("令牌无效。", reason="invalid") from None
     if claims.get("typ") != expected_type:
-        raise AuthenticationFailed("令牌类型不符。", {"reason": "wrong_type"})
+        raise AuthenticationFailed("令牌类型不符。", reason="wrong_type")
     return claims
 
 
 def principal_from_header(header: str | None, secret: str) -> Principal:
     if not header:
-        raise AuthenticationFailed("需要登录：请在 Authorization 头中提供 Bearer 令牌。")
+        raise AuthenticationFailed(
+            "需要登录：请在 Authorization 头中提供 Bearer 令牌。", reason="missing_token"
+        )
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationFailed("Authorization 头应为 “Bearer <令牌>”。")
+        raise AuthenticationFailed(
+            "Authorization 头应为 “Bearer <令牌>”。", reason="malformed_header"
+        )
     claims = decode(token.strip(), secret, "access")
     return Principal(
         account_id=claims["sub"],

@@ -171,18 +171,19 @@ def read_json(request: Request, optional: bool = False) -> Any:
     except RequestEntityTooLarge:
         raise payload_too_large() from None
     except (ValueError, OSError):  # broken chunked framing, or the client went away
-        raise BadRequest("请求体无法读取。") from None
+        raise BadRequest("请求体无法读取。", reason="unreadable_body") from None
     if len(raw) > MAX_JSON_BODY_BYTES:
         raise payload_too_large()
     if not raw:
         if optional:
             return None
-        raise BadRequest("请求体为空，应为 JSON。")
+        raise BadRequest("请求体为空，应为 JSON。", reason="empty_body")
     try:
         data = json.loads(raw)
     # ValueError: also integers past Python's digit limit; RecursionError: absurd nesting.
-    except (ValueError, RecursionError) as error:
-        raise BadRequest("请求体不是有效的 JSON。", {"reason": str(error)}) from None
+    except (ValueError, RecursionError):
+        # The parser's own words would tell an attacker about the parser, and a user nothing.
+        raise BadRequest("请求体不是有效的 JSON。", reason="invalid_json") from None
     reject_unstorable_text(data)
     return data
 
@@ -216,7 +217,9 @@ def reject_unstorable_text(value: Any) -> None:
         item = pending.pop()
         if isinstance(item, str):
             if UNSTORABLE_TEXT.search(item):
-                raise BadRequest("文本中含有不允许的字符（NUL 或孤立的代理项）。")
+                raise BadRequest(
+                    "文本中含有不允许的字符（NUL 或孤立的代理项）。", reason="unstorable_text"
+                )
         elif isinstance(item, dict):
             pending.extend(item.keys())
             pending.extend(item.values())

@@ -46,7 +46,7 @@ def openapi_document() -> dict[str, Any]:
         openapi_version="3.0.3",
         info={
             "description": "Alumni-relations platform: registry of alumni, departments and "
-            "accounts; events and registrations, receptions, work plans, suggestions, service "
+            "accounts; events and registrations, visits, work plans, suggestions, service "
             "requests and cooperation projects. Errors use one body: "
             '{"error": {"code", "message", "details"}}.'
         },

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validates_schema
 
-from services.common.contracts import events
 from services.common.contracts.base import StrictSchema, in_range, length
+from services.common.contracts.events import feedback, plans, registrations, visits
 
 
 class TokenRequest(StrictSchema):
@@ -50,22 +50,24 @@ class SignUpRequest(StrictSchema):
     """An alumnus signs up as themselves (leave `alumnus_id` out); staff name the alumnus."""
 
     alumnus_id = fields.UUID(allow_none=True, load_default=None)
-    guests = fields.Integer(load_default=0, strict=True, validate=in_range(0, events.MAX_GUESTS))
+    guests = fields.Integer(
+        load_default=0, strict=True, validate=in_range(0, registrations.MAX_GUESTS)
+    )
 
 
-class SuggestionRequest(events.SuggestionInput):
+class SuggestionRequest(feedback.SuggestionInput):
     """`alumnus_id`: left out by an alumnus (it is theirs); the office names the alumnus."""
 
     alumnus_id = fields.UUID(allow_none=True, load_default=None)
 
 
-class ServiceRequestRequest(events.ServiceRequestInput):
+class ServiceRequestRequest(feedback.ServiceRequestInput):
     """`alumnus_id`: left out by an alumnus (it is theirs); the office names the alumnus."""
 
     alumnus_id = fields.UUID(allow_none=True, load_default=None)
 
 
-class VisitRequest(events.ReceptionInput):
+class VisitRequest(visits.VisitInput):
     """A visit request; an alumnus asking for themselves leaves `requester_alumnus_id` out."""
 
     @validates_schema
@@ -78,7 +80,7 @@ class VisitRequest(events.ReceptionInput):
 # ---- events: what the gateway answers ---------------------------------------------------
 
 
-class RegistrationView(events.RegistrationSummary):
+class RegistrationView(registrations.RegistrationSummary):
     checkin_token = fields.String(
         allow_none=True,
         required=True,
@@ -89,26 +91,22 @@ class RegistrationView(events.RegistrationSummary):
     )
 
 
-class RosterLineView(StrictSchema):
+class RosterLineView(registrations.RosterLine):
     registration = fields.Nested(RegistrationView, required=True)
-    name = fields.String(allow_none=True, required=True)
-    phone = fields.String(allow_none=True, required=True)
-    email = fields.String(allow_none=True, required=True)
-    department_ids = fields.List(fields.String(), required=True)
 
 
 class CheckInAnswer(StrictSchema):
-    registration = fields.Nested(events.Registration, required=True)
+    registration = fields.Nested(registrations.Registration, required=True)
     already_recorded = fields.Boolean(
         required=True, metadata={"description": "true on a second scan of the same code (200)"}
     )
 
 
-class PlanDetail(events.Plan):
-    tasks = fields.List(fields.Nested(events.Task), required=True)
+class PlanDetail(plans.Plan):
+    tasks = fields.List(fields.Nested(plans.Task), required=True)
 
 
-class PlanQuery(events.PlanSearch):
+class PlanQuery(plans.PlanSearch):
     year = fields.Integer(validate=in_range(2000, 2100))
 
 

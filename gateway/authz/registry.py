@@ -35,7 +35,7 @@ def check_alumnus_read(principal: Principal, alumnus: dict[str, Any]) -> None:
     require_role(principal, *STAFF_ROLES)
     if principal.role == LIAISON and principal.department_id not in departments_of(alumnus):
         # The same body as the registry's for an id that does not exist: nothing to tell apart.
-        raise NotFound("校友不存在。", {"alumnus_id": alumnus["id"]})
+        raise NotFound("校友不存在。", {"alumnus_id": alumnus["id"]}, reason="alumnus_not_found")
 
 
 def check_alumnus_create(principal: Principal, data: dict[str, Any]) -> None:

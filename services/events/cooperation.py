@@ -17,37 +17,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.common.contracts.base import iso_utc
-from services.common.errors import Conflict, NotFound
+from services.common.contracts.events import cooperation as contract
+from services.common.errors import NotFound
+from services.common.statemachine import StateMachine
+from services.events.common import id_or_none, page_in_order, set_status
 from services.events.models import CooperationProject, ProjectNote
-from services.events.workflow import id_or_none, page_by_seq, set_status
 
 PROPOSED, ACTIVE, COMPLETED, SUSPENDED = "proposed", "active", "completed", "suspended"
-# Read after "合作项目": 合作项目当前为“已完成”……
-STATUS_NAMES = {PROPOSED: "筹划中", ACTIVE: "进行中", COMPLETED: "已完成", SUSPENDED: "已暂停"}
-# status: statuses it may move to
-TRANSITIONS = {
-    PROPOSED: (ACTIVE, SUSPENDED),
-    ACTIVE: (SUSPENDED, COMPLETED),
-    SUSPENDED: (ACTIVE, COMPLETED),
-    COMPLETED: (),
-}
+PROJECT_STATUS = StateMachine(
+    "合作项目",
+    {PROPOSED: "筹划中", ACTIVE: "进行中", COMPLETED: "已完成", SUSPENDED: "已暂停"},
+    {
+        "start": (PROPOSED, ACTIVE),
+        "suspend": ({PROPOSED, ACTIVE}, SUSPENDED),
+        "resume": (SUSPENDED, ACTIVE),
+        "complete": ({ACTIVE, SUSPENDED}, COMPLETED),
+    },
+)
 EDITABLE_FIELDS = ("title", "partner", "contacts", "department_id")
 
 
-def project_to_dict(project: CooperationProject) -> dict[str, Any]:
-    return {
-        "id": project.id,
-        "title": project.title,
-        "partner": project.partner,
-        "contacts": [dict(c) for c in project.contacts or []],
-        "status": project.status,
-        "department_id": project.department_id,
-        "notes": [{"note": n.note, "author": n.author, "at": iso_utc(n.at)} for n in project.notes],
-        "created_by": project.created_by,
-        "created_at": iso_utc(project.created_at),
-        "updated_at": iso_utc(project.updated_at),
-    }
+PROJECT = contract.Project()
 
 
 def create_project(
@@ -66,7 +56,7 @@ def create_project(
     )
     session.add(project)
     session.flush()
-    return project_to_dict(project)
+    return PROJECT.dump(project)
 
 
 def update_project(
@@ -85,7 +75,7 @@ def update_project(
         setattr(project, field, value)
     project.updated_at = now
     session.flush()
-    return project_to_dict(project)
+    return PROJECT.dump(project)
 
 
 def change_project_status(
@@ -97,20 +87,12 @@ def change_project_status(
 ) -> dict[str, Any]:
     """Move the project on; a note given with the change is appended to its notes."""
     project = _project(session, project_id)
-    target = data["status"]
-    if target not in TRANSITIONS[project.status]:
-        current = STATUS_NAMES[project.status]
-        if TRANSITIONS[project.status]:
-            allowed = "、".join(STATUS_NAMES[s] for s in TRANSITIONS[project.status])
-            message = f"合作项目当前为“{current}”，只能改为“{allowed}”。"
-        else:
-            message = f"合作项目{current}，状态不能再变更。"
-        raise Conflict(message, {"status": project.status, "requested_status": target})
-    set_status(session, project, project.status, {"status": target, "updated_at": now}, "合作项目")
+    step = PROJECT_STATUS.step_to(project.status, data["status"])
+    set_status(session, project, PROJECT_STATUS, step, {"updated_at": now})
     if data.get("note"):
         _append_note(project, data["note"], actor, now)
     session.flush()
-    return project_to_dict(project)
+    return PROJECT.dump(project)
 
 
 def add_project_note(
@@ -124,11 +106,11 @@ def add_project_note(
     _append_note(project, data["note"], actor, now)
     project.updated_at = now
     session.flush()
-    return project_to_dict(project)
+    return PROJECT.dump(project)
 
 
 def get_project(session: Session, project_id: str) -> dict[str, Any]:
-    return project_to_dict(_project(session, project_id))
+    return PROJECT.dump(_project(session, project_id))
 
 
 def list_projects(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +119,7 @@ def list_projects(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(CooperationProject.status == params["status"])
     if params.get("department_id"):
         query = query.where(CooperationProject.department_id == str(params["department_id"]))
-    return page_by_seq(session, query, CooperationProject, params, project_to_dict)
+    return page_in_order(session, query, CooperationProject, params, PROJECT)
 
 
 def _append_note(

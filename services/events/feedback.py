@@ -20,33 +20,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.common.contracts.base import iso_utc
-from services.common.errors import Conflict, NotFound
-from services.events.models import (
-    OutboxMessage,
-    ServiceRequest,
-    ServiceRequestEntry,
-    Suggestion,
-)
-from services.events.workflow import iso_or_none, page_by_seq, set_status
+from services.common.contracts.events import feedback as contract
+from services.common.errors import NotFound
+from services.common.statemachine import StateMachine
+from services.events.common import page_in_order, set_status, write_unless_changed
+from services.events.models import OutboxMessage, ServiceRequest, ServiceRequestEntry, Suggestion
 
 # ---- suggestions ---------------------------------------------------------------
 
 OPEN, ANSWERED = "open", "answered"
+SUGGESTION_STATUS = StateMachine(
+    "建议", {OPEN: "待答复", ANSWERED: "已答复"}, {"answer": (OPEN, ANSWERED)}
+)
 
 
-def suggestion_to_dict(suggestion: Suggestion) -> dict[str, Any]:
-    return {
-        "id": suggestion.id,
-        "alumnus_id": suggestion.alumnus_id,
-        "subject": suggestion.subject,
-        "body": suggestion.body,
-        "status": suggestion.status,
-        "answer": suggestion.answer,
-        "answered_by": suggestion.answered_by,
-        "answered_at": iso_or_none(suggestion.answered_at),
-        "created_at": iso_utc(suggestion.created_at),
-    }
+SUGGESTION = contract.Suggestion()
+SUGGESTION_ANSWERED = contract.SuggestionAnsweredData()
 
 
 def submit_suggestion(session: Session, data: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -59,7 +48,7 @@ def submit_suggestion(session: Session, data: dict[str, Any], now: datetime) -> 
     )
     session.add(suggestion)
     session.flush()
-    return suggestion_to_dict(suggestion)
+    return SUGGESTION.dump(suggestion)
 
 
 def answer_suggestion(
@@ -71,37 +60,15 @@ def answer_suggestion(
 ) -> dict[str, Any]:
     """Answer an open suggestion, once; the alumnus is told through `suggestion_answered`."""
     suggestion = _suggestion(session, suggestion_id)
-    if suggestion.status != OPEN:
-        raise Conflict("该建议已答复。", {"status": suggestion.status})
     set_status(
         session,
         suggestion,
-        OPEN,
-        {
-            "status": ANSWERED,
-            "answer": data["answer"],
-            "answered_by": actor["username"],
-            "answered_at": now,
-        },
-        "该建议",
+        SUGGESTION_STATUS,
+        "answer",
+        {"answer": data["answer"], "answered_by": actor["username"], "answered_at": now},
     )
-    OutboxMessage.record(
-        session,
-        "suggestion_answered",
-        {
-            "suggestion_id": suggestion.id,
-            "alumnus_id": suggestion.alumnus_id,
-            "subject": suggestion.subject,
-            "answer": suggestion.answer,
-            "answered_by": suggestion.answered_by,
-            "answered_at": iso_utc(suggestion.answered_at),
-        },
-    )
-    return suggestion_to_dict(suggestion)
-
-
-def get_suggestion(session: Session, suggestion_id: str) -> dict[str, Any]:
-    return suggestion_to_dict(_suggestion(session, suggestion_id))
+    OutboxMessage.record(session, "suggestion_answered", SUGGESTION_ANSWERED.dump(suggestion))
+    return SUGGESTION.dump(suggestion)
 
 
 def list_suggestions(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +77,7 @@ def list_suggestions(session: Session, params: dict[str, Any]) -> dict[str, Any]
         query = query.where(Suggestion.status == params["status"])
     if params.get("alumnus_id"):
         query = query.where(Suggestion.alumnus_id == str(params["alumnus_id"]))
-    return page_by_seq(session, query, Suggestion, params, suggestion_to_dict)
+    return page_in_order(session, query, Suggestion, params, SUGGESTION)
 
 
 def _suggestion(session: Session, suggestion_id: str) -> Suggestion:
@@ -125,40 +92,27 @@ def _suggestion(session: Session, suggestion_id: str) -> Suggestion:
 # ---- service requests ------------------------------------------------------------
 
 ASSIGNED, IN_PROGRESS, RESOLVED, CLOSED = "assigned", "in_progress", "resolved", "closed"
-# Read after "服务请求": 服务请求已办结，不能再指派。
-REQUEST_STATUS_NAMES = {
-    OPEN: "待处理",
-    ASSIGNED: "已指派",
-    IN_PROGRESS: "处理中",
-    RESOLVED: "已办结",
-    CLOSED: "已关闭",
-}
-FINAL = frozenset({RESOLVED, CLOSED})
-# target: statuses it may be reached from
-PROGRESS_FROM = {
-    IN_PROGRESS: frozenset({ASSIGNED}),
-    RESOLVED: frozenset({IN_PROGRESS}),
-    CLOSED: frozenset({OPEN, ASSIGNED, IN_PROGRESS}),
-}
-REQUEST = "服务请求"
+REQUEST_STATUS = StateMachine(
+    "服务请求",
+    {
+        OPEN: "待处理",
+        ASSIGNED: "已指派",
+        IN_PROGRESS: "处理中",
+        RESOLVED: "已办结",
+        CLOSED: "已关闭",
+    },
+    {
+        "assign": (OPEN, ASSIGNED),
+        "start": (ASSIGNED, IN_PROGRESS),
+        "resolve": (IN_PROGRESS, RESOLVED),
+        "close": ({OPEN, ASSIGNED, IN_PROGRESS}, CLOSED),
+    },
+)
+# Handing a request on to someone else keeps its status.
+REASSIGNABLE = frozenset({ASSIGNED, IN_PROGRESS})
 
 
-def service_request_to_dict(request: ServiceRequest) -> dict[str, Any]:
-    return {
-        "id": request.id,
-        "alumnus_id": request.alumnus_id,
-        "company": request.company,
-        "kind": request.kind,
-        "description": request.description,
-        "status": request.status,
-        "assignee": request.assignee,
-        "history": [
-            {"status": e.status, "note": e.note, "actor": e.actor, "at": iso_utc(e.at)}
-            for e in request.history
-        ],
-        "created_at": iso_utc(request.created_at),
-        "updated_at": iso_utc(request.updated_at),
-    }
+SERVICE_REQUEST = contract.ServiceRequest()
 
 
 def submit_service_request(session: Session, data: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -173,7 +127,7 @@ def submit_service_request(session: Session, data: dict[str, Any], now: datetime
     )
     session.add(request)
     session.flush()
-    return service_request_to_dict(request)
+    return SERVICE_REQUEST.dump(request)
 
 
 def assign_service_request(
@@ -185,23 +139,15 @@ def assign_service_request(
 ) -> dict[str, Any]:
     """Give the request to a staff member; again, to hand it to someone else."""
     request = _service_request(session, request_id)
-    if request.status in FINAL:
-        raise Conflict(
-            f"服务请求{REQUEST_STATUS_NAMES[request.status]}，不能再指派。",
-            {"status": request.status},
-        )
-    target = ASSIGNED if request.status == OPEN else request.status
-    set_status(
-        session,
-        request,
-        request.status,
-        {"status": target, "assignee": data["assignee"], "updated_at": now},
-        REQUEST,
-    )
+    values = {"assignee": data["assignee"], "updated_at": now}
+    if request.status in REASSIGNABLE:
+        write_unless_changed(session, request, REQUEST_STATUS, "assign", values)
+    else:
+        set_status(session, request, REQUEST_STATUS, "assign", values)
     note = f"指派给 {data['assignee']}" + (f"：{data['note']}" if data.get("note") else "")
-    _log(request, target, note, actor, now)
+    _log(request, request.status, note, actor, now)
     session.flush()
-    return service_request_to_dict(request)
+    return SERVICE_REQUEST.dump(request)
 
 
 def progress_service_request(
@@ -213,20 +159,11 @@ def progress_service_request(
 ) -> dict[str, Any]:
     """assigned → in_progress → resolved; closed from any status not yet final."""
     request = _service_request(session, request_id)
-    target = data["status"]
-    if request.status not in PROGRESS_FROM[target]:
-        allowed = "、".join(
-            name for status, name in REQUEST_STATUS_NAMES.items() if status in PROGRESS_FROM[target]
-        )
-        raise Conflict(
-            f"服务请求当前为“{REQUEST_STATUS_NAMES[request.status]}”，"
-            f"只有“{allowed}”的请求可以改为“{REQUEST_STATUS_NAMES[target]}”。",
-            {"status": request.status, "requested_status": target},
-        )
-    set_status(session, request, request.status, {"status": target, "updated_at": now}, REQUEST)
-    _log(request, target, data.get("note"), actor, now)
+    step = REQUEST_STATUS.step_to(request.status, data["status"])
+    set_status(session, request, REQUEST_STATUS, step, {"updated_at": now})
+    _log(request, request.status, data.get("note"), actor, now)
     session.flush()
-    return service_request_to_dict(request)
+    return SERVICE_REQUEST.dump(request)
 
 
 def add_service_request_note(
@@ -241,11 +178,7 @@ def add_service_request_note(
     _log(request, request.status, data["note"], actor, now)
     request.updated_at = now
     session.flush()
-    return service_request_to_dict(request)
-
-
-def get_service_request(session: Session, request_id: str) -> dict[str, Any]:
-    return service_request_to_dict(_service_request(session, request_id))
+    return SERVICE_REQUEST.dump(request)
 
 
 def list_service_requests(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -255,7 +188,7 @@ def list_service_requests(session: Session, params: dict[str, Any]) -> dict[str,
             query = query.where(getattr(ServiceRequest, field) == params[field])
     if params.get("alumnus_id"):
         query = query.where(ServiceRequest.alumnus_id == str(params["alumnus_id"]))
-    return page_by_seq(session, query, ServiceRequest, params, service_request_to_dict)
+    return page_in_order(session, query, ServiceRequest, params, SERVICE_REQUEST)
 
 
 def _log(

@@ -140,20 +140,20 @@ class RosterEntry(Base):
 # `author`, `host`, `owner` and `assignee` are staff usernames (at most 50).
 
 
-class Reception(Base):
+class Visit(Base):
     """A request to visit the campus (校友返校接待) and how it was handled.
 
     `department_id` decides whose liaison may handle it (null: the office).
     """
 
-    __tablename__ = "receptions"
+    __tablename__ = "visits"
     __table_args__ = (
-        CheckConstraint("group_size >= 1", name="ck_receptions_group_size_positive"),
+        CheckConstraint("group_size >= 1", name="ck_visits_group_size_positive"),
         CheckConstraint(
             "requester_alumnus_id IS NOT NULL OR class_year IS NOT NULL",
-            name="ck_receptions_has_requester",
+            name="ck_visits_has_requester",
         ),
-        Index("ix_receptions_department_status", "department_id", "status"),
+        Index("ix_visits_department_status", "department_id", "status"),
     )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -180,6 +180,10 @@ class Reception(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def requester_type(self) -> str:
+        return "class" if self.class_year is not None else "alumnus"
 
 
 class WorkPlan(Base):

@@ -18,9 +18,19 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from services.common.contracts.base import iso_utc
+from services.common.contracts.events import plans as contract
 from services.common.errors import Conflict, NotFound
-from services.events.domain import FINISHED, as_utc
+from services.common.statemachine import StateMachine
+from services.events.common import (
+    as_utc,
+    flush_or_conflict,
+    id_or_none,
+    page_in_order,
+    school_date,
+    school_year_bounds,
+    set_status,
+)
+from services.events.events import FINISHED
 from services.events.models import (
     ActivityReport,
     Event,
@@ -29,62 +39,19 @@ from services.events.models import (
     TaskStep,
     WorkPlan,
 )
-from services.events.workflow import (
-    flush_or_conflict,
-    id_or_none,
-    iso_or_none,
-    page_by_seq,
-    school_date,
-    school_year_bounds,
-    set_status,
-)
 
 ASSIGNED, CHECKED, DONE = "assigned", "checked", "done"
-# Read after "任务": 任务当前为“已布置”……
-STATUS_NAMES = {ASSIGNED: "已布置", CHECKED: "已检查", DONE: "已落实"}
-NEXT_STATUS = {ASSIGNED: CHECKED, CHECKED: DONE}
+TASK_STATUS = StateMachine(
+    "任务",
+    {ASSIGNED: "已布置", CHECKED: "已检查", DONE: "已落实"},
+    {"check": (ASSIGNED, CHECKED), "complete": (CHECKED, DONE)},
+)
 OFFICE_OWNER = "office"
 
 
-def plan_brief(plan: WorkPlan) -> dict[str, Any]:
-    return {
-        "id": plan.id,
-        "department_id": plan.department_id,
-        "year": plan.year,
-        "title": plan.title,
-    }
-
-
-def plan_to_dict(plan: WorkPlan) -> dict[str, Any]:
-    return {
-        **plan_brief(plan),
-        "created_by": plan.created_by,
-        "created_at": iso_utc(plan.created_at),
-    }
-
-
-def task_brief(task: PlanTask) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "plan_id": task.plan_id,
-        "title": task.title,
-        "owner": task.owner,
-        "due_date": task.due_date.isoformat(),
-        "status": task.status,
-    }
-
-
-def task_to_dict(task: PlanTask) -> dict[str, Any]:
-    return {
-        **task_brief(task),
-        "done_at": iso_or_none(task.done_at),
-        "overdue_flagged_at": iso_or_none(task.overdue_flagged_at),
-        "created_at": iso_utc(task.created_at),
-        "steps": [
-            {"status": s.status, "note": s.note, "actor": s.actor, "at": iso_utc(s.at)}
-            for s in task.steps
-        ],
-    }
+PLAN = contract.Plan()
+TASK = contract.Task()
+TASK_OVERDUE = contract.TaskOverdueData()
 
 
 # ---- plans -------------------------------------------------------------------
@@ -105,7 +72,7 @@ def create_plan(
         select(WorkPlan.id).where(WorkPlan.owner_key == owner_key, WorkPlan.year == data["year"])
     ).first()
     if existing:
-        raise Conflict(message, {"plan_id": existing})
+        raise Conflict(message, {"plan_id": existing}, reason="plan_exists")
     plan = WorkPlan(
         department_id=department_id,
         owner_key=owner_key,
@@ -115,12 +82,13 @@ def create_plan(
         created_at=now,
     )
     session.add(plan)
-    flush_or_conflict(session, message)  # the unique key decides between two at once
-    return plan_to_dict(plan)
+    # The unique key decides between two at once.
+    flush_or_conflict(session, message, reason="plan_exists")
+    return PLAN.dump(plan)
 
 
 def get_plan(session: Session, plan_id: str) -> dict[str, Any]:
-    return plan_to_dict(_plan(session, plan_id))
+    return PLAN.dump(_plan(session, plan_id))
 
 
 def list_plans(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +99,7 @@ def list_plans(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(WorkPlan.department_id == str(params["department_id"]))
     if params.get("office"):
         query = query.where(WorkPlan.department_id.is_(None))
-    return page_by_seq(session, query, WorkPlan, params, plan_to_dict)
+    return page_in_order(session, query, WorkPlan, params, PLAN)
 
 
 # ---- tasks -------------------------------------------------------------------
@@ -159,7 +127,7 @@ def add_task(
     )
     session.add(task)
     session.flush()
-    return task_to_dict(task)
+    return TASK.dump(task)
 
 
 def advance_task(
@@ -172,28 +140,15 @@ def advance_task(
     """检查, then 落实: one step forward, with its evidence; never back, never skipping."""
     task = _task(session, task_id)
     target = data["status"]
-    if task.status == DONE:
-        raise Conflict("任务已落实，不能再变更状态。", {"status": task.status})
-    expected = NEXT_STATUS[task.status]
-    if target != expected:
-        raise Conflict(
-            f"任务当前为“{STATUS_NAMES[task.status]}”，下一步只能是“{STATUS_NAMES[expected]}”。",
-            {"status": task.status, "next_status": expected, "requested_status": target},
-        )
-    set_status(
-        session,
-        task,
-        task.status,
-        {"status": target, "done_at": now if target == DONE else None},
-        "任务",
-    )
+    step = TASK_STATUS.step_to(task.status, target)
+    set_status(session, task, TASK_STATUS, step, {"done_at": now if target == DONE else None})
     task.steps.append(TaskStep(status=target, note=data["note"], actor=actor["username"], at=now))
     session.flush()
-    return task_to_dict(task)
+    return TASK.dump(task)
 
 
 def get_task(session: Session, task_id: str) -> dict[str, Any]:
-    return task_to_dict(_task(session, task_id))
+    return TASK.dump(_task(session, task_id))
 
 
 def list_tasks(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -204,7 +159,7 @@ def list_tasks(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         query = query.where(PlanTask.owner == params["owner"])
     if params.get("status"):
         query = query.where(PlanTask.status == params["status"])
-    return page_by_seq(session, query, PlanTask, params, task_to_dict, default_limit=50)
+    return page_in_order(session, query, PlanTask, params, TASK)
 
 
 def flag_overdue_tasks(
@@ -245,11 +200,7 @@ def flag_overdue_tasks(
         OutboxMessage.record(
             session,
             "task_overdue",
-            {
-                "task": task_brief(task),
-                "plan": plan_brief(plan),
-                "flagged_at": iso_utc(task.overdue_flagged_at),
-            },
+            TASK_OVERDUE.dump({"task": task, "plan": plan, "flagged_at": task.overdue_flagged_at}),
         )
         flagged.append(task.id)
     return {"flagged": len(flagged), "task_ids": flagged}

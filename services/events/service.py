@@ -5,7 +5,7 @@ the names and contacts that rosters need come from a local copy fed by the
 registry's events (`on_alumnus_registered`, `on_alumnus_updated`). The one RPC
 that asks the registry is the operator's roster backfill (`backfill_roster`).
 
-The engagement workflows (receptions, work plans, suggestions, service
+The engagement workflows (visits, work plans, suggestions, service
 requests, cooperation projects) live in their own modules; staff actions take
 the gateway's principal as `actor`, to record who did what. A timer flags
 overdue plan tasks every `TASK_OVERDUE_SCAN_SECONDS` (default one hour).
@@ -20,14 +20,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.columns import utcnow
-from services.common.contracts import events as contract
+from services.common.contracts import events as contracts
 from services.common.contracts.base import Actor, load_or_raise
 from services.common.dependencies import Database
 from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
 from services.common.rpc import TimedRpcProxy
-from services.events import cooperation, domain, feedback, plans, receptions
+from services.events import (
+    cooperation,
+    events,
+    feedback,
+    plans,
+    registrations,
+    reports,
+    roster,
+    visits,
+)
+from services.events.common import school_date
 from services.events.models import Base
-from services.events.workflow import school_date
 
 ROSTER_BACKFILL_PAGE_SIZE = 100  # the registry's largest `search_alumni` page
 ROSTER_BACKFILL_PAGE_ATTEMPTS = 3
@@ -43,137 +52,137 @@ class EventsService(HealthMixin):
 
     @rpc
     def create_event(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.EventInput(), data)
+        payload = load_or_raise(contracts.events.EventInput(), data)
         with self.db.transaction() as session:
-            return domain.create_event(session, payload)
+            return events.create_event(session, payload)
 
     @rpc
     def update_event(self, event_id: str, patch: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.EventPatch(), patch)
+        payload = load_or_raise(contracts.events.EventPatch(), patch)
         with self.db.transaction() as session:
-            return domain.update_event(session, event_id, payload)
+            return events.update_event(session, event_id, payload)
 
     @rpc
     def get_event(self, event_id: str) -> dict[str, Any]:
-        return domain.get_event(self.db.session, event_id)
+        return events.get_event(self.db.session, event_id)
 
     @rpc
     def list_events(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return domain.list_events(
-            self.db.session, load_or_raise(contract.EventListQuery(), params or {})
+        return events.list_events(
+            self.db.session, load_or_raise(contracts.events.EventListQuery(), params or {})
         )
 
     @rpc
     def publish_event(self, event_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return domain.publish_event(session, event_id, utcnow())
+            return events.publish_event(session, event_id, utcnow())
 
     @rpc
     def close_event(self, event_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return domain.close_event(session, event_id)
+            return events.close_event(session, event_id)
 
     @rpc
     def finish_event(self, event_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return domain.finish_event(session, event_id, utcnow())
+            return events.finish_event(session, event_id, utcnow())
 
     @rpc
     def cancel_event(self, event_id: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        payload = load_or_raise(contract.EventCancellation(), data or {})
+        payload = load_or_raise(contracts.events.EventCancellation(), data or {})
         with self.db.transaction() as session:
-            return domain.cancel_event(session, event_id, payload["reason"])
+            return events.cancel_event(session, event_id, payload["reason"])
 
     # ---- lecture series ----------------------------------------------------
 
     @rpc
     def create_series(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.SeriesInput(), data)
+        payload = load_or_raise(contracts.events.SeriesInput(), data)
         with self.db.transaction() as session:
-            return domain.create_series(session, payload)
+            return events.create_series(session, payload)
 
     @rpc
     def update_series(self, series_id: str, patch: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.SeriesPatch(), patch)
+        payload = load_or_raise(contracts.events.SeriesPatch(), patch)
         with self.db.transaction() as session:
-            return domain.update_series(session, series_id, payload)
+            return events.update_series(session, series_id, payload)
 
     @rpc
     def get_series(self, series_id: str) -> dict[str, Any]:
-        return domain.get_series(self.db.session, series_id)
+        return events.get_series(self.db.session, series_id)
 
     @rpc
     def list_series(self) -> list[dict[str, Any]]:
-        return domain.list_series(self.db.session)
+        return events.list_series(self.db.session)
 
     @rpc
     def delete_series(self, series_id: str) -> None:
         with self.db.transaction() as session:
-            domain.delete_series(session, series_id)
+            events.delete_series(session, series_id)
 
     # ---- registrations -----------------------------------------------------
 
     @rpc
     def sign_up(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.SignUpInput(), data)
+        payload = load_or_raise(contracts.registrations.SignUpInput(), data)
         with self.db.transaction() as session:
-            return domain.sign_up(
+            return registrations.sign_up(
                 session, event_id, payload["alumnus_id"], payload["guests"], utcnow()
             )
 
     @rpc
     def cancel_registration(self, event_id: str, registration_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return domain.cancel_registration(session, event_id, registration_id)
+            return registrations.cancel_registration(session, event_id, registration_id)
 
     @rpc
     def get_registration(self, registration_id: str) -> dict[str, Any]:
-        return domain.get_registration(self.db.session, registration_id)
+        return registrations.get_registration(self.db.session, registration_id)
 
     @rpc
     def list_registrations(
         self, event_id: str, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        return domain.list_registrations(
-            self.db.session, event_id, load_or_raise(contract.RegistrationSearch(), params or {})
+        return registrations.list_registrations(
+            self.db.session,
+            event_id,
+            load_or_raise(contracts.registrations.RegistrationSearch(), params or {}),
         )
-
-    @rpc
-    def alumnus_registrations(self, alumnus_id: str) -> list[dict[str, Any]]:
-        return domain.alumnus_registrations(self.db.session, alumnus_id)
 
     @rpc
     def list_alumnus_registrations(
         self, alumnus_id: str, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """`alumnus_registrations` a page at a time (`?limit=&cursor=&status=`)."""
-        return domain.list_alumnus_registrations(
-            self.db.session, alumnus_id, load_or_raise(contract.RegistrationSearch(), params or {})
+        """An alumnus's registrations in the order they were made, a page at a time."""
+        return registrations.list_alumnus_registrations(
+            self.db.session,
+            alumnus_id,
+            load_or_raise(contracts.registrations.RegistrationSearch(), params or {}),
         )
 
     @rpc
     def check_in(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.CheckInInput(), data)
+        payload = load_or_raise(contracts.registrations.CheckInInput(), data)
         with self.db.transaction() as session:
-            return domain.check_in(session, event_id, payload["token"], utcnow())
+            return registrations.check_in(session, event_id, payload["token"], utcnow())
 
     @rpc
     def registration_qr(self, registration_id: str) -> dict[str, Any]:
         """The check-in QR code as base64 PNG: RPC payloads are JSON and carry no bytes."""
-        png = domain.registration_qr_png(self.db.session, registration_id)
+        png = registrations.registration_qr_png(self.db.session, registration_id)
         return {
             "registration_id": str(registration_id),
-            "content_type": domain.QR_CONTENT_TYPE,
+            "content_type": registrations.QR_CONTENT_TYPE,
             "png_base64": base64.b64encode(png).decode("ascii"),
         }
 
     @rpc
     def attendance_stats(self, event_id: str) -> dict[str, Any]:
-        return domain.attendance_stats(self.db.session, event_id)
+        return registrations.attendance_stats(self.db.session, event_id)
 
     @rpc
     def event_roster(self, event_id: str) -> list[dict[str, Any]]:
-        return domain.event_roster(self.db.session, event_id)
+        return registrations.event_roster(self.db.session, event_id)
 
     # ---- activity reports --------------------------------------------------
 
@@ -181,71 +190,71 @@ class EventsService(HealthMixin):
     def file_activity_report(
         self, event_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ActivityReportInput(), data)
+        payload = load_or_raise(contracts.reports.ActivityReportInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return domain.file_activity_report(session, event_id, payload, who, utcnow())
+            return reports.file_activity_report(session, event_id, payload, who, utcnow())
 
     @rpc
     def get_activity_report(self, event_id: str) -> dict[str, Any]:
-        return domain.get_activity_report(self.db.session, event_id)
+        return reports.get_activity_report(self.db.session, event_id)
 
     @rpc
     def list_activity_reports(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return domain.list_activity_reports(
-            self.db.session, load_or_raise(contract.ReportSearch(), params or {})
+        return reports.list_activity_reports(
+            self.db.session, load_or_raise(contracts.reports.ReportSearch(), params or {})
         )
 
-    # ---- return-visit receptions (校友返校接待) ------------------------------
+    # ---- return visits (校友返校接待) ----------------------------------------
 
     @rpc
-    def request_reception(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.ReceptionInput(), data)
+    def request_visit(self, data: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contracts.visits.VisitInput(), data)
         with self.db.transaction() as session:
-            return receptions.request_reception(session, payload, utcnow())
+            return visits.request_visit(session, payload, utcnow())
 
     @rpc
-    def decide_reception(
-        self, reception_id: str, data: dict[str, Any], actor: dict[str, Any]
+    def decide_visit(
+        self, visit_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ReceptionDecision(), data)
+        payload = load_or_raise(contracts.visits.VisitDecision(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return receptions.decide_reception(session, reception_id, payload, who, utcnow())
+            return visits.decide_visit(session, visit_id, payload, who, utcnow())
 
     @rpc
-    def complete_reception(
-        self, reception_id: str, data: dict[str, Any], actor: dict[str, Any]
+    def complete_visit(
+        self, visit_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ReceptionCompletion(), data)
+        payload = load_or_raise(contracts.visits.VisitCompletion(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return receptions.complete_reception(session, reception_id, payload, who, utcnow())
+            return visits.complete_visit(session, visit_id, payload, who, utcnow())
 
     @rpc
-    def cancel_reception(
-        self, reception_id: str, data: dict[str, Any] | None, actor: dict[str, Any]
+    def cancel_visit(
+        self, visit_id: str, data: dict[str, Any] | None, actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ReceptionCancellation(), data or {})
+        payload = load_or_raise(contracts.visits.VisitCancellation(), data or {})
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return receptions.cancel_reception(session, reception_id, payload, who, utcnow())
+            return visits.cancel_visit(session, visit_id, payload, who, utcnow())
 
     @rpc
-    def get_reception(self, reception_id: str) -> dict[str, Any]:
-        return receptions.get_reception(self.db.session, reception_id)
+    def get_visit(self, visit_id: str) -> dict[str, Any]:
+        return visits.get_visit(self.db.session, visit_id)
 
     @rpc
-    def list_receptions(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return receptions.list_receptions(
-            self.db.session, load_or_raise(contract.ReceptionSearch(), params or {})
+    def list_visits(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return visits.list_visits(
+            self.db.session, load_or_raise(contracts.visits.VisitSearch(), params or {})
         )
 
     # ---- work plans and tasks (工作计划) -------------------------------------
 
     @rpc
     def create_plan(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.PlanInput(), data)
+        payload = load_or_raise(contracts.plans.PlanInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return plans.create_plan(session, payload, who, utcnow())
@@ -256,11 +265,13 @@ class EventsService(HealthMixin):
 
     @rpc
     def list_plans(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return plans.list_plans(self.db.session, load_or_raise(contract.PlanSearch(), params or {}))
+        return plans.list_plans(
+            self.db.session, load_or_raise(contracts.plans.PlanSearch(), params or {})
+        )
 
     @rpc
     def add_task(self, plan_id: str, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.TaskInput(), data)
+        payload = load_or_raise(contracts.plans.TaskInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return plans.add_task(session, plan_id, payload, who, utcnow())
@@ -269,7 +280,7 @@ class EventsService(HealthMixin):
     def advance_task(
         self, task_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.TaskAdvance(), data)
+        payload = load_or_raise(contracts.plans.TaskAdvance(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return plans.advance_task(session, task_id, payload, who, utcnow())
@@ -280,7 +291,9 @@ class EventsService(HealthMixin):
 
     @rpc
     def list_tasks(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return plans.list_tasks(self.db.session, load_or_raise(contract.TaskSearch(), params or {}))
+        return plans.list_tasks(
+            self.db.session, load_or_raise(contracts.plans.TaskSearch(), params or {})
+        )
 
     @rpc
     def flag_overdue_tasks(self) -> dict[str, Any]:
@@ -298,14 +311,14 @@ class EventsService(HealthMixin):
 
     @rpc
     def department_summary(self, year: int) -> dict[str, Any]:
-        query = load_or_raise(contract.SummaryQuery(), {"year": year})
+        query = load_or_raise(contracts.plans.SummaryQuery(), {"year": year})
         return plans.department_summary(self.db.session, query["year"], school_date(utcnow()))
 
     # ---- suggestions (建议) ----------------------------------------------------
 
     @rpc
     def submit_suggestion(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.SuggestionInput(), data)
+        payload = load_or_raise(contracts.feedback.SuggestionInput(), data)
         with self.db.transaction() as session:
             return feedback.submit_suggestion(session, payload, utcnow())
 
@@ -313,26 +326,22 @@ class EventsService(HealthMixin):
     def answer_suggestion(
         self, suggestion_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.SuggestionAnswer(), data)
+        payload = load_or_raise(contracts.feedback.SuggestionAnswer(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.answer_suggestion(session, suggestion_id, payload, who, utcnow())
 
     @rpc
-    def get_suggestion(self, suggestion_id: str) -> dict[str, Any]:
-        return feedback.get_suggestion(self.db.session, suggestion_id)
-
-    @rpc
     def list_suggestions(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return feedback.list_suggestions(
-            self.db.session, load_or_raise(contract.SuggestionSearch(), params or {})
+            self.db.session, load_or_raise(contracts.feedback.SuggestionSearch(), params or {})
         )
 
     # ---- service requests from alumni companies (三.7) ---------------------------
 
     @rpc
     def submit_service_request(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.ServiceRequestInput(), data)
+        payload = load_or_raise(contracts.feedback.ServiceRequestInput(), data)
         with self.db.transaction() as session:
             return feedback.submit_service_request(session, payload, utcnow())
 
@@ -340,7 +349,7 @@ class EventsService(HealthMixin):
     def assign_service_request(
         self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ServiceRequestAssignment(), data)
+        payload = load_or_raise(contracts.feedback.ServiceRequestAssignment(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.assign_service_request(session, request_id, payload, who, utcnow())
@@ -349,7 +358,7 @@ class EventsService(HealthMixin):
     def progress_service_request(
         self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ServiceRequestProgress(), data)
+        payload = load_or_raise(contracts.feedback.ServiceRequestProgress(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.progress_service_request(session, request_id, payload, who, utcnow())
@@ -358,33 +367,29 @@ class EventsService(HealthMixin):
     def add_service_request_note(
         self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.NoteInput(), data)
+        payload = load_or_raise(contracts.common.NoteInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return feedback.add_service_request_note(session, request_id, payload, who, utcnow())
 
     @rpc
-    def get_service_request(self, request_id: str) -> dict[str, Any]:
-        return feedback.get_service_request(self.db.session, request_id)
-
-    @rpc
     def list_service_requests(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return feedback.list_service_requests(
-            self.db.session, load_or_raise(contract.ServiceRequestSearch(), params or {})
+            self.db.session, load_or_raise(contracts.feedback.ServiceRequestSearch(), params or {})
         )
 
     # ---- cooperation projects (三.8) ---------------------------------------------
 
     @rpc
     def create_project(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.ProjectInput(), data)
+        payload = load_or_raise(contracts.cooperation.ProjectInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return cooperation.create_project(session, payload, who, utcnow())
 
     @rpc
     def update_project(self, project_id: str, patch: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contract.ProjectPatch(), patch)
+        payload = load_or_raise(contracts.cooperation.ProjectPatch(), patch)
         with self.db.transaction() as session:
             return cooperation.update_project(session, project_id, payload, utcnow())
 
@@ -392,7 +397,7 @@ class EventsService(HealthMixin):
     def change_project_status(
         self, project_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.ProjectStatusChange(), data)
+        payload = load_or_raise(contracts.cooperation.ProjectStatusChange(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return cooperation.change_project_status(session, project_id, payload, who, utcnow())
@@ -401,7 +406,7 @@ class EventsService(HealthMixin):
     def add_project_note(
         self, project_id: str, data: dict[str, Any], actor: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = load_or_raise(contract.NoteInput(), data)
+        payload = load_or_raise(contracts.common.NoteInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
             return cooperation.add_project_note(session, project_id, payload, who, utcnow())
@@ -413,22 +418,18 @@ class EventsService(HealthMixin):
     @rpc
     def list_projects(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return cooperation.list_projects(
-            self.db.session, load_or_raise(contract.ProjectSearch(), params or {})
+            self.db.session, load_or_raise(contracts.cooperation.ProjectSearch(), params or {})
         )
 
     # ---- the registry's events: the local roster -----------------------------
 
-    @rpc
-    def get_roster_entry(self, alumnus_id: str) -> dict[str, Any]:
-        return domain.get_roster_entry(self.db.session, alumnus_id)
-
     @consumes("registry", "alumnus_registered")
     def on_alumnus_registered(self, session: Session, event: dict[str, Any]) -> None:
-        domain.apply_alumnus_registered(session, event["data"])
+        roster.upsert_roster_entry(session, event["data"])
 
     @consumes("registry", "alumnus_updated")
     def on_alumnus_updated(self, session: Session, event: dict[str, Any]) -> None:
-        domain.apply_alumnus_updated(session, event["data"])
+        roster.upsert_roster_entry(session, event["data"]["alumnus"])
 
     @rpc
     def backfill_roster(self) -> dict[str, int]:
@@ -460,7 +461,7 @@ class EventsService(HealthMixin):
             try:
                 with self.db.transaction() as session:
                     for record in records:
-                        domain.upsert_roster_entry(session, record)
+                        roster.upsert_roster_entry(session, record)
                 return
             except IntegrityError:
                 if attempt == ROSTER_BACKFILL_PAGE_ATTEMPTS:

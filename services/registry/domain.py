@@ -24,12 +24,12 @@ from services.common.contracts.base import iso_utc
 from services.common.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
 from services.common.paging import each, page, paged_select
 from services.registry.models import (
+    Account,
     Alumnus,
     ChangeRecord,
     Department,
     Graduation,
     OutboxMessage,
-    StaffAccount,
     utcnow,
 )
 
@@ -73,10 +73,14 @@ def create_department(session: Session, data: dict[str, Any]) -> dict[str, Any]:
         )
     ).first()
     if taken is not None:
-        raise Conflict("院系名称或代码已存在。", {"name": data["name"], "code": data["code"]})
+        raise Conflict(
+            "院系名称或代码已存在。",
+            {"name": data["name"], "code": data["code"]},
+            reason="department_taken",
+        )
     department = Department(name=data["name"], code=data["code"])
     session.add(department)
-    _flush_or_conflict(session, "院系名称或代码已存在。")
+    _flush_or_conflict(session, "院系名称或代码已存在。", "department_taken")
     return department_to_dict(department)
 
 
@@ -89,7 +93,9 @@ def list_departments(session: Session) -> list[dict[str, Any]]:
 def get_department(session: Session, department_id: str) -> dict[str, Any]:
     department = session.get(Department, str(department_id))
     if department is None:
-        raise NotFound("院系不存在。", {"department_id": str(department_id)})
+        raise NotFound(
+            "院系不存在。", {"department_id": str(department_id)}, reason="department_not_found"
+        )
     return department_to_dict(department)
 
 
@@ -293,7 +299,7 @@ def _alumnus(session: Session, alumnus_id: str) -> Alumnus:
 
 
 def _unknown_alumnus(alumnus_id: str) -> NotFound:
-    return NotFound("校友不存在。", {"alumnus_id": str(alumnus_id)})
+    return NotFound("校友不存在。", {"alumnus_id": str(alumnus_id)}, reason="alumnus_not_found")
 
 
 def _graduations(session: Session, records: list[dict[str, Any]]) -> list[Graduation]:
@@ -304,6 +310,7 @@ def _graduations(session: Session, records: list[dict[str, Any]]) -> list[Gradua
         raise ValidationFailed(
             "毕业记录中的院系不存在。",
             {"fields": {"graduations": [f"院系 {d} 不存在。" for d in unknown]}},
+            reason="unknown_department",
         )
     return [
         Graduation(
@@ -358,11 +365,11 @@ def _is_uuid(value: Any) -> bool:
     return True
 
 
-def _flush_or_conflict(session: Session, message: str) -> None:
+def _flush_or_conflict(session: Session, message: str, reason: str) -> None:
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict(message) from None
+        raise Conflict(message, reason=reason) from None
 
 
 # ---- staff accounts --------------------------------------------------------
@@ -371,7 +378,7 @@ def _flush_or_conflict(session: Session, message: str) -> None:
 ALUMNUS_ROLE = "alumnus"
 
 
-def account_to_dict(account: StaffAccount) -> dict[str, Any]:
+def account_to_dict(account: Account) -> dict[str, Any]:
     return {
         "id": account.id,
         "username": account.username,
@@ -385,23 +392,27 @@ def create_account(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     department_id = str(data["department_id"]) if data.get("department_id") else None
     if data["role"] == "liaison" and department_id is None:
         raise ValidationFailed(
-            "联络员账号必须关联一个院系。", {"fields": {"department_id": ["联络员必须指定院系。"]}}
+            "联络员账号必须关联一个院系。",
+            {"fields": {"department_id": ["联络员必须指定院系。"]}},
+            reason="liaison_needs_department",
         )
     if data["role"] != "liaison" and department_id is not None:
         raise ValidationFailed(
-            "只有联络员账号关联院系。", {"fields": {"department_id": ["该角色不关联院系。"]}}
+            "只有联络员账号关联院系。",
+            {"fields": {"department_id": ["该角色不关联院系。"]}},
+            reason="department_only_for_liaison",
         )
     if department_id is not None:
         get_department(session, department_id)
     _ensure_username_free(session, data["username"])
-    account = StaffAccount(
+    account = Account(
         username=data["username"],
         password_hash=password_hasher.hash(data["password"]),
         role=data["role"],
         department_id=department_id,
     )
     session.add(account)
-    _flush_or_conflict(session, "用户名已存在。")
+    _flush_or_conflict(session, "用户名已存在。", "username_taken")
     return account_to_dict(account)
 
 
@@ -410,12 +421,12 @@ def create_alumnus_account(
 ) -> dict[str, Any]:
     """A login for an existing alumnus record; one per record."""
     alumnus = _alumnus(session, alumnus_id)
-    if session.scalars(
-        select(StaffAccount.id).where(StaffAccount.alumnus_id == alumnus.id)
-    ).first():
-        raise Conflict("该校友已有登录账号。", {"alumnus_id": alumnus.id})
+    if session.scalars(select(Account.id).where(Account.alumnus_id == alumnus.id)).first():
+        raise Conflict(
+            "该校友已有登录账号。", {"alumnus_id": alumnus.id}, reason="alumnus_has_account"
+        )
     _ensure_username_free(session, data["username"])
-    account = StaffAccount(
+    account = Account(
         username=data["username"],
         password_hash=password_hasher.hash(data["password"]),
         role=ALUMNUS_ROLE,
@@ -423,13 +434,13 @@ def create_alumnus_account(
     )
     session.add(account)
     # Two requests at once for one record or one username: the unique keys decide.
-    _flush_or_conflict(session, "用户名已存在，或该校友已有登录账号。")
+    _flush_or_conflict(session, "用户名已存在，或该校友已有登录账号。", "account_taken")
     return account_to_dict(account)
 
 
 def _ensure_username_free(session: Session, username: str) -> None:
-    if session.scalars(select(StaffAccount).where(StaffAccount.username == username)).first():
-        raise Conflict("用户名已存在。", {"username": username})
+    if session.scalars(select(Account).where(Account.username == username)).first():
+        raise Conflict("用户名已存在。", {"username": username}, reason="username_taken")
 
 
 def list_accounts(session: Session) -> list[dict[str, Any]]:
@@ -437,9 +448,7 @@ def list_accounts(session: Session) -> list[dict[str, Any]]:
     return [
         account_to_dict(a)
         for a in session.scalars(
-            select(StaffAccount)
-            .where(StaffAccount.role != ALUMNUS_ROLE)
-            .order_by(StaffAccount.username)
+            select(Account).where(Account.role != ALUMNUS_ROLE).order_by(Account.username)
         )
     ]
 
@@ -447,29 +456,26 @@ def list_accounts(session: Session) -> list[dict[str, Any]]:
 def authenticate(session: Session, username: str, password: str) -> dict[str, Any]:
     """The account for these credentials; one error whether the user or the password is wrong."""
     account = session.scalars(
-        select(StaffAccount).where(StaffAccount.username == username, StaffAccount.active.is_(True))
+        select(Account).where(Account.username == username, Account.active.is_(True))
     ).first()
     try:
         password_hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
     except (VerifyMismatchError, InvalidHashError):
         account = None
     if account is None:
-        raise AuthenticationFailed("用户名或密码错误。")
+        raise AuthenticationFailed("用户名或密码错误。", reason="bad_credentials")
     return account_to_dict(account)
 
 
 def get_account(session: Session, account_id: str) -> dict[str, Any]:
-    account = session.get(StaffAccount, str(account_id))
+    account = session.get(Account, str(account_id))
     if account is None or not account.active:
-        raise NotFound("账号不存在。")
+        raise NotFound("账号不存在。", reason="account_not_found")
     return account_to_dict(account)
 
 
 def has_office_account(session: Session) -> bool:
-    return (
-        session.scalars(select(StaffAccount.id).where(StaffAccount.role == "office")).first()
-        is not None
-    )
+    return session.scalars(select(Account.id).where(Account.role == "office")).first() is not None
 
 
 def ensure_admin(session: Session, username: str, password: str) -> bool:

@@ -100,14 +100,14 @@ class ChangeRecord(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class StaffAccount(Base):
+class Account(Base):
     """A login: a staff member's (office, committee, liaison) or an alumnus's.
 
     An alumnus account (role `alumnus`) names its alumnus record in `alumnus_id`;
-    one login per record. The table keeps its first name, `staff_accounts`.
+    one login per record.
     """
 
-    __tablename__ = "staff_accounts"
+    __tablename__ = "accounts"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     username: Mapped[str] = mapped_column(String(50), unique=True)
@@ -115,7 +115,7 @@ class StaffAccount(Base):
     role: Mapped[str] = mapped_column(String(20))
     department_id: Mapped[str | None] = mapped_column(ForeignKey("departments.id"))
     alumnus_id: Mapped[str | None] = mapped_column(
-        ForeignKey("alumni.id", name="fk_staff_accounts_alumnus_id_alumni"),
+        ForeignKey("alumni.id", name="fk_accounts_alumnus_id_alumni"),
         unique=True,
         index=True,
     )

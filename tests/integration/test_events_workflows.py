@@ -1,5 +1,5 @@
 """The events service's engagement workflows in a real nameko container, over real
-RabbitMQ, on SQLite and PostgreSQL: receptions, work plans with the overdue scan,
+RabbitMQ, on SQLite and PostgreSQL: visits, work plans with the overdue scan,
 suggestions, service requests and cooperation projects, driven over RPC, with
 their events checked as they arrive on the `events.events` exchange.
 """
@@ -14,8 +14,8 @@ import eventlet
 import pytest
 
 from services.common.errors import Conflict, NotFound, ValidationFailed
+from services.events.common import school_date
 from services.events.service import EventsService
-from services.events.workflow import school_date
 from tests.support.taps import drain
 
 OFFICE = {"account_id": "a1", "username": "office1", "role": "office", "department_id": None}
@@ -38,11 +38,11 @@ def days_from_today(days: int) -> str:
     return (school_date(datetime.now(UTC)) + timedelta(days=days)).isoformat()
 
 
-def test_receptions_over_rpc(events_container, rpc_cluster, event_tap):
+def test_visits_over_rpc(events_container, rpc_cluster, event_tap):
     events = rpc_cluster.events
     department = str(uuid.uuid4())
     contact = {"name": "张三", "phone": "13800138000"}
-    visit = events.request_reception(
+    visit = events.request_visit(
         {
             "requester_alumnus_id": str(uuid.uuid4()),
             "department_id": department,
@@ -52,7 +52,7 @@ def test_receptions_over_rpc(events_container, rpc_cluster, event_tap):
             "contact": contact,
         }
     )
-    reunion = events.request_reception(
+    reunion = events.request_visit(
         {
             "department_id": department,
             "class_year": 2000,
@@ -64,32 +64,31 @@ def test_receptions_over_rpc(events_container, rpc_cluster, event_tap):
         }
     )
     with pytest.raises(ValidationFailed) as caught:
-        events.request_reception({"visit_date": today(), "group_size": 0})
+        events.request_visit({"visit_date": today(), "group_size": 0})
     assert set(caught.value.details["fields"]) == {"group_size", "purpose", "contact"}
-    assert caught.value.message == "请求数据校验失败。"
 
-    approved = events.decide_reception(
-        visit["id"], {"decision": "approved", "host": "王老师"}, OFFICE
-    )
-    declined = events.decide_reception(
+    approved = events.decide_visit(visit["id"], {"decision": "approved", "host": "王老师"}, OFFICE)
+    declined = events.decide_visit(
         reunion["id"], {"decision": "declined", "note": "当天校内有大型考试，请改期"}, OFFICE
     )
     with pytest.raises(Conflict) as conflict:
-        events.decide_reception(reunion["id"], {"decision": "approved", "host": "王"}, OFFICE)
-    assert conflict.value.message == "接待申请已婉拒，不能再审批。"
-    done = events.complete_reception(visit["id"], {"notes": "参观了新图书馆"}, OFFICE)
-    with pytest.raises(NotFound):
-        events.get_reception(str(uuid.uuid4()))
+        events.decide_visit(reunion["id"], {"decision": "approved", "host": "王"}, OFFICE)
+    assert conflict.value.reason == "invalid_transition"
+    assert conflict.value.details["status"] == "declined"
+    done = events.complete_visit(visit["id"], {"notes": "参观了新图书馆"}, OFFICE)
+    unknown = str(uuid.uuid4())
+    with pytest.raises(NotFound) as missing:
+        events.get_visit(unknown)
+    assert missing.value.details == {"visit_id": unknown}
 
     assert (approved["status"], approved["host"]) == ("approved", "王老师")
     assert declined["status"] == "declined"
     assert done["status"] == "done"
-    assert events.get_reception(visit["id"]) == done
-    listed = events.list_receptions({"department_id": department, "limit": 1})
+    assert events.get_visit(visit["id"]) == done
+    listed = events.list_visits({"department_id": department, "limit": 1})
     assert [r["id"] for r in listed["items"]] == [visit["id"]]
     assert (
-        events.list_receptions({"cursor": listed["next_cursor"]})["items"][0]["id"]
-        == (reunion["id"])
+        events.list_visits({"cursor": listed["next_cursor"]})["items"][0]["id"] == (reunion["id"])
     )
 
     published = drain(event_tap, 4)
@@ -111,8 +110,9 @@ def test_plans_tasks_overdue_scan_and_summary_over_rpc(events_container, rpc_clu
     plan = events.create_plan(
         {"department_id": department, "year": year, "title": "年度计划"}, OFFICE
     )
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as conflict:
         events.create_plan({"department_id": department, "year": year, "title": "又一份"}, OFFICE)
+    assert conflict.value.details == {"plan_id": plan["id"], "reason": "plan_exists"}
     late = events.add_task(
         plan["id"],
         {"title": "更新校友名录", "owner": "liaison1", "due_date": days_from_today(-1)},
@@ -127,7 +127,8 @@ def test_plans_tasks_overdue_scan_and_summary_over_rpc(events_container, rpc_clu
     done = events.advance_task(ahead["id"], {"status": "done", "note": "活动已举办"}, OFFICE)
     with pytest.raises(Conflict) as conflict:
         events.advance_task(late["id"], {"status": "done", "note": "跳步"}, OFFICE)
-    assert conflict.value.message == "任务当前为“已布置”，下一步只能是“已检查”。"
+    assert conflict.value.reason == "invalid_transition"
+    assert conflict.value.details["allowed_statuses"] == ["checked"]
 
     first = events.flag_overdue_tasks()
     again = events.flag_overdue_tasks()
@@ -152,8 +153,9 @@ def test_plans_tasks_overdue_scan_and_summary_over_rpc(events_container, rpc_clu
             "events_reported": 0,
         }
     ]
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as invalid:
         events.department_summary("2030")
+    assert list(invalid.value.details["fields"]) == ["year"]
 
     [overdue] = drain(event_tap, 1)
     assert overdue["event_type"] == "task_overdue"
@@ -191,7 +193,7 @@ def test_suggestions_service_requests_and_projects_over_rpc(
     answered = events.answer_suggestion(suggestion["id"], {"answer": "下学期起直播。"}, OFFICE)
     with pytest.raises(Conflict) as conflict:
         events.answer_suggestion(suggestion["id"], {"answer": "再答"}, OFFICE)
-    assert conflict.value.message == "该建议已答复。"
+    assert conflict.value.reason == "invalid_transition"
     assert answered["status"] == "answered"
     assert events.list_suggestions({"status": "open"})["items"] == []
     assert events.list_suggestions({"status": "answered"})["items"] == [answered]
@@ -209,7 +211,7 @@ def test_suggestions_service_requests_and_projects_over_rpc(
     events.add_service_request_note(request["id"], {"note": "已制定培训方案"}, OFFICE)
     with pytest.raises(ValidationFailed) as invalid:
         events.progress_service_request(request["id"], {"status": "resolved"}, OFFICE)
-    assert invalid.value.details["fields"] == {"note": ["办结或关闭须填写说明。"]}
+    assert list(invalid.value.details["fields"]) == ["note"]
     resolved = events.progress_service_request(
         request["id"], {"status": "resolved", "note": "培训完成"}, OFFICE
     )
@@ -232,8 +234,9 @@ def test_suggestions_service_requests_and_projects_over_rpc(
     )
     events.change_project_status(project["id"], {"status": "active", "note": "协议签署"}, OFFICE)
     noted = events.add_project_note(project["id"], {"note": "设备到位"}, OFFICE)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as conflict:
         events.change_project_status(project["id"], {"status": "proposed"}, OFFICE)
+    assert conflict.value.details["allowed_statuses"] == ["suspended", "completed"]
     updated = events.update_project(project["id"], {"title": "校企联合实验室（二期）"})
     assert noted["status"] == "active"
     assert [n["note"] for n in noted["notes"]] == ["协议签署", "设备到位"]

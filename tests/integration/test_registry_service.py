@@ -102,7 +102,7 @@ def test_unknown_department_is_a_validation_error(registry, department):
     missing = str(uuid.uuid4())
     with pytest.raises(ValidationFailed) as caught:
         registry.create_alumnus(new_alumnus(missing), OFFICE)
-    assert caught.value.message == "毕业记录中的院系不存在。"
+    assert caught.value.reason == "unknown_department"
     assert missing in caught.value.details["fields"]["graduations"][0]
     assert registry.search_alumni({})["items"] == []
 
@@ -111,8 +111,7 @@ def test_not_found_arrives_as_platform_type(registry):
     for alumnus_id in (str(uuid.uuid4()), "not-a-uuid"):
         with pytest.raises(NotFound) as caught:
             registry.get_alumnus(alumnus_id)
-        assert caught.value.message == "校友不存在。"
-        assert caught.value.details == {"alumnus_id": alumnus_id}
+        assert caught.value.details == {"alumnus_id": alumnus_id, "reason": "alumnus_not_found"}
         with pytest.raises(NotFound):
             registry.update_alumnus(alumnus_id, {"city": "上海"}, OFFICE)
         with pytest.raises(NotFound):
@@ -123,6 +122,7 @@ def test_conflict_and_bad_cursor_and_authentication(registry, department):
     with pytest.raises(Conflict) as conflict:
         registry.create_department({"name": "计算机学院", "code": "CS2"})
     assert CJK.search(conflict.value.message)
+    assert conflict.value.reason == "department_taken"
 
     with pytest.raises(ValidationFailed) as bad_cursor:
         registry.search_alumni({"cursor": "!!!"})
@@ -135,4 +135,4 @@ def test_conflict_and_bad_cursor_and_authentication(registry, department):
     assert registry.authenticate(credentials)["id"] == account["id"]
     with pytest.raises(AuthenticationFailed) as wrong:
         registry.authenticate({**credentials, "password": "wrong-password"})
-    assert wrong.value.message == "用户名或密码错误。"
+    assert wrong.value.reason == "bad_credentials"

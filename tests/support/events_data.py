@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from services.common.contracts.base import load_or_raise
 
 
 def open_event(capacity: int, **overrides: Any) -> dict[str, Any]:
@@ -21,3 +24,11 @@ def open_event(capacity: int, **overrides: Any) -> dict[str, Any]:
         "registration_closes_at": (now + timedelta(days=1)).isoformat(),
         **overrides,
     }
+
+
+def listed(run: Callable[..., Any], function: Callable[..., Any], *args: Any, **params: Any):
+    """A page of a list function of the events service, called through `run` (the unit
+    tests' transaction) with its query loaded by the search contract, the last of `args`,
+    as the service's entrypoint loads it."""
+    *before, schema = args
+    return run(function, *before, load_or_raise(schema, params))

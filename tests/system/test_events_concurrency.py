@@ -7,7 +7,7 @@ operators start them: both migrate the same fresh database (the advisory lock in
 services/common/migrate.py lets one of them do it), then consume the same
 `rpc-events` queue on the same vhost, so RabbitMQ hands the calls out to both.
 
-What must hold (the per-event row lock of services/events/domain.py):
+What must hold (the per-event row lock of services/events/events.py):
 
 * 500 sign-ups for 500 different alumni give exactly 100 seats and a waitlist of
   400 numbered 1..400, with `seats_taken` = 100; every sign-up recorded one event;

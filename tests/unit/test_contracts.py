@@ -207,4 +207,4 @@ def test_check_event_rejects_data_that_breaks_contract():
 def test_check_event_rejects_unknown_event_type(event):
     with pytest.raises(ValidationFailed) as caught:
         check_event(event)
-    assert caught.value.message == "未知的事件类型。"
+    assert caught.value.reason == "unknown_event_type"

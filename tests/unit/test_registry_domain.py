@@ -21,11 +21,11 @@ from services.common.errors import (
 from services.common.paging import encode_cursor
 from services.registry import domain
 from services.registry.models import (
+    Account,
     Alumnus,
     ChangeRecord,
     Graduation,
     OutboxMessage,
-    StaffAccount,
 )
 from tests.conftest import BACKENDS
 
@@ -504,7 +504,7 @@ def test_create_account_and_authenticate(session, departments):
     )
     session.commit()
     assert account["department_id"] == departments["CS"]
-    stored = session.get(StaffAccount, account["id"])
+    stored = session.get(Account, account["id"])
     assert "long-enough-password" not in stored.password_hash
     assert domain.authenticate(session, "li.liaison", "long-enough-password") == account
 
@@ -516,13 +516,14 @@ def test_wrong_password_and_unknown_user_fail_alike(session, departments):
         domain.authenticate(session, "li.liaison", "not-the-password")
     with pytest.raises(AuthenticationFailed) as unknown_user:
         domain.authenticate(session, "nobody.here", "long-enough-password")
-    assert wrong_password.value.message == unknown_user.value.message == "用户名或密码错误。"
+    assert wrong_password.value.message == unknown_user.value.message
+    assert wrong_password.value.reason == "bad_credentials"
     assert wrong_password.value.details == unknown_user.value.details
 
 
 def test_inactive_account_cannot_authenticate(session, departments):
     account = domain.create_account(session, account_input())
-    session.get(StaffAccount, account["id"]).active = False
+    session.get(Account, account["id"]).active = False
     session.commit()
     with pytest.raises(AuthenticationFailed):
         domain.authenticate(session, "li.liaison", "long-enough-password")
@@ -541,7 +542,7 @@ def test_liaison_needs_a_department_and_others_must_not_have_one(session, depart
     with pytest.raises((NotFound, ValidationFailed)):
         domain.create_account(session, account_input(role="liaison", department_id=uuid.uuid4()))
     session.rollback()
-    assert count(session, StaffAccount) == 0
+    assert count(session, Account) == 0
 
 
 def test_duplicate_username_is_a_conflict(session, departments):
@@ -578,7 +579,7 @@ def test_an_alumnus_record_gets_one_login(session, departments):
     with pytest.raises(NotFound):
         domain.create_alumnus_account(session, str(uuid.uuid4()), {**login, "username": "x.y.z"})
     session.rollback()
-    assert count(session, StaffAccount) == 1
+    assert count(session, Account) == 1
 
 
 def test_ensure_admin_creates_only_when_no_office_account_exists(session, departments):

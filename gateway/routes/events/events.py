@@ -12,7 +12,7 @@ from gateway.authz import events as event_rules
 from gateway.authz.base import ALL_ROLES, MANAGERS, OFFICE
 from gateway.http import api
 from gateway.routes.events.common import EVENT, EventsRoutesBase
-from services.common.contracts import events as ev
+from services.common.contracts.events import events as contract
 
 SERIES = "/api/v1/series/{series_id}"
 
@@ -25,8 +25,8 @@ class EventRoutes(EventsRoutesBase):
         "organising department's liaison.",
         "events",
         ALL_ROLES,
-        query=ev.EventSearch,
-        response=ev.Event,
+        query=contract.EventSearch,
+        response=contract.Event,
         many=True,
     )
     def list_events(
@@ -40,8 +40,8 @@ class EventRoutes(EventsRoutesBase):
         "Create an event, in draft until published; a liaison for their own department.",
         "events",
         MANAGERS,
-        body=ev.EventInput,
-        response=ev.Event,
+        body=contract.EventInput,
+        response=contract.Event,
         status=201,
     )
     def create_event(self, request: Request, principal: Principal, body: dict[str, Any]):
@@ -49,7 +49,7 @@ class EventRoutes(EventsRoutesBase):
         self._check_organiser(body)
         return self.events.create_event(body)
 
-    @api("GET", EVENT, "One event.", "events", ALL_ROLES, response=ev.Event)
+    @api("GET", EVENT, "One event.", "events", ALL_ROLES, response=contract.Event)
     def get_event(self, request: Request, principal: Principal, event_id: str):
         event = self.events.get_event(event_id)
         event_rules.check_event_read(principal, event)
@@ -61,8 +61,8 @@ class EventRoutes(EventsRoutesBase):
         "Change some fields of an event; a larger capacity promotes from the waitlist.",
         "events",
         MANAGERS,
-        body=ev.EventPatch,
-        response=ev.Event,
+        body=contract.EventPatch,
+        response=contract.Event,
     )
     def update_event(
         self, request: Request, principal: Principal, event_id: str, body: dict[str, Any]
@@ -79,7 +79,7 @@ class EventRoutes(EventsRoutesBase):
         "Publish a draft: it becomes visible to alumni and takes sign-ups in its window.",
         "events",
         MANAGERS,
-        response=ev.Event,
+        response=contract.Event,
     )
     def publish_event(self, request: Request, principal: Principal, event_id: str):
         self._managed_event(principal, event_id)
@@ -91,7 +91,7 @@ class EventRoutes(EventsRoutesBase):
         "Close sign-ups of a published event; cancellations and promotions go on.",
         "events",
         MANAGERS,
-        response=ev.Event,
+        response=contract.Event,
     )
     def close_event(self, request: Request, principal: Principal, event_id: str):
         self._managed_event(principal, event_id)
@@ -103,7 +103,7 @@ class EventRoutes(EventsRoutesBase):
         "Mark an event that has begun as finished (then it can be reported).",
         "events",
         MANAGERS,
-        response=ev.Event,
+        response=contract.Event,
     )
     def finish_event(self, request: Request, principal: Principal, event_id: str):
         self._managed_event(principal, event_id)
@@ -115,9 +115,9 @@ class EventRoutes(EventsRoutesBase):
         "Cancel an event; the body (a reason) may be left out.",
         "events",
         MANAGERS,
-        body=ev.EventCancellation,
+        body=contract.EventCancellation,
         body_optional=True,
-        response=ev.Event,
+        response=contract.Event,
     )
     def cancel_event(
         self, request: Request, principal: Principal, event_id: str, body: dict[str, Any]
@@ -133,7 +133,7 @@ class EventRoutes(EventsRoutesBase):
         "Lecture series (校友大讲堂).",
         "events",
         ALL_ROLES,
-        response=ev.LectureSeries,
+        response=contract.LectureSeries,
         many=True,
     )
     def list_series(self, request: Request, principal: Principal) -> dict[str, Any]:
@@ -145,8 +145,8 @@ class EventRoutes(EventsRoutesBase):
         "Create a lecture series.",
         "events",
         (OFFICE,),
-        body=ev.SeriesInput,
-        response=ev.LectureSeries,
+        body=contract.SeriesInput,
+        response=contract.LectureSeries,
         status=201,
     )
     def create_series(self, request: Request, principal: Principal, body: dict[str, Any]):
@@ -158,8 +158,8 @@ class EventRoutes(EventsRoutesBase):
         "Change a lecture series' title or description.",
         "events",
         (OFFICE,),
-        body=ev.SeriesPatch,
-        response=ev.LectureSeries,
+        body=contract.SeriesPatch,
+        response=contract.LectureSeries,
     )
     def update_series(
         self, request: Request, principal: Principal, series_id: str, body: dict[str, Any]
@@ -173,7 +173,7 @@ class EventRoutes(EventsRoutesBase):
         "as it was.",
         "events",
         (OFFICE,),
-        response=ev.LectureSeries,
+        response=contract.LectureSeries,
     )
     def delete_series(self, request: Request, principal: Principal, series_id: str):
         series = self.events.get_series(series_id)

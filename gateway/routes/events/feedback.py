@@ -12,7 +12,8 @@ from gateway.authz import feedback as feedback_rules
 from gateway.authz.base import ALUMNUS, COMMITTEE, OFFICE
 from gateway.http import api
 from gateway.routes.events.common import EventsRoutesBase
-from services.common.contracts import events as ev
+from services.common.contracts.events import feedback as contract
+from services.common.contracts.events.common import NoteInput
 
 
 class FeedbackRoutes(EventsRoutesBase):
@@ -22,8 +23,8 @@ class FeedbackRoutes(EventsRoutesBase):
         "Suggestions: all for the office and committee, their own for an alumnus.",
         "suggestions",
         (OFFICE, COMMITTEE, ALUMNUS),
-        query=ev.SuggestionSearch,
-        response=ev.Suggestion,
+        query=contract.SuggestionSearch,
+        response=contract.Suggestion,
         many=True,
     )
     def list_suggestions(
@@ -38,7 +39,7 @@ class FeedbackRoutes(EventsRoutesBase):
         "suggestions",
         (OFFICE, ALUMNUS),
         body=edge.SuggestionRequest,
-        response=ev.Suggestion,
+        response=contract.Suggestion,
         status=201,
     )
     def submit_suggestion(self, request: Request, principal: Principal, body: dict[str, Any]):
@@ -51,8 +52,8 @@ class FeedbackRoutes(EventsRoutesBase):
         "Answer a suggestion, once; the alumnus is told.",
         "suggestions",
         (OFFICE,),
-        body=ev.SuggestionAnswer,
-        response=ev.Suggestion,
+        body=contract.SuggestionAnswer,
+        response=contract.Suggestion,
     )
     def answer_suggestion(
         self, request: Request, principal: Principal, suggestion_id: str, body: dict[str, Any]
@@ -73,8 +74,8 @@ class FeedbackRoutes(EventsRoutesBase):
         "Service requests: all for the office and committee, their own for an alumnus.",
         "service-requests",
         (OFFICE, COMMITTEE, ALUMNUS),
-        query=ev.ServiceRequestSearch,
-        response=ev.ServiceRequest,
+        query=contract.ServiceRequestSearch,
+        response=contract.ServiceRequest,
         many=True,
     )
     def list_service_requests(
@@ -92,7 +93,7 @@ class FeedbackRoutes(EventsRoutesBase):
         "service-requests",
         (OFFICE, ALUMNUS),
         body=edge.ServiceRequestRequest,
-        response=ev.ServiceRequest,
+        response=contract.ServiceRequest,
         status=201,
     )
     def submit_service_request(self, request: Request, principal: Principal, body: dict[str, Any]):
@@ -105,8 +106,8 @@ class FeedbackRoutes(EventsRoutesBase):
         "Give a service request to a staff member (again, to hand it on).",
         "service-requests",
         (OFFICE,),
-        body=ev.ServiceRequestAssignment,
-        response=ev.ServiceRequest,
+        body=contract.ServiceRequestAssignment,
+        response=contract.ServiceRequest,
     )
     def assign_service_request(
         self, request: Request, principal: Principal, request_id: str, body: dict[str, Any]
@@ -119,8 +120,8 @@ class FeedbackRoutes(EventsRoutesBase):
         "Move a service request on: in_progress, resolved or closed (the last two say how).",
         "service-requests",
         (OFFICE,),
-        body=ev.ServiceRequestProgress,
-        response=ev.ServiceRequest,
+        body=contract.ServiceRequestProgress,
+        response=contract.ServiceRequest,
     )
     def progress_service_request(
         self, request: Request, principal: Principal, request_id: str, body: dict[str, Any]
@@ -133,8 +134,8 @@ class FeedbackRoutes(EventsRoutesBase):
         "Add a note to a service request's history, in any status (a follow-up, too).",
         "service-requests",
         (OFFICE,),
-        body=ev.NoteInput,
-        response=ev.ServiceRequest,
+        body=NoteInput,
+        response=contract.ServiceRequest,
         status=201,
     )
     def add_service_request_note(

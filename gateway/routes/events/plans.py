@@ -12,7 +12,7 @@ from gateway.authz import plans as plan_rules
 from gateway.authz.base import COMMITTEE, OFFICE, STAFF_ROLES
 from gateway.http import api
 from gateway.routes.events.common import EventsRoutesBase
-from services.common.contracts import events as ev
+from services.common.contracts.events import plans as contract
 
 TASK_PAGE = 100
 
@@ -25,7 +25,7 @@ class PlanRoutes(EventsRoutesBase):
         "plans",
         STAFF_ROLES,
         query=edge.PlanQuery,
-        response=ev.Plan,
+        response=contract.Plan,
         many=True,
     )
     def list_plans(
@@ -39,8 +39,8 @@ class PlanRoutes(EventsRoutesBase):
         "Create a department's (or, without department_id, the office's) plan for a year.",
         "plans",
         STAFF_ROLES,
-        body=ev.PlanInput,
-        response=ev.Plan,
+        body=contract.PlanInput,
+        response=contract.Plan,
         status=201,
     )
     def create_plan(self, request: Request, principal: Principal, body: dict[str, Any]):
@@ -56,7 +56,7 @@ class PlanRoutes(EventsRoutesBase):
         "plans",
         (OFFICE, COMMITTEE),
         query=edge.SummaryParams,
-        response=ev.DepartmentSummary,
+        response=contract.DepartmentSummary,
     )
     def plans_summary(self, request: Request, principal: Principal, query: dict[str, Any]):
         return self.events.department_summary(query["year"])
@@ -68,7 +68,7 @@ class PlanRoutes(EventsRoutesBase):
         "date and not done, once, and says how many it flagged.",
         "plans",
         (OFFICE,),
-        response=ev.OverdueScan,
+        response=contract.OverdueScan,
     )
     def scan_overdue_tasks(self, request: Request, principal: Principal):
         return self.events.flag_overdue_tasks()
@@ -99,8 +99,8 @@ class PlanRoutes(EventsRoutesBase):
         "Assign a task of a plan (布置): owner, due date.",
         "plans",
         STAFF_ROLES,
-        body=ev.TaskInput,
-        response=ev.Task,
+        body=contract.TaskInput,
+        response=contract.Task,
         status=201,
     )
     def add_task(self, request: Request, principal: Principal, plan_id: str, body: dict[str, Any]):
@@ -113,8 +113,8 @@ class PlanRoutes(EventsRoutesBase):
         "Move a task one step (assigned → checked → done) with its evidence note.",
         "plans",
         STAFF_ROLES,
-        body=ev.TaskAdvance,
-        response=ev.Task,
+        body=contract.TaskAdvance,
+        response=contract.Task,
     )
     def advance_task(
         self, request: Request, principal: Principal, task_id: str, body: dict[str, Any]

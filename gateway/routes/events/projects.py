@@ -15,7 +15,8 @@ from gateway.presenters import (
     present_project,
 )
 from gateway.routes.events.common import EventsRoutesBase
-from services.common.contracts import events as ev
+from services.common.contracts.events import cooperation as contract
+from services.common.contracts.events.common import NoteInput
 
 
 class ProjectRoutes(EventsRoutesBase):
@@ -25,8 +26,8 @@ class ProjectRoutes(EventsRoutesBase):
         "School–alumni cooperation projects; a liaison's, of their department.",
         "projects",
         STAFF_ROLES,
-        query=ev.ProjectSearch,
-        response=ev.Project,
+        query=contract.ProjectSearch,
+        response=contract.Project,
         many=True,
     )
     def list_projects(
@@ -41,8 +42,8 @@ class ProjectRoutes(EventsRoutesBase):
         "Record a cooperation project; a liaison for their own department.",
         "projects",
         MANAGERS,
-        body=ev.ProjectInput,
-        response=ev.Project,
+        body=contract.ProjectInput,
+        response=contract.Project,
         status=201,
     )
     def create_project(self, request: Request, principal: Principal, body: dict[str, Any]):
@@ -56,8 +57,8 @@ class ProjectRoutes(EventsRoutesBase):
         "Change a project's title, partner, contacts (replaced as a whole) or department.",
         "projects",
         MANAGERS,
-        body=ev.ProjectPatch,
-        response=ev.Project,
+        body=contract.ProjectPatch,
+        response=contract.Project,
     )
     def update_project(
         self, request: Request, principal: Principal, project_id: str, body: dict[str, Any]
@@ -73,8 +74,8 @@ class ProjectRoutes(EventsRoutesBase):
         "Add a note to a project (notes are never edited).",
         "projects",
         MANAGERS,
-        body=ev.NoteInput,
-        response=ev.Project,
+        body=NoteInput,
+        response=contract.Project,
         status=201,
     )
     def add_project_note(
@@ -90,8 +91,8 @@ class ProjectRoutes(EventsRoutesBase):
         "Move a project on (proposed → active ⇄ suspended → completed), with a note.",
         "projects",
         MANAGERS,
-        body=ev.ProjectStatusChange,
-        response=ev.Project,
+        body=contract.ProjectStatusChange,
+        response=contract.Project,
     )
     def change_project_status(
         self, request: Request, principal: Principal, project_id: str, body: dict[str, Any]

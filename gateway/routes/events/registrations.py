@@ -18,7 +18,7 @@ from gateway.presenters import (
     present_roster,
 )
 from gateway.routes.events.common import EVENT, EventsRoutesBase
-from services.common.contracts import events as ev
+from services.common.contracts.events import registrations as contract
 
 REGISTRATION = EVENT + "/registrations/{registration_id}"
 
@@ -30,7 +30,7 @@ class RegistrationRoutes(EventsRoutesBase):
         "The event's registrations in sign-up order; filter by status.",
         "registrations",
         STAFF_ROLES,
-        query=ev.RegistrationSearch,
+        query=contract.RegistrationSearch,
         response=edge.RegistrationView,
         many=True,
     )
@@ -51,7 +51,7 @@ class RegistrationRoutes(EventsRoutesBase):
         "registrations",
         (OFFICE, LIAISON, ALUMNUS),
         body=edge.SignUpRequest,
-        response=ev.Registration,
+        response=contract.Registration,
         status=201,
     )
     def sign_up(self, request: Request, principal: Principal, event_id: str, body: dict[str, Any]):
@@ -70,7 +70,7 @@ class RegistrationRoutes(EventsRoutesBase):
         "Cancel a registration; a freed seat goes to the waitlist at once, in order.",
         "registrations",
         (OFFICE, LIAISON, ALUMNUS),
-        response=ev.Registration,
+        response=contract.Registration,
     )
     def cancel_registration(
         self, request: Request, principal: Principal, event_id: str, registration_id: str
@@ -113,7 +113,7 @@ class RegistrationRoutes(EventsRoutesBase):
         "second scan.",
         "registrations",
         MANAGERS,
-        body=ev.CheckInInput,
+        body=contract.CheckInInput,
         response=edge.CheckInAnswer,
         status=201,
         extra_success=(200,),
@@ -131,7 +131,7 @@ class RegistrationRoutes(EventsRoutesBase):
         "Attendance: confirmed, waitlisted, cancelled, checked in, seats left.",
         "registrations",
         STAFF_ROLES,
-        response=ev.AttendanceStats,
+        response=contract.AttendanceStats,
     )
     def event_stats(self, request: Request, principal: Principal, event_id: str):
         event = self.events.get_event(event_id)
@@ -158,8 +158,8 @@ class RegistrationRoutes(EventsRoutesBase):
         "The calling alumnus's own registrations, with their check-in tokens.",
         "registrations",
         (ALUMNUS,),
-        query=ev.RegistrationSearch,
-        response=ev.Registration,
+        query=contract.RegistrationSearch,
+        response=contract.Registration,
         many=True,
     )
     def my_registrations(self, request: Request, principal: Principal, query: dict[str, Any]):

@@ -11,7 +11,7 @@ from gateway.authz import events as event_rules
 from gateway.authz.base import MANAGERS, STAFF_ROLES
 from gateway.http import api
 from gateway.routes.events.common import EVENT, EventsRoutesBase
-from services.common.contracts import events as ev
+from services.common.contracts.events import reports as contract
 
 
 class ReportRoutes(EventsRoutesBase):
@@ -21,7 +21,7 @@ class ReportRoutes(EventsRoutesBase):
         "The organiser's report of the event (活动通报).",
         "events",
         STAFF_ROLES,
-        response=ev.ActivityReport,
+        response=contract.ActivityReport,
     )
     def get_report(self, request: Request, principal: Principal, event_id: str):
         event = self.events.get_event(event_id)
@@ -34,8 +34,8 @@ class ReportRoutes(EventsRoutesBase):
         "File the report of an event that took place; attendance defaults to check-ins.",
         "events",
         MANAGERS,
-        body=ev.ActivityReportInput,
-        response=ev.ActivityReport,
+        body=contract.ActivityReportInput,
+        response=contract.ActivityReport,
         status=201,
     )
     def file_report(
@@ -51,8 +51,8 @@ class ReportRoutes(EventsRoutesBase):
         "their department's events' reports only.",
         "events",
         STAFF_ROLES,
-        query=ev.ReportSearch,
-        response=ev.ActivityReport,
+        query=contract.ReportSearch,
+        response=contract.ActivityReport,
         many=True,
     )
     def list_reports(

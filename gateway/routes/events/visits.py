@@ -16,7 +16,7 @@ from gateway.presenters import (
     present_visit,
 )
 from gateway.routes.events.common import EventsRoutesBase
-from services.common.contracts import events as ev
+from services.common.contracts.events import visits as contract
 
 
 class VisitRoutes(EventsRoutesBase):
@@ -27,14 +27,14 @@ class VisitRoutes(EventsRoutesBase):
         "their own for an alumnus.",
         "visits",
         ALL_ROLES,
-        query=ev.ReceptionSearch,
-        response=ev.Reception,
+        query=contract.VisitSearch,
+        response=contract.Visit,
         many=True,
     )
     def list_visits(
         self, request: Request, principal: Principal, query: dict[str, Any]
     ) -> dict[str, Any]:
-        page = self.events.list_receptions(visit_rules.scope_visit_search(principal, query))
+        page = self.events.list_visits(visit_rules.scope_visit_search(principal, query))
         return present_items(principal, page, present_visit)
 
     @api(
@@ -44,13 +44,13 @@ class VisitRoutes(EventsRoutesBase):
         "visits",
         (OFFICE, LIAISON, ALUMNUS),
         body=edge.VisitRequest,
-        response=ev.Reception,
+        response=contract.Visit,
         status=201,
     )
     def request_visit(self, request: Request, principal: Principal, body: dict[str, Any]):
         body = {**body, **visit_rules.visit_request_as(principal, body)}
         self._known_department(body.get("department_id"), "department_id")
-        return present_visit(principal, self.events.request_reception(body))
+        return present_visit(principal, self.events.request_visit(body))
 
     @api(
         "POST",
@@ -58,14 +58,14 @@ class VisitRoutes(EventsRoutesBase):
         "Approve a visit (naming the host) or decline it (saying why).",
         "visits",
         MANAGERS,
-        body=ev.ReceptionDecision,
-        response=ev.Reception,
+        body=contract.VisitDecision,
+        response=contract.Visit,
     )
     def decide_visit(
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
     ):
-        visit_rules.check_visit_handle(principal, self.events.get_reception(visit_id))
-        decided = self.events.decide_reception(visit_id, body, principal.as_actor())
+        visit_rules.check_visit_handle(principal, self.events.get_visit(visit_id))
+        decided = self.events.decide_visit(visit_id, body, principal.as_actor())
         return present_visit(principal, decided)
 
     @api(
@@ -74,14 +74,14 @@ class VisitRoutes(EventsRoutesBase):
         "Record how an approved visit went (on or after its day).",
         "visits",
         MANAGERS,
-        body=ev.ReceptionCompletion,
-        response=ev.Reception,
+        body=contract.VisitCompletion,
+        response=contract.Visit,
     )
     def complete_visit(
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
     ):
-        visit_rules.check_visit_handle(principal, self.events.get_reception(visit_id))
-        done = self.events.complete_reception(visit_id, body, principal.as_actor())
+        visit_rules.check_visit_handle(principal, self.events.get_visit(visit_id))
+        done = self.events.complete_visit(visit_id, body, principal.as_actor())
         return present_visit(principal, done)
 
     @api(
@@ -91,13 +91,13 @@ class VisitRoutes(EventsRoutesBase):
         "department's liaison; the body (a reason) may be left out.",
         "visits",
         (OFFICE, LIAISON, ALUMNUS),
-        body=ev.ReceptionCancellation,
+        body=contract.VisitCancellation,
         body_optional=True,
-        response=ev.Reception,
+        response=contract.Visit,
     )
     def cancel_visit(
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
     ):
-        visit_rules.check_visit_cancel(principal, self.events.get_reception(visit_id))
-        cancelled = self.events.cancel_reception(visit_id, body, principal.as_actor())
+        visit_rules.check_visit_cancel(principal, self.events.get_visit(visit_id))
+        cancelled = self.events.cancel_visit(visit_id, body, principal.as_actor())
         return present_visit(principal, cancelled)

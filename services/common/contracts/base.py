@@ -70,6 +70,18 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+class UtcDateTime(fields.AwareDateTime):
+    """A moment on the wire: UTC ISO 8601 with its offset (`date-time` in OpenAPI).
+
+    Dumps the datetimes the databases hand back (`iso_utc`: SQLite's naive ones are UTC),
+    so that an output schema can be dumped straight from a row; loads only times that
+    carry an offset.
+    """
+
+    def _serialize(self, value: datetime | None, attr, obj, **kwargs) -> str | None:
+        return None if value is None else iso_utc(value)
+
+
 class StrictSchema(Schema):
     """Rejects unknown fields: a misspelt field is an error, not silently dropped."""
 

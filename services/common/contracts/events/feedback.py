@@ -1,0 +1,116 @@
+"""What alumni bring to the school: suggestions (建议, 三.4) and service requests (三.7)."""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validates_schema
+
+from services.common.contracts.base import (
+    EventContract,
+    PageQuery,
+    StrictSchema,
+    UtcDateTime,
+    length,
+    one_of,
+)
+from services.common.contracts.events.common import STAFF_USERNAME, Step, page_limit
+
+SUGGESTION_STATUSES = ["open", "answered"]
+SERVICE_REQUEST_KINDS = ["talent_training", "technology_consulting", "other"]
+SERVICE_REQUEST_STATUSES = ["open", "assigned", "in_progress", "resolved", "closed"]
+
+
+class SuggestionInput(StrictSchema):
+    alumnus_id = fields.UUID(required=True)
+    subject = fields.String(required=True, validate=length(1, 200))
+    body = fields.String(required=True, validate=length(1, 10_000))
+
+
+class SuggestionAnswer(StrictSchema):
+    answer = fields.String(required=True, validate=length(1, 10_000))
+
+
+class SuggestionSearch(PageQuery):
+    status = fields.String(validate=one_of(SUGGESTION_STATUSES))
+    alumnus_id = fields.UUID()
+    limit = page_limit(20)
+
+
+class Suggestion(StrictSchema):
+    id = fields.String(required=True)
+    alumnus_id = fields.String(required=True)
+    subject = fields.String(required=True)
+    body = fields.String(required=True)
+    status = fields.String(required=True, validate=one_of(SUGGESTION_STATUSES))
+    answer = fields.String(allow_none=True, required=True)
+    answered_by = fields.String(allow_none=True, required=True)
+    answered_at = UtcDateTime(allow_none=True, required=True)
+    created_at = UtcDateTime(required=True)
+
+
+class SuggestionAnsweredData(StrictSchema):
+    """Enough for notify to tell the alumnus the reply; the suggestion's body stays home.
+    Dumped from the suggestion itself."""
+
+    suggestion_id = fields.String(required=True, attribute="id")
+    alumnus_id = fields.String(required=True)
+    subject = fields.String(required=True)
+    answer = fields.String(required=True)
+    answered_by = fields.String(required=True)
+    answered_at = UtcDateTime(required=True)
+
+
+class ServiceRequestInput(StrictSchema):
+    """An alumni company asks the school for help (三.7)."""
+
+    alumnus_id = fields.UUID(required=True)
+    company = fields.String(required=True, validate=length(1, 200))
+    kind = fields.String(required=True, validate=one_of(SERVICE_REQUEST_KINDS))
+    description = fields.String(required=True, validate=length(1, 10_000))
+
+
+class ServiceRequestAssignment(StrictSchema):
+    assignee = fields.String(required=True, validate=STAFF_USERNAME)
+    note = fields.String(allow_none=True, load_default=None, validate=length(1, 2_000))
+
+
+class ServiceRequestProgress(StrictSchema):
+    """Move a request on: in_progress, resolved or closed; the last two say how."""
+
+    status = fields.String(required=True, validate=one_of(["in_progress", "resolved", "closed"]))
+    note = fields.String(allow_none=True, load_default=None, validate=length(1, 2_000))
+
+    @validates_schema
+    def _explained(self, data, **_kwargs) -> None:
+        if data.get("status") in ("resolved", "closed") and not data.get("note"):
+            raise ValidationError("办结或关闭须填写说明。", "note")
+
+
+class ServiceRequestSearch(PageQuery):
+    status = fields.String(validate=one_of(SERVICE_REQUEST_STATUSES))
+    kind = fields.String(validate=one_of(SERVICE_REQUEST_KINDS))
+    assignee = fields.String(validate=length(1, 50))
+    alumnus_id = fields.UUID()
+    limit = page_limit(20)
+
+
+class ServiceRequest(StrictSchema):
+    id = fields.String(required=True)
+    alumnus_id = fields.String(required=True)
+    company = fields.String(required=True)
+    kind = fields.String(required=True, validate=one_of(SERVICE_REQUEST_KINDS))
+    description = fields.String(required=True)
+    status = fields.String(required=True, validate=one_of(SERVICE_REQUEST_STATUSES))
+    assignee = fields.String(allow_none=True, required=True)
+    history = fields.List(fields.Nested(Step), required=True)
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
+
+
+EVENTS = (
+    EventContract(
+        "suggestion_answered",
+        1,
+        SuggestionAnsweredData,
+        "Staff answered an alumnus's suggestion (建议); sent once per suggestion.",
+    ),
+)
