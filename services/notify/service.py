@@ -1,10 +1,12 @@
-"""The notify service's nameko entrypoints: thin wrappers over its domain modules.
+"""The notify service's nameko side: its entrypoints, thin wrappers over its domain
+modules, and the two dependency providers that hold its settings and run its dispatcher.
 
 Handlers of other services' events (through the inbox, each event once) queue messages
-in the same transaction as the claim; the dispatcher (services/notify/runtime.py) sends
-them. Nothing here calls another service while sending: contacts come from the local
-directory fed by the registry's events, and the one RPC made (a gift's receipt PDF) is
-made by a timer soon after the gift's event, its answer stored for the letter.
+in the same transaction as the claim; the dispatcher (services/notify/dispatch.py, run in
+a managed thread by `DispatcherRunner`) sends them. Nothing here calls another service
+while sending: contacts come from the local directory fed by the registry's events, and
+the one RPC made (a gift's receipt PDF) is made by a timer soon after the gift's event,
+its answer stored for the letter.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import eventlet
+from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import Session
 
 from services.common.contracts import notify as contract
@@ -31,15 +35,93 @@ from services.notify import (
     templates,
     triggers,
 )
+from services.notify.dispatch import Dispatcher
 from services.notify.models import Base
-from services.notify.runtime import DispatcherRunner, NotifySettings
+from services.notify.settings import (
+    Settings,
+    dispatch_settings_from,
+    settings_from,
+    sms_provider_from,
+    smtp_from,
+)
 
 log = logging.getLogger(__name__)
 
+IDLE_POLL_SECONDS = 0.5
+FAILURE_BACKOFF_SECONDS = 2.0
 RECEIPT_FETCH_BATCH = 20
 RECEIPT_RETRY_SECONDS = 60
 RECEIPT_POLL_SECONDS = 2
 RECEIPT_WAIT_LIMIT_SECONDS = 3600
+
+
+# ---- the nameko side of settings and the dispatcher ---------------------------------------
+
+
+class NotifySettings(DependencyProvider):
+    """`self.settings` of the service: links, clock, the office's address."""
+
+    def setup(self) -> None:
+        self.settings = settings_from(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> Settings:
+        return self.settings
+
+
+class DispatcherRunner(DependencyProvider):
+    """Runs the dispatcher's passes (services/notify/dispatch.py) in a managed thread: back
+    to back while there is work, every `IDLE_POLL_SECONDS` otherwise. It uses the
+    service's own `Database` (its sessions, and its outbox relay, woken when a pass
+    recorded events)."""
+
+    def setup(self) -> None:
+        settings = self.container.config
+        self.settings = settings_from(settings)
+        self.dispatch_settings = dispatch_settings_from(settings, self.settings.links)
+        self.sms = sms_provider_from(settings)
+        self.mail = smtp_from(settings)
+        self.dispatcher: Dispatcher | None = None
+        self._running = False
+
+    def start(self) -> None:
+        database = next(d for d in self.container.dependencies if isinstance(d, Database))
+        self.database = database
+        pool = eventlet.GreenPool(self.dispatch_settings.connections)
+        self.dispatcher = Dispatcher(
+            database.session_factory,
+            self.mail,
+            self.sms,
+            self.dispatch_settings,
+            self.settings.clock,
+            parallel_map=lambda work, items: list(pool.imap(work, items)),
+        )
+        self._running = True
+        self.container.spawn_managed_thread(self.run, identifier="notify_dispatcher")
+
+    def run(self) -> None:
+        while self._running:
+            try:
+                done = self.dispatcher.run_once()
+            except Exception:
+                log.exception("dispatcher pass failed; trying again")
+                eventlet.sleep(FAILURE_BACKOFF_SECONDS)
+                continue
+            if done:
+                self.database.relay.wake()
+                eventlet.sleep(0)
+            else:
+                eventlet.sleep(IDLE_POLL_SECONDS)
+
+    def stop(self) -> None:
+        self._running = False
+        if self.dispatcher is not None:
+            self.dispatcher.close()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx) -> Dispatcher | None:
+        return self.dispatcher
 
 
 class NotifyService(HealthMixin):

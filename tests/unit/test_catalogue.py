@@ -20,6 +20,10 @@ from services.common.topology import consumed_sources, event_queues
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAMEWORKS = ("nameko", "eventlet", "kombu")
+AWAITED_PUBLISHERS = {"donations"}
+"""Consumed ahead of their arrival in the catalogue (notify reads the donations service's
+events with provisional contracts: services/notify/donations_feed.py); drop a name once
+its service has its catalogue entry."""
 ENTRYPOINT_MODULES = {"service"}
 """Modules of a service folder that may import nameko: its entrypoints."""
 
@@ -117,4 +121,6 @@ def test_every_published_event_type_belongs_to_a_catalogued_publisher():
     assert set(EVENT_SOURCES.values()) == {e.name for e in catalogue.publishers()}
     for entry in catalogue.SERVICES:
         for source in entry.consumes:
+            if source in AWAITED_PUBLISHERS:
+                continue
             assert catalogue.by_name(source).publishes_events, (entry.name, source)

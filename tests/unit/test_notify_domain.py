@@ -454,6 +454,7 @@ def test_domain_modules_load_no_framework():
             "clock",
             "kinds",
             "donations_feed",
+            "settings",
             "adapters.mail",
             "adapters.sms",
         )
