@@ -32,6 +32,7 @@ bench: $(PY)
 	$(PY) -m bench.gateway_reads
 	$(PY) -m bench.signups
 	$(PY) -m bench.gifts
+	$(PY) -m bench.newsletter
 
 # Regenerate the deploy files that list services (compose, database init) from the catalogue.
 deploy-files: $(PY)

@@ -5,3 +5,4 @@
 CREATE DATABASE registry OWNER alumni;
 CREATE DATABASE events OWNER alumni;
 CREATE DATABASE donations OWNER alumni;
+CREATE DATABASE notify OWNER alumni;

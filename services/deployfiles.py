@@ -34,13 +34,19 @@ COMPOSE_HEADER = """\
 #   ALUMNI_ADMIN_PASSWORD  password of the bootstrap admin account
 #   DONOR_ID_KEY           a long random string: the key of donors' ID numbers
 #                          (keep it: ID numbers stored under it cannot be read without it)
+#   NOTIFY_SMTP_ADDRESS    the mail relay notify sends through, host:port
+#   NOTIFY_PUBLIC_URL      the address alumni open links in mail at (the gateway's)
+#   NOTIFY_UNSUBSCRIBE_SECRET  signs one-click unsubscribe links (keep it: links already
+#                          mailed are signed with it)
 # They are written as ${VAR:?message}: compose refuses to start (with that message)
 # when one is unset or empty, instead of running with a blank secret.
 # Optional: ALUMNI_ADMIN_USERNAME (default admin), LOG_LEVEL (default INFO); for online
 # giving and e-bills the provider's and the platform's addresses and keys
 # (PAYMENT_PROVIDER_ADDRESS, PAYMENT_API_KEY, PAYMENT_NOTIFY_URL, EBILL_PLATFORM_ADDRESS,
 # EBILL_API_KEY: docs/donations.md); without them offline gifts work and online orders
-# answer 503.
+# answer 503; notify's SMTP login and STARTTLS, sender, and SMS provider (NOTIFY_SMTP_*,
+# NOTIFY_MAIL_FROM, NOTIFY_SMS_PROVIDER (default log), NOTIFY_SMS_ADDRESS,
+# NOTIFY_SMS_ACCESS_KEY_SECRET: docs/notify.md).
 #
 # This machine has no Docker engine: tests/unit/test_deploy_manifests.py checks this
 # file against the Compose JSON schema and against the project (modules, databases).

@@ -270,12 +270,13 @@ def admin_password(env: dict[str, str], var_dir: Path) -> tuple[str, str]:
 
 
 def banner(base_url: str, username: str, password: str, source: str, log_dir: Path) -> str:
+    notes = "".join(f"  {note}\n" for note in catalogue.stand_in_notes())
     return f"""校友工作平台已启动 / the alumni platform is running
   API:        {base_url}/api/v1
   API docs:   {base_url}/docs
   admin:      {username} / {password} {source}
   logs:       {log_dir}/
-A process that stops is restarted (said here); Ctrl-C stops everything.
+{notes}A process that stops is restarted (said here); Ctrl-C stops everything.
 """
 
 

@@ -14,7 +14,6 @@ platform, framework or not, may read it.
 from __future__ import annotations
 
 import importlib
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -112,6 +111,35 @@ SERVICES: tuple[ServiceEntry, ...] = (
             ("EBILL_API_KEY", "${EBILL_API_KEY:-}"),
         ),
     ),
+    ServiceEntry(
+        "notify",
+        "services.notify.service:NotifyService",
+        database=True,
+        consumes=("registry", "events", "donations"),
+        contracts="services.common.contracts.notify",
+        on_launch=("services.notify.bootstrap:ensure_default_templates",),
+        deploy_environment=(
+            (
+                "NOTIFY_SMTP_ADDRESS",
+                "${NOTIFY_SMTP_ADDRESS:?set NOTIFY_SMTP_ADDRESS to your mail relay, host:port}",
+            ),
+            ("NOTIFY_SMTP_STARTTLS", "${NOTIFY_SMTP_STARTTLS:-}"),
+            ("NOTIFY_SMTP_USERNAME", "${NOTIFY_SMTP_USERNAME:-}"),
+            ("NOTIFY_SMTP_PASSWORD", "${NOTIFY_SMTP_PASSWORD:-}"),
+            ("NOTIFY_MAIL_FROM", "${NOTIFY_MAIL_FROM:-校友会 <alumni@example.edu.cn>}"),
+            ("NOTIFY_SMS_PROVIDER", "${NOTIFY_SMS_PROVIDER:-log}"),
+            ("NOTIFY_SMS_ADDRESS", "${NOTIFY_SMS_ADDRESS:-}"),
+            ("NOTIFY_SMS_ACCESS_KEY_SECRET", "${NOTIFY_SMS_ACCESS_KEY_SECRET:-}"),
+            (
+                "NOTIFY_PUBLIC_URL",
+                "${NOTIFY_PUBLIC_URL:?set NOTIFY_PUBLIC_URL to the address alumni open links at}",
+            ),
+            (
+                "NOTIFY_UNSUBSCRIBE_SECRET",
+                "${NOTIFY_UNSUBSCRIBE_SECRET:?set NOTIFY_UNSUBSCRIBE_SECRET, and keep it}",
+            ),
+        ),
+    ),
     ServiceEntry("gateway", "gateway.service:GatewayService", readiness=HTTP_PROBE),
 )
 
@@ -126,16 +154,40 @@ class StandIn:
     address_setting: the setting (services/common/config.py) that holds its "host:port";
     the stand-in listens there and the service's adapter connects there, so the test
     fixtures move both to a free port by setting it.
+    more_address_settings: further "host:port" settings it listens on (e.g. a web view),
+    moved to free ports by the fixtures alike.
+    shows: what `make run` prints about it once the system is up, with `{SETTING}`
+    replaced by that setting's value (e.g. where to read the mail it caught).
     """
 
     name: str
     module: str
     address_setting: str
+    more_address_settings: tuple[str, ...] = ()
+    shows: str = ""
+
+    @property
+    def address_settings(self) -> tuple[str, ...]:
+        return (self.address_setting, *self.more_address_settings)
 
 
 STAND_INS: tuple[StandIn, ...] = (
     StandIn("payment-provider", "services.donations.standins.payment", "PAYMENT_PROVIDER_ADDRESS"),
     StandIn("ebill-platform", "services.donations.standins.ebill", "EBILL_PLATFORM_ADDRESS"),
+    StandIn(
+        "mailsink",
+        "services.notify.standins.mailsink",
+        "NOTIFY_SMTP_ADDRESS",
+        more_address_settings=("NOTIFY_MAILBOX_WEB_ADDRESS",),
+        shows="开发邮箱 / dev mailbox: http://{NOTIFY_MAILBOX_WEB_ADDRESS}/  "
+        "(SMTP {NOTIFY_SMTP_ADDRESS}; files in {ALUMNI_VAR_DIR}/mailbox/)",
+    ),
+    StandIn(
+        "smsgateway",
+        "services.notify.standins.smsgateway",
+        "NOTIFY_SMS_ADDRESS",
+        shows="短信网关 / SMS stand-in: http://{NOTIFY_SMS_ADDRESS}/messages",
+    ),
 )
 
 
@@ -163,14 +215,17 @@ def publishers() -> Iterator[ServiceEntry]:
     return (entry for entry in SERVICES if entry.publishes_events)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """`python -m services.common.catalogue`: the service names, one a line (for scripts);
-    `--stand-ins`: the stand-ins' modules instead."""
-    args = sys.argv[1:] if argv is None else argv
-    if args == ["--stand-ins"]:
-        for stand_in in STAND_INS:
-            print(stand_in.module)
-        return
+def stand_in_notes() -> list[str]:
+    """What each stand-in `shows`, its settings filled in (for `make run` to print)."""
+    from services.common import config
+
+    values = {name: config.get(name) for name in config.DEFAULTS}
+    values["ALUMNI_VAR_DIR"] = str(config.var_dir())
+    return [s.shows.format_map(values) for s in STAND_INS if s.shows]
+
+
+def main() -> None:
+    """`python -m services.common.catalogue`: the service names, one a line (for scripts)."""
     for entry in SERVICES:
         print(entry.name)
 

@@ -40,11 +40,28 @@ DEFAULTS: dict[str, str] = {
     "PAYMENT_STANDIN_RETRY_SECONDS": "1,2,4,8,16",
     # donations: the government e-bill platform (its local stand-in by default)
     "EBILL_PLATFORM_ADDRESS": "127.0.0.1:8811",
+    # notify: outside systems (docs/notify.md). Credentials come from the environment only.
+    "NOTIFY_SMTP_ADDRESS": "127.0.0.1:8025",
+    "NOTIFY_SMTP_STARTTLS": "",
+    "NOTIFY_SMTP_CONNECTIONS": "16",
+    "NOTIFY_MAIL_FROM": "校友会 <alumni@example.edu.cn>",
+    "NOTIFY_MAILBOX_WEB_ADDRESS": "127.0.0.1:8026",
+    "NOTIFY_SMS_PROVIDER": "http",
+    "NOTIFY_SMS_ADDRESS": "127.0.0.1:8027",
+    "NOTIFY_SMS_SIGN_NAME": "校友会",
+    "NOTIFY_SMS_ACCESS_KEY_ID": "alumni-platform",
+    "NOTIFY_SMS_DAILY_CAP": "5",
+    "NOTIFY_REMINDER_SCAN_SECONDS": "300",
+    "NOTIFY_RECEIPT_FETCH_SECONDS": "5",
+    "NOTIFY_PUBLIC_URL": "",
+    "NOTIFY_OFFICE_EMAIL": "",
+    "NOTIFY_CLOCK_START": "",
 }
-"""Settings with a default. Others (`JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`,
-`<SERVICE>_DATABASE_URL`, the donations secrets `DONOR_ID_KEY`, `PAYMENT_API_KEY`,
-`EBILL_API_KEY` (`secret()`), and `PAYMENT_NOTIFY_URL`) have a rule instead, in their
-functions below."""
+"""Settings with a default. Others have a rule instead, in their functions below:
+`JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,
+and the secrets read with `secret()`: the donations' `DONOR_ID_KEY`, `PAYMENT_API_KEY`,
+`EBILL_API_KEY`; notify's `NOTIFY_UNSUBSCRIBE_SECRET`, `NOTIFY_SMS_ACCESS_KEY_SECRET`,
+and `NOTIFY_SMTP_USERNAME` / `NOTIFY_SMTP_PASSWORD` (from the environment only)."""
 
 ACCESS_TOKEN_TTL_SECONDS = 15 * 60
 REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 3600

@@ -77,7 +77,9 @@ class SystemUnderTest:
         from services.common import catalogue
 
         self.stand_in_addresses = {
-            stand_in.address_setting: f"127.0.0.1:{free_port()}" for stand_in in catalogue.STAND_INS
+            setting: f"127.0.0.1:{free_port()}"
+            for stand_in in catalogue.STAND_INS
+            for setting in stand_in.address_settings
         }
         self.backend = "sqlite"
 

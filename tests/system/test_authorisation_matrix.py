@@ -166,6 +166,14 @@ class World:
         decision = {"decision": "declined", "note": "当天校内有大型活动"}
         return self.office("POST", f"/api/v1/visits/{visit['id']}/decision", decision)
 
+    def new_newsletter(self, department: str) -> dict[str, Any]:
+        body = {
+            "subject": "学校近况",
+            "body": "<p>近况</p>",
+            "segment": {"department_id": self.dept(department)},
+        }
+        return self.office("POST", "/api/v1/newsletters", body)
+
     def new_task(self, plan: str) -> dict[str, Any]:
         body = {"title": "走访校友企业", "owner": "admin", "due_date": f"{PLAN_YEAR}-12-31"}
         return self.office("POST", f"/api/v1/plans/{self.ev[plan]}/tasks", body)
@@ -234,6 +242,7 @@ def world(system) -> World:
     credentials["alumnus"] = {"username": username, "password": PASSWORD}
     tokens["alumnus"] = token_pair(base, **credentials["alumnus"])
     events_world(world)
+    notify_world(world, system)
     return world
 
 
@@ -2262,6 +2271,210 @@ MATRIX += [
     ),
     Row("GET", "/api/v1/ledger/trial-balance", "the books", READERS_ONLY, dn_on()),
 ]
+
+# ---- notifications (the notify service) --------------------------------------------------
+
+
+def notify_world(world: World, system) -> None:
+    """A newsletter draft for each department, a template, and a valid unsubscribe link of
+    alumnus b; first, alumnus a in notify's directory (fed by the registry's events)."""
+    from services.notify.signing import unsubscribe_token
+
+    ev = world.ev
+    deadline = time.monotonic() + 30
+    path = f"/api/v1/alumni/{world.alumnus_a}/notification-preferences"
+    while world.call("office", "GET", path).status_code != 200:
+        assert time.monotonic() < deadline, "alumnus a never reached notify's directory"
+        time.sleep(0.2)
+    for department in ("a", "b"):
+        ev[f"newsletter_{department}"] = world.new_newsletter(department)["id"]
+    templates = world.office("GET", "/api/v1/notification-templates", None)["items"]
+    ev["template"] = next(t["id"] for t in templates if t["channel"] == "email")
+    secret = (system.var_dir / "notify-unsubscribe-secret").read_text().strip()
+    ev["unsubscribe_token"] = unsubscribe_token(secret, world.alumnus_b, "email", "marketing")
+
+
+def newsletter_body(department: str | None):
+    def body(world: World, role: str, *_: Any) -> dict[str, Any]:
+        segment = {"department_id": world.dept(department)} if department else {}
+        return {"subject": "学校近况" + unique(""), "body": "<p>近况</p>", "segment": segment}
+
+    return body
+
+
+def alumnus_a_inbox_item(world: World, role: str) -> Request:
+    """One of alumnus a's own notifications: theirs to mark, nobody else's."""
+    response = world.call("alumnus", "GET", "/api/v1/me/notifications")
+    items = response.json()["items"]
+    assert items, "alumnus a has their welcome in the inbox"
+    return Request({"notification_id": items[0]["id"]})
+
+
+@on_success
+def inbox_is_the_callers(world: World, role: str, response: requests.Response) -> None:
+    page = response.json()
+    if role == "alumnus":
+        kinds = {item["kind"] for item in page["items"]}
+        assert "welcome" in kinds or page["next_cursor"], page
+    else:
+        assert all(item["kind"] != "welcome" for item in page["items"]), page
+
+
+@on_success
+def liaison_sees_department_a_newsletters(
+    world: World, role: str, response: requests.Response
+) -> None:
+    ids = {item["id"] for item in response.json()["items"]}
+    assert world.ev["newsletter_a"] in ids
+    assert (world.ev["newsletter_b"] in ids) == (role != "liaison")
+
+
+def unsubscribe_link(valid: bool = True):
+    def make(world: World, role: str) -> Request:
+        token = world.ev["unsubscribe_token"]
+        return Request(params={"token": token if valid else token[:-4] + "AAAA"})
+
+    return make
+
+
+MATRIX += [
+    Row(
+        "GET",
+        "/api/v1/me/notifications",
+        "the caller's own inbox",
+        roles(200, 200, 200, 200),
+        lambda world, role: Request(params={"limit": "100"}),
+        check=inbox_is_the_callers,
+    ),
+    Row(
+        "POST",
+        "/api/v1/me/notifications/{notification_id}/read",
+        "one of alumnus a's",
+        roles(404, 404, 404, 200),
+        alumnus_a_inbox_item,
+    ),
+    Row(
+        "POST",
+        "/api/v1/me/notifications/read-all",
+        "the caller's own",
+        roles(200, 200, 200, 200),
+    ),
+    Row(
+        "GET",
+        "/api/v1/me/notification-preferences",
+        "the caller's own",
+        roles(403, 403, 403, 200),
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/me/notification-preferences",
+        "withdraw marketing SMS",
+        roles(403, 403, 403, 200),
+        lambda world, role: Request(
+            json={"changes": [{"channel": "sms", "purpose": "marketing", "granted": False}]}
+        ),
+    ),
+    Row(
+        "GET",
+        "/api/v1/alumni/{alumnus_id}/notification-preferences",
+        "alumnus a's",
+        office_only(200),
+        of("a"),
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/alumni/{alumnus_id}/notification-preferences",
+        "record a paper form for alumnus b",
+        office_only(200),
+        of(
+            "b",
+            json={
+                "source": "paper_form",
+                "changes": [{"channel": "inbox", "purpose": "marketing", "granted": True}],
+            },
+        ),
+    ),
+    Row("GET", "/api/v1/unsubscribe", "a signed link", everyone(200), unsubscribe_link()),
+    Row("GET", "/api/v1/unsubscribe", "a forged signature", everyone(422), unsubscribe_link(False)),
+    Row("POST", "/api/v1/unsubscribe", "a signed link", everyone(200), unsubscribe_link()),
+    Row("GET", "/api/v1/notification-templates", "all", office_only(200)),
+    Row(
+        "GET",
+        "/api/v1/notification-templates/{template_id}",
+        "an e-mail template",
+        office_only(200),
+        on(template_id="template"),
+    ),
+    Row(
+        "PUT",
+        "/api/v1/notification-templates/{template_id}",
+        "a new version",
+        office_only(200),
+        on(
+            json={"subject": "欢迎 {{ recipient.name }}", "body": "<p>欢迎</p>"},
+            template_id="template",
+        ),
+    ),
+    Row(
+        "POST",
+        "/api/v1/notification-templates/{template_id}/preview",
+        "with sample data",
+        office_only(200),
+        on(json={}, template_id="template"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/newsletters",
+        "no filter: a liaison gets department A's",
+        roles(200, 200, 200, 403),
+        check=liaison_sees_department_a_newsletters,
+    ),
+    Row(
+        "POST",
+        "/api/v1/newsletters",
+        "to department A",
+        roles(201, 403, 201, 403),
+        with_body(newsletter_body("a")),
+    ),
+    Row(
+        "POST",
+        "/api/v1/newsletters",
+        "to department B",
+        roles(201, 403, 403, 403),
+        with_body(newsletter_body("b")),
+    ),
+    Row(
+        "GET",
+        "/api/v1/newsletters/{newsletter_id}",
+        "department A's",
+        roles(200, 200, 200, 403),
+        on(newsletter_id="newsletter_a"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/newsletters/{newsletter_id}",
+        "department B's",
+        roles(200, 200, 404, 403),
+        on(newsletter_id="newsletter_b"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/newsletters/{newsletter_id}/send",
+        "a draft to department A",
+        roles(200, 403, 200, 403),
+        fresh("newsletter_id", lambda w: w.new_newsletter("a"), {}),
+    ),
+    Row(
+        "POST",
+        "/api/v1/newsletters/{newsletter_id}/send",
+        "a draft to department B",
+        roles(200, 403, 404, 403),
+        fresh("newsletter_id", lambda w: w.new_newsletter("b"), {}),
+    ),
+    Row("GET", "/api/v1/notifications", "the delivery log", office_only(200)),
+    Row("GET", "/api/v1/notifications/stats", "by kind and channel", office_only(200)),
+]
+
 
 CASES = [(row, role) for row in MATRIX for role in ROLES]
 

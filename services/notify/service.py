@@ -1,0 +1,414 @@
+"""The notify service's nameko side: its entrypoints, thin wrappers over its domain
+modules, and the two dependency providers that hold its settings and run its dispatcher.
+
+Handlers of other services' events (through the inbox, each event once) queue messages
+in the same transaction as the claim; the dispatcher (services/notify/dispatch.py, run in
+a managed thread by `DispatcherRunner`) sends them. Nothing here calls another service
+while sending: contacts come from the local directory fed by the registry's events, and
+the one RPC made (a gift's receipt PDF) is made by a timer soon after the gift's event,
+its answer stored for the letter.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import eventlet
+from nameko.extensions import DependencyProvider
+from sqlalchemy.orm import Session
+
+from services.common.contracts import notify as contract
+from services.common.contracts.base import load_or_raise
+from services.common.dependencies import Database
+from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
+from services.common.errors import AppError
+from services.common.rpc import TimedRpcProxy
+from services.notify import (
+    consent,
+    donations_feed,
+    inbox,
+    messages,
+    newsletters,
+    signing,
+    templates,
+    triggers,
+)
+from services.notify.dispatch import Dispatcher
+from services.notify.models import Base
+from services.notify.settings import (
+    Settings,
+    dispatch_settings_from,
+    settings_from,
+    sms_provider_from,
+    smtp_from,
+)
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL_SECONDS = 0.5
+FAILURE_BACKOFF_SECONDS = 2.0
+RECEIPT_FETCH_BATCH = 20
+RECEIPT_RETRY_SECONDS = 60
+RECEIPT_POLL_SECONDS = 2
+RECEIPT_WAIT_LIMIT_SECONDS = 3600
+
+
+# ---- the nameko side of settings and the dispatcher ---------------------------------------
+
+
+class NotifySettings(DependencyProvider):
+    """`self.settings` of the service: links, clock, the office's address."""
+
+    def setup(self) -> None:
+        self.settings = settings_from(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> Settings:
+        return self.settings
+
+
+class DispatcherRunner(DependencyProvider):
+    """Runs the dispatcher's passes (services/notify/dispatch.py) in a managed thread: back
+    to back while there is work, every `IDLE_POLL_SECONDS` otherwise. It uses the
+    service's own `Database` (its sessions, and its outbox relay, woken when a pass
+    recorded events)."""
+
+    def setup(self) -> None:
+        settings = self.container.config
+        self.settings = settings_from(settings)
+        self.dispatch_settings = dispatch_settings_from(settings, self.settings.links)
+        self.sms = sms_provider_from(settings)
+        self.mail = smtp_from(settings)
+        self.dispatcher: Dispatcher | None = None
+        self._running = False
+
+    def start(self) -> None:
+        database = next(d for d in self.container.dependencies if isinstance(d, Database))
+        self.database = database
+        pool = eventlet.GreenPool(self.dispatch_settings.connections)
+        self.dispatcher = Dispatcher(
+            database.session_factory,
+            self.mail,
+            self.sms,
+            self.dispatch_settings,
+            self.settings.clock,
+            parallel_map=lambda work, items: list(pool.imap(work, items)),
+        )
+        self._running = True
+        self.container.spawn_managed_thread(self.run, identifier="notify_dispatcher")
+
+    def run(self) -> None:
+        while self._running:
+            try:
+                done = self.dispatcher.run_once()
+            except Exception:
+                log.exception("dispatcher pass failed; trying again")
+                eventlet.sleep(FAILURE_BACKOFF_SECONDS)
+                continue
+            if done:
+                self.database.relay.wake()
+                eventlet.sleep(0)
+            else:
+                eventlet.sleep(IDLE_POLL_SECONDS)
+
+    def stop(self) -> None:
+        self._running = False
+        if self.dispatcher is not None:
+            self.dispatcher.close()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx) -> Dispatcher | None:
+        return self.dispatcher
+
+
+class NotifyService(HealthMixin):
+    name = "notify"
+
+    db = Database(Base)
+    settings = NotifySettings()
+    dispatcher = DispatcherRunner()
+    donations = TimedRpcProxy("donations")
+
+    # ---- the registry: the directory, and the welcome ------------------------------------
+
+    @consumes("registry", "alumnus_registered")
+    def on_alumnus_registered(self, session: Session, event: dict[str, Any]) -> None:
+        triggers.alumnus_registered(session, self.settings.links, event, self.settings.now())
+
+    @consumes("registry", "alumnus_updated")
+    def on_alumnus_updated(self, session: Session, event: dict[str, Any]) -> None:
+        triggers.alumnus_updated(session, event)
+
+    # ---- the events service ----------------------------------------------------------------
+
+    @consumes("events", "registration_confirmed")
+    def on_registration_confirmed(self, session: Session, event: dict[str, Any]) -> None:
+        self._registration(session, "registration_confirmed", event)
+
+    @consumes("events", "registration_waitlisted")
+    def on_registration_waitlisted(self, session: Session, event: dict[str, Any]) -> None:
+        self._registration(session, "registration_waitlisted", event)
+
+    @consumes("events", "registration_promoted")
+    def on_registration_promoted(self, session: Session, event: dict[str, Any]) -> None:
+        self._registration(session, "registration_promoted", event)
+
+    @consumes("events", "registration_cancelled")
+    def on_registration_cancelled(self, session: Session, event: dict[str, Any]) -> None:
+        self._registration(session, None, event)
+
+    def _registration(self, session: Session, kind: str | None, event: dict[str, Any]) -> None:
+        triggers.registration_changed(
+            session, self.settings.links, kind, event, self.settings.now()
+        )
+
+    @consumes("events", "event_cancelled")
+    def on_event_cancelled(self, session: Session, event: dict[str, Any]) -> None:
+        triggers.event_cancelled(session, self.settings.links, event, self.settings.now())
+
+    @consumes("events", "visit_decided")
+    def on_visit_decided(self, session: Session, event: dict[str, Any]) -> None:
+        triggers.visit_decided(session, self.settings.links, event, self.settings.now())
+
+    @consumes("events", "suggestion_answered")
+    def on_suggestion_answered(self, session: Session, event: dict[str, Any]) -> None:
+        triggers.suggestion_answered(session, self.settings.links, event, self.settings.now())
+
+    @consumes("events", "task_overdue")
+    def on_task_overdue(self, session: Session, event: dict[str, Any]) -> None:
+        triggers.task_overdue(session, self.settings.links, event, self.settings.now())
+
+    @consumes("events", "activity_reported")
+    def on_activity_reported(self, session: Session, event: dict[str, Any]) -> None:
+        triggers.activity_reported(
+            session, self.settings.links, event, self.settings.now(), self.settings.office_email
+        )
+
+    @configured_timer("NOTIFY_REMINDER_SCAN_SECONDS")
+    def remind(self) -> int:
+        with self.db.transaction() as session:
+            return triggers.send_reminders(session, self.settings.links, self.settings.now())
+
+    # ---- the donations service ---------------------------------------------------------------
+
+    @consumes("donations", "gift_received")
+    def on_gift_received(self, session: Session, event: dict[str, Any]) -> None:
+        donor, context, receipted = donations_feed.gift_context(event["data"])
+        # A donation's letter waits for its receipt (fetch_receipts); any other goes now.
+        self._to_donor(session, "gift_thanks", donor, context, event, waiting=receipted)
+
+    @consumes("donations", "receipt_issued")
+    def on_receipt_issued(self, session: Session, event: dict[str, Any]) -> None:
+        receipt = event["data"]["receipt"]
+        messages.remember_receipt(session, receipt["gift_id"], receipt["number"])
+
+    @consumes("donations", "pledge_instalment_overdue")
+    def on_pledge_instalment_overdue(self, session: Session, event: dict[str, Any]) -> None:
+        donor, context = donations_feed.pledge_context(event["data"])
+        self._to_donor(session, "pledge_reminder", donor, context, event)
+
+    @consumes("donations", "naming_renewal_due")
+    def on_naming_renewal_due(self, session: Session, event: dict[str, Any]) -> None:
+        donor, context = donations_feed.naming_context(event["data"])
+        self._to_donor(session, "naming_renewal", donor, context, event)
+
+    def _to_donor(
+        self,
+        session: Session,
+        kind: str,
+        donor: str | None,
+        context: dict[str, Any],
+        event: dict[str, Any],
+        waiting: bool = False,
+    ) -> None:
+        if donor is None:  # anonymous, or an organisation: no one in the directory to write to
+            return
+        recipient = messages.alumnus_recipient(triggers.contact_of(session, donor))
+        messages.enqueue(
+            session,
+            self.settings.links,
+            kind,
+            recipient,
+            context,
+            triggers.cause_of(event),
+            self.settings.now(),
+            waiting=waiting,
+        )
+
+    @configured_timer("NOTIFY_RECEIPT_FETCH_SECONDS")
+    def fetch_receipts(self) -> int:
+        """The PDFs thank-you letters wait for, asked of the donations service outside any
+        transaction once the receipt's number is known; a failure waits a minute and tries
+        again, the letter meanwhile waiting. A letter whose receipt never came goes
+        without it after `RECEIPT_WAIT_LIMIT_SECONDS`."""
+        now = self.settings.now()
+        waiting = messages.waiting_for_receipts(self.db.session, now, RECEIPT_FETCH_BATCH)
+        self.db.session.rollback()
+        for message_id, number, created_at in waiting:
+            if number is None:
+                overdue = now - created_at > timedelta(seconds=RECEIPT_WAIT_LIMIT_SECONDS)
+                with self.db.transaction() as session:
+                    if overdue:
+                        log.warning("no receipt for letter %s; sent without it", message_id)
+                        messages.attach_and_queue(session, message_id, None, None, now)
+                    else:
+                        messages.postpone(session, message_id, now, RECEIPT_POLL_SECONDS, None)
+                continue
+            try:
+                answer = getattr(self.donations, donations_feed.RECEIPT_PDF_RPC)(number)
+                attachment = donations_feed.receipt_file(number, answer)
+            except (AppError, KeyError, ValueError) as error:
+                log.warning("receipt %s not fetched yet: %s", number, error)
+                with self.db.transaction() as session:
+                    messages.postpone(session, message_id, now, RECEIPT_RETRY_SECONDS, str(error))
+                continue
+            with self.db.transaction() as session:
+                messages.attach_and_queue(session, message_id, number, attachment, now)
+        return len(waiting)
+
+    # ---- templates -------------------------------------------------------------------------
+
+    @rpc
+    def list_templates(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        query = load_or_raise(contract.TemplateSearch, params or {})
+        return templates.list_templates(self.db.session, query)
+
+    @rpc
+    def get_template(self, template_id: str) -> dict[str, Any]:
+        return templates.get_template(self.db.session, template_id)
+
+    @rpc
+    def save_template(self, template_id: str, data: dict[str, Any], actor: dict[str, Any]) -> dict:
+        fields = load_or_raise(contract.TemplateInput, data)
+        who = load_or_raise(contract.Reader, actor)
+        with self.db.transaction() as session:
+            return templates.save_version(
+                session, template_id, fields, who["username"], self.settings.now()
+            )
+
+    @rpc
+    def preview_template(self, template_id: str, data: dict[str, Any] | None = None) -> dict:
+        request = load_or_raise(contract.PreviewInput, data or {})
+        return templates.preview(self.db.session, template_id, request["draft"], request["sample"])
+
+    # ---- newsletters -------------------------------------------------------------------------
+
+    @rpc
+    def create_newsletter(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.NewsletterInput, data)
+        who = load_or_raise(contract.Reader, actor)
+        with self.db.transaction() as session:
+            return newsletters.create_newsletter(
+                session, _json_segment(payload), who["username"], self.settings.now()
+            )
+
+    @rpc
+    def send_newsletter(self, newsletter_id: str, data: dict[str, Any] | None = None) -> dict:
+        payload = load_or_raise(contract.NewsletterSend, data or {})
+        with self.db.transaction() as session:
+            return newsletters.send_newsletter(
+                session, newsletter_id, payload["send_at"], self.settings.now()
+            )
+
+    @rpc
+    def get_newsletter(self, newsletter_id: str) -> dict[str, Any]:
+        return newsletters.get_newsletter(self.db.session, newsletter_id)
+
+    @rpc
+    def list_newsletters(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        query = load_or_raise(contract.NewsletterSearch, params or {})
+        return newsletters.list_newsletters(self.db.session, query)
+
+    # ---- the delivery log ----------------------------------------------------------------------
+
+    @rpc
+    def list_messages(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return messages.list_messages(
+            self.db.session, load_or_raise(contract.MessageSearch, params or {})
+        )
+
+    @rpc
+    def statistics(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        query = load_or_raise(contract.StatsQuery, params or {})
+        return messages.statistics(self.db.session, _json_times(query))
+
+    # ---- inbox, preferences, unsubscribe ---------------------------------------------------------
+
+    @rpc
+    def list_inbox(self, reader: dict[str, Any], params: dict[str, Any] | None = None) -> dict:
+        who = load_or_raise(contract.Reader, reader)
+        query = load_or_raise(contract.InboxQuery, params or {})
+        return inbox.list_inbox(self.db.session, who, query)
+
+    @rpc
+    def mark_read(self, reader: dict[str, Any], notification_id: str) -> dict[str, Any]:
+        who = load_or_raise(contract.Reader, reader)
+        with self.db.transaction() as session:
+            return inbox.mark_read(session, who, notification_id, self.settings.now())
+
+    @rpc
+    def mark_all_read(self, reader: dict[str, Any]) -> dict[str, int]:
+        who = load_or_raise(contract.Reader, reader)
+        with self.db.transaction() as session:
+            return inbox.mark_all_read(session, who, self.settings.now())
+
+    @rpc
+    def get_preferences(self, alumnus_id: str) -> dict[str, Any]:
+        return consent.preferences(self.db.session, alumnus_id)
+
+    @rpc
+    def update_preferences(
+        self, alumnus_id: str, data: dict[str, Any], actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        """An alumnus's own choices (source `self_service`), or what the office records for
+        them with its `source`."""
+        who = load_or_raise(contract.Reader, actor)
+        if who["role"] == "alumnus":
+            payload, source = load_or_raise(contract.PreferencesInput, data), "self_service"
+        else:
+            payload = load_or_raise(contract.ConsentRecord, data)
+            source = payload["source"]
+        with self.db.transaction() as session:
+            return consent.update_preferences(
+                session,
+                alumnus_id,
+                payload["changes"],
+                payload.get("locale"),
+                source,
+                self.settings.now(),
+                who["username"],
+            )
+
+    @rpc
+    def unsubscribe(self, token: str, apply: bool = True) -> dict[str, Any]:
+        """What a one-click link withdraws; with `apply`, withdraw it (again is harmless)."""
+        alumnus_id, channel, purpose = signing.read_unsubscribe_token(
+            self.settings.unsubscribe_secret,
+            load_or_raise(contract.UnsubscribeQuery, {"token": token})["token"],
+        )
+        if apply:
+            with self.db.transaction() as session:
+                consent.set_consent(
+                    session,
+                    alumnus_id,
+                    channel,
+                    purpose,
+                    False,
+                    "unsubscribe_link",
+                    self.settings.now(),
+                )
+        return {"channel": channel, "purpose": purpose, "granted": not apply}
+
+
+def _json_segment(payload: dict[str, Any]) -> dict[str, Any]:
+    segment = dict(payload["segment"])
+    if segment.get("department_id") is not None:
+        segment["department_id"] = str(segment["department_id"])
+    return {**payload, "segment": segment}
+
+
+def _json_times(query: dict[str, Any]) -> dict[str, Any]:
+    return {key: value.isoformat() for key, value in query.items()}
