@@ -149,8 +149,20 @@ def test_readiness_asks_every_service_of_the_catalogue(gateway, monkeypatch):
 
     monkeypatch.setattr(OperationsRoutes, "_broker_check", lambda self: "ok")
     names = [e.name for e in catalogue.rpc_services()]
-    down = names[-1]
+    down, reconnecting = names[-1], names[0]
+    for name in names:
+        gateway[probe_name(name)].health.return_value = {
+            "service": name,
+            "status": "ok",
+            "broker": "ok",
+        }
     gateway[probe_name(down)].health.side_effect = ServiceUnavailable("服务当前不可用。")
+    gateway[probe_name(reconnecting)].health.return_value = {
+        "service": reconnecting,
+        "status": "ok",
+        "broker": "reconnecting",
+        "reconnecting": ["outbox relay"],
+    }
 
     response = requests.get(f"{gateway['base_url']}/ready")
 
@@ -158,4 +170,5 @@ def test_readiness_asks_every_service_of_the_catalogue(gateway, monkeypatch):
     checks = response.json()["checks"]
     assert set(checks) == {"broker", *names}
     assert checks[down] == "服务当前不可用。"
-    assert all(checks[name] == "ok" for name in names if name != down)
+    assert "outbox relay" in checks[reconnecting]
+    assert all(checks[name] == "ok" for name in names if name not in (down, reconnecting))

@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 from services.common.contracts import build_event
 from services.common.db import make_engine
 from services.common.migrate import upgrade
-from services.notify import consent, donations_feed
+from services.notify import consent
 from services.notify.bootstrap import ensure_default_templates
 from services.notify.models import Message
 from services.notify.service import NotifyService
@@ -289,7 +289,8 @@ def gift_events(donor: dict, gift_type: str = "donation") -> tuple[dict, dict]:
         "name": donor["name"],
         "soft_credit_alumnus_id": None,
     }
-    gift = donations_feed.GIFT_RECEIVED.build(
+    gift = build_event(
+        "gift_received",
         {
             "gift": {
                 "id": gift_id,
@@ -304,9 +305,10 @@ def gift_events(donor: dict, gift_type: str = "donation") -> tuple[dict, dict]:
                 "pledge_id": None,
                 "payment_order_id": None,
             }
-        }
+        },
     )
-    receipt = donations_feed.RECEIPT_ISSUED.build(
+    receipt = build_event(
+        "receipt_issued",
         {
             "receipt": {
                 "number": "2026-000042",
@@ -319,7 +321,7 @@ def gift_events(donor: dict, gift_type: str = "donation") -> tuple[dict, dict]:
                 "replaces": None,
             },
             "donor": who,
-        }
+        },
     )
     return gift, receipt
 
