@@ -31,6 +31,26 @@ from bench.echo_service import ECHO_SERVICE
 from services.launch import nameko_run_command
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCH_ADMIN = ("admin", "bench-admin-password-1")
+BENCH_SETTINGS = {
+    "JWT_SECRET": "bench-secret-" + "b" * 32,
+    "ALUMNI_ADMIN_USERNAME": BENCH_ADMIN[0],
+    "ALUMNI_ADMIN_PASSWORD": BENCH_ADMIN[1],
+}
+"""What the benchmarks start the platform's processes with (services/localsystem.py)."""
+
+
+def admin_token(base_url: str) -> str:
+    """An access token of the bench's admin account, from the gateway."""
+    username, password = BENCH_ADMIN
+    response = requests.post(
+        f"{base_url}/api/v1/auth/token",
+        json={"username": username, "password": password},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()["access_token"]
+
 
 DEFAULT_CONCURRENCY = 16
 DEFAULT_DURATION_SECONDS = 5.0

@@ -64,6 +64,7 @@ from urllib.parse import quote  # noqa: E402
 import requests  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    BENCH_SETTINGS,
     NOISY_NEIGHBOUR_SHARE,
     BenchVhost,
     Client,
@@ -71,6 +72,7 @@ from bench.common import (  # noqa: E402
     HttpClient,
     Measurement,
     add_load_arguments,
+    admin_token,
     echo_rpc_client,
     machine_info,
     measure_rounds,
@@ -82,7 +84,7 @@ from bench.common import (  # noqa: E402
     stop_processes,
 )
 from services.common import config  # noqa: E402
-from tests.support.processes import REPO_ROOT, SystemUnderTest, free_port  # noqa: E402
+from services.localsystem import REPO_ROOT, LocalSystem, free_port  # noqa: E402
 
 TARGET_RATIO = 0.70
 DEFAULT_ALUMNI = 10_000
@@ -197,13 +199,13 @@ def load_alumni(database_url: str, count: int) -> float:
 
 
 class Bench:
-    """The processes under test: registry + gateway (SystemUnderTest) and the echo baseline."""
+    """The processes under test: registry + gateway (LocalSystem) and the echo baseline."""
 
     def __init__(self, amqp_uri: str, var_dir: Path) -> None:
         self.amqp_uri = amqp_uri
         self.var_dir = var_dir
         self.database_url = f"sqlite:///{var_dir / 'registry.db'}"
-        self.sut = SystemUnderTest(amqp_uri, {"registry": self.database_url}, var_dir)
+        self.sut = LocalSystem(amqp_uri, {"registry": self.database_url}, var_dir, BENCH_SETTINGS)
         self.echo_port = free_port()
         self.echo_processes: dict[str, subprocess.Popen] = {}
 
@@ -425,7 +427,7 @@ def run(args: argparse.Namespace) -> int:
         bench.start_registry()
         bench.wait_ready()
         print(f"  system ready {time.monotonic() - started:.1f} s after start", flush=True)
-        token = bench.sut.admin().token
+        token = admin_token(bench.sut.base_url)
         sanity_check(bench, token, ids)
 
         rng = random.Random(1)

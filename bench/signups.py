@@ -66,6 +66,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    BENCH_SETTINGS,
     NOISY_NEIGHBOUR_SHARE,
     BenchVhost,
     Client,
@@ -86,8 +87,8 @@ from bench.common import (  # noqa: E402
 )
 from bench.echo_service import ECHO_SERVICE  # noqa: E402
 from services.common import config  # noqa: E402
-from tests.support.events_data import open_event  # noqa: E402
-from tests.support.processes import SystemUnderTest  # noqa: E402
+from services.events.samples import open_event  # noqa: E402
+from services.localsystem import LocalSystem  # noqa: E402
 
 DEFAULT_WARMUP_SECONDS = 1.5
 DEFAULT_ROUNDS = 3
@@ -193,14 +194,14 @@ class Bench:
     def __init__(self, amqp_uri: str, var_dir: Path, database_url: str) -> None:
         self.amqp_uri = amqp_uri
         self.var_dir = var_dir
-        self.instances: list[SystemUnderTest] = []
+        self.instances: list[LocalSystem] = []
         self.database_url = database_url
         self.echo: subprocess.Popen | None = None
 
     def start_echo(self) -> None:
         self.echo = start_nameko_service(
             "bench.echo_service:EchoService",
-            SystemUnderTest(self.amqp_uri, {}, self.var_dir).env(),
+            LocalSystem(self.amqp_uri, {}, self.var_dir, BENCH_SETTINGS).env(),
             self.var_dir / "echo-rpc.log",
         )
 
@@ -208,7 +209,7 @@ class Bench:
         number = len(self.instances) + 1
         var_dir = self.var_dir / f"events-{number}"
         var_dir.mkdir()
-        sut = SystemUnderTest(self.amqp_uri, {"events": self.database_url}, var_dir)
+        sut = LocalSystem(self.amqp_uri, {"events": self.database_url}, var_dir, BENCH_SETTINGS)
         sut.start("events")
         self.instances.append(sut)
 

@@ -1,29 +1,14 @@
-"""Inputs for the events service that tests and benchmarks share."""
+"""Helpers for tests of the events service (its sample input: services/events/samples.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.common.contracts.base import load_or_raise
+from services.events.samples import open_event
 
-
-def open_event(capacity: int, **overrides: Any) -> dict[str, Any]:
-    """A lecture in two days whose registration window is open now."""
-    now = datetime.now(UTC)
-    return {
-        "kind": "lecture",
-        "title": "校友大讲堂：人工智能与教育",
-        "organiser_type": "office",
-        "venue": "学术报告厅",
-        "starts_at": (now + timedelta(days=2)).isoformat(),
-        "ends_at": (now + timedelta(days=2, hours=2)).isoformat(),
-        "capacity": capacity,
-        "registration_opens_at": (now - timedelta(hours=1)).isoformat(),
-        "registration_closes_at": (now + timedelta(days=1)).isoformat(),
-        **overrides,
-    }
+__all__ = ["listed", "open_event"]
 
 
 def listed(run: Callable[..., Any], function: Callable[..., Any], *args: Any, **params: Any):

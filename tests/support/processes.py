@@ -1,29 +1,25 @@
-"""Real service processes for system tests, started the way operators start them."""
+"""The system under test: the platform's local processes (services/localsystem.py) with the
+test suite's settings, and a thin HTTP client."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import requests
 
+from services.localsystem import REPO_ROOT, LocalSystem, StandInProcess, free_port
+
+__all__ = ["REPO_ROOT", "ApiClient", "StandInProcess", "SystemUnderTest", "free_port"]
+
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "correct-horse-battery"
 JWT_SECRET = "test-secret-" + "x" * 32
-READY_TIMEOUT_SECONDS = 60
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+TEST_SETTINGS = {
+    "JWT_SECRET": JWT_SECRET,
+    "ALUMNI_ADMIN_USERNAME": ADMIN_USERNAME,
+    "ALUMNI_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "RPC_TIMEOUT": "5",
+}
 
 
 class ApiClient:
@@ -63,178 +59,14 @@ class ApiClient:
         return self.request("DELETE", path, **kwargs)
 
 
-class SystemUnderTest:
-    """Starts, stops and kills `python -m services.launch <name>` processes."""
+class SystemUnderTest(LocalSystem):
+    """Every process of the platform with the test suite's admin account and secrets."""
 
-    def __init__(self, amqp_uri: str, database_urls: dict[str, str], var_dir: Path) -> None:
-        self.amqp_uri = amqp_uri
-        self.database_urls = database_urls
-        self.var_dir = Path(var_dir)
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.processes: dict[str, subprocess.Popen] = {}
-        # Every stand-in on a free port of its own, for the stand-in and its service alike.
-        from services.common import catalogue
-
-        self.stand_in_addresses = {
-            setting: f"127.0.0.1:{free_port()}"
-            for stand_in in catalogue.STAND_INS
-            for setting in stand_in.address_settings
-        }
-        self.backend = "sqlite"
-
-    def env(self, **overrides: str) -> dict[str, str]:
-        env = {
-            **os.environ,
-            "AMQP_URI": self.amqp_uri,
-            "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.port}",
-            "JWT_SECRET": JWT_SECRET,
-            "ALUMNI_ADMIN_USERNAME": ADMIN_USERNAME,
-            "ALUMNI_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "ALUMNI_VAR_DIR": str(self.var_dir),
-            "RPC_TIMEOUT": "5",
-            "PYTHONPATH": str(REPO_ROOT),
-        }
-        for service, url in self.database_urls.items():
-            env[f"{service.upper()}_DATABASE_URL"] = url
-        env.update(self.stand_in_addresses)
-        env.update(overrides)
-        return env
-
-    def start(self, service: str, **env_overrides: str) -> subprocess.Popen:
-        return self.start_module(service, "services.launch", service, **env_overrides)
-
-    def start_module(
-        self, name: str, module: str, *args: str, **env_overrides: str
-    ) -> subprocess.Popen:
-        """`python -m module args…` as the process called `name`, logging to var/<name>.log."""
-        log = open(self.var_dir / f"{name}.log", "ab")  # noqa: SIM115  (closed with the process)
-        process = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
-            cwd=REPO_ROOT,
-            env=self.env(**env_overrides),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        process.log_file = log
-        self.processes[name] = process
-        return process
-
-    def start_all(self) -> None:
-        """The catalogue's stand-ins and every service, then wait until the gateway says all
-        are ready."""
-        from services.common import catalogue
-
-        for stand_in in catalogue.STAND_INS:
-            self.start_module(stand_in.name, stand_in.module)
-        for name in catalogue.names():
-            self.start(name)
-        self.wait_ready()
-
-    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.logs()}")
-            try:
-                if requests.get(f"{self.base_url}/ready", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"system not ready within {timeout} s:\n{self.logs()}")
-
-    def wait_rpc_ready(self, service: str, timeout: float = READY_TIMEOUT_SECONDS) -> None:
-        """Until `service` answers its health RPC (used after restarting one service)."""
-        from nameko.standalone.rpc import ClusterRpcProxy
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=2) as cluster:
-                    getattr(cluster, service).health()
-                    return
-            except Exception:
-                time.sleep(0.3)
-        raise RuntimeError(f"{service} did not answer within {timeout} s:\n{self.logs()}")
-
-    def kill(self, service: str) -> None:
-        """SIGKILL: no shutdown hooks run, as when a machine loses power."""
-        process = self.processes.pop(service)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-        process.log_file.close()
-
-    def stop(self, service: str) -> None:
-        process = self.processes.pop(service)
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        process.log_file.close()
-
-    def stop_all(self) -> None:
-        """SIGTERM to every process at once, then wait: each takes seconds to wind down."""
-        processes = list(self.processes.items())
-        self.processes.clear()
-        for _, process in processes:
-            process.terminate()
-        deadline = time.monotonic() + 15
-        for _, process in processes:
-            try:
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-            process.log_file.close()
-
-    def logs(self) -> str:
-        parts = []
-        for path in sorted(self.var_dir.glob("*.log")):
-            parts.append(f"--- {path.name} ---\n{path.read_text(errors='replace')[-4000:]}")
-        return "\n".join(parts)
+    def __init__(self, amqp_uri: str, database_urls: dict[str, str], var_dir) -> None:
+        super().__init__(amqp_uri, database_urls, var_dir, TEST_SETTINGS)
 
     def client(self) -> ApiClient:
         return ApiClient(self.base_url)
 
     def admin(self) -> ApiClient:
         return self.client().login()
-
-
-class StandInProcess:
-    """One stand-in for an outside system (services/common/catalogue.py `STAND_INS`) as its
-    own process on a free port, for tests that run a service in a container rather than
-    the whole system; `env` gives it its settings (its keys, say)."""
-
-    def __init__(self, module: str, address_setting: str, log_path: Path, **env: str) -> None:
-        self.address = f"127.0.0.1:{free_port()}"
-        self.url = f"http://{self.address}"
-        self._log = open(log_path, "ab")  # noqa: SIM115  (closed in stop)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", module],
-            cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), address_setting: self.address, **env},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{module} did not answer on {self.address}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-        self._log.close()
