@@ -1,7 +1,8 @@
 """What alumni bring to the school: suggestions (建议, 三.4) and service requests (三.7).
 
 Suggestions are open until staff answer them, once; the answer is announced
-(`suggestion_answered`) so the alumnus can be told.
+(`suggestion_answered`), and every change of a service request's status
+(`service_request_progressed`), so the alumnus can be told.
 
 Service requests from alumni companies move
 
@@ -113,6 +114,7 @@ REASSIGNABLE = frozenset({ASSIGNED, IN_PROGRESS})
 
 
 SERVICE_REQUEST = contract.ServiceRequest()
+SERVICE_REQUEST_PROGRESSED = contract.ServiceRequestProgressedData()
 
 
 def submit_service_request(session: Session, data: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -140,13 +142,16 @@ def assign_service_request(
     """Give the request to a staff member; again, to hand it to someone else."""
     request = _service_request(session, request_id)
     values = {"assignee": data["assignee"], "updated_at": now}
-    if request.status in REASSIGNABLE:
+    reassigned = request.status in REASSIGNABLE
+    if reassigned:
         write_unless_changed(session, request, REQUEST_STATUS, "assign", values)
     else:
         set_status(session, request, REQUEST_STATUS, "assign", values)
     note = f"指派给 {data['assignee']}" + (f"：{data['note']}" if data.get("note") else "")
     _log(request, request.status, note, actor, now)
     session.flush()
+    if not reassigned:
+        _progressed(session, request, data.get("note"))
     return SERVICE_REQUEST.dump(request)
 
 
@@ -163,6 +168,7 @@ def progress_service_request(
     set_status(session, request, REQUEST_STATUS, step, {"updated_at": now})
     _log(request, request.status, data.get("note"), actor, now)
     session.flush()
+    _progressed(session, request, data.get("note"))
     return SERVICE_REQUEST.dump(request)
 
 
@@ -189,6 +195,15 @@ def list_service_requests(session: Session, params: dict[str, Any]) -> dict[str,
     if params.get("alumnus_id"):
         query = query.where(ServiceRequest.alumnus_id == str(params["alumnus_id"]))
     return page_in_order(session, query, ServiceRequest, params, SERVICE_REQUEST)
+
+
+def _progressed(session: Session, request: ServiceRequest, note: str | None) -> None:
+    """Tell the alumnus (through notify) that their request moved on."""
+    OutboxMessage.record(
+        session,
+        "service_request_progressed",
+        {**SERVICE_REQUEST_PROGRESSED.dump(request), "note": note},
+    )
 
 
 def _log(

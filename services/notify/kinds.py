@@ -100,6 +100,20 @@ KINDS: dict[str, Kind] = {
             {"suggestion": {"subject": "多办讲座", "answer": "感谢建议，已列入明年计划。"}},
         ),
         Kind(
+            "service_request_progressed",
+            TRANSACTIONAL,
+            (EMAIL, INBOX),
+            "服务请求的进展",
+            {
+                "request": {
+                    "company": "星辰科技有限公司",
+                    "status": "resolved",
+                    "status_text": "已办结",
+                    "note": "已推荐三名实习生。",
+                }
+            },
+        ),
+        Kind(
             "task_overdue",
             TRANSACTIONAL,
             (INBOX,),
@@ -332,6 +346,24 @@ TEXTS: dict[str, dict[str, dict[str, Any]]] = {
         EN: {
             "subject": "A reply to your suggestion: {{ suggestion.subject }}",
             "lines": ["Dear {{ recipient.name }},", "{{ suggestion.answer }}"],
+        },
+    },
+    "service_request_progressed": {
+        ZH: {
+            "subject": "您的服务请求{{ request.status_text }}",
+            "lines": [
+                "{{ recipient.name }}校友，您好：",
+                "“{{ request.company }}”提交的服务请求{{ request.status_text }}。",
+                "{% if request.note %}说明：{{ request.note }}{% endif %}",
+            ],
+        },
+        EN: {
+            "subject": "Your service request: {{ request.status }}",
+            "lines": [
+                "Dear {{ recipient.name }},",
+                "The service request of {{ request.company }} is now {{ request.status }}."
+                "{% if request.note %} {{ request.note }}{% endif %}",
+            ],
         },
     },
     "task_overdue": {

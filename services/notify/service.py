@@ -177,6 +177,12 @@ class NotifyService(HealthMixin):
     def on_suggestion_answered(self, session: Session, event: dict[str, Any]) -> None:
         triggers.suggestion_answered(session, self.settings.links, event, self.settings.now())
 
+    @consumes("events", "service_request_progressed")
+    def on_service_request_progressed(self, session: Session, event: dict[str, Any]) -> None:
+        triggers.service_request_progressed(
+            session, self.settings.links, event, self.settings.now()
+        )
+
     @consumes("events", "task_overdue")
     def on_task_overdue(self, session: Session, event: dict[str, Any]) -> None:
         triggers.task_overdue(session, self.settings.links, event, self.settings.now())

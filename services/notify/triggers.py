@@ -157,6 +157,30 @@ def suggestion_answered(
     enqueue(session, links, "suggestion_answered", recipient, context, cause_of(event), now)
 
 
+SERVICE_REQUEST_STATUS_NAMES = {
+    "assigned": "已指派专人处理",
+    "in_progress": "正在处理",
+    "resolved": "已办结",
+    "closed": "已关闭",
+}
+
+
+def service_request_progressed(
+    session: Session, links: Links, event: dict[str, Any], now: datetime
+) -> None:
+    data = event["data"]
+    context = {
+        "request": {
+            "company": data["company"],
+            "status": data["status"],
+            "status_text": SERVICE_REQUEST_STATUS_NAMES[data["status"]],
+            "note": data["note"],
+        }
+    }
+    recipient = alumnus_recipient(contact_of(session, data["alumnus_id"]))
+    enqueue(session, links, "service_request_progressed", recipient, context, cause_of(event), now)
+
+
 def task_overdue(session: Session, links: Links, event: dict[str, Any], now: datetime) -> None:
     data = event["data"]
     owner = data["task"]["owner"]

@@ -792,7 +792,16 @@ def test_a_service_request_is_assigned_tracked_and_resolved(run):
     ]
     mine = load(contracts.feedback.ServiceRequestSearch, {"alumnus_id": request["alumnus_id"]})
     assert run(feedback.list_service_requests, mine)["items"] == [resolved]
-    assert outbox(run) == []
+    # The alumnus is told of each change of status: not of a hand-over, nor of a note.
+    progressed = outbox(run, "service_request_progressed")
+    assert [(e["data"]["status"], e["data"]["note"]) for e in progressed] == [
+        ("assigned", "计算机学院对口"),
+        ("in_progress", None),
+        ("resolved", "咨询完成，客户满意"),
+    ]
+    assert {e["data"]["request_id"] for e in progressed} == {request["id"]}
+    assert {e["data"]["alumnus_id"] for e in progressed} == {request["alumnus_id"]}
+    assert all(check_event(e) == e for e in progressed)
 
 
 @pytest.mark.parametrize(
@@ -1014,6 +1023,7 @@ def test_every_workflow_event_conforms_to_its_contract(run):
     task = new_task(run, new_plan(run, None)["id"], "2030-04-01")
     run(plans.flag_overdue_tasks, TODAY, NOW)
     run(feedback.answer_suggestion, suggest(run)["id"], {"answer": "好"}, OFFICE, NOW)
+    assign(run, service_request(run)["id"], "teacher_li")
 
     recorded = outbox(run)
 
@@ -1022,6 +1032,7 @@ def test_every_workflow_event_conforms_to_its_contract(run):
         "visit_decided",
         "task_overdue",
         "suggestion_answered",
+        "service_request_progressed",
     ]
     assert recorded[2]["data"]["task"]["id"] == task["id"]
     for event in recorded:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from services.common.contracts import build_event
 from services.common.db import make_engine
 from services.common.errors import ValidationFailed
 from services.common.migrate import upgrade
@@ -385,6 +386,40 @@ def test_contexts_of_real_events_have_the_names_of_the_samples(session_factory):
         assert set(LINKS.context(message)) == set(sample)
         assert set(message.context["event"]) == set(sample["event"])
         assert session.get(Contact, alumnus["id"]).email == "a@example.com"
+
+
+def test_a_service_requests_progress_reaches_the_alumnus_in_chinese(session_factory):
+    alumnus = register(session_factory, user="boss", name="陈总")
+    event = build_event(
+        "service_request_progressed",
+        {
+            "request_id": "9f1c2b1e-0000-4000-8000-000000000001",
+            "alumnus_id": alumnus["id"],
+            "company": "星辰科技有限公司",
+            "kind": "talent_training",
+            "status": "resolved",
+            "note": "已推荐三名实习生。",
+            "updated_at": NOW.isoformat(),
+        },
+    )
+    with session_factory() as session:
+        triggers.service_request_progressed(session, LINKS, event, NOW)
+        session.commit()
+    mail = InMemoryMail()
+    drain(dispatcher(session_factory, mail))
+
+    letters = [parse(data) for _, to, data in mail.delivered if to == "boss@example.com"]
+    letter = next(m for m in letters if "服务请求" in m["Subject"])
+    assert letter["Subject"] == "您的服务请求已办结"
+    text = letter.get_body(preferencelist=("plain",)).get_content()
+    assert "星辰科技有限公司" in text and "已推荐三名实习生。" in text
+    with session_factory() as session:
+        inbox = session.scalars(
+            select(Message).where(
+                Message.kind == "service_request_progressed", Message.channel == "inbox"
+            )
+        ).all()
+        assert len(inbox) == 1
 
 
 def test_the_reminder_goes_the_day_before_from_nine_once_and_not_for_cancellations(

@@ -106,7 +106,34 @@ class ServiceRequest(StrictSchema):
     updated_at = UtcDateTime(required=True)
 
 
+class ServiceRequestProgressedData(StrictSchema):
+    """Enough for notify to tell the alumnus where their request stands; the description
+    stays home. Dumped from the request itself."""
+
+    request_id = fields.String(required=True, attribute="id")
+    alumnus_id = fields.String(required=True)
+    company = fields.String(required=True)
+    kind = fields.String(required=True, validate=one_of(SERVICE_REQUEST_KINDS))
+    status = fields.String(required=True, validate=one_of(SERVICE_REQUEST_STATUSES))
+    note = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "what staff wrote with this step (required when resolved or closed)"
+        },
+    )
+    updated_at = UtcDateTime(required=True)
+
+
 EVENTS = (
+    EventContract(
+        "service_request_progressed",
+        1,
+        ServiceRequestProgressedData,
+        "A service request (三.7) moved on: assigned, in progress, resolved or closed; sent once "
+        "per change of status (not when it is handed from one staff member to another), for "
+        "the alumnus to be told.",
+    ),
     EventContract(
         "suggestion_answered",
         1,
