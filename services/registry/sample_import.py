@@ -102,7 +102,7 @@ RARE_GIVEN_GB18030 = ("䶮", "𫖮", "𬌗", "𬱖", "𬭚", "𫟅", "𬘭", "�
 """Characters of the 通用规范汉字表 outside GBK: four bytes in GB 18030, extensions A–E."""
 HOMOPHONES = {
     "伟": "玮", "玮": "伟", "明": "铭", "铭": "明", "丽": "莉", "莉": "丽", "静": "婧",
-    "婧": "静", "杰": "洁", "军": "君", "勇": "永", "强": "强", "芳": "方", "敏": "民",
+    "婧": "静", "杰": "洁", "军": "君", "勇": "永", "强": "墙", "芳": "方", "敏": "民",
     "磊": "蕾", "娜": "纳", "涛": "滔", "斌": "彬", "彬": "斌", "刚": "钢", "华": "桦",
 }  # fmt: skip
 """Same reading, other character: how the same person's name gets retyped."""
@@ -203,11 +203,12 @@ class _Builder:
         self.people: list[dict[str, Any]] = []
         """Per row: the person and graduation it was made from (None for a bad row)."""
         self.numbers: dict[tuple[str, int], int] = {}
+        self.emails: dict[str, int] = {}
         self.dept_index = {d["id"]: i + 1 for i, d in enumerate(departments())}
         self.dept_name = {d["id"]: d["name"] for d in departments()}
 
     def add_person(self, person: dict[str, Any]) -> None:
-        person = dict(person, name=self._name(person["name"]))
+        person = dict(person, name=self._name(person["name"]), email=self._email(person["email"]))
         graduation = person["graduations"][0]
         self.rows.append(self._row(person, graduation, self._student_number(graduation)))
         self.people.append({"person": person, "graduation": graduation})
@@ -226,6 +227,13 @@ class _Builder:
         except UnicodeEncodeError:
             return name.encode(self.encoding, errors="ignore").decode(self.encoding) or "王明"
         return name
+
+    def _email(self, email: str) -> str:
+        """Faker draws from a few thousand addresses; people's addresses are their own."""
+        local, _, domain = email.partition("@")
+        taken = self.emails.get(email, 0)
+        self.emails[email] = taken + 1
+        return f"{local}{taken}@{domain}" if taken else email
 
     def _student_number(self, graduation: dict[str, Any]) -> str:
         year = graduation["class_year"]
@@ -272,7 +280,7 @@ class _Builder:
 
     def insert_bad(self, slot: int, person: dict[str, Any], export: SampleExport) -> None:
         field_name, reason = BAD_KINDS[len(export.bad) % len(BAD_KINDS)]
-        person = dict(person, name=self._name(person["name"]))
+        person = dict(person, name=self._name(person["name"]), email=self._email(person["email"]))
         graduation = person["graduations"][0]
         row = self._row(person, graduation, self._student_number(graduation))
         column = {
