@@ -85,8 +85,7 @@ def sample_file(args: argparse.Namespace) -> tuple[Path, dict[str, Any] | None]:
         started = time.perf_counter()
         export = sample_import.generate(args.rows, args.bad, args.duplicates, args.seed, "gbk")
         cache.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as out:
-            sample_import.write_csv(export, out, "gbk")
+        path.write_bytes(export.encode("csv", "gbk"))
         manifest_path.write_text(json.dumps(export.manifest(), ensure_ascii=False))
         print(f"  用时 {time.perf_counter() - started:.1f} s", flush=True)
     return path, json.loads(manifest_path.read_text())

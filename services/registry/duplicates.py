@@ -41,6 +41,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from services.common.contracts.registry import AlumnusFields
 from services.registry.pinyin import INTERPUNCT, clean_name, name_keys
 
 MAX_SHARED = 5
@@ -337,19 +338,11 @@ def find_candidates(people: Iterable[Person]) -> list[Match]:
 
 # ---- merging -------------------------------------------------------------------------
 
-MERGED_FIELDS = (
-    "name",
-    "gender",
-    "birth_date",
-    "phone",
-    "email",
-    "wechat",
-    "province",
-    "city",
-    "employer",
-    "industry",
-    "title",
+MERGED_FIELDS = tuple(
+    name for name in AlumnusFields().fields if name not in ("tags", "graduations")
 )
+"""The alumnus's own fields, as the registry's contract lists them (tags and graduations
+are united, not chosen)."""
 SAME_GRADUATION = ("department_id", "degree", "class_year")
 """What makes two graduation records the same graduation."""
 GRADUATION_DETAILS = ("major", "class_name", "student_number")

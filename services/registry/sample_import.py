@@ -130,6 +130,15 @@ class SampleExport:
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     """{original, duplicate, kind}: row numbers of the same person."""
 
+    def encode(self, format: str = "csv", encoding: str = "gbk") -> bytes:
+        """The file: CSV in `encoding`, or .xlsx."""
+        out = io.BytesIO()
+        if format == "xlsx":
+            write_xlsx(self, out)
+        else:
+            write_csv(self, out, encoding)
+        return out.getvalue()
+
     def manifest(self) -> dict[str, Any]:
         return {
             "rows": len(self.rows),
@@ -454,11 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    with args.output.open("wb") as out:
-        if args.format == "xlsx":
-            write_xlsx(export, out)
-        else:
-            write_csv(export, out, args.encoding)
+    args.output.write_bytes(export.encode(args.format, args.encoding))
     if args.manifest:
         args.manifest.write_text(json.dumps(export.manifest(), ensure_ascii=False, indent=1))
     print(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import date, timedelta
 
@@ -23,6 +22,7 @@ from services.registry.importing import ImportOptions, open_import
 
 CS = "4f1c2a9e-0000-4000-8000-000000000001"
 BORN = date(1994, 3, 5)
+TODAY = date(2025, 6, 30)
 
 
 def person(id, name, **fields):
@@ -192,12 +192,8 @@ def test_blocking_compares_only_what_shares_a_block(monkeypatch):
 
 def test_every_duplicate_of_a_sample_export_is_found_and_ranked_above_chance():
     export = sample_import.generate(1500, bad=0, duplicates=80, seed=3, encoding="utf-8")
-    data = io.BytesIO()
-    sample_import.write_csv(export, data, "utf-8")
-    registrar_file = open_import(
-        data.getvalue(),
-        ImportOptions(sample_import.department_lookup(), today=date(2025, 6, 30)),
-    )
+    lookup = sample_import.department_lookup()
+    registrar_file = open_import(export.encode("csv", "utf-8"), ImportOptions(lookup, today=TODAY))
     people = [Person.from_imported(f"row:{r.row_number}", r.record) for r in registrar_file]
     assert registrar_file.progress.rejected == 0
 
