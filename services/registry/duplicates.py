@@ -208,7 +208,7 @@ def compare(a: Person, b: Person, found_by: Iterable[str] = ()) -> Match:
     shared = sorted(a.classes & b.classes)
     named = [key for key in shared if key.startswith("class/")]
     if named:
-        evidence.append(Evidence("same_class", named[0].rsplit("/", 1)[-1]))
+        evidence.append(Evidence("same_class", named[0].split("/", 3)[3]))
     elif shared:
         evidence.append(Evidence("same_cohort"))
     remaining = 1.0

@@ -125,8 +125,8 @@ def test_scores_rank_the_evidence_and_count_what_speaks_against():
         person("b", "单雄信", phone="13800138000", birth_date=BORN),
     )
     homophone = only_pair(
-        person("a", "刘晓明", classes=frozenset({klass("软件1201")})),
-        person("b", "刘小明", classes=frozenset({klass("软件1201")})),
+        person("a", "刘晓明", classes=frozenset({klass("软件1201/02")})),
+        person("b", "刘小明", classes=frozenset({klass("软件1201/02")})),
     )
     family = only_pair(
         person("a", "张伟", phone="13800138000", birth_date=BORN),
@@ -140,6 +140,7 @@ def test_scores_rank_the_evidence_and_count_what_speaks_against():
         "different_birth_date",
     ]
     assert "拼音相同：liuxiaoming" in homophone.explain()
+    assert "同班（软件1201/02）" in homophone.explain()
 
 
 def test_a_phone_shared_by_many_is_no_ones_and_is_listed():

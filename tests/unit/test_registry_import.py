@@ -96,6 +96,12 @@ def test_every_encoding_a_registrar_saves_in_reads_the_same(encoding):
     )
 
 
+def test_gb18030_with_its_own_byte_order_mark():
+    registrar_file, results = parse(b"\x84\x31\x95\x33" + csv_bytes([GOOD], "gb18030"))
+    assert registrar_file.encoding == "GBK/GB 18030"
+    assert results[0].record.graduation.student_number == "2012010101"
+
+
 def test_gb18030_four_byte_characters_and_the_2022_mappings_survive():
     rare = "李\U0002b5ae"  # 𫖮, extension C: four bytes in GB 18030
     data = csv_bytes([row_with(姓名=rare)], "gb18030")

@@ -322,6 +322,8 @@ def _lines(stream: IO[bytes], encoding: str) -> Iterator[str]:
             text = text.translate(GB18030_2022)
         text = rest + text
         if separator is None and (text or not chunk):
+            # Python's GB 18030 codec keeps that encoding's byte-order mark as U+FEFF.
+            text = text.removeprefix("\ufeff")
             separator = "\r" if "\n" not in text and "\r" in text else "\n"
         if not chunk:
             if text:
