@@ -77,7 +77,12 @@ def may_see_personal_fields(principal: Principal, alumnus: dict[str, Any]) -> bo
 
 
 def departments_of(alumnus: dict[str, Any]) -> set[str]:
-    return {g["department_id"] for g in alumnus.get("graduations", [])}
+    """The departments of its graduations, and those they belong to now (a department merged
+    into another: its alumni are the successor's too, docs/stewardship.md)."""
+    graduations = alumnus.get("graduations", [])
+    return {g["department_id"] for g in graduations} | {
+        g["current_department_id"] for g in graduations if g.get("current_department_id")
+    }
 
 
 def _other_departments(principal: Principal, records: list[dict[str, Any]]) -> list[tuple]:

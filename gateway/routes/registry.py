@@ -11,13 +11,14 @@ from gateway.authz import registry as rules
 from gateway.authz.base import MANAGERS, OFFICE, STAFF_ROLES
 from gateway.http import api
 from gateway.presenters import present_alumnus, present_history, present_page
+from gateway.routes.stewardship import StewardshipRoutes
 from services.common.contracts import registry as contract
 from services.common.contracts.base import PageQuery
 
 STAFF = STAFF_ROLES
 
 
-class Routes:
+class Routes(StewardshipRoutes):
     registry: Any
 
     # ---- accounts -----------------------------------------------------------

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from services.common.contracts.base import iso_utc
 from services.common.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
 from services.common.paging import each, page, paged_select
+from services.registry import departments
 from services.registry.models import (
     Account,
     Alumnus,
@@ -148,6 +149,8 @@ def graduation_to_dict(graduation: Graduation | Row) -> dict[str, Any]:
         "degree": graduation.degree,
         "class_year": graduation.class_year,
         "class_name": graduation.class_name,
+        "student_number": graduation.student_number,
+        "enrolment_year": graduation.enrolment_year,
     }
 
 
@@ -161,12 +164,13 @@ def register_alumnus(
             setattr(alumnus, field, _normalise(field, data[field]))
     alumnus.graduations = _graduations(session, data["graduations"])
     session.add(alumnus)
-    session.flush()
+    _flush_or_conflict(session, "学号已被本院系同届的其他校友使用。", "student_number_taken")
     snapshot = alumnus_to_dict(alumnus, alumnus.graduations)
     source = change_source(actor)
     for field, value in snapshot.items():
         if field in PROFILE_FIELDS + ("graduations",) and value not in (None, [], ""):
             _record_change(session, alumnus, field, None, value, actor, source)
+    departments.with_current_departments(session, [snapshot])
     OutboxMessage.record(session, "alumnus_registered", snapshot)
     return snapshot
 
@@ -181,8 +185,14 @@ def update_alumnus(
         if field in patch:
             setattr(alumnus, field, _normalise(field, patch[field]))
     if "graduations" in patch:
-        alumnus.graduations = _graduations(session, patch["graduations"])
-    session.flush()
+        kept_keys = {_graduation_identity(g): g.import_key for g in alumnus.graduations}
+        # The old records go first: a student number kept must not meet itself in the index.
+        alumnus.graduations = []
+        session.flush()
+        alumnus.graduations = _graduations(session, patch["graduations"], alumnus.seq)
+        for graduation in alumnus.graduations:
+            graduation.import_key = kept_keys.get(_graduation_identity(graduation))
+    _flush_or_conflict(session, "学号已被本院系同届的其他校友使用。", "student_number_taken")
     after = alumnus_to_dict(alumnus, alumnus.graduations)
     changes = {
         field: {"old": before[field], "new": after[field]}
@@ -190,6 +200,7 @@ def update_alumnus(
         if before[field] != after[field]
     }
     if not changes:
+        departments.with_current_departments(session, [before])
         return before
     source = change_source(actor)
     for field, change in changes.items():
@@ -199,6 +210,7 @@ def update_alumnus(
     alumnus.updated_at = utcnow()
     session.flush()
     after = alumnus_to_dict(alumnus, alumnus.graduations)
+    departments.with_current_departments(session, [after])
     OutboxMessage.record(
         session,
         "alumnus_updated",
@@ -219,12 +231,18 @@ def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
         row = session.execute(select(ALUMNI).where(ALUMNI.c.id == str(alumnus_id))).first()
     if row is None:
         raise _unknown_alumnus(alumnus_id)
+    if row.merged_into is not None:
+        raise NotFound(
+            "该校友记录已合并到另一条记录。",
+            {"alumnus_id": row.id, "survivor_id": row.merged_into},
+            reason="merged",
+        )
     return _alumni_records(session, [row])[0]
 
 
 def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     """Filter and page alumni in a stable order; `next_cursor` is opaque to clients."""
-    query = select(ALUMNI)
+    query = select(ALUMNI).where(ALUMNI.c.merged_into.is_(None))
     if params.get("q"):
         query = query.where(ALUMNI.c.name.contains(params["q"], autoescape=True))
     if params.get("city"):
@@ -238,8 +256,9 @@ def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("department_id") or params.get("class_year"):
         graduation = select(GRADUATIONS.c.alumnus_seq)
         if params.get("department_id"):
+            # The department's lineage: alumni of departments merged into it are its own.
             graduation = graduation.where(
-                GRADUATIONS.c.department_id == str(params["department_id"])
+                GRADUATIONS.c.department_id.in_(departments.lineage_ids(params["department_id"]))
             )
         if params.get("class_year"):
             graduation = graduation.where(GRADUATIONS.c.class_year == params["class_year"])
@@ -263,7 +282,9 @@ def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
         .order_by(GRADUATIONS.c.id)
     ):
         graduations[graduation.alumnus_seq].append(graduation)
-    return [alumnus_to_dict(row, graduations[row.seq]) for row in rows]
+    records = [alumnus_to_dict(row, graduations[row.seq]) for row in rows]
+    departments.with_current_departments(session, records)
+    return records
 
 
 def alumnus_history(session: Session, alumnus_id: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -302,7 +323,13 @@ def _unknown_alumnus(alumnus_id: str) -> NotFound:
     return NotFound("校友不存在。", {"alumnus_id": str(alumnus_id)}, reason="alumnus_not_found")
 
 
-def _graduations(session: Session, records: list[dict[str, Any]]) -> list[Graduation]:
+def _graduation_identity(graduation: Graduation) -> tuple:
+    return (graduation.department_id, graduation.degree, graduation.class_year)
+
+
+def _graduations(
+    session: Session, records: list[dict[str, Any]], alumnus_seq: int | None = None
+) -> list[Graduation]:
     department_ids = {str(r["department_id"]) for r in records}
     known = set(session.scalars(select(Department.id).where(Department.id.in_(department_ids))))
     unknown = sorted(department_ids - known)
@@ -312,6 +339,7 @@ def _graduations(session: Session, records: list[dict[str, Any]]) -> list[Gradua
             {"fields": {"graduations": [f"院系 {d} 不存在。" for d in unknown]}},
             reason="unknown_department",
         )
+    _check_student_numbers(session, records, alumnus_seq)
     return [
         Graduation(
             department_id=str(r["department_id"]),
@@ -319,9 +347,36 @@ def _graduations(session: Session, records: list[dict[str, Any]]) -> list[Gradua
             degree=r["degree"],
             class_year=r["class_year"],
             class_name=r.get("class_name"),
+            student_number=r.get("student_number"),
+            enrolment_year=r.get("enrolment_year"),
         )
         for r in records
     ]
+
+
+def _check_student_numbers(
+    session: Session, records: list[dict[str, Any]], alumnus_seq: int | None
+) -> None:
+    """409 for a student number another alumnus has in the same department and class year."""
+    numbered = {
+        (str(r["department_id"]), r["class_year"], r["student_number"])
+        for r in records
+        if r.get("student_number")
+    }
+    for department_id, class_year, number in numbered:
+        holder = session.scalars(
+            select(GRADUATIONS.c.alumnus_seq).where(
+                GRADUATIONS.c.department_id == department_id,
+                GRADUATIONS.c.class_year == class_year,
+                GRADUATIONS.c.student_number == number,
+            )
+        ).first()
+        if holder is not None and holder != alumnus_seq:
+            raise Conflict(
+                "学号已被本院系同届的其他校友使用。",
+                {"student_number": number, "class_year": class_year},
+                reason="student_number_taken",
+            )
 
 
 def _normalise(field: str, value: Any) -> Any:

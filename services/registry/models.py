@@ -9,11 +9,15 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -53,6 +57,9 @@ class Alumnus(Base):
     industry: Mapped[str | None] = mapped_column(String(100), index=True)
     title: Mapped[str | None] = mapped_column(String(100))
     tags: Mapped[list] = mapped_column(JSON, default=list)
+    # Set when a merge absorbed this record into another (services/registry/merges.py): it
+    # stays, out of search, so that the merge can be undone.
+    merged_into: Mapped[str | None] = mapped_column(String(36), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -68,7 +75,19 @@ class Alumnus(Base):
 
 class Graduation(Base):
     __tablename__ = "graduations"
-    __table_args__ = (Index("ix_graduations_department_year", "department_id", "class_year"),)
+    __table_args__ = (
+        Index("ix_graduations_department_year", "department_id", "class_year"),
+        # 学号: unique per department and class year where present (docs/stewardship.md).
+        Index(
+            "uq_graduations_student_number",
+            "department_id",
+            "class_year",
+            "student_number",
+            unique=True,
+            sqlite_where=text("student_number IS NOT NULL"),
+            postgresql_where=text("student_number IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     alumnus_seq: Mapped[int] = mapped_column(
@@ -79,6 +98,10 @@ class Graduation(Base):
     degree: Mapped[str] = mapped_column(String(20))
     class_year: Mapped[int] = mapped_column(Integer, index=True)
     class_name: Mapped[str | None] = mapped_column(String(100))
+    student_number: Mapped[str | None] = mapped_column(String(32))
+    enrolment_year: Mapped[int | None] = mapped_column(Integer)
+    # The idempotency key of the imported row that created it (services/registry/imports.py).
+    import_key: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
 
     alumnus: Mapped[Alumnus] = relationship(back_populates="graduations")
 
@@ -121,3 +144,138 @@ class Account(Base):
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# ---- stewardship (docs/stewardship.md) ----------------------------------------------
+
+
+class DepartmentSuccession(Base):
+    """A department merged into another: `current_id` is the end of its successor chain, so
+    "alumni of X" are those of X and of every department whose `current_id` is X."""
+
+    __tablename__ = "department_successions"
+
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+    successor_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    current_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    changed_by: Mapped[str] = mapped_column(String(50))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DepartmentName(Base):
+    """A name or code a department was known by before a rename: an old registrar export
+    still finds it, and the department's lineage lists it."""
+
+    __tablename__ = "department_names"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    used_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ImportJob(Base):
+    __tablename__ = "import_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    filename: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str | None] = mapped_column(String(10))
+    encoding: Mapped[str | None] = mapped_column(String(30))
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
+    columns: Mapped[list] = mapped_column(JSON, default=list)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    existing: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates_flagged: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[dict | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(50))
+    department_id: Mapped[str | None] = mapped_column(String(36))
+    """A liaison's import: only rows of this department's lineage are taken."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ImportUpload(Base):
+    """The uploaded file in chunks, until its job ends."""
+
+    __tablename__ = "import_uploads"
+
+    job_id: Mapped[str] = mapped_column(
+        ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ImportRow(Base):
+    """One parsed row of an import: `valid`, `refused`, `applied` or `existing`."""
+
+    __tablename__ = "import_rows"
+
+    job_id: Mapped[str] = mapped_column(
+        ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(10))
+    import_key: Mapped[str | None] = mapped_column(String(32))
+    record: Mapped[dict | None] = mapped_column(JSON)
+    problems: Mapped[list] = mapped_column(JSON, default=list)
+    cells: Mapped[list] = mapped_column(JSON, default=list)
+    alumnus_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class DuplicateCandidate(Base):
+    """A pair of alumni that may be one person, for the office's review queue; the ids in
+    order (`first_id < second_id`), so a pair is stored once."""
+
+    __tablename__ = "duplicate_candidates"
+    __table_args__ = (UniqueConstraint("first_id", "second_id", name="uq_duplicate_pair"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    first_id: Mapped[str] = mapped_column(String(36))
+    second_id: Mapped[str] = mapped_column(String(36))
+    score: Mapped[float] = mapped_column(Float, index=True)
+    evidence: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    found_by: Mapped[str] = mapped_column(String(50))
+    found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(50))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    merge_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class AlumnusMerge(Base):
+    """A merge of two alumni, with what its undo needs (`duplicates.MergeResult.undo`)."""
+
+    __tablename__ = "alumnus_merges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    survivor_id: Mapped[str] = mapped_column(String(36), index=True)
+    absorbed_id: Mapped[str] = mapped_column(String(36), index=True)
+    undo: Mapped[dict] = mapped_column(JSON)
+    merged_by: Mapped[str] = mapped_column(String(50))
+    merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    undone_by: Mapped[str | None] = mapped_column(String(50))
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AlumnusNameKey(Base):
+    """The pinyin search keys of an alumnus's name (`pinyin.name_keys(name).rows()`)."""
+
+    __tablename__ = "alumnus_name_keys"
+    __table_args__ = (Index("ix_alumnus_name_keys_lookup", "kind", "key", "alumnus_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alumnus_seq: Mapped[int] = mapped_column(
+        ForeignKey("alumni.seq", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(
+        String(200).with_variant(String(200, collation="C"), "postgresql")
+    )

@@ -8,7 +8,7 @@ from services.common.contracts import registry as contract
 from services.common.contracts.base import PageQuery, load_or_raise
 from services.common.dependencies import Database
 from services.common.entrypoints import HealthMixin, rpc
-from services.registry import domain
+from services.registry import departments, domain
 from services.registry.models import Base
 
 
@@ -86,3 +86,27 @@ class RegistryService(HealthMixin):
     def authenticate(self, credentials: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.Credentials, credentials)
         return domain.authenticate(self.db.session, payload["username"], payload["password"])
+
+    # ---- stewardship: department lineage (docs/stewardship.md) -------------
+
+    @rpc
+    def rename_department(
+        self, department_id: str, data: dict[str, Any], actor: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = load_or_raise(contract.DepartmentRename, data)
+        with self.db.transaction() as session:
+            return departments.rename_department(
+                session, department_id, payload, load_or_raise(contract.Actor, actor)
+            )
+
+    @rpc
+    def merge_departments(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+        payload = load_or_raise(contract.DepartmentMerge, data)
+        with self.db.transaction() as session:
+            return departments.merge_departments(
+                session, payload, load_or_raise(contract.Actor, actor)
+            )
+
+    @rpc
+    def department_lineage(self, department_id: str) -> dict[str, Any]:
+        return departments.lineage(self.db.session, department_id)

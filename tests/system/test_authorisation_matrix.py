@@ -2476,6 +2476,43 @@ MATRIX += [
 ]
 
 
+# ---- registry stewardship (docs/stewardship.md) --------------------------------------------
+
+
+def fresh_department(world: World) -> dict:
+    return world.office("POST", "/api/v1/departments", department_body())
+
+
+def merge_body(world: World, role: str) -> Request:
+    old = fresh_department(world)
+    return Request(json={"department_ids": [old["id"]], "successor": department_body()})
+
+
+MATRIX += [
+    Row(
+        "POST",
+        "/api/v1/departments/{department_id}/rename",
+        "a fresh department",
+        office_only(200),
+        fresh("department_id", fresh_department, lambda w, r, d: {"name": d["name"] + "（新）"}),
+    ),
+    Row(
+        "POST",
+        "/api/v1/departments/merges",
+        "a fresh one into a new one",
+        office_only(201),
+        merge_body,
+    ),
+    Row(
+        "GET",
+        "/api/v1/departments/{department_id}/lineage",
+        "department A",
+        staff(200),
+        lambda world, role: Request({"department_id": world.dept_a}),
+    ),
+]
+
+
 CASES = [(row, role) for row in MATRIX for role in ROLES]
 
 

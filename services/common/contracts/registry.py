@@ -26,6 +26,9 @@ USERNAME = validate.Regexp(
 )
 CHANGE_SOURCES = ["office", "liaison", "self_service", "import"]
 MAX_PAGE_SIZE = 100
+STUDENT_NUMBER = validate.Regexp(
+    r"^[0-9A-Za-z-]{1,32}$", error="学号只能由字母、数字和“-”组成，最长 32 位。"
+)
 WECHAT_ID = validate.Regexp(
     r"^[a-zA-Z][-_a-zA-Z0-9]{5,19}$",
     error="微信号应为 6 到 20 位，以字母开头，可含字母、数字、下划线和减号。",
@@ -54,6 +57,9 @@ class Graduation(StrictSchema):
     degree = fields.String(required=True, validate=one_of(DEGREES))
     class_year = fields.Integer(required=True, strict=True, validate=in_range(1900, 2100))
     class_name = fields.String(load_default=None, allow_none=True, validate=length(max_len=100))
+    # 学号: unique per department and class year where present.
+    student_number = fields.String(allow_none=True, validate=STUDENT_NUMBER)
+    enrolment_year = fields.Integer(allow_none=True, strict=True, validate=in_range(1900, 2100))
 
 
 class AlumnusFields(StrictSchema):
@@ -89,6 +95,14 @@ class GraduationOut(StrictSchema):
     degree = fields.String(required=True)
     class_year = fields.Integer(required=True)
     class_name = fields.String(allow_none=True)
+    student_number = fields.String(allow_none=True)
+    enrolment_year = fields.Integer(allow_none=True)
+    current_department_id = fields.String(
+        metadata={
+            "description": "The department it belongs to now (its successor's after a "
+            "merge); on reads."
+        }
+    )
 
 
 class Alumnus(StrictSchema):
@@ -178,6 +192,134 @@ class AlumnusUpdatedData(StrictSchema):
     alumnus = fields.Nested(Alumnus, required=True)
 
 
+# ---- stewardship (docs/stewardship.md) ----------------------------------------
+
+
+class DepartmentRename(StrictSchema):
+    name = fields.String(validate=length(1, 100))
+    code = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,20}$"))
+
+
+class DepartmentMerge(StrictSchema):
+    """Departments merged into a successor: an existing one (`successor_id`) or a new one
+    (`successor`)."""
+
+    department_ids = fields.List(fields.UUID(), required=True, validate=length(1, 20))
+    successor_id = fields.UUID()
+    successor = fields.Nested(DepartmentInput)
+
+
+class DepartmentLineage(StrictSchema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    code = fields.String(required=True)
+    current_id = fields.String(required=True)
+    successor_id = fields.String(allow_none=True)
+    former_names = fields.List(fields.String(), required=True)
+    predecessors = fields.List(fields.Nested(Department), required=True)
+
+
+class DepartmentChangedData(StrictSchema):
+    department_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=one_of(["renamed", "merged"]))
+    successor_id = fields.String(allow_none=True)
+    names = fields.List(fields.String(), required=True)
+
+
+class ImportJob(StrictSchema):
+    id = fields.String(required=True)
+    filename = fields.String(required=True)
+    format = fields.String(allow_none=True)
+    encoding = fields.String(allow_none=True)
+    size = fields.Integer(required=True)
+    dry_run = fields.Boolean(required=True)
+    status = fields.String(required=True)
+    columns = fields.List(fields.Dict(), required=True)
+    rows_read = fields.Integer(required=True)
+    accepted = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+    imported = fields.Integer(required=True)
+    existing = fields.Integer(required=True)
+    duplicates_flagged = fields.Integer(required=True)
+    error = fields.Dict(allow_none=True)
+    created_by = fields.String(required=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    finished_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class ImportRowOut(StrictSchema):
+    row_number = fields.Integer(required=True)
+    status = fields.String(required=True)
+    problems = fields.List(fields.Dict(), required=True)
+    alumnus_id = fields.String(allow_none=True)
+
+
+class ImportRowQuery(PageQuery):
+    status = fields.String(validate=one_of(["valid", "refused", "applied", "existing"]))
+    limit = fields.Integer(load_default=50, validate=in_range(1, MAX_PAGE_SIZE))
+
+
+class AlumniImportedData(StrictSchema):
+    job_id = fields.String(required=True)
+    filename = fields.String(required=True)
+    rows_read = fields.Integer(required=True)
+    imported = fields.Integer(required=True)
+    existing = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+    duplicates_flagged = fields.Integer(required=True)
+    dry_run = fields.Boolean(required=True)
+    started_by = fields.String(required=True)
+
+
+class DuplicateCandidateOut(StrictSchema):
+    id = fields.Integer(required=True)
+    first_id = fields.String(required=True)
+    second_id = fields.String(required=True)
+    score = fields.Float(required=True)
+    evidence = fields.Dict(required=True)
+    status = fields.String(required=True)
+    found_by = fields.String(required=True)
+    found_at = fields.String(required=True, metadata={"format": "date-time"})
+    merge_id = fields.String(allow_none=True)
+
+
+class DuplicateQuery(PageQuery):
+    status = fields.String(load_default="open", validate=one_of(["open", "merged", "dismissed"]))
+
+
+class MergeInput(StrictSchema):
+    survivor_id = fields.UUID(required=True)
+    absorbed_id = fields.UUID(required=True)
+    choices = fields.Dict(
+        keys=fields.String(), values=fields.String(validate=one_of(["survivor", "absorbed"]))
+    )
+
+
+class MergeOut(StrictSchema):
+    id = fields.String(required=True)
+    survivor_id = fields.String(required=True)
+    absorbed_id = fields.String(required=True)
+    merged_by = fields.String(required=True)
+    merged_at = fields.String(required=True, metadata={"format": "date-time"})
+    undone_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    decisions = fields.List(fields.Dict(), required=True)
+    conflicts = fields.List(fields.String(), required=True)
+    kept_since_merge = fields.List(fields.String())
+    survivor = fields.Nested(Alumnus, required=True)
+    absorbed = fields.Nested(Alumnus)
+
+
+class AlumniMergedData(StrictSchema):
+    merge_id = fields.String(required=True)
+    survivor_id = fields.String(required=True)
+    absorbed_id = fields.String(required=True)
+    survivor = fields.Nested(Alumnus, required=True)
+
+
+class AlumniUnmergedData(AlumniMergedData):
+    absorbed = fields.Nested(Alumnus, required=True)
+
+
 EVENTS = (
     EventContract(
         "alumnus_registered",
@@ -191,5 +333,30 @@ EVENTS = (
         AlumnusUpdatedData,
         "An alumnus record changed; `data.changes` maps each changed field to its old and "
         "new value, `data.alumnus` is the record after the change.",
+    ),
+    EventContract(
+        "department_changed",
+        1,
+        DepartmentChangedData,
+        "A department was renamed or merged into a successor; `names` are every name it "
+        "was known by.",
+    ),
+    EventContract(
+        "alumni_imported",
+        1,
+        AlumniImportedData,
+        "An import of a registrar export finished; its counts (a dry run publishes nothing).",
+    ),
+    EventContract(
+        "alumni_merged",
+        1,
+        AlumniMergedData,
+        "Two records were one person: move references from `absorbed_id` to `survivor_id`.",
+    ),
+    EventContract(
+        "alumni_unmerged",
+        1,
+        AlumniUnmergedData,
+        "A merge was undone: move back the references moved for `merge_id`.",
     ),
 )
