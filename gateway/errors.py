@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from services.common import errors
+from services.registry.importing.errors import FileTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     RouteNotFound: 404,
     errors.Conflict: 409,
     PayloadTooLarge: 413,
+    # Before ValidationFailed in every type's MRO: an import over the size limit.
+    FileTooLarge: 413,
     errors.ServiceUnavailable: 503,
     errors.ServiceTimeout: 504,
 }

@@ -42,10 +42,10 @@ MAX_JSON_BODY_BYTES = 1024 * 1024
 UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
-def payload_too_large() -> PayloadTooLarge:
+def payload_too_large(limit: int = MAX_JSON_BODY_BYTES) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"请求体过大：上限为 {MAX_JSON_BODY_BYTES // 1024} KiB。",
-        {"limit_bytes": MAX_JSON_BODY_BYTES},
+        f"请求体过大：上限为 {limit // 1024} KiB。",
+        {"limit_bytes": limit},
     )
 
 
@@ -67,6 +67,10 @@ class Route:
     # A success body that is not JSON (e.g. "image/png"); `response` is then unused.
     content_type: str = "application/json"
     body_optional: bool = False
+    # A multipart upload: the OpenAPI schema of its form (the handler reads request.files),
+    # and the largest body the route takes instead of MAX_JSON_BODY_BYTES.
+    form: dict[str, Any] | None = None
+    max_body_bytes: int = MAX_JSON_BODY_BYTES
     # A public route (roles None) that also reads a token when one is sent: the handler
     # gets `principal=` (None without a token) and may show a signed-in caller more.
     optional_auth: bool = False
@@ -108,11 +112,12 @@ class ApiEndpoint(HttpRequestHandler):
         self.jwt_secret = config.jwt_secret(self.container.config)
 
     def get_entrypoint_parameters(self, request: Request):
-        if (request.content_length or 0) > MAX_JSON_BODY_BYTES:
-            raise payload_too_large()
+        limit = self.route.max_body_bytes
+        if (request.content_length or 0) > limit:
+            raise payload_too_large(limit)
         # Bounds bodies sent without a Content-Length (chunked) as well. One byte past the
         # limit is read, so that read_json can tell a body at the limit from a longer one.
-        request.max_content_length = MAX_JSON_BODY_BYTES + 1
+        request.max_content_length = limit + 1
         # eventlet's server ends every body (by Content-Length or the chunked framing); unless
         # told so, werkzeug reads a body without Content-Length as empty and drops it.
         request.environ["wsgi.input_terminated"] = True
@@ -151,7 +156,7 @@ class ApiEndpoint(HttpRequestHandler):
 
     def response_from_exception(self, exc: BaseException) -> Response:
         if isinstance(exc, RequestEntityTooLarge):
-            exc = payload_too_large()
+            exc = payload_too_large(self.route.max_body_bytes)
         return error_response(exc)
 
 

@@ -104,6 +104,11 @@ def _operation(route: Route) -> dict[str, Any]:
     }
     if route.query is not None:
         operation["parameters"].append({"in": "query", "schema": route.query})
+    if route.form is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": route.form}},
+        }
     if route.body is not None:
         operation["requestBody"] = {
             "required": not route.body_optional,

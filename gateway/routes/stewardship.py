@@ -3,14 +3,43 @@ duplicates and merges. Mixed into the registry's `Routes` (gateway/routes/regist
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from gateway.auth import Principal
-from gateway.authz.base import OFFICE, STAFF_ROLES
-from gateway.http import api
+from gateway.authz.base import MANAGERS, OFFICE, STAFF_ROLES
+from gateway.authz.stewardship import check_import_read
+from gateway.http import api, reject_unstorable_text
+from services.common import config
 from services.common.contracts import registry as contract
+from services.common.errors import NotFound, ValidationFailed
+from services.registry.importing.errors import FileTooLarge, size_text
+
+UPLOAD_LIMIT = config.get_int("REGISTRY_IMPORT_MAX_BYTES")
+"""The largest file an import takes (the registry checks it again)."""
+MULTIPART_OVERHEAD = 64 * 1024
+"""Room in the request for the form's other fields and the multipart framing."""
+CHUNK_BYTES = 1024 * 1024
+"""The upload reaches the registry in RPCs of this much (docs/stewardship.md)."""
+TRUE_WORDS = {"1", "true", "yes", "on"}
+IMPORT_FORM = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "CSV or .xlsx"},
+        "dry_run": {"type": "boolean", "description": "check only, write nothing"},
+        "mapping": {
+            "type": "string",
+            "description": 'JSON: header → field, or null to ignore a column ({"学号": '
+            '"student_number"}); other headers are guessed',
+        },
+        "defaults": {"type": "string", "description": "JSON: field → value for every row"},
+        "sheet": {"type": "string", "description": "the worksheet of an .xlsx"},
+    },
+}
 
 
 class StewardshipRoutes:
@@ -55,3 +84,165 @@ class StewardshipRoutes:
     )
     def department_lineage(self, request: Request, principal: Principal, department_id: str):
         return self.registry.department_lineage(department_id)
+
+    # ---- bulk import ----------------------------------------------------------
+
+    @api(
+        "POST",
+        "/api/v1/alumni/imports",
+        "Import a registrar export (CSV or .xlsx, multipart `file`); runs in the background.",
+        "imports",
+        MANAGERS,
+        response=contract.ImportJob,
+        status=201,
+        form=IMPORT_FORM,
+        max_body_bytes=UPLOAD_LIMIT + MULTIPART_OVERHEAD,
+        extra_statuses=(413, 422),
+    )
+    def start_import(self, request: Request, principal: Principal):
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationFailed(
+                "请上传文件（表单字段 file）。", {"fields": {"file": ["必须上传文件。"]}}
+            )
+        data = upload.read(UPLOAD_LIMIT + 1)
+        if len(data) > UPLOAD_LIMIT:
+            raise FileTooLarge(
+                f"文件超过 {size_text(UPLOAD_LIMIT)} 的上限，请拆分后分批导入。",
+                reason="file_too_large",
+                limit_bytes=UPLOAD_LIMIT,
+            )
+        options = _import_options(request.form)
+        job = self.registry.create_import(
+            {"filename": (upload.filename or "upload")[:255], **options}, principal.as_actor()
+        )
+        for seq, start in enumerate(range(0, len(data), CHUNK_BYTES)):
+            chunk = base64.b64encode(data[start : start + CHUNK_BYTES]).decode("ascii")
+            self.registry.upload_import_chunk(job["id"], seq, chunk)
+        return self.registry.start_import(job["id"])
+
+    @api(
+        "GET",
+        "/api/v1/alumni/imports/{job_id}",
+        "An import job: its status and progress (rows read, imported, rejected, …).",
+        "imports",
+        MANAGERS,
+        response=contract.ImportJob,
+    )
+    def get_import(self, request: Request, principal: Principal, job_id: str):
+        job = self.registry.get_import(job_id)
+        check_import_read(principal, job)
+        return job
+
+    @api(
+        "GET",
+        "/api/v1/alumni/imports/{job_id}/rows",
+        "An import's rows with their outcome and problems (`status=refused` for the bad ones).",
+        "imports",
+        MANAGERS,
+        query=contract.ImportRowQuery,
+        response=contract.ImportRowOut,
+        many=True,
+    )
+    def import_rows(self, request: Request, principal: Principal, job_id: str, query: dict):
+        check_import_read(principal, self.registry.get_import(job_id))
+        return self.registry.import_rows(job_id, query)
+
+    @api(
+        "GET",
+        "/api/v1/alumni/imports/{job_id}/report.csv",
+        "The rows with problems as a CSV for Excel (UTF-8 with BOM), fixable and re-importable.",
+        "imports",
+        MANAGERS,
+        content_type="text/csv",
+    )
+    def import_report(self, request: Request, principal: Principal, job_id: str):
+        check_import_read(principal, self.registry.get_import(job_id))
+        return Response(
+            self.registry.import_report(job_id).encode("utf-8"),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="import-{job_id}.csv"'},
+        )
+
+    # ---- duplicates and merges --------------------------------------------------
+
+    @api(
+        "GET",
+        "/api/v1/alumni/duplicates",
+        "The duplicates review queue: pairs that may be one person, most likely first.",
+        "duplicates",
+        (OFFICE,),
+        query=contract.DuplicateQuery,
+        response=contract.DuplicateCandidateOut,
+        many=True,
+    )
+    def list_duplicates(self, request: Request, principal: Principal, query: dict[str, Any]):
+        return self.registry.list_duplicates(query)
+
+    @api(
+        "POST",
+        "/api/v1/alumni/duplicates/{candidate_id}/dismiss",
+        "Not one person: the pair leaves the queue for good.",
+        "duplicates",
+        (OFFICE,),
+        response=contract.DuplicateCandidateOut,
+    )
+    def dismiss_duplicate(self, request: Request, principal: Principal, candidate_id: str):
+        if not candidate_id.isdigit():
+            raise NotFound("疑似重复记录不存在。", reason="candidate_not_found")
+        return self.registry.dismiss_duplicate(int(candidate_id), principal.as_actor())
+
+    @api(
+        "POST",
+        "/api/v1/alumni/merges",
+        "Merge two records of one person (survivorship: newest confirmed value per field).",
+        "duplicates",
+        (OFFICE,),
+        body=contract.MergeInput,
+        response=contract.MergeOut,
+        status=201,
+    )
+    def merge_alumni(self, request: Request, principal: Principal, body: dict[str, Any]):
+        return self.registry.merge_alumni(body, principal.as_actor())
+
+    @api(
+        "GET",
+        "/api/v1/alumni/merges/{merge_id}",
+        "A merge.",
+        "duplicates",
+        (OFFICE,),
+        response=contract.MergeOut,
+    )
+    def get_merge(self, request: Request, principal: Principal, merge_id: str):
+        return self.registry.get_merge(merge_id)
+
+    @api(
+        "POST",
+        "/api/v1/alumni/merges/{merge_id}/undo",
+        "Undo a merge: both records back, fields changed since the merge kept.",
+        "duplicates",
+        (OFFICE,),
+        response=contract.MergeOut,
+    )
+    def undo_merge(self, request: Request, principal: Principal, merge_id: str):
+        return self.registry.undo_merge(merge_id, principal.as_actor())
+
+
+def _import_options(form: Any) -> dict[str, Any]:
+    """The form's options, JSON-native; 422 naming the field for a bad one."""
+    options: dict[str, Any] = {"dry_run": (form.get("dry_run") or "").strip().lower() in TRUE_WORDS}
+    for name in ("mapping", "defaults"):
+        raw = form.get(name)
+        if not raw:
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise ValidationFailed("导入选项格式不正确。", {"fields": {name: ["应为 JSON 对象。"]}})
+        reject_unstorable_text(value)
+        options[name] = value
+    if form.get("sheet"):
+        options["sheet"] = form["sheet"][:100]
+    return options

@@ -56,6 +56,10 @@ DEFAULTS: dict[str, str] = {
     "NOTIFY_PUBLIC_URL": "",
     "NOTIFY_OFFICE_EMAIL": "",
     "NOTIFY_CLOCK_START": "",
+    # registry stewardship: bulk import (docs/stewardship.md)
+    "REGISTRY_IMPORT_MAX_BYTES": str(50 * 1024 * 1024),
+    "REGISTRY_IMPORT_SCAN_SECONDS": "1",
+    "REGISTRY_IMPORT_STALE_SECONDS": "60",
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,

@@ -161,6 +161,33 @@ def departments() -> list[dict[str, str]]:
     ]
 
 
+def create_departments(post: Callable[[str, dict[str, Any]], dict[str, Any]]) -> dict[str, str]:
+    """The sample's departments made in a running registry through its HTTP API (`post(path,
+    body)` answers the JSON of a success), their lineage included: a renamed department is
+    created under its old name and renamed, a merged one created and merged into its
+    successor. Returns name → id of the current departments."""
+    ids = {}
+    for department in departments():
+        name, code = department["name"], department["code"]
+        olds = LINEAGE.get(name, ())
+        if len(olds) == 1:
+            made = post("/api/v1/departments", {"name": olds[0][0], "code": code})
+            post(f"/api/v1/departments/{made['id']}/rename", {"name": name})
+        else:
+            made = post("/api/v1/departments", {"name": name, "code": code})
+        if len(olds) > 1:
+            merged = [
+                post("/api/v1/departments", {"name": old, "code": f"{code}{i}"})["id"]
+                for i, (old, _) in enumerate(olds, start=1)
+            ]
+            post(
+                "/api/v1/departments/merges",
+                {"department_ids": merged, "successor_id": made["id"]},
+            )
+        ids[name] = made["id"]
+    return ids
+
+
 def department_lookup() -> Callable[[str], str | None]:
     """Resolves current names, codes and the old names of `LINEAGE` to the successor's id:
     the lookup an import of these files needs."""

@@ -67,7 +67,13 @@ class World:
     ev: dict[str, Any] = field(default_factory=dict)
 
     def call(
-        self, role: str, method: str, path: str, json: Any = None, params: dict | None = None
+        self,
+        role: str,
+        method: str,
+        path: str,
+        json: Any = None,
+        params: dict | None = None,
+        files: dict | None = None,
     ) -> requests.Response:
         headers = {}
         if role != "anonymous":
@@ -77,6 +83,7 @@ class World:
             f"{self.base_url}{path}",
             json=json,
             params=params,
+            files=files,
             headers=headers,
             timeout=30,
         )
@@ -317,6 +324,7 @@ class Request:
     path_values: dict[str, str] = field(default_factory=dict)
     json: Any = None
     params: dict[str, str] | None = None
+    files: dict[str, Any] | None = None
 
 
 @dataclass
@@ -2488,7 +2496,111 @@ def merge_body(world: World, role: str) -> Request:
     return Request(json={"department_ids": [old["id"]], "successor": department_body()})
 
 
+def registrar_file(world: World, department: str) -> bytes:
+    """A two-row registrar export of department A or B (by its name)."""
+    name = world.ev.setdefault("department_names", {}).get(department)
+    if name is None:
+        name = world.office("GET", f"/api/v1/departments/{department}")["name"]
+        world.ev["department_names"][department] = name
+    return (
+        "姓名,院系,专业,学历,毕业年份\n"
+        f"{unique('导入')},{name},软件工程,本科,2010\n"
+        f"{unique('导入')},{name},软件工程,本科,2011\n"
+    ).encode()
+
+
+def import_upload(world: World, role: str) -> Request:
+    return Request(files={"file": ("a.csv", registrar_file(world, world.dept_a))})
+
+
+def import_job(department: str):
+    """A request about an import job of department A's liaison, or the office's (None)."""
+
+    def request(world: World, role: str) -> Request:
+        key = f"import_{department}"
+        if key not in world.ev:
+            who = "liaison" if department == "a" else "office"
+            response = world.call(
+                who,
+                "POST",
+                "/api/v1/alumni/imports",
+                files={"file": ("a.csv", registrar_file(world, world.dept_a))},
+            )
+            assert response.status_code == 201, response.text
+            world.ev[key] = response.json()["id"]
+        return Request({"job_id": world.ev[key]})
+
+    return request
+
+
+def merge_pair(world: World, role: str) -> Request:
+    first, second = world.new_alumnus(world.dept_a), world.new_alumnus(world.dept_a)
+    return Request(json={"survivor_id": first["id"], "absorbed_id": second["id"]})
+
+
+def fresh_merge(world: World) -> dict:
+    return world.office("POST", "/api/v1/alumni/merges", merge_pair(world, "office").json)
+
+
 MATRIX += [
+    Row("GET", "/api/v1/alumni/duplicates", "the queue", office_only(200)),
+    Row(
+        "POST",
+        "/api/v1/alumni/duplicates/{candidate_id}/dismiss",
+        "a pair that does not exist",
+        office_only(404),
+        lambda world, role: Request({"candidate_id": "999999999"}),
+    ),
+    Row("POST", "/api/v1/alumni/merges", "two of department A", office_only(201), merge_pair),
+    Row(
+        "GET",
+        "/api/v1/alumni/merges/{merge_id}",
+        "a merge",
+        office_only(200),
+        fresh("merge_id", fresh_merge),
+    ),
+    Row(
+        "POST",
+        "/api/v1/alumni/merges/{merge_id}/undo",
+        "a merge",
+        office_only(200),
+        fresh("merge_id", fresh_merge),
+    ),
+    Row(
+        "POST",
+        "/api/v1/alumni/imports",
+        "a CSV of department A",
+        roles(201, 403, 201, 403),
+        import_upload,
+    ),
+    Row(
+        "GET",
+        "/api/v1/alumni/imports/{job_id}",
+        "the liaison's own",
+        roles(200, 403, 200, 403),
+        import_job("a"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/alumni/imports/{job_id}",
+        "the office's",
+        roles(200, 403, 404, 403),
+        import_job("office"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/alumni/imports/{job_id}/rows",
+        "the liaison's own",
+        roles(200, 403, 200, 403),
+        import_job("a"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/alumni/imports/{job_id}/report.csv",
+        "the office's",
+        roles(200, 403, 404, 403),
+        import_job("office"),
+    ),
     Row(
         "POST",
         "/api/v1/departments/{department_id}/rename",
@@ -2552,7 +2664,9 @@ def test_roles_in_the_matrix_are_the_roles_the_routes_declare():
 def test_matrix(world, row, role):
     request = row.request(world, role)
     path = row.path.format(**request.path_values)
-    response = world.call(role, row.method, path, json=request.json, params=request.params)
+    response = world.call(
+        role, row.method, path, json=request.json, params=request.params, files=request.files
+    )
 
     expected = row.expect[role]
     assert response.status_code == expected, (response.status_code, response.text[:300])

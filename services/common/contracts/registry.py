@@ -243,6 +243,7 @@ class ImportJob(StrictSchema):
     duplicates_flagged = fields.Integer(required=True)
     error = fields.Dict(allow_none=True)
     created_by = fields.String(required=True)
+    department_id = fields.String(allow_none=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     finished_at = fields.String(allow_none=True, metadata={"format": "date-time"})
 

@@ -20,8 +20,16 @@ class ImportRejected(ValidationFailed):
     `unknown_sheet`, `too_many_rows`, `file_too_large`.
     """
 
-    def __init__(self, message: str, *, reason: str, **details: Any) -> None:
-        super().__init__(message, details, reason=reason)
+    def __init__(
+        self,
+        message: str,
+        details: dict[str, Any] | None = None,
+        *,
+        reason: str | None = None,
+        **more: Any,
+    ) -> None:
+        # `details` positional too: an RPC caller rebuilds the error from its args.
+        super().__init__(message, {**(details or {}), **more}, reason=reason)
 
 
 class FileTooLarge(ImportRejected):

@@ -1,0 +1,797 @@
+"""Bulk import of registrar exports: the job, its staged rows, and applying them once each.
+
+The flow (docs/stewardship.md, "Importing: the flow"):
+
+1. `create_job` + `add_chunk` (the upload, in chunks over RPC) + `start_job`: the file is
+   opened (`importing.open_import`): size, format, encoding, header and columns are checked
+   now, so a bad file is refused at once (422, or 413 over the size limit) and its job and
+   upload are deleted: nothing of it stays.
+2. `run_job`, in the registry's background worker, in two phases, each a series of short
+   transactions so that progress shows and a kill loses at most one batch:
+   - **parse**: every row parsed into `import_rows` (`valid` or `refused`), with the job's
+     counters. A file found malformed halfway deletes its rows and ends `rejected`:
+     nothing was applied. A dry run ends here (`done`, nothing applied).
+   - **apply**: the valid rows in batches; a row whose graduation is already in the
+     registry (its idempotency key, or the same student number in the same department and
+     class year) is `existing` and creates nothing; the others become alumni, in the same
+     transaction as their row's status, so a job killed and resumed applies each row
+     exactly once. New alumni are checked against the registry's duplicate index and the
+     candidate pairs go to the office's review queue.
+3. `alumni_imported` in the outbox with the last batch.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from services.common.contracts.base import iso_utc
+from services.common.errors import NotFound
+from services.common.outbox import build_event
+from services.common.paging import page, paged_select
+from services.registry import departments, duplicates
+from services.registry.importing import (
+    FileTooLarge,
+    ImportedGraduation,
+    ImportedRecord,
+    ImportOptions,
+    ImportRejected,
+    Limits,
+    RowResult,
+    open_import,
+    write_report,
+)
+from services.registry.importing.errors import size_text
+from services.registry.importing.fields import FieldProblem
+from services.registry.models import (
+    Alumnus,
+    AlumnusNameKey,
+    ChangeRecord,
+    DuplicateCandidate,
+    Graduation,
+    ImportJob,
+    ImportRow,
+    ImportUpload,
+    OutboxMessage,
+    utcnow,
+)
+from services.registry.pinyin import name_keys
+
+PARSE_BATCH = 2000
+APPLY_BATCH = 1000
+YIELD_EVERY = 100
+"""Rows between two pauses: the registry answers other calls (progress reads) meanwhile."""
+IMPORT_SOURCE = "import"
+
+ALUMNI = Alumnus.__table__
+GRADUATIONS = Graduation.__table__
+ROWS = ImportRow.__table__
+
+Transaction = Callable[[], AbstractContextManager[Session]]
+
+
+# ---- the job and its upload ------------------------------------------------------------
+
+
+def job_to_dict(job: ImportJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "filename": job.filename,
+        "format": job.format,
+        "encoding": job.encoding,
+        "size": job.size,
+        "dry_run": job.dry_run,
+        "status": job.status,
+        "columns": list(job.columns or []),
+        "rows_read": job.rows_read,
+        "accepted": job.accepted,
+        "rejected": job.rejected,
+        "imported": job.imported,
+        "existing": job.existing,
+        "duplicates_flagged": job.duplicates_flagged,
+        "error": job.error,
+        "created_by": job.created_by,
+        "department_id": job.department_id,
+        "created_at": iso_utc(job.created_at),
+        "finished_at": iso_utc(job.finished_at) if job.finished_at else None,
+    }
+
+
+def create_job(session: Session, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    """A job waiting for its upload. `data`: filename, dry_run, and the options (mapping,
+    defaults, sheet). A liaison's job takes only rows of their department's lineage."""
+    job = ImportJob(
+        filename=data["filename"],
+        dry_run=bool(data.get("dry_run")),
+        options={k: data[k] for k in ("mapping", "defaults", "sheet") if data.get(k) is not None},
+        status="uploading",
+        created_by=actor["username"],
+        department_id=actor.get("department_id") if actor["role"] == "liaison" else None,
+        columns=[],
+    )
+    session.add(job)
+    session.flush()
+    return job_to_dict(job)
+
+
+def add_chunk(session: Session, job_id: str, seq: int, data: bytes, limits: Limits) -> None:
+    job = _job(session, job_id)
+    if job.status != "uploading":
+        raise ImportRejected("该导入任务已不再接收文件。", reason="not_uploading")
+    job.size += len(data)
+    if job.size > limits.max_bytes:
+        # Checked again here, whatever the gateway did: the limit is the registry's. The
+        # caller discards the job (`discard_job`) in a transaction of its own.
+        raise FileTooLarge(
+            f"文件超过 {size_text(limits.max_bytes)} 的上限，请拆分后分批导入。",
+            reason="file_too_large",
+            limit_bytes=limits.max_bytes,
+        )
+    session.add(ImportUpload(job_id=job.id, seq=seq, data=data))
+
+
+def start_job(session: Session, job_id: str, limits: Limits) -> dict[str, Any]:
+    """Check the whole file's shape now (`ImportRejected` for a file refused: the caller then
+    discards the job with `discard_job`, so nothing of it stays)."""
+    job = _job(session, job_id)
+    if job.status != "uploading":
+        raise ImportRejected("该导入任务已经开始。", reason="not_uploading")
+    registrar_file = open_import(_upload(session, job.id), _options(session, job, limits))
+    job.format = registrar_file.format
+    job.encoding = registrar_file.encoding
+    job.columns = registrar_file.mapping.describe()
+    job.status = "queued"
+    session.flush()
+    return job_to_dict(job)
+
+
+def get_job(session: Session, job_id: str) -> dict[str, Any]:
+    return job_to_dict(_job(session, job_id))
+
+
+def job_rows(session: Session, job_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    _job(session, job_id)
+    query = select(ROWS).where(ROWS.c.job_id == job_id)
+    if params.get("status"):
+        query = query.where(ROWS.c.status == params["status"])
+    rows = session.execute(paged_select(query, [ROWS.c.row_number], params, (int,))).all()
+    return page(
+        rows,
+        params["limit"],
+        lambda r: [r.row_number],
+        lambda shown: [
+            {
+                "row_number": r.row_number,
+                "status": r.status,
+                "problems": r.problems or [],
+                "alumnus_id": r.alumnus_id,
+            }
+            for r in shown
+        ],
+    )
+
+
+def report_csv(session: Session, job_id: str) -> bytes:
+    """The rows with problems (refused, or kept with warnings) as a CSV for Excel, under the
+    file's own headers, so that it can be corrected and imported again."""
+    job = _job(session, job_id)
+    headers = [column["header"] for column in job.columns or []]
+    results = (
+        RowResult(
+            row.row_number,
+            tuple(row.cells or ()),
+            _record(row.record) if row.record else None,
+            tuple(_problem(p) for p in row.problems or [] if not p["warning"]),
+            tuple(_problem(p) for p in row.problems or [] if p["warning"]),
+        )
+        for row in session.execute(
+            select(ROWS)
+            .where(ROWS.c.job_id == job.id, ROWS.c.problems != "[]")
+            .order_by(ROWS.c.row_number)
+        )
+    )
+    out = io.BytesIO()
+    write_report(results, headers, out)
+    return out.getvalue()
+
+
+def _problem(data: dict[str, Any]) -> FieldProblem:
+    return FieldProblem(data["field"], data["reason"], data["message"])
+
+
+# ---- the background worker ---------------------------------------------------------------
+
+
+def claim_job(session: Session, stale_after: timedelta) -> str | None:
+    """The next job to run: a queued one, or one whose worker stopped beating (a process
+    killed mid-job); the claim is a conditional update, so two workers never share one."""
+    now = utcnow()
+    candidate = session.execute(
+        select(ImportJob.id, ImportJob.heartbeat_at)
+        .where(
+            or_(
+                ImportJob.status == "queued",
+                and_(
+                    ImportJob.status.in_(("parsing", "applying")),
+                    or_(
+                        ImportJob.heartbeat_at.is_(None),
+                        ImportJob.heartbeat_at < now - stale_after,
+                    ),
+                ),
+            )
+        )
+        .order_by(ImportJob.created_at)
+        .limit(1)
+    ).first()
+    if candidate is None:
+        return None
+    beat = (
+        ImportJob.heartbeat_at.is_(None)
+        if candidate.heartbeat_at is None
+        else ImportJob.heartbeat_at == candidate.heartbeat_at
+    )
+    claimed = session.execute(
+        update(ImportJob).where(ImportJob.id == candidate.id, beat).values(heartbeat_at=now)
+    )
+    return candidate.id if claimed.rowcount == 1 else None
+
+
+def run_job(
+    transaction: Transaction, job_id: str, limits: Limits, pause: Callable[[], None]
+) -> None:
+    """Parse (unless parsed), then apply what is left; `pause` lets other work run between
+    batches."""
+    with transaction() as session:
+        status = _job(session, job_id).status
+    if status in ("queued", "parsing") and not _parse(transaction, job_id, limits, pause):
+        return
+    _apply(transaction, job_id, pause)
+
+
+def _parse(transaction: Transaction, job_id: str, limits: Limits, pause: Callable) -> bool:
+    with transaction() as session:
+        job = _job(session, job_id)
+        # A parse cut short by a kill starts again from the top: its rows are only staged.
+        session.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
+        job.status = "parsing"
+        job.rows_read = job.accepted = job.rejected = 0
+        registrar_file = open_import(_upload(session, job_id), _options(session, job, limits))
+    batch: list[dict[str, Any]] = []
+    try:
+        for result in registrar_file:
+            batch.append(_staged(job_id, result))
+            if len(batch) % YIELD_EVERY == 0:
+                pause()
+            if len(batch) >= PARSE_BATCH:
+                _stage(transaction, job_id, batch, registrar_file.progress)
+                batch = []
+                pause()
+        _stage(transaction, job_id, batch, registrar_file.progress)
+    except ImportRejected as rejected:
+        with transaction() as session:
+            job = _job(session, job_id)
+            session.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
+            session.execute(delete(ImportUpload).where(ImportUpload.job_id == job_id))
+            job.status = "rejected"
+            job.error = {"code": rejected.code, "message": rejected.message, **rejected.details}
+            job.finished_at = utcnow()
+        return False
+    with transaction() as session:
+        job = _job(session, job_id)
+        if job.dry_run:
+            job.existing = _count_existing(session, job_id)
+            _finish(session, job)
+            return False
+        job.status = "applying"
+    return True
+
+
+def _staged(job_id: str, result: RowResult) -> dict[str, Any]:
+    record = result.record
+    return {
+        "job_id": job_id,
+        "row_number": result.row_number,
+        "status": "valid" if record else "refused",
+        "import_key": record.idempotency_key if record else None,
+        "record": _record_json(record) if record else None,
+        "problems": result.problems(),
+        # The cells are kept for the report only, which lists the rows with problems.
+        "cells": list(result.cells) if result.errors or result.warnings else [],
+        "alumnus_id": None,
+    }
+
+
+def _stage(transaction: Transaction, job_id: str, batch: list[dict], progress) -> None:
+    with transaction() as session:
+        if batch:
+            session.execute(insert(ROWS), batch)
+        session.execute(
+            update(ImportJob)
+            .where(ImportJob.id == job_id)
+            .values(
+                rows_read=progress.rows_read,
+                accepted=progress.accepted,
+                rejected=progress.rejected,
+                heartbeat_at=utcnow(),
+            )
+        )
+
+
+def _count_existing(session: Session, job_id: str) -> int:
+    existing = 0
+    for rows in _batches(session, job_id, "valid"):
+        existing += len(_existing_keys(session, [(r, _record(r.record)) for r in rows]))
+    return existing
+
+
+def _batches(session: Session, job_id: str, status: str) -> Iterator[list]:
+    after = -1
+    while True:
+        rows = session.execute(
+            select(ROWS)
+            .where(ROWS.c.job_id == job_id, ROWS.c.status == status, ROWS.c.row_number > after)
+            .order_by(ROWS.c.row_number)
+            .limit(APPLY_BATCH)
+        ).all()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].row_number
+
+
+def _apply(transaction: Transaction, job_id: str, pause: Callable) -> None:
+    with transaction() as session:
+        index = _registry_index(session)
+    while True:
+        with transaction() as session:
+            job = _job(session, job_id)
+            rows = next(_batches(session, job_id, "valid"), None)
+            if rows is None:
+                _finish(session, job)
+                return
+            _apply_batch(session, job, rows, index, pause)
+            job.heartbeat_at = utcnow()
+        pause()
+
+
+def _apply_batch(
+    session: Session,
+    job: ImportJob,
+    rows: list,
+    index: duplicates.DuplicateIndex,
+    pause: Callable[[], None],
+) -> None:
+    records = [(row, _record(row.record)) for row in rows]
+    existing = _existing_keys(session, records)
+    now = utcnow()
+    new = [(row, record) for row, record in records if row.row_number not in existing]
+    actor = job.created_by
+    alumni = [
+        {
+            "id": str(uuid.uuid4()),
+            "name": record.name,
+            "gender": record.gender,
+            "birth_date": record.birth_date,
+            "phone": record.phone,
+            "email": record.email,
+            "wechat": record.wechat,
+            "province": record.province,
+            "city": record.city,
+            "employer": record.employer,
+            "industry": record.industry,
+            "title": record.title,
+            "tags": sorted(set(record.tags)),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for _, record in new
+    ]
+    seqs: dict[str, int] = {}
+    if alumni:
+        seqs = dict(
+            session.execute(insert(ALUMNI).returning(ALUMNI.c.id, ALUMNI.c.seq), alumni).all()
+        )
+        session.execute(
+            insert(GRADUATIONS),
+            [
+                {
+                    "alumnus_seq": seqs[alumnus["id"]],
+                    **_graduation_columns(record),
+                    "import_key": row.import_key,
+                }
+                for (row, record), alumnus in zip(new, alumni, strict=True)
+            ],
+        )
+    history, keys, events, candidates = [], [], [], []
+    for number, ((_row, record), alumnus) in enumerate(zip(new, alumni, strict=True)):
+        if number % YIELD_EVERY == 0:
+            pause()
+        seq = seqs[alumnus["id"]]
+        snapshot = _snapshot(alumnus, record)
+        for field, value in snapshot.items():
+            if field in HISTORY_FIELDS and value not in (None, [], ""):
+                history.append(
+                    {
+                        "alumnus_seq": seq,
+                        "field": field,
+                        "old_value": None,
+                        "new_value": json.dumps(value, ensure_ascii=False),
+                        "actor": actor,
+                        "source": IMPORT_SOURCE,
+                        "changed_at": now,
+                    }
+                )
+        name = name_keys(record.name)
+        keys.extend({"alumnus_seq": seq, "kind": k, "key": v} for k, v in name.rows())
+        events.append(snapshot)
+        person = _person(alumnus["id"], record, name.pinyin)
+        candidates.extend(index.matches(person))
+        index.add(person)
+    if history:
+        session.execute(insert(ChangeRecord.__table__), history)
+    if keys:
+        session.execute(insert(AlumnusNameKey.__table__), keys)
+    if events:
+        session.execute(
+            insert(OutboxMessage.__table__),
+            [
+                {
+                    "event_id": e["event_id"],
+                    "event_type": e["event_type"],
+                    "payload": json.dumps(e, ensure_ascii=False),
+                }
+                for e in _registered_events(events)
+            ],
+        )
+    flagged = _flag(session, candidates, f"import:{job.id}")
+    outcomes = [{"n": n, "s": "existing", "a": a} for n, a in existing.items()]
+    outcomes += [
+        {"n": row.row_number, "s": "applied", "a": alumnus["id"]}
+        for (row, _), alumnus in zip(new, alumni, strict=True)
+    ]
+    session.execute(
+        update(ROWS)
+        .where(ROWS.c.job_id == job.id, ROWS.c.row_number == bindparam("n"))
+        .values(status=bindparam("s"), alumnus_id=bindparam("a")),
+        outcomes,
+    )
+    job.imported += len(new)
+    job.existing += len(existing)
+    job.duplicates_flagged += flagged
+
+
+HISTORY_FIELDS = (
+    "name",
+    "gender",
+    "birth_date",
+    "phone",
+    "email",
+    "wechat",
+    "province",
+    "city",
+    "employer",
+    "industry",
+    "title",
+    "tags",
+    "graduations",
+)
+
+
+def _snapshot(alumnus: dict[str, Any], record: ImportedRecord) -> dict[str, Any]:
+    """The record as `alumnus_registered` carries it (domain.alumnus_to_dict's shape)."""
+    graduation = {
+        **_graduation_columns(record),
+        "class_name": record.graduation.class_name,
+    }
+    return {
+        **{k: v for k, v in alumnus.items() if k not in ("created_at", "updated_at")},
+        "birth_date": record.birth_date.isoformat() if record.birth_date else None,
+        "graduations": [graduation],
+        "created_at": iso_utc(alumnus["created_at"]),
+        "updated_at": iso_utc(alumnus["updated_at"]),
+    }
+
+
+def _graduation_columns(record: ImportedRecord) -> dict[str, Any]:
+    graduation = record.graduation
+    return {
+        "department_id": graduation.department_id,
+        "major": graduation.major,
+        "degree": graduation.degree,
+        "class_year": graduation.class_year,
+        "class_name": graduation.class_name,
+        "student_number": graduation.student_number,
+        "enrolment_year": graduation.enrolment_year,
+    }
+
+
+def _registered_events(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`alumnus_registered` for each new alumnus. The batch's first is checked against the
+    contract; the others have its very shape (built by `_snapshot` from the same columns),
+    and checking each of 100,000 with marshmallow would take longer than the import itself."""
+    first = build_event("alumnus_registered", snapshots[0])
+    return [first] + [
+        {**first, "event_id": str(uuid.uuid4()), "data": snapshot} for snapshot in snapshots[1:]
+    ]
+
+
+def _person(alumnus_id: str, record: ImportedRecord, pinyin: str) -> duplicates.Person:
+    """`Person.from_imported`, with the pinyin already computed for the name keys."""
+    return duplicates.Person(
+        id=alumnus_id,
+        name=record.name,
+        birth_date=record.birth_date,
+        phone=record.phone,
+        email=record.email,
+        student_numbers=frozenset({record.student_key} - {None}),
+        classes=frozenset({duplicates.class_key(record.graduation.contract())}),
+        pinyin=pinyin,
+    )
+
+
+def _existing_keys(session: Session, records: list[tuple[Any, ImportedRecord]]) -> dict[int, str]:
+    """Row number → the alumnus already holding the row's graduation: the same idempotency
+    key, or the same student number in the same department and class year."""
+    by_key = {row.import_key: row.row_number for row, _ in records}
+    by_number = {
+        (r.graduation.department_id, r.graduation.class_year, r.graduation.student_number): (
+            row.row_number
+        )
+        for row, r in records
+        if r.graduation.student_number
+    }
+    found: dict[int, str] = {}
+    for key, alumnus_id in session.execute(
+        select(GRADUATIONS.c.import_key, ALUMNI.c.id)
+        .join(ALUMNI, ALUMNI.c.seq == GRADUATIONS.c.alumnus_seq)
+        .where(GRADUATIONS.c.import_key.in_(by_key))
+    ):
+        found[by_key[key]] = alumnus_id
+    if by_number:
+        for department_id, class_year, number, alumnus_id in session.execute(
+            select(
+                GRADUATIONS.c.department_id,
+                GRADUATIONS.c.class_year,
+                GRADUATIONS.c.student_number,
+                ALUMNI.c.id,
+            )
+            .join(ALUMNI, ALUMNI.c.seq == GRADUATIONS.c.alumnus_seq)
+            .where(
+                tuple_(
+                    GRADUATIONS.c.department_id,
+                    GRADUATIONS.c.class_year,
+                    GRADUATIONS.c.student_number,
+                ).in_(list(by_number))
+            )
+        ):
+            found.setdefault(by_number[(department_id, class_year, number)], alumnus_id)
+    return found
+
+
+def _registry_index(session: Session) -> duplicates.DuplicateIndex:
+    """Every alumnus in the registry as duplicate detection sees them, from two queries."""
+    graduations: dict[int, list] = {}
+    for g in session.execute(
+        select(
+            GRADUATIONS.c.alumnus_seq,
+            GRADUATIONS.c.department_id,
+            GRADUATIONS.c.class_year,
+            GRADUATIONS.c.degree,
+            GRADUATIONS.c.class_name,
+            GRADUATIONS.c.student_number,
+        )
+    ):
+        graduations.setdefault(g.alumnus_seq, []).append(g)
+    index = duplicates.DuplicateIndex()
+    for a in session.execute(
+        select(
+            ALUMNI.c.seq,
+            ALUMNI.c.id,
+            ALUMNI.c.name,
+            ALUMNI.c.birth_date,
+            ALUMNI.c.phone,
+            ALUMNI.c.email,
+        ).where(ALUMNI.c.merged_into.is_(None))
+    ):
+        index.add(person_of(a, graduations.get(a.seq, [])))
+    return index
+
+
+def person_of(alumnus: Any, graduations: list) -> duplicates.Person:
+    """A registry row (with its graduation rows) as duplicate detection sees it."""
+    return duplicates.Person(
+        id=alumnus.id,
+        name=alumnus.name,
+        birth_date=alumnus.birth_date,
+        phone=alumnus.phone,
+        email=alumnus.email,
+        student_numbers=frozenset(
+            student_key(g.department_id, g.class_year, g.student_number)
+            for g in graduations
+            if g.student_number
+        ),
+        classes=frozenset(duplicates.class_key(g._mapping) for g in graduations),
+    )
+
+
+def student_key(department_id: str, class_year: int, number: str) -> str:
+    """As `ImportedRecord.student_key` computes it for an imported row."""
+    record = ImportedRecord(
+        name="",
+        graduation=ImportedGraduation(department_id, "", "", "", class_year, None, number),
+    )
+    return record.student_key
+
+
+def _flag(session: Session, matches: list[duplicates.Match], found_by: str) -> int:
+    """Put candidate pairs in the review queue (a pair already there, or dismissed, is not
+    proposed again); returns how many were new."""
+    if not matches:
+        return 0
+    pairs = {(m.first, m.second): m for m in matches}
+    known = set(
+        session.execute(
+            select(DuplicateCandidate.first_id, DuplicateCandidate.second_id).where(
+                tuple_(DuplicateCandidate.first_id, DuplicateCandidate.second_id).in_(list(pairs))
+            )
+        ).all()
+    )
+    fresh = [m for pair, m in pairs.items() if pair not in known]
+    if fresh:
+        session.execute(
+            insert(DuplicateCandidate.__table__),
+            [
+                {
+                    "first_id": m.first,
+                    "second_id": m.second,
+                    "score": m.score,
+                    "evidence": m.as_dict(),
+                    "status": "open",
+                    "found_by": found_by,
+                    "found_at": utcnow(),
+                }
+                for m in fresh
+            ],
+        )
+    return len(fresh)
+
+
+def _finish(session: Session, job: ImportJob) -> None:
+    job.status = "done"
+    job.finished_at = utcnow()
+    session.execute(delete(ImportUpload).where(ImportUpload.job_id == job.id))
+    if not job.dry_run:
+        OutboxMessage.record(
+            session,
+            "alumni_imported",
+            {
+                "job_id": job.id,
+                "filename": job.filename,
+                "rows_read": job.rows_read,
+                "imported": job.imported,
+                "existing": job.existing,
+                "rejected": job.rejected,
+                "duplicates_flagged": job.duplicates_flagged,
+                "dry_run": False,
+                "started_by": job.created_by,
+            },
+        )
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+
+def _job(session: Session, job_id: str) -> ImportJob:
+    job = session.get(ImportJob, str(job_id)) if _is_uuid(job_id) else None
+    if job is None:
+        raise NotFound("导入任务不存在。", {"job_id": str(job_id)}, reason="import_not_found")
+    return job
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def discard_job(session: Session, job_id: str) -> None:
+    """A job whose file was refused before any row was read: nothing of it stays."""
+    job = session.get(ImportJob, str(job_id))
+    if job is not None and job.status == "uploading":
+        _discard(session, job)
+
+
+def fail_job(session: Session, job_id: str, message: str) -> None:
+    """A job that met a bug: its staged rows go; what it applied stays (each batch whole)."""
+    job = _job(session, job_id)
+    session.execute(delete(ImportUpload).where(ImportUpload.job_id == job.id))
+    job.status = "failed"
+    job.error = {"code": "INTERNAL_ERROR", "message": message}
+    job.finished_at = utcnow()
+
+
+def _discard(session: Session, job: ImportJob) -> None:
+    session.execute(delete(ImportUpload).where(ImportUpload.job_id == job.id))
+    session.execute(delete(ImportRow).where(ImportRow.job_id == job.id))
+    session.delete(job)
+
+
+def _upload(session: Session, job_id: str) -> io.BytesIO:
+    chunks = session.scalars(
+        select(ImportUpload.data).where(ImportUpload.job_id == job_id).order_by(ImportUpload.seq)
+    )
+    return io.BytesIO(b"".join(chunks))
+
+
+def _options(session: Session, job: ImportJob, limits: Limits) -> ImportOptions:
+    resolve = departments.resolver(session)
+    if job.department_id is not None:
+        # A liaison imports their department's lineage only: other departments are unknown
+        # to their import.
+        scope = set(session.scalars(departments.lineage_ids(job.department_id)))
+
+        def resolve_in_scope(text: str) -> str | None:
+            found = resolve(text)
+            return found if found in scope else None
+
+        lookup = resolve_in_scope
+    else:
+        lookup = resolve
+    options = job.options or {}
+    return ImportOptions(
+        resolve_department=lookup,
+        mapping=options.get("mapping"),
+        defaults=options.get("defaults"),
+        sheet=options.get("sheet"),
+        limits=limits,
+    )
+
+
+def _record_json(record: ImportedRecord) -> dict[str, Any]:
+    graduation = record.graduation
+    return {
+        "name": record.name,
+        "gender": record.gender,
+        "birth_date": record.birth_date.isoformat() if record.birth_date else None,
+        "phone": record.phone,
+        "email": record.email,
+        "wechat": record.wechat,
+        "province": record.province,
+        "city": record.city,
+        "employer": record.employer,
+        "industry": record.industry,
+        "title": record.title,
+        "tags": list(record.tags),
+        "graduation": {
+            "department_id": graduation.department_id,
+            "department": graduation.department,
+            "major": graduation.major,
+            "degree": graduation.degree,
+            "class_year": graduation.class_year,
+            "class_name": graduation.class_name,
+            "student_number": graduation.student_number,
+            "enrolment_year": graduation.enrolment_year,
+        },
+    }
+
+
+def _record(data: dict[str, Any]) -> ImportedRecord:
+    fields = dict(data)
+    graduation = ImportedGraduation(**fields.pop("graduation"))
+    birth = fields.pop("birth_date")
+    return ImportedRecord(
+        graduation=graduation,
+        birth_date=date.fromisoformat(birth) if birth else None,
+        tags=tuple(fields.pop("tags")),
+        **fields,
+    )
