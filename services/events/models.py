@@ -349,3 +349,15 @@ class ProjectNote(Base):
     note: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(50))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MergedReference(Base):
+    """A reference moved from an absorbed alumnus to the survivor of a registry merge, so
+    that the merge's undo moves back exactly these (services/events/merges.py)."""
+
+    __tablename__ = "merged_references"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    merge_id: Mapped[str] = mapped_column(String(36), index=True)
+    table_name: Mapped[str] = mapped_column(String(50))
+    row_id: Mapped[str] = mapped_column(String(36))

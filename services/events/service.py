@@ -29,6 +29,7 @@ from services.events import (
     cooperation,
     events,
     feedback,
+    merges,
     plans,
     registrations,
     reports,
@@ -430,6 +431,14 @@ class EventsService(HealthMixin):
     @consumes("registry", "alumnus_updated")
     def on_alumnus_updated(self, session: Session, event: dict[str, Any]) -> None:
         roster.upsert_roster_entry(session, event["data"]["alumnus"])
+
+    @consumes("registry", "alumni_merged")
+    def on_alumni_merged(self, session: Session, event: dict[str, Any]) -> None:
+        merges.move_to_survivor(session, event["data"])
+
+    @consumes("registry", "alumni_unmerged")
+    def on_alumni_unmerged(self, session: Session, event: dict[str, Any]) -> None:
+        merges.move_back(session, event["data"])
 
     @rpc
     def backfill_roster(self) -> dict[str, int]:

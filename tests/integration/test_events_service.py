@@ -278,3 +278,59 @@ def test_two_instances_never_oversell(
     stats = rpc_cluster.events.attendance_stats(event["id"])
     assert (stats["seats"], stats["waitlisted"], stats["cancelled"]) == (40, 140, 20)
     assert rpc_cluster.events.get_event(event["id"])["seats_taken"] == 40
+
+
+def test_registrations_follow_a_registry_merge_and_its_undo(
+    events_container, rpc_cluster, rabbit_config, events_session_factory
+):
+    """alumni_merged moves the absorbed alumnus's registrations to the survivor (not where
+    the survivor has one for the same event); alumni_unmerged moves exactly those back."""
+    survivor, absorbed = new_alumnus_id(), new_alumnus_id()
+    both, only_absorbed = (
+        rpc_cluster.events.create_event(open_event(capacity=10)) for _ in range(2)
+    )
+    for event in (both, only_absorbed):
+        rpc_cluster.events.publish_event(event["id"])
+    rpc_cluster.events.sign_up(both["id"], {"alumnus_id": survivor})
+    rpc_cluster.events.sign_up(both["id"], {"alumnus_id": absorbed})
+    moved = rpc_cluster.events.sign_up(only_absorbed["id"], {"alumnus_id": absorbed})
+    stamp = datetime.now(UTC)
+    survivor_record = alumnus_snapshot(id=survivor, updated_at=stamp.isoformat())
+    absorbed_record = alumnus_snapshot(id=absorbed, updated_at=stamp.isoformat())
+    merge_id = str(uuid.uuid4())
+    data = {"merge_id": merge_id, "survivor_id": survivor, "absorbed_id": absorbed}
+    dispatch = event_dispatcher(rabbit_config)
+
+    def holders() -> dict[str, set[str]]:
+        with events_session_factory() as session:
+            rows = session.execute(select(Registration.event_id, Registration.alumnus_id))
+            found: dict[str, set[str]] = {}
+            for event_id, alumnus_id in rows:
+                found.setdefault(event_id, set()).add(alumnus_id)
+            return found
+
+    with entrypoint_waiter(events_container, "on_alumni_merged"):
+        dispatch(
+            "registry",
+            "alumni_merged",
+            build_event("alumni_merged", {**data, "survivor": survivor_record}),
+        )
+    assert holders()[only_absorbed["id"]] == {survivor}
+    assert holders()[both["id"]] == {survivor, absorbed}
+
+    # Signed up after the merge: stays with the survivor through the undo.
+    later = rpc_cluster.events.create_event(open_event(capacity=10))
+    rpc_cluster.events.publish_event(later["id"])
+    rpc_cluster.events.sign_up(later["id"], {"alumnus_id": survivor})
+    with entrypoint_waiter(events_container, "on_alumni_unmerged"):
+        dispatch(
+            "registry",
+            "alumni_unmerged",
+            build_event(
+                "alumni_unmerged",
+                {**data, "survivor": survivor_record, "absorbed": absorbed_record},
+            ),
+        )
+    assert holders()[only_absorbed["id"]] == {absorbed}
+    assert holders()[later["id"]] == {survivor}
+    assert moved["alumnus_id"] == absorbed
