@@ -16,14 +16,14 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.contracts.base import iso_utc
 from services.common.errors import AuthenticationFailed, Conflict, NotFound, ValidationFailed
 from services.common.paging import each, page, paged_select
-from services.registry import departments
+from services.registry import departments, namekeys
 from services.registry.models import (
     Account,
     Alumnus,
@@ -165,6 +165,7 @@ def register_alumnus(
     alumnus.graduations = _graduations(session, data["graduations"])
     session.add(alumnus)
     _flush_or_conflict(session, "学号已被本院系同届的其他校友使用。", "student_number_taken")
+    namekeys.write(session, alumnus.seq, alumnus.name)
     snapshot = alumnus_to_dict(alumnus, alumnus.graduations)
     source = change_source(actor)
     for field, value in snapshot.items():
@@ -203,6 +204,8 @@ def update_alumnus(
         departments.with_current_departments(session, [before])
         return before
     source = change_source(actor)
+    if "name" in changes:
+        namekeys.write(session, alumnus.seq, alumnus.name)
     for field, change in changes.items():
         _record_change(session, alumnus, field, change["old"], change["new"], actor, source)
     # Graduations live in their own table: a change to them alone updates no `alumni` row,
@@ -244,7 +247,11 @@ def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     """Filter and page alumni in a stable order; `next_cursor` is opaque to clients."""
     query = select(ALUMNI).where(ALUMNI.c.merged_into.is_(None))
     if params.get("q"):
-        query = query.where(ALUMNI.c.name.contains(params["q"], autoescape=True))
+        # Any part of the name, or its pinyin or initials from the start (services/registry/
+        # namekeys.py), or a student number.
+        by_name = ALUMNI.c.name.contains(params["q"], autoescape=True)
+        keyed = namekeys.matching(params["q"])
+        query = query.where(by_name if keyed is None else or_(by_name, ALUMNI.c.seq.in_(keyed)))
     if params.get("city"):
         query = query.where(ALUMNI.c.city == params["city"])
     if params.get("industry"):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.paging import page, paged_select
-from services.registry import domain, duplicates
+from services.registry import domain, duplicates, namekeys
 from services.registry.models import (
     Alumnus,
     AlumnusMerge,
@@ -127,6 +127,8 @@ def merge(session: Session, data: dict[str, Any], actor: dict[str, Any]) -> dict
     survivor = _live(session, survivor.id)
     after = _record(session, survivor)
     _history(session, survivor, before, after, actor, now)
+    if before["name"] != after["name"]:
+        namekeys.write(session, survivor.seq, survivor.name)
     log = AlumnusMerge(
         survivor_id=survivor.id,
         absorbed_id=absorbed.id,
@@ -197,6 +199,8 @@ def undo(session: Session, merge_id: str, actor: dict[str, Any]) -> dict[str, An
     survivor = _live(session, log.survivor_id)
     after = _record(session, survivor)
     _history(session, survivor, before, after, actor, now)
+    if before["name"] != after["name"]:
+        namekeys.write(session, survivor.seq, survivor.name)
     first, second = sorted((log.survivor_id, log.absorbed_id))
     # Back in the queue: the office may merge them the other way round, or dismiss them.
     session.execute(

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -136,6 +137,33 @@ def test_merged_departments_alumni_belong_to_the_successor(system, office):
         json={"department_ids": [new_department(office)["id"]], "successor_id": old_b["id"]},
     )
     assert assert_error(into_merged, 409)["details"]["reason"] == "successor_merged"
+
+
+def test_names_are_found_by_pinyin_initials_and_student_number(office):
+    department = new_department(office)["id"]
+    number = str(uuid.uuid4().int)[:11]
+    made = {
+        name: office.post(
+            "/api/v1/alumni",
+            json=alumnus_body(
+                department, name=name, graduations=[graduation(department, student_number=sn)]
+            ),
+        ).json()["id"]
+        for name, sn in (("单雄信", number), ("尉迟恭", None), ("阿卜杜拉·艾力", None))
+    }
+
+    def found(q: str) -> set[str]:
+        params = {"q": q, "department_id": department, "limit": 100}
+        return {a["id"] for a in office.get("/api/v1/alumni", params=params).json()["items"]}
+
+    for q in ("shan", "sxx", "shanxiongxin", "danxiongxin", "单x", "单雄信", "雄信", number):
+        assert made["单雄信"] in found(q), q
+    assert made["尉迟恭"] in found("yuchi") and made["尉迟恭"] in found("ycg")
+    assert made["阿卜杜拉·艾力"] in found("aili")
+    assert found("zw") == set()
+    renamed = office.patch(f"/api/v1/alumni/{made['尉迟恭']}", json={"name": "单于飞"})
+    assert renamed.status_code == 200, renamed.text
+    assert made["尉迟恭"] not in found("yuchi") and made["尉迟恭"] in found("chanyu")
 
 
 # ---- bulk import ----------------------------------------------------------------------
