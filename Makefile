@@ -33,6 +33,7 @@ bench: $(PY)
 	$(PY) -m bench.signups
 	$(PY) -m bench.gifts
 	$(PY) -m bench.newsletter
+	$(PY) -m bench.import_full
 
 # Regenerate the deploy files that list services (compose, database init) from the catalogue.
 deploy-files: $(PY)

@@ -65,8 +65,8 @@ from services.registry.models import (
 )
 from services.registry.pinyin import name_keys
 
-PARSE_BATCH = 2000
-APPLY_BATCH = 1000
+PARSE_BATCH = 1000
+APPLY_BATCH = 250
 YIELD_EVERY = 100
 """Rows between two pauses: the registry answers other calls (progress reads) meanwhile."""
 IMPORT_SOURCE = "import"
