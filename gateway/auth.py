@@ -4,36 +4,21 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
 from services.common import config
+from services.common.caller import Caller
 from services.common.errors import AuthenticationFailed
 
 ALGORITHM = "HS256"
 ISSUER = "alumni-platform"
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller, as the access token states it."""
-
-    account_id: str
-    username: str
-    role: str
-    department_id: str | None
-    # The alumnus record an `alumnus` account logs in for; None for staff.
-    alumnus_id: str | None = None
-
-    def as_actor(self) -> dict[str, Any]:
-        return {
-            "account_id": self.account_id,
-            "username": self.username,
-            "role": self.role,
-            "department_id": self.department_id,
-        }
+Principal = Caller
+"""The authenticated caller, as the access token states it; the gateway's proxies sign it
+for each service they call (services/common/rpc.py)."""
 
 
 def issue_tokens(account: dict[str, Any], secret: str) -> dict[str, Any]:

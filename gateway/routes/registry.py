@@ -130,7 +130,7 @@ class Routes:
     )
     def create_alumnus(self, request: Request, principal: Principal, body: dict[str, Any]):
         rules.check_alumnus_create(principal, body)
-        return self.registry.create_alumnus(body, principal.as_actor())
+        return self.registry.create_alumnus(body)
 
     @api(
         "GET",
@@ -159,7 +159,7 @@ class Routes:
     ):
         current = self.registry.get_alumnus(alumnus_id)
         rules.check_alumnus_update(principal, current, body)
-        return self.registry.update_alumnus(alumnus_id, body, principal.as_actor())
+        return self.registry.update_alumnus(alumnus_id, body)
 
     @api(
         "GET",

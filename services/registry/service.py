@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.common.caller import Caller
 from services.common.contracts import registry as contract
 from services.common.contracts.base import PageQuery, load_or_raise
 from services.common.dependencies import Database
@@ -17,64 +18,62 @@ class RegistryService(HealthMixin):
 
     db = Database(Base)
 
-    @rpc
+    @rpc(caller=True)
     def create_department(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.DepartmentInput, data)
         with self.db.transaction() as session:
             return domain.create_department(session, payload)
 
-    @rpc
+    @rpc(caller=True)
     def list_departments(self) -> list[dict[str, Any]]:
         return domain.list_departments(self.db.session)
 
-    @rpc
+    @rpc(caller=True)
     def get_department(self, department_id: str) -> dict[str, Any]:
         return domain.get_department(self.db.session, department_id)
 
-    @rpc
-    def create_alumnus(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def create_alumnus(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         payload = load_or_raise(contract.AlumnusInput, data)
         with self.db.transaction() as session:
-            return domain.register_alumnus(session, payload, load_or_raise(contract.Actor, actor))
+            return domain.register_alumnus(session, payload, caller.as_actor())
 
-    @rpc
+    @rpc(caller=True)
     def update_alumnus(
-        self, alumnus_id: str, patch: dict[str, Any], actor: dict[str, Any]
+        self, alumnus_id: str, patch: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.AlumnusPatch, patch)
         with self.db.transaction() as session:
-            return domain.update_alumnus(
-                session, alumnus_id, payload, load_or_raise(contract.Actor, actor)
-            )
+            return domain.update_alumnus(session, alumnus_id, payload, caller.as_actor())
 
-    @rpc
+    @rpc(caller=True)
     def get_alumnus(self, alumnus_id: str) -> dict[str, Any]:
         return domain.get_alumnus(self.db.session, alumnus_id)
 
-    @rpc
+    @rpc(caller=True)
     def search_alumni(self, params: dict[str, Any]) -> dict[str, Any]:
         return domain.search_alumni(self.db.session, load_or_raise(contract.AlumnusSearch, params))
 
-    @rpc
+    @rpc(caller=True)
     def alumnus_history(
         self, alumnus_id: str, limit: int = 50, cursor: str | None = None
     ) -> dict[str, Any]:
         page = load_or_raise(PageQuery, {"limit": limit, "cursor": cursor})
         return domain.alumnus_history(self.db.session, alumnus_id, page)
 
-    @rpc
+    @rpc(caller=True)
     def create_account(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.AccountInput, data)
         with self.db.transaction() as session:
             return domain.create_account(session, payload)
 
-    @rpc
+    @rpc(caller=True)
     def create_alumnus_account(self, alumnus_id: str, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.AlumnusAccountInput, data)
         with self.db.transaction() as session:
             return domain.create_alumnus_account(session, alumnus_id, payload)
 
-    @rpc
+    @rpc(caller=True)
     def list_accounts(self) -> list[dict[str, Any]]:
         return domain.list_accounts(self.db.session)
 

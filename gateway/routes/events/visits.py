@@ -65,7 +65,7 @@ class VisitRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
     ):
         visit_rules.check_visit_handle(principal, self.events.get_visit(visit_id))
-        decided = self.events.decide_visit(visit_id, body, principal.as_actor())
+        decided = self.events.decide_visit(visit_id, body)
         return present_visit(principal, decided)
 
     @api(
@@ -81,7 +81,7 @@ class VisitRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
     ):
         visit_rules.check_visit_handle(principal, self.events.get_visit(visit_id))
-        done = self.events.complete_visit(visit_id, body, principal.as_actor())
+        done = self.events.complete_visit(visit_id, body)
         return present_visit(principal, done)
 
     @api(
@@ -99,5 +99,5 @@ class VisitRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
     ):
         visit_rules.check_visit_cancel(principal, self.events.get_visit(visit_id))
-        cancelled = self.events.cancel_visit(visit_id, body, principal.as_actor())
+        cancelled = self.events.cancel_visit(visit_id, body)
         return present_visit(principal, cancelled)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from services.common.contracts import base
 from services.common.contracts.base import (
     EventContract,
     PageQuery,
@@ -158,12 +157,6 @@ class Account(StrictSchema):
 class Credentials(StrictSchema):
     username = fields.String(required=True, validate=length(1, 50))
     password = fields.String(required=True, load_only=True, validate=length(1, 200))
-
-
-class Actor(base.Actor):
-    """The caller, and where a change comes from when not from the caller's role (imports)."""
-
-    source = fields.String(validate=one_of(CHANGE_SOURCES))
 
 
 class FieldChange(StrictSchema):
