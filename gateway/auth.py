@@ -1,9 +1,16 @@
-"""Bearer tokens: short-lived access JWTs and longer-lived refresh JWTs (HS256)."""
+"""Bearer tokens: short-lived access JWTs and longer-lived refresh JWTs (HS256).
+
+Both name the session they belong to (`sid`, a family of one-time refresh tokens the
+registry keeps: services/registry/sessions.py); the access token also states the account's
+`token_version`, which a password change raises. The refresh token's `jti` is the one the
+registry issued, so that using it twice is noticed there.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -16,12 +23,20 @@ ALGORITHM = "HS256"
 ISSUER = "alumni-platform"
 
 
-Principal = Caller
-"""The authenticated caller, as the access token states it; the gateway's proxies sign it
-for each service they call (services/common/rpc.py)."""
+@dataclass(frozen=True)
+class Principal(Caller):
+    """The authenticated caller, as the access token states it; the gateway's proxies sign
+    it for each service they call (services/common/rpc.py). Its session and token version
+    are checked against the registry on each request (gateway/sessions.py)."""
+
+    session_id: str = ""
+    token_version: int = 0
 
 
-def issue_tokens(account: dict[str, Any], secret: str) -> dict[str, Any]:
+def issue_tokens(login: dict[str, Any], secret: str) -> dict[str, Any]:
+    """A token pair for what the registry answered a login or a refresh with: the account
+    and its session (`id`, `refresh_jti`, `token_version`)."""
+    account, session = login["account"], login["session"]
     now = int(time.time())
     claims = {
         "iss": ISSUER,
@@ -30,16 +45,24 @@ def issue_tokens(account: dict[str, Any], secret: str) -> dict[str, Any]:
         "role": account["role"],
         "department_id": account.get("department_id"),
         "alumnus_id": account.get("alumnus_id"),
+        "sid": session["id"],
+        "ver": session["token_version"],
         "iat": now,
     }
-    access = {**claims, "typ": "access", "exp": now + config.ACCESS_TOKEN_TTL_SECONDS}
+    access = {
+        **claims,
+        "typ": "access",
+        "exp": now + config.ACCESS_TOKEN_TTL_SECONDS,
+        "jti": str(uuid.uuid4()),
+    }
     refresh = {
         "iss": ISSUER,
         "sub": account["id"],
+        "sid": session["id"],
         "typ": "refresh",
         "iat": now,
         "exp": now + config.REFRESH_TOKEN_TTL_SECONDS,
-        "jti": str(uuid.uuid4()),
+        "jti": session["refresh_jti"],
     }
     return {
         "access_token": jwt.encode(access, secret, algorithm=ALGORITHM),
@@ -56,7 +79,7 @@ def decode(token: str, secret: str, expected_type: str) -> dict[str, Any]:
             secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "iss"]},
+            options={"require": ["exp", "iat", "sub", "iss", "sid"]},
         )
     except jwt.ExpiredSignatureError:
         raise AuthenticationFailed("令牌已过期，请重新登录或刷新令牌。", reason="expired") from None
@@ -84,4 +107,6 @@ def principal_from_header(header: str | None, secret: str) -> Principal:
         role=claims["role"],
         department_id=claims.get("department_id"),
         alumnus_id=claims.get("alumnus_id"),
+        session_id=str(claims["sid"]),
+        token_version=int(claims.get("ver", 0)),
     )

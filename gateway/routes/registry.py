@@ -62,6 +62,29 @@ class Routes:
     ):
         return self.registry.create_alumnus_account(alumnus_id, body)
 
+    @api(
+        "POST",
+        "/api/v1/accounts/{account_id}/disable",
+        "Disable an account (staff or alumnus): its sessions end, and its access tokens stop "
+        "working within seconds. The office cannot disable its own account (409).",
+        "accounts",
+        (OFFICE,),
+        response=contract.Account,
+    )
+    def disable_account(self, request: Request, principal: Principal, account_id: str):
+        return self.registry.set_account_active(account_id, False)
+
+    @api(
+        "POST",
+        "/api/v1/accounts/{account_id}/enable",
+        "Enable a disabled account again (its user logs in anew).",
+        "accounts",
+        (OFFICE,),
+        response=contract.Account,
+    )
+    def enable_account(self, request: Request, principal: Principal, account_id: str):
+        return self.registry.set_account_active(account_id, True)
+
     # ---- departments --------------------------------------------------------
 
     @api(

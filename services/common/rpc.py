@@ -12,8 +12,8 @@ platform's queue consumer, which reconnects by itself when the broker returns.
 
 Every call carries a caller token (services/common/caller.py) signed for its target
 service alone: the gateway's proxies sign the person of the request at hand (the
-handler's `principal`; nothing for an anonymous request), a service's proxies sign the
-service itself. A token received is never passed on to the next service.
+handler's `principal`; the gateway itself for an anonymous request), a service's proxies
+sign the service itself. A token received is never passed on to the next service.
 """
 
 from __future__ import annotations
@@ -47,12 +47,13 @@ class TimedReplyListener(ReplyListener):
         self.calls_link = BrokerLink("RPC calls")
 
 
-def caller_of(worker_ctx, for_principal: bool) -> Caller | None:
+def caller_of(worker_ctx, for_principal: bool) -> Caller:
     """Whom a call made by this worker is for: the request's principal for the gateway's
-    proxies, else the calling service itself."""
-    if for_principal:
-        principal = (worker_ctx.kwargs or {}).get("principal")
-        return principal if isinstance(principal, Caller) else None
+    proxies when there is one, else the calling service itself (the gateway answering an
+    anonymous request: a login, a public page)."""
+    principal = (worker_ctx.kwargs or {}).get("principal") if for_principal else None
+    if isinstance(principal, Caller):
+        return principal
     return Caller.for_service(worker_ctx.service_name)
 
 
@@ -71,8 +72,7 @@ class TimedMethodProxy(MethodProxy):
         # A token this worker received was for this service, not for the next one.
         headers.pop(name, None)
         caller = caller_of(worker_ctx, self.for_principal)
-        if caller is not None:
-            headers[name] = sign(caller, self.caller_key, self.service_name)
+        headers[name] = sign(caller, self.caller_key, self.service_name)
         return headers
 
     def __call__(self, *args, **kwargs):

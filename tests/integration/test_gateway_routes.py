@@ -22,6 +22,7 @@ from tests.support.processes import free_port
 
 SECRET = "route-test-secret-" + "r" * 32
 DEPARTMENT = str(uuid.uuid4())
+LIVE_SESSION = {"active": True, "token_version": 0, "session_alive": True}
 
 
 @pytest.fixture
@@ -37,6 +38,7 @@ def gateway(container_factory, rabbit_config):
     mocks = replace_dependencies(container, *names, *[probe_name(n) for n in names])
     container.start()
     by_name = dict(zip([*names, *[probe_name(n) for n in names]], mocks, strict=True))
+    by_name["registry"].session_status.return_value = LIVE_SESSION
     by_name["base_url"] = f"http://127.0.0.1:{port}"
     return by_name
 
@@ -48,7 +50,9 @@ def bearer(role: str, department_id: str | None = None) -> dict[str, str]:
         "role": role,
         "department_id": department_id,
     }
-    return {"Authorization": f"Bearer {issue_tokens(account, SECRET)['access_token']}"}
+    session = {"id": str(uuid.uuid4()), "refresh_jti": str(uuid.uuid4()), "token_version": 0}
+    token = issue_tokens({"account": account, "session": session}, SECRET)["access_token"]
+    return {"Authorization": f"Bearer {token}"}
 
 
 def alumnus_body(**overrides) -> dict:

@@ -14,6 +14,7 @@ from services.common.errors import (
     AuthenticationFailed,
     Conflict,
     NotFound,
+    PermissionDenied,
     ValidationFailed,
 )
 from tests.support.callers import OFFICE, signed_context
@@ -116,7 +117,7 @@ def test_not_found_arrives_as_platform_type(registry):
             registry.alumnus_history(alumnus_id)
 
 
-def test_conflict_and_bad_cursor_and_authentication(registry, department):
+def test_conflict_and_bad_cursor_and_authentication(registry, department, rabbit_config):
     with pytest.raises(Conflict) as conflict:
         registry.create_department({"name": "计算机学院", "code": "CS2"})
     assert CJK.search(conflict.value.message)
@@ -130,10 +131,15 @@ def test_conflict_and_bad_cursor_and_authentication(registry, department):
     account = registry.create_account(
         {**credentials, "role": "liaison", "department_id": department["id"]}
     )
-    assert registry.authenticate(credentials)["id"] == account["id"]
-    with pytest.raises(AuthenticationFailed) as wrong:
-        registry.authenticate({**credentials, "password": "wrong-password"})
+    gateway = signed_context(Caller.for_service("gateway"))
+    with ClusterRpcProxy(rabbit_config, timeout=15, context_data=gateway) as as_gateway:
+        login = as_gateway.registry.authenticate(credentials, "10.0.0.9")
+        assert login["account"]["id"] == account["id"]
+        with pytest.raises(AuthenticationFailed) as wrong:
+            as_gateway.registry.authenticate({**credentials, "password": "wrong-password"})
     assert wrong.value.reason == "bad_credentials"
+    with pytest.raises(PermissionDenied):  # logins go through the gateway only
+        registry.authenticate(credentials)
 
 
 def refused_reason(rabbit_config, context_data, call) -> str:

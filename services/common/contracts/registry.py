@@ -152,11 +152,19 @@ class Account(StrictSchema):
     alumnus_id = fields.String(
         allow_none=True, metadata={"description": "the alumnus record of an `alumnus` account"}
     )
+    active = fields.Boolean(metadata={"description": "false once the office disabled it"})
 
 
 class Credentials(StrictSchema):
     username = fields.String(required=True, validate=length(1, 50))
     password = fields.String(required=True, load_only=True, validate=length(1, 200))
+
+
+class PasswordChange(StrictSchema):
+    """A user's own password change; the new one meets the policy (docs/security/identity.md)."""
+
+    current_password = fields.String(required=True, load_only=True, validate=length(1, 200))
+    new_password = fields.String(required=True, load_only=True, validate=length(1, 200))
 
 
 class FieldChange(StrictSchema):
