@@ -910,6 +910,13 @@ def signed_up_whom_they_named(world: World, role: str, response: requests.Respon
     assert response.json()["status"] == "confirmed"
 
 
+def acting_for_another_department(world: World, role: str, response: requests.Response) -> None:
+    """A liaison naming another department's alumnus gets what an unknown alumnus gets."""
+    if response.status_code == 422:
+        fields = response.json()["error"]["details"]["fields"]
+        assert list(fields.values()) == [["校友不存在。"]], fields
+
+
 @on_success
 def already_recorded(world: World, role: str, response: requests.Response) -> None:
     assert response.json()["already_recorded"] is True
@@ -1140,10 +1147,18 @@ MATRIX += [
     Row(
         "POST",
         REGISTRATIONS,
-        "department A's event: an alumnus for themselves, staff for alumnus b",
-        roles(201, 403, 201, 201),
+        "department A's event: an alumnus for themselves, staff for alumnus b (of B: not the "
+        "liaison of A's to act for, answered as an unknown alumnus)",
+        roles(201, 403, 422, 201),
         fresh("event_id", lambda w: w.new_event("a"), sign_up_body()),
-        check=signed_up_whom_they_named,
+        check=both(signed_up_whom_they_named, acting_for_another_department),
+    ),
+    Row(
+        "POST",
+        REGISTRATIONS,
+        "department A's event: an alumnus for themselves, staff for alumnus ab (of A and B)",
+        roles(201, 403, 201, 201),
+        fresh("event_id", lambda w: w.new_event("a"), sign_up_body("ab")),
     ),
     Row(
         "POST",
@@ -1386,9 +1401,10 @@ MATRIX += [
     Row(
         "POST",
         "/api/v1/visits",
-        "to department A, naming alumnus b as the requester",
-        roles(201, 403, 201, 403),
+        "to department A, naming alumnus b (of B) as the requester",
+        roles(201, 403, 422, 403),
         lambda world, role: Request(json=visit_body(world.dept_a, world.alumnus_b)),
+        check=acting_for_another_department,
     ),
     Row(
         "POST",
