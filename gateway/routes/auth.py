@@ -30,7 +30,7 @@ class LoginGate:
     def admit(self, limit: int) -> Iterator[None]:
         if self.in_flight >= limit:
             raise TooManyRequests(
-                "登录请求过多，请稍后重试。", {"retry_after": 1}, reason="login_busy"
+                "登录请求过多，请稍后重试。", {"retry_after_seconds": 1}, reason="login_busy"
             )
         self.in_flight += 1
         try:

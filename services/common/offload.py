@@ -47,7 +47,7 @@ class BoundedOffload:
     def run(self, function: Callable[..., T], *args: Any) -> T:
         if self.admitted >= self.capacity:
             raise TooManyRequests(
-                "登录请求过多，请稍后重试。", {"retry_after": 1}, reason="login_busy"
+                "登录请求过多，请稍后重试。", {"retry_after_seconds": 1}, reason="login_busy"
             )
         self.admitted += 1
         try:
