@@ -8,11 +8,14 @@ statement of what the route takes and gives, and everything follows from it:
   (gateway/authz/base.py `require_role`); the handler makes the finer decisions (whose
   department, whose record); a public route with `optional_auth` reads a token when one
   is sent (a bad one is still 401), so it may show a signed-in caller more;
-- its `body` and `query` schemas are applied before the handler runs (400 for a body
-  that is not JSON, 422 naming the field), and the handler receives the loaded data,
+- its `body` and `query` schemas are applied before the handler runs (415 for a body sent
+  as anything but JSON, 400 for a body that is not JSON, 422 naming the field), and the
+  handler receives the loaded data,
   JSON-native (`body=`, `query=`), ready to pass on to a service;
 - its `status` is the status of a successful answer; a handler returns the payload only,
-  or `(status, payload)` where the route lists further success statuses.
+  or `(status, payload)` where the route lists further success statuses;
+- a signed-in caller is held to the per-account rate limit (gateway/edge.py, which also
+  holds the per-address one and the headers of every answer).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.auth import principal_from_header
 from gateway.authz.base import require_role
-from gateway.errors import PayloadTooLarge, error_response, json_response
+from gateway.edge import EdgeWebServer
+from gateway.errors import PayloadTooLarge, UnsupportedMediaType, error_response, json_response
 from services.common import config
 from services.common.contracts.base import load_or_raise
 from services.common.errors import AppError, BadRequest
@@ -73,7 +77,8 @@ class Route:
 
     def error_statuses(self) -> list[int]:
         """Every error status the route can answer, as /openapi.json lists them."""
-        statuses = set(self.extra_statuses)
+        # 429: every request counts against its client address's rate limit.
+        statuses = set(self.extra_statuses) | {429}
         if self.optional_auth:
             statuses.add(401)
         if self.roles is not None:
@@ -82,11 +87,11 @@ class Route:
                 # A write may meet a record changed or taken by someone else meanwhile.
                 statuses.add(409)
         if self.body is not None:
-            statuses |= {400, 413, 422}
+            statuses |= {400, 413, 415, 422}
         if self.query is not None:
-            statuses.add(422)
+            statuses |= {400, 422}  # 400: text no database can store (NUL)
         if "{" in self.path:
-            statuses.add(404)
+            statuses |= {400, 404}
         return sorted(statuses)
 
 
@@ -96,6 +101,8 @@ ROUTES: list[Route] = []
 class ApiEndpoint(HttpRequestHandler):
     """An HTTP route: its handler gets `principal=` when the route needs a token, and
     `body=` / `query=` when the route names their schemas."""
+
+    server = EdgeWebServer()
 
     def __init__(self, method: str, url: str, route: Route, **kwargs) -> None:
         self.route = route
@@ -122,11 +129,15 @@ class ApiEndpoint(HttpRequestHandler):
         route = self.route
         if route.roles is not None:
             principal = principal_from_header(request.headers.get("Authorization"), self.jwt_secret)
+            self.server.limits.check_account(principal.account_id)
             require_role(principal, *route.roles)
             kwargs["principal"] = principal
         elif route.optional_auth:
             header = request.headers.get("Authorization")
-            kwargs["principal"] = principal_from_header(header, self.jwt_secret) if header else None
+            principal = principal_from_header(header, self.jwt_secret) if header else None
+            if principal is not None:
+                self.server.limits.check_account(principal.account_id)
+            kwargs["principal"] = principal
         if route.body is not None:
             raw = read_json(request, optional=route.body_optional)
             if raw is None and not request.get_data(cache=True):
@@ -187,6 +198,14 @@ def read_json(request: Request, optional: bool = False) -> Any:
         if optional:
             return None
         raise BadRequest("请求体为空，应为 JSON。", reason="empty_body")
+    if not is_json(request.mimetype):
+        # Only JSON is read as JSON: a form or text/plain body is what a page on another
+        # site can make a browser send without asking (no CORS preflight).
+        raise UnsupportedMediaType(
+            "请求体应为 JSON（Content-Type: application/json）。",
+            {"content_type": request.mimetype or None},
+            reason="unsupported_media_type",
+        )
     try:
         data = json.loads(raw)
     # ValueError: also integers past Python's digit limit; RecursionError: absurd nesting.
@@ -195,6 +214,12 @@ def read_json(request: Request, optional: bool = False) -> Any:
         raise BadRequest("请求体不是有效的 JSON。", reason="invalid_json") from None
     reject_unstorable_text(data)
     return data
+
+
+def is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
 
 
 def query_params(request: Request) -> dict[str, str]:
