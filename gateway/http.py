@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from marshmallow import Schema
+from marshmallow import Schema, fields
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
@@ -81,8 +81,10 @@ class Route:
         statuses = set(self.extra_statuses) | {429}
         if self.optional_auth:
             statuses.add(401)
+        if self.tag != "operations":
+            statuses |= {503, 504}  # the service behind the route is down or slow
         if self.roles is not None:
-            statuses |= {401, 403, 503, 504}
+            statuses |= {401, 403}
             if self.method not in ("GET", "HEAD"):
                 # A write may meet a record changed or taken by someone else meanwhile.
                 statuses.add(409)
@@ -90,12 +92,30 @@ class Route:
             statuses |= {400, 413, 415, 422}
         if self.query is not None:
             statuses |= {400, 422}  # 400: text no database can store (NUL)
-        if "{" in self.path:
-            statuses |= {400, 404}
+        if "{" in self.path or names_a_record(self.body) or names_a_record(self.query):
+            # 400 for the path: text no database can store.
+            statuses |= {400, 404} if "{" in self.path else {404}
         return sorted(statuses)
 
 
 ROUTES: list[Route] = []
+
+
+def names_a_record(schema: type[Schema] | None) -> bool:
+    """Whether a body or query of `schema` may name a record (a UUID or an `…_id`, at any
+    depth), which may not exist: a 404."""
+    if schema is None:
+        return False
+    pending = list(schema._declared_fields.items())
+    while pending:
+        name, item = pending.pop()
+        if isinstance(item, fields.UUID) or name.endswith(("_id", "_ids")):
+            return True
+        if isinstance(item, fields.List):
+            pending.append((name, item.inner))
+        elif isinstance(item, fields.Nested) and isinstance(item.nested, type):
+            pending.extend(item.nested._declared_fields.items())
+    return False
 
 
 class ApiEndpoint(HttpRequestHandler):
@@ -124,7 +144,8 @@ class ApiEndpoint(HttpRequestHandler):
         # told so, werkzeug reads a body without Content-Length as empty and drops it.
         request.environ["wsgi.input_terminated"] = True
         args, kwargs = super().get_entrypoint_parameters(request)
-        kwargs = dict(kwargs)
+        # Ids reach handlers as text, in the UUID's canonical (lower-case) form.
+        kwargs = {key: json_native(value) for key, value in kwargs.items()}
         reject_unstorable_text(kwargs)
         route = self.route
         if route.roles is not None:
@@ -177,8 +198,23 @@ def api(
     """Declare a route; `roles=None` makes it public, otherwise it needs a Bearer token."""
     route = Route(method, path, summary, tag, roles, **doc)
     ROUTES.append(route)
-    nameko_path = path.replace("{", "<").replace("}", ">")
-    return ApiEndpoint.decorator(method, nameko_path, route=route)
+    return ApiEndpoint.decorator(method, url_rule(path), route=route)
+
+
+def is_id_parameter(name: str) -> bool:
+    """Path parameters named `…_id` are the platform's public ids: UUIDs (DESIGN.md)."""
+    return name.endswith("_id")
+
+
+def url_rule(path: str) -> str:
+    """The werkzeug rule of an OpenAPI path. An id matches UUIDs only, so a malformed id is
+    the door's 404 and a fixed path beside a parameter (`/plans/overdue-scan` beside
+    `/plans/{plan_id}`) is never taken for an id: the `Allow` of a 405 stays true."""
+    return re.sub(
+        r"{(\w+)}",
+        lambda m: f"<uuid:{m[1]}>" if is_id_parameter(m[1]) else f"<{m[1]}>",
+        path,
+    )
 
 
 def read_json(request: Request, optional: bool = False) -> Any:

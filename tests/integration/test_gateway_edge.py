@@ -251,3 +251,33 @@ def test_an_account_over_its_limit_gets_429_while_other_accounts_go_on(start_gat
     assert 1 <= int(answers[3].headers["Retry-After"]) <= 5
     assert other.status_code == 200
     assert gateway["registry"].search_alumni.call_count == 4
+
+
+def test_an_id_in_a_path_is_a_uuid_or_the_route_is_not_there(gateway):
+    base = gateway["base_url"]
+    gateway["registry"].get_alumnus.return_value = {"id": "x"}
+    upper = str(uuid.uuid4()).upper()
+
+    malformed = requests.get(f"{base}/api/v1/alumni/12345", headers=bearer())
+    fine = requests.get(f"{base}/api/v1/alumni/{upper}", headers=bearer())
+    # A fixed path beside `/plans/{plan_id}` is not taken for a plan's id.
+    scan = requests.get(f"{base}/api/v1/plans/overdue-scan", headers=bearer())
+
+    assert malformed.status_code == 404
+    assert malformed.json()["error"]["code"] == "NOT_FOUND"
+    assert fine.status_code == 200
+    assert gateway["registry"].get_alumnus.call_args.args[0] == upper.lower()
+    assert scan.status_code == 405 and scan.headers["Allow"] == "POST"
+
+
+def test_the_document_lists_what_the_door_can_answer(gateway):
+    spec = requests.get(f"{gateway['base_url']}/openapi.json").json()
+    create = spec["paths"]["/api/v1/departments"]["post"]["responses"]
+    read = spec["paths"]["/api/v1/alumni/{alumnus_id}"]["get"]["responses"]
+    public = spec["paths"]["/api/v1/funds"]["get"]["responses"]
+
+    assert {"400", "401", "403", "409", "413", "415", "422", "429"} <= set(create)
+    assert {"400", "401", "403", "404", "429"} <= set(read)
+    assert {"429", "503"} <= set(public)
+    parameter = spec["paths"]["/api/v1/alumni/{alumnus_id}"]["get"]["parameters"][0]
+    assert parameter["schema"] == {"type": "string", "format": "uuid"}

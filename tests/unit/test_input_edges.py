@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 import uuid
 
 import pytest
@@ -16,7 +17,14 @@ from marshmallow import Schema, fields, validate
 from gateway import schemas as edge_schemas
 from services.common import contracts
 from services.common.contracts import registry
-from services.common.contracts.base import FullMatch, Name, StrictSchema, Text, load_or_raise
+from services.common.contracts.base import (
+    Flag,
+    FullMatch,
+    Name,
+    StrictSchema,
+    Text,
+    load_or_raise,
+)
 from services.common.contracts.events import common as events_common
 from services.common.errors import ValidationFailed
 
@@ -159,4 +167,69 @@ def test_every_pattern_of_every_schema_matches_the_whole_value():
             for validator in inner.validators:
                 if isinstance(validator, validate.Regexp) and not isinstance(validator, FullMatch):
                     offenders.append(f"{schema.__name__}.{name}")
+    assert offenders == []
+
+
+# ---- the same rules as /openapi.json states them -------------------------------------------
+
+SAMPLES = [
+    "",
+    "张伟",
+    " 张伟 ",
+    "a\nb",
+    "a\tb",
+    "a\n",
+    "\n",
+    " \t ",
+    "\u3000",
+    "a\rb",
+    "a\x00",
+    "a\u202eb",
+    "\u200b",
+    "x\ufeff",
+    "a\x85",
+    "\U0001f393 学院",
+]
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_the_documented_pattern_says_what_the_field_does(sample):
+    for schema, key in ((OneLine, "name"), (Free, "text")):
+        field = schema._declared_fields[key]
+        documented = re.search(field.metadata["pattern"], sample) is not None
+        try:
+            load_or_raise(schema, {key: sample})
+            accepted = True
+        except ValidationFailed:
+            accepted = False
+        assert documented == accepted, (key, sample)
+
+
+class Choice(StrictSchema):
+    flag = Flag(required=True)
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "false", "yes", None, 1.0])
+def test_a_flag_in_a_body_is_true_or_false_only(value):
+    assert "flag" in refused(Choice, {"flag": value})
+
+
+def test_every_yes_no_of_every_route_body_is_a_flag():
+    import gateway.service  # noqa: F401  (declares the routes)
+    from gateway.http import ROUTES
+
+    offenders = []
+
+    def walk(schema: type[Schema]) -> None:
+        for name, field in schema._declared_fields.items():
+            inner = field.inner if isinstance(field, fields.List) else field
+            if isinstance(inner, fields.Boolean) and not isinstance(inner, Flag):
+                offenders.append(f"{schema.__name__}.{name}")
+            if isinstance(inner, fields.Nested) and isinstance(inner.nested, type):
+                walk(inner.nested)
+
+    for route in ROUTES:
+        if route.body is not None:
+            walk(route.body)
+    assert load_or_raise(Choice, {"flag": False}) == {"flag": False}
     assert offenders == []

@@ -17,6 +17,7 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from services.common.contracts.base import (
     EventContract,
+    Flag,
     Name,
     PageQuery,
     StrictSchema,
@@ -301,7 +302,7 @@ class GiftInput(StrictSchema):
             "receipt only; needs `id_number_consent`"
         },
     )
-    id_number_consent = fields.Boolean(load_default=False)
+    id_number_consent = Flag(load_default=False)
 
     @validates_schema
     def _consistent(self, data, **_kwargs) -> None:
@@ -453,7 +454,7 @@ class Receipt(StrictSchema):
 
 class ReceiptVoid(StrictSchema):
     reason = Text(required=True, validate=length(1, 500))
-    reissue = fields.Boolean(
+    reissue = Flag(
         load_default=False,
         metadata={"description": "issue a new receipt for what remains of the gift at once"},
     )

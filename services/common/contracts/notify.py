@@ -7,6 +7,7 @@ from marshmallow import fields
 from services.common.contracts import base
 from services.common.contracts.base import (
     EventContract,
+    Flag,
     Name,
     PageQuery,
     StrictSchema,
@@ -127,7 +128,7 @@ class Reader(base.Actor):
 class PreferenceChange(StrictSchema):
     channel = fields.String(required=True, validate=one_of(CHANNELS))
     purpose = fields.String(required=True, validate=one_of(PURPOSES))
-    granted = fields.Boolean(required=True)
+    granted = Flag(required=True)
 
 
 class PreferencesInput(StrictSchema):
@@ -294,7 +295,7 @@ class MarkedRead(StrictSchema):
 class PreferenceLine(StrictSchema):
     channel = fields.String(required=True, validate=one_of(CHANNELS))
     purpose = fields.String(required=True, validate=one_of(PURPOSES))
-    granted = fields.Boolean(required=True)
+    granted = Flag(required=True)
     source = fields.String(required=True, metadata={"description": "`default` when never answered"})
     changed_at = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
 
@@ -308,7 +309,7 @@ class Preferences(StrictSchema):
 class Unsubscribed(StrictSchema):
     channel = fields.String(required=True)
     purpose = fields.String(required=True)
-    granted = fields.Boolean(required=True, metadata={"description": "false: withdrawn"})
+    granted = Flag(required=True, metadata={"description": "false: withdrawn"})
 
 
 class NotificationData(StrictSchema):
