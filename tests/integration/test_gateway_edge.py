@@ -281,3 +281,30 @@ def test_the_document_lists_what_the_door_can_answer(gateway):
     assert {"429", "503"} <= set(public)
     parameter = spec["paths"]["/api/v1/alumni/{alumnus_id}"]["get"]["parameters"][0]
     assert parameter["schema"] == {"type": "string", "format": "uuid"}
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(start_gateway):
+    base = start_gateway(
+        GATEWAY_RATE_PER_ADDRESS="0.1",
+        GATEWAY_BURST_PER_ADDRESS="2",
+        GATEWAY_TRUSTED_PROXIES="127.0.0.1",
+    )["base_url"]
+
+    def from_client(address: str, claimed: str = "") -> int:
+        chain = f"{claimed}, {address}" if claimed else address
+        return requests.get(f"{base}/health", headers={"X-Forwarded-For": chain}).status_code
+
+    assert [from_client("203.0.113.7") for _ in range(3)] == [200, 200, 429]
+    # Another client behind the same proxy is counted apart, whatever it claims to be.
+    assert from_client("203.0.113.8", claimed="203.0.113.7") == 200
+
+
+def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(start_gateway):
+    base = start_gateway(GATEWAY_RATE_PER_ADDRESS="0.1", GATEWAY_BURST_PER_ADDRESS="2")["base_url"]
+
+    answers = [
+        requests.get(f"{base}/health", headers={"X-Forwarded-For": f"198.51.100.{n}"})
+        for n in range(3)
+    ]
+
+    assert [a.status_code for a in answers] == [200, 200, 429]

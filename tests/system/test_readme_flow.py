@@ -268,7 +268,8 @@ def test_openapi_documents_the_error_statuses_of_protected_routes(spec):
                 assert {"401", "403", "503", "504"} <= set(responses), route.path
                 assert spec["paths"][route.path][method.lower()]["security"] == [{"bearer": []}]
             if route.body is not None:
-                assert {"400", "413", "422"} <= set(responses), route.path
+                assert {"400", "413", "415", "422"} <= set(responses), route.path
+            assert "429" in responses, route.path  # every request counts against a limit
             for status, answer in responses.items():
                 if status.startswith(("4", "5")):
                     schema = answer["content"]["application/json"]["schema"]
