@@ -158,7 +158,12 @@ def _service_block(entry: ServiceEntry) -> str:
     if entry.readiness == HTTP_PROBE:
         for other in catalogue.rpc_services():
             lines += _condition(other.name)
-        lines += ["    ports:", f'      - "{GATEWAY_PORT}:{GATEWAY_PORT}"']
+        lines += [
+            "    ports:",
+            "      # On the host's loopback only: a TLS proxy on the host is the public door",
+            "      # (docs/deploy.md), so tokens and personal data never cross a network in clear.",
+            f'      - "127.0.0.1:{GATEWAY_PORT}:{GATEWAY_PORT}"',
+        ]
     lines.append("    healthcheck:")
     if entry.readiness == HTTP_PROBE:
         lines.append(f"      # Exit 0 when GET http://127.0.0.1:{GATEWAY_PORT}/health answers 200.")

@@ -66,6 +66,18 @@ DEFAULTS: dict[str, str] = {
     "PASSWORD_HASHES_WAITING": "1",
     "SESSION_CHECK_SECONDS": "5",
     "GATEWAY_LOGINS_AT_ONCE": "3",
+    # gateway: its door (gateway/edge.py, docs/security/edge.md). Rates are requests per
+    # second, bursts how many may come at once; each gateway instance counts on its own;
+    # a rate of 0 turns that limit off.
+    "GATEWAY_RATE_PER_ADDRESS": "50",
+    "GATEWAY_BURST_PER_ADDRESS": "500",
+    "GATEWAY_RATE_PER_ACCOUNT": "20",
+    "GATEWAY_BURST_PER_ACCOUNT": "200",
+    # Origins (scheme://host[:port], comma-separated) whose pages may call the API from a
+    # browser; none by default.
+    "GATEWAY_CORS_ORIGINS": "",
+    # Addresses or networks of reverse proxies whose X-Forwarded-For names the client.
+    "GATEWAY_TRUSTED_PROXIES": "",
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,

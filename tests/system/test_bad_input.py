@@ -463,8 +463,8 @@ CASES = [
         "unsupported-method-on-a-route",
         "DELETE",
         f"{ALUMNI}/{UNKNOWN_ID}",
-        404,
-        "NOT_FOUND",
+        405,
+        "METHOD_NOT_ALLOWED",
     ),
     # ---- conflicts ----
     Case(

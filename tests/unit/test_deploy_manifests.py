@@ -274,9 +274,14 @@ def test_every_depends_on_waits_for_service_healthy(compose):
         assert set(services[entry.name]["depends_on"]) == expected, entry.name
 
 
-def test_gateway_publishes_port_8000_and_listens_on_all_interfaces(compose):
+def test_gateway_is_published_on_the_hosts_loopback_only(compose):
+    """The container listens on all its interfaces, but the host publishes it on 127.0.0.1:
+    the public door is a TLS proxy on the host (docs/deploy.md), never plain HTTP."""
     gateway = compose["services"]["gateway"]
-    assert "8000:8000" in [str(p) for p in gateway["ports"]]
+    assert [str(p) for p in gateway["ports"]] == ["127.0.0.1:8000:8000"]
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
     assert _environment(gateway)["WEB_SERVER_ADDRESS"] == "0.0.0.0:8000"
 
 
