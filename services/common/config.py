@@ -56,6 +56,8 @@ DEFAULTS: dict[str, str] = {
     "NOTIFY_PUBLIC_URL": "",
     "NOTIFY_OFFICE_EMAIL": "",
     "NOTIFY_CLOCK_START": "",
+    # local copies of the registry (services/common/snapshots.py): clock skew allowed
+    "SNAPSHOT_MAX_AHEAD_SECONDS": "300",
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,

@@ -40,7 +40,14 @@ log = logging.getLogger(__name__)
 DEFAULT_RETRY_DELAYS_SECONDS = (1, 5, 30)
 ATTEMPT_HEADER = "x-alumni-attempt"
 ERROR_HEADER = "x-alumni-error"
-POISON_REASONS = frozenset({"contract_breach", "unknown_event_type"})
+POISON_REASONS = frozenset(
+    {
+        "contract_breach",
+        "unknown_event_type",
+        # services/common/snapshots.py: a version from the future stays one on every retry.
+        "snapshot_from_the_future",
+    }
+)
 
 
 def is_poison(error: BaseException) -> bool:
