@@ -2,7 +2,7 @@
 
 The shared broker on 5672 serves every other test (and other people's): outages are
 staged on a second node, started here on free ports with its data, logs and Erlang
-cookie under a temporary directory, without plugins. `outage()` stops its RabbitMQ
+cookie under a temporary directory, with the management plugin only. `outage()` stops its RabbitMQ
 application (`rabbitmqctl stop_app`: the listener closes, clients get ECONNREFUSED) and
 starts it again; durable queues and persistent messages survive, as in a broker restart.
 """
@@ -50,12 +50,17 @@ class RabbitNode:
         self.base_dir = Path(base_dir)
         self.port = free_port()
         self.dist_port = free_port()
+        self.management_port = free_port()
         self.name = f"alumni-outage-{uuid.uuid4().hex[:8]}@localhost"
         self.started = False
 
     @property
     def amqp_uri(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    @property
+    def management_url(self) -> str:
+        return f"http://127.0.0.1:{self.management_port}"
 
     def vhost_uri(self, vhost: str) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/{vhost}"
@@ -83,8 +88,10 @@ class RabbitNode:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         (self.base_dir / "rabbitmq.conf").write_text(
             f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n"
+            f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {self.management_port}\n"
         )
-        (self.base_dir / "enabled_plugins").write_text("[].\n")
+        # The management API: the platform's broker accounts are made through it.
+        (self.base_dir / "enabled_plugins").write_text("[rabbitmq_management].\n")
         (self.base_dir / "rabbitmq-env.conf").write_text("")
         subprocess.run(
             [rabbitmq_script("rabbitmq-server"), "-detached"],
