@@ -1,17 +1,16 @@
 """Who may do what on the broker: one account per service, and subscriber accounts for
 other campus systems, all derived from the service catalogue (docs/security/broker.md).
 
-    python -m services.broker_accounts provision            # `make run` does this
+    python -m services.broker_accounts provision            # what `make run` does first
     python -m services.broker_accounts subscriber <name>    # an account for a campus system
-    python -m services.broker_accounts render <file>        # compose: the definitions with
-                                                            # passwords from the environment
 
 The one source is `definitions()`: a RabbitMQ definitions document (vhost, users,
 permissions, topic permissions on the RPC exchange, the event exchanges and every
 consumer's queues). `make deploy-files` writes it without passwords to
-deploy/rabbitmq-definitions.json (a test keeps that file in step); compose renders it with
-the passwords of its environment for the broker to load at boot; `make run` and the test
-fixtures import it through the management API with the passwords they hold.
+deploy/rabbitmq-definitions.json (a test keeps that file in step), which compose's broker
+loads at boot with the passwords of its environment put in; `make run` and the test
+fixtures import the same document through the management API with the passwords they
+hold.
 
 A service's account may:
 - declare, bind and read its own queues: its RPC queue `rpc-<name>`, its RPC reply queues
@@ -45,7 +44,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from services.common import catalogue, config
@@ -57,7 +55,6 @@ UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 HASHING_ALGORITHM = "rabbit_password_hashing_sha256"
 SUBSCRIBER_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 SUBSCRIBER_ACCOUNT_PREFIX = "sub-"
-DEFINITIONS_FILE = Path(__file__).resolve().parents[1] / "deploy" / "rabbitmq-definitions.json"
 MANAGEMENT_TIMEOUT_SECONDS = 10
 
 
@@ -255,28 +252,20 @@ def definitions(
 
 def definitions_file() -> str:
     """deploy/rabbitmq-definitions.json: the platform's definitions for the default vhost
-    and account names, without passwords (`make deploy-files`)."""
-    return (
-        json.dumps(
-            definitions(config.DEFAULTS["BROKER_VHOST"], config.DEFAULTS["BROKER_USER_PREFIX"]),
-            indent=2,
-            ensure_ascii=False,
-        )
-        + "\n"
-    )
+    and account names, without passwords (`make deploy-files`). One item a line, so that
+    the broker's container can put each account's password in with `sed`
+    (deployfiles.py, `rabbitmq_entrypoint`)."""
+    document = definitions(config.DEFAULTS["BROKER_VHOST"], config.DEFAULTS["BROKER_USER_PREFIX"])
+    sections = []
+    for key, items in document.items():
+        lines = ",\n".join(f"    {json.dumps(item, ensure_ascii=False)}" for item in items)
+        sections.append(f'  "{key}": [\n{lines}\n  ]')
+    return "{\n" + ",\n".join(sections) + "\n}\n"
 
 
-def with_passwords(
-    document: dict[str, Any], prefix: str, passwords: dict[str, str]
-) -> dict[str, Any]:
-    """`document` with each service account's password hashed in (compose's rendering)."""
-    users = []
-    for user in document["users"]:
-        password = passwords.get(user["name"].removeprefix(prefix))
-        if not password:
-            raise SystemExit(f"no password for broker account {user['name']}")
-        users.append({**user, "password_hash": password_hash(password)})
-    return {**document, "users": users}
+def password_slot(user: str) -> str:
+    """The text of `user`'s entry in the definitions file that a password replaces."""
+    return f'"name": "{user}", "password_hash": ""'
 
 
 # ---- the management API ----------------------------------------------------------------
@@ -403,23 +392,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("provision", help="vhost, service accounts and queues (make run)")
     subscriber = commands.add_parser("subscriber", help="an account for a campus system")
     subscriber.add_argument("name", help="its name: a-z 0-9 _ -, its queues are sub.<name>.*")
-    render = commands.add_parser("render", help="the definitions with the environment's passwords")
-    render.add_argument("output", type=Path)
     args = parser.parse_args(argv)
     vhost = config.get("BROKER_VHOST") or ""
     prefix = config.get("BROKER_USER_PREFIX") or ""
     try:
-        if args.command == "render":
-            document = json.loads(DEFINITIONS_FILE.read_text())
-            passwords = {
-                name: config.get(f"BROKER_PASSWORD_{name.upper()}") for name in catalogue.names()
-            }
-            args.output.write_text(
-                json.dumps(with_passwords(document, prefix, passwords), indent=2)
-            )
-            args.output.chmod(0o644)  # read by the broker's own user in its container
-            print(f"wrote {args.output}")
-        elif args.command == "provision":
+        if args.command == "provision":
             provision(Management.from_settings(), vhost, prefix, service_passwords())
             print(f"broker: vhost {vhost} with one account per service ({prefix}<service>)")
         else:
