@@ -99,9 +99,12 @@ def service_grant(entry: ServiceEntry, user: str) -> Grant:
     rpc_bindings = [UUID]
     if calls:
         queues.append(rf"rpc\.reply-{name}-{UUID}")
+    if answers or entry.readiness != RPC_PROBE:
+        # A standalone proxy's replies: the healthcheck of a service that answers RPC, and
+        # the operator commands, which use the gateway's account (config.operator_amqp_uri).
+        queues.append(rf"rpc\.reply-{STANDALONE_PROXY}-{UUID}")
     if answers:
-        # Its own queue, and a standalone proxy's replies for its healthcheck.
-        queues += [rf"rpc-{name}", rf"rpc\.reply-{STANDALONE_PROXY}-{UUID}"]
+        queues.append(rf"rpc-{name}")
         rpc_keys.append(rf"{name}\.health")
         rpc_bindings.append(rf"{name}\.\*")
     rpc_keys += [rf"{re.escape(target)}\.[a-z_0-9]+" for target in calls]
@@ -378,7 +381,7 @@ def add_subscriber(
 
 
 def subscriber_uri(user: str, password: str, vhost: str) -> str:
-    parts = urllib.parse.urlsplit(config.amqp_uri())
+    parts = urllib.parse.urlsplit(config.platform_amqp_uri())
     netloc = f"{urllib.parse.quote(user, safe='')}:{urllib.parse.quote(password, safe='')}@"
     netloc += parts.netloc.rpartition("@")[2]
     return urllib.parse.urlunsplit((parts.scheme, netloc, "/" + vhost, "", ""))
@@ -393,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     subscriber = commands.add_parser("subscriber", help="an account for a campus system")
     subscriber.add_argument("name", help="its name: a-z 0-9 _ -, its queues are sub.<name>.*")
     args = parser.parse_args(argv)
-    vhost = config.get("BROKER_VHOST") or ""
+    vhost = urllib.parse.unquote(urllib.parse.urlsplit(config.platform_amqp_uri()).path[1:])
     prefix = config.get("BROKER_USER_PREFIX") or ""
     try:
         if args.command == "provision":

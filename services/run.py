@@ -295,21 +295,21 @@ def printer(stream: IO[str] = sys.stdout) -> Callable[[str], None]:
 
 
 def platform_broker(say: Callable[[str], None]) -> str | None:
-    """The platform's own vhost on the broker: `BROKER_VHOST`, with one account per
+    """The platform's own vhost on the broker (`BROKER_VHOST`, unless `AMQP_URI` names
+    one: `config.platform_amqp_uri`), with one account per
     service (services/broker_accounts.py), made through the management API as the account
     of `AMQP_URI`, which keeps no permission there. Returns the AMQP URI of that vhost
     (the services put their own accounts into it), or None after saying why it cannot.
 
     With `BROKER_PROVISION=0` the vhost and accounts are taken as made by someone else
     (an operator who loaded deploy/rabbitmq-definitions.json, a test harness)."""
-    from urllib.parse import quote, urlsplit, urlunsplit
+    from urllib.parse import unquote, urlsplit
 
     from services import broker_accounts
 
-    vhost = config.get("BROKER_VHOST") or ""
     admin_uri = config.amqp_uri()
-    parts = urlsplit(admin_uri)
-    platform_uri = urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
+    platform_uri = config.platform_amqp_uri()
+    vhost = unquote(urlsplit(platform_uri).path[1:])
     if not config.get_flag("BROKER_PROVISION"):
         return platform_uri
     management = broker_accounts.Management.from_settings(admin_uri)

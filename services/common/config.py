@@ -139,13 +139,28 @@ def service_amqp_uri(service: str, overrides: Mapping[str, Any] | None = None) -
     explicit = get(f"{service.upper()}_AMQP_URI", overrides)
     if explicit:
         return explicit
-    base = urlsplit(amqp_uri(overrides))
+    base = urlsplit(platform_amqp_uri(overrides))
     credentials = (
         f"{quote(broker_username(service, overrides), safe='')}:"
         f"{quote(broker_password(service, overrides), safe='')}"
     )
     address = base.netloc.rpartition("@")[2]
     return urlunsplit((base.scheme, f"{credentials}@{address}", base.path, base.query, ""))
+
+
+def platform_amqp_uri(overrides: Mapping[str, Any] | None = None) -> str:
+    """`AMQP_URI`, on the platform's vhost (`BROKER_VHOST`) when it names none."""
+    base = urlsplit(amqp_uri(overrides))
+    if base.path not in ("", "/"):
+        return amqp_uri(overrides)
+    vhost = "/" + quote(get("BROKER_VHOST", overrides) or "", safe="")
+    return urlunsplit((base.scheme, base.netloc, vhost, base.query, ""))
+
+
+def operator_amqp_uri(overrides: Mapping[str, Any] | None = None) -> str:
+    """What operator commands on this machine (roster backfill, demo data) connect with:
+    the gateway's account, the one that may call every service (docs/security/broker.md)."""
+    return service_amqp_uri("gateway", overrides)
 
 
 def amqp_ssl(overrides: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
