@@ -166,8 +166,9 @@ def operator_amqp_uri(overrides: Mapping[str, Any] | None = None) -> str:
 def amqp_ssl(overrides: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
     """TLS options for the broker connection (kombu's `ssl`, nameko's `AMQP_SSL`): with
     `AMQP_SSL_CA_CERTS` the broker's certificate is checked against that CA (and a client
-    certificate is shown when `AMQP_SSL_CERTFILE`/`_KEYFILE` are set); without it an
-    `amqps://` URI checks against the system's CAs."""
+    certificate is shown when `AMQP_SSL_CERTFILE`/`_KEYFILE` are set). An `amqps://` URI
+    without it trusts no CA at all (py-amqp loads none): for a publicly signed broker, give
+    the system's bundle (e.g. /etc/ssl/certs/ca-certificates.crt)."""
     ca_certs = get("AMQP_SSL_CA_CERTS", overrides)
     if not ca_certs:
         return None

@@ -9,6 +9,7 @@ accounts.
   with the events service's account) goes to the dead-letter queue and changes nothing;
 - a snapshot from the future sent with the publisher's own account is refused, and a
   later real change still reaches the copy;
+- with `amqps://` and a CA configured, the services connect over TLS;
 - `make run`'s supervisor puts the platform on a vhost of its own where the broker's
   default account has no permission, leaving other vhosts alone; where it cannot
   administer the broker it says so in one line and stops.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -36,8 +38,10 @@ from services.common import catalogue
 from services.common.reliable_events import dead_letter_queue_name
 from services.events.models import RosterEntry
 from tests.conftest import DatabaseFactory
+from tests.support.broker_node import RabbitNode, unavailable_reason
 from tests.support.processes import REPO_ROOT, SystemUnderTest, free_port
 from tests.support.taps import pika_connection
+from tests.support.tls import make_server_certificate
 from tests.system.helpers import alumnus_body, department_body
 
 ROSTER_QUEUE = "evt-registry-alumnus_registered--events.on_alumnus_registered"
@@ -408,4 +412,61 @@ def test_make_run_puts_the_platform_on_a_vhost_where_guest_has_no_permission(
         assert office.get(f"/api/v1/alumni/{alumnus['id']}").status_code == 200
     finally:
         system.stop_all()
+        databases.drop_all()
+
+
+# ---- amqps -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_broker(tmp_path_factory):
+    """A node of the test's own that speaks AMQP over TLS only, with a certificate of a CA
+    made for the test."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"cannot start a RabbitMQ node of our own: {reason}")
+    certificate = make_server_certificate(tmp_path_factory.mktemp("tls"))
+    node = RabbitNode(tmp_path_factory.mktemp("rabbit-tls"), tls=certificate)
+    try:
+        node.start()
+        yield node, certificate
+    finally:
+        node.stop()
+
+
+def test_the_services_work_over_amqps_when_it_is_configured(tls_broker, tmp_path_factory):
+    node, certificate = tls_broker
+    databases = DatabaseFactory("sqlite", tmp_path_factory)
+    system = SystemUnderTest(
+        amqp_uri=node.new_vhost(),
+        database_urls={name: databases.new(name) for name in ("registry", "events")},
+        var_dir=tmp_path_factory.mktemp("var"),
+        management_url=node.management_url,
+    )
+    assert system.amqp_uri.startswith("amqps://")
+    checked = {"ca_certs": str(certificate.ca_file), "cert_reqs": ssl.CERT_REQUIRED}
+    try:
+        # The events service declares its queues and consumes over TLS as well.
+        for service in ("registry", "events"):
+            system.start(service, AMQP_SSL_CA_CERTS=str(certificate.ca_file))
+
+        def answers(service: str) -> bool:
+            try:
+                settings = {"AMQP_URI": system.amqp_uri, "AMQP_SSL": checked}
+                with ClusterRpcProxy(settings, timeout=3) as cluster:
+                    return getattr(cluster, service).health()["status"] == "ok"
+            except Exception:  # noqa: BLE001 - not up yet
+                return False
+
+        for service in ("registry", "events"):
+            wait_for(lambda s=service: answers(s), timeout=60, step=0.5)
+        # The broker's certificate is checked: without the CA the handshake fails.
+        with (
+            pytest.raises(ssl.SSLError),
+            ClusterRpcProxy({"AMQP_URI": system.amqp_uri}, timeout=3) as cluster,
+        ):
+            cluster.registry.health()
+    finally:
+        system.stop_all()
+        system.remove_broker_accounts()
         databases.drop_all()
