@@ -5,7 +5,8 @@
   platform's queue consumer (services/common/broker.py), and surviving a broker that goes
   away while a call is answered.
 - `@consumes(source, event_type)`: a reliable event handler (retries, then a dead-letter
-  queue: services/common/reliable_events.py) that checks the event against its contract
+  queue: services/common/reliable_events.py, which also dead-letters an event whose
+  broker `user_id` is not `source`'s account) that checks the event against its contract
   and its publisher, and claims it in the inbox in the same transaction as the handler's
   effect, so a redelivered event does nothing twice. The method receives the open
   session and the checked event: `def on_x(self, session, event) -> None`.
