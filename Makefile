@@ -29,7 +29,7 @@ lint: $(PY)
 	$(VENV)/bin/ruff format --check .
 
 bench: $(PY)
-	ENSURE_RABBIT_MANAGEMENT=0 scripts/ensure-rabbitmq.sh
+	scripts/ensure-rabbitmq.sh
 	$(PY) -m bench.gateway_reads
 	$(PY) -m bench.signups
 	$(PY) -m bench.gifts
