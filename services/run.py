@@ -13,6 +13,9 @@ answers, then watches:
   minute; each exit (with the end of its log) and each restart is said on the output;
 - readiness is polled, and each change (not ready, and why; ready again) is said too.
 
+Before anything starts, the platform gets a vhost of its own on the broker with one account
+per service (`platform_broker`); the broker's default account has no permission there.
+
 Ctrl-C or TERM stops everything: one TERM to each process, KILL to any still running after
 `STOP_GRACE_SECONDS` (a second TERM would stop a nameko process from ever finishing its
 stop); a second Ctrl-C kills at once. Imports nothing of nameko: it only runs processes.
@@ -291,14 +294,61 @@ def printer(stream: IO[str] = sys.stdout) -> Callable[[str], None]:
     return say
 
 
+def platform_broker(say: Callable[[str], None]) -> str | None:
+    """The platform's own vhost on the broker (`BROKER_VHOST`, unless `AMQP_URI` names
+    one: `config.platform_amqp_uri`), with one account per
+    service (services/broker_accounts.py), made through the management API as the account
+    of `AMQP_URI`, which keeps no permission there. Returns the AMQP URI of that vhost
+    (the services put their own accounts into it), or None after saying why it cannot.
+
+    With `BROKER_PROVISION=0` the vhost and accounts are taken as made by someone else
+    (an operator who loaded deploy/rabbitmq-definitions.json, a test harness)."""
+    from urllib.parse import unquote, urlsplit
+
+    from services import broker_accounts
+
+    admin_uri = config.amqp_uri()
+    platform_uri = config.platform_amqp_uri()
+    vhost = unquote(urlsplit(platform_uri).path[1:])
+    if not config.get_flag("BROKER_PROVISION"):
+        return platform_uri
+    management = broker_accounts.Management.from_settings(admin_uri)
+    try:
+        broker_accounts.provision(
+            management,
+            vhost,
+            config.get("BROKER_USER_PREFIX") or "",
+            broker_accounts.service_passwords(),
+        )
+    except broker_accounts.BrokerAdminError as error:
+        say(
+            f"无法在消息代理上建立平台的虚拟主机和账号 / cannot set up the platform's vhost "
+            f"{vhost!r} and accounts on the broker: {error}. Enable the management plugin "
+            f"(sudo rabbitmq-plugins enable rabbitmq_management) and give AMQP_URI an "
+            f"administrator, or load deploy/rabbitmq-definitions.json yourself and set "
+            f"BROKER_PROVISION=0 (docs/security/broker.md)."
+        )
+        return None
+    return platform_uri
+
+
 def main() -> int:
     var_dir = config.var_dir()
-    env = {**os.environ, "ALUMNI_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1"}
+    say = printer()
+    amqp_uri = platform_broker(say)
+    if amqp_uri is None:
+        return 1
+    env = {
+        **os.environ,
+        "ALUMNI_VAR_DIR": str(var_dir),
+        "PYTHONUNBUFFERED": "1",
+        # The vhost; each service connects to it with its own account (services/launch.py).
+        "AMQP_URI": amqp_uri,
+    }
     env.setdefault("ALUMNI_ADMIN_USERNAME", config.admin_username())
     password, source = admin_password(env, var_dir)
     env["ALUMNI_ADMIN_PASSWORD"] = password
     log_dir = var_dir / "log"
-    say = printer()
     supervisor = Supervisor(catalogue_children(), env, log_dir, say)
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)

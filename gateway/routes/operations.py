@@ -13,6 +13,7 @@ from gateway.errors import json_response
 from gateway.http import api
 from gateway.openapi import docs_asset, docs_page, openapi_document
 from services.common import catalogue
+from services.common.config import amqp_ssl
 from services.common.errors import AppError
 
 READINESS_TIMEOUT_SECONDS = 3
@@ -72,7 +73,7 @@ class OperationsRoutes:
 
     def _broker_check(self) -> str:
         try:
-            with Connection(self.config["AMQP_URI"]) as connection:
+            with Connection(self.config["AMQP_URI"], ssl=amqp_ssl()) as connection:
                 connection.ensure_connection(max_retries=1, timeout=READINESS_TIMEOUT_SECONDS)
             return "ok"
         except Exception:
