@@ -1180,7 +1180,7 @@ MATRIX += [
         REGISTRATIONS,
         "a draft of department A",
         roles(409, 403, 409, 404),
-        on(json=sign_up_body(), event_id="a_draft"),
+        on(json=sign_up_body("ab"), event_id="a_draft"),
     ),
     Row(
         "DELETE",
