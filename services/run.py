@@ -272,12 +272,15 @@ def admin_password(env: dict[str, str], var_dir: Path) -> tuple[str, str]:
     return password_file.read_text().strip(), f"(generated, kept in {password_file})"
 
 
-def banner(base_url: str, username: str, password: str, source: str, log_dir: Path) -> str:
+def banner(
+    base_url: str, username: str, password: str, source: str, log_dir: Path, broker: str
+) -> str:
     notes = "".join(f"  {note}\n" for note in catalogue.stand_in_notes())
     return f"""校友工作平台已启动 / the alumni platform is running
   API:        {base_url}/api/v1
   API docs:   {base_url}/docs
   admin:      {username} / {password} {source}
+  broker:     {broker} (one account per service; passwords in var/broker-password-*)
   logs:       {log_dir}/
 {notes}A process that stops is restarted (said here); Ctrl-C stops everything.
 """
@@ -338,6 +341,9 @@ def main() -> int:
     amqp_uri = platform_broker(say)
     if amqp_uri is None:
         return 1
+    # Where, without the administering account's password.
+    scheme, _, rest = amqp_uri.partition("://")
+    broker = f"{scheme}://{rest.rpartition('@')[2]}"
     env = {
         **os.environ,
         "ALUMNI_VAR_DIR": str(var_dir),
@@ -355,7 +361,9 @@ def main() -> int:
     base_url = readiness_url()
     supervisor.run(
         ready_check(base_url),
-        lambda: say(banner(base_url, env["ALUMNI_ADMIN_USERNAME"], password, source, log_dir)),
+        lambda: say(
+            banner(base_url, env["ALUMNI_ADMIN_USERNAME"], password, source, log_dir, broker)
+        ),
     )
     return 0
 

@@ -404,6 +404,8 @@ def test_make_run_puts_the_platform_on_a_vhost_where_guest_has_no_permission(
         assert [p["user"] for p in management.permissions(other)] == ["guest"]
         with pytest.raises(AMQPConnectionError):
             pika_connection(outage_broker.vhost_uri("alumni")).close()
+        banner = f"broker:     amqp://127.0.0.1:{outage_broker.port}/alumni"
+        wait_for(lambda: banner in (system.var_dir / "supervisor.log").read_text())
         password_file = system.var_dir / "broker-password-registry"
         assert oct(password_file.stat().st_mode & 0o777) == "0o600"
 
