@@ -59,7 +59,7 @@ class StewardshipRoutes:
     def rename_department(
         self, request: Request, principal: Principal, department_id: str, body: dict[str, Any]
     ):
-        return self.registry.rename_department(department_id, body, principal.as_actor())
+        return self.registry.rename_department(department_id, body)
 
     @api(
         "POST",
@@ -72,7 +72,7 @@ class StewardshipRoutes:
         status=201,
     )
     def merge_departments(self, request: Request, principal: Principal, body: dict[str, Any]):
-        return self.registry.merge_departments(body, principal.as_actor())
+        return self.registry.merge_departments(body)
 
     @api(
         "GET",
@@ -114,7 +114,7 @@ class StewardshipRoutes:
             )
         options = _import_options(request.form)
         job = self.registry.create_import(
-            {"filename": (upload.filename or "upload")[:255], **options}, principal.as_actor()
+            {"filename": (upload.filename or "upload")[:255], **options}
         )
         for seq, start in enumerate(range(0, len(data), CHUNK_BYTES)):
             chunk = base64.b64encode(data[start : start + CHUNK_BYTES]).decode("ascii")
@@ -190,7 +190,7 @@ class StewardshipRoutes:
     def dismiss_duplicate(self, request: Request, principal: Principal, candidate_id: str):
         if not candidate_id.isdigit():
             raise NotFound("疑似重复记录不存在。", reason="candidate_not_found")
-        return self.registry.dismiss_duplicate(int(candidate_id), principal.as_actor())
+        return self.registry.dismiss_duplicate(int(candidate_id))
 
     @api(
         "POST",
@@ -203,7 +203,7 @@ class StewardshipRoutes:
         status=201,
     )
     def merge_alumni(self, request: Request, principal: Principal, body: dict[str, Any]):
-        return self.registry.merge_alumni(body, principal.as_actor())
+        return self.registry.merge_alumni(body)
 
     @api(
         "GET",
@@ -225,7 +225,7 @@ class StewardshipRoutes:
         response=contract.MergeOut,
     )
     def undo_merge(self, request: Request, principal: Principal, merge_id: str):
-        return self.registry.undo_merge(merge_id, principal.as_actor())
+        return self.registry.undo_merge(merge_id)
 
 
 def _import_options(form: Any) -> dict[str, Any]:
