@@ -181,16 +181,17 @@ class StewardshipRoutes:
 
     @api(
         "POST",
-        "/api/v1/alumni/duplicates/{candidate_id}/dismiss",
+        "/api/v1/alumni/duplicates/{candidate}/dismiss",
         "Not one person: the pair leaves the queue for good.",
         "duplicates",
         (OFFICE,),
         response=contract.DuplicateCandidateOut,
     )
-    def dismiss_duplicate(self, request: Request, principal: Principal, candidate_id: str):
-        if not candidate_id.isdigit():
+    def dismiss_duplicate(self, request: Request, principal: Principal, candidate: str):
+        # A queue entry's number (not a public UUID: the pair is what the office sees).
+        if not candidate.isdigit() or len(candidate) > 18:
             raise NotFound("疑似重复记录不存在。", reason="candidate_not_found")
-        return self.registry.dismiss_duplicate(int(candidate_id))
+        return self.registry.dismiss_duplicate(int(candidate))
 
     @api(
         "POST",

@@ -2619,10 +2619,10 @@ MATRIX += [
     Row("GET", "/api/v1/alumni/duplicates", "the queue", office_only(200)),
     Row(
         "POST",
-        "/api/v1/alumni/duplicates/{candidate_id}/dismiss",
+        "/api/v1/alumni/duplicates/{candidate}/dismiss",
         "a pair that does not exist",
         office_only(404),
-        lambda world, role: Request({"candidate_id": "999999999"}),
+        lambda world, role: Request({"candidate": "999999999"}),
     ),
     Row("POST", "/api/v1/alumni/merges", "two of department A", office_only(201), merge_pair),
     Row(
