@@ -358,17 +358,16 @@ def _apply(transaction: Transaction, job_id: str, pause: Callable) -> None:
             if rows is None:
                 _finish(session, job)
                 return
-            _apply_batch(session, job, rows, index, pause)
+            # No pause inside a batch: its transaction holds SQLite's write lock, and another
+            # greenlet of this process waiting for that lock (the outbox relay) would block
+            # the whole process until the busy timeout.
+            _apply_batch(session, job, rows, index)
             job.heartbeat_at = utcnow()
         pause()
 
 
 def _apply_batch(
-    session: Session,
-    job: ImportJob,
-    rows: list,
-    index: duplicates.DuplicateIndex,
-    pause: Callable[[], None],
+    session: Session, job: ImportJob, rows: list, index: duplicates.DuplicateIndex
 ) -> None:
     records = [(row, _record(row.record)) for row in rows]
     existing = _existing_keys(session, records)
@@ -412,9 +411,7 @@ def _apply_batch(
             ],
         )
     history, keys, events, candidates = [], [], [], []
-    for number, ((_row, record), alumnus) in enumerate(zip(new, alumni, strict=True)):
-        if number % YIELD_EVERY == 0:
-            pause()
+    for (_row, record), alumnus in zip(new, alumni, strict=True):
         seq = seqs[alumnus["id"]]
         snapshot = _snapshot(alumnus, record)
         for field, value in snapshot.items():
