@@ -29,7 +29,7 @@ from typing import Any
 import requests
 
 from bench import import_parse
-from bench.common import BENCH_SETTINGS, BenchVhost, admin_token
+from bench.common import BENCH_SETTINGS, BenchVhost, admin_token, process_cpu_seconds
 from bench.gifts import drop_postgres_database, fresh_postgres_database
 from services.common import config
 from services.localsystem import LocalSystem
@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
         sample_import.create_departments(post)
         data = path.read_bytes()
+        registry_pid = system.processes["registry"].pid
+        cpu_before = process_cpu_seconds(registry_pid)
         started = time.perf_counter()
         response = http.post(
             f"{system.base_url}/api/v1/alumni/imports",
@@ -88,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         response.raise_for_status()
         job, parsed_at = follow(http, system.base_url, response.json()["id"], started)
         total = time.perf_counter() - started
+        # The registry's own CPU: what the import costs, whatever else the machine runs.
+        registry_cpu = process_cpu_seconds(registry_pid) - cpu_before
     finally:
         system.stop_all()
         vhost.delete()
@@ -101,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {'upload + parse + stage':<34}{parsed_at:>8.1f} s")
     print(f"  {'apply (write, duplicates, events)':<34}{total - parsed_at:>8.1f} s")
     print(f"  {'end to end':<34}{total:>8.1f} s  ({job['rows_read'] / total:,.0f} rows/s)")
+    print(f"  {'registry CPU during it':<34}{registry_cpu:>8.1f} s")
     print(f"  目标 {BUDGET_SECONDS:.0f} s：{'达到' if total <= BUDGET_SECONDS else '未达到'}")
     problems = []
     if job["status"] != "done":
@@ -120,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
                     "pure_wall_seconds": pure,
                     "parsed_seconds": parsed_at,
                     "end_to_end_seconds": total,
+                    "registry_cpu_seconds": registry_cpu,
                     "job": job,
                     "problems": problems,
                 },
