@@ -304,7 +304,7 @@ def test_registrations_follow_a_registry_merge_and_its_undo(
     absorbed_record = alumnus_snapshot(id=absorbed, updated_at=stamp.isoformat())
     merge_id = str(uuid.uuid4())
     data = {"merge_id": merge_id, "survivor_id": survivor, "absorbed_id": absorbed}
-    dispatch = event_dispatcher(rabbit_config)
+    dispatch = event_dispatcher(rabbit_config, **as_publisher(rabbit_config))
 
     def holders() -> dict[str, set[str]]:
         with events_session_factory() as session:
