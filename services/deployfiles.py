@@ -37,6 +37,7 @@ COMPOSE_HEADER = """\
 #
 # Required from the environment (or an .env file next to where you run compose):
 #   JWT_SECRET             signing key for access/refresh tokens
+#   CALLER_KEY             signs the caller of every call between services (gateway → service)
 #   ALUMNI_ADMIN_PASSWORD  password of the bootstrap admin account
 #   DONOR_ID_KEY           a long random string: the key of donors' ID numbers
 #                          (keep it: ID numbers stored under it cannot be read without it)
@@ -138,6 +139,7 @@ def compose_file() -> str:
         )
     environment += [
         '  JWT_SECRET: "${JWT_SECRET:?set JWT_SECRET to a long random string}"',
+        '  CALLER_KEY: "${CALLER_KEY:?set CALLER_KEY to a long random string}"',
         '  ALUMNI_ADMIN_USERNAME: "${ALUMNI_ADMIN_USERNAME:-admin}"',
         '  ALUMNI_ADMIN_PASSWORD: "${ALUMNI_ADMIN_PASSWORD:?set ALUMNI_ADMIN_PASSWORD for the '
         'bootstrap admin}"',
@@ -183,7 +185,12 @@ def _service_block(entry: ServiceEntry) -> str:
     if entry.readiness == HTTP_PROBE:
         for other in catalogue.rpc_services():
             lines += _condition(other.name)
-        lines += ["    ports:", f'      - "{GATEWAY_PORT}:{GATEWAY_PORT}"']
+        lines += [
+            "    ports:",
+            "      # On the host's loopback only: a TLS proxy on the host is the public door",
+            "      # (docs/deploy.md), so tokens and personal data never cross a network in clear.",
+            f'      - "127.0.0.1:{GATEWAY_PORT}:{GATEWAY_PORT}"',
+        ]
     lines.append("    healthcheck:")
     if entry.readiness == HTTP_PROBE:
         lines.append(f"      # Exit 0 when GET http://127.0.0.1:{GATEWAY_PORT}/health answers 200.")

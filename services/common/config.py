@@ -57,6 +57,28 @@ DEFAULTS: dict[str, str] = {
     "NOTIFY_PUBLIC_URL": "",
     "NOTIFY_OFFICE_EMAIL": "",
     "NOTIFY_CLOCK_START": "",
+    # identity (docs/security/identity.md): login throttling, hashing, session checks
+    "LOGIN_FREE_ATTEMPTS_PER_USER": "5",
+    "LOGIN_FREE_ATTEMPTS_PER_ADDRESS": "20",
+    "LOGIN_FIRST_LOCKOUT_SECONDS": "1",
+    "LOGIN_MAX_LOCKOUT_SECONDS": "900",
+    "LOGIN_WINDOW_SECONDS": "900",
+    "PASSWORD_HASHES_AT_ONCE": "2",
+    "PASSWORD_HASHES_WAITING": "1",
+    "SESSION_CHECK_SECONDS": "5",
+    "GATEWAY_LOGINS_AT_ONCE": "3",
+    # gateway: its door (gateway/edge.py, docs/security/edge.md). Rates are requests per
+    # second, bursts how many may come at once; each gateway instance counts on its own;
+    # a rate of 0 turns that limit off.
+    "GATEWAY_RATE_PER_ADDRESS": "50",
+    "GATEWAY_BURST_PER_ADDRESS": "500",
+    "GATEWAY_RATE_PER_ACCOUNT": "20",
+    "GATEWAY_BURST_PER_ACCOUNT": "200",
+    # Origins (scheme://host[:port], comma-separated) whose pages may call the API from a
+    # browser; none by default.
+    "GATEWAY_CORS_ORIGINS": "",
+    # Addresses or networks of reverse proxies whose X-Forwarded-For names the client.
+    "GATEWAY_TRUSTED_PROXIES": "",
     # local copies of the registry (services/common/snapshots.py): clock skew allowed
     "SNAPSHOT_MAX_AHEAD_SECONDS": "300",
     # the broker's accounts (services/broker_accounts.py, docs/security/broker.md)
@@ -70,10 +92,11 @@ DEFAULTS: dict[str, str] = {
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,
-and the secrets read with `secret()`: the donations' `DONOR_ID_KEY`, `PAYMENT_API_KEY`,
-`EBILL_API_KEY`; the broker's `<SERVICE>_AMQP_URI` and `BROKER_PASSWORD_<SERVICE>`
-(`service_amqp_uri`); notify's `NOTIFY_UNSUBSCRIBE_SECRET`, `NOTIFY_SMS_ACCESS_KEY_SECRET`,
-and `NOTIFY_SMTP_USERNAME` / `NOTIFY_SMTP_PASSWORD` (from the environment only)."""
+and the secrets read with `secret()`: `CALLER_KEY` (services/common/caller.py), the
+donations' `DONOR_ID_KEY`, `PAYMENT_API_KEY`, `EBILL_API_KEY`; the broker's
+`<SERVICE>_AMQP_URI` and `BROKER_PASSWORD_<SERVICE>` (`service_amqp_uri`); notify's
+`NOTIFY_UNSUBSCRIBE_SECRET`, `NOTIFY_SMS_ACCESS_KEY_SECRET`, and `NOTIFY_SMTP_USERNAME` /
+`NOTIFY_SMTP_PASSWORD` (from the environment only)."""
 
 ACCESS_TOKEN_TTL_SECONDS = 15 * 60
 REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 3600

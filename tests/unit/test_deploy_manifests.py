@@ -275,16 +275,21 @@ def test_every_depends_on_waits_for_service_healthy(compose):
         assert set(services[entry.name]["depends_on"]) == expected, entry.name
 
 
-def test_gateway_publishes_port_8000_and_listens_on_all_interfaces(compose):
+def test_gateway_is_published_on_the_hosts_loopback_only(compose):
+    """The container listens on all its interfaces, but the host publishes it on 127.0.0.1:
+    the public door is a TLS proxy on the host (docs/deploy.md), never plain HTTP."""
     gateway = compose["services"]["gateway"]
-    assert "8000:8000" in [str(p) for p in gateway["ports"]]
+    assert [str(p) for p in gateway["ports"]] == ["127.0.0.1:8000:8000"]
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
     assert _environment(gateway)["WEB_SERVER_ADDRESS"] == "0.0.0.0:8000"
 
 
 def test_secrets_are_required_from_the_environment(compose):
     for name, service in _app_services(compose).items():
         env = _environment(service)
-        for variable in ("JWT_SECRET", "ALUMNI_ADMIN_PASSWORD"):
+        for variable in ("JWT_SECRET", "CALLER_KEY", "ALUMNI_ADMIN_PASSWORD"):
             assert re.fullmatch(rf"\$\{{{variable}:\?.+\}}", env.get(variable, "")), (
                 f"{name}: {variable} must be '${{{variable}:?message}}', got {env.get(variable)!r}"
             )
