@@ -79,12 +79,12 @@ class Supervisor:
     killing: threading.Event = field(default_factory=threading.Event)
 
     def start_all(self) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         for child in self.children:
             self._start(child)
 
     def _start(self, child: Child) -> None:
-        child.log = open(self.log_dir / f"{child.name}.log", "ab")  # noqa: SIM115  (closed on exit)
+        child.log = config.open_private_log(self.log_dir / f"{child.name}.log")
         child.process = subprocess.Popen(
             child.argv,
             cwd=ROOT,
@@ -292,6 +292,7 @@ def printer(stream: IO[str] = sys.stdout) -> Callable[[str], None]:
 
 
 def main() -> int:
+    config.private_files()
     var_dir = config.var_dir()
     env = {**os.environ, "ALUMNI_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1"}
     env.setdefault("ALUMNI_ADMIN_USERNAME", config.admin_username())

@@ -21,7 +21,12 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from services.common import crypto  # noqa: E402
 from tests.support.processes import SystemUnderTest  # noqa: E402
+
+# This process's key for personal data (services/common/crypto.py); the processes of
+# system tests generate their own under their var/.
+crypto.configure({crypto.SETTING: "tests-personal-data-key-" + "k" * 32})
 
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]

@@ -8,13 +8,19 @@ service's tables stay its own) that already maps the two tables every service ha
     Base = service_base()
     OutboxMessage, ProcessedMessage = Base.outbox_model, Base.inbox_model
 
+Every model of such a base keeps its blind-index columns (a column whose `info` names
+`blind_index_of`, services/common/crypto.py) equal to the index of their source column on
+each ORM insert and update.
+
 Standard library and SQLAlchemy only.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase, Mapper
 
+from services.common import crypto
 from services.common.inbox import ProcessedMessageMixin
 from services.common.outbox import OutboxMessageMixin
 
@@ -33,4 +39,13 @@ def service_base() -> type[DeclarativeBase]:
 
     Base.outbox_model = OutboxMessage
     Base.inbox_model = ProcessedMessage
+    event.listen(Base, "before_insert", _set_blind_indexes, propagate=True)
+    event.listen(Base, "before_update", _set_blind_indexes, propagate=True)
     return Base
+
+
+def _set_blind_indexes(mapper: Mapper, _connection, target) -> None:
+    for column in mapper.columns:
+        source = column.info.get("blind_index_of")
+        if source is not None:
+            setattr(target, column.key, crypto.blind_index(getattr(target, source)))

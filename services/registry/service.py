@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from services.common import config
+from services.common.columns import utcnow
 from services.common.contracts import registry as contract
 from services.common.contracts.base import PageQuery, load_or_raise
-from services.common.dependencies import Database
-from services.common.entrypoints import HealthMixin, rpc
-from services.registry import domain
+from services.common.dependencies import Adapter, Database
+from services.common.entrypoints import HealthMixin, configured_timer, rpc
+from services.registry import domain, retention
 from services.registry.models import Base
 
 
 class RegistryService(HealthMixin):
     name = "registry"
 
+    history_retention = Adapter(
+        lambda settings: timedelta(
+            seconds=config.get_float("HISTORY_CONTACT_RETENTION_SECONDS", settings)
+        )
+    )
     db = Database(Base)
 
     @rpc
@@ -86,3 +94,14 @@ class RegistryService(HealthMixin):
     def authenticate(self, credentials: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.Credentials, credentials)
         return domain.authenticate(self.db.session, payload["username"], payload["password"])
+
+    @configured_timer("HISTORY_MASK_SCAN_SECONDS")
+    def mask_old_contacts(self) -> int:
+        """Mask the history's contact values replaced longer ago than their retention."""
+        handled = 0
+        while True:
+            with self.db.transaction() as session:
+                done = retention.mask_old_contacts(session, utcnow(), self.history_retention)
+            handled += done
+            if done < retention.BATCH:
+                return handled
