@@ -207,6 +207,8 @@ class EncryptedString(TypeDecorator):
 class EncryptedJSON(EncryptedString):
     """A JSON document (a contact, a list of contacts, a payload) stored encrypted whole."""
 
+    cache_ok = True
+
     def serialise(self, value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
 
