@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Text
+from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
 from services.common import config
@@ -182,6 +183,23 @@ class EncryptedString(TypeDecorator):
 
     impl = Text
     cache_ok = True
+
+    class Comparator(TypeDecorator.Comparator):
+        """Only `IS [NOT] NULL`: a value compared in SQL would be encrypted afresh (a new
+        nonce) and match nothing, so a comparison is refused rather than silently false.
+        Exact matches go through a blind index."""
+
+        def operate(self, op, *other, **kwargs):
+            if op in (operators.is_, operators.is_not) or (
+                op in (operators.eq, operators.ne) and other == (None,)
+            ):
+                return super().operate(op, *other, **kwargs)
+            raise TypeError(
+                f"an encrypted column ({self.type.context}) cannot be compared in SQL; "
+                "look it up by its blind index"
+            )
+
+    comparator_factory = Comparator
 
     def __init__(self, context: str) -> None:
         super().__init__()

@@ -97,6 +97,16 @@ def test_blind_indexes_match_normalised_values_only():
     assert "13812345678" not in keyring.blind_index("13812345678")
 
 
+def test_an_encrypted_column_refuses_a_comparison_that_could_never_match():
+    from services.registry.models import Alumnus
+
+    assert str(Alumnus.phone.is_(None)) == "alumni.phone IS NULL"
+    with pytest.raises(TypeError, match="blind index"):
+        Alumnus.phone == "13812345678"  # noqa: B015
+    with pytest.raises(TypeError, match="blind index"):
+        Alumnus.email.in_(["wang@example.com"])
+
+
 # ---- the registry: columns, search, history ---------------------------------------------
 
 
