@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import stat
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
 
-from services.common import crypto
+from services.common import config, crypto
 from services.common.adapters.publisher import InMemoryPublisher
 from services.common.columns import utcnow
 from services.common.contracts import registry as contract
 from services.common.contracts.base import load_or_raise
 from services.common.crypto import DecryptionError, Keyring
 from services.common.relay import OutboxRelay
+from services.localsystem import REPO_ROOT
 from services.registry import domain, retention
 from services.registry.models import ChangeRecord, OutboxMessage
 
@@ -205,3 +210,50 @@ def test_sent_outbox_rows_are_purged_after_their_retention(registry_session_fact
 
     with registry_session_factory() as session:
         assert session.scalars(select(OutboxMessage.event_id)).all() == ["e1"]  # unsent stays
+
+
+# ---- var/: the owner's only ----------------------------------------------------------------
+
+
+def test_var_is_made_0700_and_what_is_written_there_0600(tmp_path):
+    """A process as `make run` starts one (services/run.py): secrets, SQLite files, logs."""
+    var = tmp_path / "fresh" / "var"
+    script = (
+        "import sqlite3\n"
+        "from services.common import config\n"
+        "config.private_files()\n"
+        "path = config.var_dir()\n"
+        "config.secret('PII_KEYS')\n"
+        "sqlite3.connect(path / 'registry.db').execute('CREATE TABLE IF NOT EXISTS t (x)')\n"
+        "(path / 'log').mkdir()\n"
+        "config.open_private_log(path / 'log' / 'registry.log').write(b'up')\n"
+        "(path / 'mailbox.eml').write_text('x')\n"
+    )
+    env = {**os.environ, "ALUMNI_VAR_DIR": str(var), "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("PII_KEYS", None)
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=REPO_ROOT)
+
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in var.rglob("*")}
+    assert set(modes) >= {"pii-keys", "registry.db", "log", "registry.log", "mailbox.eml"}
+    assert {name: mode for name, mode in modes.items() if mode not in (0o600, 0o700)} == {}
+    assert modes["log"] == 0o700
+    # A laptop's var/ made before this change is closed on the next start.
+    var.chmod(0o755)
+    subprocess.run(
+        [sys.executable, "-c", script.replace("(path / 'log').mkdir()\n", "")],
+        env=env,
+        check=True,
+        cwd=REPO_ROOT,
+    )
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+
+
+def test_a_log_opened_by_the_supervisor_is_private_whatever_the_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        with config.open_private_log(tmp_path / "gateway.log") as log:
+            log.write(b"up")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "gateway.log").stat().st_mode) == 0o600
