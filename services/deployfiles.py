@@ -32,6 +32,9 @@ COMPOSE_HEADER = """\
 # Required from the environment (or an .env file next to where you run compose):
 #   JWT_SECRET             signing key for access/refresh tokens
 #   ALUMNI_ADMIN_PASSWORD  password of the bootstrap admin account
+#   PII_KEYS               a long random string (newest first, comma-separated, while a
+#                          key is rotated): the key of personal data in every database
+#                          (keep it; docs/security/data-at-rest.md)
 #   DONOR_ID_KEY           a long random string: the key of donors' ID numbers
 #                          (keep it: ID numbers stored under it cannot be read without it)
 #   NOTIFY_SMTP_ADDRESS    the mail relay notify sends through, host:port
@@ -114,6 +117,7 @@ def compose_file() -> str:
         )
     environment += [
         '  JWT_SECRET: "${JWT_SECRET:?set JWT_SECRET to a long random string}"',
+        '  PII_KEYS: "${PII_KEYS:?set PII_KEYS to a long random string, and keep it}"',
         '  ALUMNI_ADMIN_USERNAME: "${ALUMNI_ADMIN_USERNAME:-admin}"',
         '  ALUMNI_ADMIN_PASSWORD: "${ALUMNI_ADMIN_PASSWORD:?set ALUMNI_ADMIN_PASSWORD for the '
         'bootstrap admin}"',
