@@ -35,7 +35,8 @@ COMPOSE_HEADER = """\
 #   PII_KEYS               a long random string (newest first, comma-separated, while a
 #                          key is rotated): the key of personal data in every database
 #                          (keep it; docs/security/data-at-rest.md)
-#   DONOR_ID_KEY           a long random string: the key of donors' ID numbers
+#   DONOR_ID_KEY           a long random string: the key of donors' ID numbers (rotated
+#                          like PII_KEYS)
 #                          (keep it: ID numbers stored under it cannot be read without it)
 #   NOTIFY_SMTP_ADDRESS    the mail relay notify sends through, host:port
 #   NOTIFY_PUBLIC_URL      the address alumni open links in mail at (the gateway's)

@@ -11,7 +11,9 @@ with nothing left, the old secret can be removed from `PII_KEYS`
 (docs/security/data-at-rest.md, "Rotating the key").
 
 It reads `PII_KEYS` and `<SERVICE>_DATABASE_URL` as the services do; run it with the
-services' settings after they were restarted with the new secret in front.
+services' settings after they were restarted with the new secret in front. For the
+donations service it also re-encrypts donors' ID numbers under the newest `DONOR_ID_KEY`,
+which is rotated the same way.
 """
 
 from __future__ import annotations
@@ -80,10 +82,17 @@ def rotate_table(
 def rotate_service(service: str, batch: int, say: Callable[[str], None]) -> int:
     engine = make_engine(config.database_url(service), pool_size=1)
     try:
-        return sum(
+        done = sum(
             rotate_table(engine, table, batch, say, f"{service}.{table.name}")
             for table in encrypted_tables(service)
         )
+        if service == "donations":
+            # Donors' ID numbers have a key of their own (services/donations/identity.py).
+            from services.donations.identity import IdNumberCipher, rotate_id_numbers
+
+            cipher = IdNumberCipher.from_setting(config.secret("DONOR_ID_KEY"))
+            done += rotate_id_numbers(engine, cipher, batch, say)
+        return done
     finally:
         engine.dispose()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.common import crypto
 from services.common.columns import utcnow
@@ -15,10 +15,13 @@ from services.common.contracts.base import load_or_raise
 from services.common.db import make_engine
 from services.common.migrate import upgrade
 from services.common.rotate_keys import encrypted_tables, rotate_service, rotate_table
+from services.donations.identity import IdNumberCipher
 from services.notify import consent
 from services.notify.models import AddressHold
 from services.registry import domain
 from services.registry.models import Alumnus
+from tests.support.donations_books import Books
+from tests.support.donations_data import VALID_ID_NUMBER, alumnus_donor
 
 OLD = "old-personal-data-key-" + "o" * 32
 NEW = "new-personal-data-key-" + "n" * 32
@@ -130,4 +133,33 @@ def test_a_key_made_by_its_blind_index_is_rotated_too(databases, keys, monkeypat
     with Session(engine) as session:
         assert consent.held(session, ["gone@example.com"]) == {"gone@example.com"}
         assert session.scalars(select(AddressHold.address)).all() == ["gone@example.com"]
+    engine.dispose()
+
+
+def test_donor_id_numbers_rotate_under_their_own_key(databases, keys, monkeypatch):
+    url = databases.new("donations")
+    monkeypatch.setenv("DONATIONS_DATABASE_URL", url)
+    keys(OLD)
+    upgrade("donations", url)
+    engine = make_engine(url, pool_size=2)
+    books = Books(sessionmaker(engine, expire_on_commit=False))
+    books.cipher = IdNumberCipher.from_setting(OLD)
+    fund = books.fund()["id"]
+    for _ in range(3):
+        books.gift(
+            fund,
+            donor=alumnus_donor(books.alumnus()),
+            donor_id_number=VALID_ID_NUMBER,
+            id_number_consent=True,
+        )
+    monkeypatch.setenv("DONOR_ID_KEY", f"{NEW},{OLD}")
+
+    progress: list[str] = []
+    rotate_service("donations", 2, progress.append)
+
+    assert progress[-1].endswith(f"3 rows now under key {crypto.Keyring([NEW]).current.id}")
+    only_new = IdNumberCipher.from_setting(NEW)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, id_number_ciphertext FROM gifts")).all()
+    assert [only_new.decrypt(stored, gift_id) for gift_id, stored in rows] == [VALID_ID_NUMBER] * 3
     engine.dispose()
