@@ -44,8 +44,17 @@ def service_base() -> type[DeclarativeBase]:
     return Base
 
 
+_BLIND_INDEXES: dict[Mapper, list[tuple[str, str]]] = {}
+"""Per model, its (blind-index column, source column) pairs: found once, not per flush."""
+
+
 def _set_blind_indexes(mapper: Mapper, _connection, target) -> None:
-    for column in mapper.columns:
-        source = column.info.get("blind_index_of")
-        if source is not None:
-            setattr(target, column.key, crypto.blind_index(getattr(target, source)))
+    pairs = _BLIND_INDEXES.get(mapper)
+    if pairs is None:
+        pairs = _BLIND_INDEXES[mapper] = [
+            (column.key, column.info["blind_index_of"])
+            for column in mapper.columns
+            if "blind_index_of" in column.info
+        ]
+    for index, source in pairs:
+        setattr(target, index, crypto.blind_index(getattr(target, source)))
