@@ -22,11 +22,10 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from services.common import crypto  # noqa: E402
-from tests.support.processes import SystemUnderTest  # noqa: E402
+from tests.support.processes import PII_KEYS, SystemUnderTest  # noqa: E402
 
-# This process's key for personal data (services/common/crypto.py); the processes of
-# system tests generate their own under their var/.
-crypto.configure({crypto.SETTING: "tests-personal-data-key-" + "k" * 32})
+# This process's key for personal data, the same as the system tests' processes'.
+crypto.configure({crypto.SETTING: PII_KEYS})
 
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]

@@ -43,6 +43,8 @@ def system(request, module_amqp_uri, tmp_path_factory):
         var_dir=tmp_path_factory.mktemp("var"),
     )
     sut.settings.update(SHORT_PERIODS)
+    # No key given: the processes generate one under var/, as `make run` does.
+    del sut.settings[crypto.SETTING]
     sut.backend = request.param
     try:
         sut.start_all()
