@@ -3,7 +3,8 @@
 Phone, e-mail and WeChat ID are personal information (DESIGN.md, PIPL), and so
 are the contacts of visits, cooperation projects and event rosters. Whether a
 caller may see them (and a registration's check-in token) is decided in
-gateway/authz/; how a masked value looks (`138****5678`) is services/common/masking.py.
+gateway/authz/; this module only knows how a masked value looks
+(`138****5678`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,19 @@ from gateway.authz.events import may_see_checkin_tokens
 from gateway.authz.projects import may_see_project_contacts
 from gateway.authz.registry import may_see_personal_fields
 from gateway.authz.visits import may_see_visit_contact
-from services.common.masking import PERSONAL_FIELDS, mask
+
+PERSONAL_FIELDS = ("phone", "email", "wechat")
+
+
+def mask(field: str, value: Any) -> Any:
+    if not isinstance(value, str) or not value:
+        return value
+    if field == "phone":
+        return value[:3] + "****" + value[-4:] if len(value) >= 7 else "****"
+    if field == "email":
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return value[:1] + "***"
 
 
 def present_alumnus(principal: Principal, alumnus: dict[str, Any]) -> dict[str, Any]:

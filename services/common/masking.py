@@ -1,5 +1,7 @@
-"""How a masked contact looks (`138****5678`, `z***@example.com`): the gateway's answers to
-callers who may not see contacts, and the registry's history once its retention is over.
+"""How a masked contact looks (`138****5678`, `z***@example.com`) in the registry's history
+once its retention is over (services/registry/retention.py): as the gateway masks it for
+callers who may not see contacts (gateway/presenters.py `mask`, the same rule; one of the
+two goes when masking moves into the services).
 
 Standard library only.
 """
