@@ -26,6 +26,21 @@ class RouteNotFound(errors.AppError):
     code = "NOT_FOUND"
 
 
+class MethodNotDeclared(errors.AppError):
+    code = "METHOD_NOT_ALLOWED"
+
+
+class UnsupportedMediaType(errors.AppError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class RateLimited(errors.TooManyRequests):
+    """Over a gateway rate limit; `details["retry_after_seconds"]` becomes `Retry-After`
+    (429, as for too many logins)."""
+
+    code = "RATE_LIMITED"
+
+
 STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.BadRequest: 400,
     errors.ValidationFailed: 422,
@@ -35,6 +50,9 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     RouteNotFound: 404,
     errors.Conflict: 409,
     PayloadTooLarge: 413,
+    errors.TooManyRequests: 429,
+    MethodNotDeclared: 405,
+    UnsupportedMediaType: 415,
     errors.ServiceUnavailable: 503,
     errors.ServiceTimeout: 504,
 }
@@ -57,7 +75,9 @@ def error_response(exc: BaseException) -> Response:
     for error_type in type(exc).__mro__:
         status = STATUS_BY_ERROR.get(error_type)
         if status is not None:
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+            if "retry_after_seconds" in exc.details:
+                headers["Retry-After"] = str(exc.details["retry_after_seconds"])
             return json_response(error_body(exc.code, exc.message, exc.details), status, headers)
     if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
         return json_response(error_body("BAD_REQUEST", "请求无效。"), exc.code)

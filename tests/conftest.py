@@ -21,13 +21,16 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from services.common import crypto  # noqa: E402
+from services.common import catalogue, crypto  # noqa: E402
+from tests.support.callers import CALLER_KEY  # noqa: E402
 from tests.support.processes import PII_KEYS, SystemUnderTest  # noqa: E402
 
 # This process's key for personal data, the same as the system tests' processes'.
 crypto.configure({crypto.SETTING: PII_KEYS})
 
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Containers started by the tests and the clients that call them agree on the caller key.
+os.environ.setdefault("CALLER_KEY", CALLER_KEY)
 BACKENDS = ["sqlite", "postgres"]
 
 
@@ -109,6 +112,16 @@ def registry_session_factory(registry_db_url):
 # ---- RabbitMQ ----------------------------------------------------------------
 
 
+@pytest.fixture
+def rabbit_config(rabbit_config):
+    """nameko's per-test vhost, on whose one account (guest) every service runs here: so
+    each service's broker identity, which consumers check events against
+    (services/common/reliable_events.py), is that account. Tests that publish an event as
+    its source say so with `user_id` (`as_publisher`)."""
+    accounts = {f"{name.upper()}_AMQP_URI": rabbit_config["AMQP_URI"] for name in catalogue.names()}
+    return {**rabbit_config, **accounts}
+
+
 @pytest.fixture(scope="module")
 def module_amqp_uri(request, rabbit_manager):
     """A vhost of its own for a module whose tests share running processes."""
@@ -152,10 +165,23 @@ def registry_container(container_factory, rabbit_config, registry_db_url):
 
 
 @pytest.fixture
-def rpc_cluster(rabbit_config):
+def rpc_caller():
+    """Whom `rpc_cluster` calls for (a module may override this fixture)."""
+    from tests.support.callers import OFFICE
+
+    return OFFICE
+
+
+@pytest.fixture
+def rpc_cluster(rabbit_config, rpc_caller):
+    """A standalone RPC client calling as `rpc_caller`, signed as the gateway signs."""
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    with ClusterRpcProxy(rabbit_config, timeout=15) as cluster:
+    from tests.support.callers import signed_context
+
+    with ClusterRpcProxy(
+        rabbit_config, timeout=15, context_data=signed_context(rpc_caller)
+    ) as cluster:
         yield cluster
 
 
@@ -176,4 +202,5 @@ def system(request, module_amqp_uri, tmp_path_factory):
         yield sut
     finally:
         sut.stop_all()
+        sut.remove_broker_accounts()
         factory.drop_all()

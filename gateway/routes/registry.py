@@ -62,6 +62,29 @@ class Routes:
     ):
         return self.registry.create_alumnus_account(alumnus_id, body)
 
+    @api(
+        "POST",
+        "/api/v1/accounts/{account_id}/disable",
+        "Disable an account (staff or alumnus): its sessions end, and its access tokens stop "
+        "working within seconds. The office cannot disable its own account (409).",
+        "accounts",
+        (OFFICE,),
+        response=contract.Account,
+    )
+    def disable_account(self, request: Request, principal: Principal, account_id: str):
+        return self.registry.set_account_active(account_id, False)
+
+    @api(
+        "POST",
+        "/api/v1/accounts/{account_id}/enable",
+        "Enable a disabled account again (its user logs in anew).",
+        "accounts",
+        (OFFICE,),
+        response=contract.Account,
+    )
+    def enable_account(self, request: Request, principal: Principal, account_id: str):
+        return self.registry.set_account_active(account_id, True)
+
     # ---- departments --------------------------------------------------------
 
     @api(
@@ -130,7 +153,7 @@ class Routes:
     )
     def create_alumnus(self, request: Request, principal: Principal, body: dict[str, Any]):
         rules.check_alumnus_create(principal, body)
-        return self.registry.create_alumnus(body, principal.as_actor())
+        return self.registry.create_alumnus(body)
 
     @api(
         "GET",
@@ -159,7 +182,7 @@ class Routes:
     ):
         current = self.registry.get_alumnus(alumnus_id)
         rules.check_alumnus_update(principal, current, body)
-        return self.registry.update_alumnus(alumnus_id, body, principal.as_actor())
+        return self.registry.update_alumnus(alumnus_id, body)
 
     @api(
         "GET",

@@ -5,14 +5,53 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from nameko.extensions import DependencyProvider
+
 from services.common import config
+from services.common.caller import Caller
 from services.common.columns import utcnow
 from services.common.contracts import registry as contract
 from services.common.contracts.base import PageQuery, load_or_raise
 from services.common.dependencies import Adapter, Database
 from services.common.entrypoints import HealthMixin, configured_timer, rpc
-from services.registry import domain, retention
+from services.common.errors import (
+    AuthenticationFailed,
+    Conflict,
+    PermissionDenied,
+    ValidationFailed,
+)
+from services.common.offload import BoundedOffload
+from services.registry import domain, passwords, retention, sessions
 from services.registry.models import Base
+
+
+class Identity(DependencyProvider):
+    """Login rules and the bounded pool that hashes passwords off the event loop
+    (services/common/offload.py), built once per container from its settings."""
+
+    def setup(self) -> None:
+        settings = self.container.config
+        self.rules = sessions.LoginRules(
+            free_per_user=config.get_int("LOGIN_FREE_ATTEMPTS_PER_USER", settings),
+            free_per_address=config.get_int("LOGIN_FREE_ATTEMPTS_PER_ADDRESS", settings),
+            first_lockout_seconds=config.get_float("LOGIN_FIRST_LOCKOUT_SECONDS", settings),
+            max_lockout_seconds=config.get_float("LOGIN_MAX_LOCKOUT_SECONDS", settings),
+            window_seconds=config.get_float("LOGIN_WINDOW_SECONDS", settings),
+            refresh_ttl_seconds=config.REFRESH_TOKEN_TTL_SECONDS,
+        )
+        self.offload = BoundedOffload(
+            config.get_int("PASSWORD_HASHES_AT_ONCE", settings),
+            config.get_int("PASSWORD_HASHES_WAITING", settings),
+        )
+
+    def get_dependency(self, worker_ctx) -> Identity:
+        return self
+
+    def hash_password(self, password: str) -> str:
+        return self.offload.run(passwords.hash_password, password)
+
+    def verify_password(self, password_hash: str | None, password: str) -> bool:
+        return self.offload.run(passwords.verify_password, password_hash, password)
 
 
 class RegistryService(HealthMixin):
@@ -24,76 +63,154 @@ class RegistryService(HealthMixin):
         )
     )
     db = Database(Base)
+    identity = Identity()
 
-    @rpc
+    @rpc(caller=True)
     def create_department(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.DepartmentInput, data)
         with self.db.transaction() as session:
             return domain.create_department(session, payload)
 
-    @rpc
+    @rpc(caller=True)
     def list_departments(self) -> list[dict[str, Any]]:
         return domain.list_departments(self.db.session)
 
-    @rpc
+    @rpc(caller=True)
     def get_department(self, department_id: str) -> dict[str, Any]:
         return domain.get_department(self.db.session, department_id)
 
-    @rpc
-    def create_alumnus(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def create_alumnus(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         payload = load_or_raise(contract.AlumnusInput, data)
         with self.db.transaction() as session:
-            return domain.register_alumnus(session, payload, load_or_raise(contract.Actor, actor))
+            return domain.register_alumnus(session, payload, caller.as_actor())
 
-    @rpc
+    @rpc(caller=True)
     def update_alumnus(
-        self, alumnus_id: str, patch: dict[str, Any], actor: dict[str, Any]
+        self, alumnus_id: str, patch: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.AlumnusPatch, patch)
         with self.db.transaction() as session:
-            return domain.update_alumnus(
-                session, alumnus_id, payload, load_or_raise(contract.Actor, actor)
-            )
+            return domain.update_alumnus(session, alumnus_id, payload, caller.as_actor())
 
-    @rpc
+    @rpc(caller=True)
     def get_alumnus(self, alumnus_id: str) -> dict[str, Any]:
         return domain.get_alumnus(self.db.session, alumnus_id)
 
-    @rpc
+    @rpc(caller=True)
     def search_alumni(self, params: dict[str, Any]) -> dict[str, Any]:
         return domain.search_alumni(self.db.session, load_or_raise(contract.AlumnusSearch, params))
 
-    @rpc
+    @rpc(caller=True)
     def alumnus_history(
         self, alumnus_id: str, limit: int = 50, cursor: str | None = None
     ) -> dict[str, Any]:
         page = load_or_raise(PageQuery, {"limit": limit, "cursor": cursor})
         return domain.alumnus_history(self.db.session, alumnus_id, page)
 
-    @rpc
-    def create_account(self, data: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def create_account(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        require_office(caller)
         payload = load_or_raise(contract.AccountInput, data)
         with self.db.transaction() as session:
-            return domain.create_account(session, payload)
+            return domain.create_account(session, payload, self.identity.hash_password)
 
-    @rpc
-    def create_alumnus_account(self, alumnus_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def create_alumnus_account(
+        self, alumnus_id: str, data: dict[str, Any], *, caller: Caller
+    ) -> dict[str, Any]:
+        require_office(caller)
         payload = load_or_raise(contract.AlumnusAccountInput, data)
         with self.db.transaction() as session:
-            return domain.create_alumnus_account(session, alumnus_id, payload)
+            return domain.create_alumnus_account(
+                session, alumnus_id, payload, self.identity.hash_password
+            )
 
-    @rpc
+    @rpc(caller=True)
     def list_accounts(self) -> list[dict[str, Any]]:
         return domain.list_accounts(self.db.session)
 
-    @rpc
-    def get_account(self, account_id: str) -> dict[str, Any]:
+    @rpc(caller=True)
+    def get_account(self, account_id: str, *, caller: Caller) -> dict[str, Any]:
+        if caller.account_id != account_id:
+            require_office(caller)
         return domain.get_account(self.db.session, account_id)
 
-    @rpc
-    def authenticate(self, credentials: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def set_account_active(self, account_id: str, active: bool, *, caller: Caller) -> dict:
+        """The office disables (or enables again) an account; disabling ends its sessions."""
+        require_office(caller)
+        if account_id == caller.account_id and not active:
+            raise Conflict("不能停用自己的账号。", reason="own_account")
+        with self.db.transaction() as session:
+            return sessions.set_active(session, account_id, bool(active), utcnow())
+
+    # ---- logins and sessions (services/registry/sessions.py) -------------------------------
+
+    @rpc(caller=True)
+    def authenticate(
+        self, credentials: dict[str, Any], client_address: str | None = None, *, caller: Caller
+    ) -> dict[str, Any]:
+        """A login through the gateway: the account and a new session, throttled per username
+        and per client address, the password verified off the event loop."""
+        require_gateway(caller)
         payload = load_or_raise(contract.Credentials, credentials)
-        return domain.authenticate(self.db.session, payload["username"], payload["password"])
+        username, password = payload["username"], payload["password"]
+        address = str(client_address)[:64] if client_address else None
+        with self.db.transaction() as session:
+            sessions.check_throttle(session, username, address, utcnow())
+            password_hash = sessions.password_hash_for_login(session, username)
+        ok = self.identity.verify_password(password_hash, password)
+        with self.db.transaction() as session:
+            result = sessions.finish_login(
+                session, username, address, ok, utcnow(), self.identity.rules
+            )
+        if result is None:
+            raise AuthenticationFailed("用户名或密码错误。", reason="bad_credentials")
+        return result
+
+    @rpc(caller=True)
+    def refresh_session(self, refresh_jti: str, *, caller: Caller) -> dict[str, Any]:
+        """Use up a refresh token and issue the next; a reused one ends its session."""
+        require_gateway(caller)
+        refused = None
+        with self.db.transaction() as session:
+            try:
+                return sessions.rotate(session, str(refresh_jti), utcnow(), self.identity.rules)
+            except AuthenticationFailed as error:
+                refused = error  # committed: a reuse's revocation must stay
+        raise refused
+
+    @rpc(caller=True)
+    def logout(self, session_id: str, *, caller: Caller) -> None:
+        with self.db.transaction() as session:
+            sessions.end_session(session, caller.account_id, str(session_id), utcnow())
+
+    @rpc(caller=True)
+    def session_status(self, session_id: str | None, *, caller: Caller) -> dict[str, Any]:
+        """Whether the caller's account is active, its token version, and whether the session
+        is alive: what the gateway checks access tokens against (cached briefly)."""
+        return sessions.session_status(self.db.session, caller.account_id, session_id)
+
+    @rpc(caller=True)
+    def change_password(self, data: dict[str, Any], *, caller: Caller) -> None:
+        """The caller's own password: the current one verified (failures count towards the
+        login throttle), the new one checked against the policy; every session ends."""
+        payload = load_or_raise(contract.PasswordChange, data)
+        with self.db.transaction() as session:
+            username, current_hash = sessions.login_of(session, caller.account_id)
+            sessions.check_throttle(session, username, None, utcnow())
+        if not self.identity.verify_password(current_hash, payload["current_password"]):
+            with self.db.transaction() as session:
+                sessions.record_failure(session, username, None, utcnow(), self.identity.rules)
+            message = "当前密码不正确。"
+            raise ValidationFailed(
+                message, {"fields": {"current_password": [message]}}, reason="wrong_password"
+            )
+        passwords.check_policy(payload["new_password"], username, field="new_password")
+        new_hash = self.identity.hash_password(payload["new_password"])
+        with self.db.transaction() as session:
+            sessions.change_password(session, caller.account_id, new_hash, utcnow())
 
     @configured_timer("HISTORY_MASK_SCAN_SECONDS")
     def mask_old_contacts(self) -> int:
@@ -105,3 +222,14 @@ class RegistryService(HealthMixin):
             handled += done
             if done < retention.BATCH:
                 return handled
+
+
+def require_office(caller: Caller) -> None:
+    if caller.role != "office":
+        raise PermissionDenied("只有校友会办公室可以管理账号。", reason="role_not_allowed")
+
+
+def require_gateway(caller: Caller) -> None:
+    """Logins and refreshes come from the gateway only (it throttles and issues tokens)."""
+    if caller != Caller.for_service("gateway"):
+        raise PermissionDenied("登录只能经由网关。", reason="gateway_only")

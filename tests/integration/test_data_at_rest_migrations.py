@@ -80,7 +80,7 @@ def schema_matches_models(engine, base) -> None:
 
 def test_registry_rows_are_encrypted_found_and_restored(databases):
     url = databases.new("registry")
-    migrate("registry", url, "0003")
+    migrate("registry", url, "0004")
     engine = make_engine(url, pool_size=2)
     alumnus = {
         "seq": 1,
@@ -122,7 +122,7 @@ def test_registry_rows_are_encrypted_found_and_restored(databases):
         history = domain.alumnus_history(session, alumnus["id"], {"limit": 5})["items"]
         assert history[0]["new_value"] == PHONE
 
-    migrate("registry", url, "0003", command.downgrade)
+    migrate("registry", url, "0004", command.downgrade)
     restored = dump(engine, "alumni", "change_records", "outbox")
     assert all(s in restored for s in SECRETS)
     engine.dispose()

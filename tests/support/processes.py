@@ -8,6 +8,7 @@ from typing import Any
 import requests
 
 from services.localsystem import REPO_ROOT, LocalSystem, StandInProcess, free_port
+from tests.support.callers import CALLER_KEY
 
 __all__ = ["REPO_ROOT", "ApiClient", "StandInProcess", "SystemUnderTest", "free_port"]
 
@@ -20,9 +21,13 @@ process itself, so that a test reads and seeds their databases through the model
 TEST_SETTINGS = {
     "JWT_SECRET": JWT_SECRET,
     "PII_KEYS": PII_KEYS,
+    "CALLER_KEY": CALLER_KEY,
     "ALUMNI_ADMIN_USERNAME": ADMIN_USERNAME,
     "ALUMNI_ADMIN_PASSWORD": ADMIN_PASSWORD,
     "RPC_TIMEOUT": "5",
+    # Every test client logs in from 127.0.0.1: the per-address lockout is unit-tested, and
+    # here it would lock out the tests that follow a test of failed logins.
+    "LOGIN_FREE_ATTEMPTS_PER_ADDRESS": "1000",
 }
 
 
@@ -66,8 +71,14 @@ class ApiClient:
 class SystemUnderTest(LocalSystem):
     """Every process of the platform with the test suite's admin account and secrets."""
 
-    def __init__(self, amqp_uri: str, database_urls: dict[str, str], var_dir) -> None:
-        super().__init__(amqp_uri, database_urls, var_dir, TEST_SETTINGS)
+    def __init__(
+        self,
+        amqp_uri: str,
+        database_urls: dict[str, str],
+        var_dir,
+        management_url: str | None = None,
+    ) -> None:
+        super().__init__(amqp_uri, database_urls, var_dir, TEST_SETTINGS, management_url)
 
     def client(self) -> ApiClient:
         return ApiClient(self.base_url)

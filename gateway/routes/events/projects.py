@@ -49,7 +49,7 @@ class ProjectRoutes(EventsRoutesBase):
     def create_project(self, request: Request, principal: Principal, body: dict[str, Any]):
         project_rules.check_project_create(principal, body)
         self._known_department(body.get("department_id"), "department_id")
-        return present_project(principal, self.events.create_project(body, principal.as_actor()))
+        return present_project(principal, self.events.create_project(body))
 
     @api(
         "PATCH",
@@ -82,7 +82,7 @@ class ProjectRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, project_id: str, body: dict[str, Any]
     ):
         project_rules.check_project_write(principal, self.events.get_project(project_id))
-        noted = self.events.add_project_note(project_id, body, principal.as_actor())
+        noted = self.events.add_project_note(project_id, body)
         return present_project(principal, noted)
 
     @api(
@@ -98,5 +98,5 @@ class ProjectRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, project_id: str, body: dict[str, Any]
     ):
         project_rules.check_project_write(principal, self.events.get_project(project_id))
-        changed = self.events.change_project_status(project_id, body, principal.as_actor())
+        changed = self.events.change_project_status(project_id, body)
         return present_project(principal, changed)

@@ -50,6 +50,9 @@ class VisitRoutes(EventsRoutesBase):
     def request_visit(self, request: Request, principal: Principal, body: dict[str, Any]):
         body = {**body, **visit_rules.visit_request_as(principal, body)}
         self._known_department(body.get("department_id"), "department_id")
+        if principal.role == LIAISON and body.get("requester_alumnus_id"):
+            # A liaison asks for a visit in an alumnus's name only for their department's.
+            self._known_alumnus(principal, body["requester_alumnus_id"], "requester_alumnus_id")
         return present_visit(principal, self.events.request_visit(body))
 
     @api(
@@ -65,7 +68,7 @@ class VisitRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
     ):
         visit_rules.check_visit_handle(principal, self.events.get_visit(visit_id))
-        decided = self.events.decide_visit(visit_id, body, principal.as_actor())
+        decided = self.events.decide_visit(visit_id, body)
         return present_visit(principal, decided)
 
     @api(
@@ -81,7 +84,7 @@ class VisitRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
     ):
         visit_rules.check_visit_handle(principal, self.events.get_visit(visit_id))
-        done = self.events.complete_visit(visit_id, body, principal.as_actor())
+        done = self.events.complete_visit(visit_id, body)
         return present_visit(principal, done)
 
     @api(
@@ -99,5 +102,5 @@ class VisitRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
     ):
         visit_rules.check_visit_cancel(principal, self.events.get_visit(visit_id))
-        cancelled = self.events.cancel_visit(visit_id, body, principal.as_actor())
+        cancelled = self.events.cancel_visit(visit_id, body)
         return present_visit(principal, cancelled)

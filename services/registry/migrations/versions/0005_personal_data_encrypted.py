@@ -1,7 +1,7 @@
 """personal data encrypted at rest
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-06 00:45:00
 
 The alumni's phone, e-mail and WeChat ID, every value of the field-level history and
@@ -19,8 +19,8 @@ from alembic import op
 from services.common.migrations.encrypted_columns import Encrypted, decrypt, encrypt, to_text
 
 # revision identifiers, used by Alembic.
-revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0003"
+revision: str = "0005"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
