@@ -51,6 +51,7 @@ def system(request, module_amqp_uri, tmp_path_factory):
         yield sut
     finally:
         sut.stop_all()
+        sut.remove_broker_accounts()
         factory.drop_all()
 
 
