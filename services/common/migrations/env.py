@@ -44,10 +44,14 @@ def _migrate(connection, metadata) -> None:
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     try:
         _run_migrations(connection, metadata)
-    finally:
+    except BaseException:
         if sqlite:
-            connection.commit()
+            connection.rollback()
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        raise
+    if sqlite:
+        connection.commit()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def _run_migrations(connection, metadata) -> None:
