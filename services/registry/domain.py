@@ -18,6 +18,7 @@ from sqlalchemy import Row, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common import crypto
 from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.paging import each, page, paged_select
@@ -248,11 +249,19 @@ def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     """Filter and page alumni in a stable order; `next_cursor` is opaque to clients."""
     query = select(ALUMNI).where(ALUMNI.c.merged_into.is_(None))
     if params.get("q"):
-        # Any part of the name, or its pinyin or initials from the start (services/registry/
-        # namekeys.py), or a student number.
-        by_name = ALUMNI.c.name.contains(params["q"], autoescape=True)
+        # Any part of the name, its pinyin or initials from the start (services/registry/
+        # namekeys.py), a student number; contacts are encrypted: a phone number or e-mail
+        # address is found whole, through its blind index (under every configured key).
+        indexes = crypto.blind_indexes(params["q"])
+        matches = [
+            ALUMNI.c.name.contains(params["q"], autoescape=True),
+            ALUMNI.c.phone_index.in_(indexes),
+            ALUMNI.c.email_index.in_(indexes),
+        ]
         keyed = namekeys.matching(params["q"])
-        query = query.where(by_name if keyed is None else or_(by_name, ALUMNI.c.seq.in_(keyed)))
+        if keyed is not None:
+            matches.append(ALUMNI.c.seq.in_(keyed))
+        query = query.where(or_(*matches))
     if params.get("city"):
         query = query.where(ALUMNI.c.city == params["city"])
     if params.get("industry"):

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from services.common import crypto
 from services.common.contracts.base import iso_utc
 from services.common.errors import NotFound
 from services.common.outbox import build_event
@@ -389,6 +390,10 @@ def _apply_batch(
             "industry": record.industry,
             "title": record.title,
             "tags": sorted(set(record.tags)),
+            # Core inserts skip the ORM's hook that keeps the blind indexes (services/
+            # common/models.py): they are set here, as it would.
+            "phone_index": crypto.blind_index(record.phone),
+            "email_index": crypto.blind_index(record.email),
             "created_at": now,
             "updated_at": now,
         }
@@ -466,6 +471,7 @@ def _apply_batch(
     job.duplicates_flagged += flagged
 
 
+NOT_IN_SNAPSHOT = ("created_at", "updated_at", "phone_index", "email_index")
 HISTORY_FIELDS = (
     "name",
     "gender",
@@ -490,7 +496,7 @@ def _snapshot(alumnus: dict[str, Any], record: ImportedRecord) -> dict[str, Any]
         "class_name": record.graduation.class_name,
     }
     return {
-        **{k: v for k, v in alumnus.items() if k not in ("created_at", "updated_at")},
+        **{k: v for k, v in alumnus.items() if k not in NOT_IN_SNAPSHOT},
         "birth_date": record.birth_date.isoformat() if record.birth_date else None,
         "graduations": [graduation],
         "created_at": iso_utc(alumnus["created_at"]),

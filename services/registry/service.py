@@ -16,7 +16,7 @@ from services.common.caller import Caller
 from services.common.columns import utcnow
 from services.common.contracts import registry as contract
 from services.common.contracts.base import PageQuery, load_or_raise
-from services.common.dependencies import Database
+from services.common.dependencies import Adapter, Database
 from services.common.entrypoints import HealthMixin, configured_timer, rpc
 from services.common.errors import (
     AuthenticationFailed,
@@ -25,7 +25,7 @@ from services.common.errors import (
     ValidationFailed,
 )
 from services.common.offload import BoundedOffload
-from services.registry import departments, domain, imports, merges, passwords, sessions
+from services.registry import departments, domain, imports, merges, passwords, retention, sessions
 from services.registry.importing import ImportRejected, Limits
 from services.registry.models import Base
 
@@ -64,6 +64,11 @@ class Identity(DependencyProvider):
 class RegistryService(HealthMixin):
     name = "registry"
 
+    history_retention = Adapter(
+        lambda settings: timedelta(
+            seconds=config.get_float("HISTORY_CONTACT_RETENTION_SECONDS", settings)
+        )
+    )
     db = Database(Base)
     config = Config()
     identity = Identity()
@@ -214,6 +219,17 @@ class RegistryService(HealthMixin):
         new_hash = self.identity.hash_password(payload["new_password"])
         with self.db.transaction() as session:
             sessions.change_password(session, caller.account_id, new_hash, utcnow())
+
+    @configured_timer("HISTORY_MASK_SCAN_SECONDS")
+    def mask_old_contacts(self) -> int:
+        """Mask the history's contact values replaced longer ago than their retention."""
+        handled = 0
+        while True:
+            with self.db.transaction() as session:
+                done = retention.mask_old_contacts(session, utcnow(), self.history_retention)
+            handled += done
+            if done < retention.BATCH:
+                return handled
 
     # ---- stewardship: department lineage (docs/stewardship.md) -------------
 
