@@ -9,6 +9,7 @@ from werkzeug.wrappers import Request
 from gateway import schemas as edge
 from gateway.auth import Principal, decode, issue_tokens
 from gateway.authz.base import ALL_ROLES
+from gateway.edge import client_address, configured_list, trusted_networks
 from gateway.http import api
 from gateway.sessions import SESSIONS
 from services.common import config as settings
@@ -32,7 +33,9 @@ class AuthRoutes:
         at_once_setting="GATEWAY_LOGINS_AT_ONCE",
     )
     def token(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
-        login = self.registry.authenticate(body, request.remote_addr)
+        trusted = trusted_networks(configured_list("GATEWAY_TRUSTED_PROXIES", self.config))
+        # The address the edge counts the client under (behind a trusted proxy, the client's).
+        login = self.registry.authenticate(body, client_address(request.environ, trusted))
         return issue_tokens(login, self._secret())
 
     @api(
