@@ -40,7 +40,7 @@ from gateway.errors import PayloadTooLarge, UnsupportedMediaType, error_response
 from gateway.sessions import SESSIONS
 from services.common import config
 from services.common.contracts.base import load_or_raise
-from services.common.errors import AppError, BadRequest
+from services.common.errors import AppError, BadRequest, TooManyRequests
 
 MAX_JSON_BODY_BYTES = 1024 * 1024
 # Text no database of the platform can store: NUL (PostgreSQL) and lone UTF-16 surrogates,
@@ -80,6 +80,9 @@ class Route:
     # A public route (roles None) that also reads a token when one is sent: the handler
     # gets `principal=` (None without a token) and may show a signed-in caller more.
     optional_auth: bool = False
+    # A setting naming how many of this route's requests a gateway process serves at once;
+    # more are answered 429 before they take a worker (logins: docs/security/identity.md).
+    at_once_setting: str | None = None
 
     def error_statuses(self) -> list[int]:
         """Every error status the route can answer, as /openapi.json lists them."""
@@ -139,6 +142,28 @@ class ApiEndpoint(HttpRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.jwt_secret = config.jwt_secret(self.container.config)
+        self.in_flight = 0
+        self.at_once = (
+            config.get_int(self.route.at_once_setting, self.container.config)
+            if self.route.at_once_setting
+            else None
+        )
+
+    def handle_request(self, request: Request) -> Response:
+        if self.at_once is None:
+            return super().handle_request(request)
+        if self.in_flight >= self.at_once:
+            # Answered here, in the server's green thread: a burst of such requests never
+            # holds the workers that every other request needs.
+            busy = TooManyRequests(
+                "请求过多，请稍后重试。", {"retry_after_seconds": 1}, reason="busy"
+            )
+            return self.response_from_exception(busy)
+        self.in_flight += 1
+        try:
+            return super().handle_request(request)
+        finally:
+            self.in_flight -= 1
 
     def get_entrypoint_parameters(self, request: Request):
         limit = self.route.max_body_bytes

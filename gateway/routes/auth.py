@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 from werkzeug.wrappers import Request
@@ -11,35 +9,11 @@ from werkzeug.wrappers import Request
 from gateway import schemas as edge
 from gateway.auth import Principal, decode, issue_tokens
 from gateway.authz.base import ALL_ROLES
+from gateway.edge import client_address, configured_list, trusted_networks
 from gateway.http import api
 from gateway.sessions import SESSIONS
 from services.common import config as settings
 from services.common.contracts import registry as contract
-from services.common.errors import TooManyRequests
-
-
-class LoginGate:
-    """At most `GATEWAY_LOGINS_AT_ONCE` logins in flight on this gateway process; more are
-    answered 429 at once. A burst of logins then cannot hold every worker of the gateway
-    while the registry hashes passwords, and ordinary requests keep being served."""
-
-    def __init__(self) -> None:
-        self.in_flight = 0
-
-    @contextlib.contextmanager
-    def admit(self, limit: int) -> Iterator[None]:
-        if self.in_flight >= limit:
-            raise TooManyRequests(
-                "登录请求过多，请稍后重试。", {"retry_after_seconds": 1}, reason="login_busy"
-            )
-        self.in_flight += 1
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
-
-
-LOGINS = LoginGate()
 
 
 class AuthRoutes:
@@ -56,10 +30,12 @@ class AuthRoutes:
         body=edge.TokenRequest,
         response=edge.TokenResponse,
         extra_statuses=(401, 429, 503),
+        at_once_setting="GATEWAY_LOGINS_AT_ONCE",
     )
     def token(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
-        with LOGINS.admit(settings.get_int("GATEWAY_LOGINS_AT_ONCE", self.config)):
-            login = self.registry.authenticate(body, request.remote_addr)
+        trusted = trusted_networks(configured_list("GATEWAY_TRUSTED_PROXIES", self.config))
+        # The address the edge counts the client under (behind a trusted proxy, the client's).
+        login = self.registry.authenticate(body, client_address(request.environ, trusted))
         return issue_tokens(login, self._secret())
 
     @api(

@@ -6,6 +6,7 @@ ordinary read that stays fast while wrong logins pour in."""
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -16,13 +17,15 @@ import pytest
 import requests
 
 from services.common import config
-from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.conftest import BACKENDS, DatabaseFactory
+from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME, SystemUnderTest
 from tests.system.helpers import token_pair, unique
 
 PASSWORD = "identity-passphrase-1"
 # A session check is remembered this long by the gateway; the margin covers the round trips.
 EFFECT_WITHIN_SECONDS = float(config.DEFAULTS["SESSION_CHECK_SECONDS"]) + 3
 READ_P99_SECONDS = 0.2
+READ_PAUSE_SECONDS = 0.05
 
 
 class Api:
@@ -48,6 +51,28 @@ def bearer(token: str | None) -> dict[str, str]:
 
 def reason(response: requests.Response) -> str:
     return response.json()["error"]["details"].get("reason")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def system(request, module_amqp_uri, tmp_path_factory):
+    """Every service as a real process, the gateway trusting 127.0.0.1 as a proxy: the
+    attackers of the p99 test say (X-Forwarded-For) they come from addresses of their own,
+    as they would, rather than sharing the reader's address and its rate limit."""
+    from services.common import catalogue
+
+    factory = DatabaseFactory(request.param, tmp_path_factory)
+    sut = SystemUnderTest(
+        amqp_uri=module_amqp_uri,
+        database_urls={entry.name: factory.new(entry.name) for entry in catalogue.with_database()},
+        var_dir=tmp_path_factory.mktemp("var"),
+    )
+    sut.settings.update(GATEWAY_TRUSTED_PROXIES="127.0.0.1")
+    try:
+        sut.start_all()
+        yield sut
+    finally:
+        sut.stop_all()
+        factory.drop_all()
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +248,7 @@ def timed_reads(api: Api, token: str, seconds: float) -> list[float]:
             response = http.get(f"{api.base_url}/api/v1/departments", headers=bearer(token))
             assert response.status_code == 200
             timings.append(time.monotonic() - started)
+            time.sleep(READ_PAUSE_SECONDS)  # an ordinary client, within the per-account limit
     return sorted(timings)
 
 
@@ -234,18 +260,22 @@ def test_an_ordinary_read_stays_fast_while_thirty_wrong_logins_run(api, office):
     """The issue's attack: 30 concurrent wrong logins made a read take 8 s (Argon2 on the
     registry's event loop). Now hashing runs in bounded real threads at a lower priority,
     and logins past the bound are refused at once. The attackers are a process of their
-    own (so that they do not take the timing thread's turn at the test's GIL) sending waves
-    of 30 wrong logins at once, for 10 s; the reads are timed meanwhile."""
+    own (so that they do not take the timing thread's turn at the test's GIL, and at low
+    priority) sending waves of 30 wrong logins at once, for 20 s; the reads are timed
+    meanwhile."""
     timed_reads(api, office, 1)  # warm: connections, the session check
     baseline = timed_reads(api, office, 4)
     attackers = subprocess.Popen(
-        [sys.executable, "-c", ATTACKER, api.base_url, "30", "10"],
+        [sys.executable, "-c", ATTACKER, api.base_url, "30", "20"],
         stdout=subprocess.PIPE,
         text=True,
+        # Attackers are elsewhere on the network; here they share the servers' two cores,
+        # so they run at the lowest priority, leaving the CPU to the processes under test.
+        preexec_fn=lambda: os.nice(19),
     )
     try:
         time.sleep(1)
-        timings = timed_reads(api, office, 8)
+        timings = timed_reads(api, office, 18)
         statuses = json.loads(attackers.communicate(timeout=60)[0])
     finally:
         attackers.kill()
@@ -271,7 +301,9 @@ sessions = [requests.Session() for _ in range(clients)]
 
 def attempt(n):
     body = {"username": f"nobody-{n}", "password": "wrong-password-x"}
-    return sessions[n].post(base + "/api/v1/auth/token", json=body, timeout=30).status_code
+    elsewhere = {"X-Forwarded-For": f"203.0.113.{n + 1}"}
+    answer = sessions[n].post(base + "/api/v1/auth/token", json=body, headers=elsewhere, timeout=30)
+    return answer.status_code
 
 
 with ThreadPoolExecutor(clients) as pool:
