@@ -19,6 +19,7 @@ from tests.support.processes import free_port
 
 SECRET = "edge-test-secret-" + "e" * 32
 ALLOWED_ORIGIN = "https://alumni.example.edu.cn"
+LIVE_SESSION = {"active": True, "token_version": 0, "session_alive": True}
 
 
 @pytest.fixture
@@ -39,6 +40,8 @@ def start_gateway(container_factory, rabbit_config):
         by_name = dict(zip(every, mocks, strict=True))
         by_name["base_url"] = f"http://127.0.0.1:{port}"
         by_name["registry"].search_alumni.return_value = {"items": [], "next_cursor": None}
+        # Every token's session is alive (the identity checks: gateway/sessions.py).
+        by_name["registry"].session_status.return_value = LIVE_SESSION
         return by_name
 
     return start
@@ -56,7 +59,9 @@ def bearer(role: str = "office", account_id: str | None = None) -> dict[str, str
         "role": role,
         "department_id": None,
     }
-    return {"Authorization": f"Bearer {issue_tokens(account, SECRET)['access_token']}"}
+    session = {"id": str(uuid.uuid4()), "refresh_jti": str(uuid.uuid4()), "token_version": 0}
+    token = issue_tokens({"account": account, "session": session}, SECRET)["access_token"]
+    return {"Authorization": f"Bearer {token}"}
 
 
 def assert_hardened(response: requests.Response) -> None:
