@@ -178,6 +178,102 @@ class AlumnusUpdatedData(StrictSchema):
     alumnus = fields.Nested(Alumnus, required=True)
 
 
+# ---- the alumni's own rights (PIPL arts. 44–47) -----------------------------------------
+
+
+SELF_SERVICE_FIELDS = (
+    "name",
+    "gender",
+    "birth_date",
+    "phone",
+    "email",
+    "wechat",
+    "province",
+    "city",
+    "employer",
+    "industry",
+    "title",
+)
+
+
+class SelfPatch(StrictSchema):
+    """What an alumnus corrects in their own record (PIPL art. 46). Graduation records are
+    the school's (checked against its roster) and tags the office's: neither is here."""
+
+    name = fields.String(validate=length(1, 50))
+    gender = fields.String(allow_none=True, validate=one_of(GENDERS))
+    birth_date = fields.Date(allow_none=True)
+    phone = fields.String(allow_none=True, validate=china_mobile())
+    email = fields.Email(allow_none=True, validate=length(max_len=254))
+    wechat = fields.String(allow_none=True, validate=WECHAT_ID)
+    province = fields.String(allow_none=True, validate=length(max_len=50))
+    city = fields.String(allow_none=True, validate=length(max_len=50))
+    employer = fields.String(allow_none=True, validate=length(max_len=200))
+    industry = fields.String(allow_none=True, validate=length(max_len=100))
+    title = fields.String(allow_none=True, validate=length(max_len=100))
+
+
+class Me(Account):
+    """The calling account and, for an alumnus, their own record beside it (unmasked)."""
+
+    alumnus = fields.Nested(Alumnus, allow_none=True, required=True)
+
+
+class Reader(base.Actor):
+    """Who reads (the gateway's principal), for the unmasking decision and the access log."""
+
+    alumnus_id = fields.String(allow_none=True, load_default=None)
+
+
+ERASURE_STATUSES = ["requested", "approved", "rejected", "withdrawn"]
+
+
+class ErasureInput(StrictSchema):
+    reason = fields.String(load_default="", validate=length(max_len=1000))
+
+
+class ErasureDecision(StrictSchema):
+    note = fields.String(load_default="", validate=length(max_len=1000))
+
+
+class ErasureSearch(PageQuery):
+    status = fields.String(validate=one_of(ERASURE_STATUSES))
+
+
+class ErasureRequest(StrictSchema):
+    id = fields.String(required=True)
+    alumnus_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    status = fields.String(required=True, validate=one_of(ERASURE_STATUSES))
+    requested_at = fields.String(required=True, metadata={"format": "date-time"})
+    decided_by = fields.String(allow_none=True, required=True)
+    decided_at = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
+    decision_note = fields.String(allow_none=True, required=True)
+
+
+class AccessLogQuery(PageQuery):
+    alumnus_id = fields.UUID()
+    account_id = fields.String(validate=length(1, 36))
+    since = base.UtcDateTime()
+    until = base.UtcDateTime()
+
+
+class AccessLogEntry(StrictSchema):
+    at = fields.String(required=True, metadata={"format": "date-time"})
+    account_id = fields.String(required=True)
+    username = fields.String(required=True)
+    role = fields.String(required=True)
+    alumnus_id = fields.String(required=True)
+    fields_ = fields.List(fields.String(), required=True, data_key="fields")
+    purpose = fields.String(required=True)
+    service = fields.String(metadata={"description": "the service that logged the read"})
+
+
+class AlumnusErasedData(StrictSchema):
+    id = fields.String(required=True)
+    erased_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
 EVENTS = (
     EventContract(
         "alumnus_registered",
@@ -191,5 +287,14 @@ EVENTS = (
         AlumnusUpdatedData,
         "An alumnus record changed; `data.changes` maps each changed field to its old and "
         "new value, `data.alumnus` is the record after the change.",
+    ),
+    EventContract(
+        "alumnus_erased",
+        1,
+        AlumnusErasedData,
+        "An alumnus's erasure request was approved: every copy of their identity (name, "
+        "contacts) is to be removed; records that must stay (gifts, the ledger) are kept, "
+        "anonymised. `erased_at` is newer than any snapshot of the record: ignore older "
+        "`alumnus_registered`/`alumnus_updated` events of this id afterwards.",
     ),
 )
