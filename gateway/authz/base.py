@@ -23,11 +23,10 @@ def require_role(principal: Principal, *roles: str) -> None:
         )
 
 
-def may_see_contacts_in(principal: Principal, department_ids: Any) -> bool:
-    """The office, or the liaison of one of `department_ids` (None or empty: office only)."""
-    if principal.role == OFFICE:
-        return True
-    return principal.role == LIAISON and principal.department_id in set(department_ids or ())
+def caller(principal: Principal) -> dict[str, Any]:
+    """The caller as a service receives it with a read, to decide what it unmasks and to log
+    who read (services/common/visibility.py `reader_from`)."""
+    return {**principal.as_actor(), "alumnus_id": principal.alumnus_id}
 
 
 # ---- alumni acting for themselves ---------------------------------------------

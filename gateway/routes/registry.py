@@ -8,13 +8,14 @@ from werkzeug.wrappers import Request
 
 from gateway.auth import Principal
 from gateway.authz import registry as rules
-from gateway.authz.base import MANAGERS, OFFICE, STAFF_ROLES
+from gateway.authz.base import MANAGERS, OFFICE, STAFF_ROLES, caller
 from gateway.http import api
-from gateway.presenters import present_alumnus, present_history, present_page
 from services.common.contracts import registry as contract
 from services.common.contracts.base import PageQuery
 
 STAFF = STAFF_ROLES
+ALUMNUS_ROUTE = "GET /api/v1/alumni/{alumnus_id}"
+HISTORY_ROUTE = "GET /api/v1/alumni/{alumnus_id}/history"
 
 
 class Routes:
@@ -115,8 +116,10 @@ class Routes:
     def search_alumni(
         self, request: Request, principal: Principal, query: dict[str, Any]
     ) -> dict[str, Any]:
-        page = self.registry.search_alumni(rules.scope_alumni_search(principal, query))
-        return present_page(principal, page)
+        # The registry masks what the caller may not see, and logs what it shows unmasked.
+        return self.registry.search_alumni(
+            rules.scope_alumni_search(principal, query), caller(principal), "GET /api/v1/alumni"
+        )
 
     @api(
         "POST",
@@ -141,9 +144,10 @@ class Routes:
         response=contract.Alumnus,
     )
     def get_alumnus(self, request: Request, principal: Principal, alumnus_id: str):
-        alumnus = self.registry.get_alumnus(alumnus_id)
+        # A record outside a liaison's scope comes back masked (so not logged), then 404s.
+        alumnus = self.registry.get_alumnus(alumnus_id, caller(principal), ALUMNUS_ROUTE)
         rules.check_alumnus_read(principal, alumnus)
-        return present_alumnus(principal, alumnus)
+        return alumnus
 
     @api(
         "PATCH",
@@ -159,7 +163,9 @@ class Routes:
     ):
         current = self.registry.get_alumnus(alumnus_id)
         rules.check_alumnus_update(principal, current, body)
-        return self.registry.update_alumnus(alumnus_id, body, principal.as_actor())
+        return self.registry.update_alumnus(
+            alumnus_id, body, principal.as_actor(), "PATCH /api/v1/alumni/{alumnus_id}"
+        )
 
     @api(
         "GET",
@@ -174,7 +180,7 @@ class Routes:
     def alumnus_history(
         self, request: Request, principal: Principal, alumnus_id: str, query: dict[str, Any]
     ):
-        alumnus = self.registry.get_alumnus(alumnus_id)
-        rules.check_alumnus_read(principal, alumnus)
-        history = self.registry.alumnus_history(alumnus_id, query["limit"], query["cursor"])
-        return present_history(principal, alumnus, history)
+        rules.check_alumnus_read(principal, self.registry.get_alumnus(alumnus_id))
+        return self.registry.alumnus_history(
+            alumnus_id, query["limit"], query["cursor"], caller(principal), HISTORY_ROUTE
+        )

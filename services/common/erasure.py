@@ -18,6 +18,22 @@ from sqlalchemy.orm import Session
 
 ERASED_NAME = "已注销"
 """The name shown where a record must keep one (a gift's donor, a roster line)."""
+REDACTED = "＊＊＊"
+
+
+def identity_values(*values: str | None) -> list[str]:
+    """The person's name and contacts as they may appear in free text, longest first (so
+    that an e-mail address goes whole before a name inside it)."""
+    return sorted({v for v in values if v and v != ERASED_NAME}, key=len, reverse=True)
+
+
+def scrub(text: str | None, identity: Iterable[str]) -> str | None:
+    """`text` with every occurrence of the person's name or contacts replaced."""
+    if not text:
+        return text
+    for value in identity:
+        text = text.replace(value, REDACTED)
+    return text
 
 
 def forget_events(

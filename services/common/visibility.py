@@ -83,6 +83,17 @@ def may_see_personal_fields(viewer: Viewer, alumnus: Mapping[str, Any]) -> bool:
     return may_see_contacts_in(viewer, departments_of(alumnus))
 
 
+def may_see_visit_contact(viewer: Viewer, visit: Mapping[str, Any]) -> bool:
+    """A visit's contact: the alumnus who asked, the office, the department's liaison."""
+    if viewer.role == ALUMNUS:
+        return visit.get("requester_alumnus_id") == viewer.alumnus_id
+    return may_see_contacts_in(viewer, [visit.get("department_id")])
+
+
+def may_see_project_contacts(viewer: Viewer, project: Mapping[str, Any]) -> bool:
+    return may_see_contacts_in(viewer, [project.get("department_id")])
+
+
 # ---- masking ------------------------------------------------------------------------------
 
 

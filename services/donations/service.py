@@ -40,6 +40,7 @@ from services.donations import (
     ledger,
     naming,
     payments,
+    person,
     pledges,
     receipts,
     reports,
@@ -527,6 +528,16 @@ class DonationsService(HealthMixin):
     @consumes("registry", "alumnus_updated")
     def on_alumnus_updated(self, session: Session, event: dict[str, Any]) -> None:
         donors.upsert_alumnus(session, event["data"]["alumnus"])
+
+    @consumes("registry", "alumnus_erased")
+    def on_alumnus_erased(self, session: Session, event: dict[str, Any]) -> None:
+        data = event["data"]
+        person.erase_alumnus(session, data["id"], datetime.fromisoformat(data["erased_at"]))
+
+    @rpc
+    def export_person(self, alumnus_id: str) -> dict[str, Any]:
+        """All this service holds on one alumnus (GET /api/v1/me/export)."""
+        return person.export_person(self.db.session, str(alumnus_id))
 
     # ---- plumbing -------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ overdue plan tasks every `TASK_OVERDUE_SCAN_SECONDS` (default one hour).
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,7 @@ from services.events import (
     cooperation,
     events,
     feedback,
+    person,
     plans,
     registrations,
     reports,
@@ -430,6 +432,16 @@ class EventsService(HealthMixin):
     @consumes("registry", "alumnus_updated")
     def on_alumnus_updated(self, session: Session, event: dict[str, Any]) -> None:
         roster.upsert_roster_entry(session, event["data"]["alumnus"])
+
+    @consumes("registry", "alumnus_erased")
+    def on_alumnus_erased(self, session: Session, event: dict[str, Any]) -> None:
+        data = event["data"]
+        person.erase_alumnus(session, data["id"], datetime.fromisoformat(data["erased_at"]))
+
+    @rpc
+    def export_person(self, alumnus_id: str) -> dict[str, Any]:
+        """All this service holds on one alumnus (GET /api/v1/me/export)."""
+        return person.export_person(self.db.session, str(alumnus_id))
 
     @rpc
     def backfill_roster(self) -> dict[str, int]:

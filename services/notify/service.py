@@ -12,7 +12,7 @@ its answer stored for the letter.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import eventlet
@@ -31,6 +31,7 @@ from services.notify import (
     inbox,
     messages,
     newsletters,
+    person,
     signing,
     templates,
     triggers,
@@ -141,6 +142,16 @@ class NotifyService(HealthMixin):
     @consumes("registry", "alumnus_updated")
     def on_alumnus_updated(self, session: Session, event: dict[str, Any]) -> None:
         triggers.alumnus_updated(session, event)
+
+    @consumes("registry", "alumnus_erased")
+    def on_alumnus_erased(self, session: Session, event: dict[str, Any]) -> None:
+        data = event["data"]
+        person.erase_alumnus(session, data["id"], datetime.fromisoformat(data["erased_at"]))
+
+    @rpc
+    def export_person(self, alumnus_id: str) -> dict[str, Any]:
+        """All this service holds on one alumnus (GET /api/v1/me/export)."""
+        return person.export_person(self.db.session, str(alumnus_id))
 
     # ---- the events service ----------------------------------------------------------------
 

@@ -68,14 +68,14 @@ ERASURE = StateMachine(
 
 def read_alumnus(session: Session, alumnus_id: str, reader: Reader, purpose: str) -> dict[str, Any]:
     alumnus = domain.get_alumnus(session, alumnus_id)
-    return _shown(session, alumnus, reader, purpose)
+    return shown(session, alumnus, reader, purpose)
 
 
 def read_alumni(
     session: Session, params: dict[str, Any], reader: Reader, purpose: str
 ) -> dict[str, Any]:
     found = domain.search_alumni(session, params)
-    return {**found, "items": [_shown(session, a, reader, purpose) for a in found["items"]]}
+    return {**found, "items": [shown(session, a, reader, purpose) for a in found["items"]]}
 
 
 def read_history(
@@ -94,7 +94,7 @@ def read_history(
     return history
 
 
-def _shown(
+def shown(
     session: Session, alumnus: dict[str, Any], reader: Reader, purpose: str
 ) -> dict[str, Any]:
     if not may_see_personal_fields(reader, alumnus):

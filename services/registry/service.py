@@ -40,13 +40,14 @@ class RegistryService(HealthMixin):
 
     @rpc
     def update_alumnus(
-        self, alumnus_id: str, patch: dict[str, Any], actor: dict[str, Any]
+        self, alumnus_id: str, patch: dict[str, Any], actor: dict[str, Any], purpose: str = ""
     ) -> dict[str, Any]:
+        """The record after the change, shown (and logged) as a read by the same caller."""
         payload = load_or_raise(contract.AlumnusPatch, patch)
+        who = load_or_raise(contract.Actor, actor)
         with self.db.transaction() as session:
-            return domain.update_alumnus(
-                session, alumnus_id, payload, load_or_raise(contract.Actor, actor)
-            )
+            changed = domain.update_alumnus(session, alumnus_id, payload, who)
+            return rights.shown(session, changed, reader_from(who), purpose or "update_alumnus")
 
     # Reads for a caller (`caller`: who asks; `purpose`: the route or task) are masked or
     # unmasked here, by services/common/visibility.py, and each unmasked one is logged in

@@ -269,6 +269,17 @@ class AccessLogEntry(StrictSchema):
     service = fields.String(metadata={"description": "the service that logged the read"})
 
 
+class PersonExport(StrictSchema):
+    """Everything the platform holds on one alumnus, one part per service."""
+
+    alumnus_id = fields.String(required=True)
+    generated_at = fields.String(required=True, metadata={"format": "date-time"})
+    registry = fields.Dict(required=True)
+    events = fields.Dict(required=True)
+    donations = fields.Dict(required=True)
+    notify = fields.Dict(required=True)
+
+
 class AlumnusErasedData(StrictSchema):
     id = fields.String(required=True)
     erased_at = fields.String(required=True, metadata={"format": "date-time"})

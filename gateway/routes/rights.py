@@ -1,0 +1,179 @@
+"""The alumni's rights (PIPL arts. 44–47) and who saw what: an alumnus's own record, its
+correction and export, erasure requests and their decision, and the access log.
+
+Staff read `GET /api/v1/me` too (their account, `alumnus` null); the rest of `/me` is the
+alumnus's. The office decides erasure requests and searches the access log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import eventlet
+from werkzeug.wrappers import Request, Response
+
+from gateway import export_page
+from gateway.auth import Principal
+from gateway.authz.base import ALUMNUS, OFFICE, own_alumnus_id
+from gateway.http import api
+from services.common.contracts import registry as contract
+
+EXPORT = "/api/v1/me/export"
+ERASURE_REQUEST = "/api/v1/erasure-requests/{erasure_request_id}"
+# Every service that holds something on a person answers `export_person`.
+EXPORTERS = ("registry", "events", "donations", "notify")
+
+
+class RightsRoutes:
+    registry: Any
+    events: Any
+    donations: Any
+    notify: Any
+
+    # ---- the alumnus's own record ------------------------------------------------------
+
+    @api(
+        "PATCH",
+        "/api/v1/me",
+        "Correct my own record (PIPL art. 46); recorded in the history as `self_service`.",
+        "me",
+        (ALUMNUS,),
+        body=contract.SelfPatch,
+        response=contract.Alumnus,
+    )
+    def correct_me(self, request: Request, principal: Principal, body: dict[str, Any]):
+        return self.registry.correct_own_record(
+            own_alumnus_id(principal), body, principal.as_actor()
+        )
+
+    @api(
+        "GET",
+        EXPORT,
+        "A copy of everything the platform holds on me (PIPL art. 45), from every service.",
+        "me",
+        (ALUMNUS,),
+        response=contract.PersonExport,
+    )
+    def export_me(self, request: Request, principal: Principal) -> dict[str, Any]:
+        return self._export(own_alumnus_id(principal))
+
+    @api(
+        "GET",
+        EXPORT + ".html",
+        "The same copy as a readable page (zh-CN HTML), to save or print.",
+        "me",
+        (ALUMNUS,),
+        content_type="text/html",
+    )
+    def export_me_html(self, request: Request, principal: Principal) -> Response:
+        page = export_page.render(self._export(own_alumnus_id(principal)))
+        return Response(
+            page,
+            content_type="text/html; charset=utf-8",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    def _export(self, alumnus_id: str) -> dict[str, Any]:
+        """Each service's part, asked at once; each call keeps its own RPC deadline, and a
+        service that does not answer fails the export (a partial copy would mislead)."""
+        pile = eventlet.GreenPile(len(EXPORTERS))
+        for name in EXPORTERS:
+            pile.spawn(getattr(self, name).export_person, alumnus_id)
+        parts = dict(zip(EXPORTERS, pile, strict=True))
+        return {
+            "alumnus_id": alumnus_id,
+            "generated_at": datetime.now(UTC).isoformat(),
+            **parts,
+        }
+
+    # ---- erasure ---------------------------------------------------------------------------
+
+    @api(
+        "POST",
+        "/api/v1/me/erasure",
+        "Ask for my personal information to be erased (PIPL art. 47); the office decides.",
+        "me",
+        (ALUMNUS,),
+        body=contract.ErasureInput,
+        body_optional=True,
+        response=contract.ErasureRequest,
+        status=201,
+    )
+    def request_erasure(self, request: Request, principal: Principal, body: dict[str, Any]):
+        return self.registry.request_erasure(own_alumnus_id(principal), principal.account_id, body)
+
+    @api(
+        "GET",
+        "/api/v1/erasure-requests",
+        "Erasure requests, oldest first (by status).",
+        "erasure",
+        (OFFICE,),
+        query=contract.ErasureSearch,
+        response=contract.ErasureRequest,
+        many=True,
+    )
+    def list_erasure_requests(self, request: Request, principal: Principal, query: dict):
+        return self.registry.list_erasure_requests(query)
+
+    @api(
+        "GET",
+        ERASURE_REQUEST,
+        "One erasure request.",
+        "erasure",
+        (OFFICE,),
+        response=contract.ErasureRequest,
+    )
+    def get_erasure_request(self, request: Request, principal: Principal, erasure_request_id):
+        return self.registry.get_erasure_request(erasure_request_id)
+
+    @api(
+        "POST",
+        ERASURE_REQUEST + "/approve",
+        "Approve: the record is blanked now and every service removes the identity "
+        "(event `alumnus_erased`); money records stay, anonymised.",
+        "erasure",
+        (OFFICE,),
+        body=contract.ErasureDecision,
+        body_optional=True,
+        response=contract.ErasureRequest,
+    )
+    def approve_erasure(
+        self, request: Request, principal: Principal, erasure_request_id: str, body: dict
+    ):
+        return self.registry.decide_erasure(
+            erasure_request_id, "approve", principal.as_actor(), body
+        )
+
+    @api(
+        "POST",
+        ERASURE_REQUEST + "/reject",
+        "Reject, with the reason in `note` (e.g. records the law requires to keep).",
+        "erasure",
+        (OFFICE,),
+        body=contract.ErasureDecision,
+        body_optional=True,
+        response=contract.ErasureRequest,
+    )
+    def reject_erasure(
+        self, request: Request, principal: Principal, erasure_request_id: str, body: dict
+    ):
+        return self.registry.decide_erasure(
+            erasure_request_id, "reject", principal.as_actor(), body
+        )
+
+    # ---- who saw what --------------------------------------------------------------------
+
+    @api(
+        "GET",
+        "/api/v1/access-log",
+        "Unmasked reads of personal fields, newest first: who, when, whose record, which "
+        "fields, for which route.",
+        "access-log",
+        (OFFICE,),
+        query=contract.AccessLogQuery,
+        response=contract.AccessLogEntry,
+        many=True,
+    )
+    def access_log(self, request: Request, principal: Principal, query: dict[str, Any]):
+        return self.registry.access_log(query)
