@@ -1,9 +1,10 @@
-"""Shaping answers for the caller: what the gateway still masks itself.
+"""Shaping answers for the caller: what the gateway still shapes itself.
 
-An alumnus record and its history are masked by the registry, which owns them and logs
-every unmasked read. The contacts of visits, cooperation projects and event rosters, and a
-registration's check-in token, are shaped here, by the same predicates
-(services/common/visibility.py; check-in tokens: gateway/authz/events.py).
+Personal fields are masked (or shown, and logged) by the service that owns them, by the
+shared rule of services/common/visibility.py: an alumnus record and its history by the
+registry; the contacts of visits, cooperation projects and event rosters by the events
+service. What stays here is a registration's check-in token, shown only to those who run
+the event's door (gateway/authz/events.py).
 """
 
 from __future__ import annotations
@@ -12,31 +13,6 @@ from typing import Any
 
 from gateway.auth import Principal
 from gateway.authz.events import may_see_checkin_tokens
-from services.common.visibility import (
-    mask_contact,
-    may_see_contacts_in,
-    may_see_project_contacts,
-    may_see_visit_contact,
-)
-
-# ---- contacts in the engagement workflows: visits, projects, rosters -------------------
-
-
-def present_visit(principal: Principal, visit: dict[str, Any]) -> dict[str, Any]:
-    if may_see_visit_contact(principal, visit):
-        return visit
-    return {**visit, "contact": mask_contact(visit["contact"])}
-
-
-def present_project(principal: Principal, project: dict[str, Any]) -> dict[str, Any]:
-    if may_see_project_contacts(principal, project):
-        return project
-    return {**project, "contacts": [mask_contact(c) for c in project["contacts"]]}
-
-
-def present_items(principal: Principal, page: dict[str, Any], present) -> dict[str, Any]:
-    return {**page, "items": [present(principal, item) for item in page["items"]]}
-
 
 # ---- registrations -----------------------------------------------------------------
 
@@ -62,14 +38,10 @@ def present_registrations(
 def present_roster(
     principal: Principal, event: dict[str, Any], lines: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """Roster lines: contacts as for the alumnus's record, tokens as for the event."""
-    shown = []
-    for line in lines:
-        line = {
-            **line,
-            "registration": present_registration(principal, event, line["registration"]),
-        }
-        if not may_see_contacts_in(principal, line["department_ids"]):
-            line = mask_contact(line)
-        shown.append(line)
+    """Roster lines (contacts already shaped by the events service), tokens as for the
+    event."""
+    shown = [
+        {**line, "registration": present_registration(principal, event, line["registration"])}
+        for line in lines
+    ]
     return {"items": shown, "next_cursor": None}

@@ -7,7 +7,9 @@ alumnus's. The office decides erasure requests and searches the access log.
 
 from __future__ import annotations
 
+import heapq
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 import eventlet
@@ -18,6 +20,8 @@ from gateway.auth import Principal
 from gateway.authz.base import ALUMNUS, OFFICE, own_alumnus_id
 from gateway.http import api
 from services.common.contracts import registry as contract
+from services.common.contracts.base import AccessLogEntry, AccessLogQuery
+from services.common.paging import decode_cursor, encode_cursor
 
 EXPORT = "/api/v1/me/export"
 ERASURE_REQUEST = "/api/v1/erasure-requests/{erasure_request_id}"
@@ -171,9 +175,49 @@ class RightsRoutes:
         "fields, for which route.",
         "access-log",
         (OFFICE,),
-        query=contract.AccessLogQuery,
-        response=contract.AccessLogEntry,
+        query=AccessLogQuery,
+        response=AccessLogEntry,
         many=True,
     )
     def access_log(self, request: Request, principal: Principal, query: dict[str, Any]):
-        return self.registry.access_log(query)
+        return merged_access_log(self, query)
+
+
+# ---- the access log of several services as one list ------------------------------------
+
+# The services that keep an access log, in the order of the merged cursor's positions.
+ACCESS_LOGS = ("registry", "events")
+START, DONE = "", "."
+
+
+def merged_access_log(gateway: Any, query: dict[str, Any]) -> dict[str, Any]:
+    """One page, newest first, of the logs of every service in ACCESS_LOGS.
+
+    Each service is asked for a page from its own position; the entries are merged by time
+    and cut at `limit`. The cursor holds each service's position: where its list continues
+    after the last entry shown (START: not read yet, DONE: nothing more).
+    """
+    limit = query["limit"]
+    positions = (
+        list(decode_cursor(query["cursor"], (str,) * len(ACCESS_LOGS)))
+        if query.get("cursor")
+        else [START] * len(ACCESS_LOGS)
+    )
+    asked = [i for i, position in enumerate(positions) if position != DONE]
+    pile = eventlet.GreenPile(max(len(asked), 1))
+    for i in asked:
+        params = {**query, "cursor": positions[i] or None}
+        pile.spawn(getattr(gateway, ACCESS_LOGS[i]).access_log, params)
+    pages = dict(zip(asked, pile, strict=True))
+    # A merge keeps each service's own order, so what is shown of each is a prefix of it.
+    streams = [[(entry["at"], i, entry) for entry in page["items"]] for i, page in pages.items()]
+    entries = list(islice(heapq.merge(*streams, key=lambda e: e[0], reverse=True), limit))
+    for i, page in pages.items():
+        taken = [entry for _, j, entry in entries if j == i]
+        if len(taken) == len(page["items"]):
+            positions[i] = page["next_cursor"] or DONE
+        elif taken:
+            positions[i] = taken[-1]["cursor"]
+    items = [{k: v for k, v in entry.items() if k != "cursor"} for _, _, entry in entries]
+    more = any(position != DONE for position in positions)
+    return {"items": items, "next_cursor": encode_cursor(positions) if more else None}

@@ -17,29 +17,38 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Index, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from services.common.columns import utcnow
 from services.common.contracts.base import iso_utc
-from services.common.paging import each, page, paged_select
+from services.common.paging import each, encode_cursor, page, paged_select
 from services.common.visibility import Reader
 
 
 class AccessLogMixin:
-    """Columns of the `access_log` table: who read whose which fields, when, and for what."""
+    """Columns of the `access_log` table: who read which fields of what, when, and for what.
+
+    `record` names what was read (`alumnus:<id>`, `visit:<id>`, `project:<id>`,
+    `event:<id>` for a roster); `alumnus_id` whose data it was, when it is an alumnus's
+    (a class's visit contact is nobody's record)."""
 
     __tablename__ = "access_log"
-    __table_args__ = (
-        Index("ix_access_log_alumnus", "alumnus_id", "seq"),
-        Index("ix_access_log_account", "account_id", "seq"),
-    )
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        # A function, so that each service's table gets index objects of its own.
+        return (
+            Index("ix_access_log_alumnus", "alumnus_id", "seq"),
+            Index("ix_access_log_account", "account_id", "seq"),
+        )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     account_id: Mapped[str] = mapped_column(String(36))
     username: Mapped[str] = mapped_column(String(50))
     role: Mapped[str] = mapped_column(String(20))
-    alumnus_id: Mapped[str] = mapped_column(String(36))
+    alumnus_id: Mapped[str | None] = mapped_column(String(36))
+    record: Mapped[str] = mapped_column(String(80))
     # A JSON list of field names, e.g. ["phone", "email"].
     fields: Mapped[str] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(String(200))
@@ -49,12 +58,13 @@ def record(
     session: Session,
     model: type,
     reader: Reader,
-    alumnus_id: str,
+    record: str,
+    alumnus_id: str | None,
     fields: Iterable[str],
     purpose: str,
 ) -> None:
-    """Log that `reader` saw `fields` of `alumnus_id` unmasked (nothing when no field had a
-    value: an empty contact discloses nothing)."""
+    """Log that `reader` saw `fields` of `record` (`alumnus_id`'s data) unmasked; nothing
+    when no field had a value: an empty contact discloses nothing."""
     names = sorted(set(fields))
     if not names:
         return
@@ -64,6 +74,7 @@ def record(
             username=reader.username[:50],
             role=reader.role,
             alumnus_id=alumnus_id,
+            record=record,
             fields=json.dumps(names),
             purpose=purpose[:200],
         )
@@ -92,6 +103,10 @@ def entry_to_dict(entry: Any) -> dict[str, Any]:
         "username": entry.username,
         "role": entry.role,
         "alumnus_id": entry.alumnus_id,
+        "record": entry.record,
         "fields": json.loads(entry.fields),
         "purpose": entry.purpose,
+        # Where a list continues after this entry: what lets the gateway merge the logs of
+        # several services into one page (it is not shown to clients).
+        "cursor": encode_cursor([entry.seq]),
     }

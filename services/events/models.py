@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services.common.access_log import AccessLogMixin
 from services.common.columns import new_id, utcnow
 from services.common.models import service_base
 
@@ -349,3 +350,8 @@ class ProjectNote(Base):
     note: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(50))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccessLogEntry(AccessLogMixin, Base):
+    """Who saw which contacts of visits, projects and rosters unmasked
+    (services/common/access_log.py)."""

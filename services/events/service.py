@@ -20,14 +20,16 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common import visibility
 from services.common.columns import utcnow
 from services.common.contracts import events as contracts
-from services.common.contracts.base import Actor, load_or_raise
+from services.common.contracts.base import AccessLogQuery, Actor, Reader, load_or_raise
 from services.common.dependencies import Database
 from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
 from services.common.rpc import TimedRpcProxy
 from services.events import (
     cooperation,
+    disclosure,
     events,
     feedback,
     person,
@@ -183,8 +185,12 @@ class EventsService(HealthMixin):
         return registrations.attendance_stats(self.db.session, event_id)
 
     @rpc
-    def event_roster(self, event_id: str) -> list[dict[str, Any]]:
-        return registrations.event_roster(self.db.session, event_id)
+    def event_roster(
+        self, event_id: str, caller: dict[str, Any] | None = None, purpose: str = ""
+    ) -> list[dict[str, Any]]:
+        with self.db.transaction() as session:
+            lines = registrations.event_roster(session, event_id)
+            return disclosure.shown_roster(session, event_id, lines, _reader(caller), purpose)
 
     # ---- activity reports --------------------------------------------------
 
@@ -210,47 +216,66 @@ class EventsService(HealthMixin):
     # ---- return visits (校友返校接待) ----------------------------------------
 
     @rpc
-    def request_visit(self, data: dict[str, Any]) -> dict[str, Any]:
+    def request_visit(
+        self, data: dict[str, Any], caller: dict[str, Any] | None = None, purpose: str = ""
+    ) -> dict[str, Any]:
         payload = load_or_raise(contracts.visits.VisitInput(), data)
         with self.db.transaction() as session:
-            return visits.request_visit(session, payload, utcnow())
+            visit = visits.request_visit(session, payload, utcnow())
+            return disclosure.shown_visit(session, visit, _reader(caller), purpose)
 
     @rpc
     def decide_visit(
-        self, visit_id: str, data: dict[str, Any], actor: dict[str, Any]
+        self, visit_id: str, data: dict[str, Any], actor: dict[str, Any], purpose: str = ""
     ) -> dict[str, Any]:
+        """The visit after the step, shown to the actor as a read (`purpose`: the route)."""
         payload = load_or_raise(contracts.visits.VisitDecision(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return visits.decide_visit(session, visit_id, payload, who, utcnow())
+            visit = visits.decide_visit(session, visit_id, payload, who, utcnow())
+            return disclosure.shown_visit(session, visit, _reader(actor, purpose), purpose)
 
     @rpc
     def complete_visit(
-        self, visit_id: str, data: dict[str, Any], actor: dict[str, Any]
+        self, visit_id: str, data: dict[str, Any], actor: dict[str, Any], purpose: str = ""
     ) -> dict[str, Any]:
+        """The visit after the step, shown to the actor as a read (`purpose`: the route)."""
         payload = load_or_raise(contracts.visits.VisitCompletion(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return visits.complete_visit(session, visit_id, payload, who, utcnow())
+            visit = visits.complete_visit(session, visit_id, payload, who, utcnow())
+            return disclosure.shown_visit(session, visit, _reader(actor, purpose), purpose)
 
     @rpc
     def cancel_visit(
-        self, visit_id: str, data: dict[str, Any] | None, actor: dict[str, Any]
+        self,
+        visit_id: str,
+        data: dict[str, Any] | None,
+        actor: dict[str, Any],
+        purpose: str = "",
+        caller: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.visits.VisitCancellation(), data or {})
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return visits.cancel_visit(session, visit_id, payload, who, utcnow())
+            visit = visits.cancel_visit(session, visit_id, payload, who, utcnow())
+            return disclosure.shown_visit(session, visit, _reader(caller), purpose)
 
     @rpc
     def get_visit(self, visit_id: str) -> dict[str, Any]:
         return visits.get_visit(self.db.session, visit_id)
 
     @rpc
-    def list_visits(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return visits.list_visits(
-            self.db.session, load_or_raise(contracts.visits.VisitSearch(), params or {})
-        )
+    def list_visits(
+        self,
+        params: dict[str, Any] | None = None,
+        caller: dict[str, Any] | None = None,
+        purpose: str = "",
+    ) -> dict[str, Any]:
+        query = load_or_raise(contracts.visits.VisitSearch(), params or {})
+        with self.db.transaction() as session:
+            page = visits.list_visits(session, query)
+            return disclosure.shown_visits(session, page, _reader(caller), purpose)
 
     # ---- work plans and tasks (工作计划) -------------------------------------
 
@@ -383,45 +408,69 @@ class EventsService(HealthMixin):
     # ---- cooperation projects (三.8) ---------------------------------------------
 
     @rpc
-    def create_project(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    def create_project(
+        self, data: dict[str, Any], actor: dict[str, Any], purpose: str = ""
+    ) -> dict[str, Any]:
         payload = load_or_raise(contracts.cooperation.ProjectInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return cooperation.create_project(session, payload, who, utcnow())
+            project = cooperation.create_project(session, payload, who, utcnow())
+            return disclosure.shown_project(session, project, _reader(actor, purpose), purpose)
 
     @rpc
-    def update_project(self, project_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+    def update_project(
+        self,
+        project_id: str,
+        patch: dict[str, Any],
+        caller: dict[str, Any] | None = None,
+        purpose: str = "",
+    ) -> dict[str, Any]:
         payload = load_or_raise(contracts.cooperation.ProjectPatch(), patch)
         with self.db.transaction() as session:
-            return cooperation.update_project(session, project_id, payload, utcnow())
+            project = cooperation.update_project(session, project_id, payload, utcnow())
+            return disclosure.shown_project(session, project, _reader(caller), purpose)
 
     @rpc
     def change_project_status(
-        self, project_id: str, data: dict[str, Any], actor: dict[str, Any]
+        self, project_id: str, data: dict[str, Any], actor: dict[str, Any], purpose: str = ""
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.cooperation.ProjectStatusChange(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return cooperation.change_project_status(session, project_id, payload, who, utcnow())
+            project = cooperation.change_project_status(session, project_id, payload, who, utcnow())
+            return disclosure.shown_project(session, project, _reader(actor, purpose), purpose)
 
     @rpc
     def add_project_note(
-        self, project_id: str, data: dict[str, Any], actor: dict[str, Any]
+        self, project_id: str, data: dict[str, Any], actor: dict[str, Any], purpose: str = ""
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.common.NoteInput(), data)
         who = load_or_raise(Actor, actor)
         with self.db.transaction() as session:
-            return cooperation.add_project_note(session, project_id, payload, who, utcnow())
+            project = cooperation.add_project_note(session, project_id, payload, who, utcnow())
+            return disclosure.shown_project(session, project, _reader(actor, purpose), purpose)
 
     @rpc
     def get_project(self, project_id: str) -> dict[str, Any]:
         return cooperation.get_project(self.db.session, project_id)
 
     @rpc
-    def list_projects(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return cooperation.list_projects(
-            self.db.session, load_or_raise(contracts.cooperation.ProjectSearch(), params or {})
-        )
+    def list_projects(
+        self,
+        params: dict[str, Any] | None = None,
+        caller: dict[str, Any] | None = None,
+        purpose: str = "",
+    ) -> dict[str, Any]:
+        query = load_or_raise(contracts.cooperation.ProjectSearch(), params or {})
+        with self.db.transaction() as session:
+            page = cooperation.list_projects(session, query)
+            return disclosure.shown_projects(session, page, _reader(caller), purpose)
+
+    @rpc
+    def access_log(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Unmasked reads of contacts in visits, projects and rosters (the office's search)."""
+        query = load_or_raise(AccessLogQuery, params)
+        return disclosure.search_access_log(self.db.session, query)
 
     # ---- the registry's events: the local roster -----------------------------
 
@@ -478,3 +527,11 @@ class EventsService(HealthMixin):
             except IntegrityError:
                 if attempt == ROSTER_BACKFILL_PAGE_ATTEMPTS:
                     raise
+
+
+def _reader(caller: dict[str, Any] | None, purpose: str | None = None) -> visibility.Reader | None:
+    """Who reads what an RPC answers, when the gateway said (a caller, or an actor that
+    came with a `purpose`); None: a platform service, which gets records as stored."""
+    if caller is None or purpose == "":
+        return None
+    return visibility.reader_from(load_or_raise(Reader, caller))

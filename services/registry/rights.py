@@ -106,7 +106,9 @@ def shown(
 def _log(session: Session, reader: Reader, alumnus_id: str, fields: Any, purpose: str) -> None:
     if reader.role == ALUMNUS and reader.alumnus_id == alumnus_id:
         return  # one's own record: a self read discloses nothing to anyone else
-    access_log.record(session, AccessLogEntry, reader, alumnus_id, fields, purpose)
+    access_log.record(
+        session, AccessLogEntry, reader, f"alumnus:{alumnus_id}", alumnus_id, fields, purpose
+    )
 
 
 def search_access_log(session: Session, params: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.common.contracts import registry as contract
-from services.common.contracts.base import PageQuery, load_or_raise
+from services.common.contracts.base import AccessLogQuery, PageQuery, Reader, load_or_raise
 from services.common.dependencies import Database
 from services.common.entrypoints import HealthMixin, rpc
 from services.common.visibility import reader_from
@@ -59,7 +59,7 @@ class RegistryService(HealthMixin):
     ) -> dict[str, Any]:
         if caller is None:
             return domain.get_alumnus(self.db.session, alumnus_id)
-        reader = reader_from(load_or_raise(contract.Reader, caller))
+        reader = reader_from(load_or_raise(Reader, caller))
         with self.db.transaction() as session:
             return rights.read_alumnus(session, alumnus_id, reader, purpose)
 
@@ -70,7 +70,7 @@ class RegistryService(HealthMixin):
         query = load_or_raise(contract.AlumnusSearch, params)
         if caller is None:
             return domain.search_alumni(self.db.session, query)
-        reader = reader_from(load_or_raise(contract.Reader, caller))
+        reader = reader_from(load_or_raise(Reader, caller))
         with self.db.transaction() as session:
             return rights.read_alumni(session, query, reader, purpose)
 
@@ -86,13 +86,13 @@ class RegistryService(HealthMixin):
         page = load_or_raise(PageQuery, {"limit": limit, "cursor": cursor})
         if caller is None:
             return domain.alumnus_history(self.db.session, alumnus_id, page)
-        reader = reader_from(load_or_raise(contract.Reader, caller))
+        reader = reader_from(load_or_raise(Reader, caller))
         with self.db.transaction() as session:
             return rights.read_history(session, alumnus_id, page, reader, purpose)
 
     @rpc
     def access_log(self, params: dict[str, Any]) -> dict[str, Any]:
-        query = load_or_raise(contract.AccessLogQuery, params)
+        query = load_or_raise(AccessLogQuery, params)
         return rights.search_access_log(self.db.session, query)
 
     # ---- the alumni's rights ---------------------------------------------------------

@@ -167,6 +167,38 @@ def test_every_unmasked_read_is_in_the_access_log_and_no_masked_one(world):
     assert_error(world["committee"].get("/api/v1/access-log"), 403)
 
 
+def test_contacts_in_the_events_service_are_logged_there_and_searched_with_the_rest(world):
+    office, committee, dept = world["office"], world["committee"], world["dept"]
+    contact = {"name": "联系人", "phone": "13700001111", "email": "contact@example.com"}
+    body = visit_body(dept, None, contact=contact, class_year=2001, class_name="软件1班")
+    visit = ok(office.post("/api/v1/visits", json=body), 201)
+    record = f"visit:{visit['id']}"
+
+    def entries() -> list[dict[str, Any]]:
+        found, cursor = [], None
+        while True:
+            params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+            page = ok(office.get("/api/v1/access-log", params=params))
+            found += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return [e for e in found if e["record"] == record]
+
+    # Creating it showed the office the contact: logged once, by the events service.
+    assert [(e["service"], e["purpose"]) for e in entries()] == [("events", "POST /api/v1/visits")]
+    listed = ok(committee.get("/api/v1/visits"))["items"]
+    assert {v["contact"]["phone"] for v in listed if v["id"] == visit["id"]} == {"137****1111"}
+    assert len(entries()) == 1  # the committee's masked read is not there
+    listed = ok(world["liaison"].get("/api/v1/visits"))["items"]
+    assert {v["contact"]["phone"] for v in listed if v["id"] == visit["id"]} == {"13700001111"}
+    logged = entries()
+    assert [(e["username"], e["purpose"]) for e in logged] == [
+        (world["names"]["liaison"], "GET /api/v1/visits"),
+        ("admin", "POST /api/v1/visits"),
+    ]
+    assert logged[0]["fields"] == ["email", "phone"] and logged[0]["alumnus_id"] is None
+
+
 def take_part_everywhere(world) -> dict[str, Any]:
     """The alumnus in every service: an event, a visit, a suggestion, a gift (partly
     refunded), notification preferences."""

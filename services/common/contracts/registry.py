@@ -219,12 +219,6 @@ class Me(Account):
     alumnus = fields.Nested(Alumnus, allow_none=True, required=True)
 
 
-class Reader(base.Actor):
-    """Who reads (the gateway's principal), for the unmasking decision and the access log."""
-
-    alumnus_id = fields.String(allow_none=True, load_default=None)
-
-
 ERASURE_STATUSES = ["requested", "approved", "rejected", "withdrawn"]
 
 
@@ -249,24 +243,6 @@ class ErasureRequest(StrictSchema):
     decided_by = fields.String(allow_none=True, required=True)
     decided_at = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
     decision_note = fields.String(allow_none=True, required=True)
-
-
-class AccessLogQuery(PageQuery):
-    alumnus_id = fields.UUID()
-    account_id = fields.String(validate=length(1, 36))
-    since = base.UtcDateTime()
-    until = base.UtcDateTime()
-
-
-class AccessLogEntry(StrictSchema):
-    at = fields.String(required=True, metadata={"format": "date-time"})
-    account_id = fields.String(required=True)
-    username = fields.String(required=True)
-    role = fields.String(required=True)
-    alumnus_id = fields.String(required=True)
-    fields_ = fields.List(fields.String(), required=True, data_key="fields")
-    purpose = fields.String(required=True)
-    service = fields.String(metadata={"description": "the service that logged the read"})
 
 
 class PersonExport(StrictSchema):

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-12-06 00:12:29.786736
+Create Date: 2026-12-06 00:28:04.863758
 
 """
 
@@ -28,7 +28,8 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("username", sa.String(length=50), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
-        sa.Column("alumnus_id", sa.String(length=36), nullable=False),
+        sa.Column("alumnus_id", sa.String(length=36), nullable=True),
+        sa.Column("record", sa.String(length=80), nullable=False),
         sa.Column("fields", sa.Text(), nullable=False),
         sa.Column("purpose", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
