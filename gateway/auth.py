@@ -1,4 +1,10 @@
-"""Bearer tokens: short-lived access JWTs and longer-lived refresh JWTs (HS256)."""
+"""Bearer tokens: short-lived access JWTs and longer-lived refresh JWTs (HS256).
+
+Both name the session they belong to (`sid`, a family of one-time refresh tokens the
+registry keeps: services/registry/sessions.py); the access token also states the account's
+`token_version`, which a password change raises. The refresh token's `jti` is the one the
+registry issued, so that using it twice is noticed there.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from typing import Any
 import jwt
 
 from services.common import config
+from services.common.caller import Caller
 from services.common.errors import AuthenticationFailed
 
 ALGORITHM = "HS256"
@@ -17,26 +24,19 @@ ISSUER = "alumni-platform"
 
 
 @dataclass(frozen=True)
-class Principal:
-    """The authenticated caller, as the access token states it."""
+class Principal(Caller):
+    """The authenticated caller, as the access token states it; the gateway's proxies sign
+    it for each service they call (services/common/rpc.py). Its session and token version
+    are checked against the registry on each request (gateway/sessions.py)."""
 
-    account_id: str
-    username: str
-    role: str
-    department_id: str | None
-    # The alumnus record an `alumnus` account logs in for; None for staff.
-    alumnus_id: str | None = None
-
-    def as_actor(self) -> dict[str, Any]:
-        return {
-            "account_id": self.account_id,
-            "username": self.username,
-            "role": self.role,
-            "department_id": self.department_id,
-        }
+    session_id: str = ""
+    token_version: int = 0
 
 
-def issue_tokens(account: dict[str, Any], secret: str) -> dict[str, Any]:
+def issue_tokens(login: dict[str, Any], secret: str) -> dict[str, Any]:
+    """A token pair for what the registry answered a login or a refresh with: the account
+    and its session (`id`, `refresh_jti`, `token_version`)."""
+    account, session = login["account"], login["session"]
     now = int(time.time())
     claims = {
         "iss": ISSUER,
@@ -45,16 +45,24 @@ def issue_tokens(account: dict[str, Any], secret: str) -> dict[str, Any]:
         "role": account["role"],
         "department_id": account.get("department_id"),
         "alumnus_id": account.get("alumnus_id"),
+        "sid": session["id"],
+        "ver": session["token_version"],
         "iat": now,
     }
-    access = {**claims, "typ": "access", "exp": now + config.ACCESS_TOKEN_TTL_SECONDS}
+    access = {
+        **claims,
+        "typ": "access",
+        "exp": now + config.ACCESS_TOKEN_TTL_SECONDS,
+        "jti": str(uuid.uuid4()),
+    }
     refresh = {
         "iss": ISSUER,
         "sub": account["id"],
+        "sid": session["id"],
         "typ": "refresh",
         "iat": now,
         "exp": now + config.REFRESH_TOKEN_TTL_SECONDS,
-        "jti": str(uuid.uuid4()),
+        "jti": session["refresh_jti"],
     }
     return {
         "access_token": jwt.encode(access, secret, algorithm=ALGORITHM),
@@ -71,7 +79,7 @@ def decode(token: str, secret: str, expected_type: str) -> dict[str, Any]:
             secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "iss"]},
+            options={"require": ["exp", "iat", "sub", "iss", "sid"]},
         )
     except jwt.ExpiredSignatureError:
         raise AuthenticationFailed("令牌已过期，请重新登录或刷新令牌。", reason="expired") from None
@@ -99,4 +107,6 @@ def principal_from_header(header: str | None, secret: str) -> Principal:
         role=claims["role"],
         department_id=claims.get("department_id"),
         alumnus_id=claims.get("alumnus_id"),
+        session_id=str(claims["sid"]),
+        token_version=int(claims.get("ver", 0)),
     )

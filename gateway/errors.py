@@ -35,6 +35,7 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     RouteNotFound: 404,
     errors.Conflict: 409,
     PayloadTooLarge: 413,
+    errors.TooManyRequests: 429,
     errors.ServiceUnavailable: 503,
     errors.ServiceTimeout: 504,
 }
@@ -58,6 +59,8 @@ def error_response(exc: BaseException) -> Response:
         status = STATUS_BY_ERROR.get(error_type)
         if status is not None:
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            if status == 429:
+                headers = {"Retry-After": str(exc.details.get("retry_after", 1))}
             return json_response(error_body(exc.code, exc.message, exc.details), status, headers)
     if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
         return json_response(error_body("BAD_REQUEST", "请求无效。"), exc.code)

@@ -17,6 +17,7 @@ statement of what the route takes and gives, and everything follows from it:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -32,6 +33,7 @@ from werkzeug.wrappers import Request, Response
 from gateway.auth import principal_from_header
 from gateway.authz.base import require_role
 from gateway.errors import PayloadTooLarge, error_response, json_response
+from gateway.sessions import SESSIONS
 from services.common import config
 from services.common.contracts.base import load_or_raise
 from services.common.errors import AppError, BadRequest
@@ -163,11 +165,27 @@ def api(
     roles: tuple[str, ...] | None,
     **doc: Any,
 ):
-    """Declare a route; `roles=None` makes it public, otherwise it needs a Bearer token."""
+    """Declare a route; `roles=None` makes it public, otherwise it needs a Bearer token,
+    whose session is checked (gateway/sessions.py) before the handler runs."""
     route = Route(method, path, summary, tag, roles, **doc)
     ROUTES.append(route)
     nameko_path = path.replace("{", "<").replace("}", ">")
-    return ApiEndpoint.decorator(method, nameko_path, route=route)
+    register = ApiEndpoint.decorator(method, nameko_path, route=route)
+    if route.roles is None and not route.optional_auth:
+        return register
+
+    def decorate(handler):
+        @functools.wraps(handler)
+        def with_live_session(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+            principal = kwargs.get("principal")
+            if principal is not None:
+                ttl = config.get_float("SESSION_CHECK_SECONDS", self.config)
+                SESSIONS.check(principal, self.registry, ttl)
+            return handler(self, request, *args, **kwargs)
+
+        return register(with_live_session)
+
+    return decorate
 
 
 def read_json(request: Request, optional: bool = False) -> Any:

@@ -39,7 +39,7 @@ def service_route_mixins() -> list[type]:
 def rpc_dependencies() -> dict[str, TimedRpcProxy]:
     proxies: dict[str, TimedRpcProxy] = {}
     for entry in catalogue.rpc_services():
-        proxies[entry.name] = TimedRpcProxy(entry.name)
+        proxies[entry.name] = TimedRpcProxy(entry.name, for_principal=True)
         proxies[operations_routes.probe_name(entry.name)] = TimedRpcProxy(
             entry.name, timeout=READINESS_TIMEOUT_SECONDS
         )

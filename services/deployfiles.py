@@ -31,6 +31,7 @@ COMPOSE_HEADER = """\
 #
 # Required from the environment (or an .env file next to where you run compose):
 #   JWT_SECRET             signing key for access/refresh tokens
+#   CALLER_KEY             signs the caller of every call between services (gateway → service)
 #   ALUMNI_ADMIN_PASSWORD  password of the bootstrap admin account
 #   DONOR_ID_KEY           a long random string: the key of donors' ID numbers
 #                          (keep it: ID numbers stored under it cannot be read without it)
@@ -114,6 +115,7 @@ def compose_file() -> str:
         )
     environment += [
         '  JWT_SECRET: "${JWT_SECRET:?set JWT_SECRET to a long random string}"',
+        '  CALLER_KEY: "${CALLER_KEY:?set CALLER_KEY to a long random string}"',
         '  ALUMNI_ADMIN_USERNAME: "${ALUMNI_ADMIN_USERNAME:-admin}"',
         '  ALUMNI_ADMIN_PASSWORD: "${ALUMNI_ADMIN_PASSWORD:?set ALUMNI_ADMIN_PASSWORD for the '
         'bootstrap admin}"',

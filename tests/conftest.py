@@ -21,9 +21,12 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from tests.support.callers import CALLER_KEY  # noqa: E402
 from tests.support.processes import SystemUnderTest  # noqa: E402
 
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Containers started by the tests and the clients that call them agree on the caller key.
+os.environ.setdefault("CALLER_KEY", CALLER_KEY)
 BACKENDS = ["sqlite", "postgres"]
 
 
@@ -148,10 +151,23 @@ def registry_container(container_factory, rabbit_config, registry_db_url):
 
 
 @pytest.fixture
-def rpc_cluster(rabbit_config):
+def rpc_caller():
+    """Whom `rpc_cluster` calls for (a module may override this fixture)."""
+    from tests.support.callers import OFFICE
+
+    return OFFICE
+
+
+@pytest.fixture
+def rpc_cluster(rabbit_config, rpc_caller):
+    """A standalone RPC client calling as `rpc_caller`, signed as the gateway signs."""
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    with ClusterRpcProxy(rabbit_config, timeout=15) as cluster:
+    from tests.support.callers import signed_context
+
+    with ClusterRpcProxy(
+        rabbit_config, timeout=15, context_data=signed_context(rpc_caller)
+    ) as cluster:
         yield cluster
 
 

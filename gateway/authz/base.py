@@ -23,12 +23,6 @@ def require_role(principal: Principal, *roles: str) -> None:
         )
 
 
-def caller(principal: Principal) -> dict[str, Any]:
-    """The caller as a service receives it with a read, to decide what it unmasks and to log
-    who read (services/common/visibility.py `reader_from`)."""
-    return {**principal.as_actor(), "alumnus_id": principal.alumnus_id}
-
-
 # ---- alumni acting for themselves ---------------------------------------------
 
 

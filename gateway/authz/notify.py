@@ -12,11 +12,6 @@ from gateway.authz.base import LIAISON, in_own_department, scope_department
 from services.common.errors import NotFound, PermissionDenied
 
 
-def reader(principal: Principal) -> dict[str, Any]:
-    """Whose inbox the caller reads: their own, by account (and alumnus record)."""
-    return {**principal.as_actor(), "alumnus_id": principal.alumnus_id}
-
-
 def scope_newsletters(principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
     return scope_department(principal, params) if principal.role == LIAISON else params
 

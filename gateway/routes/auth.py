@@ -1,4 +1,4 @@
-"""Logging in, refreshing tokens, and the calling account."""
+"""Logging in and out, refreshing tokens, changing one's password, and the calling account."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from gateway import schemas as edge
 from gateway.auth import Principal, decode, issue_tokens
 from gateway.authz.base import ALL_ROLES
 from gateway.http import api
+from gateway.sessions import SESSIONS
 from services.common import config as settings
 from services.common.contracts import registry as contract
 
@@ -21,32 +22,61 @@ class AuthRoutes:
     @api(
         "POST",
         "/api/v1/auth/token",
-        "Log in with username and password.",
+        "Log in with username and password. Failed attempts are limited per username and "
+        "per client address: past the limit, 429 with `Retry-After` (seconds).",
         "auth",
         None,
         body=edge.TokenRequest,
         response=edge.TokenResponse,
-        extra_statuses=(401,),
+        extra_statuses=(401, 429, 503),
     )
     def token(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
-        account = self.registry.authenticate(body)
-        return issue_tokens(account, self._secret())
+        login = self.registry.authenticate(body, request.remote_addr)
+        return issue_tokens(login, self._secret())
 
     @api(
         "POST",
         "/api/v1/auth/refresh",
-        "Trade a refresh token for a new token pair.",
+        "Trade a refresh token for a new token pair. Each refresh token works once: one "
+        "presented again ends its whole session (401, reason `refresh_reused`).",
         "auth",
         None,
         body=edge.RefreshRequest,
         response=edge.TokenResponse,
-        extra_statuses=(401,),
+        extra_statuses=(401, 503),
     )
     def refresh(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         claims = decode(body["refresh_token"], self._secret(), "refresh")
-        # The account is read again so a disabled account or a changed role takes effect now.
-        account = self.registry.get_account(claims["sub"])
-        return issue_tokens(account, self._secret())
+        login = self.registry.refresh_session(str(claims.get("jti") or ""))
+        return issue_tokens(login, self._secret())
+
+    @api(
+        "POST",
+        "/api/v1/auth/logout",
+        "End the calling session: its refresh tokens stop working at once, its access "
+        "tokens within seconds.",
+        "auth",
+        ALL_ROLES,
+        status=204,
+    )
+    def logout(self, request: Request, principal: Principal) -> None:
+        self.registry.logout(principal.session_id)
+        SESSIONS.forget(principal)
+
+    @api(
+        "POST",
+        "/api/v1/auth/password",
+        "Change one's own password (the current one, and a new one meeting the policy: "
+        "422 names the rule). Every session of the account ends; log in again.",
+        "auth",
+        ALL_ROLES,
+        body=contract.PasswordChange,
+        status=204,
+        extra_statuses=(429,),
+    )
+    def change_password(self, request: Request, principal: Principal, body: dict[str, Any]) -> None:
+        self.registry.change_password(body)
+        SESSIONS.forget(principal)
 
     @api(
         "GET",
@@ -58,7 +88,7 @@ class AuthRoutes:
         response=contract.Me,
     )
     def me(self, request: Request, principal: Principal) -> dict[str, Any]:
-        return self.registry.get_me(principal.account_id)
+        return self.registry.get_me()
 
     def _secret(self) -> str:
         return settings.jwt_secret(self.config)

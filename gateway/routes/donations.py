@@ -130,9 +130,7 @@ class Routes(RegistryLookups):
         status=201,
     )
     def disburse(self, request: Request, principal: Principal, fund_id: str, body: dict[str, Any]):
-        return self.donations.disburse(
-            fund_id, body, principal.as_actor(), idempotency_key(request)
-        )
+        return self.donations.disburse(fund_id, body, idempotency_key(request))
 
     @api(
         "GET",
@@ -192,7 +190,7 @@ class Routes(RegistryLookups):
         status=201,
     )
     def record_gift(self, request: Request, principal: Principal, body: dict[str, Any]):
-        return self.donations.record_gift(body, principal.as_actor(), idempotency_key(request))
+        return self.donations.record_gift(body, idempotency_key(request))
 
     @api("GET", GIFT, "One gift.", "donations", ALL_ROLES, response=dn.Gift)
     def get_gift(self, request: Request, principal: Principal, gift_id: str):
@@ -212,9 +210,7 @@ class Routes(RegistryLookups):
         status=201,
     )
     def refund_gift(self, request: Request, principal: Principal, gift_id: str, body: dict):
-        return self.donations.refund_gift(
-            gift_id, body, principal.as_actor(), idempotency_key(request)
-        )
+        return self.donations.refund_gift(gift_id, body, idempotency_key(request))
 
     # ---- receipts ---------------------------------------------------------------------------
 
@@ -265,7 +261,7 @@ class Routes(RegistryLookups):
         response=dn.Receipt,
     )
     def void_receipt(self, request: Request, principal: Principal, number: str, body: dict):
-        return self.donations.void_receipt(number, body, principal.as_actor())
+        return self.donations.void_receipt(number, body)
 
     @api(
         "POST",
@@ -310,7 +306,7 @@ class Routes(RegistryLookups):
         status=201,
     )
     def create_agreement(self, request: Request, principal: Principal, body: dict[str, Any]):
-        return self.donations.create_agreement(body, principal.as_actor())
+        return self.donations.create_agreement(body)
 
     @api("GET", AGREEMENT, "One agreement.", "donations", READERS, response=dn.Agreement)
     def get_agreement(self, request: Request, principal: Principal, agreement_id: str):
@@ -340,7 +336,7 @@ class Routes(RegistryLookups):
         status=201,
     )
     def create_pledge(self, request: Request, principal: Principal, body: dict[str, Any]):
-        return self.donations.create_pledge(body, principal.as_actor())
+        return self.donations.create_pledge(body)
 
     @api("GET", PLEDGE, "One pledge.", "donations", (*READERS, ALUMNUS), response=dn.Pledge)
     def get_pledge(self, request: Request, principal: Principal, pledge_id: str):
@@ -364,9 +360,7 @@ class Routes(RegistryLookups):
         extra_statuses=(503,),
     )
     def create_payment_order(self, request: Request, principal: Principal, body: dict):
-        return self.donations.create_payment_order(
-            rules.payment_order_for(principal, body), principal.as_actor()
-        )
+        return self.donations.create_payment_order(rules.payment_order_for(principal, body))
 
     @api(
         "GET",
@@ -432,7 +426,7 @@ class Routes(RegistryLookups):
         status=201,
     )
     def receive_inkind(self, request: Request, principal: Principal, body: dict[str, Any]):
-        return self.donations.receive_inkind(body, principal.as_actor())
+        return self.donations.receive_inkind(body)
 
     @api(
         "GET", INKIND, "One in-kind gift with its steps.", "donations", READERS, response=dn.Inkind
@@ -450,7 +444,7 @@ class Routes(RegistryLookups):
         response=dn.Inkind,
     )
     def advance_inkind(self, request: Request, principal: Principal, inkind_id: str, body: dict):
-        return self.donations.advance_inkind(inkind_id, body, principal.as_actor())
+        return self.donations.advance_inkind(inkind_id, body)
 
     @api(
         "GET",

@@ -47,7 +47,7 @@ class Routes:
         response=contract.InboxPage,
     )
     def my_notifications(self, request: Request, principal: Principal, query: dict[str, Any]):
-        return self.notify.list_inbox(rules.reader(principal), query)
+        return self.notify.list_inbox(query)
 
     @api(
         "POST",
@@ -58,7 +58,7 @@ class Routes:
         response=contract.InboxEntry,
     )
     def mark_notification_read(self, request: Request, principal: Principal, notification_id: str):
-        return self.notify.mark_read(rules.reader(principal), notification_id)
+        return self.notify.mark_read(notification_id)
 
     @api(
         "POST",
@@ -69,7 +69,7 @@ class Routes:
         response=contract.MarkedRead,
     )
     def mark_all_notifications_read(self, request: Request, principal: Principal):
-        return self.notify.mark_all_read(rules.reader(principal))
+        return self.notify.mark_all_read()
 
     @api(
         "GET",
@@ -93,7 +93,7 @@ class Routes:
     )
     def change_my_preferences(self, request: Request, principal: Principal, body: dict[str, Any]):
         alumnus_id = own_alumnus_id(principal)
-        return self.notify.update_preferences(alumnus_id, body, rules.reader(principal))
+        return self.notify.update_preferences(alumnus_id, body)
 
     @api(
         "GET",
@@ -118,7 +118,7 @@ class Routes:
     def record_consent(
         self, request: Request, principal: Principal, alumnus_id: str, body: dict[str, Any]
     ):
-        return self.notify.update_preferences(alumnus_id, body, rules.reader(principal))
+        return self.notify.update_preferences(alumnus_id, body)
 
     # ---- one-click unsubscribe (RFC 8058), no login ---------------------------------------
 
@@ -197,7 +197,7 @@ class Routes:
     def save_template(
         self, request: Request, principal: Principal, template_id: str, body: dict[str, Any]
     ):
-        return self.notify.save_template(template_id, body, rules.reader(principal))
+        return self.notify.save_template(template_id, body)
 
     @api(
         "POST",
@@ -241,7 +241,7 @@ class Routes:
     )
     def create_newsletter(self, request: Request, principal: Principal, body: dict[str, Any]):
         data = rules.newsletter_segment(principal, body)
-        return self.notify.create_newsletter(data, rules.reader(principal))
+        return self.notify.create_newsletter(data)
 
     @api(
         "GET",

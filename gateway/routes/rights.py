@@ -47,9 +47,8 @@ class RightsRoutes:
         response=contract.Alumnus,
     )
     def correct_me(self, request: Request, principal: Principal, body: dict[str, Any]):
-        return self.registry.correct_own_record(
-            own_alumnus_id(principal), body, principal.as_actor()
-        )
+        own_alumnus_id(principal)  # 403 for an alumnus login without a record
+        return self.registry.correct_own_record(body)
 
     @api(
         "GET",
@@ -105,7 +104,8 @@ class RightsRoutes:
         status=201,
     )
     def request_erasure(self, request: Request, principal: Principal, body: dict[str, Any]):
-        return self.registry.request_erasure(own_alumnus_id(principal), principal.account_id, body)
+        own_alumnus_id(principal)
+        return self.registry.request_erasure(body)
 
     @api(
         "GET",
@@ -145,9 +145,7 @@ class RightsRoutes:
     def approve_erasure(
         self, request: Request, principal: Principal, erasure_request_id: str, body: dict
     ):
-        return self.registry.decide_erasure(
-            erasure_request_id, "approve", principal.as_actor(), body
-        )
+        return self.registry.decide_erasure(erasure_request_id, "approve", body)
 
     @api(
         "POST",
@@ -162,9 +160,7 @@ class RightsRoutes:
     def reject_erasure(
         self, request: Request, principal: Principal, erasure_request_id: str, body: dict
     ):
-        return self.registry.decide_erasure(
-            erasure_request_id, "reject", principal.as_actor(), body
-        )
+        return self.registry.decide_erasure(erasure_request_id, "reject", body)
 
     # ---- who saw what --------------------------------------------------------------------
 

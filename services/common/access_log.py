@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from services.common.columns import utcnow
 from services.common.contracts.base import iso_utc
 from services.common.paging import each, encode_cursor, page, paged_select
-from services.common.visibility import Reader
+from services.common.visibility import Viewer
 
 
 class AccessLogMixin:
@@ -57,7 +57,7 @@ class AccessLogMixin:
 def record(
     session: Session,
     model: type,
-    reader: Reader,
+    reader: Viewer,
     record: str,
     alumnus_id: str | None,
     fields: Iterable[str],

@@ -56,6 +56,15 @@ DEFAULTS: dict[str, str] = {
     "NOTIFY_PUBLIC_URL": "",
     "NOTIFY_OFFICE_EMAIL": "",
     "NOTIFY_CLOCK_START": "",
+    # identity (docs/security/identity.md): login throttling, hashing, session checks
+    "LOGIN_FREE_ATTEMPTS_PER_USER": "5",
+    "LOGIN_FREE_ATTEMPTS_PER_ADDRESS": "20",
+    "LOGIN_FIRST_LOCKOUT_SECONDS": "1",
+    "LOGIN_MAX_LOCKOUT_SECONDS": "900",
+    "LOGIN_WINDOW_SECONDS": "900",
+    "PASSWORD_HASHES_AT_ONCE": "2",
+    "PASSWORD_HASHES_WAITING": "4",
+    "SESSION_CHECK_SECONDS": "5",
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,

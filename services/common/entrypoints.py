@@ -3,7 +3,10 @@
 - `@rpc`: nameko's RPC entrypoint with the platform's expected errors (the caller's
   mistakes, logged as warnings rather than crashes) as the default, consuming through the
   platform's queue consumer (services/common/broker.py), and surviving a broker that goes
-  away while a call is answered.
+  away while a call is answered. `@rpc(caller=True)`: a method that acts for a person
+  answers only a call carrying a caller token signed for this service
+  (services/common/caller.py), checked before a worker starts; a method with a `caller`
+  parameter receives the verified `Caller` there, whatever the call sent in its place.
 - `@consumes(source, event_type)`: a reliable event handler (retries, then a dead-letter
   queue: services/common/reliable_events.py) that checks the event against its contract
   and its publisher, and claims it in the inbox in the same transaction as the handler's
@@ -18,6 +21,8 @@
 from __future__ import annotations
 
 import functools
+import inspect
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -29,11 +34,19 @@ from sqlalchemy.orm import Session
 
 from services.common import config
 from services.common.broker import BROKER_ERRORS, BrokerLink, QueueConsumer
+from services.common.caller import HEADER, caller_key, verify
 from services.common.contracts import check_event
-from services.common.errors import EXPECTED_ERRORS, ServiceTimeout, ServiceUnavailable
+from services.common.errors import (
+    EXPECTED_ERRORS,
+    AuthenticationFailed,
+    ServiceTimeout,
+    ServiceUnavailable,
+)
 from services.common.reliable_events import reliable_event_handler
 
 EventMethod = Callable[[Any, Session, dict[str, Any]], None]
+
+log = logging.getLogger(__name__)
 
 
 class RpcConsumer(nameko_rpc.RpcConsumer):
@@ -63,12 +76,44 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
 
 
 class Rpc(nameko_rpc.Rpc):
+    """nameko's RPC entrypoint; with `caller=True`, only for a verified caller."""
+
     rpc_consumer = RpcConsumer()
+
+    def __init__(self, caller: bool = False, **kwargs: Any) -> None:
+        self.requires_caller = caller
+        super().__init__(**kwargs)
+
+    def setup(self) -> None:
+        super().setup()
+        if self.requires_caller:
+            self.caller_key = caller_key(self.container.config)
+            method = getattr(self.container.service_cls, self.method_name)
+            self.passes_caller = "caller" in inspect.signature(method).parameters
+
+    def handle_message(self, body, message):
+        if self.requires_caller:
+            # Before any worker runs or any argument is looked at; the error travels back
+            # to the caller as the reply (nameko's RpcConsumer.handle_message).
+            token = self.unpack_message_headers(message).get(HEADER)
+            try:
+                caller = verify(token, self.caller_key, self.container.service_name)
+            except AuthenticationFailed as refused:
+                log.warning(
+                    "refused %s.%s: %s",
+                    self.container.service_name,
+                    self.method_name,
+                    refused.reason,
+                )
+                raise
+            if self.passes_caller and isinstance(body, dict):
+                body = {**body, "kwargs": {**(body.get("kwargs") or {}), "caller": caller}}
+        super().handle_message(body, message)
 
 
 def rpc(*args, **kwargs):
     """`@rpc` or `@rpc(...)`: `Rpc` above, with `expected_exceptions` the platform's by
-    default."""
+    default; `@rpc(caller=True)` for a method that acts for a person."""
     kwargs.setdefault("expected_exceptions", EXPECTED_ERRORS)
     return Rpc.decorator(*args, **kwargs)
 

@@ -87,6 +87,12 @@ class PermissionDenied(AppError):
     code = "FORBIDDEN"
 
 
+class TooManyRequests(AppError):
+    """Too many attempts (logins): `details["retry_after"]` says how many seconds to wait."""
+
+    code = "TOO_MANY_REQUESTS"
+
+
 class ServiceUnavailable(AppError):
     code = "SERVICE_UNAVAILABLE"
 
@@ -102,5 +108,6 @@ EXPECTED_ERRORS = (
     Conflict,
     AuthenticationFailed,
     PermissionDenied,
+    TooManyRequests,
 )
 """Errors that are the caller's fault; RPC entrypoints log them as warnings, not crashes."""

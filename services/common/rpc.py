@@ -9,6 +9,11 @@ per outage in the log, not per call: services/common/broker.py). Requests
 carry the same deadline as a message TTL, so a service that comes back later
 does not execute calls whose callers have given up. Replies arrive through the
 platform's queue consumer, which reconnects by itself when the broker returns.
+
+Every call carries a caller token (services/common/caller.py) signed for its target
+service alone: the gateway's proxies sign the person of the request at hand (the
+handler's `principal`; the gateway itself for an anonymous request), a service's proxies
+sign the service itself. A token received is never passed on to the next service.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from services.common.broker import (
     BrokerLink,
     QueueConsumer,
 )
+from services.common.caller import HEADER, Caller, caller_key, sign
 from services.common.errors import ServiceTimeout, ServiceUnavailable, on_new_error_type
 
 # A caller gets the platform's errors back as themselves, not as nameko's RemoteError.
@@ -41,10 +47,33 @@ class TimedReplyListener(ReplyListener):
         self.calls_link = BrokerLink("RPC calls")
 
 
+def caller_of(worker_ctx, for_principal: bool) -> Caller:
+    """Whom a call made by this worker is for: the request's principal for the gateway's
+    proxies when there is one, else the calling service itself (the gateway answering an
+    anonymous request: a login, a public page)."""
+    principal = (worker_ctx.kwargs or {}).get("principal") if for_principal else None
+    if isinstance(principal, Caller):
+        return principal
+    return Caller.for_service(worker_ctx.service_name)
+
+
 class TimedMethodProxy(MethodProxy):
-    def __init__(self, *args, timeout: float, **options) -> None:
+    def __init__(
+        self, *args, timeout: float, caller_key: str, for_principal: bool, **options
+    ) -> None:
         self.timeout = timeout
+        self.caller_key = caller_key
+        self.for_principal = for_principal
         super().__init__(*args, expiration=timeout, **options)
+
+    def get_message_headers(self, worker_ctx) -> dict:
+        headers = super().get_message_headers(worker_ctx)
+        name = self._get_header_name(HEADER)
+        # A token this worker received was for this service, not for the next one.
+        headers.pop(name, None)
+        caller = caller_of(worker_ctx, self.for_principal)
+        headers[name] = sign(caller, self.caller_key, self.service_name)
+        return headers
 
     def __call__(self, *args, **kwargs):
         deadline = eventlet.Timeout(self.timeout)
@@ -73,8 +102,12 @@ class TimedMethodProxy(MethodProxy):
 
 
 class TimedServiceProxy(ServiceProxy):
-    def __init__(self, *args, timeout: float, **options) -> None:
+    def __init__(
+        self, *args, timeout: float, caller_key: str, for_principal: bool, **options
+    ) -> None:
         self.timeout = timeout
+        self.caller_key = caller_key
+        self.for_principal = for_principal
         super().__init__(*args, **options)
 
     def __getattr__(self, name: str) -> TimedMethodProxy:
@@ -84,17 +117,30 @@ class TimedServiceProxy(ServiceProxy):
             name,
             self.reply_listener,
             timeout=self.timeout,
+            caller_key=self.caller_key,
+            for_principal=self.for_principal,
             **self.options,
         )
 
 
 class TimedRpcProxy(RpcProxy):
-    """`RpcProxy("svc")` with a deadline: `timeout` seconds, else config RPC_TIMEOUT."""
+    """`RpcProxy("svc")` with a deadline: `timeout` seconds, else config RPC_TIMEOUT.
+
+    `for_principal`: calls are made for the person of the gateway's request (its
+    handler's `principal`), not for the calling service.
+    """
 
     rpc_reply_listener = TimedReplyListener()
 
-    def __init__(self, target_service: str, timeout: float | None = None, **options) -> None:
+    def __init__(
+        self,
+        target_service: str,
+        timeout: float | None = None,
+        for_principal: bool = False,
+        **options,
+    ) -> None:
         self.timeout = timeout
+        self.for_principal = for_principal
         # A call while the broker is away fails in about a second with a clear
         # ServiceUnavailable, rather than spending its deadline on reconnecting.
         options.setdefault("retry_policy", PUBLISH_RETRY_POLICY)
@@ -103,6 +149,7 @@ class TimedRpcProxy(RpcProxy):
     def setup(self) -> None:
         if self.timeout is None:
             self.timeout = config.rpc_timeout(self.container.config)
+        self.caller_key = caller_key(self.container.config)
         super().setup()
 
     def get_dependency(self, worker_ctx) -> TimedServiceProxy:
@@ -111,5 +158,7 @@ class TimedRpcProxy(RpcProxy):
             self.target_service,
             self.rpc_reply_listener,
             timeout=self.timeout,
+            caller_key=self.caller_key,
+            for_principal=self.for_principal,
             **self.options,
         )

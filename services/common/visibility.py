@@ -4,69 +4,49 @@ Phone, e-mail and WeChat ID are personal information (DESIGN.md, PIPL), and so a
 contacts of visits, cooperation projects and event rosters. They are shown unmasked only
 to the office, to the liaison of the record's own department, and to an alumnus for their
 own record. The service that owns the data applies these predicates to the caller it
-receives (and writes each unmasked read to its access log, services/common/access_log.py);
+verifies (and writes each unmasked read to its access log, services/common/access_log.py);
 the gateway uses the same predicates for what it still shapes itself. How a masked value
 looks (`138****5678`) is here too, so that both mask alike.
 
-Standard library only.
+Standard library and the platform's errors only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+from services.common.errors import PermissionDenied
 
 OFFICE = "office"
 COMMITTEE = "committee"
 LIAISON = "liaison"
 ALUMNUS = "alumnus"
+# A platform service reading for its own copy (services/common/caller.py `for_service`).
+SERVICE = "service"
 
 PERSONAL_FIELDS = ("phone", "email", "wechat")
 CONTACT_FIELDS = ("phone", "email")
 
 
 class Viewer(Protocol):
-    """Whoever reads: the gateway's `Principal`, or a service's `Reader`."""
-
-    role: str
-    department_id: str | None
-    alumnus_id: str | None
-
-
-@dataclass(frozen=True)
-class Reader:
-    """The caller as a service receives it with a read: who, for the access log too."""
+    """Whoever reads: the verified `Caller` a service receives (services/common/caller.py),
+    which is also the gateway's `Principal`."""
 
     account_id: str
     username: str
     role: str
-    department_id: str | None = None
-    alumnus_id: str | None = None
-
-
-def reader_from(caller: Mapping[str, Any]) -> Reader:
-    """The reader a service decides from.
-
-    Today this is the actor dict the gateway sends (account id, username, role,
-    department, alumnus record). The one place to swap for a verified caller: every
-    unmasking decision in the services starts here.
-    """
-    return Reader(
-        account_id=str(caller["account_id"]),
-        username=str(caller["username"]),
-        role=str(caller["role"]),
-        department_id=caller.get("department_id"),
-        alumnus_id=caller.get("alumnus_id"),
-    )
+    department_id: str | None
+    alumnus_id: str | None
 
 
 # ---- the predicates -----------------------------------------------------------------------
 
 
 def may_see_contacts_in(viewer: Viewer, department_ids: Iterable[str] | None) -> bool:
-    """The office, or the liaison of one of `department_ids` (None or empty: office only)."""
-    if viewer.role == OFFICE:
+    """The office, or the liaison of one of `department_ids` (None or empty: office only);
+    and a platform service for its own copy."""
+    if viewer.role in (OFFICE, SERVICE):
         return True
     return viewer.role == LIAISON and viewer.department_id in set(department_ids or ())
 
@@ -77,7 +57,10 @@ def departments_of(alumnus: Mapping[str, Any]) -> set[str]:
 
 def may_see_personal_fields(viewer: Viewer, alumnus: Mapping[str, Any]) -> bool:
     """Contacts are for those who work with the alumnus: the office and their department's
-    liaison (the committee reads records with contacts masked), and the alumnus themselves."""
+    liaison (the committee reads records with contacts masked), and the alumnus themselves.
+    A platform service keeping its copy (the roster) reads them whole."""
+    if viewer.role == SERVICE:
+        return True
     if viewer.role == ALUMNUS:
         return viewer.alumnus_id is not None and viewer.alumnus_id == alumnus.get("id")
     return may_see_contacts_in(viewer, departments_of(alumnus))
@@ -92,6 +75,27 @@ def may_see_visit_contact(viewer: Viewer, visit: Mapping[str, Any]) -> bool:
 
 def may_see_project_contacts(viewer: Viewer, project: Mapping[str, Any]) -> bool:
     return may_see_contacts_in(viewer, [project.get("department_id")])
+
+
+def is_logged(viewer: Viewer, alumnus_id: str | None) -> bool:
+    """Whether showing `alumnus_id`'s data unmasked to `viewer` goes into the access log: not
+    a platform service's copy, not the alumnus's own data shown to themselves."""
+    if viewer.role == SERVICE:
+        return False
+    return not (viewer.role == ALUMNUS and alumnus_id and viewer.alumnus_id == alumnus_id)
+
+
+def require_office(viewer: Viewer) -> None:
+    if viewer.role != OFFICE:
+        raise PermissionDenied("只有校友会办公室可以这样做。", reason="role_not_allowed")
+
+
+def require_self_or_service(viewer: Viewer, alumnus_id: str) -> None:
+    """A copy of everything held on a person goes to them (or to a platform service)."""
+    if viewer.role == SERVICE:
+        return
+    if viewer.role != ALUMNUS or viewer.alumnus_id != str(alumnus_id):
+        raise PermissionDenied("只能导出本人的信息。", reason="not_themselves")
 
 
 # ---- masking ------------------------------------------------------------------------------

@@ -22,14 +22,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.common import config
+from services.common.caller import Caller
 from services.common.chinatime import CHINA_TZ, china_date
 from services.common.columns import utcnow
 from services.common.contracts import donations as contract
-from services.common.contracts.base import Actor, PageQuery, load_or_raise
+from services.common.contracts.base import PageQuery, load_or_raise
 from services.common.dependencies import Adapter, Database
 from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
 from services.common.errors import BadRequest, Conflict, ServiceUnavailable
 from services.common.rpc import TimedRpcProxy
+from services.common.visibility import require_self_or_service
 from services.donations import (
     agreements,
     donors,
@@ -119,7 +121,7 @@ class DonationsService(HealthMixin):
 
     # ---- funds, campaigns, disbursements ----------------------------------------------
 
-    @rpc
+    @rpc(caller=True)
     def create_fund(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.FundInput, data)
         with self.db.transaction() as session:
@@ -135,21 +137,22 @@ class DonationsService(HealthMixin):
             self.db.session, load_or_raise(contract.FundListQuery, params or {})
         )
 
-    @rpc
+    @rpc(caller=True)
     def close_fund(self, fund_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return funds.close_fund(session, fund_id, utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def disburse(
         self,
         fund_id: str,
         data: dict[str, Any],
-        actor: dict[str, Any],
         idempotency_key: str | None = None,
+        *,
+        caller: Caller,
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.DisbursementInput, data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         today = china_date(utcnow())
         return self._money_write(
             f"disburse:{fund_id}",
@@ -159,7 +162,7 @@ class DonationsService(HealthMixin):
             lambda session: funds.disburse(session, fund_id, payload, who, today),
         )
 
-    @rpc
+    @rpc(caller=True)
     def create_campaign(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.CampaignInput, data)
         with self.db.transaction() as session:
@@ -175,12 +178,12 @@ class DonationsService(HealthMixin):
 
     # ---- gifts and refunds ----------------------------------------------------------------
 
-    @rpc
+    @rpc(caller=True)
     def record_gift(
-        self, data: dict[str, Any], actor: dict[str, Any], idempotency_key: str | None = None
+        self, data: dict[str, Any], idempotency_key: str | None = None, *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.GiftInput, data)
-        ctx = self._recording(load_or_raise(Actor, actor))
+        ctx = self._recording(caller.as_actor())
         return self._money_write(
             "gift",
             ctx.actor,
@@ -189,16 +192,17 @@ class DonationsService(HealthMixin):
             lambda session: gifts.record_gift(session, payload, ctx),
         )
 
-    @rpc
+    @rpc(caller=True)
     def refund_gift(
         self,
         gift_id: str,
         data: dict[str, Any],
-        actor: dict[str, Any],
         idempotency_key: str | None = None,
+        *,
+        caller: Caller,
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.RefundInput, data)
-        ctx = self._recording(load_or_raise(Actor, actor))
+        ctx = self._recording(caller.as_actor())
         return self._money_write(
             f"refund:{gift_id}",
             ctx.actor,
@@ -207,29 +211,29 @@ class DonationsService(HealthMixin):
             lambda session: gifts.refund_gift(session, gift_id, payload, ctx),
         )
 
-    @rpc
+    @rpc(caller=True)
     def get_gift(self, gift_id: str) -> dict[str, Any]:
         return gifts.get_gift(self.db.session, gift_id)
 
-    @rpc
+    @rpc(caller=True)
     def list_gifts(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return gifts.list_gifts(self.db.session, load_or_raise(contract.GiftSearch, params or {}))
 
     # ---- receipts -----------------------------------------------------------------------
 
-    @rpc
+    @rpc(caller=True)
     def get_receipt(self, number: str) -> dict[str, Any]:
         session = self.db.session
         return receipts.to_dict(
             session, receipts.get_row(session, number), self.rules.receipt_rules
         )
 
-    @rpc
+    @rpc(caller=True)
     def receipt_pdf(self, number: str) -> dict[str, str]:
         receipt = self.get_receipt(number)
         return _pdf(f"receipt-{number}.pdf", receipt_pdf(receipt, self.rules.foundation))
 
-    @rpc
+    @rpc(caller=True)
     def certificate_pdf(self, number: str) -> dict[str, str]:
         receipt = self.get_receipt(number)
         if receipt["status"] != receipts.ISSUED:
@@ -242,12 +246,10 @@ class DonationsService(HealthMixin):
             )
         return _pdf(f"certificate-{number}.pdf", certificate_pdf(receipt, self.rules.foundation))
 
-    @rpc
-    def void_receipt(
-        self, number: str, data: dict[str, Any], actor: dict[str, Any]
-    ) -> dict[str, Any]:
+    @rpc(caller=True)
+    def void_receipt(self, number: str, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         payload = load_or_raise(contract.ReceiptVoid, data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         now = utcnow()
         with self.db.transaction() as session:
             receipt = receipts.void(
@@ -260,7 +262,7 @@ class DonationsService(HealthMixin):
             )
             return receipts.to_dict(session, receipt, self.rules.receipt_rules)
 
-    @rpc
+    @rpc(caller=True)
     def issue_ebill(self, number: str) -> dict[str, Any]:
         """Ask the e-bill platform for the receipt's official e-bill and keep its fields; the
         platform is called outside any transaction, and answers the same bill again."""
@@ -285,33 +287,33 @@ class DonationsService(HealthMixin):
 
     # ---- agreements and pledges ---------------------------------------------------------
 
-    @rpc
-    def create_agreement(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def create_agreement(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         payload = load_or_raise(contract.AgreementInput, data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             return agreements.create(session, payload, who, self._lookup)
 
-    @rpc
+    @rpc(caller=True)
     def get_agreement(self, agreement_id: str) -> dict[str, Any]:
         return agreements.get(self.db.session, agreement_id)
 
-    @rpc
+    @rpc(caller=True)
     def list_agreements(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return agreements.list_agreements(self.db.session, load_or_raise(PageQuery, params or {}))
 
-    @rpc
-    def create_pledge(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def create_pledge(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         payload = load_or_raise(contract.PledgeInput, data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             return pledges.create_pledge(session, payload, who, self._lookup)
 
-    @rpc
+    @rpc(caller=True)
     def get_pledge(self, pledge_id: str) -> dict[str, Any]:
         return pledges.get_pledge(self.db.session, pledge_id)
 
-    @rpc
+    @rpc(caller=True)
     def list_pledges(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return pledges.list_pledges(
             self.db.session, load_or_raise(contract.PledgeSearch, params or {})
@@ -319,12 +321,12 @@ class DonationsService(HealthMixin):
 
     # ---- online giving ------------------------------------------------------------------
 
-    @rpc
-    def create_payment_order(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def create_payment_order(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         """The order is written, then made at the provider, then given its QR code content;
         an order the provider never took is expired at once (503)."""
         payload = load_or_raise(contract.PaymentOrderInput, data)
-        ctx = self._recording(load_or_raise(Actor, actor))
+        ctx = self._recording(caller.as_actor())
         with self.db.transaction() as session:
             order = payments.create_order(
                 session, payload, ctx, self.payment.name, self.rules.order_ttl_seconds
@@ -350,7 +352,7 @@ class DonationsService(HealthMixin):
         with self.db.transaction() as session:
             return payments.attach_code_url(session, order["id"], code_url)
 
-    @rpc
+    @rpc(caller=True)
     def get_payment_order(self, order_id: str) -> dict[str, Any]:
         return payments.get_order(self.db.session, order_id)
 
@@ -396,69 +398,69 @@ class DonationsService(HealthMixin):
 
     # ---- in-kind gifts and naming ---------------------------------------------------------
 
-    @rpc
-    def receive_inkind(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def receive_inkind(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         payload = load_or_raise(contract.InkindInput, data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         now = utcnow()
         with self.db.transaction() as session:
             return inkind.receive(session, payload, who, china_date(now), now, self._lookup)
 
-    @rpc
+    @rpc(caller=True)
     def advance_inkind(
-        self, inkind_id: str, data: dict[str, Any], actor: dict[str, Any]
+        self, inkind_id: str, data: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.InkindStepInput, data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         now = utcnow()
         with self.db.transaction() as session:
             return inkind.advance(session, inkind_id, payload, who, china_date(now), now)
 
-    @rpc
+    @rpc(caller=True)
     def get_inkind(self, inkind_id: str) -> dict[str, Any]:
         return inkind.get(self.db.session, inkind_id)
 
-    @rpc
+    @rpc(caller=True)
     def list_inkind(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return inkind.list_inkind(
             self.db.session, load_or_raise(contract.InkindSearch, params or {})
         )
 
-    @rpc
+    @rpc(caller=True)
     def create_naming(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.NamingInput, data)
         with self.db.transaction() as session:
             return naming.create(session, payload)
 
-    @rpc
+    @rpc(caller=True)
     def reserve_naming(self, naming_id: str, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.NamingReservation, data)
         with self.db.transaction() as session:
             return naming.reserve(session, naming_id, payload, self._lookup)
 
-    @rpc
+    @rpc(caller=True)
     def complete_naming(self, naming_id: str, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.NamingGifts, data)
         today = china_date(utcnow())
         with self.db.transaction() as session:
             return naming.complete(session, naming_id, payload["gift_ids"], today)
 
-    @rpc
+    @rpc(caller=True)
     def renew_naming(self, naming_id: str, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contract.NamingGifts, data)
         with self.db.transaction() as session:
             return naming.renew(session, naming_id, payload["gift_ids"])
 
-    @rpc
+    @rpc(caller=True)
     def release_naming(self, naming_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return naming.release(session, naming_id)
 
-    @rpc
+    @rpc(caller=True)
     def get_naming(self, naming_id: str) -> dict[str, Any]:
         return naming.get(self.db.session, naming_id)
 
-    @rpc
+    @rpc(caller=True)
     def list_namings(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return naming.list_namings(
             self.db.session, load_or_raise(contract.NamingSearch, params or {})
@@ -491,18 +493,18 @@ class DonationsService(HealthMixin):
             self.db.session, load_or_raise(contract.HonourRollQuery, params or {})
         )
 
-    @rpc
+    @rpc(caller=True)
     def participation(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return reports.participation(
             self.db.session, load_or_raise(contract.ParticipationQuery, params or {})
         )
 
-    @rpc
+    @rpc(caller=True)
     def disclosure_report(self, params: dict[str, Any]) -> dict[str, Any]:
         query = load_or_raise(contract.YearQuery, params)
         return reports.disclosure(self.db.session, query["year"])
 
-    @rpc
+    @rpc(caller=True)
     def disclosure_csv(self, params: dict[str, Any]) -> dict[str, str]:
         report = self.disclosure_report(params)
         return {
@@ -510,12 +512,12 @@ class DonationsService(HealthMixin):
             "csv": reports.disclosure_csv(report),
         }
 
-    @rpc
+    @rpc(caller=True)
     def reconciliation(self, params: dict[str, Any]) -> dict[str, Any]:
         query = load_or_raise(contract.ReconciliationQuery, params)
         return reports.reconciliation(self.db.session, query["date"])
 
-    @rpc
+    @rpc(caller=True)
     def trial_balance(self) -> dict[str, Any]:
         return ledger.trial_balance(self.db.session)
 
@@ -534,9 +536,10 @@ class DonationsService(HealthMixin):
         data = event["data"]
         person.erase_alumnus(session, data["id"], datetime.fromisoformat(data["erased_at"]))
 
-    @rpc
-    def export_person(self, alumnus_id: str) -> dict[str, Any]:
+    @rpc(caller=True)
+    def export_person(self, alumnus_id: str, *, caller: Caller) -> dict[str, Any]:
         """All this service holds on one alumnus (GET /api/v1/me/export)."""
+        require_self_or_service(caller, str(alumnus_id))
         return person.export_person(self.db.session, str(alumnus_id))
 
     # ---- plumbing -------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 in the caller's transaction.
 
 The contacts here: a visit's (`contact`), a cooperation project's (`contacts`), and the
-roster's names and contacts of an event's attendees. Without a caller (a platform service
-asking) the answer is as stored.
+roster's names and contacts of an event's attendees. A platform service (the verified
+caller of role `service`) gets them as stored, unlogged; a person's read without a purpose
+(the gateway checking a record's department) gets them masked: nobody is shown it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from services.common import access_log
 from services.common.visibility import (
-    ALUMNUS,
     CONTACT_FIELDS,
-    Reader,
+    SERVICE,
+    Viewer,
+    is_logged,
     mask_contact,
     may_see_contacts_in,
     may_see_project_contacts,
@@ -28,11 +30,9 @@ from services.events.models import AccessLogEntry
 
 
 def shown_visit(
-    session: Session, visit: dict[str, Any], reader: Reader | None, purpose: str
+    session: Session, visit: dict[str, Any], reader: Viewer, purpose: str
 ) -> dict[str, Any]:
-    if reader is None:
-        return visit
-    if not may_see_visit_contact(reader, visit):
+    if not (_for_someone(reader, purpose) and may_see_visit_contact(reader, visit)):
         return {**visit, "contact": mask_contact(visit["contact"])}
     owner = visit.get("requester_alumnus_id")
     fields = shown_fields(visit["contact"], CONTACT_FIELDS)
@@ -41,17 +41,15 @@ def shown_visit(
 
 
 def shown_visits(
-    session: Session, page: dict[str, Any], reader: Reader | None, purpose: str
+    session: Session, page: dict[str, Any], reader: Viewer, purpose: str
 ) -> dict[str, Any]:
     return {**page, "items": [shown_visit(session, v, reader, purpose) for v in page["items"]]}
 
 
 def shown_project(
-    session: Session, project: dict[str, Any], reader: Reader | None, purpose: str
+    session: Session, project: dict[str, Any], reader: Viewer, purpose: str
 ) -> dict[str, Any]:
-    if reader is None:
-        return project
-    if not may_see_project_contacts(reader, project):
+    if not (_for_someone(reader, purpose) and may_see_project_contacts(reader, project)):
         return {**project, "contacts": [mask_contact(c) for c in project["contacts"]]}
     for contact in project["contacts"]:
         fields = shown_fields(contact, CONTACT_FIELDS)
@@ -61,7 +59,7 @@ def shown_project(
 
 
 def shown_projects(
-    session: Session, page: dict[str, Any], reader: Reader | None, purpose: str
+    session: Session, page: dict[str, Any], reader: Viewer, purpose: str
 ) -> dict[str, Any]:
     return {**page, "items": [shown_project(session, p, reader, purpose) for p in page["items"]]}
 
@@ -70,14 +68,12 @@ def shown_roster(
     session: Session,
     event_id: str,
     lines: list[dict[str, Any]],
-    reader: Reader | None,
+    reader: Viewer,
     purpose: str,
 ) -> list[dict[str, Any]]:
-    if reader is None:
-        return lines
     shown = []
     for line in lines:
-        if may_see_contacts_in(reader, line["department_ids"]):
+        if _for_someone(reader, purpose) and may_see_contacts_in(reader, line["department_ids"]):
             alumnus_id = line["registration"]["alumnus_id"]
             fields = shown_fields(line, CONTACT_FIELDS)
             _log(session, reader, f"event:{event_id}", alumnus_id, fields, purpose)
@@ -92,14 +88,18 @@ def search_access_log(session: Session, params: dict[str, Any]) -> dict[str, Any
     return {**found, "items": [{**e, "service": "events"} for e in found["items"]]}
 
 
+def _for_someone(reader: Viewer, purpose: str) -> bool:
+    return bool(purpose) or reader.role == SERVICE
+
+
 def _log(
     session: Session,
-    reader: Reader,
+    reader: Viewer,
     record: str,
     alumnus_id: str | None,
     fields: list[str],
     purpose: str,
 ) -> None:
-    if reader.role == ALUMNUS and alumnus_id is not None and reader.alumnus_id == alumnus_id:
-        return  # their own contact, as they gave it
+    if not is_logged(reader, alumnus_id):
+        return  # a service's copy, or their own contact as they gave it
     access_log.record(session, AccessLogEntry, reader, record, alumnus_id, fields, purpose)

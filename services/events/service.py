@@ -6,9 +6,9 @@ registry's events (`on_alumnus_registered`, `on_alumnus_updated`). The one RPC
 that asks the registry is the operator's roster backfill (`backfill_roster`).
 
 The engagement workflows (visits, work plans, suggestions, service
-requests, cooperation projects) live in their own modules; staff actions take
-the gateway's principal as `actor`, to record who did what. A timer flags
-overdue plan tasks every `TASK_OVERDUE_SCAN_SECONDS` (default one hour).
+requests, cooperation projects) live in their own modules; staff actions record
+who did what from the verified caller (`@rpc(caller=True)`, services/common/caller.py).
+A timer flags overdue plan tasks every `TASK_OVERDUE_SCAN_SECONDS` (default one hour).
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import visibility
+from services.common.caller import Caller
 from services.common.columns import utcnow
 from services.common.contracts import events as contracts
-from services.common.contracts.base import AccessLogQuery, Actor, Reader, load_or_raise
+from services.common.contracts.base import AccessLogQuery, load_or_raise
 from services.common.dependencies import Database
 from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
 from services.common.rpc import TimedRpcProxy
+from services.common.visibility import require_office, require_self_or_service
 from services.events import (
     cooperation,
     disclosure,
@@ -54,44 +55,44 @@ class EventsService(HealthMixin):
 
     # ---- events ------------------------------------------------------------
 
-    @rpc
+    @rpc(caller=True)
     def create_event(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.events.EventInput(), data)
         with self.db.transaction() as session:
             return events.create_event(session, payload)
 
-    @rpc
+    @rpc(caller=True)
     def update_event(self, event_id: str, patch: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.events.EventPatch(), patch)
         with self.db.transaction() as session:
             return events.update_event(session, event_id, payload)
 
-    @rpc
+    @rpc(caller=True)
     def get_event(self, event_id: str) -> dict[str, Any]:
         return events.get_event(self.db.session, event_id)
 
-    @rpc
+    @rpc(caller=True)
     def list_events(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return events.list_events(
             self.db.session, load_or_raise(contracts.events.EventListQuery(), params or {})
         )
 
-    @rpc
+    @rpc(caller=True)
     def publish_event(self, event_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return events.publish_event(session, event_id, utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def close_event(self, event_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return events.close_event(session, event_id)
 
-    @rpc
+    @rpc(caller=True)
     def finish_event(self, event_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return events.finish_event(session, event_id, utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def cancel_event(self, event_id: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
         payload = load_or_raise(contracts.events.EventCancellation(), data or {})
         with self.db.transaction() as session:
@@ -99,34 +100,34 @@ class EventsService(HealthMixin):
 
     # ---- lecture series ----------------------------------------------------
 
-    @rpc
+    @rpc(caller=True)
     def create_series(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.events.SeriesInput(), data)
         with self.db.transaction() as session:
             return events.create_series(session, payload)
 
-    @rpc
+    @rpc(caller=True)
     def update_series(self, series_id: str, patch: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.events.SeriesPatch(), patch)
         with self.db.transaction() as session:
             return events.update_series(session, series_id, payload)
 
-    @rpc
+    @rpc(caller=True)
     def get_series(self, series_id: str) -> dict[str, Any]:
         return events.get_series(self.db.session, series_id)
 
-    @rpc
+    @rpc(caller=True)
     def list_series(self) -> list[dict[str, Any]]:
         return events.list_series(self.db.session)
 
-    @rpc
+    @rpc(caller=True)
     def delete_series(self, series_id: str) -> None:
         with self.db.transaction() as session:
             events.delete_series(session, series_id)
 
     # ---- registrations -----------------------------------------------------
 
-    @rpc
+    @rpc(caller=True)
     def sign_up(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.registrations.SignUpInput(), data)
         with self.db.transaction() as session:
@@ -134,16 +135,16 @@ class EventsService(HealthMixin):
                 session, event_id, payload["alumnus_id"], payload["guests"], utcnow()
             )
 
-    @rpc
+    @rpc(caller=True)
     def cancel_registration(self, event_id: str, registration_id: str) -> dict[str, Any]:
         with self.db.transaction() as session:
             return registrations.cancel_registration(session, event_id, registration_id)
 
-    @rpc
+    @rpc(caller=True)
     def get_registration(self, registration_id: str) -> dict[str, Any]:
         return registrations.get_registration(self.db.session, registration_id)
 
-    @rpc
+    @rpc(caller=True)
     def list_registrations(
         self, event_id: str, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -153,7 +154,7 @@ class EventsService(HealthMixin):
             load_or_raise(contracts.registrations.RegistrationSearch(), params or {}),
         )
 
-    @rpc
+    @rpc(caller=True)
     def list_alumnus_registrations(
         self, alumnus_id: str, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -164,13 +165,13 @@ class EventsService(HealthMixin):
             load_or_raise(contracts.registrations.RegistrationSearch(), params or {}),
         )
 
-    @rpc
+    @rpc(caller=True)
     def check_in(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.registrations.CheckInInput(), data)
         with self.db.transaction() as session:
             return registrations.check_in(session, event_id, payload["token"], utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def registration_qr(self, registration_id: str) -> dict[str, Any]:
         """The check-in QR code as base64 PNG: RPC payloads are JSON and carry no bytes."""
         png = registrations.registration_qr_png(self.db.session, registration_id)
@@ -180,34 +181,38 @@ class EventsService(HealthMixin):
             "png_base64": base64.b64encode(png).decode("ascii"),
         }
 
-    @rpc
+    @rpc(caller=True)
     def attendance_stats(self, event_id: str) -> dict[str, Any]:
         return registrations.attendance_stats(self.db.session, event_id)
 
-    @rpc
+    # What answers with contacts (rosters, visits, projects) is masked or shown, for the
+    # verified caller, by services/events/disclosure.py; each shown one is logged in the same
+    # transaction with its `purpose` (the route).
+
+    @rpc(caller=True)
     def event_roster(
-        self, event_id: str, caller: dict[str, Any] | None = None, purpose: str = ""
+        self, event_id: str, purpose: str = "", *, caller: Caller
     ) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
             lines = registrations.event_roster(session, event_id)
-            return disclosure.shown_roster(session, event_id, lines, _reader(caller), purpose)
+            return disclosure.shown_roster(session, event_id, lines, caller, purpose)
 
     # ---- activity reports --------------------------------------------------
 
-    @rpc
+    @rpc(caller=True)
     def file_activity_report(
-        self, event_id: str, data: dict[str, Any], actor: dict[str, Any]
+        self, event_id: str, data: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.reports.ActivityReportInput(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             return reports.file_activity_report(session, event_id, payload, who, utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def get_activity_report(self, event_id: str) -> dict[str, Any]:
         return reports.get_activity_report(self.db.session, event_id)
 
-    @rpc
+    @rpc(caller=True)
     def list_activity_reports(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return reports.list_activity_reports(
             self.db.session, load_or_raise(contracts.reports.ReportSearch(), params or {})
@@ -215,114 +220,104 @@ class EventsService(HealthMixin):
 
     # ---- return visits (校友返校接待) ----------------------------------------
 
-    @rpc
+    @rpc(caller=True)
     def request_visit(
-        self, data: dict[str, Any], caller: dict[str, Any] | None = None, purpose: str = ""
+        self, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.visits.VisitInput(), data)
         with self.db.transaction() as session:
             visit = visits.request_visit(session, payload, utcnow())
-            return disclosure.shown_visit(session, visit, _reader(caller), purpose)
+            return disclosure.shown_visit(session, visit, caller, purpose)
 
-    @rpc
+    @rpc(caller=True)
     def decide_visit(
-        self, visit_id: str, data: dict[str, Any], actor: dict[str, Any], purpose: str = ""
+        self, visit_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
-        """The visit after the step, shown to the actor as a read (`purpose`: the route)."""
         payload = load_or_raise(contracts.visits.VisitDecision(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             visit = visits.decide_visit(session, visit_id, payload, who, utcnow())
-            return disclosure.shown_visit(session, visit, _reader(actor, purpose), purpose)
+            return disclosure.shown_visit(session, visit, caller, purpose)
 
-    @rpc
+    @rpc(caller=True)
     def complete_visit(
-        self, visit_id: str, data: dict[str, Any], actor: dict[str, Any], purpose: str = ""
+        self, visit_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
-        """The visit after the step, shown to the actor as a read (`purpose`: the route)."""
         payload = load_or_raise(contracts.visits.VisitCompletion(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             visit = visits.complete_visit(session, visit_id, payload, who, utcnow())
-            return disclosure.shown_visit(session, visit, _reader(actor, purpose), purpose)
+            return disclosure.shown_visit(session, visit, caller, purpose)
 
-    @rpc
+    @rpc(caller=True)
     def cancel_visit(
-        self,
-        visit_id: str,
-        data: dict[str, Any] | None,
-        actor: dict[str, Any],
-        purpose: str = "",
-        caller: dict[str, Any] | None = None,
+        self, visit_id: str, data: dict[str, Any] | None, purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.visits.VisitCancellation(), data or {})
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             visit = visits.cancel_visit(session, visit_id, payload, who, utcnow())
-            return disclosure.shown_visit(session, visit, _reader(caller), purpose)
+            return disclosure.shown_visit(session, visit, caller, purpose)
 
-    @rpc
-    def get_visit(self, visit_id: str) -> dict[str, Any]:
-        return visits.get_visit(self.db.session, visit_id)
+    @rpc(caller=True)
+    def get_visit(self, visit_id: str, purpose: str = "", *, caller: Caller) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            visit = visits.get_visit(session, visit_id)
+            return disclosure.shown_visit(session, visit, caller, purpose)
 
-    @rpc
+    @rpc(caller=True)
     def list_visits(
-        self,
-        params: dict[str, Any] | None = None,
-        caller: dict[str, Any] | None = None,
-        purpose: str = "",
+        self, params: dict[str, Any] | None = None, purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         query = load_or_raise(contracts.visits.VisitSearch(), params or {})
         with self.db.transaction() as session:
             page = visits.list_visits(session, query)
-            return disclosure.shown_visits(session, page, _reader(caller), purpose)
+            return disclosure.shown_visits(session, page, caller, purpose)
 
     # ---- work plans and tasks (工作计划) -------------------------------------
 
-    @rpc
-    def create_plan(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def create_plan(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         payload = load_or_raise(contracts.plans.PlanInput(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             return plans.create_plan(session, payload, who, utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def get_plan(self, plan_id: str) -> dict[str, Any]:
         return plans.get_plan(self.db.session, plan_id)
 
-    @rpc
+    @rpc(caller=True)
     def list_plans(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return plans.list_plans(
             self.db.session, load_or_raise(contracts.plans.PlanSearch(), params or {})
         )
 
-    @rpc
-    def add_task(self, plan_id: str, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def add_task(self, plan_id: str, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         payload = load_or_raise(contracts.plans.TaskInput(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             return plans.add_task(session, plan_id, payload, who, utcnow())
 
-    @rpc
-    def advance_task(
-        self, task_id: str, data: dict[str, Any], actor: dict[str, Any]
-    ) -> dict[str, Any]:
+    @rpc(caller=True)
+    def advance_task(self, task_id: str, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         payload = load_or_raise(contracts.plans.TaskAdvance(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             return plans.advance_task(session, task_id, payload, who, utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def get_task(self, task_id: str) -> dict[str, Any]:
         return plans.get_task(self.db.session, task_id)
 
-    @rpc
+    @rpc(caller=True)
     def list_tasks(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return plans.list_tasks(
             self.db.session, load_or_raise(contracts.plans.TaskSearch(), params or {})
         )
 
-    @rpc
+    @rpc(caller=True)
     def flag_overdue_tasks(self) -> dict[str, Any]:
         """The timer's scan on demand, for operators and tests; flags each task once."""
         return self._flag_overdue_tasks()
@@ -336,29 +331,29 @@ class EventsService(HealthMixin):
         with self.db.transaction() as session:
             return plans.flag_overdue_tasks(session, school_date(now), now)
 
-    @rpc
+    @rpc(caller=True)
     def department_summary(self, year: int) -> dict[str, Any]:
         query = load_or_raise(contracts.plans.SummaryQuery(), {"year": year})
         return plans.department_summary(self.db.session, query["year"], school_date(utcnow()))
 
     # ---- suggestions (建议) ----------------------------------------------------
 
-    @rpc
+    @rpc(caller=True)
     def submit_suggestion(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.feedback.SuggestionInput(), data)
         with self.db.transaction() as session:
             return feedback.submit_suggestion(session, payload, utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def answer_suggestion(
-        self, suggestion_id: str, data: dict[str, Any], actor: dict[str, Any]
+        self, suggestion_id: str, data: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.feedback.SuggestionAnswer(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             return feedback.answer_suggestion(session, suggestion_id, payload, who, utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def list_suggestions(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return feedback.list_suggestions(
             self.db.session, load_or_raise(contracts.feedback.SuggestionSearch(), params or {})
@@ -366,40 +361,40 @@ class EventsService(HealthMixin):
 
     # ---- service requests from alumni companies (三.7) ---------------------------
 
-    @rpc
+    @rpc(caller=True)
     def submit_service_request(self, data: dict[str, Any]) -> dict[str, Any]:
         payload = load_or_raise(contracts.feedback.ServiceRequestInput(), data)
         with self.db.transaction() as session:
             return feedback.submit_service_request(session, payload, utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def assign_service_request(
-        self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
+        self, request_id: str, data: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.feedback.ServiceRequestAssignment(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             return feedback.assign_service_request(session, request_id, payload, who, utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def progress_service_request(
-        self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
+        self, request_id: str, data: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.feedback.ServiceRequestProgress(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             return feedback.progress_service_request(session, request_id, payload, who, utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def add_service_request_note(
-        self, request_id: str, data: dict[str, Any], actor: dict[str, Any]
+        self, request_id: str, data: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.common.NoteInput(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             return feedback.add_service_request_note(session, request_id, payload, who, utcnow())
 
-    @rpc
+    @rpc(caller=True)
     def list_service_requests(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return feedback.list_service_requests(
             self.db.session, load_or_raise(contracts.feedback.ServiceRequestSearch(), params or {})
@@ -407,68 +402,64 @@ class EventsService(HealthMixin):
 
     # ---- cooperation projects (三.8) ---------------------------------------------
 
-    @rpc
+    @rpc(caller=True)
     def create_project(
-        self, data: dict[str, Any], actor: dict[str, Any], purpose: str = ""
+        self, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.cooperation.ProjectInput(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             project = cooperation.create_project(session, payload, who, utcnow())
-            return disclosure.shown_project(session, project, _reader(actor, purpose), purpose)
+            return disclosure.shown_project(session, project, caller, purpose)
 
-    @rpc
+    @rpc(caller=True)
     def update_project(
-        self,
-        project_id: str,
-        patch: dict[str, Any],
-        caller: dict[str, Any] | None = None,
-        purpose: str = "",
+        self, project_id: str, patch: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.cooperation.ProjectPatch(), patch)
         with self.db.transaction() as session:
             project = cooperation.update_project(session, project_id, payload, utcnow())
-            return disclosure.shown_project(session, project, _reader(caller), purpose)
+            return disclosure.shown_project(session, project, caller, purpose)
 
-    @rpc
+    @rpc(caller=True)
     def change_project_status(
-        self, project_id: str, data: dict[str, Any], actor: dict[str, Any], purpose: str = ""
+        self, project_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.cooperation.ProjectStatusChange(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             project = cooperation.change_project_status(session, project_id, payload, who, utcnow())
-            return disclosure.shown_project(session, project, _reader(actor, purpose), purpose)
+            return disclosure.shown_project(session, project, caller, purpose)
 
-    @rpc
+    @rpc(caller=True)
     def add_project_note(
-        self, project_id: str, data: dict[str, Any], actor: dict[str, Any], purpose: str = ""
+        self, project_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.common.NoteInput(), data)
-        who = load_or_raise(Actor, actor)
+        who = caller.as_actor()
         with self.db.transaction() as session:
             project = cooperation.add_project_note(session, project_id, payload, who, utcnow())
-            return disclosure.shown_project(session, project, _reader(actor, purpose), purpose)
+            return disclosure.shown_project(session, project, caller, purpose)
 
-    @rpc
-    def get_project(self, project_id: str) -> dict[str, Any]:
-        return cooperation.get_project(self.db.session, project_id)
+    @rpc(caller=True)
+    def get_project(self, project_id: str, purpose: str = "", *, caller: Caller) -> dict:
+        with self.db.transaction() as session:
+            project = cooperation.get_project(session, project_id)
+            return disclosure.shown_project(session, project, caller, purpose)
 
-    @rpc
+    @rpc(caller=True)
     def list_projects(
-        self,
-        params: dict[str, Any] | None = None,
-        caller: dict[str, Any] | None = None,
-        purpose: str = "",
+        self, params: dict[str, Any] | None = None, purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         query = load_or_raise(contracts.cooperation.ProjectSearch(), params or {})
         with self.db.transaction() as session:
             page = cooperation.list_projects(session, query)
-            return disclosure.shown_projects(session, page, _reader(caller), purpose)
+            return disclosure.shown_projects(session, page, caller, purpose)
 
-    @rpc
-    def access_log(self, params: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def access_log(self, params: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         """Unmasked reads of contacts in visits, projects and rosters (the office's search)."""
+        require_office(caller)
         query = load_or_raise(AccessLogQuery, params)
         return disclosure.search_access_log(self.db.session, query)
 
@@ -487,9 +478,10 @@ class EventsService(HealthMixin):
         data = event["data"]
         person.erase_alumnus(session, data["id"], datetime.fromisoformat(data["erased_at"]))
 
-    @rpc
-    def export_person(self, alumnus_id: str) -> dict[str, Any]:
+    @rpc(caller=True)
+    def export_person(self, alumnus_id: str, *, caller: Caller) -> dict[str, Any]:
         """All this service holds on one alumnus (GET /api/v1/me/export)."""
+        require_self_or_service(caller, str(alumnus_id))
         return person.export_person(self.db.session, str(alumnus_id))
 
     @rpc
@@ -527,11 +519,3 @@ class EventsService(HealthMixin):
             except IntegrityError:
                 if attempt == ROSTER_BACKFILL_PAGE_ATTEMPTS:
                     raise
-
-
-def _reader(caller: dict[str, Any] | None, purpose: str | None = None) -> visibility.Reader | None:
-    """Who reads what an RPC answers, when the gateway said (a caller, or an actor that
-    came with a `purpose`); None: a platform service, which gets records as stored."""
-    if caller is None or purpose == "":
-        return None
-    return visibility.reader_from(load_or_raise(Reader, caller))

@@ -21,7 +21,7 @@ from services.notify.models import InboxItem
 
 
 def audiences(reader: dict[str, Any]) -> list[str]:
-    """The inboxes a reader (an Actor with `alumnus_id` for an alumnus) reads."""
+    """The inboxes a reader (the verified caller, with `alumnus_id` for an alumnus) reads."""
     if reader.get("alumnus_id"):
         return [f"alumnus:{reader['alumnus_id']}"]
     mine = [f"staff:{reader['username']}"]

@@ -19,12 +19,14 @@ import eventlet
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import Session
 
+from services.common.caller import Caller
 from services.common.contracts import notify as contract
 from services.common.contracts.base import load_or_raise
 from services.common.dependencies import Database
 from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
 from services.common.errors import AppError
 from services.common.rpc import TimedRpcProxy
+from services.common.visibility import require_self_or_service
 from services.notify import (
     consent,
     donations_feed,
@@ -125,6 +127,11 @@ class DispatcherRunner(DependencyProvider):
         return self.dispatcher
 
 
+def reader_of(caller: Caller) -> dict[str, Any]:
+    """Whose inbox: the verified caller, with their alumnus record when they are an alumnus."""
+    return {**caller.as_actor(), "alumnus_id": caller.alumnus_id}
+
+
 class NotifyService(HealthMixin):
     name = "notify"
 
@@ -148,9 +155,10 @@ class NotifyService(HealthMixin):
         data = event["data"]
         person.erase_alumnus(session, data["id"], datetime.fromisoformat(data["erased_at"]))
 
-    @rpc
-    def export_person(self, alumnus_id: str) -> dict[str, Any]:
+    @rpc(caller=True)
+    def export_person(self, alumnus_id: str, *, caller: Caller) -> dict[str, Any]:
         """All this service holds on one alumnus (GET /api/v1/me/export)."""
+        require_self_or_service(caller, str(alumnus_id))
         return person.export_person(self.db.session, str(alumnus_id))
 
     # ---- the events service ----------------------------------------------------------------
@@ -288,41 +296,41 @@ class NotifyService(HealthMixin):
 
     # ---- templates -------------------------------------------------------------------------
 
-    @rpc
+    @rpc(caller=True)
     def list_templates(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         query = load_or_raise(contract.TemplateSearch, params or {})
         return templates.list_templates(self.db.session, query)
 
-    @rpc
+    @rpc(caller=True)
     def get_template(self, template_id: str) -> dict[str, Any]:
         return templates.get_template(self.db.session, template_id)
 
-    @rpc
-    def save_template(self, template_id: str, data: dict[str, Any], actor: dict[str, Any]) -> dict:
+    @rpc(caller=True)
+    def save_template(self, template_id: str, data: dict[str, Any], *, caller: Caller) -> dict:
         fields = load_or_raise(contract.TemplateInput, data)
-        who = load_or_raise(contract.Reader, actor)
+        who = reader_of(caller)
         with self.db.transaction() as session:
             return templates.save_version(
                 session, template_id, fields, who["username"], self.settings.now()
             )
 
-    @rpc
+    @rpc(caller=True)
     def preview_template(self, template_id: str, data: dict[str, Any] | None = None) -> dict:
         request = load_or_raise(contract.PreviewInput, data or {})
         return templates.preview(self.db.session, template_id, request["draft"], request["sample"])
 
     # ---- newsletters -------------------------------------------------------------------------
 
-    @rpc
-    def create_newsletter(self, data: dict[str, Any], actor: dict[str, Any]) -> dict[str, Any]:
+    @rpc(caller=True)
+    def create_newsletter(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         payload = load_or_raise(contract.NewsletterInput, data)
-        who = load_or_raise(contract.Reader, actor)
+        who = reader_of(caller)
         with self.db.transaction() as session:
             return newsletters.create_newsletter(
                 session, _json_segment(payload), who["username"], self.settings.now()
             )
 
-    @rpc
+    @rpc(caller=True)
     def send_newsletter(self, newsletter_id: str, data: dict[str, Any] | None = None) -> dict:
         payload = load_or_raise(contract.NewsletterSend, data or {})
         with self.db.transaction() as session:
@@ -330,59 +338,59 @@ class NotifyService(HealthMixin):
                 session, newsletter_id, payload["send_at"], self.settings.now()
             )
 
-    @rpc
+    @rpc(caller=True)
     def get_newsletter(self, newsletter_id: str) -> dict[str, Any]:
         return newsletters.get_newsletter(self.db.session, newsletter_id)
 
-    @rpc
+    @rpc(caller=True)
     def list_newsletters(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         query = load_or_raise(contract.NewsletterSearch, params or {})
         return newsletters.list_newsletters(self.db.session, query)
 
     # ---- the delivery log ----------------------------------------------------------------------
 
-    @rpc
+    @rpc(caller=True)
     def list_messages(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return messages.list_messages(
             self.db.session, load_or_raise(contract.MessageSearch, params or {})
         )
 
-    @rpc
+    @rpc(caller=True)
     def statistics(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         query = load_or_raise(contract.StatsQuery, params or {})
         return messages.statistics(self.db.session, _json_times(query))
 
     # ---- inbox, preferences, unsubscribe ---------------------------------------------------------
 
-    @rpc
-    def list_inbox(self, reader: dict[str, Any], params: dict[str, Any] | None = None) -> dict:
-        who = load_or_raise(contract.Reader, reader)
+    @rpc(caller=True)
+    def list_inbox(self, params: dict[str, Any] | None = None, *, caller: Caller) -> dict:
+        who = reader_of(caller)
         query = load_or_raise(contract.InboxQuery, params or {})
         return inbox.list_inbox(self.db.session, who, query)
 
-    @rpc
-    def mark_read(self, reader: dict[str, Any], notification_id: str) -> dict[str, Any]:
-        who = load_or_raise(contract.Reader, reader)
+    @rpc(caller=True)
+    def mark_read(self, notification_id: str, *, caller: Caller) -> dict[str, Any]:
+        who = reader_of(caller)
         with self.db.transaction() as session:
             return inbox.mark_read(session, who, notification_id, self.settings.now())
 
-    @rpc
-    def mark_all_read(self, reader: dict[str, Any]) -> dict[str, int]:
-        who = load_or_raise(contract.Reader, reader)
+    @rpc(caller=True)
+    def mark_all_read(self, *, caller: Caller) -> dict[str, int]:
+        who = reader_of(caller)
         with self.db.transaction() as session:
             return inbox.mark_all_read(session, who, self.settings.now())
 
-    @rpc
+    @rpc(caller=True)
     def get_preferences(self, alumnus_id: str) -> dict[str, Any]:
         return consent.preferences(self.db.session, alumnus_id)
 
-    @rpc
+    @rpc(caller=True)
     def update_preferences(
-        self, alumnus_id: str, data: dict[str, Any], actor: dict[str, Any]
+        self, alumnus_id: str, data: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
         """An alumnus's own choices (source `self_service`), or what the office records for
         them with its `source`."""
-        who = load_or_raise(contract.Reader, actor)
+        who = reader_of(caller)
         if who["role"] == "alumnus":
             payload, source = load_or_raise(contract.PreferencesInput, data), "self_service"
         else:

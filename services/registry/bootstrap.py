@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from services.common import config
 from services.common.db import make_engine
+from services.common.errors import ValidationFailed
 from services.registry import domain
 
 
@@ -22,7 +23,13 @@ def ensure_admin_account() -> None:
                 if not domain.has_office_account(session):
                     print("警告：没有办公室账号，且未设置 ALUMNI_ADMIN_PASSWORD。", file=sys.stderr)
                 return
-            if domain.ensure_admin(session, username, password):
+            try:
+                created = domain.ensure_admin(session, username, password)
+            except ValidationFailed as weak:
+                # The first office account meets the password policy like any other: refusing
+                # to start beats running with a guessable administrator password.
+                sys.exit(f"ALUMNI_ADMIN_PASSWORD 不符合密码规则：{weak.message}")
+            if created:
                 print(f"管理员账号已创建 / admin account created: {username}", flush=True)
             session.commit()
     finally:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from services.common import access_log
@@ -29,19 +29,22 @@ from services.common.statemachine import StateMachine
 from services.common.visibility import (
     ALUMNUS,
     PERSONAL_FIELDS,
-    Reader,
+    SERVICE,
+    Viewer,
+    is_logged,
     masked_alumnus,
     masked_change,
     may_see_personal_fields,
     shown_fields,
 )
-from services.registry import domain
+from services.registry import domain, sessions
 from services.registry.models import (
     AccessLogEntry,
     Account,
     Alumnus,
     ChangeRecord,
     ErasureRequest,
+    LoginThrottle,
     OutboxMessage,
     utcnow,
 )
@@ -66,24 +69,24 @@ ERASURE = StateMachine(
 # ---- reads for a caller: unmask or mask, and log what was shown --------------------------
 
 
-def read_alumnus(session: Session, alumnus_id: str, reader: Reader, purpose: str) -> dict[str, Any]:
+def read_alumnus(session: Session, alumnus_id: str, reader: Viewer, purpose: str) -> dict[str, Any]:
     alumnus = domain.get_alumnus(session, alumnus_id)
     return shown(session, alumnus, reader, purpose)
 
 
 def read_alumni(
-    session: Session, params: dict[str, Any], reader: Reader, purpose: str
+    session: Session, params: dict[str, Any], reader: Viewer, purpose: str
 ) -> dict[str, Any]:
     found = domain.search_alumni(session, params)
     return {**found, "items": [shown(session, a, reader, purpose) for a in found["items"]]}
 
 
 def read_history(
-    session: Session, alumnus_id: str, params: dict[str, Any], reader: Reader, purpose: str
+    session: Session, alumnus_id: str, params: dict[str, Any], reader: Viewer, purpose: str
 ) -> dict[str, Any]:
     alumnus = domain.get_alumnus(session, alumnus_id)
     history = domain.alumnus_history(session, alumnus_id, params)
-    if not may_see_personal_fields(reader, alumnus):
+    if not _shown_to(reader, alumnus, purpose):
         return {**history, "items": [masked_change(c) for c in history["items"]]}
     disclosed = {
         c["field"]
@@ -95,17 +98,25 @@ def read_history(
 
 
 def shown(
-    session: Session, alumnus: dict[str, Any], reader: Reader, purpose: str
+    session: Session, alumnus: dict[str, Any], reader: Viewer, purpose: str
 ) -> dict[str, Any]:
-    if not may_see_personal_fields(reader, alumnus):
+    if not _shown_to(reader, alumnus, purpose):
         return masked_alumnus(alumnus)
     _log(session, reader, alumnus["id"], shown_fields(alumnus, PERSONAL_FIELDS), purpose)
     return alumnus
 
 
-def _log(session: Session, reader: Reader, alumnus_id: str, fields: Any, purpose: str) -> None:
-    if reader.role == ALUMNUS and reader.alumnus_id == alumnus_id:
-        return  # one's own record: a self read discloses nothing to anyone else
+def _shown_to(reader: Viewer, alumnus: dict[str, Any], purpose: str) -> bool:
+    """Unmasked when the rule allows it and someone will see it: a person's read with no
+    purpose (the gateway checking a record's departments) shows nobody anything."""
+    if not purpose and reader.role != SERVICE:
+        return False
+    return may_see_personal_fields(reader, alumnus)
+
+
+def _log(session: Session, reader: Viewer, alumnus_id: str, fields: Any, purpose: str) -> None:
+    if not is_logged(reader, alumnus_id):
+        return  # a service's copy, or one's own record: nobody else learnt anything
     access_log.record(
         session, AccessLogEntry, reader, f"alumnus:{alumnus_id}", alumnus_id, fields, purpose
     )
@@ -257,10 +268,13 @@ def erase_alumnus(session: Session, alumnus_id: str, at: datetime) -> None:
             .where(ChangeRecord.actor == account.username)
             .values(actor=ERASED_ACTOR)
         )
+        # Failed logins are counted under the login name (`user:<name>`): forgotten too.
+        throttled = f"user:{account.username}"
+        session.execute(delete(LoginThrottle).where(LoginThrottle.key == throttled))
         account.username = f"erased-{account.id[:8]}"
-        # No password hashes to this: the login is closed for good.
+        # No password hashes to this: the login is closed for good, its sessions end.
         account.password_hash = "!erased"
-        account.active = False
+        sessions.set_active(session, account.id, False, at)
     session.flush()
     forget_events(session, OutboxMessage, alumnus.id, _identity(before), unsent_too=True)
     OutboxMessage.record(

@@ -34,12 +34,6 @@ from tests.support.processes import StandInProcess, free_port
 from tests.support.registry_data import alumnus_snapshot
 from tests.support.taps import drain
 
-OFFICE = {
-    "account_id": "acct-1",
-    "username": "qian.office",
-    "role": "office",
-    "department_id": None,
-}
 PAYMENT_KEY = "integration-payment-key"
 WRITERS = 50
 EVERY_NTH_ROLLS_BACK = 5
@@ -103,9 +97,7 @@ def test_gifts_are_announced_and_alumni_come_from_the_registrys_events(
     donations = rpc_cluster.donations
     fund = donations.create_fund(fund_body())
     # The registry is not running: the name comes from the local copy its event fed.
-    gift = donations.record_gift(
-        gift_body(fund["id"], 123_456, donor=alumnus_donor(alumnus["id"])), OFFICE
-    )
+    gift = donations.record_gift(gift_body(fund["id"], 123_456, donor=alumnus_donor(alumnus["id"])))
     assert gift["donor"]["name"] == "周明" and gift["receipt_number"].endswith("-000001")
     received, issued = drain(donations_tap, 2)
     assert received["event_type"] == "gift_received"
@@ -113,7 +105,7 @@ def test_gifts_are_announced_and_alumni_come_from_the_registrys_events(
     assert issued["event_type"] == "receipt_issued"
     assert issued["data"]["receipt"]["number"] == gift["receipt_number"]
     with pytest.raises(ServiceUnavailable):  # an alumnus not in the copy: the registry is asked
-        donations.record_gift(gift_body(fund["id"], donor=alumnus_donor(str(uuid.uuid4()))), OFFICE)
+        donations.record_gift(gift_body(fund["id"], donor=alumnus_donor(str(uuid.uuid4()))))
 
 
 def test_the_database_refuses_to_change_posted_money_records(
@@ -122,8 +114,8 @@ def test_the_database_refuses_to_change_posted_money_records(
     start(container_factory, donations_config)
     donations = rpc_cluster.donations
     fund = donations.create_fund(fund_body())
-    gift = donations.record_gift(gift_body(fund["id"], 500_000), OFFICE)
-    donations.refund_gift(gift["id"], {"amount_fen": 100_000, "reason": "部分退回"}, OFFICE)
+    gift = donations.record_gift(gift_body(fund["id"], 500_000))
+    donations.refund_gift(gift["id"], {"amount_fen": 100_000, "reason": "部分退回"})
     refused = [
         "UPDATE ledger_lines SET amount_fen = amount_fen * 2",
         "DELETE FROM ledger_lines",
@@ -209,9 +201,7 @@ def test_unpaid_orders_expire_and_are_closed_at_the_providers_stand_in(
         )
         donations = rpc_cluster.donations
         fund = donations.create_fund(fund_body())
-        order = donations.create_payment_order(
-            order_body(fund["id"], {"type": "anonymous"}), OFFICE
-        )
+        order = donations.create_payment_order(order_body(fund["id"], {"type": "anonymous"}))
         assert order["status"] == "created" and order["code_url"].startswith("weixin://")
         at_provider = f"{provider.url}/v3/pay/transactions/out-trade-no/{order['out_trade_no']}"
         assert requests.get(at_provider, timeout=5).json()["trade_state"] == "NOTPAY"
@@ -232,11 +222,11 @@ def test_an_order_the_provider_cannot_take_is_expired_at_once(
     donations = rpc_cluster.donations
     fund = donations.create_fund(fund_body())
     with pytest.raises(ServiceUnavailable) as error:
-        donations.create_payment_order(order_body(fund["id"], {"type": "anonymous"}), OFFICE)
+        donations.create_payment_order(order_body(fund["id"], {"type": "anonymous"}))
     assert error.value.reason == "provider_unavailable"
     with pytest.raises(ValidationFailed):  # and bad input never reaches the provider
         donations.create_payment_order(
-            {**order_body(fund["id"], {"type": "anonymous"}), "amount_fen": 1.5}, OFFICE
+            {**order_body(fund["id"], {"type": "anonymous"}), "amount_fen": 1.5}
         )
 
 

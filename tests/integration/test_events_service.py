@@ -32,6 +32,7 @@ from services.common.errors import Conflict, ValidationFailed
 from services.common.rpc import TimedRpcProxy
 from services.events.models import OutboxMessage, ProcessedMessage, Registration, RosterEntry
 from services.events.service import EventsService
+from tests.support.callers import OFFICE, signed_context
 from tests.support.events_data import open_event
 from tests.support.registry_data import alumnus_snapshot
 from tests.support.taps import RELAY_WAIT_SECONDS, drain
@@ -220,7 +221,11 @@ def rpc_clients(config: dict, count: int):
     with contextlib.ExitStack() as stack:
         clients: LightQueue = LightQueue()
         for _ in range(count):
-            clients.put(stack.enter_context(ClusterRpcProxy(config, timeout=60)))
+            clients.put(
+                stack.enter_context(
+                    ClusterRpcProxy(config, timeout=60, context_data=signed_context(OFFICE))
+                )
+            )
 
         def call(method: str, *args):
             client = clients.get()

@@ -18,8 +18,6 @@ from services.events.common import school_date
 from services.events.service import EventsService
 from tests.support.taps import drain
 
-OFFICE = {"account_id": "a1", "username": "office1", "role": "office", "department_id": None}
-
 
 def nothing_more(tap) -> bool:
     try:
@@ -67,15 +65,15 @@ def test_visits_over_rpc(events_container, rpc_cluster, event_tap):
         events.request_visit({"visit_date": today(), "group_size": 0})
     assert set(caught.value.details["fields"]) == {"group_size", "purpose", "contact"}
 
-    approved = events.decide_visit(visit["id"], {"decision": "approved", "host": "王老师"}, OFFICE)
+    approved = events.decide_visit(visit["id"], {"decision": "approved", "host": "王老师"})
     declined = events.decide_visit(
-        reunion["id"], {"decision": "declined", "note": "当天校内有大型考试，请改期"}, OFFICE
+        reunion["id"], {"decision": "declined", "note": "当天校内有大型考试，请改期"}
     )
     with pytest.raises(Conflict) as conflict:
-        events.decide_visit(reunion["id"], {"decision": "approved", "host": "王"}, OFFICE)
+        events.decide_visit(reunion["id"], {"decision": "approved", "host": "王"})
     assert conflict.value.reason == "invalid_transition"
     assert conflict.value.details["status"] == "declined"
-    done = events.complete_visit(visit["id"], {"notes": "参观了新图书馆"}, OFFICE)
+    done = events.complete_visit(visit["id"], {"notes": "参观了新图书馆"})
     unknown = str(uuid.uuid4())
     with pytest.raises(NotFound) as missing:
         events.get_visit(unknown)
@@ -107,26 +105,20 @@ def test_plans_tasks_overdue_scan_and_summary_over_rpc(events_container, rpc_clu
     events = rpc_cluster.events
     department = str(uuid.uuid4())
     year = school_date(datetime.now(UTC)).year
-    plan = events.create_plan(
-        {"department_id": department, "year": year, "title": "年度计划"}, OFFICE
-    )
+    plan = events.create_plan({"department_id": department, "year": year, "title": "年度计划"})
     with pytest.raises(Conflict) as conflict:
-        events.create_plan({"department_id": department, "year": year, "title": "又一份"}, OFFICE)
+        events.create_plan({"department_id": department, "year": year, "title": "又一份"})
     assert conflict.value.details == {"plan_id": plan["id"], "reason": "plan_exists"}
     late = events.add_task(
-        plan["id"],
-        {"title": "更新校友名录", "owner": "liaison1", "due_date": days_from_today(-1)},
-        OFFICE,
+        plan["id"], {"title": "更新校友名录", "owner": "liaison1", "due_date": days_from_today(-1)}
     )
     ahead = events.add_task(
-        plan["id"],
-        {"title": "组织返校日", "owner": "liaison1", "due_date": days_from_today(10)},
-        OFFICE,
+        plan["id"], {"title": "组织返校日", "owner": "liaison1", "due_date": days_from_today(10)}
     )
-    events.advance_task(ahead["id"], {"status": "checked", "note": "方案已审"}, OFFICE)
-    done = events.advance_task(ahead["id"], {"status": "done", "note": "活动已举办"}, OFFICE)
+    events.advance_task(ahead["id"], {"status": "checked", "note": "方案已审"})
+    done = events.advance_task(ahead["id"], {"status": "done", "note": "活动已举办"})
     with pytest.raises(Conflict) as conflict:
-        events.advance_task(late["id"], {"status": "done", "note": "跳步"}, OFFICE)
+        events.advance_task(late["id"], {"status": "done", "note": "跳步"})
     assert conflict.value.reason == "invalid_transition"
     assert conflict.value.details["allowed_statuses"] == ["checked"]
 
@@ -170,9 +162,9 @@ def test_the_timer_flags_overdue_tasks(events_config, container_factory, rpc_clu
     )
     container.start()
     events = rpc_cluster.events
-    plan = events.create_plan({"year": 2030, "title": "办公室计划"}, OFFICE)
+    plan = events.create_plan({"year": 2030, "title": "办公室计划"})
     task = events.add_task(
-        plan["id"], {"title": "x", "owner": "office1", "due_date": days_from_today(-3)}, OFFICE
+        plan["id"], {"title": "x", "owner": "office1", "due_date": days_from_today(-3)}
     )
 
     deadline = time.monotonic() + 10
@@ -190,9 +182,9 @@ def test_suggestions_service_requests_and_projects_over_rpc(
     suggestion = events.submit_suggestion(
         {"alumnus_id": alumnus, "subject": "建议开设线上讲座", "body": "身在外地，盼线上参加。"}
     )
-    answered = events.answer_suggestion(suggestion["id"], {"answer": "下学期起直播。"}, OFFICE)
+    answered = events.answer_suggestion(suggestion["id"], {"answer": "下学期起直播。"})
     with pytest.raises(Conflict) as conflict:
-        events.answer_suggestion(suggestion["id"], {"answer": "再答"}, OFFICE)
+        events.answer_suggestion(suggestion["id"], {"answer": "再答"})
     assert conflict.value.reason == "invalid_transition"
     assert answered["status"] == "answered"
     assert events.list_suggestions({"status": "open"})["items"] == []
@@ -206,14 +198,14 @@ def test_suggestions_service_requests_and_projects_over_rpc(
             "description": "希望学校帮助培训一批数据分析人员。",
         }
     )
-    events.assign_service_request(request["id"], {"assignee": "teacher_li"}, OFFICE)
-    events.progress_service_request(request["id"], {"status": "in_progress"}, OFFICE)
-    events.add_service_request_note(request["id"], {"note": "已制定培训方案"}, OFFICE)
+    events.assign_service_request(request["id"], {"assignee": "teacher_li"})
+    events.progress_service_request(request["id"], {"status": "in_progress"})
+    events.add_service_request_note(request["id"], {"note": "已制定培训方案"})
     with pytest.raises(ValidationFailed) as invalid:
-        events.progress_service_request(request["id"], {"status": "resolved"}, OFFICE)
+        events.progress_service_request(request["id"], {"status": "resolved"})
     assert list(invalid.value.details["fields"]) == ["note"]
     resolved = events.progress_service_request(
-        request["id"], {"status": "resolved", "note": "培训完成"}, OFFICE
+        request["id"], {"status": "resolved", "note": "培训完成"}
     )
     assert resolved["status"] == "resolved"
     assert [e["status"] for e in resolved["history"]] == [
@@ -229,13 +221,12 @@ def test_suggestions_service_requests_and_projects_over_rpc(
             "title": "校企联合实验室",
             "partner": "某某集团",
             "contacts": [{"name": "李经理", "phone": "13900139000", "alumnus_id": alumnus}],
-        },
-        OFFICE,
+        }
     )
-    events.change_project_status(project["id"], {"status": "active", "note": "协议签署"}, OFFICE)
-    noted = events.add_project_note(project["id"], {"note": "设备到位"}, OFFICE)
+    events.change_project_status(project["id"], {"status": "active", "note": "协议签署"})
+    noted = events.add_project_note(project["id"], {"note": "设备到位"})
     with pytest.raises(Conflict) as conflict:
-        events.change_project_status(project["id"], {"status": "proposed"}, OFFICE)
+        events.change_project_status(project["id"], {"status": "proposed"})
     assert conflict.value.details["allowed_statuses"] == ["suspended", "completed"]
     updated = events.update_project(project["id"], {"title": "校企联合实验室（二期）"})
     assert noted["status"] == "active"

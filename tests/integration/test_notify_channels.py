@@ -28,6 +28,7 @@ from services.notify.bootstrap import ensure_default_templates
 from services.notify.models import Message
 from services.notify.service import NotifyService
 from services.notify.signing import unsubscribe_token
+from tests.support.callers import OFFICE, signed_context
 from tests.support.mailbox import mails, mails_to, sms_received, wait_for
 from tests.support.processes import REPO_ROOT, free_port
 from tests.support.registry_data import alumnus_snapshot
@@ -249,12 +250,11 @@ def test_an_unsubscribed_address_gets_no_newsletter(
         session.commit()
     from nameko.standalone.rpc import ServiceRpcProxy
 
-    with ServiceRpcProxy("notify", container.config) as notify:
+    with ServiceRpcProxy("notify", container.config, context_data=signed_context(OFFICE)) as notify:
         token = unsubscribe_token(UNSUBSCRIBE_SECRET, leaves["id"], "email", "marketing")
         assert notify.unsubscribe(token, True)["granted"] is False
-        actor = {"account_id": "1", "username": "admin", "role": "office", "department_id": None}
         body = {"subject": "学校近况", "body": "<p>{{ recipient.name }}，您好</p>", "segment": {}}
-        newsletter = notify.create_newsletter(body, actor)
+        newsletter = notify.create_newsletter(body)
         notify.send_newsletter(newsletter["id"])
         done = wait_for(
             lambda: (n := notify.get_newsletter(newsletter["id"]))["status"] == "sent" and n,
@@ -461,10 +461,9 @@ def test_marketing_sms_wait_for_the_morning_transactional_ones_do_not(
     publish("events", confirmed(alumnus["id"]))  # transactional: goes out at night too
     from nameko.standalone.rpc import ServiceRpcProxy
 
-    with ServiceRpcProxy("notify", container.config) as notify:
-        actor = {"account_id": "1", "username": "admin", "role": "office", "department_id": None}
+    with ServiceRpcProxy("notify", container.config, context_data=signed_context(OFFICE)) as notify:
         body = {"subject": "春季近况", "body": "<p>近况</p>", "channels": ["sms"], "segment": {}}
-        newsletter = notify.create_newsletter(body, actor)
+        newsletter = notify.create_newsletter(body)
         notify.send_newsletter(newsletter["id"])
     phone = standins.addresses["NOTIFY_SMS_ADDRESS"]
     [transactional] = wait_for(lambda: sms_received(phone, "13900003333"), what="the confirmation")

@@ -21,7 +21,6 @@ from tests.support.taps import pika_connection
 EXCHANGE = "registry.events"
 DELIVERY_TIMEOUT_SECONDS = 15
 QUIET_SECONDS = 1.0
-OFFICE = {"account_id": "acc-1", "username": "zhao.office", "role": "office", "department_id": None}
 
 
 class Subscriber:
@@ -97,7 +96,7 @@ def test_created_alumnus_is_delivered_once_with_its_envelope(registry, departmen
     registered = subscriber.bind("alumnus_registered")
     everything = subscriber.bind("#")
 
-    created = registry.create_alumnus(alumnus(department["id"]), OFFICE)
+    created = registry.create_alumnus(alumnus(department["id"]))
 
     messages = subscriber.wait_for(registered, 1, DELIVERY_TIMEOUT_SECONDS)
     assert len(messages) == 1, "no alumnus_registered event within the deadline"
@@ -119,7 +118,7 @@ def test_created_alumnus_is_delivered_once_with_its_envelope(registry, departmen
     assert check_event(event) == event
 
     # An update goes to the same exchange under its own key, after the registration.
-    registry.update_alumnus(created["id"], {"city": "杭州"}, OFFICE)
+    registry.update_alumnus(created["id"], {"city": "杭州"})
     both = subscriber.wait_for(everything, 2, DELIVERY_TIMEOUT_SECONDS)
     assert [m[0].routing_key for m in both] == ["alumnus_registered", "alumnus_updated"]
     updated = json.loads(both[1][2])
@@ -134,8 +133,8 @@ def test_failed_create_publishes_nothing(registry, department, subscriber):
     registered = subscriber.bind("alumnus_registered")
 
     with pytest.raises(ValidationFailed):
-        registry.create_alumnus(alumnus(str(uuid.uuid4()), name="不存在院系"), OFFICE)
-    marker = registry.create_alumnus(alumnus(department["id"], name="标记校友"), OFFICE)
+        registry.create_alumnus(alumnus(str(uuid.uuid4()), name="不存在院系"))
+    marker = registry.create_alumnus(alumnus(department["id"], name="标记校友"))
 
     # The relay publishes in outbox order: had the failed create left a row, it would come first.
     first = subscriber.wait_for(registered, 1, DELIVERY_TIMEOUT_SECONDS)

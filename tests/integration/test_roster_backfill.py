@@ -26,7 +26,6 @@ from services.events.service import ROSTER_BACKFILL_PAGE_SIZE, EventsService
 from services.registry.models import OutboxMessage as RegistryOutboxMessage
 from tests.support.taps import RELAY_WAIT_SECONDS
 
-OFFICE = {"account_id": "acc-1", "username": "zhao.office", "role": "office", "department_id": None}
 ALUMNI = 2 * ROSTER_BACKFILL_PAGE_SIZE + 5  # three pages, the last one short
 
 
@@ -114,7 +113,7 @@ def test_backfill_brings_in_alumni_whose_events_were_dropped_and_is_idempotent(
     created = {
         record["id"]: record
         for record in (
-            registry.create_alumnus(new_alumnus(department["id"], n), OFFICE) for n in range(ALUMNI)
+            registry.create_alumnus(new_alumnus(department["id"], n)) for n in range(ALUMNI)
         )
     }
     wait_until_relayed(registry_session_factory)
@@ -152,7 +151,7 @@ def test_backfill_brings_in_alumni_whose_events_were_dropped_and_is_idempotent(
     # backfill alone brings the new value.
     relay = relay_of(registry_container)
     relay.paused = True
-    renamed = registry.update_alumnus(renamed_id, {"name": "张三丰"}, OFFICE)
+    renamed = registry.update_alumnus(renamed_id, {"name": "张三丰"}, "PATCH (test)")
     assert roster(events_session_factory)[renamed_id][0] == created[renamed_id]["name"]
 
     assert rpc_cluster.events.backfill_roster() == {"pages": 3, "alumni": ALUMNI}

@@ -8,6 +8,7 @@ from typing import Any
 import requests
 
 from services.localsystem import REPO_ROOT, LocalSystem, StandInProcess, free_port
+from tests.support.callers import CALLER_KEY
 
 __all__ = ["REPO_ROOT", "ApiClient", "StandInProcess", "SystemUnderTest", "free_port"]
 
@@ -16,9 +17,13 @@ ADMIN_PASSWORD = "correct-horse-battery"
 JWT_SECRET = "test-secret-" + "x" * 32
 TEST_SETTINGS = {
     "JWT_SECRET": JWT_SECRET,
+    "CALLER_KEY": CALLER_KEY,
     "ALUMNI_ADMIN_USERNAME": ADMIN_USERNAME,
     "ALUMNI_ADMIN_PASSWORD": ADMIN_PASSWORD,
     "RPC_TIMEOUT": "5",
+    # Every test client logs in from 127.0.0.1: the per-address lockout is unit-tested, and
+    # here it would lock out the tests that follow a test of failed logins.
+    "LOGIN_FREE_ATTEMPTS_PER_ADDRESS": "1000",
 }
 
 

@@ -79,6 +79,8 @@ def craft_token(secret: str = JWT_SECRET, **claims: Any) -> str:
         "username": "admin",
         "role": "office",
         "department_id": None,
+        "sid": str(uuid.uuid4()),
+        "ver": 0,
         "iat": now,
         "exp": now + 600,
         "typ": "access",

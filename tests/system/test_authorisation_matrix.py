@@ -67,11 +67,17 @@ class World:
     ev: dict[str, Any] = field(default_factory=dict)
 
     def call(
-        self, role: str, method: str, path: str, json: Any = None, params: dict | None = None
+        self,
+        role: str,
+        method: str,
+        path: str,
+        json: Any = None,
+        params: dict | None = None,
+        token: str | None = None,
     ) -> requests.Response:
         headers = {}
         if role != "anonymous":
-            headers["Authorization"] = f"Bearer {self.tokens[role]['access_token']}"
+            headers["Authorization"] = f"Bearer {token or self.tokens[role]['access_token']}"
         return requests.request(
             method,
             f"{self.base_url}{path}",
@@ -336,6 +342,8 @@ class Request:
     path_values: dict[str, str] = field(default_factory=dict)
     json: Any = None
     params: dict[str, str] | None = None
+    # An access token of the role other than the world's (a session a row may end).
+    token: str | None = None
 
 
 @dataclass
@@ -465,6 +473,29 @@ def contacts_as_the_role_may_see_them(world: World, role: str, response: request
             assert phone == PHONE, phone
 
 
+def fresh_session(world: World, role: str) -> Request:
+    """A session of the role's own, so that ending it leaves the world's tokens working."""
+    if role == "anonymous":
+        return Request()
+    return Request(token=token_pair(world.base_url, **world.credentials[role])["access_token"])
+
+
+@on_success
+def session_ended(world: World, role: str, response: requests.Response) -> None:
+    ended = requests.get(
+        f"{world.base_url}/api/v1/me",
+        headers={"Authorization": response.request.headers["Authorization"]},
+        timeout=30,
+    )
+    assert ended.status_code == 401, ended.text
+    assert ended.json()["error"]["details"]["reason"] == "session_ended"
+
+
+def fresh_account(world: World) -> Request:
+    body = {"username": unique("acct"), "password": PASSWORD, "role": "committee"}
+    return Request({"account_id": world.office("POST", "/api/v1/accounts", body)["id"]})
+
+
 @on_success
 def me_is_the_caller(world: World, role: str, response: requests.Response) -> None:
     assert response.json()["username"] == world.credentials[role]["username"]
@@ -523,6 +554,23 @@ MATRIX: list[Row] = [
             }
         ),
     ),
+    Row(
+        "POST",
+        "/api/v1/auth/logout",
+        "a fresh session of one's own",
+        {**dict.fromkeys(ACCOUNT_ROLES, 204), "anonymous": 401},
+        lambda world, role: fresh_session(world, role),
+        check=session_ended,
+    ),
+    Row(
+        "POST",
+        "/api/v1/auth/password",
+        "a wrong current password (nothing changes)",
+        {**dict.fromkeys(ACCOUNT_ROLES, 422), "anonymous": 401},
+        lambda world, role: Request(
+            json={"current_password": "not-my-password", "new_password": "a-brand-new-phrase"}
+        ),
+    ),
     Row("GET", "/api/v1/me", "own account", staff(200, alumnus=200), check=me_is_the_caller),
     # ---- accounts ----
     Row("GET", "/api/v1/accounts", "list", office_only(200)),
@@ -534,6 +582,20 @@ MATRIX: list[Row] = [
         lambda world, role: Request(
             json={"username": unique("acct"), "password": PASSWORD, "role": "committee"}
         ),
+    ),
+    Row(
+        "POST",
+        "/api/v1/accounts/{account_id}/disable",
+        "a fresh committee account",
+        office_only(200),
+        lambda world, role: fresh_account(world),
+    ),
+    Row(
+        "POST",
+        "/api/v1/accounts/{account_id}/enable",
+        "a fresh committee account",
+        office_only(200),
+        lambda world, role: fresh_account(world),
     ),
     # ---- departments ----
     Row("GET", "/api/v1/departments", "list", staff(200)),
@@ -2596,7 +2658,9 @@ def test_roles_in_the_matrix_are_the_roles_the_routes_declare():
 def test_matrix(world, row, role):
     request = row.request(world, role)
     path = row.path.format(**request.path_values)
-    response = world.call(role, row.method, path, json=request.json, params=request.params)
+    response = world.call(
+        role, row.method, path, json=request.json, params=request.params, token=request.token
+    )
 
     expected = row.expect[role]
     assert response.status_code == expected, (response.status_code, response.text[:300])

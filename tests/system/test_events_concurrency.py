@@ -46,6 +46,7 @@ from sqlalchemy import create_engine, func, select
 
 from services.events.models import OutboxMessage
 from tests.conftest import DatabaseFactory
+from tests.support.callers import CALLER_KEY, OFFICE, signed_context
 from tests.support.events_data import open_event
 from tests.support.processes import SystemUnderTest
 
@@ -196,7 +197,11 @@ class Clients:
 
     def __enter__(self) -> Clients:
         def connected(_: int):
-            proxy = ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=RPC_TIMEOUT_SECONDS)
+            proxy = ClusterRpcProxy(
+                {"AMQP_URI": self.amqp_uri},
+                timeout=RPC_TIMEOUT_SECONDS,
+                context_data=signed_context(OFFICE, CALLER_KEY),
+            )
             cluster = proxy.start()
             self.stack.callback(proxy.stop)
             return cluster

@@ -283,7 +283,7 @@ def test_gateway_publishes_port_8000_and_listens_on_all_interfaces(compose):
 def test_secrets_are_required_from_the_environment(compose):
     for name, service in _app_services(compose).items():
         env = _environment(service)
-        for variable in ("JWT_SECRET", "ALUMNI_ADMIN_PASSWORD"):
+        for variable in ("JWT_SECRET", "CALLER_KEY", "ALUMNI_ADMIN_PASSWORD"):
             assert re.fullmatch(rf"\$\{{{variable}:\?.+\}}", env.get(variable, "")), (
                 f"{name}: {variable} must be '${{{variable}:?message}}', got {env.get(variable)!r}"
             )

@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import select
 
-from services.common.visibility import Reader
+from services.common.caller import Caller as Reader
 from services.events import disclosure
 from services.events.models import AccessLogEntry
 
@@ -16,8 +16,8 @@ DEPT_A, DEPT_B = str(uuid.uuid4()), str(uuid.uuid4())
 ALUMNUS_ID = str(uuid.uuid4())
 CONTACT = {"name": "张伟", "phone": "13812345678", "email": "zhang.wei@example.com"}
 MASKED = {"name": "张伟", "phone": "138****5678", "email": "z***@example.com"}
-OFFICE = Reader("acc-o", "office.user", "office")
-COMMITTEE = Reader("acc-c", "committee.user", "committee")
+OFFICE = Reader("acc-o", "office.user", "office", None)
+COMMITTEE = Reader("acc-c", "committee.user", "committee", None)
 LIAISON_A = Reader("acc-l", "liaison.a", "liaison", DEPT_A)
 ALUMNUS = Reader("acc-a", "alumna", "alumnus", None, ALUMNUS_ID)
 
@@ -50,8 +50,11 @@ def test_visit_contacts_are_shown_to_whom_the_rule_allows_and_logged(run):
         ("office.user", "visit:v1", ALUMNUS_ID, ["email", "phone"], "GET /api/v1/visits"),
         ("liaison.a", "visit:v1", ALUMNUS_ID, ["email", "phone"], "GET /api/v1/visits"),
     ]
-    # A platform service (no reader) gets the record as stored, unlogged.
-    assert run(disclosure.shown_visit, visit, None, "")["contact"] == CONTACT
+    # A platform service gets the record as stored, unlogged; a person's read with no
+    # purpose (the gateway checking the department) gets it masked, unlogged.
+    service = Reader.for_service("notify")
+    assert run(disclosure.shown_visit, visit, service, "")["contact"] == CONTACT
+    assert run(disclosure.shown_visit, visit, OFFICE, "")["contact"] == MASKED
     assert len(logged(run)) == 2
 
 

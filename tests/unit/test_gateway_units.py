@@ -32,6 +32,8 @@ ACCOUNT = {
     "role": "liaison",
     "department_id": DEPT_A,
 }
+SESSION = {"id": str(uuid.uuid4()), "refresh_jti": str(uuid.uuid4()), "token_version": 3}
+LOGIN = {"account": ACCOUNT, "session": SESSION}
 
 OFFICE = auth.Principal(str(uuid.uuid4()), "office", "office", None)
 COMMITTEE = auth.Principal(str(uuid.uuid4()), "committee", "committee", None)
@@ -55,7 +57,7 @@ def graduation(department_id):
 
 
 def test_issued_access_token_decodes_to_the_account():
-    tokens = auth.issue_tokens(ACCOUNT, SECRET)
+    tokens = auth.issue_tokens(LOGIN, SECRET)
     claims = auth.decode(tokens["access_token"], SECRET, "access")
     assert claims["sub"] == ACCOUNT["id"]
     assert claims["username"] == "liaison.a"
@@ -63,11 +65,13 @@ def test_issued_access_token_decodes_to_the_account():
     assert claims["department_id"] == DEPT_A
     assert tokens["token_type"] == "bearer"
     principal = auth.principal_from_header(f"Bearer {tokens['access_token']}", SECRET)
-    assert principal == auth.Principal(ACCOUNT["id"], "liaison.a", "liaison", DEPT_A)
+    assert principal == auth.Principal(
+        ACCOUNT["id"], "liaison.a", "liaison", DEPT_A, None, SESSION["id"], 3
+    )
 
 
 def test_access_token_lives_at_most_fifteen_minutes_refresh_longer():
-    tokens = auth.issue_tokens(ACCOUNT, SECRET)
+    tokens = auth.issue_tokens(LOGIN, SECRET)
     access = auth.decode(tokens["access_token"], SECRET, "access")
     refresh = auth.decode(tokens["refresh_token"], SECRET, "refresh")
     assert 0 < access["exp"] - access["iat"] <= 900
@@ -75,12 +79,14 @@ def test_access_token_lives_at_most_fifteen_minutes_refresh_longer():
     assert config.ACCESS_TOKEN_TTL_SECONDS <= 900
     assert refresh["exp"] - refresh["iat"] > 900
     assert "role" not in refresh
+    # The registry's one-time token and the session it belongs to.
+    assert (refresh["jti"], refresh["sid"]) == (SESSION["refresh_jti"], SESSION["id"])
 
 
 def test_expired_token_is_rejected_with_reason_expired(monkeypatch):
     long_ago = time.time() - config.ACCESS_TOKEN_TTL_SECONDS - 60
     monkeypatch.setattr(auth, "time", types.SimpleNamespace(time=lambda: long_ago))
-    tokens = auth.issue_tokens(ACCOUNT, SECRET)
+    tokens = auth.issue_tokens(LOGIN, SECRET)
     monkeypatch.undo()
     with pytest.raises(errors.AuthenticationFailed) as caught:
         auth.decode(tokens["access_token"], SECRET, "access")
@@ -91,21 +97,21 @@ def test_expired_token_is_rejected_with_reason_expired(monkeypatch):
     ("token_kind", "expected"), [("refresh_token", "access"), ("access_token", "refresh")]
 )
 def test_token_of_the_wrong_type_is_rejected(token_kind, expected):
-    token = auth.issue_tokens(ACCOUNT, SECRET)[token_kind]
+    token = auth.issue_tokens(LOGIN, SECRET)[token_kind]
     with pytest.raises(errors.AuthenticationFailed) as caught:
         auth.decode(token, SECRET, expected)
     assert caught.value.details == {"reason": "wrong_type"}
 
 
 def test_token_signed_with_another_secret_is_invalid():
-    token = auth.issue_tokens(ACCOUNT, "another-secret-" + "x" * 32)["access_token"]
+    token = auth.issue_tokens(LOGIN, "another-secret-" + "x" * 32)["access_token"]
     with pytest.raises(errors.AuthenticationFailed) as caught:
         auth.decode(token, SECRET, "access")
     assert caught.value.details == {"reason": "invalid"}
 
 
 def test_tampered_payload_keeps_no_signature():
-    token = auth.issue_tokens(ACCOUNT, SECRET)["access_token"]
+    token = auth.issue_tokens(LOGIN, SECRET)["access_token"]
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["role"] = "office"
@@ -116,7 +122,7 @@ def test_tampered_payload_keeps_no_signature():
 
 
 def test_tampered_signature_is_invalid():
-    token = auth.issue_tokens(ACCOUNT, SECRET)["access_token"]
+    token = auth.issue_tokens(LOGIN, SECRET)["access_token"]
     header, payload, signature = token.split(".")
     middle = len(signature) // 2
     flipped = "A" if signature[middle] != "A" else "B"
@@ -127,7 +133,7 @@ def test_tampered_signature_is_invalid():
 
 
 def test_unsigned_token_is_invalid():
-    claims = auth.decode(auth.issue_tokens(ACCOUNT, SECRET)["access_token"], SECRET, "access")
+    claims = auth.decode(auth.issue_tokens(LOGIN, SECRET)["access_token"], SECRET, "access")
     token = jwt.encode(claims, key=None, algorithm="none")
     with pytest.raises(errors.AuthenticationFailed) as caught:
         auth.decode(token, SECRET, "access")
@@ -288,7 +294,8 @@ def event_of(organiser_type, organiser_id=None, status="published"):
 
 def test_alumnus_claim_travels_in_the_token():
     account = {"id": str(uuid.uuid4()), "username": "alumna", "role": "alumnus"}
-    tokens = auth.issue_tokens({**account, "alumnus_id": ALUMNUS_ID}, SECRET)
+    login = {"account": {**account, "alumnus_id": ALUMNUS_ID}, "session": SESSION}
+    tokens = auth.issue_tokens(login, SECRET)
     principal = auth.principal_from_header(f"Bearer {tokens['access_token']}", SECRET)
     assert (principal.role, principal.alumnus_id) == ("alumnus", ALUMNUS_ID)
     assert "alumnus_id" not in principal.as_actor()

@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import select, text
 
+from services.common.caller import Caller as Reader
 from services.common.errors import Conflict
-from services.common.visibility import Reader
 from services.registry import domain, rights
 from services.registry.models import AccessLogEntry, Account, OutboxMessage
 from tests.unit.test_registry_domain import (  # noqa: F401  (fixtures)
@@ -63,6 +63,12 @@ def test_unmasked_reads_are_logged_and_masked_ones_are_not(session, departments,
     assert own["phone"] == PHONE
     stranger = rights.read_alumnus(session, person["id"], reader("alumnus", None, "x"), "me")
     assert stranger["phone"] == "139****5678"
+    # The gateway's check of a record (no purpose) shows nothing; a service's copy is whole.
+    assert rights.read_alumnus(session, person["id"], reader("office"), "")["phone"] == (
+        "139****5678"
+    )
+    service = Reader.for_service("events")
+    assert rights.read_alumnus(session, person["id"], service, "")["phone"] == PHONE
     session.commit()
     assert logged(session) == [
         ("office.user", person["id"], ["email", "phone", "wechat"], "GET /x"),

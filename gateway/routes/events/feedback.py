@@ -58,7 +58,7 @@ class FeedbackRoutes(EventsRoutesBase):
     def answer_suggestion(
         self, request: Request, principal: Principal, suggestion_id: str, body: dict[str, Any]
     ):
-        return self.events.answer_suggestion(suggestion_id, body, principal.as_actor())
+        return self.events.answer_suggestion(suggestion_id, body)
 
     def _submitter(self, principal: Principal, data: dict[str, Any]) -> str:
         alumnus_id = feedback_rules.submitter(principal, data)
@@ -112,7 +112,7 @@ class FeedbackRoutes(EventsRoutesBase):
     def assign_service_request(
         self, request: Request, principal: Principal, request_id: str, body: dict[str, Any]
     ):
-        return self.events.assign_service_request(request_id, body, principal.as_actor())
+        return self.events.assign_service_request(request_id, body)
 
     @api(
         "POST",
@@ -126,7 +126,7 @@ class FeedbackRoutes(EventsRoutesBase):
     def progress_service_request(
         self, request: Request, principal: Principal, request_id: str, body: dict[str, Any]
     ):
-        return self.events.progress_service_request(request_id, body, principal.as_actor())
+        return self.events.progress_service_request(request_id, body)
 
     @api(
         "POST",
@@ -141,4 +141,4 @@ class FeedbackRoutes(EventsRoutesBase):
     def add_service_request_note(
         self, request: Request, principal: Principal, request_id: str, body: dict[str, Any]
     ):
-        return self.events.add_service_request_note(request_id, body, principal.as_actor())
+        return self.events.add_service_request_note(request_id, body)

@@ -46,7 +46,7 @@ class PlanRoutes(EventsRoutesBase):
     def create_plan(self, request: Request, principal: Principal, body: dict[str, Any]):
         plan_rules.check_plan_create(principal, body)
         self._known_department(body.get("department_id"), "department_id")
-        return self.events.create_plan(body, principal.as_actor())
+        return self.events.create_plan(body)
 
     @api(
         "GET",
@@ -105,7 +105,7 @@ class PlanRoutes(EventsRoutesBase):
     )
     def add_task(self, request: Request, principal: Principal, plan_id: str, body: dict[str, Any]):
         plan_rules.check_plan_access(principal, self.events.get_plan(plan_id))
-        return self.events.add_task(plan_id, body, principal.as_actor())
+        return self.events.add_task(plan_id, body)
 
     @api(
         "POST",
@@ -121,4 +121,4 @@ class PlanRoutes(EventsRoutesBase):
     ):
         task = self.events.get_task(task_id)
         plan_rules.check_plan_access(principal, self.events.get_plan(task["plan_id"]))
-        return self.events.advance_task(task_id, body, principal.as_actor())
+        return self.events.advance_task(task_id, body)

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Request
 
 from gateway.auth import Principal
 from gateway.authz import projects as project_rules
-from gateway.authz.base import MANAGERS, STAFF_ROLES, caller
+from gateway.authz.base import MANAGERS, STAFF_ROLES
 from gateway.http import api
 from gateway.routes.events.common import EventsRoutesBase
 from services.common.contracts.events import cooperation as contract
@@ -31,7 +31,7 @@ class ProjectRoutes(EventsRoutesBase):
     ) -> dict[str, Any]:
         # The events service masks the contacts the caller may not see, and logs the rest.
         query = project_rules.scope_project_search(principal, query)
-        return self.events.list_projects(query, caller(principal), "GET /api/v1/projects")
+        return self.events.list_projects(query, "GET /api/v1/projects")
 
     @api(
         "POST",
@@ -46,7 +46,7 @@ class ProjectRoutes(EventsRoutesBase):
     def create_project(self, request: Request, principal: Principal, body: dict[str, Any]):
         project_rules.check_project_create(principal, body)
         self._known_department(body.get("department_id"), "department_id")
-        return self.events.create_project(body, principal.as_actor(), "POST /api/v1/projects")
+        return self.events.create_project(body, "POST /api/v1/projects")
 
     @api(
         "PATCH",
@@ -63,9 +63,7 @@ class ProjectRoutes(EventsRoutesBase):
         project_rules.check_project_write(principal, self.events.get_project(project_id), body)
         if body.get("department_id") is not None:
             self._known_department(body["department_id"], "department_id")
-        return self.events.update_project(
-            project_id, body, caller(principal), "PATCH /api/v1/projects/{project_id}"
-        )
+        return self.events.update_project(project_id, body, "PATCH /api/v1/projects/{project_id}")
 
     @api(
         "POST",
@@ -82,7 +80,7 @@ class ProjectRoutes(EventsRoutesBase):
     ):
         project_rules.check_project_write(principal, self.events.get_project(project_id))
         return self.events.add_project_note(
-            project_id, body, principal.as_actor(), "POST /api/v1/projects/{project_id}/notes"
+            project_id, body, "POST /api/v1/projects/{project_id}/notes"
         )
 
     @api(
@@ -99,5 +97,5 @@ class ProjectRoutes(EventsRoutesBase):
     ):
         project_rules.check_project_write(principal, self.events.get_project(project_id))
         return self.events.change_project_status(
-            project_id, body, principal.as_actor(), "POST /api/v1/projects/{project_id}/status"
+            project_id, body, "POST /api/v1/projects/{project_id}/status"
         )

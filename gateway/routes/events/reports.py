@@ -42,7 +42,7 @@ class ReportRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, event_id: str, body: dict[str, Any]
     ):
         self._managed_event(principal, event_id)
-        return self.events.file_activity_report(event_id, body, principal.as_actor())
+        return self.events.file_activity_report(event_id, body)
 
     @api(
         "GET",

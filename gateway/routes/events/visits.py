@@ -9,7 +9,7 @@ from werkzeug.wrappers import Request
 from gateway import schemas as edge
 from gateway.auth import Principal
 from gateway.authz import visits as visit_rules
-from gateway.authz.base import ALL_ROLES, ALUMNUS, LIAISON, MANAGERS, OFFICE, caller
+from gateway.authz.base import ALL_ROLES, ALUMNUS, LIAISON, MANAGERS, OFFICE
 from gateway.http import api
 from gateway.routes.events.common import EventsRoutesBase
 from services.common.contracts.events import visits as contract
@@ -32,7 +32,7 @@ class VisitRoutes(EventsRoutesBase):
     ) -> dict[str, Any]:
         # The events service masks the contacts the caller may not see, and logs the rest.
         query = visit_rules.scope_visit_search(principal, query)
-        return self.events.list_visits(query, caller(principal), "GET /api/v1/visits")
+        return self.events.list_visits(query, "GET /api/v1/visits")
 
     @api(
         "POST",
@@ -47,7 +47,7 @@ class VisitRoutes(EventsRoutesBase):
     def request_visit(self, request: Request, principal: Principal, body: dict[str, Any]):
         body = {**body, **visit_rules.visit_request_as(principal, body)}
         self._known_department(body.get("department_id"), "department_id")
-        return self.events.request_visit(body, caller(principal), "POST /api/v1/visits")
+        return self.events.request_visit(body, "POST /api/v1/visits")
 
     @api(
         "POST",
@@ -62,9 +62,7 @@ class VisitRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
     ):
         visit_rules.check_visit_handle(principal, self.events.get_visit(visit_id))
-        return self.events.decide_visit(
-            visit_id, body, principal.as_actor(), "POST /api/v1/visits/{visit_id}/decision"
-        )
+        return self.events.decide_visit(visit_id, body, "POST /api/v1/visits/{visit_id}/decision")
 
     @api(
         "POST",
@@ -79,9 +77,7 @@ class VisitRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
     ):
         visit_rules.check_visit_handle(principal, self.events.get_visit(visit_id))
-        return self.events.complete_visit(
-            visit_id, body, principal.as_actor(), "POST /api/v1/visits/{visit_id}/done"
-        )
+        return self.events.complete_visit(visit_id, body, "POST /api/v1/visits/{visit_id}/done")
 
     @api(
         "POST",
@@ -98,10 +94,4 @@ class VisitRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, visit_id: str, body: dict[str, Any]
     ):
         visit_rules.check_visit_cancel(principal, self.events.get_visit(visit_id))
-        return self.events.cancel_visit(
-            visit_id,
-            body,
-            principal.as_actor(),
-            "POST /api/v1/visits/{visit_id}/cancel",
-            caller(principal),
-        )
+        return self.events.cancel_visit(visit_id, body, "POST /api/v1/visits/{visit_id}/cancel")

@@ -108,16 +108,6 @@ def _shared_instance(schema_class: type[Schema]) -> Schema:
     return schema_class()
 
 
-class Actor(StrictSchema):
-    """Who asks (the gateway's principal), passed with every write so that records can say
-    who changed, filed or decided what."""
-
-    account_id = fields.String(required=True)
-    username = fields.String(required=True)
-    role = fields.String(required=True)
-    department_id = fields.String(allow_none=True)
-
-
 class PageQuery(StrictSchema):
     """`?limit=&cursor=` of every list (DESIGN.md: lists are cursor-paged)."""
 
@@ -173,12 +163,6 @@ class EventContract:
 
 
 # ---- who reads, and the access log of every service that unmasks (security/rights.md) ----
-
-
-class Reader(Actor):
-    """Who reads (the gateway's principal), for the unmasking decision and the access log."""
-
-    alumnus_id = fields.String(allow_none=True, load_default=None)
 
 
 class AccessLogQuery(PageQuery):

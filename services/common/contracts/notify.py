@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from services.common.contracts import base
 from services.common.contracts.base import (
     EventContract,
     PageQuery,
@@ -114,12 +113,6 @@ class StatsQuery(StrictSchema):
 class InboxQuery(PageQuery):
     unread_only = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=20, validate=in_range(1, 100))
-
-
-class Reader(base.Actor):
-    """Whose inbox: the caller, with their alumnus record when they are an alumnus."""
-
-    alumnus_id = fields.String(allow_none=True, load_default=None)
 
 
 class PreferenceChange(StrictSchema):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from services.common.contracts import base
 from services.common.contracts.base import (
     EventContract,
     PageQuery,
@@ -153,6 +152,7 @@ class Account(StrictSchema):
     alumnus_id = fields.String(
         allow_none=True, metadata={"description": "the alumnus record of an `alumnus` account"}
     )
+    active = fields.Boolean(metadata={"description": "false once the office disabled it"})
 
 
 class Credentials(StrictSchema):
@@ -160,10 +160,11 @@ class Credentials(StrictSchema):
     password = fields.String(required=True, load_only=True, validate=length(1, 200))
 
 
-class Actor(base.Actor):
-    """The caller, and where a change comes from when not from the caller's role (imports)."""
+class PasswordChange(StrictSchema):
+    """A user's own password change; the new one meets the policy (docs/security/identity.md)."""
 
-    source = fields.String(validate=one_of(CHANGE_SOURCES))
+    current_password = fields.String(required=True, load_only=True, validate=length(1, 200))
+    new_password = fields.String(required=True, load_only=True, validate=length(1, 200))
 
 
 class FieldChange(StrictSchema):

@@ -1,0 +1,118 @@
+"""Who is calling a service, in a form the service can verify (docs/security/identity.md).
+
+The gateway authenticates a person (their access token) and then calls services over the
+broker. A service must not take the gateway's word from anybody who can publish to the
+broker, so every call made for a person carries a *caller token*: the `Caller` signed
+with the deployment's caller key (`CALLER_KEY`, HMAC-SHA256 through PyJWT), valid for
+`CALLER_TOKEN_TTL_SECONDS` and for one service only (its audience), so a token seen on
+the way to one service cannot be replayed against another, nor for long.
+
+A service calling another for its own purposes (the events service reading alumni for
+its roster) signs a caller of role `service` named after itself (`Caller.for_service`).
+
+Framework-free: the nameko side (services/common/rpc.py signs, services/common/
+entrypoints.py verifies) is the only user of the header name.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import jwt
+
+from services.common import config
+from services.common.errors import AuthenticationFailed
+
+ALGORITHM = "HS256"
+ISSUER = "alumni-platform/caller"
+CALLER_TOKEN_TTL_SECONDS = 60
+# Clock skew allowed between the signing and the verifying process.
+LEEWAY_SECONDS = 5
+HEADER = "alumni_caller"
+"""The nameko context key (message header `nameko.alumni_caller`) that carries the token."""
+SERVICE_ROLE = "service"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The person (or service) a call is made for; the gateway's `Principal`."""
+
+    account_id: str
+    username: str
+    role: str
+    department_id: str | None
+    # The alumnus record an `alumnus` account logs in for; None for staff.
+    alumnus_id: str | None = None
+
+    @classmethod
+    def for_service(cls, service: str) -> Caller:
+        return cls(f"service:{service}", service, SERVICE_ROLE, None)
+
+    def as_actor(self) -> dict[str, Any]:
+        """Who did it, as records store it (history rows, decisions, notes)."""
+        return {
+            "account_id": self.account_id,
+            "username": self.username,
+            "role": self.role,
+            "department_id": self.department_id,
+        }
+
+
+def caller_key(overrides: Mapping[str, Any] | None = None) -> str:
+    """The deployment's caller key: `CALLER_KEY`, else generated once under var/."""
+    return config.secret("CALLER_KEY", overrides)
+
+
+def sign(
+    caller: Caller, key: str, audience: str | list[str], ttl: int = CALLER_TOKEN_TTL_SECONDS
+) -> str:
+    """A caller token for `audience` (a service name, or several for a test's client)."""
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl,
+        "caller": asdict(caller),
+    }
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+def verify(token: Any, key: str, audience: str) -> Caller:
+    """The caller a token states, if `key` signed it for `audience` and it has not expired.
+
+    Raises AuthenticationFailed (reason `caller_missing`, `caller_expired` or
+    `caller_invalid`) otherwise.
+    """
+    if not token:
+        raise AuthenticationFailed("调用缺少经签名的调用者，已拒绝。", reason="caller_missing")
+    if not isinstance(token, str):
+        raise AuthenticationFailed("调用者令牌无效，已拒绝。", reason="caller_invalid")
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=ISSUER,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "iat", "aud", "iss"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise AuthenticationFailed("调用者令牌已过期，已拒绝。", reason="caller_expired") from None
+    except jwt.InvalidTokenError:
+        raise AuthenticationFailed("调用者令牌无效，已拒绝。", reason="caller_invalid") from None
+    stated = claims.get("caller")
+    try:
+        return Caller(
+            account_id=str(stated["account_id"]),
+            username=str(stated["username"]),
+            role=str(stated["role"]),
+            department_id=stated.get("department_id"),
+            alumnus_id=stated.get("alumnus_id"),
+        )
+    except (TypeError, KeyError):
+        raise AuthenticationFailed("调用者令牌无效，已拒绝。", reason="caller_invalid") from None
