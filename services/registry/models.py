@@ -157,7 +157,7 @@ class LoginThrottle(Base):
 
 class ErasureRequest(Base):
     """An alumnus's request to erase their personal information (PIPL art. 47), and the
-    office's decision: requested → approved | rejected, or withdrawn by the alumnus."""
+    office's decision: requested → approved | rejected."""
 
     __tablename__ = "erasure_requests"
 

@@ -57,12 +57,8 @@ ERASED_FIELDS = tuple(f for f in domain.PROFILE_FIELDS if f != "name")
 
 ERASURE = StateMachine(
     "删除申请",
-    {"requested": "待审核", "approved": "已批准", "rejected": "已驳回", "withdrawn": "已撤回"},
-    {
-        "approve": ("requested", "approved"),
-        "reject": ("requested", "rejected"),
-        "withdraw": ("requested", "withdrawn"),
-    },
+    {"requested": "待审核", "approved": "已批准", "rejected": "已驳回"},
+    {"approve": ("requested", "approved"), "reject": ("requested", "rejected")},
 )
 
 
@@ -228,7 +224,7 @@ def get_erasure_request(session: Session, request_id: str) -> dict[str, Any]:
 def decide_erasure(
     session: Session, request_id: str, step: str, actor: dict[str, Any], note: str = ""
 ) -> dict[str, Any]:
-    """approve, reject (the office) or withdraw (the alumnus); approval erases at once."""
+    """approve or reject (the office); approval erases at once."""
     request = _erasure_request(session, request_id, lock=True)
     request.status = ERASURE.target(request.status, step)
     request.decided_by = actor["username"]

@@ -220,7 +220,7 @@ class Me(Account):
     alumnus = fields.Nested(Alumnus, allow_none=True, required=True)
 
 
-ERASURE_STATUSES = ["requested", "approved", "rejected", "withdrawn"]
+ERASURE_STATUSES = ["requested", "approved", "rejected"]
 
 
 class ErasureInput(StrictSchema):
