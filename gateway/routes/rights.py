@@ -182,7 +182,7 @@ class RightsRoutes:
 # ---- the access log of several services as one list ------------------------------------
 
 # The services that keep an access log, in the order of the merged cursor's positions.
-ACCESS_LOGS = ("registry", "events")
+ACCESS_LOGS = ("registry", "events", "notify")
 START, DONE = "", "."
 
 

@@ -29,8 +29,8 @@ class AccessLogMixin:
     """Columns of the `access_log` table: who read which fields of what, when, and for what.
 
     `record` names what was read (`alumnus:<id>`, `visit:<id>`, `project:<id>`,
-    `event:<id>` for a roster); `alumnus_id` whose data it was, when it is an alumnus's
-    (a class's visit contact is nobody's record)."""
+    `event:<id>` for a roster, `message:<id>`); `alumnus_id` whose data it was, when it
+    is an alumnus's (a class's visit contact is nobody's record)."""
 
     __tablename__ = "access_log"
 

@@ -21,14 +21,15 @@ from sqlalchemy.orm import Session
 
 from services.common.caller import Caller
 from services.common.contracts import notify as contract
-from services.common.contracts.base import load_or_raise
+from services.common.contracts.base import AccessLogQuery, load_or_raise
 from services.common.dependencies import Database
 from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
 from services.common.errors import AppError
 from services.common.rpc import TimedRpcProxy
-from services.common.visibility import require_self_or_service
+from services.common.visibility import require_office, require_self_or_service
 from services.notify import (
     consent,
+    disclosure,
     donations_feed,
     inbox,
     messages,
@@ -350,10 +351,22 @@ class NotifyService(HealthMixin):
     # ---- the delivery log ----------------------------------------------------------------------
 
     @rpc(caller=True)
-    def list_messages(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return messages.list_messages(
-            self.db.session, load_or_raise(contract.MessageSearch, params or {})
-        )
+    def list_messages(
+        self, params: dict[str, Any] | None = None, purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
+        """The delivery log; addresses masked or shown (and logged) for the verified caller
+        (services/notify/disclosure.py)."""
+        query = load_or_raise(contract.MessageSearch, params or {})
+        with self.db.transaction() as session:
+            page = messages.list_messages(session, query)
+            return disclosure.shown_messages(session, page, caller, purpose)
+
+    @rpc(caller=True)
+    def access_log(self, params: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        """Unmasked reads of addresses in the delivery log (the office's search)."""
+        require_office(caller)
+        query = load_or_raise(AccessLogQuery, params)
+        return disclosure.search_access_log(self.db.session, query)
 
     @rpc(caller=True)
     def statistics(self, params: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -264,6 +264,20 @@ def test_export_holds_what_every_service_keeps(world):
     assert "<script" not in page.text
 
 
+def test_addresses_in_the_delivery_log_are_logged_by_notify(world):
+    office, alumnus_id = world["office"], world["alumnus"]["id"]
+
+    def emails() -> list[dict[str, Any]]:
+        lines = ok(office.get("/api/v1/notifications", params={"alumnus_id": alumnus_id}))
+        return [line for line in lines["items"] if line["channel"] == "email"]
+
+    shown = wait_until(emails, "the welcome e-mail in the delivery log")
+    assert shown[0]["address"] == world["person"]["email"]
+    log = ok(office.get("/api/v1/access-log", params={"alumnus_id": alumnus_id}))["items"]
+    from_notify = {(e["record"], tuple(e["fields"])) for e in log if e["service"] == "notify"}
+    assert (f"message:{shown[0]['id']}", ("address",)) in from_notify
+
+
 def test_an_approved_erasure_leaves_the_person_in_no_database(world):
     system, office, me, person = world["system"], world["office"], world["me"], world["person"]
     alumnus_id = world["alumnus"]["id"]

@@ -184,7 +184,7 @@ class AccessLogEntry(StrictSchema):
         required=True,
         metadata={
             "description": "what was read: alumnus:<id>, visit:<id>, project:<id>, "
-            "event:<id> (its roster)"
+            "event:<id> (its roster), message:<id> (the delivery log)"
         },
     )
     fields_ = fields.List(fields.String(), required=True, data_key="fields")

@@ -1,5 +1,5 @@
-"""Contacts in the events service's answers: masked or shown by the shared rule, and each
-shown one logged (services/events/disclosure.py), on a migrated SQLite database."""
+"""Contacts in the events and notify services' answers: masked or shown by the shared rule,
+and each shown one logged (services/<service>/disclosure.py), on migrated SQLite databases."""
 
 from __future__ import annotations
 
@@ -70,3 +70,42 @@ def test_project_and_roster_contacts_follow_the_department(run):
     assert logged(run) == [("liaison.a", "event:e1", ALUMNUS_ID, ["email", "phone"], "roster")]
     found = run(disclosure.search_access_log, {"limit": 10, "cursor": None})
     assert [(e["service"], e["record"]) for e in found["items"]] == [("events", "event:e1")]
+
+
+def test_delivery_log_addresses_are_the_office_s_and_logged(tmp_path):
+    from sqlalchemy.orm import sessionmaker
+
+    from services.common.db import make_engine
+    from services.common.migrate import upgrade
+    from services.notify import disclosure as notify_disclosure
+    from services.notify.models import AccessLogEntry as NotifyLog
+
+    url = f"sqlite:///{tmp_path / 'notify.db'}"
+    upgrade("notify", url)
+    engine = make_engine(url, pool_size=1)
+    page = {
+        "items": [
+            {"id": "m1", "channel": "email", "alumnus_id": ALUMNUS_ID, "address": CONTACT["email"]},
+            {"id": "m2", "channel": "sms", "alumnus_id": ALUMNUS_ID, "address": CONTACT["phone"]},
+            {"id": "m3", "channel": "inbox", "alumnus_id": ALUMNUS_ID, "address": None},
+        ],
+        "next_cursor": None,
+    }
+    try:
+        with sessionmaker(engine)() as session:
+            masked = notify_disclosure.shown_messages(session, page, COMMITTEE, "GET /x")
+            assert [m["address"] for m in masked["items"]] == [
+                "z***@example.com",
+                "138****5678",
+                None,
+            ]
+            shown = notify_disclosure.shown_messages(session, page, OFFICE, "GET /x")
+            assert shown == page
+            session.commit()
+            rows = session.scalars(select(NotifyLog).order_by(NotifyLog.seq)).all()
+            assert [(r.record, r.username) for r in rows] == [
+                ("message:m1", "office.user"),
+                ("message:m2", "office.user"),
+            ]
+    finally:
+        engine.dispose()
