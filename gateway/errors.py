@@ -58,9 +58,9 @@ def error_response(exc: BaseException) -> Response:
     for error_type in type(exc).__mro__:
         status = STATUS_BY_ERROR.get(error_type)
         if status is not None:
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-            if status == 429:
-                headers = {"Retry-After": str(exc.details.get("retry_after", 1))}
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+            if "retry_after_seconds" in exc.details:
+                headers["Retry-After"] = str(exc.details["retry_after_seconds"])
             return json_response(error_body(exc.code, exc.message, exc.details), status, headers)
     if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
         return json_response(error_body("BAD_REQUEST", "请求无效。"), exc.code)

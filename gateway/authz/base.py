@@ -44,6 +44,23 @@ def as_themselves(principal: Principal, asked: Any, field: str) -> str:
     return own
 
 
+def unknown_alumnus(field: str) -> ValidationFailed:
+    """The answer to a body naming an alumnus who does not exist (422 naming the field)."""
+    return ValidationFailed("请求数据校验失败。", {"fields": {field: ["校友不存在。"]}})
+
+
+def check_acts_for(principal: Principal, alumnus: dict[str, Any], field: str) -> None:
+    """Staff acting in an alumnus's name (signing them up, asking for a visit for them): a
+    liaison only for an alumnus of their own department (a graduation there). Another
+    department's alumnus is answered exactly as an unknown one, so that the answer does not
+    tell whether the record exists."""
+    if principal.role != LIAISON:
+        return
+    departments = {g.get("department_id") for g in alumnus.get("graduations", [])}
+    if principal.department_id not in departments:
+        raise unknown_alumnus(field)
+
+
 def required_alumnus(data: dict[str, Any]) -> str:
     """The alumnus staff act for, which they must name."""
     if not data.get("alumnus_id"):

@@ -6,8 +6,8 @@ event is managed (edited, published, closed, finished, cancelled, checked in, re
 by the office, or by the liaison of the department that organises it (`organiser_type`
 department, `organiser_id` their department). Registrations: an alumnus signs up and
 cancels only for themselves; staff sign up on an alumnus's behalf where they manage the
-event (the office anywhere, a liaison at their department's events), whichever
-department the alumnus graduated from.
+event (the office anywhere, a liaison at their department's events), a liaison only
+alumni of their own department (base.py `check_acts_for`).
 """
 
 from __future__ import annotations

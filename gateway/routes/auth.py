@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from werkzeug.wrappers import Request
@@ -13,6 +15,31 @@ from gateway.http import api
 from gateway.sessions import SESSIONS
 from services.common import config as settings
 from services.common.contracts import registry as contract
+from services.common.errors import TooManyRequests
+
+
+class LoginGate:
+    """At most `GATEWAY_LOGINS_AT_ONCE` logins in flight on this gateway process; more are
+    answered 429 at once. A burst of logins then cannot hold every worker of the gateway
+    while the registry hashes passwords, and ordinary requests keep being served."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+
+    @contextlib.contextmanager
+    def admit(self, limit: int) -> Iterator[None]:
+        if self.in_flight >= limit:
+            raise TooManyRequests(
+                "登录请求过多，请稍后重试。", {"retry_after_seconds": 1}, reason="login_busy"
+            )
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
+
+LOGINS = LoginGate()
 
 
 class AuthRoutes:
@@ -31,7 +58,8 @@ class AuthRoutes:
         extra_statuses=(401, 429, 503),
     )
     def token(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
-        login = self.registry.authenticate(body, request.remote_addr)
+        with LOGINS.admit(settings.get_int("GATEWAY_LOGINS_AT_ONCE", self.config)):
+            login = self.registry.authenticate(body, request.remote_addr)
         return issue_tokens(login, self._secret())
 
     @api(

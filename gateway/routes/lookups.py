@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.auth import Principal
+from gateway.authz.base import check_acts_for, unknown_alumnus
 from services.common.errors import NotFound, ValidationFailed
 
 
@@ -22,11 +24,12 @@ class RegistryLookups:
                 "请求数据校验失败。", {"fields": {field: ["院系不存在。"]}}
             ) from None
 
-    def _known_alumnus(self, alumnus_id: str, field: str) -> None:
-        """An alumnus named by staff exists (422 naming the field otherwise)."""
+    def _known_alumnus(self, principal: Principal, alumnus_id: str, field: str) -> None:
+        """An alumnus staff name exists, and is one the caller may act for (a liaison: their
+        own department's, gateway/authz/base.py `check_acts_for`); 422 naming the field
+        otherwise."""
         try:
-            self.registry.get_alumnus(alumnus_id)
+            alumnus = self.registry.get_alumnus(alumnus_id)
         except NotFound:
-            raise ValidationFailed(
-                "请求数据校验失败。", {"fields": {field: ["校友不存在。"]}}
-            ) from None
+            raise unknown_alumnus(field) from None
+        check_acts_for(principal, alumnus, field)

@@ -63,12 +63,14 @@ DEFAULTS: dict[str, str] = {
     "LOGIN_MAX_LOCKOUT_SECONDS": "900",
     "LOGIN_WINDOW_SECONDS": "900",
     "PASSWORD_HASHES_AT_ONCE": "2",
-    "PASSWORD_HASHES_WAITING": "4",
+    "PASSWORD_HASHES_WAITING": "1",
     "SESSION_CHECK_SECONDS": "5",
+    "GATEWAY_LOGINS_AT_ONCE": "3",
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,
-and the secrets read with `secret()`: the donations' `DONOR_ID_KEY`, `PAYMENT_API_KEY`,
+and the secrets read with `secret()`: `CALLER_KEY` (services/common/caller.py), the
+donations' `DONOR_ID_KEY`, `PAYMENT_API_KEY`,
 `EBILL_API_KEY`; notify's `NOTIFY_UNSUBSCRIBE_SECRET`, `NOTIFY_SMS_ACCESS_KEY_SECRET`,
 and `NOTIFY_SMTP_USERNAME` / `NOTIFY_SMTP_PASSWORD` (from the environment only)."""
 

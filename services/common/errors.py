@@ -88,7 +88,7 @@ class PermissionDenied(AppError):
 
 
 class TooManyRequests(AppError):
-    """Too many attempts (logins): `details["retry_after"]` says how many seconds to wait."""
+    """Too many attempts (logins): `details["retry_after_seconds"]` says how long to wait."""
 
     code = "TOO_MANY_REQUESTS"
 

@@ -61,7 +61,7 @@ def throttle_keys(username: str, address: str | None) -> list[str]:
 
 
 def check_throttle(session: Session, username: str, address: str | None, now: datetime) -> None:
-    """TooManyRequests (with `retry_after` seconds) while the username or address is locked."""
+    """TooManyRequests (with `retry_after_seconds`) while the username or address is locked."""
     for key in throttle_keys(username, address):
         row = session.get(LoginThrottle, key)
         locked_until = aware(row.locked_until) if row is not None else None
@@ -69,7 +69,7 @@ def check_throttle(session: Session, username: str, address: str | None, now: da
             wait = max(1, math.ceil((locked_until - now).total_seconds()))
             raise TooManyRequests(
                 f"登录失败次数过多，请 {wait} 秒后再试。",
-                {"retry_after": wait},
+                {"retry_after_seconds": wait},
                 reason="login_locked",
             )
 

@@ -146,8 +146,11 @@ def assert_documented(spec: dict, path: str, method: str, response: requests.Res
     A body that is not JSON (a PNG) must come with a media type the document names for it.
     """
     operation = spec["paths"][path][method.lower()]
-    media = response.headers.get("Content-Type", "").split(";")[0].strip()
     content = operation["responses"][str(response.status_code)].get("content", {})
+    if response.status_code == 204:  # No Content: none documented, none sent
+        assert not content and not response.content, f"{method} {path}: a 204 with a body"
+        return
+    media = response.headers.get("Content-Type", "").split(";")[0].strip()
     assert media in content, f"{method} {path} {response.status_code}: {media} not documented"
     if media != "application/json":
         assert response.content, f"{method} {path}: empty {media} body"

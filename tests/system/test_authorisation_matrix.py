@@ -945,6 +945,13 @@ def signed_up_whom_they_named(world: World, role: str, response: requests.Respon
     assert response.json()["status"] == "confirmed"
 
 
+def acting_for_another_department(world: World, role: str, response: requests.Response) -> None:
+    """A liaison naming another department's alumnus gets what an unknown alumnus gets."""
+    if response.status_code == 422:
+        fields = response.json()["error"]["details"]["fields"]
+        assert list(fields.values()) == [["校友不存在。"]], fields
+
+
 @on_success
 def already_recorded(world: World, role: str, response: requests.Response) -> None:
     assert response.json()["already_recorded"] is True
@@ -1175,10 +1182,18 @@ MATRIX += [
     Row(
         "POST",
         REGISTRATIONS,
-        "department A's event: an alumnus for themselves, staff for alumnus b",
-        roles(201, 403, 201, 201),
+        "department A's event: an alumnus for themselves, staff for alumnus b (of B: not the "
+        "liaison of A's to act for, answered as an unknown alumnus)",
+        roles(201, 403, 422, 201),
         fresh("event_id", lambda w: w.new_event("a"), sign_up_body()),
-        check=signed_up_whom_they_named,
+        check=both(signed_up_whom_they_named, acting_for_another_department),
+    ),
+    Row(
+        "POST",
+        REGISTRATIONS,
+        "department A's event: an alumnus for themselves, staff for alumnus ab (of A and B)",
+        roles(201, 403, 201, 201),
+        fresh("event_id", lambda w: w.new_event("a"), sign_up_body("ab")),
     ),
     Row(
         "POST",
@@ -1200,7 +1215,7 @@ MATRIX += [
         REGISTRATIONS,
         "a draft of department A",
         roles(409, 403, 409, 404),
-        on(json=sign_up_body(), event_id="a_draft"),
+        on(json=sign_up_body("ab"), event_id="a_draft"),
     ),
     Row(
         "DELETE",
@@ -1421,9 +1436,10 @@ MATRIX += [
     Row(
         "POST",
         "/api/v1/visits",
-        "to department A, naming alumnus b as the requester",
-        roles(201, 403, 201, 403),
+        "to department A, naming alumnus b (of B) as the requester",
+        roles(201, 403, 422, 403),
         lambda world, role: Request(json=visit_body(world.dept_a, world.alumnus_b)),
+        check=acting_for_another_department,
     ),
     Row(
         "POST",

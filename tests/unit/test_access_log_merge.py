@@ -27,10 +27,11 @@ def fake_log(name: str, times: list[str]):
     return types.SimpleNamespace(access_log=access_log)
 
 
-def test_paging_through_two_logs_shows_each_entry_once_newest_first():
+def test_paging_through_three_logs_shows_each_entry_once_newest_first():
     gateway = types.SimpleNamespace(
         registry=fake_log("registry", ["10:00", "10:02", "10:05", "10:06"]),
         events=fake_log("events", ["10:01", "10:03", "10:04"]),
+        notify=fake_log("notify", ["09:59"]),
     )
     seen, cursor = [], None
     for _ in range(10):
@@ -41,4 +42,4 @@ def test_paging_through_two_logs_shows_each_entry_once_newest_first():
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert seen == ["10:06", "10:05", "10:04", "10:03", "10:02", "10:01", "10:00"]
+    assert seen == ["10:06", "10:05", "10:04", "10:03", "10:02", "10:01", "10:00", "09:59"]

@@ -409,3 +409,16 @@ def test_roster_check_in_tokens_are_for_those_who_run_the_door():
     assert for_liaison["registration"]["checkin_token"] == "secret"
     for_committee = presenters.present_roster(COMMITTEE, event, [line])["items"][0]
     assert for_committee["registration"]["checkin_token"] is None
+
+
+def test_a_liaison_acts_only_for_alumni_of_their_own_department():
+    from gateway.authz.base import check_acts_for
+
+    liaison = auth.Principal(str(uuid.uuid4()), "liaison.a", "liaison", DEPT_A)
+    ours = {"id": "x", "graduations": [{"department_id": DEPT_B}, {"department_id": DEPT_A}]}
+    theirs = {"id": "y", "graduations": [{"department_id": DEPT_B}]}
+    check_acts_for(liaison, ours, "alumnus_id")
+    check_acts_for(OFFICE, theirs, "alumnus_id")
+    with pytest.raises(errors.ValidationFailed) as refused:
+        check_acts_for(liaison, theirs, "alumnus_id")
+    assert refused.value.details == {"fields": {"alumnus_id": ["校友不存在。"]}}

@@ -101,14 +101,14 @@ def test_failures_past_the_free_ones_lock_the_username_for_a_growing_time(sessio
     login(session, "wrong-password-x", now=now)  # the first failure past the free ones
     with pytest.raises(TooManyRequests) as locked:
         login(session, now=now + timedelta(seconds=1))
-    assert locked.value.details["retry_after"] == 1
+    assert locked.value.details["retry_after_seconds"] == 1
     assert locked.value.reason == "login_locked"
 
     later = now + timedelta(seconds=3)  # the lockout expired; the next failure doubles it
     assert login(session, "wrong-password-x", now=later) is None
     with pytest.raises(TooManyRequests) as longer:
         login(session, now=later + timedelta(seconds=1))
-    assert longer.value.details["retry_after"] == 3
+    assert longer.value.details["retry_after_seconds"] == 3
 
     # Expired again: the right password works and clears the username's count.
     assert login(session, now=later + timedelta(seconds=5))["account"]["id"] == account["id"]

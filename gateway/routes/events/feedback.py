@@ -63,7 +63,7 @@ class FeedbackRoutes(EventsRoutesBase):
     def _submitter(self, principal: Principal, data: dict[str, Any]) -> str:
         alumnus_id = feedback_rules.submitter(principal, data)
         if principal.role != ALUMNUS:
-            self._known_alumnus(alumnus_id, "alumnus_id")
+            self._known_alumnus(principal, alumnus_id, "alumnus_id")
         return alumnus_id
 
     # ---- service requests from alumni companies (三.7) -----------------------------------

@@ -58,7 +58,7 @@ class RegistrationRoutes(EventsRoutesBase):
         event = self.events.get_event(event_id)
         alumnus_id = event_rules.sign_up_as(principal, event, body)
         if principal.role != ALUMNUS:
-            self._known_alumnus(alumnus_id, "alumnus_id")
+            self._known_alumnus(principal, alumnus_id, "alumnus_id")
         registration = self.events.sign_up(
             event_id, {"alumnus_id": alumnus_id, "guests": body["guests"]}
         )

@@ -47,6 +47,9 @@ class VisitRoutes(EventsRoutesBase):
     def request_visit(self, request: Request, principal: Principal, body: dict[str, Any]):
         body = {**body, **visit_rules.visit_request_as(principal, body)}
         self._known_department(body.get("department_id"), "department_id")
+        if principal.role == LIAISON and body.get("requester_alumnus_id"):
+            # A liaison asks for a visit in an alumnus's name only for their department's.
+            self._known_alumnus(principal, body["requester_alumnus_id"], "requester_alumnus_id")
         return self.events.request_visit(body, "POST /api/v1/visits")
 
     @api(
