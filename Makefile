@@ -12,9 +12,10 @@ $(PY):
 install: $(PY)
 	$(PY) -m pip install -q -e '.[dev]'
 
-# RabbitMQ started if needed, then every process of the catalogue, supervised (services/run.py).
+# RabbitMQ started if needed (with its management API: the platform's vhost and accounts
+# are made through it), then every process of the catalogue, supervised (services/run.py).
 run: $(PY)
-	ENSURE_RABBIT_MANAGEMENT=0 scripts/ensure-rabbitmq.sh
+	scripts/ensure-rabbitmq.sh
 	$(PY) -m services.run
 
 up:
@@ -28,7 +29,7 @@ lint: $(PY)
 	$(VENV)/bin/ruff format --check .
 
 bench: $(PY)
-	ENSURE_RABBIT_MANAGEMENT=0 scripts/ensure-rabbitmq.sh
+	scripts/ensure-rabbitmq.sh
 	$(PY) -m bench.gateway_reads
 	$(PY) -m bench.signups
 	$(PY) -m bench.gifts

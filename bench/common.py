@@ -36,6 +36,10 @@ BENCH_SETTINGS = {
     "JWT_SECRET": "bench-secret-" + "b" * 32,
     "ALUMNI_ADMIN_USERNAME": BENCH_ADMIN[0],
     "ALUMNI_ADMIN_PASSWORD": BENCH_ADMIN[1],
+    # One client sends the whole load: the gateway's per-client limits would measure
+    # themselves, not the platform.
+    "GATEWAY_RATE_PER_ADDRESS": "0",
+    "GATEWAY_RATE_PER_ACCOUNT": "0",
 }
 """What the benchmarks start the platform's processes with (services/localsystem.py)."""
 

@@ -264,6 +264,7 @@ class Bench:
         stop_processes(self.echo_processes.values())
         self.echo_processes.clear()
         self.sut.stop_all()
+        self.sut.remove_broker_accounts()
 
 
 # ---- load generation -------------------------------------------------------------

@@ -122,6 +122,8 @@ class Bench:
             "JWT_SECRET": JWT_SECRET,
             "DONATIONS_DATABASE_URL": database_url,
             "LOG_LEVEL": "WARNING",
+            "GATEWAY_RATE_PER_ADDRESS": "0",
+            "GATEWAY_RATE_PER_ACCOUNT": "0",
         }
         self.processes: dict[str, subprocess.Popen] = {}
 

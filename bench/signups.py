@@ -236,6 +236,8 @@ class Bench:
 
     def stop(self) -> None:
         stop_processes(self.processes().values())
+        for sut in self.instances:
+            sut.remove_broker_accounts()
         self.instances.clear()
         self.echo = None
 

@@ -26,6 +26,21 @@ class RouteNotFound(errors.AppError):
     code = "NOT_FOUND"
 
 
+class MethodNotDeclared(errors.AppError):
+    code = "METHOD_NOT_ALLOWED"
+
+
+class UnsupportedMediaType(errors.AppError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class RateLimited(errors.TooManyRequests):
+    """Over a gateway rate limit; `details["retry_after_seconds"]` becomes `Retry-After`
+    (429, as for too many logins)."""
+
+    code = "RATE_LIMITED"
+
+
 STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.BadRequest: 400,
     errors.ValidationFailed: 422,
@@ -36,6 +51,8 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.Conflict: 409,
     PayloadTooLarge: 413,
     errors.TooManyRequests: 429,
+    MethodNotDeclared: 405,
+    UnsupportedMediaType: 415,
     errors.ServiceUnavailable: 503,
     errors.ServiceTimeout: 504,
 }

@@ -8,11 +8,14 @@ statement of what the route takes and gives, and everything follows from it:
   (gateway/authz/base.py `require_role`); the handler makes the finer decisions (whose
   department, whose record); a public route with `optional_auth` reads a token when one
   is sent (a bad one is still 401), so it may show a signed-in caller more;
-- its `body` and `query` schemas are applied before the handler runs (400 for a body
-  that is not JSON, 422 naming the field), and the handler receives the loaded data,
+- its `body` and `query` schemas are applied before the handler runs (415 for a body sent
+  as anything but JSON, 400 for a body that is not JSON, 422 naming the field), and the
+  handler receives the loaded data,
   JSON-native (`body=`, `query=`), ready to pass on to a service;
 - its `status` is the status of a successful answer; a handler returns the payload only,
-  or `(status, payload)` where the route lists further success statuses.
+  or `(status, payload)` where the route lists further success statuses;
+- a signed-in caller is held to the per-account rate limit (gateway/edge.py, which also
+  holds the per-address one and the headers of every answer).
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from marshmallow import Schema
+from marshmallow import Schema, fields
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from gateway.auth import principal_from_header
 from gateway.authz.base import require_role
-from gateway.errors import PayloadTooLarge, error_response, json_response
+from gateway.edge import EdgeWebServer
+from gateway.errors import PayloadTooLarge, UnsupportedMediaType, error_response, json_response
 from gateway.sessions import SESSIONS
 from services.common import config
 from services.common.contracts.base import load_or_raise
@@ -75,29 +79,52 @@ class Route:
 
     def error_statuses(self) -> list[int]:
         """Every error status the route can answer, as /openapi.json lists them."""
-        statuses = set(self.extra_statuses)
+        # 429: every request counts against its client address's rate limit.
+        statuses = set(self.extra_statuses) | {429}
         if self.optional_auth:
             statuses.add(401)
+        if self.tag != "operations":
+            statuses |= {503, 504}  # the service behind the route is down or slow
         if self.roles is not None:
-            statuses |= {401, 403, 503, 504}
+            statuses |= {401, 403}
             if self.method not in ("GET", "HEAD"):
                 # A write may meet a record changed or taken by someone else meanwhile.
                 statuses.add(409)
         if self.body is not None:
-            statuses |= {400, 413, 422}
+            statuses |= {400, 413, 415, 422}
         if self.query is not None:
-            statuses.add(422)
-        if "{" in self.path:
-            statuses.add(404)
+            statuses |= {400, 422}  # 400: text no database can store (NUL)
+        if "{" in self.path or names_a_record(self.body) or names_a_record(self.query):
+            # 400 for the path: text no database can store.
+            statuses |= {400, 404} if "{" in self.path else {404}
         return sorted(statuses)
 
 
 ROUTES: list[Route] = []
 
 
+def names_a_record(schema: type[Schema] | None) -> bool:
+    """Whether a body or query of `schema` may name a record (a UUID or an `…_id`, at any
+    depth), which may not exist: a 404."""
+    if schema is None:
+        return False
+    pending = list(schema._declared_fields.items())
+    while pending:
+        name, item = pending.pop()
+        if isinstance(item, fields.UUID) or name.endswith(("_id", "_ids")):
+            return True
+        if isinstance(item, fields.List):
+            pending.append((name, item.inner))
+        elif isinstance(item, fields.Nested) and isinstance(item.nested, type):
+            pending.extend(item.nested._declared_fields.items())
+    return False
+
+
 class ApiEndpoint(HttpRequestHandler):
     """An HTTP route: its handler gets `principal=` when the route needs a token, and
     `body=` / `query=` when the route names their schemas."""
+
+    server = EdgeWebServer()
 
     def __init__(self, method: str, url: str, route: Route, **kwargs) -> None:
         self.route = route
@@ -119,16 +146,21 @@ class ApiEndpoint(HttpRequestHandler):
         # told so, werkzeug reads a body without Content-Length as empty and drops it.
         request.environ["wsgi.input_terminated"] = True
         args, kwargs = super().get_entrypoint_parameters(request)
-        kwargs = dict(kwargs)
+        # Ids reach handlers as text, in the UUID's canonical (lower-case) form.
+        kwargs = {key: json_native(value) for key, value in kwargs.items()}
         reject_unstorable_text(kwargs)
         route = self.route
         if route.roles is not None:
             principal = principal_from_header(request.headers.get("Authorization"), self.jwt_secret)
+            self.server.limits.check_account(principal.account_id)
             require_role(principal, *route.roles)
             kwargs["principal"] = principal
         elif route.optional_auth:
             header = request.headers.get("Authorization")
-            kwargs["principal"] = principal_from_header(header, self.jwt_secret) if header else None
+            principal = principal_from_header(header, self.jwt_secret) if header else None
+            if principal is not None:
+                self.server.limits.check_account(principal.account_id)
+            kwargs["principal"] = principal
         if route.body is not None:
             raw = read_json(request, optional=route.body_optional)
             if raw is None and not request.get_data(cache=True):
@@ -169,8 +201,7 @@ def api(
     whose session is checked (gateway/sessions.py) before the handler runs."""
     route = Route(method, path, summary, tag, roles, **doc)
     ROUTES.append(route)
-    nameko_path = path.replace("{", "<").replace("}", ">")
-    register = ApiEndpoint.decorator(method, nameko_path, route=route)
+    register = ApiEndpoint.decorator(method, url_rule(path), route=route)
     if route.roles is None and not route.optional_auth:
         return register
 
@@ -186,6 +217,22 @@ def api(
         return register(with_live_session)
 
     return decorate
+
+
+def is_id_parameter(name: str) -> bool:
+    """Path parameters named `…_id` are the platform's public ids: UUIDs (DESIGN.md)."""
+    return name.endswith("_id")
+
+
+def url_rule(path: str) -> str:
+    """The werkzeug rule of an OpenAPI path. An id matches UUIDs only, so a malformed id is
+    the door's 404 and a fixed path beside a parameter (`/plans/overdue-scan` beside
+    `/plans/{plan_id}`) is never taken for an id: the `Allow` of a 405 stays true."""
+    return re.sub(
+        r"{(\w+)}",
+        lambda m: f"<uuid:{m[1]}>" if is_id_parameter(m[1]) else f"<{m[1]}>",
+        path,
+    )
 
 
 def read_json(request: Request, optional: bool = False) -> Any:
@@ -205,6 +252,14 @@ def read_json(request: Request, optional: bool = False) -> Any:
         if optional:
             return None
         raise BadRequest("请求体为空，应为 JSON。", reason="empty_body")
+    if not is_json(request.mimetype):
+        # Only JSON is read as JSON: a form or text/plain body is what a page on another
+        # site can make a browser send without asking (no CORS preflight).
+        raise UnsupportedMediaType(
+            "请求体应为 JSON（Content-Type: application/json）。",
+            {"content_type": request.mimetype or None},
+            reason="unsupported_media_type",
+        )
     try:
         data = json.loads(raw)
     # ValueError: also integers past Python's digit limit; RecursionError: absurd nesting.
@@ -213,6 +268,12 @@ def read_json(request: Request, optional: bool = False) -> Any:
         raise BadRequest("请求体不是有效的 JSON。", reason="invalid_json") from None
     reject_unstorable_text(data)
     return data
+
+
+def is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
 
 
 def query_params(request: Request) -> dict[str, str]:

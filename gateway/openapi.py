@@ -12,11 +12,12 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.wrappers import Response
 
 from gateway import schemas as edge
-from gateway.http import ROUTES, Route
+from gateway.http import ROUTES, Route, is_id_parameter
 
 ERROR_DESCRIPTIONS = {
     400: "请求格式错误（例如 JSON 无效）",
@@ -25,7 +26,9 @@ ERROR_DESCRIPTIONS = {
     404: "资源不存在",
     409: "与现有数据冲突",
     413: "请求体过大（上限 1 MiB）",
+    415: "请求体不是 JSON（Content-Type 应为 application/json）",
     422: "字段校验失败",
+    429: "请求过于频繁（见 Retry-After 头）",
     503: "依赖的服务或消息代理不可用",
     504: "依赖的服务应答超时",
 }
@@ -38,8 +41,25 @@ DOCS_ASSETS = {
 }
 
 
+# The page's own start-up script (gateway/static/): the page's CSP allows no inline script.
+OWN_ASSETS_DIR = Path(__file__).resolve().parent / "static"
+OWN_ASSETS = {"docs-init.js"}
+
+
+# Text the gateway refuses anywhere (400, gateway/http.py `UNSTORABLE_TEXT`): stated on
+# every string that has no pattern or choices of its own. No `$`: see contracts/base.py.
+NO_NUL_PATTERN = "^(?![\\s\\S]*\\x00)"
+
+
+def no_nul_in_text(self, field: fields.Field, ret: dict[str, Any], **kwargs: Any) -> dict:
+    if ret.get("type") == "string" and not {"pattern", "enum", "format"} & set(ret):
+        return {"pattern": NO_NUL_PATTERN}
+    return {}
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
+    marshmallow_plugin = MarshmallowPlugin()
     spec = APISpec(
         title="校友工作平台 API",
         version="1.0.0",
@@ -52,8 +72,9 @@ def openapi_document() -> dict[str, Any]:
             "naming, the honour roll and reports. Errors use one body: "
             '{"error": {"code", "message", "details"}}.'
         },
-        plugins=[MarshmallowPlugin()],
+        plugins=[marshmallow_plugin],
     )
+    marshmallow_plugin.converter.add_attribute_function(no_nul_in_text)
     spec.components.security_scheme(
         "bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
@@ -98,7 +119,7 @@ def _operation(route: Route) -> dict[str, Any]:
         "tags": [route.tag],
         "responses": responses,
         "parameters": [
-            {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+            {"in": "path", "name": name, "required": True, "schema": _path_schema(name)}
             for name in re.findall(r"{(\w+)}", route.path)
         ],
     }
@@ -118,6 +139,12 @@ def _operation(route: Route) -> dict[str, Any]:
     return operation
 
 
+def _path_schema(name: str) -> dict[str, str]:
+    if is_id_parameter(name):
+        return {"type": "string", "format": "uuid"}
+    return {"type": "string", "pattern": NO_NUL_PATTERN}
+
+
 DOCS_PAGE = """<!doctype html>
 <html lang="zh-CN">
 <head>
@@ -130,15 +157,7 @@ DOCS_PAGE = """<!doctype html>
   <div id="swagger-ui"></div>
   <script src="/docs/static/swagger-ui-bundle.js"></script>
   <script src="/docs/static/swagger-ui-standalone-preset.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({
-      url: "/openapi.json",
-      dom_id: "#swagger-ui",
-      presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-      layout: "StandaloneLayout",
-      persistAuthorization: true
-    });
-  </script>
+  <script src="/docs/static/docs-init.js"></script>
 </body>
 </html>
 """
@@ -149,9 +168,12 @@ def docs_page() -> Response:
 
 
 def docs_asset(name: str) -> Response:
-    if name not in DOCS_ASSETS:
+    if name in OWN_ASSETS:
+        path = OWN_ASSETS_DIR / name
+    elif name in DOCS_ASSETS:
+        path = Path(swagger_ui_path) / name
+    else:
         return Response("not found", status=404, content_type="text/plain; charset=utf-8")
-    path = Path(swagger_ui_path) / name
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return Response(
         path.read_bytes(),

@@ -1,10 +1,11 @@
 """The deploy files that list services, generated from the service catalogue.
 
-    python -m services.deployfiles          # write deploy/docker-compose.yml, postgres-init.sql
+    python -m services.deployfiles          # write deploy/docker-compose.yml, postgres-init.sql,
+                                            # the broker's definitions and its entrypoint
     python -m services.deployfiles --check  # exit 1 when a committed file is out of date
 
 `make deploy-files` runs the first; a test runs the second, so a new catalogue entry
-cannot leave compose or the database init script behind.
+cannot leave compose, the database init script or the broker's accounts behind.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from services.common import catalogue
+from services import broker_accounts
+from services.common import catalogue, config
 from services.common.catalogue import HTTP_PROBE, ServiceEntry
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "deploy" / "docker-compose.yml"
 POSTGRES_INIT_FILE = ROOT / "deploy" / "postgres-init.sql"
+BROKER_DEFINITIONS_FILE = ROOT / "deploy" / "rabbitmq-definitions.json"
+BROKER_ENTRYPOINT_FILE = ROOT / "deploy" / "rabbitmq-entrypoint.sh"
+BROKER_CONF_FILE = ROOT / "deploy" / "rabbitmq.conf"
+RENDERED_DEFINITIONS = "/tmp/alumni-definitions.json"
 GATEWAY_PORT = 8000
 
 COMPOSE_HEADER = """\
@@ -39,6 +45,13 @@ COMPOSE_HEADER = """\
 #   NOTIFY_PUBLIC_URL      the address alumni open links in mail at (the gateway's)
 #   NOTIFY_UNSUBSCRIBE_SECRET  signs one-click unsubscribe links (keep it: links already
 #                          mailed are signed with it)
+#   BROKER_PASSWORD_<SERVICE>  one per service (REGISTRY, EVENTS, DONATIONS, NOTIFY,
+#                          GATEWAY): its RabbitMQ account's password, letters, digits, - and
+#                          _ only. The broker loads its accounts, permissions and queues from
+#                          rabbitmq-definitions.json at boot, each password put in by
+#                          rabbitmq-entrypoint.sh; each service gets its own password only
+#                          (docs/security/broker.md). The broker's default account (guest)
+#                          has no permission on the platform's vhost, `alumni`.
 # They are written as ${VAR:?message}: compose refuses to start (with that message)
 # when one is unset or empty, instead of running with a blank secret.
 # Optional: ALUMNI_ADMIN_USERNAME (default admin), LOG_LEVEL (default INFO); for online
@@ -62,8 +75,16 @@ services:
     # A fixed hostname keeps the node name (rabbit@rabbitmq) and so its data stable.
     hostname: rabbitmq
     restart: unless-stopped
+    # Puts the services' passwords into the definitions, then starts RabbitMQ, which loads
+    # them (rabbitmq.conf): the platform's vhost, one account per service, every queue.
+    entrypoint: ["sh", "/etc/alumni/rabbitmq-entrypoint.sh"]
+    environment:
+{broker_passwords}
     volumes:
       - rabbitmq-data:/var/lib/rabbitmq
+      - ./rabbitmq-definitions.json:/etc/alumni/rabbitmq-definitions.json:ro
+      - ./rabbitmq-entrypoint.sh:/etc/alumni/rabbitmq-entrypoint.sh:ro
+      - ./rabbitmq.conf:/etc/rabbitmq/conf.d/20-alumni.conf:ro
     ports:
       # Management UI, on the host's loopback only.
       - "127.0.0.1:15672:15672"
@@ -107,7 +128,10 @@ def compose_file() -> str:
         "# Environment shared by every application service.",
         "x-app-environment: &app-environment",
     ]
-    environment.append("  AMQP_URI: amqp://guest:guest@rabbitmq:5672/")
+    # The broker and vhost only: each service connects with its own account
+    # (BROKER_PASSWORD_<SERVICE>, in its own block; services/common/config.py).
+    vhost = config.DEFAULTS["BROKER_VHOST"]
+    environment.append(f"  AMQP_URI: amqp://rabbitmq:5672/{vhost}")
     for entry in catalogue.with_database():
         environment.append(
             f"  {entry.database_url_variable}: "
@@ -134,7 +158,11 @@ def compose_file() -> str:
         "  restart: unless-stopped",
         "  environment: *app-environment",
     ]
-    blocks = [COMPOSE_HEADER, "\n".join(environment) + "\n", "\n".join(app) + "\n", INFRASTRUCTURE]
+    passwords = "\n".join(
+        f'      {variable}: "{_required_password(variable)}"' for variable in _password_variables()
+    )
+    infrastructure = INFRASTRUCTURE.replace("{broker_passwords}", passwords)
+    blocks = [COMPOSE_HEADER, "\n".join(environment) + "\n", "\n".join(app) + "\n", infrastructure]
     blocks += [_service_block(entry) for entry in catalogue.SERVICES]
     blocks.append(VOLUMES)
     return "\n".join(blocks)
@@ -145,12 +173,11 @@ def _service_block(entry: ServiceEntry) -> str:
     if entry.database:
         lines.append("    # Runs its Alembic migrations, then serves (services/launch.py).")
     lines.append(f'    command: ["python", "-m", "services.launch", "{entry.name}"]')
+    lines += ["    environment:", "      <<: *app-environment"]
+    variable = _password_variable(entry.name)
+    lines.append(f'      {variable}: "{_required_password(variable)}"')
     if entry.readiness == HTTP_PROBE:
-        lines += [
-            "    environment:",
-            "      <<: *app-environment",
-            f"      WEB_SERVER_ADDRESS: 0.0.0.0:{GATEWAY_PORT}",
-        ]
+        lines.append(f"      WEB_SERVER_ADDRESS: 0.0.0.0:{GATEWAY_PORT}")
     lines.append("    depends_on:")
     lines += _condition("rabbitmq")
     if entry.database:
@@ -158,7 +185,12 @@ def _service_block(entry: ServiceEntry) -> str:
     if entry.readiness == HTTP_PROBE:
         for other in catalogue.rpc_services():
             lines += _condition(other.name)
-        lines += ["    ports:", f'      - "{GATEWAY_PORT}:{GATEWAY_PORT}"']
+        lines += [
+            "    ports:",
+            "      # On the host's loopback only: a TLS proxy on the host is the public door",
+            "      # (docs/deploy.md), so tokens and personal data never cross a network in clear.",
+            f'      - "127.0.0.1:{GATEWAY_PORT}:{GATEWAY_PORT}"',
+        ]
     lines.append("    healthcheck:")
     if entry.readiness == HTTP_PROBE:
         lines.append(f"      # Exit 0 when GET http://127.0.0.1:{GATEWAY_PORT}/health answers 200.")
@@ -180,6 +212,60 @@ def _condition(service: str) -> list[str]:
     return [f"      {service}:", "        condition: service_healthy"]
 
 
+def _password_variable(service: str) -> str:
+    return f"BROKER_PASSWORD_{service.upper()}"
+
+
+def _password_variables() -> list[str]:
+    return [_password_variable(name) for name in catalogue.names()]
+
+
+def _required_password(variable: str) -> str:
+    return f"${{{variable}:?set {variable}: letters, digits, - and _}}"
+
+
+def rabbitmq_entrypoint() -> str:
+    """The broker container's entrypoint: the definitions with each service account's
+    password from the environment (refused when unset or with a character that would need
+    quoting), then the image's own entrypoint."""
+    prefix = config.DEFAULTS["BROKER_USER_PREFIX"]
+    lines = [
+        "#!/bin/sh",
+        "# GENERATED from services/common/catalogue.py by `make deploy-files`.",
+        "# The broker's container runs this: it puts each service account's password into the",
+        "# platform's definitions and starts RabbitMQ, which loads them (rabbitmq.conf).",
+        "set -eu",
+        "check() {",
+        '    case "$2" in',
+        '        "" | *[!A-Za-z0-9_-]*)',
+        '            echo "rabbitmq: set $1 (letters, digits, - and _ only)" >&2',
+        "            exit 1 ;;",
+        "    esac",
+        "}",
+    ]
+    lines += [f'check {v} "${{{v}:-}}"' for v in _password_variables()]
+    lines.append("sed \\")
+    for name in catalogue.names():
+        slot = broker_accounts.password_slot(f"{prefix}{name}")
+        filled = slot.replace(
+            '"password_hash": ""', f'"password": "\'"${_password_variable(name)}"\'"'
+        )
+        lines.append(f"    -e 's|{slot}|{filled}|' \\")
+    lines += [
+        f"    /etc/alumni/rabbitmq-definitions.json > {RENDERED_DEFINITIONS}",
+        f"chmod 644 {RENDERED_DEFINITIONS}",
+        "exec docker-entrypoint.sh rabbitmq-server",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def rabbitmq_conf() -> str:
+    return (
+        "# GENERATED by `make deploy-files`: the definitions rabbitmq-entrypoint.sh renders.\n"
+        f"load_definitions = {RENDERED_DEFINITIONS}\n"
+    )
+
+
 def postgres_init_file() -> str:
     lines = [
         "-- GENERATED from services/common/catalogue.py by `make deploy-files`.",
@@ -191,7 +277,13 @@ def postgres_init_file() -> str:
     return "\n".join(lines) + "\n"
 
 
-GENERATED = {COMPOSE_FILE: compose_file, POSTGRES_INIT_FILE: postgres_init_file}
+GENERATED = {
+    COMPOSE_FILE: compose_file,
+    POSTGRES_INIT_FILE: postgres_init_file,
+    BROKER_DEFINITIONS_FILE: broker_accounts.definitions_file,
+    BROKER_ENTRYPOINT_FILE: rabbitmq_entrypoint,
+    BROKER_CONF_FILE: rabbitmq_conf,
+}
 
 
 def stale_files() -> list[Path]:

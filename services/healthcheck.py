@@ -18,9 +18,9 @@ def rpc_service_answers(service: str) -> bool:
     from nameko.standalone.rpc import ClusterRpcProxy
 
     try:
-        with ClusterRpcProxy(
-            {"AMQP_URI": config.amqp_uri()}, timeout=HEALTHCHECK_TIMEOUT_SECONDS
-        ) as cluster:
+        # As the service itself: its account may call its own `health`.
+        settings = {"AMQP_URI": config.service_amqp_uri(service), "AMQP_SSL": config.amqp_ssl()}
+        with ClusterRpcProxy(settings, timeout=HEALTHCHECK_TIMEOUT_SECONDS) as cluster:
             return getattr(cluster, service).health()["status"] == "ok"
     except Exception:
         return False

@@ -1,6 +1,6 @@
-"""Start one service of the catalogue: bring its database to the latest schema, run its
-launch hooks, declare every consumer's queues (waiting for the broker if it is not up
-yet), then hand over to nameko.
+"""Start one service of the catalogue on its own broker account (`config.service_amqp_uri`):
+bring its database to the latest schema, run its launch hooks, declare its event queues
+(waiting for the broker if it is not up yet), then hand over to nameko.
 
     python -m services.launch <service>     (the names: services/common/catalogue.py)
 """
@@ -35,11 +35,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.config.dictConfig(config.nameko_config()["LOGGING"])
     entry = catalogue.by_name(args.service)
+    # From here on the service, and nameko after the exec, connect with its own account.
+    os.environ["AMQP_URI"] = config.service_amqp_uri(entry.name)
     if entry.database:
         upgrade(entry.name)
     for hook in entry.on_launch:
         run_hook(hook)
-    declare_event_queues(config.amqp_uri())
+    # Its own queues only: its account may declare no other's. Every consumer's queues
+    # come with the broker's definitions (services/broker_accounts.py).
+    declare_event_queues(config.amqp_uri(), [entry.service_class()])
     command = nameko_run_command(entry.entrypoint)
     sys.stdout.flush()
     os.execv(sys.executable, command)

@@ -7,18 +7,31 @@ caller starts, stops and kills them on purpose.
 
 from __future__ import annotations
 
+import hmac
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import requests
 
 READY_TIMEOUT_SECONDS = 60
 REPO_ROOT = Path(__file__).resolve().parents[1]
+PASSWORD_KEY = secrets.token_bytes(32)
+"""The broker passwords of the systems this process starts derive from it and the vhost:
+two systems on one vhost agree on them, and nothing outside this process knows them."""
+
+
+def catalogue_names() -> list[str]:
+    from services.common import catalogue
+
+    return catalogue.names()
 
 
 def free_port() -> int:
@@ -33,6 +46,13 @@ class LocalSystem:
 
     `settings` are given to every process (the admin account, the JWT secret, …), over
     the defaults of services/common/config.py; every stand-in gets a free port.
+
+    `amqp_uri` names a vhost of the caller's and an account that administers the broker
+    (through its management API, at `management_url`). Before the first service starts,
+    that vhost gets the platform's definitions (services/broker_accounts.py) with accounts
+    `<vhost>-<service>`, and every service runs on its own account, with the permissions
+    it has in a deployment; the caller's account keeps its own, to look inside.
+    `remove_broker_accounts()` deletes those accounts again.
     """
 
     def __init__(
@@ -41,8 +61,17 @@ class LocalSystem:
         database_urls: dict[str, str],
         var_dir: Path,
         settings: dict[str, str] | None = None,
+        management_url: str | None = None,
     ) -> None:
         self.amqp_uri = amqp_uri
+        self.management_url = management_url
+        self.broker_vhost = unquote(urlsplit(amqp_uri).path.lstrip("/")) or "/"
+        self.broker_prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", self.broker_vhost) + "-"
+        self.broker_passwords = {
+            name: hmac.new(PASSWORD_KEY, f"{amqp_uri}|{name}".encode(), "sha256").hexdigest()
+            for name in catalogue_names()
+        }
+        self.broker_provisioned = False
         self.settings = dict(settings or {})
         self.database_urls = database_urls
         self.var_dir = Path(var_dir)
@@ -66,8 +95,16 @@ class LocalSystem:
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.port}",
             "ALUMNI_VAR_DIR": str(self.var_dir),
             "PYTHONPATH": str(REPO_ROOT),
+            # This system makes its vhost's accounts itself (`provision_broker`), and its
+            # caller's account keeps its permissions there to look inside.
+            "BROKER_VHOST": self.broker_vhost,
+            "BROKER_PROVISION": "0",
+            "BROKER_USER_PREFIX": self.broker_prefix,
+            **{f"BROKER_PASSWORD_{n.upper()}": p for n, p in self.broker_passwords.items()},
             **self.settings,
         }
+        if self.management_url:
+            env["BROKER_MANAGEMENT_URL"] = self.management_url
         for service, url in self.database_urls.items():
             env[f"{service.upper()}_DATABASE_URL"] = url
         env.update(self.stand_in_addresses)
@@ -75,7 +112,36 @@ class LocalSystem:
         return env
 
     def start(self, service: str, **env_overrides: str) -> subprocess.Popen:
+        self.provision_broker()
         return self.start_module(service, "services.launch", service, **env_overrides)
+
+    def management(self):
+        from services.broker_accounts import Management
+
+        return Management.from_settings(self.amqp_uri, self.management_url)
+
+    def provision_broker(self) -> None:
+        """The platform's accounts, permissions and queues on this system's vhost (once)."""
+        if self.broker_provisioned:
+            return
+        from services.broker_accounts import provision
+
+        provision(
+            self.management(),
+            self.broker_vhost,
+            self.broker_prefix,
+            self.broker_passwords,
+            keep_admin=True,
+        )
+        self.broker_provisioned = True
+
+    def remove_broker_accounts(self) -> None:
+        if not self.broker_provisioned:
+            return
+        management = self.management()
+        for name in self.broker_passwords:
+            management.delete_user(f"{self.broker_prefix}{name}")
+        self.broker_provisioned = False
 
     def start_module(
         self, name: str, module: str, *args: str, **env_overrides: str
@@ -98,6 +164,7 @@ class LocalSystem:
         are ready."""
         from services.common import catalogue
 
+        self.provision_broker()
         for stand_in in catalogue.STAND_INS:
             self.start_module(stand_in.name, stand_in.module)
         for name in catalogue.names():

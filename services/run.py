@@ -13,6 +13,9 @@ answers, then watches:
   minute; each exit (with the end of its log) and each restart is said on the output;
 - readiness is polled, and each change (not ready, and why; ready again) is said too.
 
+Before anything starts, the platform gets a vhost of its own on the broker with one account
+per service (`platform_broker`); the broker's default account has no permission there.
+
 Ctrl-C or TERM stops everything: one TERM to each process, KILL to any still running after
 `STOP_GRACE_SECONDS` (a second TERM would stop a nameko process from ever finishing its
 stop); a second Ctrl-C kills at once. Imports nothing of nameko: it only runs processes.
@@ -269,12 +272,15 @@ def admin_password(env: dict[str, str], var_dir: Path) -> tuple[str, str]:
     return password_file.read_text().strip(), f"(generated, kept in {password_file})"
 
 
-def banner(base_url: str, username: str, password: str, source: str, log_dir: Path) -> str:
+def banner(
+    base_url: str, username: str, password: str, source: str, log_dir: Path, broker: str
+) -> str:
     notes = "".join(f"  {note}\n" for note in catalogue.stand_in_notes())
     return f"""校友工作平台已启动 / the alumni platform is running
   API:        {base_url}/api/v1
   API docs:   {base_url}/docs
   admin:      {username} / {password} {source}
+  broker:     {broker} (one account per service; passwords in var/broker-password-*)
   logs:       {log_dir}/
 {notes}A process that stops is restarted (said here); Ctrl-C stops everything.
 """
@@ -291,21 +297,73 @@ def printer(stream: IO[str] = sys.stdout) -> Callable[[str], None]:
     return say
 
 
+def platform_broker(say: Callable[[str], None]) -> str | None:
+    """The platform's own vhost on the broker (`BROKER_VHOST`, unless `AMQP_URI` names
+    one: `config.platform_amqp_uri`), with one account per
+    service (services/broker_accounts.py), made through the management API as the account
+    of `AMQP_URI`, which keeps no permission there. Returns the AMQP URI of that vhost
+    (the services put their own accounts into it), or None after saying why it cannot.
+
+    With `BROKER_PROVISION=0` the vhost and accounts are taken as made by someone else
+    (an operator who loaded deploy/rabbitmq-definitions.json, a test harness)."""
+    from urllib.parse import unquote, urlsplit
+
+    from services import broker_accounts
+
+    admin_uri = config.amqp_uri()
+    platform_uri = config.platform_amqp_uri()
+    vhost = unquote(urlsplit(platform_uri).path[1:])
+    if not config.get_flag("BROKER_PROVISION"):
+        return platform_uri
+    management = broker_accounts.Management.from_settings(admin_uri)
+    try:
+        broker_accounts.provision(
+            management,
+            vhost,
+            config.get("BROKER_USER_PREFIX") or "",
+            broker_accounts.service_passwords(),
+        )
+    except broker_accounts.BrokerAdminError as error:
+        say(
+            f"无法在消息代理上建立平台的虚拟主机和账号 / cannot set up the platform's vhost "
+            f"{vhost!r} and accounts on the broker: {error}. Enable the management plugin "
+            f"(sudo rabbitmq-plugins enable rabbitmq_management) and give AMQP_URI an "
+            f"administrator, or load deploy/rabbitmq-definitions.json yourself and set "
+            f"BROKER_PROVISION=0 (docs/security/broker.md)."
+        )
+        return None
+    return platform_uri
+
+
 def main() -> int:
     var_dir = config.var_dir()
-    env = {**os.environ, "ALUMNI_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1"}
+    say = printer()
+    amqp_uri = platform_broker(say)
+    if amqp_uri is None:
+        return 1
+    # Where, without the administering account's password.
+    scheme, _, rest = amqp_uri.partition("://")
+    broker = f"{scheme}://{rest.rpartition('@')[2]}"
+    env = {
+        **os.environ,
+        "ALUMNI_VAR_DIR": str(var_dir),
+        "PYTHONUNBUFFERED": "1",
+        # The vhost; each service connects to it with its own account (services/launch.py).
+        "AMQP_URI": amqp_uri,
+    }
     env.setdefault("ALUMNI_ADMIN_USERNAME", config.admin_username())
     password, source = admin_password(env, var_dir)
     env["ALUMNI_ADMIN_PASSWORD"] = password
     log_dir = var_dir / "log"
-    say = printer()
     supervisor = Supervisor(catalogue_children(), env, log_dir, say)
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     base_url = readiness_url()
     supervisor.run(
         ready_check(base_url),
-        lambda: say(banner(base_url, env["ALUMNI_ADMIN_USERNAME"], password, source, log_dir)),
+        lambda: say(
+            banner(base_url, env["ALUMNI_ADMIN_USERNAME"], password, source, log_dir, broker)
+        ),
     )
     return 0
 

@@ -21,6 +21,7 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from services.common import catalogue  # noqa: E402
 from tests.support.callers import CALLER_KEY  # noqa: E402
 from tests.support.processes import SystemUnderTest  # noqa: E402
 
@@ -108,6 +109,16 @@ def registry_session_factory(registry_db_url):
 # ---- RabbitMQ ----------------------------------------------------------------
 
 
+@pytest.fixture
+def rabbit_config(rabbit_config):
+    """nameko's per-test vhost, on whose one account (guest) every service runs here: so
+    each service's broker identity, which consumers check events against
+    (services/common/reliable_events.py), is that account. Tests that publish an event as
+    its source say so with `user_id` (`as_publisher`)."""
+    accounts = {f"{name.upper()}_AMQP_URI": rabbit_config["AMQP_URI"] for name in catalogue.names()}
+    return {**rabbit_config, **accounts}
+
+
 @pytest.fixture(scope="module")
 def module_amqp_uri(request, rabbit_manager):
     """A vhost of its own for a module whose tests share running processes."""
@@ -188,4 +199,5 @@ def system(request, module_amqp_uri, tmp_path_factory):
         yield sut
     finally:
         sut.stop_all()
+        sut.remove_broker_accounts()
         factory.drop_all()

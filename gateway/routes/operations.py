@@ -1,18 +1,19 @@
-"""Operations: liveness, readiness, the API's description, and unknown routes."""
+"""Operations: liveness, readiness, the API's description (unknown routes: gateway/edge.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from kombu import Connection
-from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
 from gateway import schemas as edge
-from gateway.errors import RouteNotFound, error_response, json_response
+from gateway.edge import edge_http
+from gateway.errors import json_response
 from gateway.http import api
 from gateway.openapi import docs_asset, docs_page, openapi_document
 from services.common import catalogue
+from services.common.config import amqp_ssl
 from services.common.errors import AppError
 
 READINESS_TIMEOUT_SECONDS = 3
@@ -72,24 +73,20 @@ class OperationsRoutes:
 
     def _broker_check(self) -> str:
         try:
-            with Connection(self.config["AMQP_URI"]) as connection:
+            with Connection(self.config["AMQP_URI"], ssl=amqp_ssl()) as connection:
                 connection.ensure_connection(max_retries=1, timeout=READINESS_TIMEOUT_SECONDS)
             return "ok"
         except Exception:
             return "消息代理不可达。"
 
-    @http("GET", "/openapi.json")
+    @edge_http("GET", "/openapi.json")
     def openapi(self, request: Request) -> Response:
         return json_response(openapi_document())
 
-    @http("GET", "/docs")
+    @edge_http("GET", "/docs")
     def docs(self, request: Request) -> Response:
         return docs_page()
 
-    @http("GET", "/docs/static/<string:asset>")
+    @edge_http("GET", "/docs/static/<string:asset>")
     def docs_static(self, request: Request, asset: str) -> Response:
         return docs_asset(asset)
-
-    @http("GET,POST,PUT,PATCH,DELETE", "/api/<path:rest>")
-    def unknown_route(self, request: Request, rest: str) -> Response:
-        return error_response(RouteNotFound("没有这个接口。", {"path": request.path}))

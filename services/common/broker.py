@@ -33,6 +33,8 @@ from nameko.extensions import ProviderCollector
 from nameko.messaging import QueueConsumer as NamekoQueueConsumer
 from nameko.messaging import QueueConsumerStopped
 
+from services.common import config
+
 log = logging.getLogger(__name__)
 
 BROKER_ERRORS: tuple[type[BaseException], ...] = (OperationalError, AmqpConnectionError, OSError)
@@ -115,7 +117,9 @@ def wait_until_declared(amqp_uri: str, declare: Callable[[Any], None], purpose: 
     delays = reconnect_delays()
     while True:
         try:
-            with Connection(amqp_uri, connect_timeout=CONNECT_TIMEOUT_SECONDS) as connection:
+            with Connection(
+                amqp_uri, connect_timeout=CONNECT_TIMEOUT_SECONDS, ssl=config.amqp_ssl()
+            ) as connection:
                 channel = connection.channel()
                 try:
                     declare(channel)
@@ -163,6 +167,7 @@ class ConfirmingPublisher:
         connection = Connection(
             self.amqp_uri,
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            ssl=config.amqp_ssl(),
             transport_options={"confirm_publish": True},
         )
         self._connection = connection

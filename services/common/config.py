@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 DEFAULTS: dict[str, str] = {
     "AMQP_URI": "amqp://guest:guest@localhost:5672/",
@@ -66,13 +67,36 @@ DEFAULTS: dict[str, str] = {
     "PASSWORD_HASHES_WAITING": "1",
     "SESSION_CHECK_SECONDS": "5",
     "GATEWAY_LOGINS_AT_ONCE": "3",
+    # gateway: its door (gateway/edge.py, docs/security/edge.md). Rates are requests per
+    # second, bursts how many may come at once; each gateway instance counts on its own;
+    # a rate of 0 turns that limit off.
+    "GATEWAY_RATE_PER_ADDRESS": "50",
+    "GATEWAY_BURST_PER_ADDRESS": "500",
+    "GATEWAY_RATE_PER_ACCOUNT": "20",
+    "GATEWAY_BURST_PER_ACCOUNT": "200",
+    # Origins (scheme://host[:port], comma-separated) whose pages may call the API from a
+    # browser; none by default.
+    "GATEWAY_CORS_ORIGINS": "",
+    # Addresses or networks of reverse proxies whose X-Forwarded-For names the client.
+    "GATEWAY_TRUSTED_PROXIES": "",
+    # local copies of the registry (services/common/snapshots.py): clock skew allowed
+    "SNAPSHOT_MAX_AHEAD_SECONDS": "300",
+    # the broker's accounts (services/broker_accounts.py, docs/security/broker.md)
+    "BROKER_VHOST": "alumni",
+    "BROKER_USER_PREFIX": "alumni-",
+    "BROKER_MANAGEMENT_URL": "",
+    "BROKER_PROVISION": "1",
+    "AMQP_SSL_CA_CERTS": "",
+    "AMQP_SSL_CERTFILE": "",
+    "AMQP_SSL_KEYFILE": "",
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,
 and the secrets read with `secret()`: `CALLER_KEY` (services/common/caller.py), the
-donations' `DONOR_ID_KEY`, `PAYMENT_API_KEY`,
-`EBILL_API_KEY`; notify's `NOTIFY_UNSUBSCRIBE_SECRET`, `NOTIFY_SMS_ACCESS_KEY_SECRET`,
-and `NOTIFY_SMTP_USERNAME` / `NOTIFY_SMTP_PASSWORD` (from the environment only)."""
+donations' `DONOR_ID_KEY`, `PAYMENT_API_KEY`, `EBILL_API_KEY`; the broker's
+`<SERVICE>_AMQP_URI` and `BROKER_PASSWORD_<SERVICE>` (`service_amqp_uri`); notify's
+`NOTIFY_UNSUBSCRIBE_SECRET`, `NOTIFY_SMS_ACCESS_KEY_SECRET`, and `NOTIFY_SMTP_USERNAME` /
+`NOTIFY_SMTP_PASSWORD` (from the environment only)."""
 
 ACCESS_TOKEN_TTL_SECONDS = 15 * 60
 REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 3600
@@ -111,6 +135,73 @@ def var_dir() -> Path:
 
 def amqp_uri(overrides: Mapping[str, Any] | None = None) -> str:
     return get("AMQP_URI", overrides) or ""
+
+
+def broker_username(service: str, overrides: Mapping[str, Any] | None = None) -> str:
+    """The broker account `service` connects as, and so the `user_id` its events carry:
+    the user of `<SERVICE>_AMQP_URI` when that is set, else `BROKER_USER_PREFIX<service>`."""
+    explicit = get(f"{service.upper()}_AMQP_URI", overrides)
+    if explicit:
+        return uri_username(explicit)
+    return (get("BROKER_USER_PREFIX", overrides) or "") + service
+
+
+def uri_username(uri: str) -> str:
+    """The user an AMQP URI logs in as (kombu's default, guest, when it names none)."""
+    return unquote(urlsplit(uri).username or "guest")
+
+
+def broker_password(service: str, overrides: Mapping[str, Any] | None = None) -> str:
+    """`BROKER_PASSWORD_<SERVICE>` from the environment, else generated once under var/."""
+    return secret(f"BROKER_PASSWORD_{service.upper()}", overrides)
+
+
+def service_amqp_uri(service: str, overrides: Mapping[str, Any] | None = None) -> str:
+    """The URI `service` connects with: `<SERVICE>_AMQP_URI` when set, else `AMQP_URI`'s
+    broker and vhost with the service's own account (`broker_username`, `broker_password`)."""
+    explicit = get(f"{service.upper()}_AMQP_URI", overrides)
+    if explicit:
+        return explicit
+    base = urlsplit(platform_amqp_uri(overrides))
+    credentials = (
+        f"{quote(broker_username(service, overrides), safe='')}:"
+        f"{quote(broker_password(service, overrides), safe='')}"
+    )
+    address = base.netloc.rpartition("@")[2]
+    return urlunsplit((base.scheme, f"{credentials}@{address}", base.path, base.query, ""))
+
+
+def platform_amqp_uri(overrides: Mapping[str, Any] | None = None) -> str:
+    """`AMQP_URI`, on the platform's vhost (`BROKER_VHOST`) when it names none."""
+    base = urlsplit(amqp_uri(overrides))
+    if base.path not in ("", "/"):
+        return amqp_uri(overrides)
+    vhost = "/" + quote(get("BROKER_VHOST", overrides) or "", safe="")
+    return urlunsplit((base.scheme, base.netloc, vhost, base.query, ""))
+
+
+def operator_amqp_uri(overrides: Mapping[str, Any] | None = None) -> str:
+    """What operator commands on this machine (roster backfill, demo data) connect with:
+    the gateway's account, the one that may call every service (docs/security/broker.md)."""
+    return service_amqp_uri("gateway", overrides)
+
+
+def amqp_ssl(overrides: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """TLS options for the broker connection (kombu's `ssl`, nameko's `AMQP_SSL`): with
+    `AMQP_SSL_CA_CERTS` the broker's certificate is checked against that CA (and a client
+    certificate is shown when `AMQP_SSL_CERTFILE`/`_KEYFILE` are set). An `amqps://` URI
+    without it trusts no CA at all (py-amqp loads none): for a publicly signed broker, give
+    the system's bundle (e.g. /etc/ssl/certs/ca-certificates.crt)."""
+    ca_certs = get("AMQP_SSL_CA_CERTS", overrides)
+    if not ca_certs:
+        return None
+    import ssl
+
+    options: dict[str, Any] = {"ca_certs": ca_certs, "cert_reqs": ssl.CERT_REQUIRED}
+    if get("AMQP_SSL_CERTFILE", overrides):
+        options["certfile"] = get("AMQP_SSL_CERTFILE", overrides)
+        options["keyfile"] = get("AMQP_SSL_KEYFILE", overrides)
+    return options
 
 
 def web_server_address() -> str:
@@ -188,7 +279,7 @@ def outbox_relay_paused(overrides: Mapping[str, Any] | None = None) -> bool:
 
 def nameko_config() -> dict[str, Any]:
     """The configuration nameko runs every service with (services.common.serve)."""
-    return {
+    settings: dict[str, Any] = {
         "AMQP_URI": amqp_uri(),
         "WEB_SERVER_ADDRESS": web_server_address(),
         "max_workers": max_workers(),
@@ -212,3 +303,6 @@ def nameko_config() -> dict[str, Any]:
             "root": {"level": get("LOG_LEVEL"), "handlers": ["console"]},
         },
     }
+    if amqp_ssl() is not None:
+        settings["AMQP_SSL"] = amqp_ssl()
+    return settings

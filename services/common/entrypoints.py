@@ -8,7 +8,8 @@
   (services/common/caller.py), checked before a worker starts; a method with a `caller`
   parameter receives the verified `Caller` there, whatever the call sent in its place.
 - `@consumes(source, event_type)`: a reliable event handler (retries, then a dead-letter
-  queue: services/common/reliable_events.py) that checks the event against its contract
+  queue: services/common/reliable_events.py, which also dead-letters an event whose
+  broker `user_id` is not `source`'s account) that checks the event against its contract
   and its publisher, and claims it in the inbox in the same transaction as the handler's
   effect, so a redelivered event does nothing twice. The method receives the open
   session and the checked event: `def on_x(self, session, event) -> None`.

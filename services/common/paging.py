@@ -4,8 +4,9 @@ A list is read in a stable order (its `order` columns, the last one unique), `li
 rows at a time; the extra row says whether there is a next page, and `next_cursor` is the
 position of the page's last row. A cursor is opaque to clients: the position's values as
 a JSON list, base64url-encoded without padding. What a position holds is checked when
-it is decoded (a forged cursor is a 422 naming `cursor`, never a 500), integers within
-the 64-bit range the databases store.
+it is decoded (a forged cursor is a 422 naming `cursor`, never a 500): integers within
+the 64-bit range the databases store, times within the calendar once moved to UTC, text
+without NUL or lone surrogates.
 
     query = paged_select(select(Model), [Model.seq], params, (int,))
     return page(session.scalars(query).all(), params["limit"], lambda r: [r.seq], shape)
@@ -18,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -29,6 +31,8 @@ from services.common.errors import ValidationFailed
 Row = TypeVar("Row")
 INT_BOUND = 2**63
 CURSOR_PARTS = (int, str, datetime)
+# Text no database can compare against: NUL (PostgreSQL) and lone surrogates (not UTF-8).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def encode_cursor(position: Sequence[Any]) -> str:
@@ -52,14 +56,16 @@ def decode_cursor(cursor: str, parts: Sequence[type]) -> tuple[Any, ...]:
 def _part(value: Any, kind: type) -> Any:
     if kind is int and type(value) is int and 0 <= value < INT_BOUND:
         return value
-    if kind is str and isinstance(value, str):
+    if kind is str and isinstance(value, str) and not UNSTORABLE.search(value):
         return value
     if kind is datetime and isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)
-        except ValueError:
+            # OverflowError: a time at either end of the calendar whose offset moves it past
+            # year 1 or 9999.
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except (ValueError, OverflowError):
             raise bad_cursor() from None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     raise bad_cursor()
 
 

@@ -9,6 +9,14 @@ once (`is_poison`). The original is acked only after the broker has
 confirmed the copy, so a crash in between at worst delivers it twice, which
 the inbox makes harmless.
 
+Every event is checked against its publisher's broker identity before its handler runs:
+the message's `user_id`, which RabbitMQ validates against the account that published it,
+must be the catalogued publisher's account (`config.broker_username(source)`). Anything
+else (no `user_id`, another service's account put into this queue through the default
+exchange, a stranger) goes to the dead-letter queue with a log line. A copy this handler
+parks on its retry queue is published under its own account, with the verified publisher
+in a header that only that account's copies are trusted for.
+
 A broker outage is transient here as everywhere (services/common/broker.py): the handler
 consumes through the platform's queue consumer, the side queues are declared once the
 broker answers, and a copy that cannot be parked for want of the broker leaves the
@@ -26,6 +34,7 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.standalone.events import get_event_exchange
 
+from services.common import config
 from services.common.broker import (
     BROKER_ERRORS,
     PUBLISH_RETRY_POLICY,
@@ -40,7 +49,16 @@ log = logging.getLogger(__name__)
 DEFAULT_RETRY_DELAYS_SECONDS = (1, 5, 30)
 ATTEMPT_HEADER = "x-alumni-attempt"
 ERROR_HEADER = "x-alumni-error"
-POISON_REASONS = frozenset({"contract_breach", "unknown_event_type"})
+PUBLISHER_HEADER = "x-alumni-publisher"
+POISON_REASONS = frozenset(
+    {
+        "contract_breach",
+        "unknown_event_type",
+        # services/common/snapshots.py: a version from the future stays one on every retry.
+        "snapshot_from_the_future",
+        "unverified_publisher",
+    }
+)
 
 
 def is_poison(error: BaseException) -> bool:
@@ -123,6 +141,31 @@ class ReliableEventHandler(EventHandler):
         queues.append(Queue(dead_letter_queue_name(name), durable=True))
         return queues
 
+    def handle_message(self, body, message) -> None:
+        publisher = self.verified_publisher(message)
+        expected = config.broker_username(self.source_service, self.container.config)
+        if publisher != expected:
+            refused = ValidationFailed(
+                "事件的发布者不是其来源服务，已拒绝。",
+                {"user_id": publisher, "expected": expected},
+                reason="unverified_publisher",
+            )
+            self.handle_message_processed(message, exc_info=(ValidationFailed, refused, None))
+            return
+        super().handle_message(body, message)
+
+    def verified_publisher(self, message) -> str | None:
+        """The account that published `message`: its `user_id`, or, on a copy this
+        service parked for a retry under its own account, the one that copy names."""
+        user_id = message.properties.get("user_id")
+        if user_id is not None and user_id == self.own_account:
+            return message.headers.get(PUBLISHER_HEADER, user_id)
+        return user_id
+
+    @property
+    def own_account(self) -> str:
+        return config.uri_username(self.container.config[AMQP_URI_CONFIG_KEY])
+
     def handle_message_processed(self, message, result=None, exc_info=None) -> None:
         if exc_info is None:
             self.queue_consumer.ack_message(message)
@@ -158,11 +201,15 @@ class ReliableEventHandler(EventHandler):
         }
         headers[ATTEMPT_HEADER] = attempt
         headers[ERROR_HEADER] = error[:1000]
+        headers.pop(PUBLISHER_HEADER, None)
+        publisher = self.verified_publisher(message)
+        if publisher is not None:
+            headers[PUBLISHER_HEADER] = publisher
         amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
         # Declared again on each new connection: a broker that comes back without its data
         # has no side queues, and a copy sent to a missing queue is silently dropped.
         (target_queue,) = [q for q in self.side_queues(self.queue.name) if q.name == target]
-        with get_producer(amqp_uri, confirms=True) as producer:
+        with get_producer(amqp_uri, confirms=True, ssl=config.amqp_ssl()) as producer:
             producer.publish(
                 message.body,
                 exchange="",
@@ -173,6 +220,7 @@ class ReliableEventHandler(EventHandler):
                 content_encoding=message.content_encoding,
                 delivery_mode=2,
                 message_id=message.properties.get("message_id"),
+                user_id=self.own_account,
                 retry=True,
                 retry_policy=PUBLISH_RETRY_POLICY,
             )

@@ -1,10 +1,10 @@
 """Declare every event handler's queues before any service starts publishing.
 
 A nameko handler declares its queue when its service starts, so an event
-published before then has nowhere to go and is dropped by the exchange.
-`services.launch` calls `declare_event_queues` for every service of the catalogue on the
-start of each one, so whichever starts first creates every consumer's queue, and
-events published from then on wait in the queue for their consumer.
+published before then has nowhere to go and is dropped by the exchange. Every
+consumer's queues are therefore in the broker's definitions (services/broker_accounts.py,
+loaded before any service starts), built from `event_queues` below; `services.launch`
+declares the starting service's own again (its account may declare no other's).
 """
 
 from __future__ import annotations

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from services.common.errors import NotFound, ValidationFailed
+from services.common.snapshots import row_to_update
 from services.donations.models import AlumnusCopy, AlumnusGraduationCopy
 
 ALUMNUS = "alumnus"
@@ -117,16 +117,13 @@ def upsert_alumnus(session: Session, alumnus: dict[str, Any]) -> bool:
     """Keep the registry's newest record of an alumnus; False for an older one than held.
 
     The registry's events arrive on separate queues, so an `alumnus_updated` may come
-    before the `alumnus_registered` it follows.
+    before the `alumnus_registered` it follows; a snapshot from the future is refused
+    (services/common/snapshots.py).
     """
-    version = _as_utc(datetime.fromisoformat(alumnus["updated_at"]))
-    copy = session.get(AlumnusCopy, alumnus["id"])
-    if copy is not None and _as_utc(copy.updated_at) >= version:
-        return False
+    copy = row_to_update(session, AlumnusCopy, "alumnus_id", alumnus)
     if copy is None:
-        session.add(AlumnusCopy(alumnus_id=alumnus["id"], name=alumnus["name"], updated_at=version))
-    else:
-        copy.name, copy.updated_at = alumnus["name"], version
+        return False
+    copy.name = alumnus["name"]
     session.flush()
     session.execute(
         delete(AlumnusGraduationCopy).where(AlumnusGraduationCopy.alumnus_id == alumnus["id"])
@@ -156,7 +153,3 @@ def class_years(session: Session, alumnus_ids: set[str]) -> dict[str, int]:
     for alumnus_id, year in rows:
         years[alumnus_id] = min(year, years.get(alumnus_id, year))
     return years
-
-
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from services.common import config
 
-    cluster_config = {"AMQP_URI": config.amqp_uri()}
+    cluster_config = {"AMQP_URI": config.operator_amqp_uri(), "AMQP_SSL": config.amqp_ssl()}
     # A missing events service would otherwise keep the operator waiting the whole timeout.
     try:
         with ClusterRpcProxy(cluster_config, timeout=HEALTH_TIMEOUT_SECONDS) as cluster:

@@ -3,12 +3,11 @@ departments), fed by the registry's events and by the operator's backfill."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.events.common import as_utc
+from services.common.snapshots import row_to_update
 from services.events.models import RosterEntry
 
 
@@ -16,19 +15,15 @@ def upsert_roster_entry(session: Session, alumnus: dict[str, Any]) -> bool:
     """Keep the newest snapshot of an alumnus; False when this one is older than what we hold.
 
     The registry's events arrive on separate queues, so an `alumnus_updated`
-    may be handled before the `alumnus_registered` it follows.
+    may be handled before the `alumnus_registered` it follows; a snapshot from the
+    future is refused (services/common/snapshots.py).
     """
-    version = as_utc(datetime.fromisoformat(alumnus["updated_at"]))
-    entry = session.get(RosterEntry, alumnus["id"])
-    if entry is not None and as_utc(entry.updated_at) > version:
-        return False
+    entry = row_to_update(session, RosterEntry, "alumnus_id", alumnus)
     if entry is None:
-        entry = RosterEntry(alumnus_id=alumnus["id"])
-        session.add(entry)
+        return False
     entry.name = alumnus["name"]
     entry.phone = alumnus.get("phone")
     entry.email = alumnus.get("email")
     entry.department_ids = sorted({g["department_id"] for g in alumnus.get("graduations", [])})
-    entry.updated_at = version
     session.flush()
     return True

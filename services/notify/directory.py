@@ -7,35 +7,30 @@ SQLAlchemy only.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, exists, select
 from sqlalchemy.orm import Session
 
 from services.common.errors import NotFound
-from services.notify.clock import as_utc
+from services.common.snapshots import row_to_update
 from services.notify.models import Contact, ContactGraduation
 
 
 def upsert_contact(session: Session, alumnus: dict[str, Any]) -> bool:
     """Keep the newest snapshot of an alumnus; False when this one is older than what we hold.
 
-    The registry's two events arrive on separate queues, so an update may come first.
+    The registry's two events arrive on separate queues, so an update may come first; a
+    snapshot from the future is refused (services/common/snapshots.py).
     """
-    version = as_utc(datetime.fromisoformat(alumnus["updated_at"]))
-    contact = session.get(Contact, alumnus["id"])
-    if contact is not None and as_utc(contact.updated_at) > version:
-        return False
+    contact = row_to_update(session, Contact, "alumnus_id", alumnus)
     if contact is None:
-        contact = Contact(alumnus_id=alumnus["id"])
-        session.add(contact)
+        return False
     contact.name = alumnus["name"]
     contact.email = alumnus.get("email")
     contact.phone = alumnus.get("phone")
     contact.province = alumnus.get("province")
     contact.city = alumnus.get("city")
-    contact.updated_at = version
     session.flush()
     session.execute(
         delete(ContactGraduation).where(ContactGraduation.alumnus_id == contact.alumnus_id)

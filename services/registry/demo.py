@@ -690,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
     from services.common import config
 
     try:
-        return load(args.count, args.seed, max(1, args.concurrency), config.amqp_uri())
+        return load(args.count, args.seed, max(1, args.concurrency), config.operator_amqp_uri())
     except RegistryNotRunning as error:
         print(str(error), file=sys.stderr)
         return 2

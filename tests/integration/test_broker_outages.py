@@ -25,6 +25,7 @@ from services.common.reliable_events import declare_queues, reliable_event_handl
 from services.common.rpc import TimedRpcProxy
 from services.registry.models import OutboxMessage
 from tests.support.registry_data import alumnus_snapshot
+from tests.support.taps import as_publisher
 
 BACK_WITHIN_SECONDS = 10
 OUTAGE_SECONDS = 2.0
@@ -119,7 +120,9 @@ class Listener:
 
 
 def started(container_factory, service_cls, amqp_uri: str, **config):
-    container = container_factory(service_cls, {"AMQP_URI": amqp_uri, **config})
+    # The one account of this node publishes the test's events, as their source.
+    settings = {"AMQP_URI": amqp_uri, "OUTAGE_SOURCE_AMQP_URI": amqp_uri, **config}
+    container = container_factory(service_cls, settings)
     container.start()
     return container
 
@@ -241,6 +244,7 @@ def test_event_being_handled_when_the_broker_leaves_is_handled_after_it_returns(
             exchange=Exchange("outage_source.events", type="topic", durable=True),
             routing_key="thing_happened",
             serializer="json",
+            **as_publisher({"AMQP_URI": amqp_uri}),
         )
     wait_until(lambda: HANDLED)
 

@@ -32,7 +32,7 @@ from tests.support.donations_books import Books
 from tests.support.donations_data import alumnus_donor, fund_body, gift_body, order_body
 from tests.support.processes import StandInProcess, free_port
 from tests.support.registry_data import alumnus_snapshot
-from tests.support.taps import drain
+from tests.support.taps import as_publisher, drain
 
 PAYMENT_KEY = "integration-payment-key"
 WRITERS = 50
@@ -91,7 +91,7 @@ def test_gifts_are_announced_and_alumni_come_from_the_registrys_events(
 ):
     container = start(container_factory, donations_config)
     alumnus = alumnus_snapshot(name="周明")
-    dispatch = event_dispatcher(rabbit_config)
+    dispatch = event_dispatcher(rabbit_config, **as_publisher(rabbit_config))
     with entrypoint_waiter(container, "on_alumnus_registered"):
         dispatch("registry", "alumnus_registered", build_event("alumnus_registered", alumnus))
     donations = rpc_cluster.donations
@@ -236,7 +236,7 @@ def test_the_local_copy_keeps_the_newest_record(
     container = start(container_factory, donations_config)
     newer = alumnus_snapshot(name="新名字", updated_at="2026-02-01T00:00:00+00:00")
     older = {**newer, "name": "旧名字", "updated_at": "2026-01-01T00:00:00+00:00"}
-    dispatch = event_dispatcher(rabbit_config)
+    dispatch = event_dispatcher(rabbit_config, **as_publisher(rabbit_config))
     with entrypoint_waiter(container, "on_alumnus_updated"):
         update = {"id": newer["id"], "changes": {}, "source": "office", "alumnus": newer}
         dispatch("registry", "alumnus_updated", build_event("alumnus_updated", update))

@@ -35,7 +35,7 @@ from services.events.service import EventsService
 from tests.support.callers import OFFICE, signed_context
 from tests.support.events_data import open_event
 from tests.support.registry_data import alumnus_snapshot
-from tests.support.taps import RELAY_WAIT_SECONDS, drain
+from tests.support.taps import RELAY_WAIT_SECONDS, as_publisher, drain
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def test_a_redelivered_alumnus_registered_changes_the_roster_once(
     registered = build_event(
         "alumnus_registered", registry_alumnus(alumnus_id, "张三", registered_at)
     )
-    dispatch = event_dispatcher(rabbit_config)
+    dispatch = event_dispatcher(rabbit_config, **as_publisher(rabbit_config))
 
     with entrypoint_waiter(events_container, "on_alumnus_registered"):
         dispatch("registry", "alumnus_registered", registered)

@@ -23,6 +23,7 @@ from tests.support.processes import free_port
 SECRET = "route-test-secret-" + "r" * 32
 DEPARTMENT = str(uuid.uuid4())
 LIVE_SESSION = {"active": True, "token_version": 0, "session_alive": True}
+EVENT = str(uuid.uuid4())
 
 
 @pytest.fixture
@@ -134,14 +135,14 @@ def test_a_service_error_goes_through_the_one_table_with_its_reason(gateway):
         "活动当前状态为“已发布”。", {"status": "published"}, reason="invalid_transition"
     )
     gateway["events"].get_event.return_value = {
-        "id": "e",
+        "id": EVENT,
         "status": "published",
         "organiser_type": "office",
         "organiser_id": None,
     }
 
     response = requests.post(
-        f"{gateway['base_url']}/api/v1/events/e/publish", headers=bearer("office")
+        f"{gateway['base_url']}/api/v1/events/{EVENT}/publish", headers=bearer("office")
     )
 
     assert response.status_code == 409

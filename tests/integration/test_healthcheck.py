@@ -15,7 +15,8 @@ from services import healthcheck
 def test_healthcheck_passes_while_the_service_answers_and_fails_once_it_is_dead(
     registry_container, rabbit_config, monkeypatch
 ):
-    monkeypatch.setenv("AMQP_URI", rabbit_config["AMQP_URI"])
+    # The healthcheck calls as the service's own account: here, the test vhost's one.
+    monkeypatch.setenv("REGISTRY_AMQP_URI", rabbit_config["AMQP_URI"])
     assert healthcheck.main(["registry"]) == 0
 
     registry_container.kill()

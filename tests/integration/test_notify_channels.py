@@ -32,6 +32,7 @@ from tests.support.callers import OFFICE, signed_context
 from tests.support.mailbox import mails, mails_to, sms_received, wait_for
 from tests.support.processes import REPO_ROOT, free_port
 from tests.support.registry_data import alumnus_snapshot
+from tests.support.taps import as_publisher
 
 SMS_SECRET = "sms-secret-for-tests"
 UNSUBSCRIBE_SECRET = "unsubscribe-secret-for-tests"
@@ -133,7 +134,7 @@ def start_notify(rabbit_config, notify_db_url, standins, container_factory):
 
 @pytest.fixture
 def publish(rabbit_config):
-    dispatch = event_dispatcher(rabbit_config)
+    dispatch = event_dispatcher(rabbit_config, **as_publisher(rabbit_config))
 
     def publish(source: str, event: dict) -> dict:
         dispatch(source, event["event_type"], event)

@@ -25,6 +25,7 @@ from services.common.reliable_events import (
     retry_queue_name,
 )
 from tests.support.registry_data import alumnus_snapshot
+from tests.support.taps import as_publisher
 
 RETRY_DELAYS = (0.2, 0.2)
 DEADLINE_SECONDS = 10
@@ -40,7 +41,9 @@ def registered_event(name: str = "王小明") -> dict:
 
 
 def publish(rabbit_config, event: dict) -> None:
-    dispatch = event_dispatcher(rabbit_config, message_id=event["event_id"])
+    dispatch = event_dispatcher(
+        rabbit_config, message_id=event["event_id"], **as_publisher(rabbit_config)
+    )
     dispatch("registry", "alumnus_registered", event)
 
 

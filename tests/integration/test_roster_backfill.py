@@ -131,7 +131,8 @@ def test_backfill_brings_in_alumni_whose_events_were_dropped_and_is_idempotent(
 
     # A re-run, through the operator command, pages through the same records and
     # changes nothing.
-    monkeypatch.setenv("AMQP_URI", rabbit_config["AMQP_URI"])
+    # Operator commands call as the gateway's account: here, the test vhost's one.
+    monkeypatch.setenv("GATEWAY_AMQP_URI", rabbit_config["AMQP_URI"])
     assert backfill.main(["--timeout", "60"]) == 0
     assert f"Backfill done: 3 pages, {ALUMNI} alumni" in capsys.readouterr().out
     assert roster(events_session_factory) == first

@@ -17,6 +17,7 @@ from services.common.topology import declare_event_queues
 from services.events.models import RosterEntry
 from services.events.service import EventsService
 from tests.support.registry_data import alumnus_snapshot
+from tests.support.taps import as_publisher
 
 ROSTER_WAIT_SECONDS = 15
 
@@ -46,7 +47,7 @@ def test_event_published_before_the_consumer_ever_started_reaches_it(
     declared = declare_event_queues(rabbit_config["AMQP_URI"])
     assert declared > 0
 
-    dispatch = event_dispatcher(rabbit_config)
+    dispatch = event_dispatcher(rabbit_config, **as_publisher(rabbit_config))
     dispatch(
         "registry", "alumnus_registered", build_event("alumnus_registered", _alumnus_snapshot())
     )

@@ -2,7 +2,7 @@
 
 The shared broker on 5672 serves every other test (and other people's): outages are
 staged on a second node, started here on free ports with its data, logs and Erlang
-cookie under a temporary directory, without plugins. `outage()` stops its RabbitMQ
+cookie under a temporary directory, with the management plugin only. `outage()` stops its RabbitMQ
 application (`rabbitmqctl stop_app`: the listener closes, clients get ECONNREFUSED) and
 starts it again; durable queues and persistent messages survive, as in a broker restart.
 """
@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.processes import free_port
+from tests.support.tls import ServerCertificate
 
 # Debian's /usr/sbin wrappers switch to the rabbitmq user (and its home, and so its Erlang
 # cookie); the scripts behind them run as whoever calls them, which a node of our own needs.
@@ -46,19 +47,30 @@ def unavailable_reason() -> str | None:
 class RabbitNode:
     """One RabbitMQ node on free ports under `base_dir` (see the module)."""
 
-    def __init__(self, base_dir: Path) -> None:
+    def __init__(self, base_dir: Path, tls: ServerCertificate | None = None) -> None:
+        """With `tls`, the node listens for AMQP over TLS only (on `port`)."""
+        self.tls = tls
         self.base_dir = Path(base_dir)
         self.port = free_port()
         self.dist_port = free_port()
+        self.management_port = free_port()
         self.name = f"alumni-outage-{uuid.uuid4().hex[:8]}@localhost"
         self.started = False
 
     @property
+    def scheme(self) -> str:
+        return "amqps" if self.tls else "amqp"
+
+    @property
     def amqp_uri(self) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+        return f"{self.scheme}://guest:guest@127.0.0.1:{self.port}/"
+
+    @property
+    def management_url(self) -> str:
+        return f"http://127.0.0.1:{self.management_port}"
 
     def vhost_uri(self, vhost: str) -> str:
-        return f"amqp://guest:guest@127.0.0.1:{self.port}/{vhost}"
+        return f"{self.scheme}://guest:guest@127.0.0.1:{self.port}/{vhost}"
 
     def env(self) -> dict[str, str]:
         base = self.base_dir
@@ -81,10 +93,23 @@ class RabbitNode:
 
     def start(self) -> None:
         self.base_dir.mkdir(parents=True, exist_ok=True)
+        listeners = f"listeners.tcp.local = 127.0.0.1:{self.port}\n"
+        if self.tls:
+            listeners = (
+                "listeners.tcp = none\n"
+                f"listeners.ssl.local = 127.0.0.1:{self.port}\n"
+                f"ssl_options.cacertfile = {self.tls.ca_file}\n"
+                f"ssl_options.certfile = {self.tls.cert_file}\n"
+                f"ssl_options.keyfile = {self.tls.key_file}\n"
+                "ssl_options.verify = verify_none\n"
+                "ssl_options.fail_if_no_peer_cert = false\n"
+            )
         (self.base_dir / "rabbitmq.conf").write_text(
-            f"listeners.tcp.local = 127.0.0.1:{self.port}\nloopback_users = none\n"
+            f"{listeners}loopback_users = none\n"
+            f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {self.management_port}\n"
         )
-        (self.base_dir / "enabled_plugins").write_text("[].\n")
+        # The management API: the platform's broker accounts are made through it.
+        (self.base_dir / "enabled_plugins").write_text("[rabbitmq_management].\n")
         (self.base_dir / "rabbitmq-env.conf").write_text("")
         subprocess.run(
             [rabbitmq_script("rabbitmq-server"), "-detached"],

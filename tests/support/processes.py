@@ -67,8 +67,14 @@ class ApiClient:
 class SystemUnderTest(LocalSystem):
     """Every process of the platform with the test suite's admin account and secrets."""
 
-    def __init__(self, amqp_uri: str, database_urls: dict[str, str], var_dir) -> None:
-        super().__init__(amqp_uri, database_urls, var_dir, TEST_SETTINGS)
+    def __init__(
+        self,
+        amqp_uri: str,
+        database_urls: dict[str, str],
+        var_dir,
+        management_url: str | None = None,
+    ) -> None:
+        super().__init__(amqp_uri, database_urls, var_dir, TEST_SETTINGS, management_url)
 
     def client(self) -> ApiClient:
         return ApiClient(self.base_url)

@@ -6,6 +6,7 @@ from urllib.parse import unquote, urlparse
 
 import pika
 
+from services.common.config import uri_username
 from services.common.contracts import check_event
 
 RELAY_WAIT_SECONDS = 15
@@ -20,6 +21,12 @@ def drain(tap, count: int) -> list[dict]:
         received.append(check_event(message.payload))
         message.ack()
     return received
+
+
+def as_publisher(nameko_config: dict) -> dict[str, str]:
+    """Publish options that make an event its source's: the `user_id` of the account it
+    is published with (consumers check it: services/common/reliable_events.py)."""
+    return {"user_id": uri_username(nameko_config["AMQP_URI"])}
 
 
 def pika_connection(amqp_uri: str) -> pika.BlockingConnection:

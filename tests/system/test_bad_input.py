@@ -416,7 +416,9 @@ CASES = [
         raw(b'{"name": "\\ud800", "code": "SUR"}'),
     ),
     Case("nul-character-in-query", "GET", ALUMNI, 400, "BAD_REQUEST", query(q="王\x00")),
-    Case("nul-character-in-path", "GET", DEPARTMENTS + "/%00", 400, "BAD_REQUEST"),
+    Case("nul-character-in-path", "GET", "/api/v1/receipts/%00", 400, "BAD_REQUEST"),
+    # An id in a path is a UUID or no route at all (gateway/http.py `url_rule`).
+    Case("nul-character-in-an-id", "GET", DEPARTMENTS + "/%00", 404, "NOT_FOUND"),
     Case(
         "nul-character-in-username",
         "POST",
@@ -463,8 +465,8 @@ CASES = [
         "unsupported-method-on-a-route",
         "DELETE",
         f"{ALUMNI}/{UNKNOWN_ID}",
-        404,
-        "NOT_FOUND",
+        405,
+        "METHOD_NOT_ALLOWED",
     ),
     # ---- conflicts ----
     Case(

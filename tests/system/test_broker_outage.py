@@ -135,13 +135,16 @@ def platform(outage_broker, tmp_path_factory):
         amqp_uri=outage_broker.new_vhost(),
         database_urls={e.name: databases.new(e.name) for e in catalogue.with_database()},
         var_dir=tmp_path_factory.mktemp("var"),
+        management_url=outage_broker.management_url,
     )
+    system.provision_broker()
     supervisor = system.start_module("supervisor", "services.run")
     try:
         system.wait_ready()
         yield system, supervisor
     finally:
         system.stop_all()
+        system.remove_broker_accounts()
 
 
 def logs(system: SystemUnderTest) -> str:

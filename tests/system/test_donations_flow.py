@@ -396,7 +396,10 @@ def test_bad_input_is_a_clear_4xx_and_writes_nothing(world):
     raw = office.client.http.post(
         f"{world['system'].base_url}{GIFTS}",
         data=b'{"amount_fen": 1',
-        headers={"Authorization": f"Bearer {office.client.token}"},
+        headers={
+            "Authorization": f"Bearer {office.client.token}",
+            "Content-Type": "application/json",
+        },
         timeout=30,
     )
     assert_error(raw, 400)

@@ -143,6 +143,8 @@ def instances(rabbit_config, events_database_url, tmp_path) -> Iterator[list[Sys
         # Both at once, and each signalled exactly once: `nameko run` that gets a second
         # SIGTERM while stopping starts a second stop, which waits forever.
         list(GreenPool(INSTANCES).imap(lambda sut: sut.stop_all(), started))
+        for sut in started:
+            sut.remove_broker_accounts()
 
 
 def _new_dir(path: Path) -> Path:

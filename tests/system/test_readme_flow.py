@@ -32,8 +32,9 @@ def spec(system) -> dict:
 
 
 def curl_post(url: str, body: dict, token: str | None = None) -> requests.Response:
-    """POST the way the README's `curl -d '...'` does: no JSON content type, UTF-8 bytes."""
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    """POST the way the README's `curl -H "$JSON" -d '...'` does: UTF-8 bytes, and the JSON
+    content type it names (curl's own default, a form, is refused with 415)."""
+    headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body, ensure_ascii=False).encode()
@@ -267,7 +268,8 @@ def test_openapi_documents_the_error_statuses_of_protected_routes(spec):
                 assert {"401", "403", "503", "504"} <= set(responses), route.path
                 assert spec["paths"][route.path][method.lower()]["security"] == [{"bearer": []}]
             if route.body is not None:
-                assert {"400", "413", "422"} <= set(responses), route.path
+                assert {"400", "413", "415", "422"} <= set(responses), route.path
+            assert "429" in responses, route.path  # every request counts against a limit
             for status, answer in responses.items():
                 if status.startswith(("4", "5")):
                     schema = answer["content"]["application/json"]["schema"]
@@ -280,7 +282,10 @@ def test_docs_page_uses_local_swagger_ui_assets(system):
     assert response.headers["Content-Type"].startswith("text/html")
     page = response.text
     assert "/docs/static/swagger-ui-bundle.js" in page
-    assert "/openapi.json" in page
+    # The page starts Swagger UI from a file of its own (its CSP allows no inline script).
+    assert "<script>" not in page
+    init = requests.get(f"{system.base_url}/docs/static/docs-init.js", timeout=10).text
+    assert "/openapi.json" in init
     assert not re.search(r"(?:https?:)?//[\w.-]+\.\w+/", page), "no CDN or other remote URL"
 
     assets = re.findall(r'(?:src|href)="([^"]+)"', page)

@@ -12,6 +12,7 @@ import copy
 import json
 import re
 import shlex
+import subprocess
 import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -274,9 +275,14 @@ def test_every_depends_on_waits_for_service_healthy(compose):
         assert set(services[entry.name]["depends_on"]) == expected, entry.name
 
 
-def test_gateway_publishes_port_8000_and_listens_on_all_interfaces(compose):
+def test_gateway_is_published_on_the_hosts_loopback_only(compose):
+    """The container listens on all its interfaces, but the host publishes it on 127.0.0.1:
+    the public door is a TLS proxy on the host (docs/deploy.md), never plain HTTP."""
     gateway = compose["services"]["gateway"]
-    assert "8000:8000" in [str(p) for p in gateway["ports"]]
+    assert [str(p) for p in gateway["ports"]] == ["127.0.0.1:8000:8000"]
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
     assert _environment(gateway)["WEB_SERVER_ADDRESS"] == "0.0.0.0:8000"
 
 
@@ -402,3 +408,69 @@ def test_python_m_modules_named_by_the_manifests_exist():
         elif _module_file(module) is None:
             problems.append(f"{module}: no {module.replace('.', '/')}.py in the repository")
     assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- the broker
+
+
+BROKER_DEFINITIONS = DEPLOY / "rabbitmq-definitions.json"
+BROKER_ENTRYPOINT = DEPLOY / "rabbitmq-entrypoint.sh"
+
+
+def _rendered_definitions(tmp_path: Path, passwords: dict[str, str]):
+    """Runs the broker container's entrypoint here, on a copy, up to starting RabbitMQ."""
+    script = BROKER_ENTRYPOINT.read_text()
+    script = script.replace("/etc/alumni/rabbitmq-definitions.json", str(BROKER_DEFINITIONS))
+    script = script.replace(deployfiles.RENDERED_DEFINITIONS, str(tmp_path / "out.json"))
+    script = script.replace("exec docker-entrypoint.sh rabbitmq-server", "true")
+    return subprocess.run(
+        ["sh", "-c", script], env=passwords, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_broker_loads_one_account_per_service_and_none_for_guest(compose):
+    rabbitmq = compose["services"]["rabbitmq"]
+    mounts = [v.split(":")[1] for v in rabbitmq["volumes"] if v.startswith("./")]
+    assert "/etc/rabbitmq/conf.d/20-alumni.conf" in mounts
+    conf = (DEPLOY / "rabbitmq.conf").read_text()
+    assert f"load_definitions = {deployfiles.RENDERED_DEFINITIONS}" in conf
+    document = json.loads(BROKER_DEFINITIONS.read_text())
+    users = {u["name"]: u for u in document["users"]}
+    assert set(users) == {f"alumni-{name}" for name in catalogue.names()}
+    assert all(u["password_hash"] == "" for u in users.values()), "no password in the file"
+    assert {p["user"] for p in document["permissions"]} == set(users)
+    assert {p["vhost"] for p in document["permissions"]} == {"alumni"}
+
+
+def test_each_service_gets_its_own_broker_password_only_and_the_broker_all(compose):
+    variables = {f"BROKER_PASSWORD_{name.upper()}" for name in catalogue.names()}
+    broker = _environment(compose["services"]["rabbitmq"])
+    assert variables <= set(broker)
+    for name, service in _app_services(compose).items():
+        env = _environment(service)
+        assert {v for v in variables if v in env} == {f"BROKER_PASSWORD_{name.upper()}"}, name
+        assert re.fullmatch(
+            r"\$\{BROKER_PASSWORD_\w+:\?.+\}", env[f"BROKER_PASSWORD_{name.upper()}"]
+        )
+        assert urlsplit(env["AMQP_URI"]).username is None, "no shared account in AMQP_URI"
+
+
+def test_the_broker_entrypoint_puts_every_password_in(tmp_path):
+    passwords = {f"BROKER_PASSWORD_{n.upper()}": f"pw-{n}_1" for n in catalogue.names()}
+    result = _rendered_definitions(tmp_path, passwords)
+    assert result.returncode == 0, result.stderr
+    users = json.loads((tmp_path / "out.json").read_text())["users"]
+    assert {u["name"]: u.get("password") for u in users} == {
+        f"alumni-{n}": f"pw-{n}_1" for n in catalogue.names()
+    }
+    assert not any("password_hash" in u for u in users)
+
+
+@pytest.mark.parametrize("bad", ["", 'x"y', "a|b", "a b"])
+def test_the_broker_entrypoint_refuses_a_missing_or_unsafe_password(tmp_path, bad):
+    passwords = {f"BROKER_PASSWORD_{n.upper()}": "fine" for n in catalogue.names()}
+    passwords["BROKER_PASSWORD_EVENTS"] = bad
+    result = _rendered_definitions(tmp_path, passwords)
+    assert result.returncode != 0
+    assert "BROKER_PASSWORD_EVENTS" in result.stderr
+    assert not (tmp_path / "out.json").exists()

@@ -806,7 +806,7 @@ def test_a_participant_needs_a_name_or_an_id():
 # ---- roster from the registry's events ----------------------------------------
 
 
-def alumnus(alumnus_id: str, name: str, updated_at: str = "2030-01-01T00:00:00+00:00") -> dict:
+def alumnus(alumnus_id: str, name: str, updated_at: str = "2020-01-01T00:00:00+00:00") -> dict:
     return {
         "id": alumnus_id,
         "name": name,
@@ -819,15 +819,38 @@ def alumnus(alumnus_id: str, name: str, updated_at: str = "2030-01-01T00:00:00+0
 
 def test_the_roster_keeps_the_newest_snapshot_whatever_the_arrival_order(run):
     alumnus_id = str(uuid.uuid4())
-    newer = alumnus(alumnus_id, "王五（新）", "2030-01-02T00:00:00+00:00")
-    older = alumnus(alumnus_id, "王五", "2030-01-01T00:00:00+00:00")
+    newer = alumnus(alumnus_id, "王五（新）", "2020-01-02T00:00:00+00:00")
+    older = alumnus(alumnus_id, "王五", "2020-01-01T00:00:00+00:00")
 
     assert run(roster.upsert_roster_entry, newer) is True
     assert run(roster.upsert_roster_entry, older) is False
 
     entry = run(lambda session: session.get(RosterEntry, alumnus_id))
     assert (entry.name, entry.department_ids) == ("王五（新）", ["d1", "d2"])
-    assert as_utc(entry.updated_at) == datetime(2030, 1, 2, tzinfo=UTC)
+    assert as_utc(entry.updated_at) == datetime(2020, 1, 2, tzinfo=UTC)
+
+
+def test_a_snapshot_from_the_future_is_refused_and_a_later_real_change_still_applies(run):
+    alumnus_id = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    run(
+        roster.upsert_roster_entry,
+        alumnus(alumnus_id, "王五", (now - timedelta(hours=1)).isoformat()),
+    )
+    forged = alumnus(alumnus_id, "冒名", (now + timedelta(days=3650)).isoformat())
+
+    refused(ValidationFailed, "snapshot_from_the_future", run, roster.upsert_roster_entry, forged)
+    real = alumnus(alumnus_id, "王五（改）", now.isoformat())
+    assert run(roster.upsert_roster_entry, real) is True
+
+    entry = run(lambda session: session.get(RosterEntry, alumnus_id))
+    assert entry.name == "王五（改）"
+
+
+def test_a_little_clock_skew_is_not_the_future(run):
+    alumnus_id = str(uuid.uuid4())
+    ahead = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
+    assert run(roster.upsert_roster_entry, alumnus(alumnus_id, "赵六", ahead)) is True
 
 
 # ---- every event written conforms to its contract ----------------------------

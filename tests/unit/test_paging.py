@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -91,6 +92,11 @@ def test_a_cursor_round_trips_its_position():
     assert decode_cursor(cursor, (datetime, str, int)) == (moment, "张伟", 42)
 
 
+def raw_cursor(json_text: str) -> str:
+    """A cursor around JSON text as written, escapes and all."""
+    return base64.urlsafe_b64encode(json_text.encode()).decode().rstrip("=")
+
+
 @pytest.mark.parametrize(
     ("cursor", "parts"),
     [
@@ -104,6 +110,16 @@ def test_a_cursor_round_trips_its_position():
         (encode_cursor(["yesterday"]), (datetime,)),
         (encode_cursor({"seq": 1}), (int,)),
         ("", (int,)),
+        (encode_cursor([2**64]), (int,)),  # above 2**63: once a 500 on the events' lists
+        (encode_cursor([1.5]), (int,)),
+        # A time that its offset moves before year 1 or past 9999: once an OverflowError.
+        (encode_cursor(["0001-01-01T00:00:00+05:00", "x"]), (datetime, str)),
+        (encode_cursor(["9999-12-31T23:59:59-05:00", "x"]), (datetime, str)),
+        # Text no database can compare against: once a driver error, so a 500.
+        (encode_cursor(["2026-01-01T00:00:00+00:00", "a\x00b"]), (datetime, str)),
+        (raw_cursor('["2026-01-01T00:00:00+00:00","\\ud800"]'), (datetime, str)),
+        ("\u4e2d\u6587", (int,)),
+        ("eyJ", (int,)),  # the start of a JSON object, cut short
     ],
 )
 def test_a_forged_cursor_is_a_validation_error_naming_the_cursor(cursor, parts):

@@ -18,8 +18,10 @@ class BrokerPublisher:
     """The real adapter: `<source>.events`, with publisher confirms, over a connection of
     its own (services/common/broker.py `ConfirmingPublisher`).
 
-    Routing key and AMQP `type` are the event type, `message_id` is the event id;
-    messages are persistent. A publish that cannot reach the broker, or is not confirmed,
+    Routing key and AMQP `type` are the event type, `message_id` is the event id,
+    `user_id` the account the connection logs in as (RabbitMQ refuses a `user_id` that is
+    not, so consumers know the sender: services/common/reliable_events.py); messages are
+    persistent. A publish that cannot reach the broker, or is not confirmed,
     fails within seconds; the relay then waits and tries again (services/common/relay.py).
     """
 
@@ -27,8 +29,10 @@ class BrokerPublisher:
         from nameko.standalone.events import get_event_exchange
 
         from services.common.broker import ConfirmingPublisher
+        from services.common.config import uri_username
 
         self.exchange = get_event_exchange(source, {})
+        self.user_id = uri_username(amqp_uri)
         self._publisher = ConfirmingPublisher(amqp_uri, declare=[self.exchange])
 
     def publish(self, event: dict[str, Any]) -> None:
@@ -38,6 +42,7 @@ class BrokerPublisher:
             routing_key=event["event_type"],
             message_id=event["event_id"],
             type=event["event_type"],
+            user_id=self.user_id,
         )
 
     def close(self) -> None:

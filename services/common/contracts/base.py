@@ -40,6 +40,28 @@ Schema.error_messages = {"unknown": "未知字段。", "type": "应为 JSON 对�
 
 CHINA_MOBILE = re.compile(r"^(?:\+86)?1[3-9]\d{9}$")
 
+# Characters no name or free text of the platform carries: C0 controls (free text keeps
+# tab and line feed), DEL and the C1 controls; the bidirectional embeddings, overrides and
+# isolates (U+202A–U+202E, U+2066–U+2069), which can make a name read differently from
+# what it is ("Trojan Source"); and the invisible zero-width characters (U+200B–U+200D,
+# U+2060, U+FEFF), which make two names that look the same compare different.
+_INVISIBLE = r"\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069"  # escapes, as re reads them
+_NAME_FORBIDDEN = f"\\x00-\\x1f\\x7f-\\x9f{_INVISIBLE}"
+_TEXT_FORBIDDEN = f"\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_INVISIBLE}"
+NAME_FORBIDDEN = re.compile(f"[{_NAME_FORBIDDEN}]")
+TEXT_FORBIDDEN = re.compile(f"[{_TEXT_FORBIDDEN}]")
+
+
+def _documented_pattern(forbidden: str) -> str:
+    """The same rule as a JSON Schema `pattern` for /openapi.json (ECMA 262 and Python
+    alike): no forbidden character anywhere, and some character that is not whitespace,
+    or nothing at all. No `$`: Python's matches before a trailing newline."""
+    return f"^(?![\\s\\S]*[{forbidden}])(?:(?=[\\s\\S]*\\S)|(?![\\s\\S]))"
+
+
+NAME_PATTERN = _documented_pattern(_NAME_FORBIDDEN)
+TEXT_PATTERN = _documented_pattern(_TEXT_FORBIDDEN)
+
 
 def length(min_len: int | None = None, max_len: int | None = None) -> validate.Length:
     if min_len and max_len:
@@ -59,8 +81,65 @@ def in_range(low: int, high: int) -> validate.Range:
     return validate.Range(min=low, max=high, error=f"应在 {low} 到 {high} 之间。")
 
 
-def china_mobile() -> validate.Regexp:
-    return validate.Regexp(CHINA_MOBILE, error="手机号格式不正确，应为 11 位中国大陆手机号。")
+class FullMatch(validate.Regexp):
+    """`validate.Regexp` over the whole value. Regexp's `match` with a pattern ending in
+    `$` accepts a trailing newline (`$` matches just before one); `fullmatch` does not.
+    The pattern itself stays `^…$`, so /openapi.json states it as JSON Schema reads it."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+def pattern(regex: str | re.Pattern, error: str) -> FullMatch:
+    return FullMatch(regex, error=error)
+
+
+def china_mobile() -> FullMatch:
+    return pattern(CHINA_MOBILE, error="手机号格式不正确，应为 11 位中国大陆手机号。")
+
+
+class Name(fields.String):
+    """A name, title or other one-line text: no control, bidi-override or zero-width
+    character, and not only whitespace."""
+
+    forbidden = NAME_FORBIDDEN
+    documented_pattern = NAME_PATTERN
+    default_error_messages = {
+        "forbidden_character": "含有不允许的字符（控制字符、双向文本控制符或零宽字符）。",
+        "blank": "不能只含空白字符。",
+    }
+
+    def __init__(self, **kwargs) -> None:
+        kwargs["metadata"] = {"pattern": self.documented_pattern, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.forbidden.search(text):
+            raise self.make_error("forbidden_character")
+        if text and not text.strip():
+            raise self.make_error("blank")
+        return text
+
+
+class Flag(fields.Boolean):
+    """A yes/no in a JSON body: `true` or `false` only (marshmallow's Boolean also takes
+    1, 0, "yes", "on", …, which /openapi.json's `boolean` does not allow). Query strings
+    keep `fields.Boolean`: there every value is text."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class Text(Name):
+    """Free text over several lines: a `Name` that may also hold line feeds and tabs."""
+
+    forbidden = TEXT_FORBIDDEN
+    documented_pattern = TEXT_PATTERN
 
 
 def iso_utc(moment: datetime) -> str:

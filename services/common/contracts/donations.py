@@ -17,8 +17,11 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from services.common.contracts.base import (
     EventContract,
+    Flag,
+    Name,
     PageQuery,
     StrictSchema,
+    Text,
     in_range,
     length,
     one_of,
@@ -74,7 +77,7 @@ def currency() -> fields.String:
 
 def id_number_is_valid(number: str) -> bool:
     """The GB 11643-1999 check character of an 18-digit resident ID number."""
-    if not ID_NUMBER_SHAPE.match(number):
+    if not ID_NUMBER_SHAPE.fullmatch(number):
         return False
     total = sum(
         int(digit) * weight for digit, weight in zip(number[:17], ID_NUMBER_WEIGHTS, strict=True)
@@ -88,7 +91,7 @@ def check_id_number(value: str) -> None:
 
 
 def check_plaque_text(value: str) -> None:
-    if not PLAQUE_TEXT.match(value):
+    if not PLAQUE_TEXT.fullmatch(value):
         raise ValidationError("铭牌文字只能使用规范汉字，不能含拉丁字母、阿拉伯数字或其他符号。")
 
 
@@ -114,7 +117,7 @@ class DonorInput(StrictSchema):
 
     type = fields.String(required=True, validate=one_of(DONOR_TYPES))
     alumnus_id = fields.UUID(allow_none=True, load_default=None)
-    name = fields.String(allow_none=True, load_default=None, validate=length(1, 100))
+    name = Name(allow_none=True, load_default=None, validate=length(1, 100))
     soft_credit_alumnus_id = fields.UUID(allow_none=True, load_default=None)
 
     @validates_schema
@@ -150,9 +153,9 @@ class Donor(StrictSchema):
 
 
 class FundInput(StrictSchema):
-    name = fields.String(required=True, validate=length(1, 100))
+    name = Name(required=True, validate=length(1, 100))
     kind = fields.String(required=True, validate=one_of(FUND_KINDS))
-    purpose = fields.String(load_default="", validate=length(max_len=2000))
+    purpose = Text(load_default="", validate=length(max_len=2000))
     department_id = fields.UUID(allow_none=True, load_default=None)
     goal_fen = Fen(allow_none=True, load_default=None)
     currency = currency()
@@ -201,7 +204,7 @@ class DisbursementInput(StrictSchema):
     amount_fen = Fen(required=True)
     currency = currency()
     channel = fields.String(required=True, validate=one_of(OFFLINE_CHANNELS))
-    purpose = fields.String(required=True, validate=length(1, 500))
+    purpose = Text(required=True, validate=length(1, 500))
     paid_on = fields.Date(allow_none=True, load_default=None)
 
 
@@ -218,8 +221,8 @@ class Disbursement(StrictSchema):
 
 
 class CampaignInput(StrictSchema):
-    name = fields.String(required=True, validate=length(1, 100))
-    description = fields.String(load_default="", validate=length(max_len=2000))
+    name = Name(required=True, validate=length(1, 100))
+    description = Text(load_default="", validate=length(max_len=2000))
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
     goal_fen = Fen(required=True)
@@ -283,10 +286,10 @@ class GiftInput(StrictSchema):
         load_default=None,
         metadata={"description": "China local date; today when left out; never in the future"},
     )
-    note = fields.String(load_default="", validate=length(max_len=1000))
+    note = Text(load_default="", validate=length(max_len=1000))
     disclosure = fields.String(load_default="full_name", validate=one_of(DISCLOSURES))
-    receipt_name = fields.String(allow_none=True, load_default=None, validate=length(1, 100))
-    payer_name = fields.String(allow_none=True, load_default=None, validate=length(1, 100))
+    receipt_name = Name(allow_none=True, load_default=None, validate=length(1, 100))
+    payer_name = Name(allow_none=True, load_default=None, validate=length(1, 100))
     pledge_id = fields.UUID(allow_none=True, load_default=None)
     agreement_id = fields.UUID(allow_none=True, load_default=None)
     donor_id_number = fields.String(
@@ -299,7 +302,7 @@ class GiftInput(StrictSchema):
             "receipt only; needs `id_number_consent`"
         },
     )
-    id_number_consent = fields.Boolean(load_default=False)
+    id_number_consent = Flag(load_default=False)
 
     @validates_schema
     def _consistent(self, data, **_kwargs) -> None:
@@ -382,7 +385,7 @@ class RefundInput(StrictSchema):
 
     amount_fen = Fen(required=True)
     currency = currency()
-    reason = fields.String(required=True, validate=length(1, 500))
+    reason = Text(required=True, validate=length(1, 500))
     allocations = fields.List(
         fields.Nested(RefundAllocationInput),
         allow_none=True,
@@ -450,8 +453,8 @@ class Receipt(StrictSchema):
 
 
 class ReceiptVoid(StrictSchema):
-    reason = fields.String(required=True, validate=length(1, 500))
-    reissue = fields.Boolean(
+    reason = Text(required=True, validate=length(1, 500))
+    reissue = Flag(
         load_default=False,
         metadata={"description": "issue a new receipt for what remains of the gift at once"},
     )
@@ -481,7 +484,7 @@ class PledgeInput(StrictSchema):
         fields.Nested(InstalmentInput), required=True, validate=length(1, MAX_INSTALMENTS)
     )
     agreement_id = fields.UUID(required=True)
-    note = fields.String(load_default="", validate=length(max_len=1000))
+    note = Text(load_default="", validate=length(max_len=1000))
 
     @validates_schema
     def _consistent(self, data, **_kwargs) -> None:
@@ -532,12 +535,12 @@ class AgreementInput(StrictSchema):
     pledges. The signer's name must be the payer's and the receipt's."""
 
     donor = fields.Nested(DonorInput, required=True)
-    signer_name = fields.String(required=True, validate=length(1, 100))
+    signer_name = Name(required=True, validate=length(1, 100))
     amount_fen = Fen(allow_none=True, load_default=None)
     currency = currency()
-    purpose = fields.String(required=True, validate=length(1, 2000))
+    purpose = Text(required=True, validate=length(1, 2000))
     signed_on = fields.Date(required=True)
-    document_ref = fields.String(
+    document_ref = Name(
         load_default="", validate=length(max_len=200), metadata={"description": "filing ref"}
     )
 
@@ -569,8 +572,8 @@ class PaymentOrderInput(StrictSchema):
         fields.Nested(AllocationInput), required=True, validate=length(1, MAX_ALLOCATIONS)
     )
     disclosure = fields.String(load_default="full_name", validate=one_of(DISCLOSURES))
-    receipt_name = fields.String(allow_none=True, load_default=None, validate=length(1, 100))
-    note = fields.String(load_default="", validate=length(max_len=1000))
+    receipt_name = Name(allow_none=True, load_default=None, validate=length(1, 100))
+    note = Text(load_default="", validate=length(max_len=1000))
 
     @validates_schema
     def _consistent(self, data, **_kwargs) -> None:
@@ -623,12 +626,12 @@ class NotificationAnswer(StrictSchema):
 
 class InkindInput(StrictSchema):
     donor = fields.Nested(DonorInput, required=True)
-    item = fields.String(required=True, validate=length(1, 200))
-    description = fields.String(load_default="", validate=length(max_len=2000))
+    item = Name(required=True, validate=length(1, 200))
+    description = Text(load_default="", validate=length(max_len=2000))
     quantity = fields.Integer(required=True, strict=True, validate=in_range(1, 1_000_000))
-    unit = fields.String(load_default="件", validate=length(1, 10))
+    unit = Name(load_default="件", validate=length(1, 10))
     received_on = fields.Date(allow_none=True, load_default=None)
-    custody_location = fields.String(required=True, validate=length(1, 200))
+    custody_location = Name(required=True, validate=length(1, 200))
     agreement_id = fields.UUID(required=True)
     disclosure = fields.String(load_default="full_name", validate=one_of(DISCLOSURES))
 
@@ -639,10 +642,10 @@ class InkindStepInput(StrictSchema):
 
     status = fields.String(required=True, validate=one_of(INKIND_STATUSES[1:]))
     appraised_value_fen = Fen(allow_none=True, load_default=None)
-    appraiser = fields.String(allow_none=True, load_default=None, validate=length(1, 100))
+    appraiser = Name(allow_none=True, load_default=None, validate=length(1, 100))
     appraised_on = fields.Date(allow_none=True, load_default=None)
-    custody_location = fields.String(allow_none=True, load_default=None, validate=length(1, 200))
-    note = fields.String(allow_none=True, load_default=None, validate=length(max_len=1000))
+    custody_location = Name(allow_none=True, load_default=None, validate=length(1, 200))
+    note = Text(allow_none=True, load_default=None, validate=length(max_len=1000))
 
     @validates_schema
     def _consistent(self, data, **_kwargs) -> None:
@@ -698,8 +701,8 @@ class Inkind(InkindSummary):
 
 class NamingInput(StrictSchema):
     kind = fields.String(required=True, validate=one_of(NAMING_KINDS))
-    name = fields.String(required=True, validate=length(1, 200))
-    location = fields.String(load_default="", validate=length(max_len=200))
+    name = Name(required=True, validate=length(1, 200))
+    location = Name(load_default="", validate=length(max_len=200))
     fund_id = fields.UUID(required=True)
     minimum_gift_fen = Fen(required=True)
     currency = currency()
@@ -719,7 +722,7 @@ class NamingSearch(PageQuery):
 
 class NamingReservation(StrictSchema):
     donor = fields.Nested(DonorInput, required=True)
-    plaque_text = fields.String(required=True, validate=[length(1, 50), check_plaque_text])
+    plaque_text = Name(required=True, validate=[length(1, 50), check_plaque_text])
 
 
 class NamingGifts(StrictSchema):

@@ -6,8 +6,11 @@ from marshmallow import fields
 
 from services.common.contracts.base import (
     EventContract,
+    Flag,
+    Name,
     PageQuery,
     StrictSchema,
+    Text,
     in_range,
     length,
     one_of,
@@ -45,13 +48,13 @@ class TemplateInput(StrictSchema):
     `body` (text); SMS `sms_code` + `body` (the registered text with `${name}`) +
     `sms_params` (each parameter as a template)."""
 
-    subject = fields.String(allow_none=True, load_default=None, validate=length(max_len=500))
-    body = fields.String(required=True, validate=length(1, 100_000))
-    text_body = fields.String(allow_none=True, load_default=None, validate=length(1, 100_000))
+    subject = Name(allow_none=True, load_default=None, validate=length(max_len=500))
+    body = Text(required=True, validate=length(1, 100_000))
+    text_body = Text(allow_none=True, load_default=None, validate=length(1, 100_000))
     sms_code = fields.String(allow_none=True, load_default=None, validate=length(1, 50))
     sms_params = fields.Dict(
         keys=fields.String(validate=length(1, 30)),
-        values=fields.String(validate=length(1, 500)),
+        values=Text(validate=length(1, 500)),
         allow_none=True,
         load_default=None,
     )
@@ -72,13 +75,13 @@ class Segment(StrictSchema):
     class_year = fields.Integer(
         allow_none=True, load_default=None, strict=True, validate=in_range(1900, 2100)
     )
-    province = fields.String(allow_none=True, load_default=None, validate=length(1, 50))
-    city = fields.String(allow_none=True, load_default=None, validate=length(1, 50))
+    province = Name(allow_none=True, load_default=None, validate=length(1, 50))
+    city = Name(allow_none=True, load_default=None, validate=length(1, 50))
 
 
 class NewsletterInput(StrictSchema):
-    subject = fields.String(required=True, validate=length(1, 200))
-    body = fields.String(required=True, validate=length(1, 100_000))
+    subject = Name(required=True, validate=length(1, 200))
+    body = Text(required=True, validate=length(1, 100_000))
     channels = fields.List(
         fields.String(validate=one_of(CHANNELS)),
         load_default=lambda: ["email"],
@@ -118,7 +121,7 @@ class InboxQuery(PageQuery):
 class PreferenceChange(StrictSchema):
     channel = fields.String(required=True, validate=one_of(CHANNELS))
     purpose = fields.String(required=True, validate=one_of(PURPOSES))
-    granted = fields.Boolean(required=True)
+    granted = Flag(required=True)
 
 
 class PreferencesInput(StrictSchema):
@@ -285,7 +288,7 @@ class MarkedRead(StrictSchema):
 class PreferenceLine(StrictSchema):
     channel = fields.String(required=True, validate=one_of(CHANNELS))
     purpose = fields.String(required=True, validate=one_of(PURPOSES))
-    granted = fields.Boolean(required=True)
+    granted = Flag(required=True)
     source = fields.String(required=True, metadata={"description": "`default` when never answered"})
     changed_at = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
 
@@ -299,7 +302,7 @@ class Preferences(StrictSchema):
 class Unsubscribed(StrictSchema):
     channel = fields.String(required=True)
     purpose = fields.String(required=True)
-    granted = fields.Boolean(required=True, metadata={"description": "false: withdrawn"})
+    granted = Flag(required=True, metadata={"description": "false: withdrawn"})
 
 
 class NotificationData(StrictSchema):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from services.common.contracts.base import (
     EventContract,
+    Name,
     PageQuery,
     StrictSchema,
     china_mobile,
     in_range,
     length,
     one_of,
+    pattern,
 )
 
 GENDERS = ["male", "female", "unknown"]
@@ -20,22 +22,20 @@ ROLES = ["office", "committee", "liaison"]
 """Staff roles, the ones `AccountInput` creates; alumni get accounts through their record."""
 ALUMNUS_ROLE = "alumnus"
 ACCOUNT_ROLES = [*ROLES, ALUMNUS_ROLE]
-USERNAME = validate.Regexp(
-    r"^[A-Za-z0-9_.-]{3,50}$", error="用户名应为 3 到 50 位字母、数字或 _.-。"
-)
+USERNAME = pattern(r"^[A-Za-z0-9_.-]{3,50}$", error="用户名应为 3 到 50 位字母、数字或 _.-。")
 CHANGE_SOURCES = ["office", "liaison", "self_service", "import"]
 MAX_PAGE_SIZE = 100
-WECHAT_ID = validate.Regexp(
+WECHAT_ID = pattern(
     r"^[a-zA-Z][-_a-zA-Z0-9]{5,19}$",
     error="微信号应为 6 到 20 位，以字母开头，可含字母、数字、下划线和减号。",
 )
 
 
 class DepartmentInput(StrictSchema):
-    name = fields.String(required=True, validate=length(1, 100))
+    name = Name(required=True, validate=length(1, 100))
     code = fields.String(
         required=True,
-        validate=validate.Regexp(
+        validate=pattern(
             r"^[A-Za-z0-9_-]{1,20}$", error="代码应为 1 到 20 位字母、数字、下划线或减号。"
         ),
     )
@@ -49,32 +49,32 @@ class Department(StrictSchema):
 
 class Graduation(StrictSchema):
     department_id = fields.UUID(required=True)
-    major = fields.String(required=True, validate=length(1, 100))
+    major = Name(required=True, validate=length(1, 100))
     degree = fields.String(required=True, validate=one_of(DEGREES))
     class_year = fields.Integer(required=True, strict=True, validate=in_range(1900, 2100))
-    class_name = fields.String(load_default=None, allow_none=True, validate=length(max_len=100))
+    class_name = Name(load_default=None, allow_none=True, validate=length(max_len=100))
 
 
 class AlumnusFields(StrictSchema):
     """Every editable field of an alumnus; creation requires some of them."""
 
-    name = fields.String(validate=length(1, 50))
+    name = Name(validate=length(1, 50))
     gender = fields.String(allow_none=True, validate=one_of(GENDERS))
     birth_date = fields.Date(allow_none=True)
     phone = fields.String(allow_none=True, validate=china_mobile())
     email = fields.Email(allow_none=True, validate=length(max_len=254))
     wechat = fields.String(allow_none=True, validate=WECHAT_ID)
-    province = fields.String(allow_none=True, validate=length(max_len=50))
-    city = fields.String(allow_none=True, validate=length(max_len=50))
-    employer = fields.String(allow_none=True, validate=length(max_len=200))
-    industry = fields.String(allow_none=True, validate=length(max_len=100))
-    title = fields.String(allow_none=True, validate=length(max_len=100))
-    tags = fields.List(fields.String(validate=length(1, 30)), validate=length(max_len=50))
+    province = Name(allow_none=True, validate=length(max_len=50))
+    city = Name(allow_none=True, validate=length(max_len=50))
+    employer = Name(allow_none=True, validate=length(max_len=200))
+    industry = Name(allow_none=True, validate=length(max_len=100))
+    title = Name(allow_none=True, validate=length(max_len=100))
+    tags = fields.List(Name(validate=length(1, 30)), validate=length(max_len=50))
     graduations = fields.List(fields.Nested(Graduation), validate=length(1, 20))
 
 
 class AlumnusInput(AlumnusFields):
-    name = fields.String(required=True, validate=length(1, 50))
+    name = Name(required=True, validate=length(1, 50))
     graduations = fields.List(fields.Nested(Graduation), required=True, validate=length(1, 20))
 
 
@@ -112,12 +112,12 @@ class Alumnus(StrictSchema):
 
 
 class AlumnusSearch(PageQuery):
-    q = fields.String(validate=length(1, 50))
+    q = Name(validate=length(1, 50))
     department_id = fields.UUID()
     class_year = fields.Integer(validate=in_range(1900, 2100))
-    city = fields.String(validate=length(1, 50))
-    employer = fields.String(validate=length(1, 200))
-    industry = fields.String(validate=length(1, 100))
+    city = Name(validate=length(1, 50))
+    employer = Name(validate=length(1, 200))
+    industry = Name(validate=length(1, 100))
     limit = fields.Integer(load_default=20, validate=in_range(1, MAX_PAGE_SIZE))
 
 

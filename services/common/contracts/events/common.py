@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validates_schema
 
 from services.common.contracts.base import (
+    Name,
     StrictSchema,
+    Text,
     UtcDateTime,
     china_mobile,
     in_range,
     length,
+    pattern,
 )
 
 MAX_PAGE_SIZE = 100
-STAFF_USERNAME = validate.Regexp(
+STAFF_USERNAME = pattern(
     r"^[A-Za-z0-9_.-]{3,50}$", error="应为员工用户名：3 到 50 位字母、数字或 _.-。"
 )
 
@@ -26,7 +29,7 @@ def page_limit(default: int) -> fields.Integer:
 class ContactInput(StrictSchema):
     """A person to reach; at least a phone number or an e-mail address."""
 
-    name = fields.String(required=True, validate=length(1, 50))
+    name = Name(required=True, validate=length(1, 50))
     phone = fields.String(allow_none=True, load_default=None, validate=china_mobile())
     email = fields.Email(allow_none=True, load_default=None, validate=length(max_len=254))
 
@@ -43,7 +46,7 @@ class ContactOut(StrictSchema):
 
 
 class NoteInput(StrictSchema):
-    note = fields.String(required=True, validate=length(1, 5_000))
+    note = Text(required=True, validate=length(1, 5_000))
 
 
 class Step(StrictSchema):

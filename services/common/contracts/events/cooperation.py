@@ -5,8 +5,10 @@ from __future__ import annotations
 from marshmallow import fields
 
 from services.common.contracts.base import (
+    Name,
     PageQuery,
     StrictSchema,
+    Text,
     UtcDateTime,
     china_mobile,
     length,
@@ -19,15 +21,15 @@ MAX_CONTACTS = 50
 
 
 class ProjectContactInput(StrictSchema):
-    name = fields.String(required=True, validate=length(1, 50))
+    name = Name(required=True, validate=length(1, 50))
     phone = fields.String(allow_none=True, load_default=None, validate=china_mobile())
     email = fields.Email(allow_none=True, load_default=None, validate=length(max_len=254))
     alumnus_id = fields.UUID(allow_none=True, load_default=None)
 
 
 class ProjectFields(StrictSchema):
-    title = fields.String(validate=length(1, 200))
-    partner = fields.String(validate=length(1, 200))
+    title = Name(validate=length(1, 200))
+    partner = Name(validate=length(1, 200))
     contacts = fields.List(
         fields.Nested(ProjectContactInput), validate=length(max_len=MAX_CONTACTS)
     )
@@ -37,8 +39,8 @@ class ProjectFields(StrictSchema):
 class ProjectInput(ProjectFields):
     """A school–alumni cooperation project (三.8); `department_id` when a department runs it."""
 
-    title = fields.String(required=True, validate=length(1, 200))
-    partner = fields.String(required=True, validate=length(1, 200))
+    title = Name(required=True, validate=length(1, 200))
+    partner = Name(required=True, validate=length(1, 200))
     contacts = fields.List(
         fields.Nested(ProjectContactInput), load_default=list, validate=length(max_len=MAX_CONTACTS)
     )
@@ -52,7 +54,7 @@ class ProjectPatch(ProjectFields):
 
 class ProjectStatusChange(StrictSchema):
     status = fields.String(required=True, validate=one_of(PROJECT_STATUSES))
-    note = fields.String(allow_none=True, load_default=None, validate=length(1, 5_000))
+    note = Text(allow_none=True, load_default=None, validate=length(1, 5_000))
 
 
 class ProjectSearch(PageQuery):

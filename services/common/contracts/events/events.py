@@ -6,8 +6,10 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from services.common.contracts.base import (
     EventContract,
+    Name,
     PageQuery,
     StrictSchema,
+    Text,
     UtcDateTime,
     in_range,
     length,
@@ -25,11 +27,11 @@ class EventFields(StrictSchema):
     """Every editable field of an event; creation requires most of them."""
 
     kind = fields.String(validate=one_of(EVENT_KINDS))
-    title = fields.String(validate=length(1, 200))
-    description = fields.String(validate=length(max_len=10_000))
+    title = Name(validate=length(1, 200))
+    description = Text(validate=length(max_len=10_000))
     organiser_type = fields.String(validate=one_of(ORGANISER_TYPES))
     organiser_id = fields.UUID(allow_none=True)
-    venue = fields.String(validate=length(1, 200))
+    venue = Name(validate=length(1, 200))
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime()
     capacity = fields.Integer(strict=True, validate=in_range(0, MAX_CAPACITY))
@@ -41,11 +43,11 @@ class EventFields(StrictSchema):
 
 class EventInput(EventFields):
     kind = fields.String(required=True, validate=one_of(EVENT_KINDS))
-    title = fields.String(required=True, validate=length(1, 200))
-    description = fields.String(load_default="", validate=length(max_len=10_000))
+    title = Name(required=True, validate=length(1, 200))
+    description = Text(load_default="", validate=length(max_len=10_000))
     organiser_type = fields.String(required=True, validate=one_of(ORGANISER_TYPES))
     organiser_id = fields.UUID(allow_none=True, load_default=None)
-    venue = fields.String(required=True, validate=length(1, 200))
+    venue = Name(required=True, validate=length(1, 200))
     starts_at = fields.AwareDateTime(required=True)
     ends_at = fields.AwareDateTime(required=True)
     capacity = fields.Integer(required=True, strict=True, validate=in_range(0, MAX_CAPACITY))
@@ -91,17 +93,17 @@ class EventListQuery(EventSearch):
 
 
 class EventCancellation(StrictSchema):
-    reason = fields.String(allow_none=True, load_default=None, validate=length(max_len=500))
+    reason = Text(allow_none=True, load_default=None, validate=length(max_len=500))
 
 
 class SeriesInput(StrictSchema):
-    title = fields.String(required=True, validate=length(1, 200))
-    description = fields.String(load_default="", validate=length(max_len=10_000))
+    title = Name(required=True, validate=length(1, 200))
+    description = Text(load_default="", validate=length(max_len=10_000))
 
 
 class SeriesPatch(StrictSchema):
-    title = fields.String(validate=length(1, 200))
-    description = fields.String(validate=length(max_len=10_000))
+    title = Name(validate=length(1, 200))
+    description = Text(validate=length(max_len=10_000))
 
 
 class EventBrief(StrictSchema):

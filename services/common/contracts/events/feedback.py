@@ -6,8 +6,10 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from services.common.contracts.base import (
     EventContract,
+    Name,
     PageQuery,
     StrictSchema,
+    Text,
     UtcDateTime,
     length,
     one_of,
@@ -21,12 +23,12 @@ SERVICE_REQUEST_STATUSES = ["open", "assigned", "in_progress", "resolved", "clos
 
 class SuggestionInput(StrictSchema):
     alumnus_id = fields.UUID(required=True)
-    subject = fields.String(required=True, validate=length(1, 200))
-    body = fields.String(required=True, validate=length(1, 10_000))
+    subject = Name(required=True, validate=length(1, 200))
+    body = Text(required=True, validate=length(1, 10_000))
 
 
 class SuggestionAnswer(StrictSchema):
-    answer = fields.String(required=True, validate=length(1, 10_000))
+    answer = Text(required=True, validate=length(1, 10_000))
 
 
 class SuggestionSearch(PageQuery):
@@ -63,21 +65,21 @@ class ServiceRequestInput(StrictSchema):
     """An alumni company asks the school for help (三.7)."""
 
     alumnus_id = fields.UUID(required=True)
-    company = fields.String(required=True, validate=length(1, 200))
+    company = Name(required=True, validate=length(1, 200))
     kind = fields.String(required=True, validate=one_of(SERVICE_REQUEST_KINDS))
-    description = fields.String(required=True, validate=length(1, 10_000))
+    description = Text(required=True, validate=length(1, 10_000))
 
 
 class ServiceRequestAssignment(StrictSchema):
     assignee = fields.String(required=True, validate=STAFF_USERNAME)
-    note = fields.String(allow_none=True, load_default=None, validate=length(1, 2_000))
+    note = Text(allow_none=True, load_default=None, validate=length(1, 2_000))
 
 
 class ServiceRequestProgress(StrictSchema):
     """Move a request on: in_progress, resolved or closed; the last two say how."""
 
     status = fields.String(required=True, validate=one_of(["in_progress", "resolved", "closed"]))
-    note = fields.String(allow_none=True, load_default=None, validate=length(1, 2_000))
+    note = Text(allow_none=True, load_default=None, validate=length(1, 2_000))
 
     @validates_schema
     def _explained(self, data, **_kwargs) -> None:
@@ -88,7 +90,7 @@ class ServiceRequestProgress(StrictSchema):
 class ServiceRequestSearch(PageQuery):
     status = fields.String(validate=one_of(SERVICE_REQUEST_STATUSES))
     kind = fields.String(validate=one_of(SERVICE_REQUEST_KINDS))
-    assignee = fields.String(validate=length(1, 50))
+    assignee = Name(validate=length(1, 50))
     alumnus_id = fields.UUID()
     limit = page_limit(20)
 

@@ -6,8 +6,10 @@ from marshmallow import fields
 
 from services.common.contracts.base import (
     EventContract,
+    Name,
     PageQuery,
     StrictSchema,
+    Text,
     UtcDateTime,
     in_range,
     length,
@@ -23,7 +25,7 @@ class PlanInput(StrictSchema):
 
     department_id = fields.UUID(allow_none=True, load_default=None)
     year = fields.Integer(required=True, strict=True, validate=in_range(2000, 2100))
-    title = fields.String(required=True, validate=length(1, 200))
+    title = Name(required=True, validate=length(1, 200))
 
 
 class PlanSearch(PageQuery):
@@ -34,22 +36,22 @@ class PlanSearch(PageQuery):
 
 
 class TaskInput(StrictSchema):
-    title = fields.String(required=True, validate=length(1, 200))
+    title = Name(required=True, validate=length(1, 200))
     owner = fields.String(required=True, validate=STAFF_USERNAME)
     due_date = fields.Date(required=True)
-    note = fields.String(allow_none=True, load_default=None, validate=length(1, 2_000))
+    note = Text(allow_none=True, load_default=None, validate=length(1, 2_000))
 
 
 class TaskAdvance(StrictSchema):
     """The next step (assigned → checked → done) and its evidence (有检查、有落实)."""
 
     status = fields.String(required=True, validate=one_of(TASK_STATUSES))
-    note = fields.String(required=True, validate=length(1, 2_000))
+    note = Text(required=True, validate=length(1, 2_000))
 
 
 class TaskSearch(PageQuery):
     plan_id = fields.UUID()
-    owner = fields.String(validate=length(1, 50))
+    owner = Name(validate=length(1, 50))
     status = fields.String(validate=one_of(TASK_STATUSES))
 
 

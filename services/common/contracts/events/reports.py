@@ -6,8 +6,10 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from services.common.contracts.base import (
     EventContract,
+    Name,
     PageQuery,
     StrictSchema,
+    Text,
     UtcDateTime,
     in_range,
     length,
@@ -19,7 +21,7 @@ from services.common.contracts.events.events import MAX_CAPACITY, ORGANISER_TYPE
 
 class Participant(StrictSchema):
     alumnus_id = fields.UUID(allow_none=True, load_default=None)
-    name = fields.String(allow_none=True, load_default=None, validate=length(1, 50))
+    name = Name(allow_none=True, load_default=None, validate=length(1, 50))
     role = fields.String(allow_none=True, load_default=None, validate=length(max_len=50))
 
     @validates_schema
@@ -31,7 +33,7 @@ class Participant(StrictSchema):
 class ActivityReportInput(StrictSchema):
     """`attendance` and `participants` default to who checked in when left out."""
 
-    summary = fields.String(required=True, validate=length(1, 10_000))
+    summary = Text(required=True, validate=length(1, 10_000))
     attendance = fields.Integer(strict=True, validate=in_range(0, MAX_CAPACITY))
     participants = fields.List(fields.Nested(Participant), validate=length(max_len=5_000))
 

@@ -6,8 +6,10 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from services.common.contracts.base import (
     EventContract,
+    Name,
     PageQuery,
     StrictSchema,
+    Text,
     UtcDateTime,
     in_range,
     length,
@@ -41,10 +43,10 @@ class VisitInput(StrictSchema):
     class_year = fields.Integer(
         allow_none=True, load_default=None, strict=True, validate=in_range(1900, 2100)
     )
-    class_name = fields.String(allow_none=True, load_default=None, validate=length(1, 100))
+    class_name = Name(allow_none=True, load_default=None, validate=length(1, 100))
     visit_date = fields.Date(required=True)
     group_size = fields.Integer(required=True, strict=True, validate=in_range(1, MAX_GROUP_SIZE))
-    purpose = fields.String(required=True, validate=length(1, 2_000))
+    purpose = Text(required=True, validate=length(1, 2_000))
     contact = fields.Nested(ContactInput, required=True)
 
     @validates_schema
@@ -68,8 +70,8 @@ class VisitDecision(StrictSchema):
     """Approve (naming the host who receives the visitors) or decline (saying why)."""
 
     decision = fields.String(required=True, validate=one_of(VISIT_DECISIONS))
-    host = fields.String(allow_none=True, load_default=None, validate=length(1, 50))
-    note = fields.String(allow_none=True, load_default=None, validate=length(1, 2_000))
+    host = Name(allow_none=True, load_default=None, validate=length(1, 50))
+    note = Text(allow_none=True, load_default=None, validate=length(1, 2_000))
 
     @validates_schema
     def _consistent(self, data, **_kwargs) -> None:
@@ -83,11 +85,11 @@ class VisitDecision(StrictSchema):
 
 
 class VisitCompletion(StrictSchema):
-    notes = fields.String(required=True, validate=length(1, 10_000))
+    notes = Text(required=True, validate=length(1, 10_000))
 
 
 class VisitCancellation(StrictSchema):
-    reason = fields.String(allow_none=True, load_default=None, validate=length(max_len=500))
+    reason = Text(allow_none=True, load_default=None, validate=length(max_len=500))
 
 
 class VisitSearch(PageQuery):
