@@ -9,6 +9,7 @@ from services.common.contracts.base import (
     Name,
     PageQuery,
     StrictSchema,
+    Text,
     china_mobile,
     in_range,
     length,
@@ -182,36 +183,13 @@ class AlumnusUpdatedData(StrictSchema):
 # ---- the alumni's own rights (PIPL arts. 44–47) -----------------------------------------
 
 
-SELF_SERVICE_FIELDS = (
-    "name",
-    "gender",
-    "birth_date",
-    "phone",
-    "email",
-    "wechat",
-    "province",
-    "city",
-    "employer",
-    "industry",
-    "title",
-)
+class SelfPatch(AlumnusFields):
+    """What an alumnus corrects in their own record (PIPL art. 46): every editable field
+    but the graduation records (the school's, checked against its roster) and the tags
+    (the office's); sending either is an unknown field."""
 
-
-class SelfPatch(StrictSchema):
-    """What an alumnus corrects in their own record (PIPL art. 46). Graduation records are
-    the school's (checked against its roster) and tags the office's: neither is here."""
-
-    name = fields.String(validate=length(1, 50))
-    gender = fields.String(allow_none=True, validate=one_of(GENDERS))
-    birth_date = fields.Date(allow_none=True)
-    phone = fields.String(allow_none=True, validate=china_mobile())
-    email = fields.Email(allow_none=True, validate=length(max_len=254))
-    wechat = fields.String(allow_none=True, validate=WECHAT_ID)
-    province = fields.String(allow_none=True, validate=length(max_len=50))
-    city = fields.String(allow_none=True, validate=length(max_len=50))
-    employer = fields.String(allow_none=True, validate=length(max_len=200))
-    industry = fields.String(allow_none=True, validate=length(max_len=100))
-    title = fields.String(allow_none=True, validate=length(max_len=100))
+    class Meta(StrictSchema.Meta):
+        exclude = ("tags", "graduations")
 
 
 class Me(Account):
@@ -224,11 +202,11 @@ ERASURE_STATUSES = ["requested", "approved", "rejected"]
 
 
 class ErasureInput(StrictSchema):
-    reason = fields.String(load_default="", validate=length(max_len=1000))
+    reason = Text(load_default="", validate=length(max_len=1000))
 
 
 class ErasureDecision(StrictSchema):
-    note = fields.String(load_default="", validate=length(max_len=1000))
+    note = Text(load_default="", validate=length(max_len=1000))
 
 
 class ErasureSearch(PageQuery):
