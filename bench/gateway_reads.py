@@ -83,7 +83,7 @@ from bench.common import (  # noqa: E402
     start_nameko_service,
     stop_processes,
 )
-from services.common import config  # noqa: E402
+from services.common import config, crypto  # noqa: E402
 from services.localsystem import REPO_ROOT, LocalSystem, free_port  # noqa: E402
 
 TARGET_RATIO = 0.70
@@ -111,6 +111,7 @@ DATA_SOURCES = (
     "services/registry/domain.py",
     "services/registry/models.py",
     "services/common/outbox.py",
+    "services/common/crypto.py",
     "services/registry/migrations/versions",
 )
 
@@ -205,7 +206,10 @@ class Bench:
         self.amqp_uri = amqp_uri
         self.var_dir = var_dir
         self.database_url = f"sqlite:///{var_dir / 'registry.db'}"
-        self.sut = LocalSystem(amqp_uri, {"registry": self.database_url}, var_dir, BENCH_SETTINGS)
+        # The cached database was encrypted under this checkout's var/ key: the registry
+        # reads it with the same key (services/common/crypto.py).
+        settings = {**BENCH_SETTINGS, crypto.SETTING: config.secret(crypto.SETTING)}
+        self.sut = LocalSystem(amqp_uri, {"registry": self.database_url}, var_dir, settings)
         self.echo_port = free_port()
         self.echo_processes: dict[str, subprocess.Popen] = {}
 

@@ -129,13 +129,18 @@ def subscriber_queue_prefix(name: str) -> str:
     return f"sub.{name}."
 
 
-def subscriber_grant(name: str, user: str) -> Grant:
-    """Queues `sub.<name>.…` of its own, bound to the platform's event exchanges; nothing
-    else."""
+def subscriber_grant(name: str, user: str, sources: list[str] | None = None) -> Grant:
+    """Queues `sub.<name>.…` of its own, bound to the event exchanges of `sources` (every
+    publisher's by default: a subscriber that needs one service's events gets only those,
+    and so only the personal information in them); nothing else."""
     if not SUBSCRIBER_NAME.fullmatch(name):
         raise ValueError(f"a subscriber's name is 1-40 of a-z 0-9 _ -, not {name!r}")
+    publishers = [entry.name for entry in catalogue.publishers()]
+    unknown = sorted(set(sources or ()) - set(publishers))
+    if unknown:
+        raise ValueError(f"no service publishes events as {unknown}; publishers: {publishers}")
     own = re.escape(subscriber_queue_prefix(name)) + ".+"
-    exchanges = [_events_exchange(entry.name) for entry in catalogue.publishers()]
+    exchanges = [_events_exchange(source) for source in (sources or publishers)]
     return Grant(
         user=user, configure=_any_of(own), write=_any_of(own), read=_any_of(own, *exchanges)
     )
@@ -363,12 +368,17 @@ def provision(
 
 
 def add_subscriber(
-    management: Management, vhost: str, name: str, prefix: str | None = None
+    management: Management,
+    vhost: str,
+    name: str,
+    prefix: str | None = None,
+    sources: list[str] | None = None,
 ) -> tuple[str, str]:
-    """Create (or give a new password to) subscriber `name`; returns user and password."""
+    """Create (or give a new password and grant to) subscriber `name`; returns user and
+    password."""
     prefix = config.get("BROKER_USER_PREFIX") or "" if prefix is None else prefix
     user = f"{prefix}{SUBSCRIBER_ACCOUNT_PREFIX}{name}"
-    grant = subscriber_grant(name, user)
+    grant = subscriber_grant(name, user, sources)
     password = secrets.token_urlsafe(24)
     quoted_user = urllib.parse.quote(user, safe="")
     management.request("PUT", f"users/{quoted_user}", {"password": password, "tags": ""})
@@ -395,6 +405,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("provision", help="vhost, service accounts and queues (make run)")
     subscriber = commands.add_parser("subscriber", help="an account for a campus system")
     subscriber.add_argument("name", help="its name: a-z 0-9 _ -, its queues are sub.<name>.*")
+    subscriber.add_argument(
+        "--source",
+        action="append",
+        help="a service whose events it may read (repeat; default: every publisher)",
+    )
     args = parser.parse_args(argv)
     vhost = urllib.parse.unquote(urllib.parse.urlsplit(config.platform_amqp_uri()).path[1:])
     prefix = config.get("BROKER_USER_PREFIX") or ""
@@ -403,7 +418,9 @@ def main(argv: list[str] | None = None) -> int:
             provision(Management.from_settings(), vhost, prefix, service_passwords())
             print(f"broker: vhost {vhost} with one account per service ({prefix}<service>)")
         else:
-            user, password = add_subscriber(Management.from_settings(), vhost, args.name)
+            user, password = add_subscriber(
+                Management.from_settings(), vhost, args.name, sources=args.source
+            )
             print(f"user:     {user}\npassword: {password}")
             print(f"queues:   {subscriber_queue_prefix(args.name)}*  (yours to declare and bind)")
             print(f"uri:      {subscriber_uri(user, password, vhost)}")

@@ -39,7 +39,11 @@ COMPOSE_HEADER = """\
 #   JWT_SECRET             signing key for access/refresh tokens
 #   CALLER_KEY             signs the caller of every call between services (gateway → service)
 #   ALUMNI_ADMIN_PASSWORD  password of the bootstrap admin account
-#   DONOR_ID_KEY           a long random string: the key of donors' ID numbers
+#   PII_KEYS               a long random string (newest first, comma-separated, while a
+#                          key is rotated): the key of personal data in every database
+#                          (keep it; docs/security/data-at-rest.md)
+#   DONOR_ID_KEY           a long random string: the key of donors' ID numbers (rotated
+#                          like PII_KEYS)
 #                          (keep it: ID numbers stored under it cannot be read without it)
 #   NOTIFY_SMTP_ADDRESS    the mail relay notify sends through, host:port
 #   NOTIFY_PUBLIC_URL      the address alumni open links in mail at (the gateway's)
@@ -140,6 +144,7 @@ def compose_file() -> str:
     environment += [
         '  JWT_SECRET: "${JWT_SECRET:?set JWT_SECRET to a long random string}"',
         '  CALLER_KEY: "${CALLER_KEY:?set CALLER_KEY to a long random string}"',
+        '  PII_KEYS: "${PII_KEYS:?set PII_KEYS to a long random string, and keep it}"',
         '  ALUMNI_ADMIN_USERNAME: "${ALUMNI_ADMIN_USERNAME:-admin}"',
         '  ALUMNI_ADMIN_PASSWORD: "${ALUMNI_ADMIN_PASSWORD:?set ALUMNI_ADMIN_PASSWORD for the '
         'bootstrap admin}"',

@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Migrate and run one service.")
     parser.add_argument("service", choices=catalogue.names())
     args = parser.parse_args(argv)
+    config.private_files()
     logging.config.dictConfig(config.nameko_config()["LOGGING"])
     entry = catalogue.by_name(args.service)
     # From here on the service, and nameko after the exec, connect with its own account.

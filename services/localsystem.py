@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
+from services.common import config
+
 READY_TIMEOUT_SECONDS = 60
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PASSWORD_KEY = secrets.token_bytes(32)
@@ -147,7 +149,7 @@ class LocalSystem:
         self, name: str, module: str, *args: str, **env_overrides: str
     ) -> subprocess.Popen:
         """`python -m module args…` as the process called `name`, logging to var/<name>.log."""
-        log = open(self.var_dir / f"{name}.log", "ab")  # noqa: SIM115  (closed with the process)
+        log = config.open_private_log(self.var_dir / f"{name}.log")
         process = subprocess.Popen(
             [sys.executable, "-m", module, *args],
             cwd=REPO_ROOT,
@@ -246,7 +248,7 @@ class StandInProcess:
     def __init__(self, module: str, address_setting: str, log_path: Path, **env: str) -> None:
         self.address = f"127.0.0.1:{free_port()}"
         self.url = f"http://{self.address}"
-        self._log = open(log_path, "ab")  # noqa: SIM115  (closed in stop)
+        self._log = config.open_private_log(log_path)
         self.process = subprocess.Popen(
             [sys.executable, "-m", module],
             cwd=REPO_ROOT,

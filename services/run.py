@@ -82,12 +82,12 @@ class Supervisor:
     killing: threading.Event = field(default_factory=threading.Event)
 
     def start_all(self) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         for child in self.children:
             self._start(child)
 
     def _start(self, child: Child) -> None:
-        child.log = open(self.log_dir / f"{child.name}.log", "ab")  # noqa: SIM115  (closed on exit)
+        child.log = config.open_private_log(self.log_dir / f"{child.name}.log")
         child.process = subprocess.Popen(
             child.argv,
             cwd=ROOT,
@@ -336,6 +336,7 @@ def platform_broker(say: Callable[[str], None]) -> str | None:
 
 
 def main() -> int:
+    config.private_files()
     var_dir = config.var_dir()
     say = printer()
     amqp_uri = platform_broker(say)

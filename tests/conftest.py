@@ -21,9 +21,12 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from services.common import catalogue  # noqa: E402
+from services.common import catalogue, crypto  # noqa: E402
 from tests.support.callers import CALLER_KEY  # noqa: E402
-from tests.support.processes import SystemUnderTest  # noqa: E402
+from tests.support.processes import PII_KEYS, SystemUnderTest  # noqa: E402
+
+# This process's key for personal data, the same as the system tests' processes'.
+crypto.configure({crypto.SETTING: PII_KEYS})
 
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # Containers started by the tests and the clients that call them agree on the caller key.

@@ -89,12 +89,18 @@ DEFAULTS: dict[str, str] = {
     "AMQP_SSL_CA_CERTS": "",
     "AMQP_SSL_CERTFILE": "",
     "AMQP_SSL_KEYFILE": "",
+    # personal data at rest (docs/security/data-at-rest.md); the keys are `PII_KEYS`
+    "OUTBOX_RETENTION_SECONDS": str(7 * 24 * 3600),
+    "OUTBOX_PURGE_SCAN_SECONDS": "3600",
+    "HISTORY_CONTACT_RETENTION_SECONDS": str(365 * 24 * 3600),
+    "HISTORY_MASK_SCAN_SECONDS": "3600",
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,
 and the secrets read with `secret()`: `CALLER_KEY` (services/common/caller.py), the
 donations' `DONOR_ID_KEY`, `PAYMENT_API_KEY`, `EBILL_API_KEY`; the broker's
-`<SERVICE>_AMQP_URI` and `BROKER_PASSWORD_<SERVICE>` (`service_amqp_uri`); notify's
+`<SERVICE>_AMQP_URI` and `BROKER_PASSWORD_<SERVICE>` (`service_amqp_uri`); every
+service's `PII_KEYS` (services/common/crypto.py); notify's
 `NOTIFY_UNSUBSCRIBE_SECRET`, `NOTIFY_SMS_ACCESS_KEY_SECRET`, and `NOTIFY_SMTP_USERNAME` /
 `NOTIFY_SMTP_PASSWORD` (from the environment only)."""
 
@@ -127,10 +133,25 @@ def get_flag(name: str, overrides: Mapping[str, Any] | None = None) -> bool:
 
 
 def var_dir() -> Path:
-    """Directory for local state (SQLite files, generated secrets, logs)."""
+    """Directory for local state (SQLite files, generated secrets, logs): the owner's only
+    (0700), since it holds keys and personal data."""
     path = Path(get("ALUMNI_VAR_DIR") or "var").resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
     return path
+
+
+def private_files() -> None:
+    """Make every file this process (and its children) creates the owner's only (0600):
+    databases, logs and mailboxes under var/ hold personal data. Called first by each
+    program that writes under var/ (services/run.py, services/launch.py, serve, stand-ins)."""
+    os.umask(0o077)
+
+
+def open_private_log(path: Path):
+    """`path` opened for appending bytes, created 0600 whatever the process's umask."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
 
 
 def amqp_uri(overrides: Mapping[str, Any] | None = None) -> str:

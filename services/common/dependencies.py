@@ -12,6 +12,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from nameko.extensions import DependencyProvider
@@ -96,6 +97,8 @@ class Database(DependencyProvider):
             self.base.outbox_model,
             BrokerPublisher(config.amqp_uri(settings), service),
             paused=config.outbox_relay_paused(settings),
+            retention=timedelta(seconds=config.get_float("OUTBOX_RETENTION_SECONDS", settings)),
+            purge_interval=config.get_float("OUTBOX_PURGE_SCAN_SECONDS", settings),
         )
 
     def start(self) -> None:

@@ -8,13 +8,19 @@ service's tables stay its own) that already maps the two tables every service ha
     Base = service_base()
     OutboxMessage, ProcessedMessage = Base.outbox_model, Base.inbox_model
 
+Every model of such a base keeps its blind-index columns (a column whose `info` names
+`blind_index_of`, services/common/crypto.py) equal to the index of their source column on
+each ORM insert and update.
+
 Standard library and SQLAlchemy only.
 """
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase, Mapper
 
+from services.common import crypto
 from services.common.inbox import ProcessedMessageMixin
 from services.common.outbox import OutboxMessageMixin
 
@@ -33,4 +39,22 @@ def service_base() -> type[DeclarativeBase]:
 
     Base.outbox_model = OutboxMessage
     Base.inbox_model = ProcessedMessage
+    event.listen(Base, "before_insert", _set_blind_indexes, propagate=True)
+    event.listen(Base, "before_update", _set_blind_indexes, propagate=True)
     return Base
+
+
+_BLIND_INDEXES: dict[Mapper, list[tuple[str, str]]] = {}
+"""Per model, its (blind-index column, source column) pairs: found once, not per flush."""
+
+
+def _set_blind_indexes(mapper: Mapper, _connection, target) -> None:
+    pairs = _BLIND_INDEXES.get(mapper)
+    if pairs is None:
+        pairs = _BLIND_INDEXES[mapper] = [
+            (column.key, column.info["blind_index_of"])
+            for column in mapper.columns
+            if "blind_index_of" in column.info
+        ]
+    for index, source in pairs:
+        setattr(target, index, crypto.blind_index(getattr(target, source)))

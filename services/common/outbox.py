@@ -3,20 +3,26 @@
 `OutboxMessage.record(session, ...)` adds a row in the caller's session, so the
 event exists if and only if the state change commits. The relay
 (services/common/relay.py) publishes committed rows after the commit. This module is
-the table and the writing side only, and imports no framework.
+the table, the writing side and the purge of sent rows, and imports no framework.
+
+A payload carries personal data (an alumnus's contacts), so it is stored encrypted
+(services/common/crypto.py), and a sent row is deleted once `OUTBOX_RETENTION_SECONDS`
+have passed (the relay purges, services/common/relay.py): the rows are a queue, not an
+archive.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import DateTime, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.common.columns import utcnow
 from services.common.contracts import build_event
+from services.common.crypto import EncryptedString
 
 
 class OutboxMessageMixin:
@@ -27,7 +33,7 @@ class OutboxMessageMixin:
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
     event_type: Mapped[str] = mapped_column(String(100), nullable=False)
-    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    payload: Mapped[str] = mapped_column(EncryptedString("outbox.payload"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True, index=True
@@ -45,3 +51,19 @@ class OutboxMessageMixin:
             )
         )
         return event
+
+    @classmethod
+    def purge_sent(
+        cls, session: Session, retention: timedelta, now: datetime, batch: int = 500
+    ) -> int:
+        """Delete up to `batch` rows sent before `now - retention`; returns how many. The
+        caller commits, and calls again while a full batch was deleted."""
+        ids = session.scalars(
+            select(cls.id)
+            .where(cls.sent_at.is_not(None), cls.sent_at < now - retention)
+            .order_by(cls.id)
+            .limit(batch)
+        ).all()
+        if ids:
+            session.execute(delete(cls).where(cls.id.in_(ids)))
+        return len(ids)

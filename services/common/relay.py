@@ -9,6 +9,9 @@ inbox.py).
 While the broker is away the relay keeps the rows (a pass stops at the first row it cannot
 publish, so the order holds), says so once, retries on `reconnect_delays()`, and says once
 that the broker is back when it publishes again (services/common/broker.py).
+
+Between passes it also deletes the rows sent more than `retention` ago (at most once every
+`purge_interval`): a sent payload is of no more use, and it holds personal data.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
+from datetime import timedelta
 
 import eventlet
 from eventlet.queue import Empty, LightQueue
@@ -42,11 +47,16 @@ class OutboxRelay:
         outbox_model: type[OutboxMessageMixin],
         publisher: EventPublisher,
         paused: bool = False,
+        retention: timedelta = timedelta(days=7),
+        purge_interval: float = 3600.0,
     ) -> None:
         self.session_factory = session_factory
         self.outbox_model = outbox_model
         self.publisher = publisher
         self.paused = paused
+        self.retention = retention
+        self.purge_interval = purge_interval
+        self._next_purge = 0.0
         self.broker_link = BrokerLink("outbox relay")
         self._wakeups: LightQueue = LightQueue(maxsize=1)
         self._running = True
@@ -79,6 +89,7 @@ class OutboxRelay:
                     eventlet.sleep(next(delays))
                     continue
                 delays = reconnect_delays()
+            self._purge_when_due()
             with contextlib.suppress(Empty):
                 self._wakeups.get(timeout=POLL_INTERVAL_SECONDS)
 
@@ -90,6 +101,30 @@ class OutboxRelay:
             self.broker_link.restored()
             if sent < BATCH_SIZE:
                 return
+
+    def _purge_when_due(self) -> None:
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + self.purge_interval
+        try:
+            purged = self.purge()
+        except Exception:
+            log.exception("purging sent outbox rows failed; trying again later")
+            return
+        if purged:
+            log.info("purged %d sent outbox rows older than %s", purged, self.retention)
+
+    def purge(self) -> int:
+        """Delete every row sent more than `retention` ago, a batch per transaction."""
+        total = 0
+        while True:
+            with self.session_factory() as session:
+                deleted = self.outbox_model.purge_sent(session, self.retention, utcnow())
+                session.commit()
+            total += deleted
+            if deleted == 0:
+                return total
+            eventlet.sleep(0)
 
     def flush(self) -> int:
         """Publish one batch of unsent rows; returns how many were sent."""

@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) != 1:
         print("usage: python -m services.common.serve <module>[:<Class>]", file=sys.stderr)
         raise SystemExit(2)
+    config.private_files()
     settings = config.nameko_config()
     logging.config.dictConfig(settings["LOGGING"])
     run(import_service(args[0]), settings)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.common.access_log import AccessLogMixin
 from services.common.columns import new_id, utcnow
+from services.common.crypto import EncryptedJSON, EncryptedString
 from services.common.models import service_base
 
 Base = service_base()
@@ -128,8 +129,9 @@ class RosterEntry(Base):
 
     alumnus_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
-    phone: Mapped[str | None] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(254))
+    # Stored encrypted (services/common/crypto.py), as is every contact below.
+    phone: Mapped[str | None] = mapped_column(EncryptedString("roster_entries.phone"))
+    email: Mapped[str | None] = mapped_column(EncryptedString("roster_entries.email"))
     department_ids: Mapped[list] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -167,7 +169,7 @@ class Visit(Base):
     group_size: Mapped[int] = mapped_column(Integer)
     purpose: Mapped[str] = mapped_column(Text)
     # {name, phone, email}: personal information, never put on the bus.
-    contact: Mapped[dict] = mapped_column(JSON)
+    contact: Mapped[dict] = mapped_column(EncryptedJSON("visits.contact"))
     status: Mapped[str] = mapped_column(String(20), index=True)
     decision_note: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(50))
@@ -326,7 +328,9 @@ class CooperationProject(Base):
     title: Mapped[str] = mapped_column(String(200))
     partner: Mapped[str] = mapped_column(String(200))
     # [{name, phone, email, alumnus_id}]
-    contacts: Mapped[list] = mapped_column(JSON, default=list)
+    contacts: Mapped[list] = mapped_column(
+        EncryptedJSON("cooperation_projects.contacts"), default=list
+    )
     status: Mapped[str] = mapped_column(String(20), index=True)
     department_id: Mapped[str | None] = mapped_column(String(36), index=True)
     created_by: Mapped[str] = mapped_column(String(50))

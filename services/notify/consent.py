@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import crypto
 from services.common.contracts.base import iso_utc
 from services.notify.directory import get_contact
 from services.notify.kinds import MARKETING, PURPOSES
@@ -77,10 +78,14 @@ def answers(session: Session, alumnus_ids: Iterable[str]) -> dict[tuple[str, str
 
 
 def held(session: Session, addresses: Iterable[str | None]) -> set[str]:
-    wanted = [a for a in set(addresses) if a]
-    if not wanted:
+    """Which of `addresses` are on hold, found by their blind indexes (under every key)."""
+    by_index = {index: a for a in set(addresses) if a for index in crypto.blind_indexes(a)}
+    if not by_index:
         return set()
-    return set(session.scalars(select(AddressHold.address).where(AddressHold.address.in_(wanted))))
+    found = session.scalars(
+        select(AddressHold.address_index).where(AddressHold.address_index.in_(by_index))
+    )
+    return {by_index[index] for index in found}
 
 
 def address_of(contact: Contact | None, channel: str) -> str | None:
@@ -110,7 +115,7 @@ def refusal(answer: bool | None, purpose: str, address: str | None, on_hold: boo
 
 
 def hold_address(session: Session, address: str, channel: str, reason: str, now: datetime) -> None:
-    if session.get(AddressHold, address) is None:
+    if not held(session, [address]):
         session.add(
             AddressHold(address=address, channel=channel, reason=reason[:1000], held_at=now)
         )

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.common import crypto
 from services.notify import consent, newsletters
 from services.notify.adapters.mail import MailRefused, MailTransport, MailUnavailable
 from services.notify.adapters.sms import SmsProvider, SmsRejected, SmsUnavailable
@@ -498,7 +499,7 @@ class Dispatcher:
         who = (
             Message.alumnus_id == message.alumnus_id
             if message.alumnus_id
-            else Message.address == message.address
+            else Message.address_index.in_(crypto.blind_indexes(message.address or ""))
         )
         return (
             session.scalar(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.common.access_log import AccessLogMixin
 from services.common.columns import new_id, utcnow
+from services.common.crypto import INDEX_LENGTH, EncryptedString, blind_index_column_info
 from services.common.models import service_base
 
 Base = service_base()
@@ -41,8 +42,9 @@ class Contact(Base):
 
     alumnus_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
-    email: Mapped[str | None] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    # Stored encrypted (services/common/crypto.py), as are the addresses below.
+    email: Mapped[str | None] = mapped_column(EncryptedString("contacts.email"))
+    phone: Mapped[str | None] = mapped_column(EncryptedString("contacts.phone"))
     province: Mapped[str | None] = mapped_column(String(50), index=True)
     city: Mapped[str | None] = mapped_column(String(50), index=True)
     locale: Mapped[str] = mapped_column(String(10), default="zh-CN")
@@ -98,11 +100,17 @@ class ConsentChange(Base):
 
 
 class AddressHold(Base):
-    """An address that hard-bounced: nothing more is sent to it until it is released."""
+    """An address that hard-bounced: nothing more is sent to it until it is released.
+
+    Keyed by the address's blind index, so a hold is found without decrypting any.
+    """
 
     __tablename__ = "address_holds"
 
-    address: Mapped[str] = mapped_column(String(254), primary_key=True)
+    address_index: Mapped[str] = mapped_column(
+        String(INDEX_LENGTH), primary_key=True, info=blind_index_column_info("address")
+    )
+    address: Mapped[str] = mapped_column(EncryptedString("address_holds.address"))
     channel: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str] = mapped_column(Text)
     held_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -206,7 +214,11 @@ class Message(Base):
     purpose: Mapped[str] = mapped_column(String(20))
     recipient: Mapped[str] = mapped_column(String(60))
     alumnus_id: Mapped[str | None] = mapped_column(String(36))
-    address: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(EncryptedString("messages.address"))
+    # Set on insert by the ORM, and by hand where messages are inserted in bulk.
+    address_index: Mapped[str | None] = mapped_column(
+        String(INDEX_LENGTH), info=blind_index_column_info("address")
+    )
     locale: Mapped[str] = mapped_column(String(10))
     template_version_id: Mapped[str | None] = mapped_column(String(36))
     newsletter_id: Mapped[str | None] = mapped_column(String(36))

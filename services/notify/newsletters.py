@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from services.common import crypto
 from services.common.columns import new_id
 from services.common.contracts.base import iso_utc
 from services.common.errors import NotFound
@@ -220,6 +221,8 @@ def expand_step(session: Session, links: Links, now: datetime, batch: int = EXPA
                 "recipient": f"alumnus:{contact.alumnus_id}",
                 "alumnus_id": contact.alumnus_id,
                 "address": address,
+                # A bulk insert runs no ORM events (services/common/models.py).
+                "address_index": crypto.blind_index(address),
                 "locale": contact.locale,
                 "template_version_id": version_id,
                 "newsletter_id": newsletter.id,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from services.common import crypto
 from services.common.erasure import ERASED_NAME, forget_events, identity_values, scrub
 from services.notify import consent
 from services.notify.clock import as_utc
@@ -84,7 +85,9 @@ def erase_alumnus(session: Session, alumnus_id: str, erased_at: datetime) -> Non
         *((contact.name, contact.email, contact.phone) if contact else ()),
         *(m.address for m in messages if m.channel != "inbox"),
     )
-    session.execute(delete(AddressHold).where(AddressHold.address.in_(identity)))
+    # Holds are found by the address's blind index (addresses are encrypted at rest).
+    indexes = [index for value in identity for index in crypto.blind_indexes(value)]
+    session.execute(delete(AddressHold).where(AddressHold.address_index.in_(indexes)))
     session.execute(delete(Attachment).where(Attachment.message_id.in_([m.id for m in messages])))
     for message in messages:
         if message.status in (QUEUED, WAITING):

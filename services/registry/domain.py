@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common import crypto
 from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.paging import each, page, paged_select
@@ -230,7 +231,16 @@ def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     """Filter and page alumni in a stable order; `next_cursor` is opaque to clients."""
     query = select(ALUMNI)
     if params.get("q"):
-        query = query.where(ALUMNI.c.name.contains(params["q"], autoescape=True))
+        # Contacts are encrypted: a phone number or e-mail address is found whole, through
+        # its blind index (under every configured key, for rows not yet rotated).
+        indexes = crypto.blind_indexes(params["q"])
+        query = query.where(
+            or_(
+                ALUMNI.c.name.contains(params["q"], autoescape=True),
+                ALUMNI.c.phone_index.in_(indexes),
+                ALUMNI.c.email_index.in_(indexes),
+            )
+        )
     if params.get("city"):
         query = query.where(ALUMNI.c.city == params["city"])
     if params.get("industry"):

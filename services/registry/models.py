@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.common.access_log import AccessLogMixin
 from services.common.columns import new_id, utcnow
+from services.common.crypto import INDEX_LENGTH, EncryptedString, blind_index_column_info
 from services.common.models import service_base
 
 Base = service_base()
@@ -45,9 +46,17 @@ class Alumnus(Base):
     name: Mapped[str] = mapped_column(String(50), index=True)
     gender: Mapped[str | None] = mapped_column(String(10))
     birth_date: Mapped[date | None] = mapped_column(Date)
-    phone: Mapped[str | None] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(254))
-    wechat: Mapped[str | None] = mapped_column(String(30))
+    # Contacts are stored encrypted (services/common/crypto.py); the blind indexes make
+    # exact-match search and duplicate lookup possible without decrypting.
+    phone: Mapped[str | None] = mapped_column(EncryptedString("alumni.phone"))
+    email: Mapped[str | None] = mapped_column(EncryptedString("alumni.email"))
+    wechat: Mapped[str | None] = mapped_column(EncryptedString("alumni.wechat"))
+    phone_index: Mapped[str | None] = mapped_column(
+        String(INDEX_LENGTH), index=True, info=blind_index_column_info("phone")
+    )
+    email_index: Mapped[str | None] = mapped_column(
+        String(INDEX_LENGTH), index=True, info=blind_index_column_info("email")
+    )
     province: Mapped[str | None] = mapped_column(String(50))
     city: Mapped[str | None] = mapped_column(String(50), index=True)
     employer: Mapped[str | None] = mapped_column(String(200))
@@ -87,7 +96,12 @@ class Graduation(Base):
 
 
 class ChangeRecord(Base):
-    """One changed field of one alumnus: the field-level history."""
+    """One changed field of one alumnus: the field-level history.
+
+    Values are JSON, stored encrypted. A contact value (phone, e-mail, WeChat ID) replaced
+    longer ago than `HISTORY_CONTACT_RETENTION_DAYS` is masked (services/registry/
+    retention.py); `masked_at` marks the change whose old value was.
+    """
 
     __tablename__ = "change_records"
 
@@ -96,11 +110,12 @@ class ChangeRecord(Base):
         ForeignKey("alumni.seq", ondelete="CASCADE"), index=True
     )
     field: Mapped[str] = mapped_column(String(50))
-    old_value: Mapped[str | None] = mapped_column(Text)
-    new_value: Mapped[str | None] = mapped_column(Text)
+    old_value: Mapped[str | None] = mapped_column(EncryptedString("change_records.old_value"))
+    new_value: Mapped[str | None] = mapped_column(EncryptedString("change_records.new_value"))
     actor: Mapped[str] = mapped_column(String(50))
     source: Mapped[str] = mapped_column(String(20))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    masked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Account(Base):

@@ -253,11 +253,12 @@ def erase_alumnus(session: Session, alumnus_id: str, at: datetime) -> None:
         setattr(alumnus, field, [] if field == "tags" else None)
     alumnus.erased_at = at
     alumnus.updated_at = at
-    session.execute(
-        update(ChangeRecord)
-        .where(ChangeRecord.alumnus_seq == alumnus.seq)
-        .values(old_value=None, new_value=None)
-    )
+    # Row by row: the values are encrypted at rest, and an encrypted column is not
+    # written with SQL expressions (services/common/crypto.py).
+    for change in session.scalars(
+        select(ChangeRecord).where(ChangeRecord.alumnus_seq == alumnus.seq)
+    ):
+        change.old_value = change.new_value = None
     if account is not None:
         session.execute(
             update(ChangeRecord)

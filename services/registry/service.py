@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from nameko.extensions import DependencyProvider
@@ -11,8 +12,8 @@ from services.common.caller import Caller
 from services.common.columns import utcnow
 from services.common.contracts import registry as contract
 from services.common.contracts.base import AccessLogQuery, PageQuery, load_or_raise
-from services.common.dependencies import Database
-from services.common.entrypoints import HealthMixin, rpc
+from services.common.dependencies import Adapter, Database
+from services.common.entrypoints import HealthMixin, configured_timer, rpc
 from services.common.errors import (
     AuthenticationFailed,
     Conflict,
@@ -21,7 +22,7 @@ from services.common.errors import (
 )
 from services.common.offload import BoundedOffload
 from services.common.visibility import require_self_or_service
-from services.registry import domain, passwords, rights, sessions
+from services.registry import domain, passwords, retention, rights, sessions
 from services.registry.models import Base
 
 
@@ -57,6 +58,11 @@ class Identity(DependencyProvider):
 class RegistryService(HealthMixin):
     name = "registry"
 
+    history_retention = Adapter(
+        lambda settings: timedelta(
+            seconds=config.get_float("HISTORY_CONTACT_RETENTION_SECONDS", settings)
+        )
+    )
     db = Database(Base)
     identity = Identity()
 
@@ -277,6 +283,17 @@ class RegistryService(HealthMixin):
         new_hash = self.identity.hash_password(payload["new_password"])
         with self.db.transaction() as session:
             sessions.change_password(session, caller.account_id, new_hash, utcnow())
+
+    @configured_timer("HISTORY_MASK_SCAN_SECONDS")
+    def mask_old_contacts(self) -> int:
+        """Mask the history's contact values replaced longer ago than their retention."""
+        handled = 0
+        while True:
+            with self.db.transaction() as session:
+                done = retention.mask_old_contacts(session, utcnow(), self.history_retention)
+            handled += done
+            if done < retention.BATCH:
+                return handled
 
 
 def require_office(caller: Caller) -> None:

@@ -5,14 +5,17 @@ delivered twice."""
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 import eventlet
 import pytest
 from nameko.amqp import get_connection
+from nameko.amqp.publish import get_producer
 from nameko.standalone.events import event_dispatcher
 from sqlalchemy import Integer, String, create_engine, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from services.broker_accounts import Management
 from services.common.contracts import build_event
 from services.common.dependencies import Database
 from services.common.entrypoints import consumes
@@ -20,6 +23,7 @@ from services.common.models import service_base
 from services.common.reliable_events import (
     ATTEMPT_HEADER,
     ERROR_HEADER,
+    PUBLISHER_HEADER,
     dead_letter_queue_name,
     reliable_event_handler,
     retry_queue_name,
@@ -233,3 +237,66 @@ def test_event_delivered_twice_applies_its_effect_once(
         [(twice["data"]["id"], twice["event_id"]), (once["data"]["id"], once["event_id"])]
     )
     assert processed == 2
+
+
+@pytest.fixture
+def accounts(rabbit_config):
+    """Three more accounts on the test's vhost: a consuming service's, the publisher's, and
+    a third party's; deleted afterwards."""
+    management = Management.from_settings(rabbit_config["AMQP_URI"])
+    vhost = rabbit_config["vhost"]
+    address = rabbit_config["AMQP_URI"].split("@", 1)[1]
+    users = {role: f"{vhost}-{role}" for role in ("consumer", "publisher", "other")}
+    for user in users.values():
+        management.request("PUT", f"users/{quote(user, safe='')}", {"password": "pw", "tags": ""})
+        management.request(
+            "PUT",
+            f"permissions/{quote(vhost, safe='')}/{quote(user, safe='')}",
+            {"configure": ".*", "write": ".*", "read": ".*"},
+        )
+    yield {role: (user, f"amqp://{user}:pw@{address}") for role, user in users.items()}
+    for user in users.values():
+        management.delete_user(user)
+
+
+def test_a_retry_copy_keeps_its_verified_publisher_but_nobody_else_can_claim_one(
+    container_factory, rabbit_config, accounts, get_message_from_queue
+):
+    """The consumer parks a failed event under its own account with the publisher it
+    verified in a header; that header counts only on its own copies."""
+    handled = []
+
+    class FailsOnce:
+        name = "fails_once_on_accounts"
+
+        @reliable_event_handler("registry", "alumnus_registered", retry_delays=RETRY_DELAYS)
+        def on_registered(self, event):
+            handled.append(event["event_id"])
+            if len(handled) == 1:
+                raise ConnectionError("database briefly unreachable")
+
+    consumer_user, consumer_uri = accounts["consumer"]
+    publisher_user, publisher_uri = accounts["publisher"]
+    other_user, other_uri = accounts["other"]
+    settings = {**rabbit_config, "AMQP_URI": consumer_uri, "REGISTRY_AMQP_URI": publisher_uri}
+    container_factory(FailsOnce, settings).start()
+    event = registered_event()
+    dispatch = event_dispatcher({"AMQP_URI": publisher_uri}, user_id=publisher_user)
+    dispatch("registry", "alumnus_registered", event)
+    wait_until(lambda: len(handled) == 2)
+
+    queue = handler_queue("fails_once_on_accounts", "on_registered")
+    forged = registered_event("冒名者")
+    with get_producer(other_uri) as producer:
+        producer.publish(
+            forged,
+            exchange="",
+            routing_key=queue,
+            serializer="json",
+            headers={PUBLISHER_HEADER: publisher_user},
+            user_id=other_user,
+        )
+    dead = get_message_from_queue(dead_letter_queue_name(queue), timeout=DEADLINE_SECONDS)
+    assert dead.payload == forged
+    assert "发布者" in dead.headers[ERROR_HEADER]
+    assert handled == [event["event_id"], event["event_id"]]

@@ -4,7 +4,7 @@ the domain's functions run in transactions of their own, the registry played fro
 from __future__ import annotations
 
 import json
-import os
+import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -39,7 +39,7 @@ class Books:
     def __init__(self, factory: sessionmaker) -> None:
         self.factory = factory
         self.alumni: dict[str, dict[str, Any]] = {}
-        self.cipher = IdNumberCipher(os.urandom(32))
+        self.cipher = IdNumberCipher([secrets.token_urlsafe(32)])
 
     def run(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         """`fn(session, *args)` in a transaction of its own: commit, or roll back and raise."""

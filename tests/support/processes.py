@@ -15,8 +15,12 @@ __all__ = ["REPO_ROOT", "ApiClient", "StandInProcess", "SystemUnderTest", "free_
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "correct-horse-battery"
 JWT_SECRET = "test-secret-" + "x" * 32
+PII_KEYS = "tests-personal-data-key-" + "k" * 32
+"""The key of personal data (services/common/crypto.py) of the processes and of the test
+process itself, so that a test reads and seeds their databases through the models."""
 TEST_SETTINGS = {
     "JWT_SECRET": JWT_SECRET,
+    "PII_KEYS": PII_KEYS,
     "CALLER_KEY": CALLER_KEY,
     "ALUMNI_ADMIN_USERNAME": ADMIN_USERNAME,
     "ALUMNI_ADMIN_PASSWORD": ADMIN_PASSWORD,

@@ -83,6 +83,14 @@ def test_a_subscriber_may_touch_only_its_own_queues_and_read_the_event_exchanges
         broker_accounts.subscriber_grant("Bad Name", "x")
 
 
+def test_a_subscriber_may_be_limited_to_the_events_of_some_services():
+    grant = broker_accounts.subscriber_grant("library", "alumni-sub-library", ["events"])
+    assert allows(grant.read, "events.events")
+    assert not allows(grant.read, "registry.events"), "no alumni records for it"
+    with pytest.raises(ValueError, match="gateway"):
+        broker_accounts.subscriber_grant("library", "x", ["gateway"])
+
+
 def test_a_service_publishes_only_its_own_events_and_calls_only_what_it_calls():
     grants = {g.user: g for g in broker_accounts.service_grants("alumni-")}
     events = grants["alumni-events"]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import os
+import secrets
 import time
 from datetime import UTC, datetime
 
 import pypdf
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -94,18 +98,36 @@ def test_id_numbers_need_a_valid_check_character_and_separate_consent():
 
 def test_id_numbers_are_masked_and_sealed_under_the_key():
     assert mask_id_number("370802199001011234") == "3708**********1234"
-    cipher = IdNumberCipher(os.urandom(32))
+    cipher = IdNumberCipher([secrets.token_urlsafe(32)])
     sealed = cipher.encrypt(VALID_ID_NUMBER, "gift-1")
-    assert sealed.startswith("v1:") and VALID_ID_NUMBER not in sealed
+    assert sealed.startswith(cipher.current_prefix()) and VALID_ID_NUMBER not in sealed
     assert sealed != cipher.encrypt(VALID_ID_NUMBER, "gift-1")  # a fresh nonce each time
     assert cipher.decrypt(sealed, "gift-1") == VALID_ID_NUMBER
     with pytest.raises(ValueError):
-        IdNumberCipher(os.urandom(32)).decrypt(sealed, "gift-1")
+        IdNumberCipher([secrets.token_urlsafe(32)]).decrypt(sealed, "gift-1")
     setting = "a-long-random-secret-of-the-deployment-0123456789"
     sealed = IdNumberCipher.from_setting(setting).encrypt(VALID_ID_NUMBER, "gift-1")
     assert IdNumberCipher.from_setting(setting).decrypt(sealed, "gift-1") == VALID_ID_NUMBER
     with pytest.raises(ValueError):
         IdNumberCipher.from_setting("too-short")
+
+
+def test_id_numbers_of_the_first_format_and_under_an_older_key_still_decrypt():
+    old, new = "an-older-secret-of-the-deployment-0123456789", "a-newer-secret-0123456789abcdefghij"
+    # The first format: "v1:" and AES-GCM under the SHA-256 of the secret.
+    nonce = os.urandom(12)
+    sealed = AESGCM(hashlib.sha256(old.encode()).digest()).encrypt(
+        nonce, VALID_ID_NUMBER.encode(), b"gift-1"
+    )
+    legacy = "v1:" + base64.b64encode(nonce + sealed).decode()
+    under_old = IdNumberCipher.from_setting(old).encrypt(VALID_ID_NUMBER, "gift-1")
+    rotated = IdNumberCipher.from_setting(f"{new},{old}")
+
+    assert rotated.decrypt(legacy, "gift-1") == VALID_ID_NUMBER
+    assert rotated.decrypt(under_old, "gift-1") == VALID_ID_NUMBER
+    assert rotated.encrypt(VALID_ID_NUMBER, "gift-1").startswith(rotated.current_prefix())
+    with pytest.raises(ValueError):
+        IdNumberCipher.from_setting(new).decrypt(legacy, "gift-1")
 
 
 # ---- amounts on paper -----------------------------------------------------------------------

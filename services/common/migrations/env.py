@@ -35,6 +35,26 @@ def _not_a_messaging_table(obj, name, type_, reflected, compare_to) -> bool:
 
 
 def _migrate(connection, metadata) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A batch migration makes a table again (copy, drop, rename); with foreign keys on,
+        # dropping the old table would delete (ON DELETE CASCADE) or refuse to delete the
+        # rows that refer to it. The pragma takes effect only outside a transaction, so it
+        # comes first, and foreign keys are on again once the migrations are done.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        _run_migrations(connection, metadata)
+    except BaseException:
+        if sqlite:
+            connection.rollback()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        raise
+    if sqlite:
+        connection.commit()
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+def _run_migrations(connection, metadata) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Development SMTP sink with a web view.")
     parser.add_argument("--discard", action="store_true", help="count messages, keep none")
     args = parser.parse_args(argv)
+    config.private_files()
     mailbox = Mailbox(mailbox_dir(), args.discard)
     smtp_host, smtp_port = _address("NOTIFY_SMTP_ADDRESS")
     controller = Controller(mailbox, hostname=smtp_host, port=smtp_port)

@@ -117,6 +117,7 @@ class Gateway(BaseHTTPRequestHandler):
 
 
 def main() -> None:
+    config.private_files()
     (config.var_dir() / "sms").mkdir(parents=True, exist_ok=True)
     Gateway.key_id = config.get("NOTIFY_SMS_ACCESS_KEY_ID") or ""
     Gateway.key_secret = config.secret("NOTIFY_SMS_ACCESS_KEY_SECRET")
