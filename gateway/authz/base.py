@@ -23,13 +23,6 @@ def require_role(principal: Principal, *roles: str) -> None:
         )
 
 
-def may_see_contacts_in(principal: Principal, department_ids: Any) -> bool:
-    """The office, or the liaison of one of `department_ids` (None or empty: office only)."""
-    if principal.role == OFFICE:
-        return True
-    return principal.role == LIAISON and principal.department_id in set(department_ids or ())
-
-
 # ---- alumni acting for themselves ---------------------------------------------
 
 

@@ -11,7 +11,6 @@ from gateway.authz.base import (
     MANAGERS,
     STAFF_ROLES,
     in_own_department,
-    may_see_contacts_in,
     require_own_department,
     require_role,
     scope_department,
@@ -37,7 +36,3 @@ def check_project_write(
         raise NotFound("合作项目不存在。", {"project_id": project["id"]})
     if patch and "department_id" in patch:
         require_own_department(principal, patch["department_id"], "管理")
-
-
-def may_see_project_contacts(principal: Principal, project: dict[str, Any]) -> bool:
-    return may_see_contacts_in(principal, [project.get("department_id")])

@@ -7,6 +7,9 @@
 | register | yes | — | only with graduation records of their own department |
 | change | yes | — | own department's; graduation records of other departments stay as they are |
 | contacts unmasked | yes | masked | own department's alumni |
+
+Who sees contacts unmasked is decided by the registry itself, with the rule in
+services/common/visibility.py (shared with the gateway), and logged there.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.auth import Principal
-from gateway.authz.base import LIAISON, MANAGERS, STAFF_ROLES, may_see_contacts_in, require_role
+from gateway.authz.base import LIAISON, MANAGERS, STAFF_ROLES, require_role
 from services.common.errors import NotFound, PermissionDenied
+from services.common.visibility import departments_of
 
 GRADUATION_FIELDS = ("department_id", "major", "degree", "class_year", "class_name")
 
@@ -68,21 +72,6 @@ def check_alumnus_update(
             raise PermissionDenied(
                 "联络员不能增删或修改其他院系的毕业记录。", reason="other_department"
             )
-
-
-def may_see_personal_fields(principal: Principal, alumnus: dict[str, Any]) -> bool:
-    """Contacts are for those who work with the alumnus: the office, and their department's
-    liaison. The committee reads statistics and records, with contacts masked."""
-    return may_see_contacts_in(principal, departments_of(alumnus))
-
-
-def departments_of(alumnus: dict[str, Any]) -> set[str]:
-    """The departments of its graduations, and those they belong to now (a department merged
-    into another: its alumni are the successor's too, docs/stewardship.md)."""
-    graduations = alumnus.get("graduations", [])
-    return {g["department_id"] for g in graduations} | {
-        g["current_department_id"] for g in graduations if g.get("current_department_id")
-    }
 
 
 def _other_departments(principal: Principal, records: list[dict[str, Any]]) -> list[tuple]:

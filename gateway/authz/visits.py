@@ -14,7 +14,6 @@ from gateway.authz.base import (
     OFFICE,
     as_themselves,
     in_own_department,
-    may_see_contacts_in,
     own_alumnus_id,
     require_own_department,
     require_role,
@@ -65,9 +64,3 @@ def check_visit_cancel(principal: Principal, visit: dict[str, Any]) -> None:
             raise NotFound("接待申请不存在。", {"visit_id": visit["id"]})
         return
     check_visit_handle(principal, visit)
-
-
-def may_see_visit_contact(principal: Principal, visit: dict[str, Any]) -> bool:
-    if principal.role == ALUMNUS:
-        return visit.get("requester_alumnus_id") == principal.alumnus_id
-    return may_see_contacts_in(principal, [visit.get("department_id")])

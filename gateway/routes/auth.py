@@ -85,13 +85,14 @@ class AuthRoutes:
     @api(
         "GET",
         "/api/v1/me",
-        "The calling account (staff or alumnus; an alumnus's names its `alumnus_id`).",
+        "The calling account; an alumnus's names its `alumnus_id` and carries their own "
+        "record, unmasked, in `alumnus` (PIPL art. 44; null for staff).",
         "auth",
         ALL_ROLES,
-        response=contract.Account,
+        response=contract.Me,
     )
     def me(self, request: Request, principal: Principal) -> dict[str, Any]:
-        return self.registry.get_account(principal.account_id)
+        return self.registry.get_me()
 
     def _secret(self) -> str:
         return settings.jwt_secret(self.config)

@@ -31,6 +31,7 @@ from services.common.dependencies import Adapter, Database
 from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
 from services.common.errors import BadRequest, Conflict, ServiceUnavailable
 from services.common.rpc import TimedRpcProxy
+from services.common.visibility import require_self_or_service
 from services.donations import (
     agreements,
     donors,
@@ -41,6 +42,7 @@ from services.donations import (
     ledger,
     naming,
     payments,
+    person,
     pledges,
     receipts,
     reports,
@@ -528,6 +530,17 @@ class DonationsService(HealthMixin):
     @consumes("registry", "alumnus_updated")
     def on_alumnus_updated(self, session: Session, event: dict[str, Any]) -> None:
         donors.upsert_alumnus(session, event["data"]["alumnus"])
+
+    @consumes("registry", "alumnus_erased")
+    def on_alumnus_erased(self, session: Session, event: dict[str, Any]) -> None:
+        data = event["data"]
+        person.erase_alumnus(session, data["id"], datetime.fromisoformat(data["erased_at"]))
+
+    @rpc(caller=True)
+    def export_person(self, alumnus_id: str, *, caller: Caller) -> dict[str, Any]:
+        """All this service holds on one alumnus (GET /api/v1/me/export)."""
+        require_self_or_service(caller, str(alumnus_id))
+        return person.export_person(self.db.session, str(alumnus_id))
 
     # ---- plumbing -------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services.common.access_log import AccessLogMixin
 from services.common.columns import new_id, utcnow
 from services.common.crypto import EncryptedJSON, EncryptedString
 from services.common.models import service_base
@@ -365,3 +366,8 @@ class MergedReference(Base):
     merge_id: Mapped[str] = mapped_column(String(36), index=True)
     table_name: Mapped[str] = mapped_column(String(50))
     row_id: Mapped[str] = mapped_column(String(36))
+
+
+class AccessLogEntry(AccessLogMixin, Base):
+    """Who saw which contacts of visits, projects and rosters unmasked
+    (services/common/access_log.py)."""

@@ -14,6 +14,7 @@ A timer flags overdue plan tasks every `TASK_OVERDUE_SCAN_SECONDS` (default one 
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -22,15 +23,18 @@ from sqlalchemy.orm import Session
 from services.common.caller import Caller
 from services.common.columns import utcnow
 from services.common.contracts import events as contracts
-from services.common.contracts.base import load_or_raise
+from services.common.contracts.base import AccessLogQuery, load_or_raise
 from services.common.dependencies import Database
 from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
 from services.common.rpc import TimedRpcProxy
+from services.common.visibility import require_office, require_self_or_service
 from services.events import (
     cooperation,
+    disclosure,
     events,
     feedback,
     merges,
+    person,
     plans,
     registrations,
     reports,
@@ -182,9 +186,17 @@ class EventsService(HealthMixin):
     def attendance_stats(self, event_id: str) -> dict[str, Any]:
         return registrations.attendance_stats(self.db.session, event_id)
 
+    # What answers with contacts (rosters, visits, projects) is masked or shown, for the
+    # verified caller, by services/events/disclosure.py; each shown one is logged in the same
+    # transaction with its `purpose` (the route).
+
     @rpc(caller=True)
-    def event_roster(self, event_id: str) -> list[dict[str, Any]]:
-        return registrations.event_roster(self.db.session, event_id)
+    def event_roster(
+        self, event_id: str, purpose: str = "", *, caller: Caller
+    ) -> list[dict[str, Any]]:
+        with self.db.transaction() as session:
+            lines = registrations.event_roster(session, event_id)
+            return disclosure.shown_roster(session, event_id, lines, caller, purpose)
 
     # ---- activity reports --------------------------------------------------
 
@@ -210,47 +222,58 @@ class EventsService(HealthMixin):
     # ---- return visits (校友返校接待) ----------------------------------------
 
     @rpc(caller=True)
-    def request_visit(self, data: dict[str, Any]) -> dict[str, Any]:
+    def request_visit(
+        self, data: dict[str, Any], purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
         payload = load_or_raise(contracts.visits.VisitInput(), data)
         with self.db.transaction() as session:
-            return visits.request_visit(session, payload, utcnow())
+            visit = visits.request_visit(session, payload, utcnow())
+            return disclosure.shown_visit(session, visit, caller, purpose)
 
     @rpc(caller=True)
     def decide_visit(
-        self, visit_id: str, data: dict[str, Any], *, caller: Caller
+        self, visit_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.visits.VisitDecision(), data)
         who = caller.as_actor()
         with self.db.transaction() as session:
-            return visits.decide_visit(session, visit_id, payload, who, utcnow())
+            visit = visits.decide_visit(session, visit_id, payload, who, utcnow())
+            return disclosure.shown_visit(session, visit, caller, purpose)
 
     @rpc(caller=True)
     def complete_visit(
-        self, visit_id: str, data: dict[str, Any], *, caller: Caller
+        self, visit_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.visits.VisitCompletion(), data)
         who = caller.as_actor()
         with self.db.transaction() as session:
-            return visits.complete_visit(session, visit_id, payload, who, utcnow())
+            visit = visits.complete_visit(session, visit_id, payload, who, utcnow())
+            return disclosure.shown_visit(session, visit, caller, purpose)
 
     @rpc(caller=True)
     def cancel_visit(
-        self, visit_id: str, data: dict[str, Any] | None, *, caller: Caller
+        self, visit_id: str, data: dict[str, Any] | None, purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.visits.VisitCancellation(), data or {})
         who = caller.as_actor()
         with self.db.transaction() as session:
-            return visits.cancel_visit(session, visit_id, payload, who, utcnow())
+            visit = visits.cancel_visit(session, visit_id, payload, who, utcnow())
+            return disclosure.shown_visit(session, visit, caller, purpose)
 
     @rpc(caller=True)
-    def get_visit(self, visit_id: str) -> dict[str, Any]:
-        return visits.get_visit(self.db.session, visit_id)
+    def get_visit(self, visit_id: str, purpose: str = "", *, caller: Caller) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            visit = visits.get_visit(session, visit_id)
+            return disclosure.shown_visit(session, visit, caller, purpose)
 
     @rpc(caller=True)
-    def list_visits(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return visits.list_visits(
-            self.db.session, load_or_raise(contracts.visits.VisitSearch(), params or {})
-        )
+    def list_visits(
+        self, params: dict[str, Any] | None = None, purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
+        query = load_or_raise(contracts.visits.VisitSearch(), params or {})
+        with self.db.transaction() as session:
+            page = visits.list_visits(session, query)
+            return disclosure.shown_visits(session, page, caller, purpose)
 
     # ---- work plans and tasks (工作计划) -------------------------------------
 
@@ -381,45 +404,65 @@ class EventsService(HealthMixin):
     # ---- cooperation projects (三.8) ---------------------------------------------
 
     @rpc(caller=True)
-    def create_project(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+    def create_project(
+        self, data: dict[str, Any], purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
         payload = load_or_raise(contracts.cooperation.ProjectInput(), data)
         who = caller.as_actor()
         with self.db.transaction() as session:
-            return cooperation.create_project(session, payload, who, utcnow())
+            project = cooperation.create_project(session, payload, who, utcnow())
+            return disclosure.shown_project(session, project, caller, purpose)
 
     @rpc(caller=True)
-    def update_project(self, project_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+    def update_project(
+        self, project_id: str, patch: dict[str, Any], purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
         payload = load_or_raise(contracts.cooperation.ProjectPatch(), patch)
         with self.db.transaction() as session:
-            return cooperation.update_project(session, project_id, payload, utcnow())
+            project = cooperation.update_project(session, project_id, payload, utcnow())
+            return disclosure.shown_project(session, project, caller, purpose)
 
     @rpc(caller=True)
     def change_project_status(
-        self, project_id: str, data: dict[str, Any], *, caller: Caller
+        self, project_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.cooperation.ProjectStatusChange(), data)
         who = caller.as_actor()
         with self.db.transaction() as session:
-            return cooperation.change_project_status(session, project_id, payload, who, utcnow())
+            project = cooperation.change_project_status(session, project_id, payload, who, utcnow())
+            return disclosure.shown_project(session, project, caller, purpose)
 
     @rpc(caller=True)
     def add_project_note(
-        self, project_id: str, data: dict[str, Any], *, caller: Caller
+        self, project_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contracts.common.NoteInput(), data)
         who = caller.as_actor()
         with self.db.transaction() as session:
-            return cooperation.add_project_note(session, project_id, payload, who, utcnow())
+            project = cooperation.add_project_note(session, project_id, payload, who, utcnow())
+            return disclosure.shown_project(session, project, caller, purpose)
 
     @rpc(caller=True)
-    def get_project(self, project_id: str) -> dict[str, Any]:
-        return cooperation.get_project(self.db.session, project_id)
+    def get_project(self, project_id: str, purpose: str = "", *, caller: Caller) -> dict:
+        with self.db.transaction() as session:
+            project = cooperation.get_project(session, project_id)
+            return disclosure.shown_project(session, project, caller, purpose)
 
     @rpc(caller=True)
-    def list_projects(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return cooperation.list_projects(
-            self.db.session, load_or_raise(contracts.cooperation.ProjectSearch(), params or {})
-        )
+    def list_projects(
+        self, params: dict[str, Any] | None = None, purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
+        query = load_or_raise(contracts.cooperation.ProjectSearch(), params or {})
+        with self.db.transaction() as session:
+            page = cooperation.list_projects(session, query)
+            return disclosure.shown_projects(session, page, caller, purpose)
+
+    @rpc(caller=True)
+    def access_log(self, params: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        """Unmasked reads of contacts in visits, projects and rosters (the office's search)."""
+        require_office(caller)
+        query = load_or_raise(AccessLogQuery, params)
+        return disclosure.search_access_log(self.db.session, query)
 
     # ---- the registry's events: the local roster -----------------------------
 
@@ -438,6 +481,17 @@ class EventsService(HealthMixin):
     @consumes("registry", "alumni_unmerged")
     def on_alumni_unmerged(self, session: Session, event: dict[str, Any]) -> None:
         merges.move_back(session, event["data"])
+
+    @consumes("registry", "alumnus_erased")
+    def on_alumnus_erased(self, session: Session, event: dict[str, Any]) -> None:
+        data = event["data"]
+        person.erase_alumnus(session, data["id"], datetime.fromisoformat(data["erased_at"]))
+
+    @rpc(caller=True)
+    def export_person(self, alumnus_id: str, *, caller: Caller) -> dict[str, Any]:
+        """All this service holds on one alumnus (GET /api/v1/me/export)."""
+        require_self_or_service(caller, str(alumnus_id))
+        return person.export_person(self.db.session, str(alumnus_id))
 
     @rpc
     def backfill_roster(self) -> dict[str, int]:

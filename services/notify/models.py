@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.common.access_log import AccessLogMixin
 from services.common.columns import new_id, utcnow
 from services.common.crypto import INDEX_LENGTH, EncryptedString, blind_index_column_info
 from services.common.models import service_base
@@ -303,3 +304,8 @@ class Attendance(Base):
     # When the event that set `status` occurred: a late, older event changes nothing.
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reminded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AccessLogEntry(AccessLogMixin, Base):
+    """Who saw which message addresses unmasked in the delivery log
+    (services/common/access_log.py)."""

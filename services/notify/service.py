@@ -12,7 +12,7 @@ its answer stored for the letter.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import eventlet
@@ -21,17 +21,20 @@ from sqlalchemy.orm import Session
 
 from services.common.caller import Caller
 from services.common.contracts import notify as contract
-from services.common.contracts.base import load_or_raise
+from services.common.contracts.base import AccessLogQuery, load_or_raise
 from services.common.dependencies import Database
 from services.common.entrypoints import HealthMixin, configured_timer, consumes, rpc
 from services.common.errors import AppError
 from services.common.rpc import TimedRpcProxy
+from services.common.visibility import require_office, require_self_or_service
 from services.notify import (
     consent,
+    disclosure,
     donations_feed,
     inbox,
     messages,
     newsletters,
+    person,
     signing,
     templates,
     triggers,
@@ -147,6 +150,17 @@ class NotifyService(HealthMixin):
     @consumes("registry", "alumnus_updated")
     def on_alumnus_updated(self, session: Session, event: dict[str, Any]) -> None:
         triggers.alumnus_updated(session, event)
+
+    @consumes("registry", "alumnus_erased")
+    def on_alumnus_erased(self, session: Session, event: dict[str, Any]) -> None:
+        data = event["data"]
+        person.erase_alumnus(session, data["id"], datetime.fromisoformat(data["erased_at"]))
+
+    @rpc(caller=True)
+    def export_person(self, alumnus_id: str, *, caller: Caller) -> dict[str, Any]:
+        """All this service holds on one alumnus (GET /api/v1/me/export)."""
+        require_self_or_service(caller, str(alumnus_id))
+        return person.export_person(self.db.session, str(alumnus_id))
 
     # ---- the events service ----------------------------------------------------------------
 
@@ -337,10 +351,22 @@ class NotifyService(HealthMixin):
     # ---- the delivery log ----------------------------------------------------------------------
 
     @rpc(caller=True)
-    def list_messages(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        return messages.list_messages(
-            self.db.session, load_or_raise(contract.MessageSearch, params or {})
-        )
+    def list_messages(
+        self, params: dict[str, Any] | None = None, purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
+        """The delivery log; addresses masked or shown (and logged) for the verified caller
+        (services/notify/disclosure.py)."""
+        query = load_or_raise(contract.MessageSearch, params or {})
+        with self.db.transaction() as session:
+            page = messages.list_messages(session, query)
+            return disclosure.shown_messages(session, page, caller, purpose)
+
+    @rpc(caller=True)
+    def access_log(self, params: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        """Unmasked reads of addresses in the delivery log (the office's search)."""
+        require_office(caller)
+        query = load_or_raise(AccessLogQuery, params)
+        return disclosure.search_access_log(self.db.session, query)
 
     @rpc(caller=True)
     def statistics(self, params: dict[str, Any] | None = None) -> dict[str, Any]:

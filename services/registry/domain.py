@@ -183,6 +183,8 @@ def update_alumnus(
 ) -> dict[str, Any]:
     """Apply a partial update; unchanged fields make no history and no event."""
     alumnus = _alumnus(session, alumnus_id)
+    if alumnus.erased_at is not None:
+        raise Conflict("该校友的个人信息已删除。", {"alumnus_id": alumnus.id}, reason="erased")
     before = alumnus_to_dict(alumnus, alumnus.graduations)
     for field in PROFILE_FIELDS:
         if field in patch:

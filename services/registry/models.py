@@ -15,11 +15,13 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services.common.access_log import AccessLogMixin
 from services.common.columns import new_id, utcnow
 from services.common.crypto import INDEX_LENGTH, EncryptedString, blind_index_column_info
 from services.common.models import service_base
@@ -72,6 +74,8 @@ class Alumnus(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    # Set when an approved erasure request blanked the record: it takes no more changes.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     graduations: Mapped[list[Graduation]] = relationship(
         back_populates="alumnus",
@@ -322,3 +326,25 @@ class AlumnusNameKey(Base):
     key: Mapped[str] = mapped_column(
         String(200).with_variant(String(200, collation="C"), "postgresql")
     )
+
+
+class ErasureRequest(Base):
+    """An alumnus's request to erase their personal information (PIPL art. 47), and the
+    office's decision: requested → approved | rejected."""
+
+    __tablename__ = "erasure_requests"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    alumnus_id: Mapped[str] = mapped_column(String(36), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    requested_by: Mapped[str] = mapped_column(String(36))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(50))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class AccessLogEntry(AccessLogMixin, Base):
+    """Who read which personal fields of which alumnus unmasked (services/common/access_log.py)."""

@@ -15,7 +15,7 @@ from services.common import config
 from services.common.caller import Caller
 from services.common.columns import utcnow
 from services.common.contracts import registry as contract
-from services.common.contracts.base import PageQuery, load_or_raise
+from services.common.contracts.base import AccessLogQuery, PageQuery, load_or_raise
 from services.common.dependencies import Adapter, Database
 from services.common.entrypoints import HealthMixin, configured_timer, rpc
 from services.common.errors import (
@@ -25,7 +25,17 @@ from services.common.errors import (
     ValidationFailed,
 )
 from services.common.offload import BoundedOffload
-from services.registry import departments, domain, imports, merges, passwords, retention, sessions
+from services.common.visibility import require_self_or_service
+from services.registry import (
+    departments,
+    domain,
+    imports,
+    merges,
+    passwords,
+    retention,
+    rights,
+    sessions,
+)
 from services.registry.importing import ImportRejected, Limits
 from services.registry.models import Base
 
@@ -93,28 +103,99 @@ class RegistryService(HealthMixin):
         with self.db.transaction() as session:
             return domain.register_alumnus(session, payload, caller.as_actor())
 
+    # Reads (and the record a change answers with) are masked or unmasked here, for the
+    # verified caller, by services/common/visibility.py; each unmasked one is logged in the
+    # same transaction with its `purpose` (the route). A person's read without a purpose
+    # (the gateway checking a record's departments) is answered masked: nobody is shown it.
+
     @rpc(caller=True)
     def update_alumnus(
-        self, alumnus_id: str, patch: dict[str, Any], *, caller: Caller
+        self, alumnus_id: str, patch: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
         payload = load_or_raise(contract.AlumnusPatch, patch)
         with self.db.transaction() as session:
-            return domain.update_alumnus(session, alumnus_id, payload, caller.as_actor())
+            changed = domain.update_alumnus(session, alumnus_id, payload, caller.as_actor())
+            return rights.shown(session, changed, caller, purpose)
 
     @rpc(caller=True)
-    def get_alumnus(self, alumnus_id: str) -> dict[str, Any]:
-        return domain.get_alumnus(self.db.session, alumnus_id)
+    def get_alumnus(self, alumnus_id: str, purpose: str = "", *, caller: Caller) -> dict:
+        with self.db.transaction() as session:
+            return rights.read_alumnus(session, alumnus_id, caller, purpose)
 
     @rpc(caller=True)
-    def search_alumni(self, params: dict[str, Any]) -> dict[str, Any]:
-        return domain.search_alumni(self.db.session, load_or_raise(contract.AlumnusSearch, params))
+    def search_alumni(self, params: dict[str, Any], purpose: str = "", *, caller: Caller) -> dict:
+        query = load_or_raise(contract.AlumnusSearch, params)
+        with self.db.transaction() as session:
+            return rights.read_alumni(session, query, caller, purpose)
 
     @rpc(caller=True)
     def alumnus_history(
-        self, alumnus_id: str, limit: int = 50, cursor: str | None = None
+        self,
+        alumnus_id: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        purpose: str = "",
+        *,
+        caller: Caller,
     ) -> dict[str, Any]:
         page = load_or_raise(PageQuery, {"limit": limit, "cursor": cursor})
-        return domain.alumnus_history(self.db.session, alumnus_id, page)
+        with self.db.transaction() as session:
+            return rights.read_history(session, alumnus_id, page, caller, purpose)
+
+    @rpc(caller=True)
+    def access_log(self, params: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        require_office(caller)
+        query = load_or_raise(AccessLogQuery, params)
+        return rights.search_access_log(self.db.session, query)
+
+    # ---- the alumni's rights (services/registry/rights.py) ----------------------------------
+
+    @rpc(caller=True)
+    def get_me(self, *, caller: Caller) -> dict[str, Any]:
+        """The caller's account and, for an alumnus, their own record."""
+        return rights.get_me(self.db.session, caller.account_id)
+
+    @rpc(caller=True)
+    def correct_own_record(self, patch: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        payload = load_or_raise(contract.SelfPatch, patch)
+        with self.db.transaction() as session:
+            return rights.correct_own_record(
+                session, own_record(caller), payload, caller.as_actor()
+            )
+
+    @rpc(caller=True)
+    def export_person(self, alumnus_id: str, *, caller: Caller) -> dict[str, Any]:
+        require_self_or_service(caller, alumnus_id)
+        return rights.export_person(self.db.session, alumnus_id)
+
+    @rpc(caller=True)
+    def request_erasure(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        payload = load_or_raise(contract.ErasureInput, data)
+        with self.db.transaction() as session:
+            return rights.request_erasure(session, own_record(caller), caller.account_id, payload)
+
+    @rpc(caller=True)
+    def list_erasure_requests(self, params: dict[str, Any], *, caller: Caller) -> dict:
+        require_office(caller)
+        query = load_or_raise(contract.ErasureSearch, params)
+        return rights.list_erasure_requests(self.db.session, query)
+
+    @rpc(caller=True)
+    def get_erasure_request(self, request_id: str, *, caller: Caller) -> dict[str, Any]:
+        require_office(caller)
+        return rights.get_erasure_request(self.db.session, request_id)
+
+    @rpc(caller=True)
+    def decide_erasure(
+        self, request_id: str, step: str, data: dict[str, Any], *, caller: Caller
+    ) -> dict[str, Any]:
+        """approve or reject: the office's decision; approval erases at once."""
+        require_office(caller)
+        payload = load_or_raise(contract.ErasureDecision, data)
+        with self.db.transaction() as session:
+            return rights.decide_erasure(
+                session, request_id, step, caller.as_actor(), payload["note"]
+            )
 
     @rpc(caller=True)
     def create_account(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
@@ -349,6 +430,13 @@ class RegistryService(HealthMixin):
 def require_office(caller: Caller) -> None:
     if caller.role != "office":
         raise PermissionDenied("只有校友会办公室可以管理账号。", reason="role_not_allowed")
+
+
+def own_record(caller: Caller) -> str:
+    """The record an alumnus acts on is always their own, whatever a call names."""
+    if caller.role != "alumnus" or not caller.alumnus_id:
+        raise PermissionDenied("只有校友本人可以这样做。", reason="alumnus_only")
+    return caller.alumnus_id
 
 
 def require_gateway(caller: Caller) -> None:

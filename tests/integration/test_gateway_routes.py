@@ -124,8 +124,10 @@ def test_the_query_is_loaded_and_scoped_before_the_service_is_asked(gateway):
     )
 
     assert response.status_code == 200
-    (params,) = gateway["registry"].search_alumni.call_args.args
+    params, purpose = gateway["registry"].search_alumni.call_args.args
     assert params == {"class_year": 2010, "limit": 20, "cursor": None, "department_id": DEPARTMENT}
+    # The registry decides what the (signed) caller sees unmasked, and logs it for this route.
+    assert purpose == "GET /api/v1/alumni"
 
 
 def test_a_service_error_goes_through_the_one_table_with_its_reason(gateway):

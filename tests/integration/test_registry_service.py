@@ -60,7 +60,14 @@ def test_department_alumnus_get_search_update_history(registry, department, rabb
     assert created["graduations"][0]["department_id"] == department["id"]
     registry.create_alumnus(new_alumnus(department["id"], name="李雷", city="上海"))
 
-    assert registry.get_alumnus(created["id"]) == created
+    # Shown for a purpose (a route), the office sees it whole and the read is logged; a
+    # read for no one (the gateway checking departments) is masked and not logged.
+    assert registry.get_alumnus(created["id"], "GET /api/v1/alumni/{alumnus_id}") == created
+    assert registry.get_alumnus(created["id"])["phone"] == "138****5678"
+    logged = registry.access_log({"alumnus_id": created["id"]})["items"]
+    assert [(e["username"], e["purpose"]) for e in logged] == [
+        ("zhao.office", "GET /api/v1/alumni/{alumnus_id}")
+    ]
 
     page = registry.search_alumni({"q": "小明", "department_id": department["id"]})
     assert [item["id"] for item in page["items"]] == [created["id"]]

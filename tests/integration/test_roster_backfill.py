@@ -152,7 +152,7 @@ def test_backfill_brings_in_alumni_whose_events_were_dropped_and_is_idempotent(
     # backfill alone brings the new value.
     relay = relay_of(registry_container)
     relay.paused = True
-    renamed = registry.update_alumnus(renamed_id, {"name": "张三丰"})
+    renamed = registry.update_alumnus(renamed_id, {"name": "张三丰"}, "PATCH (test)")
     assert roster(events_session_factory)[renamed_id][0] == created[renamed_id]["name"]
 
     assert rpc_cluster.events.backfill_roster() == {"pages": 3, "alumni": ALUMNI}

@@ -97,6 +97,25 @@ class World:
         )
         return self.office("POST", "/api/v1/alumni", body)
 
+    def new_erasure_request(self) -> dict[str, Any]:
+        """An erasure request filed by a fresh alumnus with a login of their own."""
+        alumnus = self.new_alumnus(self.dept_a)
+        username = unique("erase")
+        self.office(
+            "POST",
+            f"/api/v1/alumni/{alumnus['id']}/account",
+            {"username": username, "password": PASSWORD},
+        )
+        token = token_pair(self.base_url, username, PASSWORD)["access_token"]
+        response = requests.post(
+            f"{self.base_url}/api/v1/me/erasure",
+            json={"reason": "不再联系"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text[:500]
+        return response.json()
+
     def office(self, method: str, path: str, json: Any = None, status: int | None = None) -> Any:
         """A call the office makes to set something up; it must succeed (with `status`)."""
         response = self.call("office", method, path, json=json)
@@ -485,6 +504,22 @@ def me_is_the_caller(world: World, role: str, response: requests.Response) -> No
     assert response.json()["username"] == world.credentials[role]["username"]
     assert response.json()["role"] == role
     assert response.json()["alumnus_id"] == (world.alumnus_a if role == "alumnus" else None)
+    record = response.json()["alumnus"]
+    if role == "alumnus":
+        # Their own record, unmasked (PIPL art. 44).
+        assert (record["id"], record["phone"]) == (world.alumnus_a, PHONE)
+    else:
+        assert record is None
+
+
+@on_success
+def export_from_every_service(world: World, role: str, response: requests.Response) -> None:
+    if response.headers["Content-Type"].startswith("text/html"):
+        assert "个人信息副本" in response.text
+        return
+    export = response.json()
+    assert export["registry"]["record"]["id"] == world.alumnus_a
+    assert export["events"]["registrations"], "alumnus a is signed up for events"
 
 
 @on_success
@@ -2554,6 +2589,52 @@ MATRIX += [
     ),
     Row("GET", "/api/v1/notifications", "the delivery log", office_only(200)),
     Row("GET", "/api/v1/notifications/stats", "by kind and channel", office_only(200)),
+    # ---- the alumni's rights, who saw what ----
+    Row(
+        "PATCH",
+        "/api/v1/me",
+        "correct own record",
+        roles(403, 403, 403, 200),
+        with_body(lambda world, role: {"title": f"职称-{role}"}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/me/export",
+        "everything held on me",
+        roles(403, 403, 403, 200),
+        check=export_from_every_service,
+    ),
+    Row(
+        "GET",
+        "/api/v1/me/export.html",
+        "the same, as a page",
+        roles(403, 403, 403, 200),
+        check=export_from_every_service,
+    ),
+    Row("POST", "/api/v1/me/erasure", "ask for erasure", roles(403, 403, 403, 201)),
+    Row("GET", "/api/v1/erasure-requests", "list", office_only(200)),
+    Row(
+        "GET",
+        "/api/v1/erasure-requests/{erasure_request_id}",
+        "one",
+        office_only(200),
+        fresh("erasure_request_id", World.new_erasure_request),
+    ),
+    Row(
+        "POST",
+        "/api/v1/erasure-requests/{erasure_request_id}/approve",
+        "a pending one",
+        office_only(200),
+        fresh("erasure_request_id", World.new_erasure_request, {"note": "同意"}),
+    ),
+    Row(
+        "POST",
+        "/api/v1/erasure-requests/{erasure_request_id}/reject",
+        "a pending one",
+        office_only(200),
+        fresh("erasure_request_id", World.new_erasure_request, {"note": "需保留"}),
+    ),
+    Row("GET", "/api/v1/access-log", "search", office_only(200)),
 ]
 
 

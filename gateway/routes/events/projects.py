@@ -10,10 +10,6 @@ from gateway.auth import Principal
 from gateway.authz import projects as project_rules
 from gateway.authz.base import MANAGERS, STAFF_ROLES
 from gateway.http import api
-from gateway.presenters import (
-    present_items,
-    present_project,
-)
 from gateway.routes.events.common import EventsRoutesBase
 from services.common.contracts.events import cooperation as contract
 from services.common.contracts.events.common import NoteInput
@@ -33,8 +29,9 @@ class ProjectRoutes(EventsRoutesBase):
     def list_projects(
         self, request: Request, principal: Principal, query: dict[str, Any]
     ) -> dict[str, Any]:
-        page = self.events.list_projects(project_rules.scope_project_search(principal, query))
-        return present_items(principal, page, present_project)
+        # The events service masks the contacts the caller may not see, and logs the rest.
+        query = project_rules.scope_project_search(principal, query)
+        return self.events.list_projects(query, "GET /api/v1/projects")
 
     @api(
         "POST",
@@ -49,7 +46,7 @@ class ProjectRoutes(EventsRoutesBase):
     def create_project(self, request: Request, principal: Principal, body: dict[str, Any]):
         project_rules.check_project_create(principal, body)
         self._known_department(body.get("department_id"), "department_id")
-        return present_project(principal, self.events.create_project(body))
+        return self.events.create_project(body, "POST /api/v1/projects")
 
     @api(
         "PATCH",
@@ -66,7 +63,7 @@ class ProjectRoutes(EventsRoutesBase):
         project_rules.check_project_write(principal, self.events.get_project(project_id), body)
         if body.get("department_id") is not None:
             self._known_department(body["department_id"], "department_id")
-        return present_project(principal, self.events.update_project(project_id, body))
+        return self.events.update_project(project_id, body, "PATCH /api/v1/projects/{project_id}")
 
     @api(
         "POST",
@@ -82,8 +79,9 @@ class ProjectRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, project_id: str, body: dict[str, Any]
     ):
         project_rules.check_project_write(principal, self.events.get_project(project_id))
-        noted = self.events.add_project_note(project_id, body)
-        return present_project(principal, noted)
+        return self.events.add_project_note(
+            project_id, body, "POST /api/v1/projects/{project_id}/notes"
+        )
 
     @api(
         "POST",
@@ -98,5 +96,6 @@ class ProjectRoutes(EventsRoutesBase):
         self, request: Request, principal: Principal, project_id: str, body: dict[str, Any]
     ):
         project_rules.check_project_write(principal, self.events.get_project(project_id))
-        changed = self.events.change_project_status(project_id, body)
-        return present_project(principal, changed)
+        return self.events.change_project_status(
+            project_id, body, "POST /api/v1/projects/{project_id}/status"
+        )

@@ -239,3 +239,33 @@ class EventContract:
                 f"事件 {self.event_type} 不符合契约。", {"fields": errors}, reason="contract_breach"
             )
         return event
+
+
+# ---- who reads, and the access log of every service that unmasks (security/rights.md) ----
+
+
+class AccessLogQuery(PageQuery):
+    alumnus_id = fields.UUID()
+    account_id = fields.String(validate=length(1, 36))
+    since = UtcDateTime()
+    until = UtcDateTime()
+
+
+class AccessLogEntry(StrictSchema):
+    at = fields.String(required=True, metadata={"format": "date-time"})
+    account_id = fields.String(required=True)
+    username = fields.String(required=True)
+    role = fields.String(required=True)
+    alumnus_id = fields.String(
+        required=True, allow_none=True, metadata={"description": "whose data it was"}
+    )
+    record = fields.String(
+        required=True,
+        metadata={
+            "description": "what was read: alumnus:<id>, visit:<id>, project:<id>, "
+            "event:<id> (its roster), message:<id> (the delivery log)"
+        },
+    )
+    fields_ = fields.List(fields.String(), required=True, data_key="fields")
+    purpose = fields.String(required=True)
+    service = fields.String(metadata={"description": "the service that logged the read"})

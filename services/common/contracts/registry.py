@@ -9,6 +9,7 @@ from services.common.contracts.base import (
     Name,
     PageQuery,
     StrictSchema,
+    Text,
     china_mobile,
     in_range,
     length,
@@ -324,6 +325,66 @@ class AlumniUnmergedData(AlumniMergedData):
     absorbed = fields.Nested(Alumnus, required=True)
 
 
+# ---- the alumni's own rights (PIPL arts. 44–47) -----------------------------------------
+
+
+class SelfPatch(AlumnusFields):
+    """What an alumnus corrects in their own record (PIPL art. 46): every editable field
+    but the graduation records (the school's, checked against its roster) and the tags
+    (the office's); sending either is an unknown field."""
+
+    class Meta(StrictSchema.Meta):
+        exclude = ("tags", "graduations")
+
+
+class Me(Account):
+    """The calling account and, for an alumnus, their own record beside it (unmasked)."""
+
+    alumnus = fields.Nested(Alumnus, allow_none=True, required=True)
+
+
+ERASURE_STATUSES = ["requested", "approved", "rejected"]
+
+
+class ErasureInput(StrictSchema):
+    reason = Text(load_default="", validate=length(max_len=1000))
+
+
+class ErasureDecision(StrictSchema):
+    note = Text(load_default="", validate=length(max_len=1000))
+
+
+class ErasureSearch(PageQuery):
+    status = fields.String(validate=one_of(ERASURE_STATUSES))
+
+
+class ErasureRequest(StrictSchema):
+    id = fields.String(required=True)
+    alumnus_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    status = fields.String(required=True, validate=one_of(ERASURE_STATUSES))
+    requested_at = fields.String(required=True, metadata={"format": "date-time"})
+    decided_by = fields.String(allow_none=True, required=True)
+    decided_at = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
+    decision_note = fields.String(allow_none=True, required=True)
+
+
+class PersonExport(StrictSchema):
+    """Everything the platform holds on one alumnus, one part per service."""
+
+    alumnus_id = fields.String(required=True)
+    generated_at = fields.String(required=True, metadata={"format": "date-time"})
+    registry = fields.Dict(required=True)
+    events = fields.Dict(required=True)
+    donations = fields.Dict(required=True)
+    notify = fields.Dict(required=True)
+
+
+class AlumnusErasedData(StrictSchema):
+    id = fields.String(required=True)
+    erased_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
 EVENTS = (
     EventContract(
         "alumnus_registered",
@@ -362,5 +423,14 @@ EVENTS = (
         1,
         AlumniUnmergedData,
         "A merge was undone: move back the references moved for `merge_id`.",
+    ),
+    EventContract(
+        "alumnus_erased",
+        1,
+        AlumnusErasedData,
+        "An alumnus's erasure request was approved: every copy of their identity (name, "
+        "contacts) is to be removed; records that must stay (gifts, the ledger) are kept, "
+        "anonymised. `erased_at` is newer than any snapshot of the record: ignore older "
+        "`alumnus_registered`/`alumnus_updated` events of this id afterwards.",
     ),
 )
