@@ -42,6 +42,7 @@ from services.registry.models import (
     AccessLogEntry,
     Account,
     Alumnus,
+    AlumnusNameKey,
     ChangeRecord,
     ErasureRequest,
     LoginThrottle,
@@ -259,6 +260,8 @@ def erase_alumnus(session: Session, alumnus_id: str, at: datetime) -> None:
         select(ChangeRecord).where(ChangeRecord.alumnus_seq == alumnus.seq)
     ):
         change.old_value = change.new_value = None
+    # The name's search keys (pinyin, initials, the characters) go with the name.
+    session.execute(delete(AlumnusNameKey).where(AlumnusNameKey.alumnus_seq == alumnus.seq))
     if account is not None:
         session.execute(
             update(ChangeRecord)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, post_load
 
 from services.common.contracts.base import (
     EventContract,
@@ -60,6 +60,14 @@ class Graduation(StrictSchema):
     # 学号: unique per department and class year where present.
     student_number = fields.String(allow_none=True, validate=STUDENT_NUMBER)
     enrolment_year = fields.Integer(allow_none=True, strict=True, validate=in_range(1900, 2100))
+    # What a read answers (GraduationOut) may be sent back as it is: the department a record
+    # belongs to now follows from the lineage, so a value sent here is accepted and dropped.
+    current_department_id = fields.String(allow_none=True, load_only=True)
+
+    @post_load
+    def drop_derived(self, data: dict, **_: object) -> dict:
+        data.pop("current_department_id", None)
+        return data
 
 
 class AlumnusFields(StrictSchema):
