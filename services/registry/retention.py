@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.common.masking import PERSONAL_FIELDS, mask
+from services.common.visibility import PERSONAL_FIELDS, mask
 from services.registry.models import ChangeRecord
 
 BATCH = 500
