@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.common.columns import new_id, utcnow
+from services.common.merged_references import MergedReferenceMixin
 from services.common.models import service_base
 
 Base = service_base()
@@ -458,3 +459,8 @@ class AlumnusGraduationCopy(Base):
     )
     department_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     class_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class MergedReference(MergedReferenceMixin, Base):
+    """A row moved from an absorbed alumnus to the survivor of a registry merge, so that
+    the merge's undo moves back exactly these (services/donations/merges.py)."""

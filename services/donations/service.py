@@ -40,6 +40,7 @@ from services.donations import (
     idempotency,
     inkind,
     ledger,
+    merges,
     naming,
     payments,
     person,
@@ -535,6 +536,14 @@ class DonationsService(HealthMixin):
     def on_alumnus_erased(self, session: Session, event: dict[str, Any]) -> None:
         data = event["data"]
         person.erase_alumnus(session, data["id"], datetime.fromisoformat(data["erased_at"]))
+
+    @consumes("registry", "alumni_merged")
+    def on_alumni_merged(self, session: Session, event: dict[str, Any]) -> None:
+        merges.move_to_survivor(session, event["data"])
+
+    @consumes("registry", "alumni_unmerged")
+    def on_alumni_unmerged(self, session: Session, event: dict[str, Any]) -> None:
+        merges.move_back(session, event["data"])
 
     @rpc(caller=True)
     def export_person(self, alumnus_id: str, *, caller: Caller) -> dict[str, Any]:

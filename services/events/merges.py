@@ -3,63 +3,45 @@
 On `alumni_merged` the absorbed alumnus's registrations become the survivor's, except for
 an event the survivor is registered for already (one registration per alumnus and event:
 the absorbed one stays, and goes back with it), and each moved registration is recorded
-under the merge. On `alumni_unmerged` exactly those move back; registrations made since
-the merge stay with the survivor. The roster (the local copy of the records) takes the
-records the events carry.
+under the merge (services/common/merged_references.py). On `alumni_unmerged` exactly those
+move back; registrations made since the merge stay with the survivor. The roster (the local
+copy of the records) takes the records the events carry.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import merged_references
+from services.common.merged_references import Reference
 from services.events import roster
 from services.events.models import MergedReference, Registration
 
-REGISTRATIONS = "registrations"
+REGISTRATIONS = Reference(
+    Registration,
+    "alumnus_id",
+    name="registrations",
+    keep_with_absorbed=lambda survivor: Registration.event_id.in_(
+        select(Registration.event_id).where(Registration.alumnus_id == survivor)
+    ),
+)
 
 
 def move_to_survivor(session: Session, data: dict[str, Any]) -> int:
     """Registrations of `absorbed_id` to `survivor_id`; returns how many moved."""
-    survivor, absorbed = data["survivor_id"], data["absorbed_id"]
-    taken = select(Registration.event_id).where(Registration.alumnus_id == survivor)
-    moving = session.scalars(
-        select(Registration).where(
-            Registration.alumnus_id == absorbed, Registration.event_id.not_in(taken)
-        )
-    ).all()
-    for registration in moving:
-        registration.alumnus_id = survivor
-        session.add(
-            MergedReference(
-                merge_id=data["merge_id"], table_name=REGISTRATIONS, row_id=registration.id
-            )
-        )
+    moved = merged_references.move_to_survivor(session, MergedReference, [REGISTRATIONS], data)
     roster.upsert_roster_entry(session, data["survivor"])
     session.flush()
-    return len(moving)
+    return moved
 
 
 def move_back(session: Session, data: dict[str, Any]) -> int:
     """The registrations moved for `merge_id` back to `absorbed_id`; returns how many."""
-    moved = session.scalars(
-        select(MergedReference.row_id).where(
-            MergedReference.merge_id == data["merge_id"],
-            MergedReference.table_name == REGISTRATIONS,
-        )
-    ).all()
-    if moved:
-        session.execute(
-            update(Registration)
-            .where(Registration.id.in_(moved), Registration.alumnus_id == data["survivor_id"])
-            .values(alumnus_id=data["absorbed_id"])
-        )
-        session.execute(
-            MergedReference.__table__.delete().where(MergedReference.merge_id == data["merge_id"])
-        )
+    moved = merged_references.move_back(session, MergedReference, [REGISTRATIONS], data)
     roster.upsert_roster_entry(session, data["survivor"])
     roster.upsert_roster_entry(session, data["absorbed"])
     session.flush()
-    return len(moved)
+    return moved

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from services.common.access_log import AccessLogMixin
 from services.common.columns import new_id, utcnow
 from services.common.crypto import EncryptedJSON, EncryptedString
+from services.common.merged_references import MergedReferenceMixin
 from services.common.models import service_base
 
 Base = service_base()
@@ -356,16 +357,9 @@ class ProjectNote(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class MergedReference(Base):
+class MergedReference(MergedReferenceMixin, Base):
     """A reference moved from an absorbed alumnus to the survivor of a registry merge, so
     that the merge's undo moves back exactly these (services/events/merges.py)."""
-
-    __tablename__ = "merged_references"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    merge_id: Mapped[str] = mapped_column(String(36), index=True)
-    table_name: Mapped[str] = mapped_column(String(50))
-    row_id: Mapped[str] = mapped_column(String(36))
 
 
 class AccessLogEntry(AccessLogMixin, Base):

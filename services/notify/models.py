@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.common.access_log import AccessLogMixin
 from services.common.columns import new_id, utcnow
 from services.common.crypto import INDEX_LENGTH, EncryptedString, blind_index_column_info
+from services.common.merged_references import MergedReferenceMixin
 from services.common.models import service_base
 
 Base = service_base()
@@ -309,3 +310,8 @@ class Attendance(Base):
 class AccessLogEntry(AccessLogMixin, Base):
     """Who saw which message addresses unmasked in the delivery log
     (services/common/access_log.py)."""
+
+
+class MergedReference(MergedReferenceMixin, Base):
+    """A row moved from an absorbed alumnus to the survivor of a registry merge, so that
+    the merge's undo moves back exactly these (services/notify/merges.py)."""

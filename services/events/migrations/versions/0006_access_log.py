@@ -8,7 +8,7 @@ Create Date: 2026-12-06 00:28:23.838177
 
 from collections.abc import Sequence
 
-from services.common.migrations.access_log_table import (
+from services.common.migrations.shared_tables import (
     create_access_log_table,
     drop_access_log_table,
 )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from services.common.migrations.access_log_table import (
+from services.common.migrations.shared_tables import (
     create_access_log_table,
     drop_access_log_table,
 )

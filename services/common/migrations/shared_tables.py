@@ -1,7 +1,11 @@
-"""The access log's table (services/common/access_log.py) in the migration of each service
-that keeps one: the same table everywhere, so the office's merged log reads them alike.
+"""Tables that several services keep alike, for their migrations:
 
-    from services.common.migrations.access_log_table import (
+- `access_log` (services/common/access_log.py): the same everywhere, so the office's merged
+  log reads them alike;
+- `merged_references` (services/common/merged_references.py): the rows a registry merge
+  moved, for its undo.
+
+    from services.common.migrations.shared_tables import (
         create_access_log_table, drop_access_log_table,
     )
 """
@@ -38,3 +42,24 @@ def drop_access_log_table() -> None:
         batch_op.drop_index("ix_access_log_alumnus")
         batch_op.drop_index("ix_access_log_account")
     op.drop_table("access_log")
+
+
+def create_merged_references_table() -> None:
+    op.create_table(
+        "merged_references",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("merge_id", sa.String(length=36), nullable=False),
+        sa.Column("table_name", sa.String(length=50), nullable=False),
+        sa.Column("row_id", sa.String(length=36), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("merged_references", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_merged_references_merge_id"), ["merge_id"], unique=False
+        )
+
+
+def drop_merged_references_table() -> None:
+    with op.batch_alter_table("merged_references", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_merged_references_merge_id"))
+    op.drop_table("merged_references")

@@ -1,0 +1,30 @@
+"""merged references: rows moved by registry merges, for their undo
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-06 03:50:00
+
+"""
+
+from collections.abc import Sequence
+
+from services.common.migrations.shared_tables import (
+    create_merged_references_table,
+    drop_merged_references_table,
+)
+
+# revision identifiers, used by Alembic.
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    create_merged_references_table()
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    drop_merged_references_table()
