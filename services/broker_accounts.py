@@ -157,7 +157,7 @@ def password_hash(password: str, salt: bytes | None = None) -> str:
     return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
 
 
-def _topology(vhost: str) -> dict[str, list[dict[str, Any]]]:
+def _topology(vhost: str, queue_type: str | None) -> dict[str, list[dict[str, Any]]]:
     """The event exchanges and every consumer's queues, declared exactly as the services
     declare them, so that an event published before its consumer first starts waits in
     the queue (and no service needs the right to declare another's queues)."""
@@ -168,7 +168,9 @@ def _topology(vhost: str) -> dict[str, list[dict[str, Any]]]:
 
     exchanges = [get_rpc_exchange({})]
     exchanges += [get_event_exchange(entry.name, {}) for entry in catalogue.publishers()]
-    queues = [q for entry in catalogue.SERVICES for q in event_queues(entry.service_class())]
+    queues = [
+        q for entry in catalogue.SERVICES for q in event_queues(entry.service_class(), queue_type)
+    ]
     return {
         "exchanges": [
             {
@@ -212,9 +214,11 @@ def definitions(
     prefix: str | None = None,
     passwords: dict[str, str] | None = None,
     grants: list[Grant] | None = None,
+    queue_type: str | None = None,
 ) -> dict[str, Any]:
     """The RabbitMQ definitions of the platform: `passwords` by service name; a user
-    without one gets an empty hash, which no password opens."""
+    without one gets an empty hash, which no password opens; the event queues of
+    `queue_type` (default `EVENT_QUEUE_TYPE`)."""
     vhost = config.get("BROKER_VHOST") if vhost is None else vhost
     grants = service_grants(prefix) if grants is None else grants
     passwords = passwords or {}
@@ -254,16 +258,21 @@ def definitions(
             for g in grants
             if g.rpc_write is not None
         ],
-        **_topology(vhost),
+        **_topology(vhost, queue_type),
     }
 
 
-def definitions_file() -> str:
-    """deploy/rabbitmq-definitions.json: the platform's definitions for the default vhost
-    and account names, without passwords (`make deploy-files`). One item a line, so that
-    the broker's container can put each account's password in with `sed`
-    (deployfiles.py, `rabbitmq_entrypoint`)."""
-    document = definitions(config.DEFAULTS["BROKER_VHOST"], config.DEFAULTS["BROKER_USER_PREFIX"])
+def definitions_file(queue_type: str = "classic") -> str:
+    """The platform's definitions for the default vhost and account names, without
+    passwords (`make deploy-files`: deploy/rabbitmq-definitions.json for one node, classic
+    queues; the cluster's in deploy/k8s, quorum queues). One item a line, so that the
+    broker's container can put each account's password in with `sed` (deployfiles.py,
+    `rabbitmq_entrypoint`)."""
+    document = definitions(
+        config.DEFAULTS["BROKER_VHOST"],
+        config.DEFAULTS["BROKER_USER_PREFIX"],
+        queue_type=queue_type,
+    )
     sections = []
     for key, items in document.items():
         lines = ",\n".join(f"    {json.dumps(item, ensure_ascii=False)}" for item in items)

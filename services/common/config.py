@@ -86,6 +86,9 @@ DEFAULTS: dict[str, str] = {
     "BROKER_USER_PREFIX": "alumni-",
     "BROKER_MANAGEMENT_URL": "",
     "BROKER_PROVISION": "1",
+    # `classic` on one node; `quorum` on a cluster (deploy/k8s): every event consumer's
+    # queue and its retry and dead-letter queues (docs/operations.md)
+    "EVENT_QUEUE_TYPE": "classic",
     "AMQP_SSL_CA_CERTS": "",
     "AMQP_SSL_CERTFILE": "",
     "AMQP_SSL_KEYFILE": "",
@@ -209,6 +212,23 @@ def operator_amqp_uri(overrides: Mapping[str, Any] | None = None) -> str:
     """What operator commands on this machine (roster backfill, demo data) connect with:
     the gateway's account, the one that may call every service (docs/security/broker.md)."""
     return service_amqp_uri("gateway", overrides)
+
+
+EVENT_QUEUE_TYPES = ("classic", "quorum")
+
+
+def event_queue_arguments(
+    overrides: Mapping[str, Any] | None = None, queue_type: str | None = None
+) -> dict[str, str]:
+    """The declaration arguments of every event consumer's queues: the queue type
+    (`EVENT_QUEUE_TYPE`, or `queue_type` when given). A queue's type is fixed when it is
+    first declared, so every declarer (the services, the broker's definitions) asks this.
+    Classic is the broker's default and is declared without the argument, as queues were
+    before there was a choice (a declaration that adds it to an existing queue fails)."""
+    chosen = queue_type or get("EVENT_QUEUE_TYPE", overrides)
+    if chosen not in EVENT_QUEUE_TYPES:
+        raise ValueError(f"EVENT_QUEUE_TYPE must be one of {EVENT_QUEUE_TYPES}, not {chosen!r}")
+    return {} if chosen == "classic" else {"x-queue-type": chosen}
 
 
 def amqp_ssl(overrides: Mapping[str, Any] | None = None) -> dict[str, Any] | None:

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Mapping
+from typing import Any
 
 from kombu import Queue
 from nameko.amqp.publish import get_producer
@@ -107,13 +109,25 @@ class ReliableEventHandler(EventHandler):
 
     def setup(self) -> None:
         super().setup()
-        # Retry and dead-letter queues exist before the first message can need them.
-        declare_queues(
-            self.container.config[AMQP_URI_CONFIG_KEY], self.side_queues(self.queue.name)
+        # nameko's own declaration, with the platform's queue type: the queue consumer
+        # reads `self.queue` when it connects, after this.
+        self.queue, *side_queues = self.queues_for(
+            self.container.service_name, self.method_name, self.container.config
         )
+        # Retry and dead-letter queues exist before the first message can need them.
+        declare_queues(self.container.config[AMQP_URI_CONFIG_KEY], side_queues)
 
-    def queues_for(self, service_name: str, method_name: str) -> list[Queue]:
-        """Every queue this handler uses, declared exactly as nameko declares its own."""
+    def queues_for(
+        self,
+        service_name: str,
+        method_name: str,
+        overrides: Mapping[str, Any] | None = None,
+        queue_type: str | None = None,
+    ) -> list[Queue]:
+        """Every queue this handler uses, as nameko declares its own but of the platform's
+        queue type (`EVENT_QUEUE_TYPE` from `overrides` or the environment, or
+        `queue_type`)."""
+        arguments = config.event_queue_arguments(overrides, queue_type)
         name = f"evt-{self.source_service}-{self.event_type}--{service_name}.{method_name}"
         handler_queue = Queue(
             name,
@@ -122,15 +136,17 @@ class ReliableEventHandler(EventHandler):
             durable=True,
             auto_delete=False,
             exclusive=False,
+            queue_arguments=arguments or None,
         )
-        return [handler_queue, *self.side_queues(name)]
+        return [handler_queue, *self.side_queues(name, arguments)]
 
-    def side_queues(self, name: str) -> list[Queue]:
+    def side_queues(self, name: str, arguments: dict[str, str]) -> list[Queue]:
         queues = [
             Queue(
                 retry_queue_name(name, step),
                 durable=True,
                 queue_arguments={
+                    **arguments,
                     "x-message-ttl": int(delay * 1000),
                     "x-dead-letter-exchange": "",
                     "x-dead-letter-routing-key": name,
@@ -138,7 +154,9 @@ class ReliableEventHandler(EventHandler):
             )
             for step, delay in enumerate(self.retry_delays, start=1)
         ]
-        queues.append(Queue(dead_letter_queue_name(name), durable=True))
+        queues.append(
+            Queue(dead_letter_queue_name(name), durable=True, queue_arguments=arguments or None)
+        )
         return queues
 
     def handle_message(self, body, message) -> None:
@@ -208,7 +226,10 @@ class ReliableEventHandler(EventHandler):
         amqp_uri = self.container.config[AMQP_URI_CONFIG_KEY]
         # Declared again on each new connection: a broker that comes back without its data
         # has no side queues, and a copy sent to a missing queue is silently dropped.
-        (target_queue,) = [q for q in self.side_queues(self.queue.name) if q.name == target]
+        arguments = config.event_queue_arguments(self.container.config)
+        (target_queue,) = [
+            q for q in self.side_queues(self.queue.name, arguments) if q.name == target
+        ]
         with get_producer(amqp_uri, confirms=True, ssl=config.amqp_ssl()) as producer:
             producer.publish(
                 message.body,

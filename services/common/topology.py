@@ -29,11 +29,12 @@ def reliable_handlers(service_cls: type) -> list[tuple[str, ReliableEventHandler
     ]
 
 
-def event_queues(service_cls: type) -> list[Queue]:
+def event_queues(service_cls: type, queue_type: str | None = None) -> list[Queue]:
+    """Every queue of its reliable handlers, of `queue_type` (default `EVENT_QUEUE_TYPE`)."""
     return [
         queue
         for method_name, handler in reliable_handlers(service_cls)
-        for queue in handler.queues_for(service_cls.name, method_name)
+        for queue in handler.queues_for(service_cls.name, method_name, queue_type=queue_type)
     ]
 
 

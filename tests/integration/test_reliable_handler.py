@@ -300,3 +300,44 @@ def test_a_retry_copy_keeps_its_verified_publisher_but_nobody_else_can_claim_one
     assert dead.payload == forged
     assert "发布者" in dead.headers[ERROR_HEADER]
     assert handled == [event["event_id"], event["event_id"]]
+
+
+def test_on_a_cluster_every_queue_of_a_handler_is_a_quorum_queue(container_factory, rabbit_config):
+    """EVENT_QUEUE_TYPE=quorum (deploy/k8s): the handler's queue and its retry and
+    dead-letter queues are quorum queues, retries still wait out their delay there and a
+    message that keeps failing still ends in the dead-letter queue."""
+    calls = []
+
+    class OnCluster:
+        name = "on_cluster"
+
+        @reliable_event_handler("registry", "alumnus_registered", retry_delays=RETRY_DELAYS)
+        def on_registered(self, event):
+            calls.append(time.monotonic())
+            raise RuntimeError("still failing")
+
+    container_factory(OnCluster, {**rabbit_config, "EVENT_QUEUE_TYPE": "quorum"}).start()
+    queue = handler_queue("on_cluster", "on_registered")
+    names = [queue, retry_queue_name(queue, 1), retry_queue_name(queue, 2)]
+    names.append(dead_letter_queue_name(queue))
+    vhost = quote(rabbit_config["AMQP_URI"].rsplit("/", 1)[1], safe="")
+    management = Management.from_settings(rabbit_config["AMQP_URI"])
+    for name in names:
+        assert management.request("GET", f"queues/{vhost}/{quote(name, safe='')}")["type"] == (
+            "quorum"
+        ), name
+
+    publish(rabbit_config, registered_event())
+    amqp_uri = rabbit_config["AMQP_URI"]
+    wait_until(lambda: message_count(amqp_uri, dead_letter_queue_name(queue)) == 1)
+    assert len(calls) == 3
+    assert calls[2] - calls[1] >= RETRY_DELAYS[1] - 0.05
+
+
+def test_the_event_queue_type_is_checked():
+    from services.common import config
+
+    assert config.event_queue_arguments({"EVENT_QUEUE_TYPE": "classic"}) == {}
+    assert config.event_queue_arguments({}, queue_type="quorum") == {"x-queue-type": "quorum"}
+    with pytest.raises(ValueError, match="EVENT_QUEUE_TYPE"):
+        config.event_queue_arguments({"EVENT_QUEUE_TYPE": "stream"})
