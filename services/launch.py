@@ -3,6 +3,9 @@ bring its database to the latest schema, run its launch hooks, declare its event
 (waiting for the broker if it is not up yet), then hand over to nameko.
 
     python -m services.launch <service>     (the names: services/common/catalogue.py)
+    python -m services.launch <service> --migrations wait
+        on a cluster, where a Job migrates before the services start (deploy/k8s): wait
+        for the database to be at head instead of migrating
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 import sys
 
 from services.common import catalogue, config
-from services.common.migrate import upgrade
+from services.common.migrate import upgrade, wait_for_head
 from services.common.topology import declare_event_queues
 
 
@@ -32,14 +35,22 @@ def run_hook(hook: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Migrate and run one service.")
     parser.add_argument("service", choices=catalogue.names())
+    parser.add_argument(
+        "--migrations",
+        choices=("run", "wait"),
+        default="run",
+        help="run the migrations (default), or wait for a migrations Job to have run them",
+    )
     args = parser.parse_args(argv)
     config.private_files()
     logging.config.dictConfig(config.nameko_config()["LOGGING"])
     entry = catalogue.by_name(args.service)
     # From here on the service, and nameko after the exec, connect with its own account.
     os.environ["AMQP_URI"] = config.service_amqp_uri(entry.name)
-    if entry.database:
+    if entry.database and args.migrations == "run":
         upgrade(entry.name)
+    elif entry.database:
+        wait_for_head(entry.name)
     for hook in entry.on_launch:
         run_hook(hook)
     # Its own queues only: its account may declare no other's. Every consumer's queues
