@@ -1,7 +1,8 @@
 """The deploy files that list services, generated from the service catalogue.
 
     python -m services.deployfiles          # write deploy/docker-compose.yml, postgres-init.sql,
-                                            # the broker's definitions and its entrypoint
+                                            # the broker's definitions and its entrypoint, and
+                                            # the cluster's manifests (deploy/k8s/base)
     python -m services.deployfiles --check  # exit 1 when a committed file is out of date
 
 `make deploy-files` runs the first; a test runs the second, so a new catalogue entry
@@ -26,6 +27,7 @@ BROKER_ENTRYPOINT_FILE = ROOT / "deploy" / "rabbitmq-entrypoint.sh"
 BROKER_CONF_FILE = ROOT / "deploy" / "rabbitmq.conf"
 RENDERED_DEFINITIONS = "/tmp/alumni-definitions.json"
 GATEWAY_PORT = 8000
+GATEWAY_HOST_PORTS = 10
 
 COMPOSE_HEADER = """\
 # Alumni platform: RabbitMQ, PostgreSQL and the nameko services, one image for all.
@@ -188,13 +190,16 @@ def _service_block(entry: ServiceEntry) -> str:
     if entry.database:
         lines += _condition("postgres")
     if entry.readiness == HTTP_PROBE:
+        last_host_port = GATEWAY_PORT + GATEWAY_HOST_PORTS - 1
         for other in catalogue.rpc_services():
             lines += _condition(other.name)
         lines += [
             "    ports:",
             "      # On the host's loopback only: a TLS proxy on the host is the public door",
             "      # (docs/deploy.md), so tokens and personal data never cross a network in clear.",
-            f'      - "127.0.0.1:{GATEWAY_PORT}:{GATEWAY_PORT}"',
+            "      # A range, so that `--scale gateway=N` gives each instance a port of its own",
+            "      # (the proxy balances over them: docs/operations.md).",
+            f'      - "127.0.0.1:{GATEWAY_PORT}-{last_host_port}:{GATEWAY_PORT}"',
         ]
     lines.append("    healthcheck:")
     if entry.readiness == HTTP_PROBE:
@@ -282,20 +287,26 @@ def postgres_init_file() -> str:
     return "\n".join(lines) + "\n"
 
 
-GENERATED = {
-    COMPOSE_FILE: compose_file,
-    POSTGRES_INIT_FILE: postgres_init_file,
-    BROKER_DEFINITIONS_FILE: broker_accounts.definitions_file,
-    BROKER_ENTRYPOINT_FILE: rabbitmq_entrypoint,
-    BROKER_CONF_FILE: rabbitmq_conf,
-}
+def generated() -> dict[Path, str]:
+    """Every generated deploy file with its content: compose's and the cluster's."""
+    files = {
+        COMPOSE_FILE: compose_file(),
+        POSTGRES_INIT_FILE: postgres_init_file(),
+        BROKER_DEFINITIONS_FILE: broker_accounts.definitions_file(),
+        BROKER_ENTRYPOINT_FILE: rabbitmq_entrypoint(),
+        BROKER_CONF_FILE: rabbitmq_conf(),
+    }
+    from services import k8sfiles
+
+    files.update(k8sfiles.generated_files(rabbitmq_entrypoint(), postgres_init_file()))
+    return files
 
 
 def stale_files() -> list[Path]:
     return [
         path
-        for path, render in GENERATED.items()
-        if not path.exists() or path.read_text() != render()
+        for path, content in generated().items()
+        if not path.exists() or path.read_text() != content
     ]
 
 
@@ -308,8 +319,9 @@ def main(argv: list[str] | None = None) -> int:
         for path in stale:
             print(f"out of date: {path.relative_to(ROOT)} (run `make deploy-files`)")
         return 1 if stale else 0
-    for path, render in GENERATED.items():
-        path.write_text(render())
+    for path, content in generated().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
 

@@ -279,11 +279,22 @@ def test_gateway_is_published_on_the_hosts_loopback_only(compose):
     """The container listens on all its interfaces, but the host publishes it on 127.0.0.1:
     the public door is a TLS proxy on the host (docs/deploy.md), never plain HTTP."""
     gateway = compose["services"]["gateway"]
-    assert [str(p) for p in gateway["ports"]] == ["127.0.0.1:8000:8000"]
+    assert [str(p) for p in gateway["ports"]] == ["127.0.0.1:8000-8009:8000"]
     for name, service in compose["services"].items():
         for port in service.get("ports", []):
             assert str(port).startswith("127.0.0.1:"), (name, port)
     assert _environment(gateway)["WEB_SERVER_ADDRESS"] == "0.0.0.0:8000"
+
+
+def test_every_service_can_be_scaled(compose):
+    """`docker compose up --scale events=2` (any service): no fixed container name, and no
+    fixed host port (the gateway's is a range, one port an instance)."""
+    for name in catalogue.names():
+        service = compose["services"][name]
+        assert "container_name" not in service, name
+        for port in service.get("ports", []):
+            host = str(port).split(":")[1]
+            assert "-" in host, (name, port)
 
 
 def test_secrets_are_required_from_the_environment(compose):
