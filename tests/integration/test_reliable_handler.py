@@ -15,6 +15,7 @@ from nameko.standalone.events import event_dispatcher
 from sqlalchemy import Integer, String, create_engine, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from services import deadletters
 from services.broker_accounts import Management
 from services.common.contracts import build_event
 from services.common.dependencies import Database
@@ -341,3 +342,61 @@ def test_the_event_queue_type_is_checked():
     assert config.event_queue_arguments({}, queue_type="quorum") == {"x-queue-type": "quorum"}
     with pytest.raises(ValueError, match="EVENT_QUEUE_TYPE"):
         config.event_queue_arguments({"EVENT_QUEUE_TYPE": "stream"})
+
+
+def test_dead_letters_are_shown_and_replayed_once_the_cause_is_fixed(
+    container_factory, rabbit_config, accounts
+):
+    """services/deadletters.py, as the consumer's own account: a dead event goes back to
+    its handler and is handled; a forged one is refused again and stays dead; a replay of
+    other events leaves them where they are."""
+    handled = []
+    broken = [True]
+
+    class Mends:
+        name = "mends"
+
+        @reliable_event_handler("registry", "alumnus_registered", retry_delays=RETRY_DELAYS)
+        def on_registered(self, event):
+            if broken[0]:
+                raise RuntimeError("a bug, fixed later")
+            handled.append(event["event_id"])
+
+    consumer_user, consumer_uri = accounts["consumer"]
+    publisher_user, publisher_uri = accounts["publisher"]
+    other_user, other_uri = accounts["other"]
+    settings = {**rabbit_config, "AMQP_URI": consumer_uri, "REGISTRY_AMQP_URI": publisher_uri}
+    container_factory(Mends, settings).start()
+    queue = handler_queue("mends", "on_registered")
+    dead_queue = dead_letter_queue_name(queue)
+    event = registered_event()
+    dispatch = event_dispatcher({"AMQP_URI": publisher_uri}, user_id=publisher_user)
+    dispatch("registry", "alumnus_registered", event)
+    forged = registered_event("冒名者")
+    with get_producer(other_uri) as producer:
+        producer.publish(
+            forged, exchange="", routing_key=queue, serializer="json", user_id=other_user
+        )
+    wait_until(lambda: deadletters.counts(consumer_uri, [dead_queue])[dead_queue] == 2)
+
+    shown = {dead.event_id: dead for dead in deadletters.show(consumer_uri, dead_queue)}
+    assert shown[event["event_id"]].attempts == 3
+    assert "a bug, fixed later" in shown[event["event_id"]].error
+    assert "发布者" in shown[forged["event_id"]].error
+    assert deadletters.replay(consumer_uri, dead_queue, {"no-such-event"}) == 0
+    assert deadletters.counts(consumer_uri, [dead_queue])[dead_queue] == 2
+
+    broken[0] = False
+    assert deadletters.replay(consumer_uri, dead_queue) == 2
+    wait_until(lambda: handled == [event["event_id"]])
+    wait_until(lambda: deadletters.counts(consumer_uri, [dead_queue])[dead_queue] == 1)
+    (still_dead,) = deadletters.show(consumer_uri, dead_queue)
+    assert still_dead.event_id == forged["event_id"]
+    eventlet.sleep(QUIET_SECONDS)
+    assert handled == [event["event_id"]]
+
+
+def test_the_dead_letter_command_names_a_queue_it_does_not_know(capsys):
+    assert deadletters.main(["replay", "notify", "--queue", "no-such-queue.dead"]) == 2
+    assert "no dead-letter queue no-such-queue.dead" in capsys.readouterr().err
+    assert all(q.endswith(".dead") for q in deadletters.dead_letter_queues("notify"))
