@@ -195,7 +195,7 @@ class StoryInput(StrictSchema):
     department_id = fields.UUID(
         load_default=None,
         allow_none=True,
-        metadata={"description": "the office may file it under a department; a liaison's is theirs"},
+        metadata={"description": "the office may name a department; a liaison's is theirs"},
     )
 
     @validates_schema
