@@ -27,9 +27,10 @@ STORY_STATUSES = ["draft", "reviewed", "published", "withdrawn"]
 NEWS_STATUSES = ["submitted", "accepted", "dismissed"]
 MAX_STORY_ALUMNI = 20
 
-# A tag, a comment, a doctype or a processing instruction: `<` followed by a letter, `/`,
-# `!` or `?`. A lone `<` in prose ("成绩 < 60") is not one.
-MARKUP = re.compile(r"<\s*[/!?]?\s*[A-Za-z]")
+# What an HTML parser opens a tag, a comment, a doctype or a processing instruction on: `<`
+# followed at once by a letter, `/` and a letter, `!` or `?`. A `<` in prose ("成绩 < 60",
+# "a < b") is not one, and stays as it was written.
+MARKUP = re.compile(r"<(?:[!?]|/?[A-Za-z])")
 
 
 class PlainText(Text):
