@@ -12,6 +12,7 @@ import re
 from marshmallow import ValidationError, fields, validates_schema
 
 from services.common.contracts.base import (
+    Flag,
     Name,
     PageQuery,
     StrictSchema,
@@ -278,7 +279,7 @@ class NewsInput(StrictSchema):
 
 
 class NewsAcceptance(StrictSchema):
-    make_story = fields.Boolean(
+    make_story = Flag(
         load_default=False,
         metadata={"description": "true: a story draft is made from it, with the alumnus linked"},
     )
