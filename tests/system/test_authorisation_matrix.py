@@ -2787,6 +2787,15 @@ CA_STORY = "/api/v1/staff/stories/{story_id}"
 CA_NEWS = "/api/v1/alumni-news/{news_id}"
 
 
+# The path parameter a record of the world's goes in, by the prefix of its key.
+CA_PATH_KEYS = {
+    "ca_entry": "entry_id",
+    "ca_nom": "entry_id",
+    "ca_story": "story_id",
+    "ca_news": "news_id",
+}
+
+
 def ca_liaison_id(world: World) -> str:
     if "ca_liaison_id" not in world.ev:
         world.ev["ca_liaison_id"] = world.call("liaison", "GET", "/api/v1/me").json()["id"]
@@ -2814,9 +2823,8 @@ def ca_on(key: str, make: Callable[[World], dict], json: Any = None):
     def request(world: World, role: str) -> Request:
         if key not in world.ev:
             world.ev[key] = make(world)["id"]
-        path_key = "entry_id" if key.startswith("ca_entry") or key.startswith("ca_nom") else None
-        path_key = path_key or ("story_id" if "story" in key else "news_id")
-        return Request({path_key: world.ev[key]}, json=json)
+        kind = next(kind for prefix, kind in CA_PATH_KEYS.items() if key.startswith(prefix))
+        return Request({kind: world.ev[key]}, json=json)
 
     return request
 
