@@ -364,3 +364,33 @@ def _as_date(value: Any):
     from datetime import date
 
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def held_on(session: Session, alumnus_id: str) -> list[dict[str, Any]]:
+    """Every nomination and archive entry of one alumnus, with its log and honours: their
+    part of the person's export (PIPL art. 45, services/registry/rights.py)."""
+    entries = session.scalars(
+        select(DistinguishedEntry)
+        .where(DistinguishedEntry.alumnus_id == str(alumnus_id))
+        .order_by(DistinguishedEntry.seq)
+    ).all()
+    held = []
+    for entry, shown in zip(entries, _entries(session, entries), strict=True):
+        log = session.scalars(
+            select(DistinguishedInteraction)
+            .where(DistinguishedInteraction.entry_seq == entry.seq)
+            .order_by(DistinguishedInteraction.seq)
+        )
+        honours = session.scalars(
+            select(DistinguishedHonour)
+            .where(DistinguishedHonour.entry_seq == entry.seq)
+            .order_by(DistinguishedHonour.seq)
+        )
+        held.append(
+            {
+                **shown,
+                "interactions": [interaction_to_dict(row, entry.id) for row in log],
+                "honours": [honour_to_dict(row, entry.id) for row in honours],
+            }
+        )
+    return held

@@ -376,3 +376,14 @@ def _news_item(session: Session, news_id: str, lock: bool = False) -> AlumniNews
 
 def news_not_found(news_id: str) -> NotFound:
     return NotFound("校友动态不存在。", {"news_id": str(news_id)}, reason="news_not_found")
+
+
+def held_on(session: Session, alumnus_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The stories about one alumnus and the news collected on them: their part of the
+    person's export (PIPL art. 45, services/registry/rights.py)."""
+    about = select(StoryAlumnus.story_seq).where(StoryAlumnus.alumnus_id == str(alumnus_id))
+    told = session.scalars(select(Story).where(Story.seq.in_(about)).order_by(Story.seq)).all()
+    news = session.scalars(
+        select(AlumniNews).where(AlumniNews.alumnus_id == str(alumnus_id)).order_by(AlumniNews.seq)
+    ).all()
+    return {"stories": _stories(session, told), "news": _news(session, news)}

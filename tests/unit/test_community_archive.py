@@ -268,3 +268,24 @@ def test_a_liaison_lists_only_their_own_stewardship():
     assert rules.scope_archive(principal("committee"), {"steward_id": "you"}) == {
         "steward_id": "you"
     }
+
+
+def test_the_persons_export_holds_the_archive_stories_and_news(session, place):
+    from services.registry import rights
+
+    entry = archive.nominate(session, {"alumnus_id": place["alumnus"], "reasons": "好"}, OFFICE)
+    archive.decide(session, entry["id"], "approve", OFFICE)
+    archive.add_interaction(
+        session,
+        entry["id"],
+        {"kind": "call", "occurred_on": "2026-01-02", "summary": "电话"},
+        OFFICE,
+    )
+    stories.create_story(session, story_input(place["alumnus"]), OFFICE)
+    news = {"alumnus_id": place["alumnus"], "headline": "喜讯", "body": "内容", "source": "校报"}
+    stories.submit_news(session, news, OFFICE)
+    session.commit()
+    export = rights.export_person(session, place["alumnus"])
+    assert [e["id"] for e in export["distinguished"]] == [entry["id"]]
+    assert export["distinguished"][0]["interactions"][0]["summary"] == "电话"
+    assert len(export["stories"]) == 1 and len(export["news"]) == 1
