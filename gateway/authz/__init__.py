@@ -16,6 +16,7 @@ handler runs; the modules here decide only what depends on the record at hand:
 - registry.py: alumni (search scope, read, create, update, personal fields);
 - events.py: events, registrations, check-in tokens, activity reports;
 - visits.py, plans.py, feedback.py (suggestions and service requests), projects.py.
+- community_archive.py: the distinguished-alumni archive (its steward), stories, news.
 
 Personal fields (phone, e-mail, WeChat; the contacts of visits, projects and
 rosters) are shown unmasked only to the office and the liaison of the

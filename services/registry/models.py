@@ -348,3 +348,7 @@ class ErasureRequest(Base):
 
 class AccessLogEntry(AccessLogMixin, Base):
     """Who read which personal fields of which alumnus unmasked (services/common/access_log.py)."""
+
+
+# The community archive and stories tables (docs/community.md) join this metadata.
+from services.registry import community_archive_models  # noqa: E402, F401

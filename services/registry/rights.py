@@ -37,7 +37,7 @@ from services.common.visibility import (
     may_see_personal_fields,
     shown_fields,
 )
-from services.registry import domain, sessions
+from services.registry import archive, domain, sessions, stories
 from services.registry.models import (
     AccessLogEntry,
     Account,
@@ -166,6 +166,9 @@ def export_person(session: Session, alumnus_id: str) -> dict[str, Any]:
         "history": history,
         "account": domain.account_to_dict(account) if account else None,
         "erasure_requests": [erasure_to_dict(r) for r in requests],
+        # docs/community.md: the distinguished-alumni archive, stories about them, news on them.
+        "distinguished": archive.held_on(session, alumnus["id"]),
+        **stories.held_on(session, alumnus["id"]),
     }
 
 

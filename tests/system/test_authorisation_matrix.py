@@ -2779,6 +2779,411 @@ MATRIX += [
 ]
 
 
+# ---- the distinguished-alumni archive, stories and news (docs/community.md) ----------------
+
+CA_NOMINATIONS = "/api/v1/distinguished/nominations"
+CA_ENTRY = "/api/v1/distinguished/{entry_id}"
+CA_STORY = "/api/v1/staff/stories/{story_id}"
+CA_NEWS = "/api/v1/alumni-news/{news_id}"
+
+
+# The path parameter a record of the world's goes in, by the prefix of its key.
+CA_PATH_KEYS = {
+    "ca_entry": "entry_id",
+    "ca_nom": "entry_id",
+    "ca_story": "story_id",
+    "ca_news": "news_id",
+}
+
+
+def ca_liaison_id(world: World) -> str:
+    if "ca_liaison_id" not in world.ev:
+        world.ev["ca_liaison_id"] = world.call("liaison", "GET", "/api/v1/me").json()["id"]
+    return world.ev["ca_liaison_id"]
+
+
+def ca_nomination(world: World, by: str = "office") -> dict:
+    """A fresh nomination of a fresh alumnus of department A, by the office or the liaison."""
+    body = {"alumnus_id": world.new_alumnus(world.dept_a)["id"], "reasons": "贡献突出"}
+    response = world.call(by, "POST", CA_NOMINATIONS, json=body)
+    assert response.status_code == 201, response.text[:300]
+    return response.json()
+
+
+def ca_entry(world: World, stewarded: bool = False) -> dict:
+    """A fresh archive entry; `stewarded`: the world's liaison looks after it."""
+    entry = ca_nomination(world)
+    body = {"steward_id": ca_liaison_id(world)} if stewarded else {}
+    return world.office("POST", f"{CA_NOMINATIONS}/{entry['id']}/approve", body)
+
+
+def ca_on(key: str, make: Callable[[World], dict], json: Any = None):
+    """A request about one record of the world's, made once (read-only rows share it)."""
+
+    def request(world: World, role: str) -> Request:
+        if key not in world.ev:
+            world.ev[key] = make(world)["id"]
+        kind = next(kind for prefix, kind in CA_PATH_KEYS.items() if key.startswith(prefix))
+        return Request({kind: world.ev[key]}, json=json)
+
+    return request
+
+
+def ca_story(world: World, department: str = "a", steps: tuple[str, ...] = ()) -> dict:
+    """A fresh story of department A or B by the office, taken through `steps`."""
+    alumnus = world.alumnus_a if department == "a" else world.alumnus_b
+    body = {
+        "title": "校友风采" + unique(""),
+        "body": "他的故事。",
+        "alumni": [{"alumnus_id": alumnus}],
+        "department_id": world.dept(department),
+    }
+    story = world.office("POST", "/api/v1/staff/stories", body)
+    for step in steps:
+        story = world.office("POST", f"/api/v1/staff/stories/{story['id']}/{step}")
+    return story
+
+
+def ca_published(world: World) -> str:
+    """The world's published story (made once)."""
+    if "ca_story_pub" not in world.ev:
+        world.ev["ca_story_pub"] = ca_story(world, "a", ("review", "publish"))["id"]
+    return world.ev["ca_story_pub"]
+
+
+def ca_news(world: World, by: str = "liaison") -> dict:
+    body = {
+        "alumnus_id": world.alumnus_a,
+        "headline": "校友获奖",
+        "body": "获得年度奖项。",
+        "source": "校报",
+    }
+    response = world.call(by, "POST", "/api/v1/alumni-news", json=body)
+    assert response.status_code == 201, response.text[:300]
+    return response.json()
+
+
+def ca_body_about(department: str, make: Callable[[World, str], dict]):
+    """A body naming a fresh alumnus of department A or B, or alumnus a or b."""
+
+    def request(world: World, role: str) -> Request:
+        return Request(json=make(world, department))
+
+    return request
+
+
+def ca_nomination_body(world: World, department: str) -> dict:
+    alumnus = world.new_alumnus(world.dept(department))
+    return {"alumnus_id": alumnus["id"], "reasons": "科研成就突出"}
+
+
+def ca_story_body(world: World, department: str) -> dict:
+    alumnus = world.alumnus_a if department == "a" else world.alumnus_b
+    return {"title": "校友风采", "body": "故事。", "alumni": [{"alumnus_id": alumnus}]}
+
+
+def ca_news_body(world: World, department: str) -> dict:
+    alumnus = world.alumnus_a if department == "a" else world.alumnus_b
+    return {"alumnus_id": alumnus, "headline": "喜讯", "body": "内容。", "source": "校报"}
+
+
+@on_success
+def ca_liaison_sees_own_nominations(world: World, role: str, response: requests.Response) -> None:
+    if role == "liaison":
+        mine = ca_liaison_id(world)
+        assert all(item["nominator_id"] == mine for item in response.json()["items"])
+
+
+@on_success
+def ca_liaison_sees_stewarded_only(world: World, role: str, response: requests.Response) -> None:
+    if role == "liaison":
+        mine = ca_liaison_id(world)
+        assert all(item["steward"]["id"] == mine for item in response.json()["items"])
+
+
+@on_success
+def ca_liaison_sees_department_a(world: World, role: str, response: requests.Response) -> None:
+    if role == "liaison":
+        assert all(item["department_id"] == world.dept_a for item in response.json()["items"])
+
+
+@on_success
+def ca_public_shows_names_only(world: World, role: str, response: requests.Response) -> None:
+    for alumnus in (world.alumnus_a, world.alumnus_b):
+        assert alumnus not in response.text
+    assert PHONE not in response.text
+
+
+def ca_fresh_entry(stewarded: bool, json: Any = None):
+    return fresh("entry_id", lambda world: ca_entry(world, stewarded), json)
+
+
+STEWARDED = ca_on("ca_entry_stewarded", lambda world: ca_entry(world, True))
+NOT_STEWARDED = ca_on("ca_entry_other", lambda world: ca_entry(world, False))
+INTERACTION = {"kind": "call", "occurred_on": "2026-11-20", "summary": "电话问候"}
+HONOUR = {"year": 2025, "title": "杰出校友奖", "citation": "表彰其贡献。"}
+
+MATRIX += [
+    Row(
+        "POST",
+        CA_NOMINATIONS,
+        "an alumnus of department A",
+        roles(201, 403, 201, 403),
+        ca_body_about("a", ca_nomination_body),
+    ),
+    Row(
+        "POST",
+        CA_NOMINATIONS,
+        "an alumnus of department B",
+        roles(201, 403, 422, 403),
+        ca_body_about("b", ca_nomination_body),
+    ),
+    Row("GET", CA_NOMINATIONS, "the list", staff(200), check=ca_liaison_sees_own_nominations),
+    Row(
+        "GET",
+        CA_NOMINATIONS + "/{entry_id}",
+        "the liaison's own",
+        staff(200),
+        ca_on("ca_nom_liaison", lambda world: ca_nomination(world, "liaison")),
+    ),
+    Row(
+        "GET",
+        CA_NOMINATIONS + "/{entry_id}",
+        "the office's",
+        roles(200, 200, 404, 403),
+        ca_on("ca_nom_office", ca_nomination),
+    ),
+    Row(
+        "POST",
+        CA_NOMINATIONS + "/{entry_id}/approve",
+        "a fresh nomination",
+        office_only(200),
+        fresh("entry_id", ca_nomination),
+    ),
+    Row(
+        "POST",
+        CA_NOMINATIONS + "/{entry_id}/reject",
+        "a fresh nomination",
+        office_only(200),
+        fresh("entry_id", ca_nomination, {"reason": "材料不足"}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/distinguished",
+        "the archive",
+        staff(200),
+        check=ca_liaison_sees_stewarded_only,
+    ),
+    Row("GET", CA_ENTRY, "the liaison is its steward", staff(200), STEWARDED),
+    Row(
+        "GET",
+        CA_ENTRY,
+        "another steward's (liaison: 404)",
+        roles(200, 200, 404, 403),
+        NOT_STEWARDED,
+    ),
+    Row(
+        "GET",
+        CA_ENTRY,
+        "a nomination not approved",
+        roles(404, 404, 404, 403),
+        ca_on("ca_nom_office", ca_nomination),
+    ),
+    Row(
+        "POST",
+        CA_ENTRY + "/steward",
+        "a fresh entry",
+        office_only(200),
+        lambda world, role: Request(
+            {"entry_id": ca_entry(world)["id"]}, json={"steward_id": ca_liaison_id(world)}
+        ),
+    ),
+    Row("GET", CA_ENTRY + "/interactions", "the liaison is its steward", staff(200), STEWARDED),
+    Row(
+        "GET",
+        CA_ENTRY + "/interactions",
+        "another steward's",
+        roles(200, 200, 404, 403),
+        NOT_STEWARDED,
+    ),
+    Row(
+        "POST",
+        CA_ENTRY + "/interactions",
+        "the liaison is its steward",
+        roles(201, 403, 201, 403),
+        ca_on("ca_entry_stewarded", lambda world: ca_entry(world, True), INTERACTION),
+    ),
+    Row(
+        "POST",
+        CA_ENTRY + "/interactions",
+        "another steward's",
+        roles(201, 403, 404, 403),
+        ca_on("ca_entry_other", lambda world: ca_entry(world, False), INTERACTION),
+    ),
+    Row("GET", CA_ENTRY + "/honours", "the liaison is its steward", staff(200), STEWARDED),
+    Row(
+        "GET", CA_ENTRY + "/honours", "another steward's", roles(200, 200, 404, 403), NOT_STEWARDED
+    ),
+    Row(
+        "POST",
+        CA_ENTRY + "/honours",
+        "the liaison is its steward",
+        office_only(201),
+        ca_on("ca_entry_stewarded", lambda world: ca_entry(world, True), HONOUR),
+    ),
+    # ---- stories
+    Row(
+        "POST",
+        "/api/v1/staff/stories",
+        "about an alumnus of department A",
+        roles(201, 403, 201, 403),
+        ca_body_about("a", ca_story_body),
+    ),
+    Row(
+        "POST",
+        "/api/v1/staff/stories",
+        "about an alumnus of department B",
+        roles(201, 403, 422, 403),
+        ca_body_about("b", ca_story_body),
+    ),
+    Row("GET", "/api/v1/staff/stories", "the list", staff(200), check=ca_liaison_sees_department_a),
+    Row(
+        "GET",
+        CA_STORY,
+        "department A's draft",
+        staff(200),
+        ca_on("ca_story_a", lambda world: ca_story(world, "a")),
+    ),
+    Row(
+        "GET",
+        CA_STORY,
+        "department B's draft",
+        roles(200, 200, 404, 403),
+        ca_on("ca_story_b", lambda world: ca_story(world, "b")),
+    ),
+    Row(
+        "PATCH",
+        CA_STORY,
+        "a fresh draft of department A",
+        roles(200, 403, 200, 403),
+        fresh("story_id", lambda world: ca_story(world, "a"), {"title": "新标题"}),
+    ),
+    Row(
+        "PATCH",
+        CA_STORY,
+        "a fresh draft of department B",
+        roles(200, 403, 404, 403),
+        fresh("story_id", lambda world: ca_story(world, "b"), {"title": "新标题"}),
+    ),
+    Row(
+        "POST",
+        CA_STORY + "/review",
+        "a fresh draft",
+        office_only(200),
+        fresh("story_id", ca_story),
+    ),
+    Row(
+        "POST",
+        CA_STORY + "/send-back",
+        "a fresh reviewed one",
+        office_only(200),
+        fresh("story_id", lambda world: ca_story(world, "a", ("review",)), {"note": "请补充"}),
+    ),
+    Row(
+        "POST",
+        CA_STORY + "/publish",
+        "a fresh reviewed one",
+        office_only(200),
+        fresh("story_id", lambda world: ca_story(world, "a", ("review",))),
+    ),
+    Row(
+        "POST",
+        CA_STORY + "/withdraw",
+        "a fresh published one",
+        office_only(200),
+        fresh("story_id", lambda world: ca_story(world, "a", ("review", "publish"))),
+    ),
+    Row(
+        "POST",
+        CA_STORY + "/redraft",
+        "a fresh withdrawn one",
+        office_only(200),
+        fresh("story_id", lambda world: ca_story(world, "a", ("review", "publish", "withdraw"))),
+    ),
+    Row(
+        "GET",
+        "/api/v1/stories",
+        "published ones",
+        everyone(200),
+        lambda world, role: ca_published(world) and Request(),
+        check=ca_public_shows_names_only,
+    ),
+    Row(
+        "GET",
+        "/api/v1/stories/{story_id}",
+        "a published one",
+        everyone(200),
+        lambda world, role: Request({"story_id": ca_published(world)}),
+        check=ca_public_shows_names_only,
+    ),
+    Row(
+        "GET",
+        "/api/v1/stories/{story_id}",
+        "a draft (anonymous too: 404)",
+        everyone(404),
+        ca_on("ca_story_a", lambda world: ca_story(world, "a")),
+    ),
+    Row(
+        "GET",
+        "/api/v1/stories/{story_id}",
+        "a withdrawn one",
+        everyone(404),
+        ca_on(
+            "ca_story_withdrawn",
+            lambda world: ca_story(world, "a", ("review", "publish", "withdraw")),
+        ),
+    ),
+    # ---- alumni news
+    Row(
+        "POST",
+        "/api/v1/alumni-news",
+        "about an alumnus of department A",
+        roles(201, 403, 201, 403),
+        ca_body_about("a", ca_news_body),
+    ),
+    Row(
+        "POST",
+        "/api/v1/alumni-news",
+        "about an alumnus of department B",
+        roles(201, 403, 422, 403),
+        ca_body_about("b", ca_news_body),
+    ),
+    Row("GET", "/api/v1/alumni-news", "the queue", staff(200), check=ca_liaison_sees_department_a),
+    Row("GET", CA_NEWS, "department A's", staff(200), ca_on("ca_news_a", ca_news)),
+    Row(
+        "GET",
+        CA_NEWS,
+        "the office's (no department)",
+        roles(200, 200, 404, 403),
+        ca_on("ca_news_office", lambda world: ca_news(world, "office")),
+    ),
+    Row(
+        "POST",
+        CA_NEWS + "/accept",
+        "a fresh one",
+        office_only(200),
+        fresh("news_id", ca_news, {"make_story": True}),
+    ),
+    Row(
+        "POST",
+        CA_NEWS + "/dismiss",
+        "a fresh one",
+        office_only(200),
+        fresh("news_id", ca_news, {"reason": "来源不可靠"}),
+    ),
+]
+
+
 CASES = [(row, role) for row in MATRIX for role in ROLES]
 
 
