@@ -1,6 +1,6 @@
 """distinguished-alumni archive, stories and alumni news (docs/community.md)
 
-Revision ID: 0008_community_archive
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-06 03:26:35.694728
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0008_community_archive"
+revision: str = "0008"
 down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
