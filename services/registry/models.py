@@ -348,3 +348,8 @@ class ErasureRequest(Base):
 
 class AccessLogEntry(AccessLogMixin, Base):
     """Who read which personal fields of which alumnus unmasked (services/common/access_log.py)."""
+
+
+# Verification, the alumni card and the directory's privacy choices live in a module of
+# their own (issue 11); imported here so that the base's metadata knows their tables.
+from services.registry import identity_models  # noqa: E402, F401
