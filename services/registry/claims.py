@@ -123,6 +123,8 @@ def submit_claim(
     classmates). A student-number claim that does not match raises `not_matched()` after
     counting the failure: the caller must commit before passing the error on."""
     name, year = data["name"].strip(), int(data["class_year"])
+    department_id = data.get("department_id")
+    data = {**data, "department_id": str(department_id) if department_id else None}
     check_throttle(session, name, year, address, now)
     if data.get("student_number"):
         return _claim_by_number(session, data, name, year, address, now, rules)
@@ -140,23 +142,22 @@ class ClaimRefused(Exception):
 def _roster_match(
     session: Session, name: str, year: int, department_id: str | None, number: str | None
 ) -> list[Alumnus]:
-    query = (
-        select(Alumnus)
-        .join(Graduation, Graduation.alumnus_seq == Alumnus.seq)
-        .where(
-            Graduation.class_year == year,
-            Alumnus.name == name,
-            Alumnus.merged_into.is_(None),
-            Alumnus.erased_at.is_(None),
-        )
-    )
+    graduations = select(Graduation.alumnus_seq).where(Graduation.class_year == year)
     if number is None:
-        query = query.where(Graduation.student_number.is_(None))
+        graduations = graduations.where(Graduation.student_number.is_(None))
     else:
-        query = query.where(Graduation.student_number == number)
+        graduations = graduations.where(Graduation.student_number == number)
     if department_id:
-        query = query.where(Graduation.department_id.in_(departments.lineage_ids(department_id)))
-    return list(session.scalars(query.distinct()).all())
+        graduations = graduations.where(
+            Graduation.department_id.in_(departments.lineage_ids(department_id))
+        )
+    query = select(Alumnus).where(
+        Alumnus.seq.in_(graduations),
+        Alumnus.name == name,
+        Alumnus.merged_into.is_(None),
+        Alumnus.erased_at.is_(None),
+    )
+    return list(session.scalars(query).all())
 
 
 def _has_account(session: Session, alumnus_id: str) -> bool:
