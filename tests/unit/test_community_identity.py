@@ -333,7 +333,11 @@ def test_card_tokens_verify_offline_and_fail_tampered_revoked_or_expired():
     body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     body["priv"] = ["library", "gym"]
     forged = base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
-    for bad in (f"{header}.{forged}.{signature}", token[:-2] + "AA", "not-a-token"):
+    middle = len(signature) // 2
+    flipped = (
+        signature[:middle] + ("B" if signature[middle] != "B" else "C") + signature[middle + 1 :]
+    )
+    for bad in (f"{header}.{forged}.{signature}", f"{header}.{payload}.{flipped}", "not-a-token"):
         with pytest.raises(CardTokenInvalid) as refused:
             verify_card_token(bad, public)
         assert refused.value.reason == "invalid"
