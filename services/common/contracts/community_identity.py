@@ -17,6 +17,8 @@ from services.common.contracts.base import (
     one_of,
     pattern,
 )
+from services.common.errors import AppError
+from services.common.paging import decode_cursor
 
 USERNAME = pattern(r"^[A-Za-z0-9_.-]{3,50}$", error="用户名应为 3 到 50 位字母、数字或 _.-。")
 STUDENT_NUMBER = pattern(
@@ -179,7 +181,18 @@ class DirectoryPrivacy(StrictSchema):
     chosen_at = fields.String(required=True, allow_none=True, metadata={"format": "date-time"})
 
 
+def _directory_cursor(value: str) -> None:
+    """A forged cursor is named as such before the search's other rules are applied."""
+    try:
+        decode_cursor(value, (int,))
+    except AppError:
+        raise ValidationError("分页游标无效。") from None
+
+
 class DirectorySearch(PageQuery):
+    cursor = fields.String(
+        load_default=None, allow_none=True, validate=[length(1, 100), _directory_cursor]
+    )
     name = Name(validate=length(1, 50))
     class_year = fields.Integer(validate=in_range(1900, 2100))
     department_id = fields.UUID()
