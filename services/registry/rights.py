@@ -37,7 +37,7 @@ from services.common.visibility import (
     may_see_personal_fields,
     shown_fields,
 )
-from services.registry import domain, sessions
+from services.registry import community_person, domain, sessions
 from services.registry.models import (
     AccessLogEntry,
     Account,
@@ -166,6 +166,8 @@ def export_person(session: Session, alumnus_id: str) -> dict[str, Any]:
         "history": history,
         "account": domain.account_to_dict(account) if account else None,
         "erasure_requests": [erasure_to_dict(r) for r in requests],
+        # Verification, the alumni card, the directory (docs/community.md).
+        "community": community_person.export_person(session, alumnus["id"]),
     }
 
 
@@ -275,6 +277,7 @@ def erase_alumnus(session: Session, alumnus_id: str, at: datetime) -> None:
         # No password hashes to this: the login is closed for good, its sessions end.
         account.password_hash = "!erased"
         sessions.set_active(session, account.id, False, at)
+    community_person.erase_person(session, alumnus.id, at)
     session.flush()
     forget_events(session, OutboxMessage, alumnus.id, _identity(before), unsent_too=True)
     OutboxMessage.record(

@@ -470,3 +470,32 @@ def test_directory_search_honours_choices_and_logs_contacts_shown(session, depar
     by_class = {"class_year": 2010, "department_id": cs, "limit": 2, "cursor": None}
     first = directory.search(session, by_class, reader, "GET /d")
     assert len(first["items"]) == 2 and first["next_cursor"]
+
+
+# ---- the person's rights: the copy and erasure -------------------------------------------
+
+
+def test_the_export_carries_cards_claims_and_the_choice_and_erasure_stops_the_card(
+    session, departments
+):
+    from services.registry import rights
+
+    person = verified(session, departments["CS"], "李雷", number="2006001")
+    now = utcnow()
+    card = card_workflow.apply(session, person["id"], now)
+    card_workflow.decide(session, card["id"], "approve", None, OFFICE, now, timedelta(days=30))
+    directory.set_privacy(session, person["id"], "contacts", now)
+    session.commit()
+    part = rights.export_person(session, person["id"])["community"]
+    assert [c["id"] for c in part["cards"]] == [card["id"]]
+    assert part["directory_privacy"]["level"] == "contacts"
+
+    rights.erase_alumnus(session, person["id"], utcnow())
+    session.commit()
+    revoked = card_workflow.get_card(session, card["id"])
+    assert revoked["status"] == "revoked" and revoked["revoked_at"]
+    listed = verify_revocation_list(
+        card_workflow.revocation_list(session, KEY, utcnow()), KEY.public_jwk()
+    )
+    assert card["id"] in listed
+    assert directory.get_privacy(session, person["id"])["chosen"] is False
