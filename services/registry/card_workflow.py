@@ -45,7 +45,7 @@ DEFAULT_PRIVILEGES = (
 
 def list_privileges(session: Session) -> list[dict[str, str]]:
     rows = session.scalars(select(CardPrivilege).order_by(CardPrivilege.position)).all()
-    if not rows and session.scalar(select(CardPrivilege.code).limit(1)) is None:
+    if not rows:  # never configured
         return [{"code": c, "name": n} for c, n in DEFAULT_PRIVILEGES]
     return [{"code": r.code, "name": r.name} for r in rows if r.active]
 

@@ -232,7 +232,7 @@ def _claim_by_vouching(
     # Every vouching claim counts: each one asks classmates to act, so a flood of them
     # from one address, or for one person, is what the throttle is for.
     count_attempt(session, name, year, address, now, rules)
-    found = [a for a in _roster_match(session, name, year, department_id, None)]
+    found = _roster_match(session, name, year, department_id, None)
     found = [a for a in found if not _has_account(session, a.id)]
     claim = AlumnusClaim(
         alumnus_id=found[0].id if len(found) == 1 else None,
@@ -501,12 +501,10 @@ def decide_vouch(
     claim = _claim(session, vouch.claim_id, now)
     vouch.status = VOUCH_FLOW.target(vouch.status, step)
     vouch.decided_at = now
+    if claim.status == VERIFIED:
+        raise Conflict("该认证已完成，无需再担保。", reason="claim_already_verified")
     if claim.status != AWAITING:
-        raise (
-            _not_verified(claim)
-            if claim.status != VERIFIED
-            else Conflict("该认证已完成，无需再担保。", reason="claim_already_verified")
-        )
+        raise _not_verified(claim)
     session.flush()
     approvals = session.scalar(
         select(func.count())
