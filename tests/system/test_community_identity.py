@@ -20,7 +20,7 @@ import requests
 
 from services.registry import cardgate
 from services.registry.cards import CardTokenInvalid, verify_card_token, verify_revocation_list
-from tests.support.mailbox import mails_to, wait_for
+from tests.support.mailbox import mails_to, sms_received, wait_for
 from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.system.helpers import (
     assert_documented,
@@ -437,3 +437,24 @@ def test_bad_input_of_cards_and_the_directory(system, office, department):
         "POST", "/api/v1/claims/{claim_id}/activate", json=unknown, claim_id=str(uuid.uuid4())
     )
     assert_error(gone, 404)
+
+
+def test_the_code_by_sms_through_the_sms_provider(system, office, anonymous, department):
+    """The claimant asks for SMS: notify sends the code through its SMS provider (the local
+    stand-in of the provider's API here), with the registered template and parameters."""
+    number = unique("S")[:10]
+    phone = "139" + str(uuid.uuid4().int % 10**8).zfill(8)
+    name = "赵" + unique("")[:4]
+    on_roster(office, department, name, number, phone=phone, email=f"{unique('z')}@example.com")
+    claim = {"name": name, "class_year": 2012, "student_number": number, "channel": "sms"}
+    made = anonymous.ok("POST", "/api/v1/claims", 201, json=claim, address=an_address())
+    assert (made["channel"], made["sent_to"]) == ("sms", phone[:3] + "****" + phone[-4:])
+    sms_address = system.stand_in_addresses["NOTIFY_SMS_ADDRESS"]
+    [sms] = wait_for(lambda: sms_received(sms_address, phone), what="the code by SMS")
+    assert sms["template_code"] == "SMS_460007"
+    code = sms["params"]["code"]
+    body = {"code": code, "username": unique("zhao"), "password": NEW_PASSWORD}
+    account = anonymous.ok(
+        "POST", "/api/v1/claims/{claim_id}/activate", 201, json=body, claim_id=made["claim_id"]
+    )
+    assert account["role"] == "alumnus"
