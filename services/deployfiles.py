@@ -47,6 +47,9 @@ COMPOSE_HEADER = """\
 #   DONOR_ID_KEY           a long random string: the key of donors' ID numbers (rotated
 #                          like PII_KEYS)
 #                          (keep it: ID numbers stored under it cannot be read without it)
+#   CARD_SIGNING_KEY       the electronic alumni cards' Ed25519 signing key (PEM, or a long
+#                          random string it is derived from; keep it: gates hold its
+#                          public key, docs/community.md)
 #   NOTIFY_SMTP_ADDRESS    the mail relay notify sends through, host:port
 #   NOTIFY_PUBLIC_URL      the address alumni open links in mail at (the gateway's)
 #   NOTIFY_UNSUBSCRIBE_SECRET  signs one-click unsubscribe links (keep it: links already

@@ -82,6 +82,12 @@ SERVICES: tuple[ServiceEntry, ...] = (
         database=True,
         contracts="services.common.contracts.registry",
         on_launch=("services.registry.bootstrap:ensure_admin_account",),
+        deploy_environment=(
+            (
+                "CARD_SIGNING_KEY",
+                "${CARD_SIGNING_KEY:?set CARD_SIGNING_KEY to a long random string, and keep it}",
+            ),
+        ),
     ),
     ServiceEntry(
         "events",

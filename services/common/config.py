@@ -101,10 +101,21 @@ DEFAULTS: dict[str, str] = {
     "REGISTRY_IMPORT_MAX_BYTES": str(50 * 1024 * 1024),
     "REGISTRY_IMPORT_SCAN_SECONDS": "1",
     "REGISTRY_IMPORT_STALE_SECONDS": "60",
+    # alumni verification, cards, directory (docs/community.md); the card key is the
+    # secret `CARD_SIGNING_KEY`
+    "CLAIM_CODE_TTL_SECONDS": "900",
+    "CLAIM_CODE_MAX_ATTEMPTS": "5",
+    "CLAIM_CODES_PER_CLAIM": "5",
+    "CLAIM_TTL_SECONDS": str(7 * 24 * 3600),
+    "CLAIM_FREE_ATTEMPTS_PER_ADDRESS": "10",
+    "CLAIM_FREE_ATTEMPTS_PER_PERSON": "3",
+    "CLAIM_VOUCHES_NEEDED": "2",
+    "CARD_VALIDITY_DAYS": str(3 * 365),
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,
 and the secrets read with `secret()`: `CALLER_KEY` (services/common/caller.py), the
+registry's `CARD_SIGNING_KEY` (services/registry/cards.py), the
 donations' `DONOR_ID_KEY`, `PAYMENT_API_KEY`, `EBILL_API_KEY`; the broker's
 `<SERVICE>_AMQP_URI` and `BROKER_PASSWORD_<SERVICE>` (`service_amqp_uri`); every
 service's `PII_KEYS` (services/common/crypto.py); notify's

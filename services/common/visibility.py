@@ -136,6 +136,37 @@ def masked_change(change: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# ---- the alumni directory: what each alumnus lets verified alumni see ------------------------
+
+DIRECTORY_LEVELS = ("name_only", "work", "contacts")
+DIRECTORY_DEFAULT = "name_only"
+"""A record without a choice gets the most private setting (issue 11, item 7)."""
+DIRECTORY_WORK_FIELDS = ("employer", "city")
+
+
+def directory_fields(level: str) -> tuple[str, ...]:
+    """The fields beyond name and class that `level` shows to other verified alumni."""
+    if level == "contacts":
+        return (*DIRECTORY_WORK_FIELDS, *PERSONAL_FIELDS)
+    if level == "work":
+        return DIRECTORY_WORK_FIELDS
+    return ()
+
+
+def directory_entry(alumnus: Mapping[str, Any], level: str | None) -> dict[str, Any]:
+    """One directory entry under its alumnus's choice: the fields the choice does not show
+    are null, not masked (a mask still gives away part of a number)."""
+    level = level if level in DIRECTORY_LEVELS else DIRECTORY_DEFAULT
+    shown = directory_fields(level)
+    hidden = (*DIRECTORY_WORK_FIELDS, *PERSONAL_FIELDS)
+    return {
+        "alumnus_id": alumnus["id"],
+        "name": alumnus["name"],
+        "level": level,
+        **{name: (alumnus.get(name) if name in shown else None) for name in hidden},
+    }
+
+
 def mask_contact(contact: dict[str, Any]) -> dict[str, Any]:
     """A contact ({name, phone, email, …}) with its phone and e-mail masked."""
     return {**contact, **{f: mask(f, contact.get(f)) for f in CONTACT_FIELDS if f in contact}}

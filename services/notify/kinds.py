@@ -163,6 +163,13 @@ KINDS: dict[str, Kind] = {
             {"naming": {"title": "银杏树 12 号", "term_ends_on": "2026-12-31"}},
         ),
         Kind(
+            "claim_code",
+            TRANSACTIONAL,
+            (EMAIL, SMS),
+            "校友认证的一次性验证码（设置登录密码）",
+            {"code": "123456", "ttl_minutes": 15},
+        ),
+        Kind(
             "newsletter_notice",
             MARKETING,
             (SMS, INBOX),
@@ -448,6 +455,31 @@ TEXTS: dict[str, dict[str, dict[str, Any]]] = {
                 "Dear {{ recipient.name }},",
                 "The term of {{ naming.title }} ends on {{ naming.term_ends_on }}.",
             ],
+        },
+    },
+    "claim_code": {
+        ZH: {
+            "subject": "校友认证验证码",
+            "lines": [
+                "{{ recipient.name }}校友，您好：",
+                "您正在开通校友平台账号，验证码为 {{ code }}，{{ ttl_minutes }} 分钟内有效。",
+                "如非本人操作，请忽略本邮件，并告知校友会办公室。",
+            ],
+            "sms": (
+                "SMS_460007",
+                "您的校友认证验证码为${code}，${minutes}分钟内有效，请勿告诉他人。",
+            ),
+            "params": {"code": "{{ code }}", "minutes": "{{ ttl_minutes }}"},
+        },
+        EN: {
+            "subject": "Your alumni verification code",
+            "lines": [
+                "Dear {{ recipient.name }},",
+                "Your code to open your alumni account is {{ code }}; it expires in "
+                "{{ ttl_minutes }} minutes. If this was not you, please ignore this message.",
+            ],
+            "sms": ("SMS_460107", "Your alumni verification code is ${code} (${minutes} min)."),
+            "params": {"code": "{{ code }}", "minutes": "{{ ttl_minutes }}"},
         },
     },
     "newsletter_notice": {

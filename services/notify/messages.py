@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from services.common import crypto
 from services.common.contracts.base import iso_utc
 from services.common.errors import NotFound
 from services.common.paging import each, page, paged_select
@@ -74,10 +75,25 @@ class Links:
             else ""
         )
         return {
-            **message.context,
+            **unsealed(message.context),
             "unsubscribe_url": unsubscribe,
             "preferences_url": f"{self.public_url}/api/v1/me/notification-preferences",
         }
+
+
+SEALED = "sealed"
+"""A context's secrets (a claim's one-time code): values encrypted under the PII keys with
+the context `sealed.<name>` by the service that made them. They stay sealed in the
+message row and are opened only to render the message being sent."""
+
+
+def unsealed(context: dict[str, Any]) -> dict[str, Any]:
+    """`context` with its sealed values opened in its top level (and `sealed` dropped)."""
+    if SEALED not in context:
+        return context
+    secrets = context[SEALED].items()
+    opened = {name: crypto.decrypt(value, f"sealed.{name}") for name, value in secrets}
+    return {**{k: v for k, v in context.items() if k != SEALED}, **opened}
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,10 @@ class NotifyService(HealthMixin):
     def on_alumnus_updated(self, session: Session, event: dict[str, Any]) -> None:
         triggers.alumnus_updated(session, event)
 
+    @consumes("registry", "claim_code_issued")
+    def on_claim_code_issued(self, session: Session, event: dict[str, Any]) -> None:
+        triggers.claim_code_issued(session, self.settings.links, event, self.settings.now())
+
     @consumes("registry", "alumnus_erased")
     def on_alumnus_erased(self, session: Session, event: dict[str, Any]) -> None:
         data = event["data"]

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from services.common.errors import ServiceUnavailable
 from services.notify.clock import CHINA, as_utc, china, china_text
 from services.notify.directory import upsert_contact
-from services.notify.messages import Links, Recipient, alumnus_recipient, enqueue
+from services.notify.messages import SEALED, Links, Recipient, alumnus_recipient, enqueue
 from services.notify.models import Attendance, Contact, EventCopy
 from services.notify.templating import EMAIL, INBOX
 
@@ -64,6 +64,24 @@ def alumnus_registered(
 
 def alumnus_updated(session: Session, event: dict[str, Any]) -> None:
     upsert_contact(session, event["data"]["alumnus"])
+
+
+def claim_code_issued(session: Session, links: Links, event: dict[str, Any], now: datetime) -> None:
+    """A claim's one-time code, on the one channel the registry chose (the contact on file
+    in the directory); the code stays sealed in the message (messages.unsealed)."""
+    data = event["data"]
+    contact = contact_of(session, data["alumnus_id"])
+    context = {SEALED: {"code": data["code_sealed"]}, "ttl_minutes": data["ttl_minutes"]}
+    enqueue(
+        session,
+        links,
+        "claim_code",
+        alumnus_recipient(contact),
+        context,
+        cause_of(event),
+        now,
+        channels=(data["channel"],),
+    )
 
 
 # ---- the events service ------------------------------------------------------------------

@@ -350,5 +350,10 @@ class AccessLogEntry(AccessLogMixin, Base):
     """Who read which personal fields of which alumnus unmasked (services/common/access_log.py)."""
 
 
-# The community archive and stories tables (docs/community.md) join this metadata.
-from services.registry import community_archive_models  # noqa: E402, F401
+# The community's tables (docs/community.md) live in modules of their own: the archive and
+# stories, and verification, the alumni card and the directory's privacy choices; imported
+# here so that the base's metadata knows them.
+from services.registry import (  # noqa: E402, F401
+    community_archive_models,
+    identity_models,
+)

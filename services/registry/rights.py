@@ -37,7 +37,7 @@ from services.common.visibility import (
     may_see_personal_fields,
     shown_fields,
 )
-from services.registry import archive, domain, sessions, stories
+from services.registry import archive, community_person, domain, sessions, stories
 from services.registry.models import (
     AccessLogEntry,
     Account,
@@ -169,6 +169,8 @@ def export_person(session: Session, alumnus_id: str) -> dict[str, Any]:
         # docs/community.md: the distinguished-alumni archive, stories about them, news on them.
         "distinguished": archive.held_on(session, alumnus["id"]),
         **stories.held_on(session, alumnus["id"]),
+        # Verification, the alumni card, the directory (docs/community.md).
+        "community": community_person.export_person(session, alumnus["id"]),
     }
 
 
@@ -278,6 +280,7 @@ def erase_alumnus(session: Session, alumnus_id: str, at: datetime) -> None:
         # No password hashes to this: the login is closed for good, its sessions end.
         account.password_hash = "!erased"
         sessions.set_active(session, account.id, False, at)
+    community_person.erase_person(session, alumnus.id, at)
     session.flush()
     forget_events(session, OutboxMessage, alumnus.id, _identity(before), unsent_too=True)
     OutboxMessage.record(

@@ -62,23 +62,45 @@ def throttle_keys(username: str, address: str | None) -> list[str]:
 
 def check_throttle(session: Session, username: str, address: str | None, now: datetime) -> None:
     """TooManyRequests (with `retry_after_seconds`) while the username or address is locked."""
-    for key in throttle_keys(username, address):
+    check_locked(session, throttle_keys(username, address), now, "登录失败次数过多", "login_locked")
+
+
+def check_locked(session: Session, keys: list[str], now: datetime, what: str, reason: str) -> None:
+    """TooManyRequests (with `retry_after_seconds`) while any of `keys` is locked. Shared by
+    logins and alumni claims (services/registry/claims.py): one mechanism, keys of each."""
+    for key in keys:
         row = session.get(LoginThrottle, key)
         locked_until = aware(row.locked_until) if row is not None else None
         if locked_until is not None and locked_until > now:
             wait = max(1, math.ceil((locked_until - now).total_seconds()))
             raise TooManyRequests(
-                f"登录失败次数过多，请 {wait} 秒后再试。",
+                f"{what}，请 {wait} 秒后再试。",
                 {"retry_after_seconds": wait},
-                reason="login_locked",
+                reason=reason,
             )
 
 
 def record_failure(
     session: Session, username: str, address: str | None, now: datetime, rules: LoginRules
 ) -> None:
-    for key in throttle_keys(username, address):
-        free = rules.free_per_user if key.startswith("user:") else rules.free_per_address
+    keys = throttle_keys(username, address)
+    count_failures(
+        session,
+        [
+            (k, rules.free_per_user if k.startswith("user:") else rules.free_per_address)
+            for k in keys
+        ],
+        now,
+        rules,
+    )
+
+
+def count_failures(
+    session: Session, keys: list[tuple[str, int]], now: datetime, rules: LoginRules
+) -> None:
+    """One more failure for each (key, free attempts); past the free ones the key locks for
+    `first_lockout_seconds` doubled per further failure, capped."""
+    for key, free in keys:
         row = _throttle_row(session, key, now)
         last = aware(row.last_failure_at)
         if last is not None and now - last > timedelta(seconds=rules.window_seconds):

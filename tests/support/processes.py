@@ -28,6 +28,9 @@ TEST_SETTINGS = {
     # Every test client logs in from 127.0.0.1: the per-address lockout is unit-tested, and
     # here it would lock out the tests that follow a test of failed logins.
     "LOGIN_FREE_ATTEMPTS_PER_ADDRESS": "1000",
+    # Likewise for failed alumni claims (tests/system/test_community_identity.py plays other
+    # addresses through X-Forwarded-For where it tests the limit).
+    "CLAIM_FREE_ATTEMPTS_PER_ADDRESS": "1000",
     # The test clients are the gateway's proxy, as a TLS proxy would be (docs/deploy.md): a
     # test that plays another client says so with X-Forwarded-For, and the gateway's
     # per-address limit counts it apart from the test's own requests.

@@ -3184,6 +3184,189 @@ MATRIX += [
 ]
 
 
+# ---- alumni verification, the alumni card, the directory (issue 11, items 5-7) ----------
+
+
+def vouch_claim(world: World) -> dict[str, Any]:
+    """An anonymous claim by vouching for a record of department A, class of 2010 (alumnus
+    a's class, so alumnus a is asked to vouch)."""
+    record = world.office("POST", "/api/v1/alumni", alumnus_body(world.dept_a))
+    body = {"name": record["name"], "class_year": 2010, "department_id": world.dept_a}
+    response = world.call("anonymous", "POST", "/api/v1/claims", json=body)
+    assert response.status_code == 201, response.text[:300]
+    return response.json()
+
+
+def a_claim(world: World, role: str) -> Request:
+    return Request({"claim_id": vouch_claim(world)["claim_id"]})
+
+
+def a_vouch_for_alumnus_a(world: World, role: str) -> Request:
+    claim = vouch_claim(world)
+    items = world.call("alumnus", "GET", "/api/v1/me/vouch-requests").json()["items"]
+    [vouch] = [v for v in items if v["claim_id"] == claim["claim_id"]]
+    return Request({"vouch_id": vouch["id"]})
+
+
+def alumnus_login(world: World) -> str:
+    """The access token of a fresh alumnus of department A with a login."""
+    alumnus = world.new_alumnus(world.dept_a)
+    username = unique("card")
+    world.office(
+        "POST",
+        f"/api/v1/alumni/{alumnus['id']}/account",
+        {"username": username, "password": PASSWORD},
+    )
+    return token_pair(world.base_url, username, PASSWORD)["access_token"]
+
+
+def card_of_fresh_alumnus(approved: bool = False, json: Any = None):
+    def request(world: World, role: str) -> Request:
+        token = alumnus_login(world)
+        response = requests.post(
+            f"{world.base_url}/api/v1/me/card",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text[:300]
+        card = response.json()
+        if approved:
+            world.office("POST", f"/api/v1/cards/{card['id']}/approve")
+        return Request({"card_id": card["id"]}, json=json)
+
+    return request
+
+
+def own_card_exists(world: World, role: str) -> Request:
+    world.call("alumnus", "POST", "/api/v1/me/card")  # 201, or 409 when it exists
+    return Request()
+
+
+def unmatched_claim(world: World, role: str) -> Request:
+    return Request(
+        json={"name": "查无" + unique(""), "class_year": 2010, "student_number": "000000"}
+    )
+
+
+PRIVILEGES = {
+    "privileges": [
+        {"code": "library", "name": "图书馆"},
+        {"code": "gym", "name": "体育馆"},
+        {"code": "campus_entry", "name": "校园出入"},
+    ]
+}
+ALUMNUS_ONLY = roles(403, 403, 403, 200)
+
+MATRIX += [
+    Row("GET", "/api/v1/claims/departments", "list", everyone(200)),
+    Row(
+        "POST",
+        "/api/v1/claims",
+        "by vouching, for a record of department A",
+        everyone(201),
+        lambda world, role: Request(
+            json={"name": "某" + unique(""), "class_year": 2010, "department_id": world.dept_a}
+        ),
+    ),
+    Row("POST", "/api/v1/claims", "a wrong student number", everyone(422), unmatched_claim),
+    Row("GET", "/api/v1/claims/{claim_id}", "a fresh claim", everyone(200), a_claim),
+    Row(
+        "POST",
+        "/api/v1/claims/{claim_id}/code",
+        "a claim awaiting vouches",
+        everyone(409),
+        a_claim,
+    ),
+    Row(
+        "POST",
+        "/api/v1/claims/{claim_id}/activate",
+        "a claim awaiting vouches",
+        everyone(409),
+        lambda world, role: Request(
+            a_claim(world, role).path_values,
+            json={"code": "123456", "username": unique("u"), "password": "a-sound-passphrase"},
+        ),
+    ),
+    Row("GET", "/api/v1/me/vouch-requests", "own", ALUMNUS_ONLY),
+    Row(
+        "POST",
+        "/api/v1/me/vouch-requests/{vouch_id}/approve",
+        "asked of alumnus a",
+        ALUMNUS_ONLY,
+        a_vouch_for_alumnus_a,
+    ),
+    Row(
+        "POST",
+        "/api/v1/me/vouch-requests/{vouch_id}/decline",
+        "asked of alumnus a",
+        ALUMNUS_ONLY,
+        a_vouch_for_alumnus_a,
+    ),
+    Row(
+        "POST",
+        "/api/v1/me/card",
+        "a fresh alumnus applies",
+        roles(403, 403, 403, 201),
+        lambda world, role: Request(token=alumnus_login(world) if role == "alumnus" else None),
+    ),
+    Row("GET", "/api/v1/me/card", "own", ALUMNUS_ONLY, own_card_exists),
+    Row("GET", "/api/v1/cards", "the queue", office_only(200)),
+    Row(
+        "GET",
+        "/api/v1/cards/{card_id}",
+        "an application",
+        office_only(200),
+        card_of_fresh_alumnus(),
+    ),
+    Row(
+        "POST",
+        "/api/v1/cards/{card_id}/approve",
+        "an application",
+        office_only(200),
+        card_of_fresh_alumnus(),
+    ),
+    Row(
+        "POST",
+        "/api/v1/cards/{card_id}/reject",
+        "an application",
+        office_only(200),
+        card_of_fresh_alumnus(json={"reason": "资料不全"}),
+    ),
+    Row(
+        "POST",
+        "/api/v1/cards/{card_id}/revoke",
+        "an active card",
+        office_only(200),
+        card_of_fresh_alumnus(approved=True, json={"reason": "卡片遗失"}),
+    ),
+    Row("GET", "/api/v1/cards/privileges", "the configured list", everyone(200)),
+    Row(
+        "PUT",
+        "/api/v1/cards/privileges",
+        "library, gym, campus entry",
+        office_only(200),
+        lambda world, role: Request(json=PRIVILEGES),
+    ),
+    Row("GET", "/api/v1/cards/public-key", "the key", everyone(200)),
+    Row("GET", "/api/v1/cards/revocations", "the list", everyone(200)),
+    Row("GET", "/api/v1/me/directory-privacy", "own", ALUMNUS_ONLY),
+    Row(
+        "PUT",
+        "/api/v1/me/directory-privacy",
+        "plus employer and city",
+        ALUMNUS_ONLY,
+        lambda world, role: Request(json={"level": "work"}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/directory",
+        "by class",
+        ALUMNUS_ONLY,
+        lambda world, role: Request(params={"class_year": "2010", "department_id": world.dept_a}),
+    ),
+]
+
+
 CASES = [(row, role) for row in MATRIX for role in ROLES]
 
 

@@ -442,3 +442,10 @@ EVENTS = (
         "`alumnus_registered`/`alumnus_updated` events of this id afterwards.",
     ),
 )
+
+
+# Alumni verification, cards and the directory (issue 11) keep their contracts in a module
+# of their own; their events are the registry's.
+from services.common.contracts import community_identity as _community_identity  # noqa: E402
+
+EVENTS = (*EVENTS, *_community_identity.EVENTS)

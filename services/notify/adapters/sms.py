@@ -98,6 +98,10 @@ class HttpSmsProvider:
         raise SmsRejected(text, bad_number=code in BAD_NUMBER_CODES)
 
 
+SECRET_PARAMS = frozenset({"code"})
+"""Template parameters never written to a log: one-time codes (docs/community.md)."""
+
+
 class LogSmsProvider:
     """A sink: writes each SMS to the log instead of sending it (no provider configured)."""
 
@@ -108,7 +112,8 @@ class LogSmsProvider:
         self, phone: str, sign_name: str, template_code: str, params: dict[str, str], out_id: str
     ) -> str:
         self.count += 1
-        log.info("SMS to %s 【%s】 %s %s (%s)", phone, sign_name, template_code, params, out_id)
+        shown = {k: ("******" if k in SECRET_PARAMS else v) for k, v in params.items()}
+        log.info("SMS to %s 【%s】 %s %s (%s)", phone, sign_name, template_code, shown, out_id)
         return f"log-{out_id}"
 
 
