@@ -67,6 +67,7 @@ from typing import Any  # noqa: E402
 
 from bench.common import (  # noqa: E402
     BENCH_SETTINGS,
+    CLIENT_TIMEOUT_SECONDS,
     NOISY_NEIGHBOUR_SHARE,
     BenchVhost,
     Client,
@@ -76,7 +77,6 @@ from bench.common import (  # noqa: E402
     drive,
     echo_rpc_client,
     machine_info,
-    new_rpc_proxy,
     noisy_neighbour_warnings,
     pids_named,
     rabbitmq_pids,
@@ -86,7 +86,8 @@ from bench.common import (  # noqa: E402
     stop_processes,
 )
 from bench.echo_service import ECHO_SERVICE  # noqa: E402
-from services.common import config  # noqa: E402
+from services.common import catalogue, config  # noqa: E402
+from services.common.caller import HEADER, Caller, sign  # noqa: E402
 from services.events.samples import open_event  # noqa: E402
 from services.localsystem import LocalSystem  # noqa: E402
 
@@ -98,6 +99,12 @@ START_TIMEOUT_SECONDS = 60
 RPC_QUEUE = "rpc-events"
 PAGE = 100
 CRITICAL_SECTION_SIGN_UPS = 300
+# Every call to a service carries a signed caller (services/common/caller.py): the bench
+# signs its own with a key it gives the events instances, for longer than a run lasts.
+BENCH_CALLER_KEY = "bench-caller-key-" + "k" * 32
+BENCH_CALLER = Caller("bench-office", "bench.office", "office", None)
+BENCH_CALLER_TTL_SECONDS = 3600
+SIGNUP_SETTINGS = {**BENCH_SETTINGS, "CALLER_KEY": BENCH_CALLER_KEY}
 CRITICAL_SECTION_LABEL = (
     f"(d) {CRITICAL_SECTION_SIGN_UPS} x registrations.sign_up + COMMIT in the bench process, "
     "one at a time, no broker"
@@ -209,7 +216,7 @@ class Bench:
         number = len(self.instances) + 1
         var_dir = self.var_dir / f"events-{number}"
         var_dir.mkdir()
-        sut = LocalSystem(self.amqp_uri, {"events": self.database_url}, var_dir, BENCH_SETTINGS)
+        sut = LocalSystem(self.amqp_uri, {"events": self.database_url}, var_dir, SIGNUP_SETTINGS)
         sut.start("events")
         self.instances.append(sut)
 
@@ -306,6 +313,17 @@ class SessionSampler:
 # ---- load generation -------------------------------------------------------------
 
 
+def signed_rpc_proxy(amqp_uri: str):
+    """A standalone proxy whose calls carry the bench's signed caller (an office account)."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    audience = [entry.name for entry in catalogue.rpc_services()]
+    token = sign(BENCH_CALLER, BENCH_CALLER_KEY, audience, ttl=BENCH_CALLER_TTL_SECONDS)
+    return ClusterRpcProxy(
+        {"AMQP_URI": amqp_uri}, context_data={HEADER: token}, timeout=CLIENT_TIMEOUT_SECONDS
+    )
+
+
 def echo_clients(amqp_uri: str, count: int) -> list[Client]:
     return list(eventlet.GreenPool(count).imap(lambda _: echo_rpc_client(amqp_uri), range(count)))
 
@@ -345,7 +363,7 @@ class SignUpTarget:
 
 def sign_up_clients(amqp_uri: str, count: int, target: SignUpTarget) -> list[Client]:
     def new_client() -> Client:
-        proxy = new_rpc_proxy(amqp_uri)
+        proxy = signed_rpc_proxy(amqp_uri)
         cluster = proxy.start()
 
         def call() -> bool:
@@ -589,7 +607,7 @@ def run(args: argparse.Namespace) -> int:
         started = time.monotonic()
         bench.start_echo()
         bench.start_events_instance()
-        control_proxy = new_rpc_proxy(amqp_uri)
+        control_proxy = signed_rpc_proxy(amqp_uri)
         control = control_proxy.start()
         bench.wait_ready(control, instances=1)
         print(f"  echo and 1 events instance ready {time.monotonic() - started:.1f} s after start")
