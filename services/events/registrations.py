@@ -91,8 +91,8 @@ def sign_up(
         return get_registration_of(session, event_id, alumnus_id)
     answer = _registration_dict(registration)
     summary = {k: v for k, v in answer.items() if k != "checkin_token"}
-    OutboxMessage.record(
-        session,
+    OutboxMessage.record_in(
+        connection,
         "registration_confirmed" if position is None else "registration_waitlisted",
         {"registration": summary, "event": _brief(event)},
     )
