@@ -540,7 +540,54 @@ def format_results(
             waiting = sum(s[1] for s in samples) / len(samples)
             lines.append(f"{scenario.label:<40} {busy:17.1f} {waiting:21.1f}")
     lines += noisy_neighbour_warnings((s.label, results[s.key]) for s in scenarios)
+    lines += ["", *verdict(scenarios, results)]
     return "\n".join(lines)
+
+
+TARGET_SIGN_UPS_PER_SECOND = 300.0
+TARGET_SHARE_OF_ECHO = 0.5
+
+
+def verdict(scenarios: list[Scenario], results: dict[str, Measurement]) -> list[str]:
+    """Issue 12's targets, and the load-independent figure beside them: the CPU time the
+    serving process spends per call (events per sign-up, echo per echo) and its ratio."""
+    echo, one, two = (results[k] for k in ("a", "b", "c"))
+    server = {s.key: cpu_per_call(s, results[s.key]).get("server") for s in scenarios}
+    lines = ["Targets (issue 12), (c) = 2 events instances on one event:"]
+    checks = [
+        (
+            f"(c) >= {TARGET_SIGN_UPS_PER_SECOND:.0f} sign-ups/s",
+            two.throughput >= TARGET_SIGN_UPS_PER_SECOND,
+            f"{two.throughput:.1f}/s",
+        ),
+        (
+            f"(c) >= {TARGET_SHARE_OF_ECHO:.1f} x (a) RPC echo",
+            two.throughput >= TARGET_SHARE_OF_ECHO * echo.throughput,
+            f"{ratio(two.throughput, echo.throughput)} of {echo.throughput:.1f}/s",
+        ),
+        (
+            "(c) faster than (b)",
+            two.throughput > one.throughput,
+            f"{two.throughput:.1f} vs {one.throughput:.1f}/s",
+        ),
+    ]
+    for what, met, figure in checks:
+        lines.append(f"  {'PASS' if met else 'FAIL'}  {what}: {figure}")
+    if server.get("a") and server.get("b") and server.get("c"):
+        lines.append(
+            f"CPU per call in the serving process: echo {server['a']:.2f} ms, sign-up "
+            f"{server['b']:.2f} ms (1 instance) / {server['c']:.2f} ms (2 instances): "
+            f"{server['b'] / server['a']:.1f} x / {server['c'] / server['a']:.1f} x echo's"
+        )
+    return lines
+
+
+def load_average() -> str:
+    """The machine's load (as `uptime` prints it), for the record beside the figures."""
+    with contextlib.suppress(OSError):
+        one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+        return f"load average {one}, {five}, {fifteen} (nproc {os.cpu_count()})"
+    return "load average unknown"
 
 
 def combine(measured: dict[str, list[Measurement]]) -> tuple[dict[str, Measurement], str]:
@@ -589,6 +636,7 @@ def run(args: argparse.Namespace) -> int:
     info = machine_info(base_uri, postgresql=database.version)
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
     print(f"database: {database.describe()}", flush=True)
+    print(f"at start: {load_average()}", flush=True)
 
     vhost = BenchVhost(base_uri)
     bench: Bench | None = None
@@ -682,6 +730,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {CRITICAL_SECTION_LABEL}: {alone.throughput:.1f}/s", flush=True)
 
         results, selection = combine(measured_rounds)
+        print(f"at end: {load_average()}", flush=True)
         print()
         print(format_results(scenarios, results, args.concurrency, args.capacity, alone))
         print(selection)

@@ -24,7 +24,7 @@ from datetime import timedelta
 
 import eventlet
 from eventlet.queue import Empty, LightQueue
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
 from services.common.adapters.publisher import EventPublisher
@@ -142,12 +142,19 @@ class OutboxRelay:
                 # A SQLite read snapshot cannot be upgraded to a write once another
                 # connection has committed, so end it before the (slow) publishing.
                 session.commit()
-            sent = 0
+            sent: list[int] = []
             try:
                 for row in rows:
                     self.publisher.publish(json.loads(row.payload))
-                    row.sent_at = utcnow()
-                    sent += 1
+                    sent.append(row.id)
             finally:
+                # One UPDATE for the rows published, not one per row (docs/PERFORMANCE.md).
+                if sent:
+                    session.execute(
+                        update(model)
+                        .where(model.id.in_(sent))
+                        .values(sent_at=utcnow())
+                        .execution_options(synchronize_session=False)
+                    )
                 session.commit()
-            return sent
+            return len(sent)
