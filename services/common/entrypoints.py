@@ -103,8 +103,11 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
             ssl=settings.get(AMQP_SSL_CONFIG_KEY),
             login_method=settings.get(LOGIN_METHOD_CONFIG_KEY),
         )
-        self._reply_connections = connection.Pool(limit=None)
-        self._reply_producers = ProducerPool(self._reply_connections, limit=None)
+        # One producer per worker at most: each worker sends its one reply from its own
+        # thread. (kombu pools without a limit make a new connection per use.)
+        limit = self.container.max_workers
+        self._reply_connections = connection.Pool(limit=limit)
+        self._reply_producers = ProducerPool(self._reply_connections, limit=limit)
 
     def stop(self) -> None:
         super().stop()
