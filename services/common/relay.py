@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 
 POLL_INTERVAL_SECONDS = 1.0
 BATCH_SIZE = 200
+COALESCE_SECONDS = 0.02
+"""After a pass, the relay lets commits gather this long before the next: under a rush
+(every sign-up commits a row) one pass then takes many rows for one SELECT, one UPDATE
+and one COMMIT, instead of a pass per row (docs/PERFORMANCE.md). Events leave at most
+this much later."""
 
 
 class OutboxRelay:
@@ -90,6 +95,7 @@ class OutboxRelay:
                     continue
                 delays = reconnect_delays()
             self._purge_when_due()
+            eventlet.sleep(COALESCE_SECONDS)
             with contextlib.suppress(Empty):
                 self._wakeups.get(timeout=POLL_INTERVAL_SECONDS)
 
