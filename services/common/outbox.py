@@ -56,16 +56,18 @@ class OutboxMessageMixin:
     def record_in(cls, connection: Connection, event_type: str, data: dict[str, Any]) -> None:
         """`record` for a caller writing through Core on `connection` (a hot path): the same
         checks and row, one INSERT now instead of an ORM object flushed at commit."""
+        connection.execute(cls.__table__.insert(), cls.row(event_type, data))
+
+    @classmethod
+    def row(cls, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The column values of the row `record` adds, for a Core INSERT of the caller's."""
         event = build_event(event_type, data)
-        connection.execute(
-            cls.__table__.insert(),
-            {
-                "event_id": event["event_id"],
-                "event_type": event_type,
-                "payload": json.dumps(event, ensure_ascii=False),
-                "created_at": utcnow(),
-            },
-        )
+        return {
+            "event_id": event["event_id"],
+            "event_type": event_type,
+            "payload": json.dumps(event, ensure_ascii=False),
+            "created_at": utcnow(),
+        }
 
     @classmethod
     def purge_sent(
