@@ -37,7 +37,6 @@ QR_CONTENT_TYPE = "image/png"
 
 REGISTRATION = registration_contracts.Registration()
 CHECK_IN_RESULT = registration_contracts.CheckInResult()
-REGISTRATION_EVENT = registration_contracts.RegistrationEventData()
 REGISTRATION_CANCELLED = registration_contracts.RegistrationCancelledData()
 CHECKIN_RECORDED = registration_contracts.CheckinRecordedData()
 
