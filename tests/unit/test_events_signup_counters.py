@@ -90,3 +90,20 @@ def test_a_closed_or_unknown_event_refuses_without_taking_anything(run):
     assert counters(run, event_id) == (0, 0, 0, 0)
     assert run(lambda s: s.scalar(select(func.count()).select_from(OutboxMessage))) == 1
     assert NOW  # the window is open at NOW: only the status refused
+
+
+def test_without_returning_the_decision_reads_the_row_back(run, monkeypatch):
+    """SQLite before 3.35 has no RETURNING: the UPDATE, then a SELECT under its lock."""
+    monkeypatch.setattr(run.session_factory.kw["bind"].dialect, "update_returning", False)
+    event_id = published(run, capacity=2)
+    made = [sign_up(run, event_id) for _ in range(4)]
+
+    assert [(r["status"], r["position"]) for r in made] == [
+        ("confirmed", None),
+        ("confirmed", None),
+        ("waitlisted", 1),
+        ("waitlisted", 2),
+    ]
+    assert counters(run, event_id) == (2, 2, 2, 2)
+    for event in outbox(run):
+        assert check_event(event) == event
