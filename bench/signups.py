@@ -67,6 +67,7 @@ from typing import Any  # noqa: E402
 
 from bench.common import (  # noqa: E402
     BENCH_SETTINGS,
+    CLIENT_TIMEOUT_SECONDS,
     NOISY_NEIGHBOUR_SHARE,
     BenchVhost,
     Client,
@@ -76,7 +77,6 @@ from bench.common import (  # noqa: E402
     drive,
     echo_rpc_client,
     machine_info,
-    new_rpc_proxy,
     noisy_neighbour_warnings,
     pids_named,
     rabbitmq_pids,
@@ -86,7 +86,8 @@ from bench.common import (  # noqa: E402
     stop_processes,
 )
 from bench.echo_service import ECHO_SERVICE  # noqa: E402
-from services.common import config  # noqa: E402
+from services.common import catalogue, config  # noqa: E402
+from services.common.caller import HEADER, Caller, sign  # noqa: E402
 from services.events.samples import open_event  # noqa: E402
 from services.localsystem import LocalSystem  # noqa: E402
 
@@ -98,6 +99,12 @@ START_TIMEOUT_SECONDS = 60
 RPC_QUEUE = "rpc-events"
 PAGE = 100
 CRITICAL_SECTION_SIGN_UPS = 300
+# Every call to a service carries a signed caller (services/common/caller.py): the bench
+# signs its own with a key it gives the events instances, for longer than a run lasts.
+BENCH_CALLER_KEY = "bench-caller-key-" + "k" * 32
+BENCH_CALLER = Caller("bench-office", "bench.office", "office", None)
+BENCH_CALLER_TTL_SECONDS = 3600
+SIGNUP_SETTINGS = {**BENCH_SETTINGS, "CALLER_KEY": BENCH_CALLER_KEY}
 CRITICAL_SECTION_LABEL = (
     f"(d) {CRITICAL_SECTION_SIGN_UPS} x registrations.sign_up + COMMIT in the bench process, "
     "one at a time, no broker"
@@ -209,7 +216,7 @@ class Bench:
         number = len(self.instances) + 1
         var_dir = self.var_dir / f"events-{number}"
         var_dir.mkdir()
-        sut = LocalSystem(self.amqp_uri, {"events": self.database_url}, var_dir, BENCH_SETTINGS)
+        sut = LocalSystem(self.amqp_uri, {"events": self.database_url}, var_dir, SIGNUP_SETTINGS)
         sut.start("events")
         self.instances.append(sut)
 
@@ -306,6 +313,17 @@ class SessionSampler:
 # ---- load generation -------------------------------------------------------------
 
 
+def signed_rpc_proxy(amqp_uri: str):
+    """A standalone proxy whose calls carry the bench's signed caller (an office account)."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    audience = [entry.name for entry in catalogue.rpc_services()]
+    token = sign(BENCH_CALLER, BENCH_CALLER_KEY, audience, ttl=BENCH_CALLER_TTL_SECONDS)
+    return ClusterRpcProxy(
+        {"AMQP_URI": amqp_uri}, context_data={HEADER: token}, timeout=CLIENT_TIMEOUT_SECONDS
+    )
+
+
 def echo_clients(amqp_uri: str, count: int) -> list[Client]:
     return list(eventlet.GreenPool(count).imap(lambda _: echo_rpc_client(amqp_uri), range(count)))
 
@@ -345,7 +363,7 @@ class SignUpTarget:
 
 def sign_up_clients(amqp_uri: str, count: int, target: SignUpTarget) -> list[Client]:
     def new_client() -> Client:
-        proxy = new_rpc_proxy(amqp_uri)
+        proxy = signed_rpc_proxy(amqp_uri)
         cluster = proxy.start()
 
         def call() -> bool:
@@ -395,7 +413,7 @@ def critical_section(
             events.publish_event(session, event["id"], datetime.now(UTC))
             session.commit()
         tally = EventTally(event["id"], capacity, "in-process, one at a time")
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for _ in range(count):
             begin = time.perf_counter()
             with sessions() as session:
@@ -407,6 +425,9 @@ def critical_section(
             result.ok += 1
             tally.record(answer)
         result.elapsed = time.perf_counter() - started
+        # This process's CPU per sign-up: the domain code, SQLAlchemy and psycopg2, without
+        # nameko or the broker; unlike the rate, it hardly depends on the machine's load.
+        result.cpu["client"] = time.process_time() - cpu_started
     finally:
         engine.dispose()
     return result, tally
@@ -493,7 +514,9 @@ def format_results(
         )
         lines.append(
             f"(d) = {CRITICAL_SECTION_LABEL.removeprefix('(d) ')}: how long one sign-up holds "
-            "the event's lock when nothing competes; its rate is the ceiling for one event"
+            "the event's lock when nothing competes; its rate is the ceiling for one event; "
+            f"CPU in the bench process {alone.cpu.get('client', 0) * 1000 / max(alone.ok, 1):.2f}"
+            " ms per sign-up"
         )
     names = ["client", "server", "rabbitmq", "postgres", "others", "machine"]
     lines += ["", "CPU time per successful call (ms), by process:"]
@@ -522,7 +545,54 @@ def format_results(
             waiting = sum(s[1] for s in samples) / len(samples)
             lines.append(f"{scenario.label:<40} {busy:17.1f} {waiting:21.1f}")
     lines += noisy_neighbour_warnings((s.label, results[s.key]) for s in scenarios)
+    lines += ["", *verdict(scenarios, results)]
     return "\n".join(lines)
+
+
+TARGET_SIGN_UPS_PER_SECOND = 300.0
+TARGET_SHARE_OF_ECHO = 0.5
+
+
+def verdict(scenarios: list[Scenario], results: dict[str, Measurement]) -> list[str]:
+    """Issue 12's targets, and the load-independent figure beside them: the CPU time the
+    serving process spends per call (events per sign-up, echo per echo) and its ratio."""
+    echo, one, two = (results[k] for k in ("a", "b", "c"))
+    server = {s.key: cpu_per_call(s, results[s.key]).get("server") for s in scenarios}
+    lines = ["Targets (issue 12), (c) = 2 events instances on one event:"]
+    checks = [
+        (
+            f"(c) >= {TARGET_SIGN_UPS_PER_SECOND:.0f} sign-ups/s",
+            two.throughput >= TARGET_SIGN_UPS_PER_SECOND,
+            f"{two.throughput:.1f}/s",
+        ),
+        (
+            f"(c) >= {TARGET_SHARE_OF_ECHO:.1f} x (a) RPC echo",
+            two.throughput >= TARGET_SHARE_OF_ECHO * echo.throughput,
+            f"{ratio(two.throughput, echo.throughput)} of {echo.throughput:.1f}/s",
+        ),
+        (
+            "(c) faster than (b)",
+            two.throughput > one.throughput,
+            f"{two.throughput:.1f} vs {one.throughput:.1f}/s",
+        ),
+    ]
+    for what, met, figure in checks:
+        lines.append(f"  {'PASS' if met else 'FAIL'}  {what}: {figure}")
+    if server.get("a") and server.get("b") and server.get("c"):
+        lines.append(
+            f"CPU per call in the serving process: echo {server['a']:.2f} ms, sign-up "
+            f"{server['b']:.2f} ms (1 instance) / {server['c']:.2f} ms (2 instances): "
+            f"{server['b'] / server['a']:.1f} x / {server['c'] / server['a']:.1f} x echo's"
+        )
+    return lines
+
+
+def load_average() -> str:
+    """The machine's load (as `uptime` prints it), for the record beside the figures."""
+    with contextlib.suppress(OSError):
+        one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+        return f"load average {one}, {five}, {fifteen} (nproc {os.cpu_count()})"
+    return "load average unknown"
 
 
 def combine(measured: dict[str, list[Measurement]]) -> tuple[dict[str, Measurement], str]:
@@ -571,6 +641,7 @@ def run(args: argparse.Namespace) -> int:
     info = machine_info(base_uri, postgresql=database.version)
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
     print(f"database: {database.describe()}", flush=True)
+    print(f"at start: {load_average()}", flush=True)
 
     vhost = BenchVhost(base_uri)
     bench: Bench | None = None
@@ -589,7 +660,7 @@ def run(args: argparse.Namespace) -> int:
         started = time.monotonic()
         bench.start_echo()
         bench.start_events_instance()
-        control_proxy = new_rpc_proxy(amqp_uri)
+        control_proxy = signed_rpc_proxy(amqp_uri)
         control = control_proxy.start()
         bench.wait_ready(control, instances=1)
         print(f"  echo and 1 events instance ready {time.monotonic() - started:.1f} s after start")
@@ -664,6 +735,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {CRITICAL_SECTION_LABEL}: {alone.throughput:.1f}/s", flush=True)
 
         results, selection = combine(measured_rounds)
+        print(f"at end: {load_average()}", flush=True)
         print()
         print(format_results(scenarios, results, args.concurrency, args.capacity, alone))
         print(selection)

@@ -22,6 +22,9 @@ DEFAULTS: dict[str, str] = {
     "WEB_SERVER_ADDRESS": "127.0.0.1:8000",
     "RPC_TIMEOUT": "10",
     "MAX_WORKERS": "10",
+    # Publisher confirms on RPC replies (services/common/entrypoints.py RpcConsumer): off,
+    # measured and argued in docs/PERFORMANCE.md ("Transport settings").
+    "RPC_REPLY_CONFIRMS": "",
     "LOG_LEVEL": "INFO",
     "ALUMNI_VAR_DIR": "var",
     "ALUMNI_ADMIN_USERNAME": "admin",
@@ -274,6 +277,10 @@ def database_url(service: str, overrides: Mapping[str, Any] | None = None) -> st
 
 def rpc_timeout(overrides: Mapping[str, Any] | None = None) -> float:
     return get_float("RPC_TIMEOUT", overrides)
+
+
+def rpc_reply_confirms(overrides: Mapping[str, Any] | None = None) -> bool:
+    return get_flag("RPC_REPLY_CONFIRMS", overrides)
 
 
 def max_workers(overrides: Mapping[str, Any] | None = None) -> int:

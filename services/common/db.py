@@ -7,8 +7,9 @@ session is services/common/dependencies.py.
 from __future__ import annotations
 
 import sys
+import time
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -43,7 +44,45 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
         from psycogreen.eventlet import patch_psycopg
 
         patch_psycopg()
-    return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size)
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+PING_IDLE_SECONDS = 1.0
+"""A pooled PostgreSQL connection idle longer than this is tested before use."""
+
+
+def _note_checkin(_dbapi_connection, record) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """SQLAlchemy's `pool_pre_ping`, for connections idle more than `PING_IDLE_SECONDS`.
+
+    The ping finds a connection the server dropped while it sat in the pool (a restart,
+    an idle timeout) and has the pool replace it, so no request fails for it. A
+    connection used a moment ago is not asked again: it costs a round trip per checkout
+    (≈ 12 % of the events service's CPU per sign-up, docs/PERFORMANCE.md), and one that
+    died just now fails its next statement, as it could just after a ping; SQLAlchemy
+    then invalidates the pool either way.
+    """
+    last = record.info.get("checked_in_at")
+    if last is not None and time.monotonic() - last < PING_IDLE_SECONDS:
+        return
+    try:
+        # As SQLAlchemy pings psycopg2: in autocommit, so the ping leaves no transaction.
+        was_autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.autocommit = was_autocommit
+    except Exception as error:
+        raise exc.DisconnectionError(f"pooled connection is gone: {error}") from error
 
 
 def _green_sockets() -> bool:

@@ -21,9 +21,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +60,15 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
     gets no reply (its deadline answers for it: services/common/rpc.py), and the request,
     unacknowledged, goes back to its queue; its TTL, the caller's deadline, ends it there
     unless the broker is back sooner (docs/operations.md, "Not covered").
+
+    Replies are sent as nameko's `Responder` sends them (the same message: body, reply
+    exchange, routing key, correlation id, persistent, kombu's retries), with less work
+    per reply (docs/PERFORMANCE.md, "Transport settings"): encoded once (nameko encodes
+    the result to test it, then again to send it), through one pool of producers made at
+    setup (nameko builds a `Connection` and a `Publisher` per reply), and without
+    publisher confirms unless `RPC_REPLY_CONFIRMS` is set: a confirm only tells this
+    process that the broker took the reply, and nothing here acts on it; the caller's
+    deadline covers a lost reply either way.
     """
 
     queue_consumer = QueueConsumer()
@@ -65,15 +76,86 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
     def __init__(self) -> None:
         super().__init__()
         self.reply_link = BrokerLink("RPC replies")
+        self._reply_connections: Any = None
+        self._reply_producers: Any = None
+
+    def setup(self) -> None:
+        super().setup()
+        from kombu import Connection
+        from kombu.pools import ProducerPool
+        from nameko.constants import (
+            AMQP_SSL_CONFIG_KEY,
+            AMQP_URI_CONFIG_KEY,
+            DEFAULT_TRANSPORT_OPTIONS,
+            LOGIN_METHOD_CONFIG_KEY,
+        )
+
+        settings = self.container.config
+        self._reply_exchange = nameko_rpc.get_rpc_exchange(settings)
+        # A pool of its own: kombu's shared pools are keyed by address and account only,
+        # so they would mix connections with and without confirms.
+        connection = Connection(
+            settings[AMQP_URI_CONFIG_KEY],
+            transport_options={
+                **DEFAULT_TRANSPORT_OPTIONS,
+                "confirm_publish": config.rpc_reply_confirms(settings),
+            },
+            ssl=settings.get(AMQP_SSL_CONFIG_KEY),
+            login_method=settings.get(LOGIN_METHOD_CONFIG_KEY),
+        )
+        # One producer per worker at most: each worker sends its one reply from its own
+        # thread. (kombu pools without a limit make a new connection per use.)
+        limit = self.container.max_workers
+        self._reply_connections = connection.Pool(limit=limit)
+        self._reply_producers = ProducerPool(self._reply_connections, limit=limit)
+
+    def stop(self) -> None:
+        super().stop()
+        for pool in (self._reply_producers, self._reply_connections):
+            if pool is not None:
+                with contextlib.suppress(Exception):
+                    pool.force_close_all()
 
     def handle_result(self, message, result, exc_info):
         try:
-            answer = super().handle_result(message, result, exc_info)
+            answer = self._send_reply(message, result, exc_info)
+            self.queue_consumer.ack_message(message)
         except BROKER_ERRORS as error:
             self.reply_link.lost(error)
             return result, exc_info
         self.reply_link.restored()
         return answer
+
+    def _send_reply(self, message, result, exc_info):
+        """nameko's `Responder.send_response`, encoding the reply once."""
+        from kombu import serialization
+        from nameko.constants import DEFAULT_RETRY_POLICY, PERSISTENT
+        from nameko.exceptions import UnserializableValueError, serialize
+
+        error = None if exc_info is None else serialize(exc_info[1])
+        # Encoded the way the request was.
+        serializer = serialization.registry.type_to_name[message.properties["content_type"]]
+        try:
+            encoded = serialization.dumps({"result": result, "error": error}, serializer)
+        except Exception:
+            exc_info = sys.exc_info()
+            error = serialize(UnserializableValueError(result))
+            result = None
+            encoded = serialization.dumps({"result": None, "error": error}, serializer)
+        content_type, content_encoding, body = encoded
+        with self._reply_producers.acquire(block=True) as producer:
+            producer.publish(
+                body,
+                content_type=content_type,
+                content_encoding=content_encoding,
+                exchange=self._reply_exchange,
+                routing_key=message.properties["reply_to"],
+                correlation_id=message.properties.get("correlation_id"),
+                delivery_mode=PERSISTENT,
+                retry=True,
+                retry_policy=DEFAULT_RETRY_POLICY,
+            )
+        return result, exc_info
 
 
 class Rpc(nameko_rpc.Rpc):

@@ -69,6 +69,10 @@ class Event(Base):
     speaker_alumnus_id: Mapped[str | None] = mapped_column(String(36))
     # Seats held by confirmed registrations; changed only under the event's row lock.
     seats_taken: Mapped[int] = mapped_column(Integer, default=0)
+    # How many registrations wait: the next waitlisted sign-up's position is this + 1.
+    # Changed in the same statement that decides a sign-up, and under the row lock on
+    # cancellation and promotion (services/events/waitlist.py).
+    waitlist_length: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -1,7 +1,8 @@
 """Registrations: sign-up with capacity and the waitlist, cancellation, check-in and
 its QR code, attendance, and an event's roster (names and contacts from the local copy).
 
-Sign-up and cancellation change an event's seats, so they start by locking the event
+Sign-up decides in one conditional UPDATE of the event's row (`sign_up`); cancellation
+changes an event's seats and waitlist, so it starts by locking the event
 (`events.lock_event`); see services/events/waitlist.py for what happens under it.
 """
 
@@ -13,9 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import segno
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common.columns import new_id, utcnow
 from services.common.contracts.base import iso_utc
 from services.common.contracts.events import registrations as registration_contracts
 from services.common.errors import Conflict, NotFound, ValidationFailed
@@ -27,7 +30,6 @@ from services.events.waitlist import (
     CONFIRMED,
     WAITLISTED,
     fill_free_seats,
-    next_waitlist_position,
 )
 
 CHECKIN_TOKEN_BYTES = 24
@@ -35,7 +37,6 @@ QR_CONTENT_TYPE = "image/png"
 
 REGISTRATION = registration_contracts.Registration()
 CHECK_IN_RESULT = registration_contracts.CheckInResult()
-REGISTRATION_EVENT = registration_contracts.RegistrationEventData()
 REGISTRATION_CANCELLED = registration_contracts.RegistrationCancelledData()
 CHECKIN_RECORDED = registration_contracts.CheckinRecordedData()
 
@@ -47,44 +48,237 @@ def sign_up(
 
     Signing up again gives back the live registration unchanged; after a
     cancellation the same row is used again, with a new check-in token.
+
+    The seat decision is one conditional UPDATE of the event's row (`_decide`); on
+    PostgreSQL that statement takes the row lock, held until COMMIT, so everything
+    that does not depend on the decision (the lookup of an earlier registration, the
+    new row's id, token and times) is done before it, and only the INSERTs of the
+    registration and its outbox event follow it (in one statement on PostgreSQL). Core
+    statements, not the ORM: this is the path of the anniversary rush
+    (docs/PERFORMANCE.md).
     """
-    event = lock_event(session, event_id)
-    alumnus_id = str(alumnus_id)
-    registration = session.scalars(
-        select(Registration).where(
-            Registration.event_id == event.id, Registration.alumnus_id == alumnus_id
-        )
-    ).first()
-    if registration is not None and registration.status != CANCELLED:
-        return REGISTRATION.dump(registration)
-    _ensure_sign_up_open(event, now)
+    event_id, alumnus_id = str(event_id), str(alumnus_id)
+    connection = session.connection()
+    earlier = connection.execute(_EARLIER, {"event_id": event_id, "alumnus_id": alumnus_id}).first()
+    if earlier is not None and earlier.status != CANCELLED:
+        return _registration_dict(earlier._asdict())
     seats = 1 + guests
+    registration = {
+        "id": earlier.id if earlier is not None else new_id(),
+        "event_id": event_id,
+        "alumnus_id": alumnus_id,
+        "guests": guests,
+        "checkin_token": new_checkin_token(),
+        "checked_in_at": None,
+        "created_at": earlier.created_at if earlier is not None else utcnow(),
+    }
+    event, position = _decide(connection, event_id, seats, now)
+    registration["status"] = CONFIRMED if position is None else WAITLISTED
+    registration["position"] = position
+    answer = _registration_dict(registration)
+    summary = {k: v for k, v in answer.items() if k != "checkin_token"}
+    message = OutboxMessage.row(
+        "registration_confirmed" if position is None else "registration_waitlisted",
+        {"registration": summary, "event": _brief(event)},
+    )
+    try:
+        if earlier is not None:
+            written = connection.execute(
+                _REVIVE, {f"b_{k}": v for k, v in registration.items()} | {"b_seq": earlier.seq}
+            ).rowcount
+            if written:
+                connection.execute(_OUTBOX.insert(), message)
+        elif connection.dialect.name == "postgresql":
+            # One round trip for both rows: on PostgreSQL the event's row stays locked
+            # from the deciding UPDATE to COMMIT, and every round trip in between (on a
+            # busy machine, a wait for a CPU too) lengthens every queued sign-up's wait.
+            connection.execute(
+                _OUTBOX.insert()
+                .values(message)
+                .add_cte(_REGISTRATIONS.insert().values(registration).cte("registration"))
+            )
+            written = True
+        else:
+            connection.execute(_REGISTRATIONS.insert(), registration)
+            connection.execute(_OUTBOX.insert(), message)
+            written = True
+    except IntegrityError:
+        written = False  # the same alumnus signed up at the same moment, and got there first
+    if not written:
+        # Undo the seat or place just taken and answer with the registration that won.
+        session.rollback()
+        return get_registration_of(session, event_id, alumnus_id)
+    return answer
+
+
+def get_registration_of(session: Session, event_id: str, alumnus_id: str) -> dict[str, Any]:
+    """The registration of `alumnus_id` for `event_id` (NotFound when there is none)."""
+    row = (
+        session.connection()
+        .execute(_EARLIER, {"event_id": str(event_id), "alumnus_id": str(alumnus_id)})
+        .first()
+    )
+    if row is None:
+        raise NotFound("报名记录不存在。", {"event_id": str(event_id)})
+    return _registration_dict(row._asdict())
+
+
+# ---- the seat decision: statements built once, run with parameters --------------
+
+_EVENTS = Event.__table__
+_REGISTRATIONS = Registration.__table__
+_OUTBOX = OutboxMessage.__table__
+_BRIEF_COLUMNS = (
+    _EVENTS.c.id,
+    _EVENTS.c.kind,
+    _EVENTS.c.title,
+    _EVENTS.c.organiser_type,
+    _EVENTS.c.organiser_id,
+    _EVENTS.c.venue,
+    _EVENTS.c.starts_at,
+    _EVENTS.c.ends_at,
+)
+_OPEN = and_(
+    _EVENTS.c.id == bindparam("event_id"),
+    _EVENTS.c.status == PUBLISHED,
+    _EVENTS.c.registration_opens_at <= bindparam("now"),
+    _EVENTS.c.registration_closes_at > bindparam("now"),
+)
+# A seat when the party fits the seats left ...
+_TAKE_SEATS = (
+    update(_EVENTS)
+    .where(_OPEN, _EVENTS.c.seats_taken + bindparam("seats") <= _EVENTS.c.capacity)
+    .values(seats_taken=_EVENTS.c.seats_taken + bindparam("seats"))
+)
+# ... else the next place on the waitlist, when the party fits the event at all.
+_JOIN_WAITLIST = (
+    update(_EVENTS)
+    .where(
+        _OPEN,
+        bindparam("seats") <= _EVENTS.c.capacity,
+        _EVENTS.c.seats_taken + bindparam("seats") > _EVENTS.c.capacity,
+    )
+    .values(waitlist_length=_EVENTS.c.waitlist_length + 1)
+)
+_DECIDED = select(*_BRIEF_COLUMNS, _EVENTS.c.waitlist_length).where(
+    _EVENTS.c.id == bindparam("event_id")
+)
+_LOCK = (
+    select(
+        _EVENTS.c.status,
+        _EVENTS.c.capacity,
+        _EVENTS.c.registration_opens_at,
+        _EVENTS.c.registration_closes_at,
+    )
+    .where(_EVENTS.c.id == bindparam("event_id"))
+    .with_for_update()
+)
+_EARLIER = select(
+    _REGISTRATIONS.c.seq,
+    _REGISTRATIONS.c.id,
+    _REGISTRATIONS.c.event_id,
+    _REGISTRATIONS.c.alumnus_id,
+    _REGISTRATIONS.c.guests,
+    _REGISTRATIONS.c.status,
+    _REGISTRATIONS.c.position,
+    _REGISTRATIONS.c.checkin_token,
+    _REGISTRATIONS.c.checked_in_at,
+    _REGISTRATIONS.c.created_at,
+).where(
+    _REGISTRATIONS.c.event_id == bindparam("event_id"),
+    _REGISTRATIONS.c.alumnus_id == bindparam("alumnus_id"),
+)
+# A cancelled registration signed up again, unless another sign-up revived it first.
+_REVIVE = (
+    update(_REGISTRATIONS)
+    .where(_REGISTRATIONS.c.seq == bindparam("b_seq"), _REGISTRATIONS.c.status == CANCELLED)
+    .values(
+        guests=bindparam("b_guests"),
+        status=bindparam("b_status"),
+        position=bindparam("b_position"),
+        checkin_token=bindparam("b_checkin_token"),
+        checked_in_at=None,
+    )
+)
+
+
+def _decide(connection: Any, event_id: str, seats: int, now: datetime) -> tuple[Any, int | None]:
+    """Take `seats` on the event, or its next waitlist place: the event's brief and the
+    place (None for seats). One statement decides, atomically: the conditional UPDATE of
+    the event's row (PostgreSQL re-checks its condition on the newest row version
+    after waiting for the lock; SQLite runs one writer at a time).
+
+    When neither UPDATE matched, the event is closed, unknown or too small for the party
+    (refused here, under the row's lock), or a cancellation freed seats between the two
+    statements: then both are tried again under the lock, where one of them must match.
+    """
+    params = {"event_id": event_id, "seats": seats, "now": now}
+    for attempt in range(2):
+        event = _update_returning(connection, _TAKE_SEATS, params)
+        if event is not None:
+            return event, None
+        event = _update_returning(connection, _JOIN_WAITLIST, params, _EVENTS.c.waitlist_length)
+        if event is not None:
+            return event, event.waitlist_length
+        if attempt == 0:
+            _refuse_unless_open(connection, event_id, seats, now)
+    raise RuntimeError(f"sign-up for event {event_id}: no decision under the event's lock")
+
+
+def _update_returning(connection: Any, statement: Any, params: dict[str, Any], *extra: Any) -> Any:
+    """The event's brief (and `extra` columns) after `statement`, or None when it matched
+    no row. SQLite before 3.35 has no RETURNING: there the UPDATE holds the database's
+    write lock, so reading the row right after it is as good."""
+    if connection.dialect.update_returning:
+        return connection.execute(statement.returning(*_BRIEF_COLUMNS, *extra), params).first()
+    if connection.execute(statement, params).rowcount != 1:
+        return None
+    return connection.execute(_DECIDED, params).first()
+
+
+def _refuse_unless_open(connection: Any, event_id: str, seats: int, now: datetime) -> None:
+    """Lock the event's row and raise why a sign-up for `seats` cannot be taken, if so."""
+    event = connection.execute(_LOCK, {"event_id": event_id}).first()
+    if event is None:
+        raise NotFound("活动不存在。", {"event_id": event_id})
+    _ensure_sign_up_open(event, now)
     if seats > event.capacity:
-        message = f"本人加同行 {guests} 人共 {seats} 人，活动容量 {event.capacity}。"
+        message = f"本人加同行 {seats - 1} 人共 {seats} 人，活动容量 {event.capacity}。"
         raise ValidationFailed(
             "报名人数超过活动容量。",
             {"fields": {"guests": [message]}},
             reason="party_exceeds_capacity",
         )
-    fits = event.seats_taken + seats <= event.capacity
-    position = None if fits else next_waitlist_position(session, event)
-    if registration is None:
-        registration = Registration(event_id=event.id, alumnus_id=alumnus_id)
-    registration.guests = guests
-    registration.status = CONFIRMED if fits else WAITLISTED
-    registration.position = position
-    registration.checkin_token = new_checkin_token()
-    registration.checked_in_at = None
-    if fits:
-        event.seats_taken += seats
-    session.add(registration)
-    session.flush()
-    OutboxMessage.record(
-        session,
-        "registration_confirmed" if fits else "registration_waitlisted",
-        REGISTRATION_EVENT.dump({"registration": registration, "event": event}),
-    )
-    return REGISTRATION.dump(registration)
+
+
+def _registration_dict(row: dict[str, Any]) -> dict[str, Any]:
+    """A registration as the contract `Registration` dumps it, from its column values."""
+    checked_in_at = row["checked_in_at"]
+    return {
+        "id": row["id"],
+        "event_id": row["event_id"],
+        "alumnus_id": row["alumnus_id"],
+        "guests": row["guests"],
+        "status": row["status"],
+        "position": row["position"],
+        "checked_in_at": None if checked_in_at is None else iso_utc(checked_in_at),
+        "created_at": iso_utc(row["created_at"]),
+        "checkin_token": row["checkin_token"],
+    }
+
+
+def _brief(event: Any) -> dict[str, Any]:
+    """The event as `EventBrief` dumps it, from the row the deciding UPDATE returned."""
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "title": event.title,
+        "organiser_type": event.organiser_type,
+        "organiser_id": event.organiser_id,
+        "venue": event.venue,
+        "starts_at": iso_utc(event.starts_at),
+        "ends_at": iso_utc(event.ends_at),
+    }
 
 
 def cancel_registration(session: Session, event_id: str, registration_id: str) -> dict[str, Any]:
@@ -108,6 +302,8 @@ def cancel_registration(session: Session, event_id: str, registration_id: str) -
     previous_status, previous_position = registration.status, registration.position
     if previous_status == CONFIRMED:
         event.seats_taken -= registration.seats
+    elif previous_status == WAITLISTED:
+        event.waitlist_length -= 1
     registration.status = CANCELLED
     registration.position = None
     session.flush()

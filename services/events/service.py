@@ -58,13 +58,13 @@ class EventsService(HealthMixin):
 
     @rpc(caller=True)
     def create_event(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contracts.events.EventInput(), data)
+        payload = load_or_raise(contracts.events.EventInput, data)
         with self.db.transaction() as session:
             return events.create_event(session, payload)
 
     @rpc(caller=True)
     def update_event(self, event_id: str, patch: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contracts.events.EventPatch(), patch)
+        payload = load_or_raise(contracts.events.EventPatch, patch)
         with self.db.transaction() as session:
             return events.update_event(session, event_id, payload)
 
@@ -75,7 +75,7 @@ class EventsService(HealthMixin):
     @rpc(caller=True)
     def list_events(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return events.list_events(
-            self.db.session, load_or_raise(contracts.events.EventListQuery(), params or {})
+            self.db.session, load_or_raise(contracts.events.EventListQuery, params or {})
         )
 
     @rpc(caller=True)
@@ -95,7 +95,7 @@ class EventsService(HealthMixin):
 
     @rpc(caller=True)
     def cancel_event(self, event_id: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        payload = load_or_raise(contracts.events.EventCancellation(), data or {})
+        payload = load_or_raise(contracts.events.EventCancellation, data or {})
         with self.db.transaction() as session:
             return events.cancel_event(session, event_id, payload["reason"])
 
@@ -103,13 +103,13 @@ class EventsService(HealthMixin):
 
     @rpc(caller=True)
     def create_series(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contracts.events.SeriesInput(), data)
+        payload = load_or_raise(contracts.events.SeriesInput, data)
         with self.db.transaction() as session:
             return events.create_series(session, payload)
 
     @rpc(caller=True)
     def update_series(self, series_id: str, patch: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contracts.events.SeriesPatch(), patch)
+        payload = load_or_raise(contracts.events.SeriesPatch, patch)
         with self.db.transaction() as session:
             return events.update_series(session, series_id, payload)
 
@@ -130,7 +130,7 @@ class EventsService(HealthMixin):
 
     @rpc(caller=True)
     def sign_up(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contracts.registrations.SignUpInput(), data)
+        payload = load_or_raise(contracts.registrations.SignUpInput, data)
         with self.db.transaction() as session:
             return registrations.sign_up(
                 session, event_id, payload["alumnus_id"], payload["guests"], utcnow()
@@ -152,7 +152,7 @@ class EventsService(HealthMixin):
         return registrations.list_registrations(
             self.db.session,
             event_id,
-            load_or_raise(contracts.registrations.RegistrationSearch(), params or {}),
+            load_or_raise(contracts.registrations.RegistrationSearch, params or {}),
         )
 
     @rpc(caller=True)
@@ -163,12 +163,12 @@ class EventsService(HealthMixin):
         return registrations.list_alumnus_registrations(
             self.db.session,
             alumnus_id,
-            load_or_raise(contracts.registrations.RegistrationSearch(), params or {}),
+            load_or_raise(contracts.registrations.RegistrationSearch, params or {}),
         )
 
     @rpc(caller=True)
     def check_in(self, event_id: str, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contracts.registrations.CheckInInput(), data)
+        payload = load_or_raise(contracts.registrations.CheckInInput, data)
         with self.db.transaction() as session:
             return registrations.check_in(session, event_id, payload["token"], utcnow())
 
@@ -204,7 +204,7 @@ class EventsService(HealthMixin):
     def file_activity_report(
         self, event_id: str, data: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.reports.ActivityReportInput(), data)
+        payload = load_or_raise(contracts.reports.ActivityReportInput, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             return reports.file_activity_report(session, event_id, payload, who, utcnow())
@@ -216,7 +216,7 @@ class EventsService(HealthMixin):
     @rpc(caller=True)
     def list_activity_reports(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return reports.list_activity_reports(
-            self.db.session, load_or_raise(contracts.reports.ReportSearch(), params or {})
+            self.db.session, load_or_raise(contracts.reports.ReportSearch, params or {})
         )
 
     # ---- return visits (校友返校接待) ----------------------------------------
@@ -225,7 +225,7 @@ class EventsService(HealthMixin):
     def request_visit(
         self, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.visits.VisitInput(), data)
+        payload = load_or_raise(contracts.visits.VisitInput, data)
         with self.db.transaction() as session:
             visit = visits.request_visit(session, payload, utcnow())
             return disclosure.shown_visit(session, visit, caller, purpose)
@@ -234,7 +234,7 @@ class EventsService(HealthMixin):
     def decide_visit(
         self, visit_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.visits.VisitDecision(), data)
+        payload = load_or_raise(contracts.visits.VisitDecision, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             visit = visits.decide_visit(session, visit_id, payload, who, utcnow())
@@ -244,7 +244,7 @@ class EventsService(HealthMixin):
     def complete_visit(
         self, visit_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.visits.VisitCompletion(), data)
+        payload = load_or_raise(contracts.visits.VisitCompletion, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             visit = visits.complete_visit(session, visit_id, payload, who, utcnow())
@@ -254,7 +254,7 @@ class EventsService(HealthMixin):
     def cancel_visit(
         self, visit_id: str, data: dict[str, Any] | None, purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.visits.VisitCancellation(), data or {})
+        payload = load_or_raise(contracts.visits.VisitCancellation, data or {})
         who = caller.as_actor()
         with self.db.transaction() as session:
             visit = visits.cancel_visit(session, visit_id, payload, who, utcnow())
@@ -270,7 +270,7 @@ class EventsService(HealthMixin):
     def list_visits(
         self, params: dict[str, Any] | None = None, purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
-        query = load_or_raise(contracts.visits.VisitSearch(), params or {})
+        query = load_or_raise(contracts.visits.VisitSearch, params or {})
         with self.db.transaction() as session:
             page = visits.list_visits(session, query)
             return disclosure.shown_visits(session, page, caller, purpose)
@@ -279,7 +279,7 @@ class EventsService(HealthMixin):
 
     @rpc(caller=True)
     def create_plan(self, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
-        payload = load_or_raise(contracts.plans.PlanInput(), data)
+        payload = load_or_raise(contracts.plans.PlanInput, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             return plans.create_plan(session, payload, who, utcnow())
@@ -291,19 +291,19 @@ class EventsService(HealthMixin):
     @rpc(caller=True)
     def list_plans(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return plans.list_plans(
-            self.db.session, load_or_raise(contracts.plans.PlanSearch(), params or {})
+            self.db.session, load_or_raise(contracts.plans.PlanSearch, params or {})
         )
 
     @rpc(caller=True)
     def add_task(self, plan_id: str, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
-        payload = load_or_raise(contracts.plans.TaskInput(), data)
+        payload = load_or_raise(contracts.plans.TaskInput, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             return plans.add_task(session, plan_id, payload, who, utcnow())
 
     @rpc(caller=True)
     def advance_task(self, task_id: str, data: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
-        payload = load_or_raise(contracts.plans.TaskAdvance(), data)
+        payload = load_or_raise(contracts.plans.TaskAdvance, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             return plans.advance_task(session, task_id, payload, who, utcnow())
@@ -315,7 +315,7 @@ class EventsService(HealthMixin):
     @rpc(caller=True)
     def list_tasks(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return plans.list_tasks(
-            self.db.session, load_or_raise(contracts.plans.TaskSearch(), params or {})
+            self.db.session, load_or_raise(contracts.plans.TaskSearch, params or {})
         )
 
     @rpc(caller=True)
@@ -334,14 +334,14 @@ class EventsService(HealthMixin):
 
     @rpc(caller=True)
     def department_summary(self, year: int) -> dict[str, Any]:
-        query = load_or_raise(contracts.plans.SummaryQuery(), {"year": year})
+        query = load_or_raise(contracts.plans.SummaryQuery, {"year": year})
         return plans.department_summary(self.db.session, query["year"], school_date(utcnow()))
 
     # ---- suggestions (建议) ----------------------------------------------------
 
     @rpc(caller=True)
     def submit_suggestion(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contracts.feedback.SuggestionInput(), data)
+        payload = load_or_raise(contracts.feedback.SuggestionInput, data)
         with self.db.transaction() as session:
             return feedback.submit_suggestion(session, payload, utcnow())
 
@@ -349,7 +349,7 @@ class EventsService(HealthMixin):
     def answer_suggestion(
         self, suggestion_id: str, data: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.feedback.SuggestionAnswer(), data)
+        payload = load_or_raise(contracts.feedback.SuggestionAnswer, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             return feedback.answer_suggestion(session, suggestion_id, payload, who, utcnow())
@@ -357,14 +357,14 @@ class EventsService(HealthMixin):
     @rpc(caller=True)
     def list_suggestions(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return feedback.list_suggestions(
-            self.db.session, load_or_raise(contracts.feedback.SuggestionSearch(), params or {})
+            self.db.session, load_or_raise(contracts.feedback.SuggestionSearch, params or {})
         )
 
     # ---- service requests from alumni companies (三.7) ---------------------------
 
     @rpc(caller=True)
     def submit_service_request(self, data: dict[str, Any]) -> dict[str, Any]:
-        payload = load_or_raise(contracts.feedback.ServiceRequestInput(), data)
+        payload = load_or_raise(contracts.feedback.ServiceRequestInput, data)
         with self.db.transaction() as session:
             return feedback.submit_service_request(session, payload, utcnow())
 
@@ -372,7 +372,7 @@ class EventsService(HealthMixin):
     def assign_service_request(
         self, request_id: str, data: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.feedback.ServiceRequestAssignment(), data)
+        payload = load_or_raise(contracts.feedback.ServiceRequestAssignment, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             return feedback.assign_service_request(session, request_id, payload, who, utcnow())
@@ -381,7 +381,7 @@ class EventsService(HealthMixin):
     def progress_service_request(
         self, request_id: str, data: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.feedback.ServiceRequestProgress(), data)
+        payload = load_or_raise(contracts.feedback.ServiceRequestProgress, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             return feedback.progress_service_request(session, request_id, payload, who, utcnow())
@@ -390,7 +390,7 @@ class EventsService(HealthMixin):
     def add_service_request_note(
         self, request_id: str, data: dict[str, Any], *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.common.NoteInput(), data)
+        payload = load_or_raise(contracts.common.NoteInput, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             return feedback.add_service_request_note(session, request_id, payload, who, utcnow())
@@ -398,7 +398,7 @@ class EventsService(HealthMixin):
     @rpc(caller=True)
     def list_service_requests(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return feedback.list_service_requests(
-            self.db.session, load_or_raise(contracts.feedback.ServiceRequestSearch(), params or {})
+            self.db.session, load_or_raise(contracts.feedback.ServiceRequestSearch, params or {})
         )
 
     # ---- cooperation projects (三.8) ---------------------------------------------
@@ -407,7 +407,7 @@ class EventsService(HealthMixin):
     def create_project(
         self, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.cooperation.ProjectInput(), data)
+        payload = load_or_raise(contracts.cooperation.ProjectInput, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             project = cooperation.create_project(session, payload, who, utcnow())
@@ -417,7 +417,7 @@ class EventsService(HealthMixin):
     def update_project(
         self, project_id: str, patch: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.cooperation.ProjectPatch(), patch)
+        payload = load_or_raise(contracts.cooperation.ProjectPatch, patch)
         with self.db.transaction() as session:
             project = cooperation.update_project(session, project_id, payload, utcnow())
             return disclosure.shown_project(session, project, caller, purpose)
@@ -426,7 +426,7 @@ class EventsService(HealthMixin):
     def change_project_status(
         self, project_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.cooperation.ProjectStatusChange(), data)
+        payload = load_or_raise(contracts.cooperation.ProjectStatusChange, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             project = cooperation.change_project_status(session, project_id, payload, who, utcnow())
@@ -436,7 +436,7 @@ class EventsService(HealthMixin):
     def add_project_note(
         self, project_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
-        payload = load_or_raise(contracts.common.NoteInput(), data)
+        payload = load_or_raise(contracts.common.NoteInput, data)
         who = caller.as_actor()
         with self.db.transaction() as session:
             project = cooperation.add_project_note(session, project_id, payload, who, utcnow())
@@ -452,7 +452,7 @@ class EventsService(HealthMixin):
     def list_projects(
         self, params: dict[str, Any] | None = None, purpose: str = "", *, caller: Caller
     ) -> dict[str, Any]:
-        query = load_or_raise(contracts.cooperation.ProjectSearch(), params or {})
+        query = load_or_raise(contracts.cooperation.ProjectSearch, params or {})
         with self.db.transaction() as session:
             page = cooperation.list_projects(session, query)
             return disclosure.shown_projects(session, page, caller, purpose)

@@ -2,12 +2,14 @@
 seats that free up, in order.
 
 Every function here runs under the event's row lock (`events.lock_event`), taken by
-the caller, so each promotion happens exactly once.
+the caller, so each promotion happens exactly once. The event's `waitlist_length` counts
+the waiting registrations (a sign-up takes the next place from it,
+services/events/registrations.py); whoever moves a registration off the waitlist lowers it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.common.contracts.events import registrations as registration_contracts
@@ -16,15 +18,6 @@ from services.events.models import Event, OutboxMessage, Registration
 CONFIRMED, WAITLISTED, CANCELLED = "confirmed", "waitlisted", "cancelled"
 
 REGISTRATION_PROMOTED = registration_contracts.RegistrationPromotedData()
-
-
-def next_waitlist_position(session: Session, event: Event) -> int:
-    last = session.scalar(
-        select(func.max(Registration.position)).where(
-            Registration.event_id == event.id, Registration.status == WAITLISTED
-        )
-    )
-    return (last or 0) + 1
 
 
 def fill_free_seats(
@@ -58,6 +51,7 @@ def fill_free_seats(
             registration.status = CONFIRMED
             registration.position = None
             event.seats_taken += registration.seats
+            event.waitlist_length -= 1
     session.flush()
     close_waitlist_gaps(session, event, (*vacated, *(position for _, position in promoted)))
     for registration, previous in promoted:
