@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import json
 
-from nameko.rpc import RpcProxy
+from nameko.rpc import RpcProxy, rpc
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
-
-# The platform's RPC entrypoint, so that the baseline answers with the same transport
-# settings as the services it is compared with (docs/PERFORMANCE.md, "Transport settings").
-from services.common.entrypoints import rpc
 
 ECHO_SERVICE = "bench_echo"
 

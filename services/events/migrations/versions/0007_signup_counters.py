@@ -1,6 +1,6 @@
 """sign-up counters: the waitlist's length on the event's row
 
-Revision ID: 0007_signup_counters
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-06 03:45:00
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_signup_counters"
+revision: str = "0007"
 down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
