@@ -348,3 +348,16 @@ class ErasureRequest(Base):
 
 class AccessLogEntry(AccessLogMixin, Base):
     """Who read which personal fields of which alumnus unmasked (services/common/access_log.py)."""
+
+
+class YearlyReport(Base):
+    """A yearly alumni report as published (services/registry/reports.py): generated once,
+    then served as stored."""
+
+    __tablename__ = "yearly_reports"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    generated_by: Mapped[str] = mapped_column(String(50))
+    html: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)

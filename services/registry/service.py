@@ -29,12 +29,15 @@ from services.common.visibility import require_self_or_service
 from services.registry import (
     departments,
     domain,
+    exports,
     imports,
     merges,
     passwords,
+    reports,
     retention,
     rights,
     sessions,
+    statistics,
 )
 from services.registry.importing import ImportRejected, Limits
 from services.registry.models import Base
@@ -425,6 +428,54 @@ class RegistryService(HealthMixin):
     @rpc(caller=True)
     def get_merge(self, merge_id: str) -> dict[str, Any]:
         return merges.get_merge(self.db.session, merge_id)
+
+    # ---- stewardship: statistics and publication (item 6) ---------------------------------
+
+    @rpc(caller=True)
+    def alumni_statistics(self, params: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        """Counts by one dimension; the gateway scopes a liaison's filters to their
+        department (gateway/authz/publication.py)."""
+        require_role(caller, "office", "committee", "liaison")
+        query = load_or_raise(contract.StatisticsQuery, params)
+        return statistics.counts(self.db.session, query)
+
+    @rpc(caller=True)
+    def alumni_map(self) -> dict[str, Any]:
+        """The k-anonymous map: public, so it needs no caller's role."""
+        return statistics.alumni_map(self.db.session, self._min_count())
+
+    @rpc(caller=True)
+    def export_alumni(
+        self, params: dict[str, Any], purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
+        """A search as CSV or .xlsx (base64), masked for the caller, unmasked rows logged."""
+        require_role(caller, "office", "committee", "liaison")
+        query = load_or_raise(contract.AlumniExportQuery, params)
+        max_rows = config.get_int("REGISTRY_EXPORT_MAX_ROWS", self.config)
+        with self.db.transaction() as session:
+            result = exports.export(session, query, caller, purpose, max_rows)
+        return {**result, "data": base64.b64encode(result["data"]).decode("ascii")}
+
+    @rpc(caller=True)
+    def yearly_report(self, year: int, fmt: str, *, caller: Caller) -> dict[str, Any]:
+        """The stored report of a past year (html or pdf), generated on first demand."""
+        require_role(caller, "office", "committee")
+        payload = load_or_raise(contract.ReportYear, {"year": year})
+        with self.db.transaction() as session:
+            return reports.get(session, payload["year"], fmt, self._min_count(), caller.username)
+
+    @configured_timer("REGISTRY_REPORT_SCAN_SECONDS")
+    def publish_yearly_report(self) -> int | None:
+        """Last year's report, once, from the publishing day on (REGISTRY_REPORT_PUBLISH_ON)."""
+        publish_on = config.get("REGISTRY_REPORT_PUBLISH_ON", self.config) or "01-15"
+        with self.db.transaction() as session:
+            year = reports.publish_due(session, utcnow().date(), publish_on, self._min_count())
+        if year is not None:
+            log.info("yearly alumni report %s published", year)
+        return year
+
+    def _min_count(self) -> int:
+        return max(1, config.get_int("REGISTRY_MAP_MIN_COUNT", self.config))
 
 
 def require_office(caller: Caller) -> None:

@@ -1,0 +1,33 @@
+"""yearly alumni reports (statistics and publication)
+
+Revision ID: 0008_statistics_reports
+Revises: 0007
+Create Date: 2026-12-06 03:40:00
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008_statistics_reports"
+down_revision: str | Sequence[str] | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "yearly_reports",
+        sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("generated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("generated_by", sa.String(length=50), nullable=False),
+        sa.Column("html", sa.Text(), nullable=False),
+        sa.Column("pdf", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("year"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("yearly_reports")
