@@ -351,13 +351,16 @@ class AccessLogEntry(AccessLogMixin, Base):
 
 
 class YearlyReport(Base):
-    """A yearly alumni report as published (services/registry/reports.py): generated once,
-    then served as stored."""
+    """A yearly alumni report (services/registry/reports.py): `queued` when asked for (by
+    the office or the schedule), `ready` once the registry's timer has generated it; then
+    served as stored."""
 
     __tablename__ = "yearly_reports"
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    generated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    generated_by: Mapped[str] = mapped_column(String(50))
-    html: Mapped[str] = mapped_column(Text)
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    requested_by: Mapped[str] = mapped_column(String(50))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    generated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    html: Mapped[str | None] = mapped_column(Text)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -21,27 +21,21 @@ import io
 from datetime import UTC, date, datetime
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot: no display, and no GUI toolkit imported
-
 from jinja2 import Environment
-from matplotlib import font_manager  # noqa: E402
-from matplotlib import pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from reportlab.lib.pagesizes import A4  # noqa: E402
-from reportlab.lib.styles import ParagraphStyle  # noqa: E402
-from reportlab.lib.units import mm  # noqa: E402
-from reportlab.pdfbase import pdfmetrics  # noqa: E402
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: E402
-from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.exc import IntegrityError  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from services.common.errors import NotFound, ServiceUnavailable  # noqa: E402
-from services.registry import statistics  # noqa: E402
-from services.registry.models import Alumnus, YearlyReport  # noqa: E402
+from services.common.contracts.base import iso_utc
+from services.common.errors import NotFound, ServiceUnavailable, ValidationFailed
+from services.registry import statistics
+from services.registry.models import Alumnus, YearlyReport
 
 CJK_FONTS = (
     "WenQuanYi Micro Hei",
@@ -59,8 +53,21 @@ TOP = 12
 ALUMNI = Alumnus.__table__
 
 
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (no display). Imported on first use: it costs
+    seconds, which a registry that draws no report should not pay at start-up."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    return plt
+
+
 def cjk_font() -> str:
     """The first CJK font matplotlib finds; ServiceUnavailable (503) without one."""
+    from matplotlib import font_manager
+
     available = {f.name for f in font_manager.fontManager.ttflist}
     for name in CJK_FONTS:
         if name in available:
@@ -126,6 +133,7 @@ def figures(session: Session, year: int, k: int) -> dict[str, Any]:
 def charts(data: dict[str, Any]) -> dict[str, bytes]:
     """The report's charts as PNG, by name."""
     font = cjk_font()
+    plt = pyplot()
     with plt.rc_context({"font.family": font, "axes.unicode_minus": False}):
         return {
             "departments": _bars("各院系校友人数（按现院系）", data["departments"]),
@@ -136,11 +144,11 @@ def charts(data: dict[str, Any]) -> dict[str, bytes]:
         }
 
 
-def _png(figure: Figure) -> bytes:
+def _png(figure: Any) -> bytes:
     out = io.BytesIO()
     figure.tight_layout()
     figure.savefig(out, format="png", dpi=110)
-    plt.close(figure)
+    pyplot().close(figure)
     return out.getvalue()
 
 
@@ -151,7 +159,7 @@ def _empty(axes: Any, title: str) -> None:
 
 
 def _bars(title: str, groups: list[tuple[str, int]]) -> bytes:
-    figure, axes = plt.subplots(figsize=(7, max(2.5, 0.4 * len(groups) + 1.2)))
+    figure, axes = pyplot().subplots(figsize=(7, max(2.5, 0.4 * len(groups) + 1.2)))
     if not groups:
         _empty(axes, title)
         return _png(figure)
@@ -165,7 +173,7 @@ def _bars(title: str, groups: list[tuple[str, int]]) -> bytes:
 
 
 def _years(years: list[tuple[int, int | None]], k: int) -> bytes:
-    figure, axes = plt.subplots(figsize=(7, 3.2))
+    figure, axes = pyplot().subplots(figsize=(7, 3.2))
     title = "历届毕业生人数"
     if not any(count for _, count in years):
         _empty(axes, title)
@@ -181,7 +189,7 @@ def _years(years: list[tuple[int, int | None]], k: int) -> bytes:
 
 
 def _pie(title: str, groups: list[tuple[str, int]]) -> bytes:
-    figure, axes = plt.subplots(figsize=(5, 3.6))
+    figure, axes = pyplot().subplots(figsize=(5, 3.6))
     if not groups:
         _empty(axes, title)
         return _png(figure)
@@ -309,40 +317,93 @@ def _table(rows: list[tuple[Any, Any]]) -> Table:
 
 # ---- stored reports -----------------------------------------------------------------------
 
-
-def generate(session: Session, year: int, k: int, generated_by: str) -> YearlyReport:
-    """Generate the year's report and store it; an existing one is returned as it is (two
-    workers at once: the first stored wins)."""
-    existing = session.get(YearlyReport, year)
-    if existing is not None:
-        return existing
-    data = figures(session, year, k)
-    images = charts(data)
-    now = datetime.now(UTC)
-    stamp = now.strftime("%Y-%m-%d %H:%M")
-    report = YearlyReport(
-        year=year,
-        generated_at=now,
-        generated_by=generated_by,
-        html=render_html(data, images, stamp),
-        pdf=render_pdf(data, images, stamp),
-    )
-    try:
-        with session.begin_nested():
-            session.add(report)
-    except IntegrityError:
-        return session.get(YearlyReport, year)
-    return report
+QUEUED, READY = "queued", "ready"
+OFF = "off"
 
 
-def get(session: Session, year: int, fmt: str, k: int, generated_by: str) -> dict[str, Any]:
-    """The stored report of `year` as `fmt` (html or pdf), generated on first demand. A year
-    not yet over has no report (404): the numbers would still change."""
-    if year >= datetime.now(UTC).year:
-        raise NotFound(
-            f"{year} 年尚未结束，暂无年度报告。", {"year": year}, reason="report_not_ready"
+def status(report: YearlyReport | None, year: int) -> dict[str, Any]:
+    return {
+        "year": year,
+        "status": report.status if report else "none",
+        "requested_at": iso_utc(report.requested_at) if report else None,
+        "generated_at": iso_utc(report.generated_at) if report and report.generated_at else None,
+    }
+
+
+def request(session: Session, year: int, requested_by: str, today: date) -> dict[str, Any]:
+    """Ask for the report of a past year: queued for the registry's timer, or already there
+    (a report is generated once). A year not yet over has none: its numbers still change."""
+    if year >= today.year:
+        raise ValidationFailed(
+            f"{year} 年尚未结束，不能生成年度报告。",
+            {"fields": {"year": ["只能生成已结束年度的报告。"]}},
+            reason="year_not_over",
         )
-    report = generate(session, year, k, generated_by)
+    report = session.get(YearlyReport, year)
+    if report is None:
+        report = YearlyReport(year=year, status=QUEUED, requested_by=requested_by[:50])
+        try:
+            with session.begin_nested():
+                session.add(report)
+        except IntegrityError:  # asked twice at once: one row
+            report = session.get(YearlyReport, year)
+    return status(report, year)
+
+
+def queued_years(session: Session) -> list[int]:
+    return list(
+        session.scalars(
+            select(YearlyReport.year)
+            .where(YearlyReport.status == QUEUED)
+            .order_by(YearlyReport.year)
+        )
+    )
+
+
+def render(data: dict[str, Any], generated_at: datetime) -> tuple[str, bytes]:
+    """The HTML and the PDF of the figures: pure, no database (run off the event loop)."""
+    images = charts(data)
+    stamp = generated_at.strftime("%Y-%m-%d %H:%M")
+    return render_html(data, images, stamp), render_pdf(data, images, stamp)
+
+
+def store(session: Session, year: int, html: str, pdf: bytes, generated_at: datetime) -> bool:
+    """Keep the rendered report; False when another worker stored it first."""
+    done = session.execute(
+        update(YearlyReport)
+        .where(YearlyReport.year == year, YearlyReport.status == QUEUED)
+        .values(status=READY, html=html, pdf=pdf, generated_at=generated_at)
+    )
+    return done.rowcount == 1
+
+
+def generate(session: Session, year: int, k: int, requested_by: str) -> YearlyReport:
+    """Queue (unless there), render and store in one go: for tests and scripts."""
+    report = session.get(YearlyReport, year)
+    if report is None or report.status == QUEUED:
+        if report is None:
+            session.add(YearlyReport(year=year, status=QUEUED, requested_by=requested_by))
+            session.flush()
+        now = datetime.now(UTC)
+        html, pdf = render(figures(session, year, k), now)
+        store(session, year, html, pdf, now)
+        session.expire_all()
+    return session.get(YearlyReport, year)
+
+
+def get(session: Session, year: int, fmt: str) -> dict[str, Any]:
+    """The stored report as `fmt` (html or pdf); 404 while there is none, saying why."""
+    report = session.get(YearlyReport, year)
+    if report is None or report.status != READY:
+        queued = report is not None
+        ask = f"POST /api/v1/reports/alumni/{year}"
+        raise NotFound(
+            "年度报告正在生成，请稍后再下载。"
+            if queued
+            else f"{year} 年度报告尚未生成：请先提交生成请求（{ask}）。",
+            {"year": year},
+            reason="report_generating" if queued else "report_not_generated",
+        )
     if fmt == "pdf":
         return {"content": base64.b64encode(report.pdf).decode("ascii"), "encoding": "base64"}
     return {"content": report.html, "encoding": "text"}
@@ -350,15 +411,17 @@ def get(session: Session, year: int, fmt: str, k: int, generated_by: str) -> dic
 
 def due_year(today: date, publish_on: str) -> int | None:
     """The year whose report is due on `today`: last year's, from the publishing day
-    (`MM-DD`) of this year on; None before it."""
+    (`MM-DD`) of this year on; None before it, or when publishing is `off`."""
+    if publish_on.strip().lower() == OFF:
+        return None
     month, day = (int(part) for part in publish_on.split("-"))
     return today.year - 1 if today >= date(today.year, month, day) else None
 
 
-def publish_due(session: Session, today: date, publish_on: str, k: int) -> int | None:
-    """The scheduled run: last year's report, once. Returns the year generated now."""
+def queue_due(session: Session, today: date, publish_on: str) -> int | None:
+    """The schedule: queue last year's report once it is due. Returns the year queued now."""
     year = due_year(today, publish_on)
     if year is None or session.get(YearlyReport, year) is not None:
         return None
-    generate(session, year, k, "system")
+    request(session, year, "system", today)
     return year

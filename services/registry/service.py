@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import eventlet
+from eventlet import tpool
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 
@@ -457,22 +458,40 @@ class RegistryService(HealthMixin):
         return {**result, "data": base64.b64encode(result["data"]).decode("ascii")}
 
     @rpc(caller=True)
-    def yearly_report(self, year: int, fmt: str, *, caller: Caller) -> dict[str, Any]:
-        """The stored report of a past year (html or pdf), generated on first demand."""
+    def request_yearly_report(self, year: int, *, caller: Caller) -> dict[str, Any]:
+        """Queue the report of a past year (once); the timer below generates it."""
         require_role(caller, "office", "committee")
         payload = load_or_raise(contract.ReportYear, {"year": year})
         with self.db.transaction() as session:
-            return reports.get(session, payload["year"], fmt, self._min_count(), caller.username)
+            return reports.request(session, payload["year"], caller.username, utcnow().date())
+
+    @rpc(caller=True)
+    def yearly_report(self, year: int, fmt: str, *, caller: Caller) -> dict[str, Any]:
+        """The stored report (html or pdf); 404 while it is not generated."""
+        require_role(caller, "office", "committee")
+        payload = load_or_raise(contract.ReportYear, {"year": year})
+        return reports.get(self.db.session, payload["year"], fmt)
 
     @configured_timer("REGISTRY_REPORT_SCAN_SECONDS")
-    def publish_yearly_report(self) -> int | None:
-        """Last year's report, once, from the publishing day on (REGISTRY_REPORT_PUBLISH_ON)."""
+    def run_yearly_reports(self) -> list[int]:
+        """Queue last year's report from its publishing day on (REGISTRY_REPORT_PUBLISH_ON),
+        then generate every queued report. The drawing runs in a thread of its own
+        (eventlet's tpool): it is seconds of CPU that must not hold the RPCs' event loop."""
         publish_on = config.get("REGISTRY_REPORT_PUBLISH_ON", self.config) or "01-15"
         with self.db.transaction() as session:
-            year = reports.publish_due(session, utcnow().date(), publish_on, self._min_count())
-        if year is not None:
-            log.info("yearly alumni report %s published", year)
-        return year
+            reports.queue_due(session, utcnow().date(), publish_on)
+            years = reports.queued_years(session)
+        done = []
+        for year in years:
+            with self.db.transaction() as session:
+                data = reports.figures(session, year, self._min_count())
+            generated_at = utcnow()
+            html, pdf = tpool.execute(reports.render, data, generated_at)
+            with self.db.transaction() as session:
+                if reports.store(session, year, html, pdf, generated_at):
+                    log.info("yearly alumni report %s generated", year)
+                    done.append(year)
+        return done
 
     def _min_count(self) -> int:
         return max(1, config.get_int("REGISTRY_MAP_MIN_COUNT", self.config))

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from services.common.errors import ValidationFailed
+from services.common.errors import NotFound, ValidationFailed
 from services.registry import departments, domain, exports, reports, statistics
 from services.registry.models import YearlyReport
 
@@ -30,7 +30,7 @@ class Viewer:
 
 def alumnus(session, department_id: str, **fields) -> dict:
     graduations = fields.pop("graduations", None) or [
-        {"department_id": department_id, "major": "软件工程", "degree": "bachelor", "class_year": 2010}
+        {"department_id": department_id, "major": "软件", "degree": "bachelor", "class_year": 2010}
     ]
     data = {"name": f"校友{next(NAMES)}", "graduations": graduations, **fields}
     return domain.register_alumnus(session, data, OFFICE)
@@ -156,7 +156,8 @@ def test_the_yearly_report_has_charts_in_html_and_pdf(registry_session_factory):
     with registry_session_factory.begin() as session:
         dept = department(session, f"报告院系{next(NAMES)}")
         for i in range(6):
-            alumnus(session, dept, province="北京市", city="北京市", industry="信息技术" if i else "金融")
+            industry = "信息技术" if i else "金融"
+            alumnus(session, dept, province="北京市", city="北京市", industry=industry)
         report = reports.generate(session, 2010, 5, "office")
         again = reports.generate(session, 2010, 5, "office")
         assert again.generated_at == report.generated_at
@@ -169,10 +170,17 @@ def test_the_yearly_report_has_charts_in_html_and_pdf(registry_session_factory):
     assert "金融" not in report.html
 
 
-def test_the_schedule_publishes_last_years_report_once(registry_session_factory):
+def test_the_schedule_queues_last_years_report_once(registry_session_factory):
     assert reports.due_year(date(2027, 1, 14), "01-15") is None
     assert reports.due_year(date(2027, 1, 15), "01-15") == 2026
+    assert reports.due_year(date(2027, 6, 1), "off") is None
     with registry_session_factory.begin() as session:
-        assert reports.publish_due(session, date(2031, 2, 1), "01-15", 5) == 2030
-        assert reports.publish_due(session, date(2031, 2, 2), "01-15", 5) is None
-        assert session.get(YearlyReport, 2030).generated_by == "system"
+        assert reports.queue_due(session, date(2031, 2, 1), "01-15") == 2030
+        assert reports.queue_due(session, date(2031, 2, 2), "01-15") is None
+        assert reports.queued_years(session) == [2030]
+        assert session.get(YearlyReport, 2030).requested_by == "system"
+        with pytest.raises(NotFound) as missing:
+            reports.get(session, 2030, "pdf")
+        assert missing.value.details["reason"] == "report_generating"
+        with pytest.raises(ValidationFailed):
+            reports.request(session, 2031, "office", date(2031, 2, 2))

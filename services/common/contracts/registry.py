@@ -502,7 +502,7 @@ class AlumniMapOut(StrictSchema):
     )
 
 
-class AlumniExportQuery(StrictSchema):
+class AlumniExportFilters(StrictSchema):
     """A search's filters (`AlumnusSearch`), exported whole rather than paged."""
 
     q = Name(validate=length(1, 50))
@@ -511,8 +511,18 @@ class AlumniExportQuery(StrictSchema):
     city = Name(validate=length(1, 50))
     employer = Name(validate=length(1, 200))
     industry = Name(validate=length(1, 100))
+
+
+class AlumniExportQuery(AlumniExportFilters):
     format = fields.String(load_default="csv", validate=one_of(EXPORT_FORMATS))
 
 
 class ReportYear(StrictSchema):
     year = fields.Integer(required=True, validate=in_range(1900, 2100))
+
+
+class ReportStatusOut(StrictSchema):
+    year = fields.Integer(required=True)
+    status = fields.String(required=True, validate=one_of(["none", "queued", "ready"]))
+    requested_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    generated_at = fields.String(allow_none=True, metadata={"format": "date-time"})

@@ -21,13 +21,17 @@ def upgrade() -> None:
     op.create_table(
         "yearly_reports",
         sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("generated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("generated_by", sa.String(length=50), nullable=False),
-        sa.Column("html", sa.Text(), nullable=False),
-        sa.Column("pdf", sa.LargeBinary(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("requested_by", sa.String(length=50), nullable=False),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("generated_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("html", sa.Text(), nullable=True),
+        sa.Column("pdf", sa.LargeBinary(), nullable=True),
         sa.PrimaryKeyConstraint("year"),
     )
+    op.create_index("ix_yearly_reports_status", "yearly_reports", ["status"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_yearly_reports_status", table_name="yearly_reports")
     op.drop_table("yearly_reports")
