@@ -60,7 +60,7 @@ class PublicationRoutes:
         extra_statuses=(422,),
     )
     def export_csv(self, request: Request, principal: Principal, query: dict[str, Any]):
-        return self._export(principal, query, "csv")
+        return self._export_search(principal, query, "csv")
 
     @api(
         "GET",
@@ -73,9 +73,9 @@ class PublicationRoutes:
         extra_statuses=(422,),
     )
     def export_xlsx(self, request: Request, principal: Principal, query: dict[str, Any]):
-        return self._export(principal, query, "xlsx")
+        return self._export_search(principal, query, "xlsx")
 
-    def _export(self, principal: Principal, query: dict[str, Any], fmt: str) -> Response:
+    def _export_search(self, principal: Principal, query: dict[str, Any], fmt: str) -> Response:
         params = rules.scope_alumni_search(principal, query)
         result = self.registry.export_alumni({**params, "format": fmt}, EXPORT_ROUTE)
         return Response(
