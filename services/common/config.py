@@ -104,7 +104,7 @@ DEFAULTS: dict[str, str] = {
     "REGISTRY_MAP_MIN_COUNT": "5",
     "REGISTRY_EXPORT_MAX_ROWS": "10000",
     "REGISTRY_REPORT_PUBLISH_ON": "01-15",
-    "REGISTRY_REPORT_SCAN_SECONDS": "3600",
+    "REGISTRY_REPORT_SCAN_SECONDS": "5",
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,

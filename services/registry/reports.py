@@ -46,6 +46,7 @@ CJK_FONTS = (
     "SimHei",
     "Microsoft YaHei",
 )
+CJK_FILE_HINTS = ("wqy", "notosanscjk", "notoserifcjk", "sourcehan", "simhei", "msyh")
 PDF_FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
 YEARS_SHOWN = 10
@@ -65,13 +66,21 @@ def pyplot() -> Any:
 
 
 def cjk_font() -> str:
-    """The first CJK font matplotlib finds; ServiceUnavailable (503) without one."""
+    """The first CJK font matplotlib knows; ServiceUnavailable (503) without one.
+
+    matplotlib caches its list of fonts when first imported: a font installed later is
+    looked for among the system's font files and added."""
     from matplotlib import font_manager
 
-    available = {f.name for f in font_manager.fontManager.ttflist}
-    for name in CJK_FONTS:
-        if name in available:
-            return name
+    for attempt in range(2):
+        available = {f.name for f in font_manager.fontManager.ttflist}
+        for name in CJK_FONTS:
+            if name in available:
+                return name
+        if attempt == 0:
+            for path in font_manager.findSystemFonts():
+                if any(hint in path.lower() for hint in CJK_FILE_HINTS):
+                    font_manager.fontManager.addfont(path)
     raise ServiceUnavailable(
         "服务器缺少中文字体，无法生成报告图表；请安装 fonts-wqy-microhei。",
         reason="no_cjk_font",
