@@ -216,6 +216,7 @@ def test_the_yearly_report_as_pdf_and_html_with_charts(system, office):
     reader = PdfReader(io.BytesIO(pdf.content))
     assert sum(len(page.images) for page in reader.pages) == 5
     assert len(pdf.content) > 20_000
+    assert f"{year} 年度校友报告" in reader.pages[0].extract_text()
 
     committee = account(system, office, "committee")
     html = committee.get(f"/api/v1/reports/alumni/{year}.html")

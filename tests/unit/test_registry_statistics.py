@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from services.common.errors import NotFound, ValidationFailed
+from services.common.errors import NotFound, ServiceUnavailable, ValidationFailed
 from services.registry import departments, domain, exports, reports, statistics
 from services.registry.models import YearlyReport
 
@@ -184,3 +184,11 @@ def test_the_schedule_queues_last_years_report_once(registry_session_factory):
         assert missing.value.details["reason"] == "report_generating"
         with pytest.raises(ValidationFailed):
             reports.request(session, 2031, "office", date(2031, 2, 2))
+
+
+def test_without_a_cjk_font_the_report_is_refused_not_drawn_in_boxes(monkeypatch):
+    monkeypatch.setattr(reports, "CJK_FONTS", ("No Such Font",))
+    monkeypatch.setattr(reports, "CJK_FILE_HINTS", ())
+    with pytest.raises(ServiceUnavailable) as refused:
+        reports.cjk_font()
+    assert refused.value.details["reason"] == "no_cjk_font"
