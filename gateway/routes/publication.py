@@ -89,19 +89,20 @@ class PublicationRoutes:
 
     @api(
         "POST",
-        "/api/v1/reports/alumni/{year}",
-        "Ask for the yearly alumni report of a past year: 202 queued (the registry generates "
-        "it within seconds), 200 when it is ready. A report is generated once; last year's "
-        "is also generated on a schedule (REGISTRY_REPORT_PUBLISH_ON).",
+        "/api/v1/reports/alumni",
+        'Ask for the yearly alumni report of a past year (`{"year": 2025}`): 202 queued '
+        "(the registry generates it within seconds), 200 when it is ready. A report is "
+        "generated once; last year's is also generated on a schedule "
+        "(REGISTRY_REPORT_PUBLISH_ON).",
         "statistics",
         (OFFICE,),
+        body=contract.ReportYear,
         response=contract.ReportStatusOut,
         status=202,
         extra_success=(200,),
-        extra_statuses=(404, 422),
     )
-    def request_report(self, request: Request, principal: Principal, year: str):
-        answer = self.registry.request_yearly_report(rules.report_year(year))
+    def request_report(self, request: Request, principal: Principal, body: dict[str, Any]):
+        answer = self.registry.request_yearly_report(body["year"])
         return (200 if answer["status"] == "ready" else 202), answer
 
     @api(

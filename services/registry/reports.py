@@ -405,7 +405,7 @@ def get(session: Session, year: int, fmt: str) -> dict[str, Any]:
     report = session.get(YearlyReport, year)
     if report is None or report.status != READY:
         queued = report is not None
-        ask = f"POST /api/v1/reports/alumni/{year}"
+        ask = f'POST /api/v1/reports/alumni {{"year": {year}}}'
         raise NotFound(
             "年度报告正在生成，请稍后再下载。"
             if queued

@@ -206,7 +206,7 @@ def test_the_yearly_report_as_pdf_and_html_with_charts(system, office):
     year = LAST_YEAR
     missing = office.get(f"/api/v1/reports/alumni/{year}.pdf")
     assert assert_error(missing, 404)["details"]["reason"] == "report_not_generated"
-    asked = ok(office.post(f"/api/v1/reports/alumni/{year}"), 202)
+    asked = ok(office.post("/api/v1/reports/alumni", json={"year": year}), 202)
     assert asked["status"] == "queued"
 
     pdf = wait_for_report(office, year, "pdf")
@@ -223,13 +223,14 @@ def test_the_yearly_report_as_pdf_and_html_with_charts(system, office):
     assert html.status_code == 200 and html.headers["Content-Type"].startswith("text/html")
     assert html.text.count('src="data:image/png;base64,') == 5
     assert f"{year} 年度校友报告" in html.text
-    again = ok(office.post(f"/api/v1/reports/alumni/{year}"))
+    again = ok(office.post("/api/v1/reports/alumni", json={"year": year}))
     assert again["status"] == "ready" and again["generated_at"]
 
     liaison = account(system, office, "liaison", department)
     assert_error(liaison.get(f"/api/v1/reports/alumni/{year}.pdf"), 403)
-    assert_error(committee.post(f"/api/v1/reports/alumni/{year}"), 403)
-    this_year = office.post(f"/api/v1/reports/alumni/{year + 1}")
+    assert_error(committee.post("/api/v1/reports/alumni", json={"year": year}), 403)
+    this_year = office.post("/api/v1/reports/alumni", json={"year": year + 1})
     assert assert_error(this_year, 422)["details"]["reason"] == "year_not_over"
-    assert_error(office.post("/api/v1/reports/alumni/1800"), 422)
+    assert_error(office.post("/api/v1/reports/alumni", json={"year": 1800}), 422)
+    assert_error(office.post("/api/v1/reports/alumni", json={"year": "二〇二五"}), 422)
     assert_error(office.get("/api/v1/reports/alumni/20x5.pdf"), 404)
