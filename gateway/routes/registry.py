@@ -12,6 +12,7 @@ from gateway.authz.base import MANAGERS, OFFICE, STAFF_ROLES
 from gateway.http import api
 from gateway.routes.community_archive import CommunityArchiveRoutes
 from gateway.routes.community_identity import CommunityIdentityRoutes
+from gateway.routes.publication import PublicationRoutes
 from gateway.routes.stewardship import StewardshipRoutes
 from services.common.contracts import registry as contract
 from services.common.contracts.base import PageQuery
@@ -21,7 +22,7 @@ ALUMNUS_ROUTE = "GET /api/v1/alumni/{alumnus_id}"
 HISTORY_ROUTE = "GET /api/v1/alumni/{alumnus_id}/history"
 
 
-class Routes(StewardshipRoutes, CommunityArchiveRoutes, CommunityIdentityRoutes):
+class Routes(StewardshipRoutes, PublicationRoutes, CommunityArchiveRoutes, CommunityIdentityRoutes):
     registry: Any
 
     # ---- accounts -----------------------------------------------------------

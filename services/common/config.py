@@ -114,6 +114,13 @@ DEFAULTS: dict[str, str] = {
     "CLAIM_FREE_ATTEMPTS_PER_PERSON": "3",
     "CLAIM_VOUCHES_NEEDED": "2",
     "CARD_VALIDITY_DAYS": str(3 * 365),
+    # statistics and publication (docs/stewardship.md, item 6): k of the map and the yearly
+    # report (no published place or group under it), the largest export, and when last
+    # year's report is published (MM-DD, checked every REGISTRY_REPORT_SCAN_SECONDS)
+    "REGISTRY_MAP_MIN_COUNT": "5",
+    "REGISTRY_EXPORT_MAX_ROWS": "10000",
+    "REGISTRY_REPORT_PUBLISH_ON": "01-15",
+    "REGISTRY_REPORT_SCAN_SECONDS": "5",
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,

@@ -350,6 +350,22 @@ class AccessLogEntry(AccessLogMixin, Base):
     """Who read which personal fields of which alumnus unmasked (services/common/access_log.py)."""
 
 
+class YearlyReport(Base):
+    """A yearly alumni report (services/registry/reports.py): `queued` when asked for (by
+    the office or the schedule), `ready` once the registry's timer has generated it; then
+    served as stored."""
+
+    __tablename__ = "yearly_reports"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    requested_by: Mapped[str] = mapped_column(String(50))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    generated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    html: Mapped[str | None] = mapped_column(Text)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
 # The community's tables (docs/community.md) live in modules of their own: the archive and
 # stories, and verification, the alumni card and the directory's privacy choices; imported
 # here so that the base's metadata knows them.

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import eventlet
+from eventlet import tpool
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 
@@ -36,12 +37,15 @@ from services.registry import (
     departments,
     directory,
     domain,
+    exports,
     imports,
     merges,
     passwords,
+    reports,
     retention,
     rights,
     sessions,
+    statistics,
     stories,
 )
 from services.registry.cards import CardKey
@@ -834,6 +838,72 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, HealthMixin):
     @rpc(caller=True)
     def get_merge(self, merge_id: str) -> dict[str, Any]:
         return merges.get_merge(self.db.session, merge_id)
+
+    # ---- stewardship: statistics and publication (item 6) ---------------------------------
+
+    @rpc(caller=True)
+    def alumni_statistics(self, params: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        """Counts by one dimension; the gateway scopes a liaison's filters to their
+        department (gateway/authz/publication.py)."""
+        require_role(caller, "office", "committee", "liaison")
+        query = load_or_raise(contract.StatisticsQuery, params)
+        return statistics.counts(self.db.session, query)
+
+    @rpc(caller=True)
+    def alumni_map(self) -> dict[str, Any]:
+        """The k-anonymous map: public, so it needs no caller's role."""
+        return statistics.alumni_map(self.db.session, self._min_count())
+
+    @rpc(caller=True)
+    def export_alumni(
+        self, params: dict[str, Any], purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
+        """A search as CSV or .xlsx (base64), masked for the caller, unmasked rows logged."""
+        require_role(caller, "office", "committee", "liaison")
+        query = load_or_raise(contract.AlumniExportQuery, params)
+        max_rows = config.get_int("REGISTRY_EXPORT_MAX_ROWS", self.config)
+        with self.db.transaction() as session:
+            result = exports.export(session, query, caller, purpose, max_rows)
+        return {**result, "data": base64.b64encode(result["data"]).decode("ascii")}
+
+    @rpc(caller=True)
+    def request_yearly_report(self, year: int, *, caller: Caller) -> dict[str, Any]:
+        """Queue the report of a past year (once); the timer below generates it."""
+        require_role(caller, "office", "committee")
+        payload = load_or_raise(contract.ReportYear, {"year": year})
+        with self.db.transaction() as session:
+            return reports.request(session, payload["year"], caller.username, utcnow().date())
+
+    @rpc(caller=True)
+    def yearly_report(self, year: int, fmt: str, *, caller: Caller) -> dict[str, Any]:
+        """The stored report (html or pdf); 404 while it is not generated."""
+        require_role(caller, "office", "committee")
+        payload = load_or_raise(contract.ReportYear, {"year": year})
+        return reports.get(self.db.session, payload["year"], fmt)
+
+    @configured_timer("REGISTRY_REPORT_SCAN_SECONDS")
+    def run_yearly_reports(self) -> list[int]:
+        """Queue last year's report from its publishing day on (REGISTRY_REPORT_PUBLISH_ON),
+        then generate every queued report. The drawing runs in a thread of its own
+        (eventlet's tpool): it is seconds of CPU that must not hold the RPCs' event loop."""
+        publish_on = config.get("REGISTRY_REPORT_PUBLISH_ON", self.config) or "01-15"
+        with self.db.transaction() as session:
+            reports.queue_due(session, utcnow().date(), publish_on)
+            years = reports.queued_years(session)
+        done = []
+        for year in years:
+            with self.db.transaction() as session:
+                data = reports.figures(session, year, self._min_count())
+            generated_at = utcnow()
+            html, pdf = tpool.execute(reports.render, data, generated_at)
+            with self.db.transaction() as session:
+                if reports.store(session, year, html, pdf, generated_at):
+                    log.info("yearly alumni report %s generated", year)
+                    done.append(year)
+        return done
+
+    def _min_count(self) -> int:
+        return max(1, config.get_int("REGISTRY_MAP_MIN_COUNT", self.config))
 
 
 def require_office(caller: Caller) -> None:

@@ -3367,6 +3367,104 @@ MATRIX += [
 ]
 
 
+# ---- statistics and publication (docs/stewardship.md, item 6) -------------------------------
+
+REPORT_YEAR = 2001
+"""A year no other row asks a report for: the office's request is the first (202)."""
+READY_REPORT_YEAR = 2002
+
+
+def ready_report(world: World, role: str) -> Request:
+    """The yearly report of READY_REPORT_YEAR, asked for by the office and generated."""
+    if "report_ready" not in world.ev:
+        world.office("POST", "/api/v1/reports/alumni", {"year": READY_REPORT_YEAR})
+        deadline = time.monotonic() + 90
+        while (
+            world.call(
+                "office", "GET", f"/api/v1/reports/alumni/{READY_REPORT_YEAR}.pdf"
+            ).status_code
+            != 200
+        ):
+            assert time.monotonic() < deadline, "the report was not generated"
+            time.sleep(0.5)
+        world.ev["report_ready"] = True
+    return Request({"year": str(READY_REPORT_YEAR)})
+
+
+@on_success
+def counted_in_scope(world: World, role: str, response: requests.Response) -> None:
+    keys = {item["key"] for item in response.json()["items"]}
+    if role == "liaison":
+        assert keys == {world.dept_a}, keys
+    else:
+        assert {world.dept_a, world.dept_b} <= keys
+
+
+@on_success
+def exported_in_scope(world: World, role: str, response: requests.Response) -> None:
+    """The liaison's file has department A's alumni only; the committee's masked phones."""
+    text = response.content.decode("utf-8-sig")
+    assert text.startswith("姓名,"), text[:100]
+    names = {
+        who: world.office("GET", f"/api/v1/alumni/{getattr(world, f'alumnus_{who}')}")["name"]
+        for who in ("a", "b", "ab")
+    }
+    assert names["a"] in text and names["ab"] in text
+    assert (names["b"] in text) == (role != "liaison")
+    if role == "committee":
+        assert PHONE not in text and PHONE[:3] + "****" + PHONE[-4:] in text
+    else:
+        assert PHONE in text
+
+
+MATRIX += [
+    Row(
+        "GET",
+        "/api/v1/alumni/statistics",
+        "by department",
+        staff(200),
+        lambda world, role: Request(params={"by": "department"}),
+        counted_in_scope,
+    ),
+    Row(
+        "GET",
+        "/api/v1/alumni/statistics",
+        "department B",
+        staff(200, liaison=403),
+        lambda world, role: Request(params={"by": "degree", "department_id": world.dept_b}),
+    ),
+    Row("GET", "/api/v1/alumni/map", "the public map", everyone(200)),
+    Row(
+        "GET",
+        "/api/v1/alumni/export.csv",
+        "every alumnus in scope",
+        staff(200),
+        check=exported_in_scope,
+    ),
+    Row("GET", "/api/v1/alumni/export.xlsx", "every alumnus in scope", staff(200)),
+    Row(
+        "POST",
+        "/api/v1/reports/alumni",
+        "a past year",
+        office_only(202),
+        lambda world, role: Request(json={"year": REPORT_YEAR}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/reports/alumni/{year}.pdf",
+        "a generated one",
+        roles(200, 200, 403, 403),
+        ready_report,
+    ),
+    Row(
+        "GET",
+        "/api/v1/reports/alumni/{year}.html",
+        "a generated one",
+        roles(200, 200, 403, 403),
+        ready_report,
+    ),
+]
+
 CASES = [(row, role) for row in MATRIX for role in ROLES]
 
 

@@ -449,3 +449,85 @@ EVENTS = (
 from services.common.contracts import community_identity as _community_identity  # noqa: E402
 
 EVENTS = (*EVENTS, *_community_identity.EVENTS)
+# ---- statistics and publication (docs/stewardship.md, item 6) ----------------------------
+
+STATISTICS_DIMENSIONS = ["department", "class_year", "degree", "province", "city", "industry"]
+EXPORT_FORMATS = ["csv", "xlsx"]
+
+
+class StatisticsQuery(StrictSchema):
+    """Counts of alumni by one dimension, within optional filters."""
+
+    by = fields.String(required=True, validate=one_of(STATISTICS_DIMENSIONS))
+    department_id = fields.UUID()
+    class_year = fields.Integer(validate=in_range(1900, 2100))
+    degree = fields.String(validate=one_of(DEGREES))
+    province = Name(validate=length(1, 50))
+    city = Name(validate=length(1, 50))
+    industry = Name(validate=length(1, 100))
+
+
+class StatisticsItem(StrictSchema):
+    key = fields.Raw(
+        allow_none=True,
+        metadata={
+            "description": "the department id, class year, degree, or the place/industry "
+            "as written; null for records without it"
+        },
+    )
+    label = fields.String(required=True)
+    province = fields.String(allow_none=True, metadata={"description": "by=city only"})
+    count = fields.Integer(required=True)
+
+
+class StatisticsOut(StrictSchema):
+    by = fields.String(required=True)
+    total = fields.Integer(required=True, metadata={"description": "distinct alumni counted"})
+    items = fields.List(fields.Nested(StatisticsItem), required=True)
+
+
+class MapCity(StrictSchema):
+    city = fields.String(required=True, metadata={"description": "其他 for the folded ones"})
+    count = fields.Integer(required=True)
+
+
+class MapProvince(StrictSchema):
+    province = fields.String(required=True)
+    count = fields.Integer(required=True)
+    cities = fields.List(fields.Nested(MapCity), required=True)
+
+
+class AlumniMapOut(StrictSchema):
+    min_count = fields.Integer(required=True, metadata={"description": "k: no place under it"})
+    total = fields.Integer(required=True)
+    provinces = fields.List(fields.Nested(MapProvince), required=True)
+    other = fields.Integer(
+        required=True,
+        metadata={"description": "其他/未公开: provinces under k and records without one"},
+    )
+
+
+class AlumniExportFilters(StrictSchema):
+    """A search's filters (`AlumnusSearch`), exported whole rather than paged."""
+
+    q = Name(validate=length(1, 50))
+    department_id = fields.UUID()
+    class_year = fields.Integer(validate=in_range(1900, 2100))
+    city = Name(validate=length(1, 50))
+    employer = Name(validate=length(1, 200))
+    industry = Name(validate=length(1, 100))
+
+
+class AlumniExportQuery(AlumniExportFilters):
+    format = fields.String(load_default="csv", validate=one_of(EXPORT_FORMATS))
+
+
+class ReportYear(StrictSchema):
+    year = fields.Integer(required=True, validate=in_range(1900, 2100))
+
+
+class ReportStatusOut(StrictSchema):
+    year = fields.Integer(required=True)
+    status = fields.String(required=True, validate=one_of(["none", "queued", "ready"]))
+    requested_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    generated_at = fields.String(allow_none=True, metadata={"format": "date-time"})
