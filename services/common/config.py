@@ -98,6 +98,9 @@ DEFAULTS: dict[str, str] = {
     "REGISTRY_IMPORT_MAX_BYTES": str(50 * 1024 * 1024),
     "REGISTRY_IMPORT_SCAN_SECONDS": "1",
     "REGISTRY_IMPORT_STALE_SECONDS": "60",
+    # two-level stewardship: a record not confirmed for this many years is listed for its
+    # department's liaison to check (docs/stewardship.md)
+    "REGISTRY_CONFIRM_AFTER_YEARS": "3",
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,

@@ -38,7 +38,7 @@ from services.common.contracts.base import iso_utc
 from services.common.errors import NotFound
 from services.common.outbox import build_event
 from services.common.paging import page, paged_select
-from services.registry import departments, duplicates
+from services.registry import departments, duplicates, provenance
 from services.registry.importing import (
     FileTooLarge,
     ImportedGraduation,
@@ -375,6 +375,8 @@ def _apply_batch(
     now = utcnow()
     new = [(row, record) for row, record in records if row.row_number not in existing]
     actor = job.created_by
+    # One provenance entry for every field of the rows (services/registry/provenance.py).
+    created = provenance.created(IMPORT_SOURCE, actor, now)
     alumni = [
         {
             "id": str(uuid.uuid4()),
@@ -396,6 +398,8 @@ def _apply_batch(
             "email_index": crypto.blind_index(record.email),
             "created_at": now,
             "updated_at": now,
+            "field_provenance": created,
+            "confirmed_at": now,
         }
         for _, record in new
     ]
