@@ -475,7 +475,14 @@ def _apply_batch(
     job.duplicates_flagged += flagged
 
 
-NOT_IN_SNAPSHOT = ("created_at", "updated_at", "phone_index", "email_index")
+NOT_IN_SNAPSHOT = (
+    "created_at",
+    "updated_at",
+    "phone_index",
+    "email_index",
+    "field_provenance",
+    "confirmed_at",
+)
 HISTORY_FIELDS = (
     "name",
     "gender",
