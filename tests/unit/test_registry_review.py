@@ -241,3 +241,19 @@ def test_a_merge_takes_the_value_confirmed_last_by_the_provenance_column(session
     merges.undo(session, merged["id"], OFFICE)
     session.commit()
     assert domain.get_alumnus(session, second["id"])["employer"] == "乙公司"
+
+
+def test_an_erasure_forgets_provenance_and_pending_changes(session, dept):
+    from services.registry import rights
+
+    alumnus = register(session, dept, employer="甲公司")
+    domain.update_alumnus(
+        session, alumnus["id"], patch({"city": "济南"}), {**OFFICE, "username": "wang.login",
+                                                          "source": "self_service"}
+    )  # fmt: skip
+    review.submit(session, alumnus["id"], patch({"employer": "乙公司"}), liaison(dept))
+    rights.erase_alumnus(session, alumnus["id"], utcnow())
+    session.commit()
+    stored = session.scalar(select(Alumnus.field_provenance).where(Alumnus.id == alumnus["id"]))
+    assert stored is None
+    assert review.list_requests(session, {**PAGE, "alumnus_id": alumnus["id"]})["items"] == []
