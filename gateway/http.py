@@ -70,6 +70,9 @@ class Route:
     extra_statuses: tuple[int, ...] = field(default=())
     # Further success statuses answered with the same body (e.g. 200 beside 201).
     extra_success: tuple[int, ...] = field(default=())
+    # Further success statuses answered with a body of their own: (status, schema), e.g. a
+    # liaison's change answered 202 with the change request it became.
+    other_success: tuple[tuple[int, type[Schema]], ...] = field(default=())
     # A success body that is not JSON (e.g. "image/png"); `response` is then unused.
     content_type: str = "application/json"
     body_optional: bool = False
@@ -207,7 +210,12 @@ class ApiEndpoint(HttpRequestHandler):
             return Response(status=204)
         if isinstance(result, tuple):
             status, payload = result
-            declared = {self.route.status, *self.route.extra_success, *self.route.error_statuses()}
+            declared = {
+                self.route.status,
+                *self.route.extra_success,
+                *(status for status, _ in self.route.other_success),
+                *self.route.error_statuses(),
+            }
             if status not in declared:
                 raise ValueError(f"{self.route.path} answered {status}, which it does not declare")
             return json_response(payload, status)

@@ -109,6 +109,11 @@ def _operation(route: Route) -> dict[str, Any]:
     responses: dict[Any, Any] = {str(route.status): success}
     for status in route.extra_success:
         responses[str(status)] = copy.deepcopy(success)
+    for status, other in route.other_success:
+        responses[str(status)] = {
+            "description": "已受理" if status == 202 else "成功",
+            "content": {"application/json": {"schema": other}},
+        }
     for status in route.error_statuses():
         responses[str(status)] = {
             "description": ERROR_DESCRIPTIONS.get(status, "错误"),

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Request
 
 from gateway.auth import Principal
 from gateway.authz import registry as rules
-from gateway.authz.base import MANAGERS, OFFICE, STAFF_ROLES
+from gateway.authz.base import LIAISON, MANAGERS, OFFICE, STAFF_ROLES
 from gateway.http import api
 from gateway.routes.community_archive import CommunityArchiveRoutes
 from gateway.routes.community_identity import CommunityIdentityRoutes
@@ -20,6 +20,7 @@ from services.common.contracts.base import PageQuery
 STAFF = STAFF_ROLES
 ALUMNUS_ROUTE = "GET /api/v1/alumni/{alumnus_id}"
 HISTORY_ROUTE = "GET /api/v1/alumni/{alumnus_id}/history"
+PATCH_ROUTE = "PATCH /api/v1/alumni/{alumnus_id}"
 
 
 class Routes(StewardshipRoutes, PublicationRoutes, CommunityArchiveRoutes, CommunityIdentityRoutes):
@@ -168,7 +169,7 @@ class Routes(StewardshipRoutes, PublicationRoutes, CommunityArchiveRoutes, Commu
         "One alumnus.",
         "alumni",
         STAFF,
-        response=contract.Alumnus,
+        response=contract.AlumnusRead,
     )
     def get_alumnus(self, request: Request, principal: Principal, alumnus_id: str):
         # A record outside a liaison's scope comes back masked (so not logged), then 404s.
@@ -179,18 +180,24 @@ class Routes(StewardshipRoutes, PublicationRoutes, CommunityArchiveRoutes, Commu
     @api(
         "PATCH",
         "/api/v1/alumni/{alumnus_id}",
-        "Change some fields of an alumnus.",
+        "Change some fields of an alumnus. The office's change is applied (200); a "
+        "liaison's waits in the office's review queue and answers 202 with the change "
+        "request, the record unchanged until it is approved.",
         "alumni",
         MANAGERS,
         body=contract.AlumnusPatch,
         response=contract.Alumnus,
+        other_success=((202, contract.ChangeRequestOut),),
     )
     def update_alumnus(
         self, request: Request, principal: Principal, alumnus_id: str, body: dict[str, Any]
     ):
         current = self.registry.get_alumnus(alumnus_id)
         rules.check_alumnus_update(principal, current, body)
-        return self.registry.update_alumnus(alumnus_id, body, "PATCH /api/v1/alumni/{alumnus_id}")
+        if principal.role == LIAISON:
+            # Two-level stewardship (docs/stewardship.md): the office reviews it first.
+            return 202, self.registry.submit_change_request(alumnus_id, body, PATCH_ROUTE)
+        return self.registry.update_alumnus(alumnus_id, body, PATCH_ROUTE)
 
     @api(
         "GET",

@@ -11,7 +11,12 @@ from werkzeug.wrappers import Request, Response
 
 from gateway.auth import Principal
 from gateway.authz.base import MANAGERS, OFFICE, STAFF_ROLES
-from gateway.authz.stewardship import check_import_read
+from gateway.authz.stewardship import (
+    check_change_request_read,
+    check_import_read,
+    scope_change_requests,
+    scope_unconfirmed,
+)
 from gateway.http import api, reject_unstorable_text
 from services.common import config
 from services.common.contracts import registry as contract
@@ -227,6 +232,101 @@ class StewardshipRoutes:
     )
     def undo_merge(self, request: Request, principal: Principal, merge_id: str):
         return self.registry.undo_merge(merge_id)
+
+    # ---- two-level stewardship: liaisons' changes, confirmation ------------------------
+
+    @api(
+        "GET",
+        "/api/v1/alumni/change-requests",
+        "Liaisons' changes for the office's review, oldest first (office: all, by status, "
+        "department or alumnus; liaison: their own, with the decision and its reason).",
+        "review",
+        MANAGERS,
+        query=contract.ChangeRequestQuery,
+        response=contract.ChangeRequestOut,
+        many=True,
+    )
+    def list_change_requests(self, request: Request, principal: Principal, query: dict):
+        return self.registry.list_change_requests(
+            scope_change_requests(principal, query), "GET /api/v1/alumni/change-requests"
+        )
+
+    @api(
+        "GET",
+        "/api/v1/alumni/change-requests/{request_id}",
+        "One change request (pending: beside the record's current values).",
+        "review",
+        MANAGERS,
+        response=contract.ChangeRequestOut,
+    )
+    def get_change_request(self, request: Request, principal: Principal, request_id: str):
+        found = self.registry.get_change_request(request_id, CHANGE_REQUEST_ROUTE)
+        check_change_request_read(principal, found)
+        return found
+
+    @api(
+        "POST",
+        "/api/v1/alumni/change-requests/{request_id}/approve",
+        "Approve: the change is applied (history and provenance `liaison`). 409 "
+        "`changed_since_submitted` when its fields changed since; `force` applies it anyway.",
+        "review",
+        (OFFICE,),
+        body=contract.ChangeRequestApproval,
+        body_optional=True,
+        response=contract.ChangeRequestOut,
+    )
+    def approve_change_request(
+        self, request: Request, principal: Principal, request_id: str, body: dict | None
+    ):
+        return self.registry.approve_change_request(
+            request_id, body or {}, "POST /api/v1/alumni/change-requests/{request_id}/approve"
+        )
+
+    @api(
+        "POST",
+        "/api/v1/alumni/change-requests/{request_id}/reject",
+        "Reject with a reason (required), which the liaison sees; the record stays as it is.",
+        "review",
+        (OFFICE,),
+        body=contract.ChangeRequestRejection,
+        response=contract.ChangeRequestOut,
+    )
+    def reject_change_request(
+        self, request: Request, principal: Principal, request_id: str, body: dict[str, Any]
+    ):
+        return self.registry.reject_change_request(
+            request_id, body, "POST /api/v1/alumni/change-requests/{request_id}/reject"
+        )
+
+    @api(
+        "POST",
+        "/api/v1/alumni/{alumnus_id}/confirm",
+        "Confirm every field of a record as it is (provenance `confirmed_at`), changing none.",
+        "review",
+        (OFFICE,),
+        response=contract.AlumnusRead,
+    )
+    def confirm_alumnus(self, request: Request, principal: Principal, alumnus_id: str):
+        return self.registry.confirm_alumnus(alumnus_id, "POST /api/v1/alumni/{alumnus_id}/confirm")
+
+    @api(
+        "GET",
+        "/api/v1/alumni/unconfirmed",
+        "Records not confirmed for REGISTRY_CONFIRM_AFTER_YEARS (default 3), to check "
+        "(liaison: their department's lineage).",
+        "review",
+        MANAGERS,
+        query=contract.UnconfirmedQuery,
+        response=contract.AlumnusRead,
+        many=True,
+    )
+    def unconfirmed_alumni(self, request: Request, principal: Principal, query: dict):
+        return self.registry.unconfirmed_alumni(
+            scope_unconfirmed(principal, query), "GET /api/v1/alumni/unconfirmed"
+        )
+
+
+CHANGE_REQUEST_ROUTE = "GET /api/v1/alumni/change-requests/{request_id}"
 
 
 def _import_options(form: Any) -> dict[str, Any]:

@@ -121,6 +121,9 @@ DEFAULTS: dict[str, str] = {
     "REGISTRY_EXPORT_MAX_ROWS": "10000",
     "REGISTRY_REPORT_PUBLISH_ON": "01-15",
     "REGISTRY_REPORT_SCAN_SECONDS": "5",
+    # two-level stewardship: a record not confirmed for this many years is listed for its
+    # department's liaison to check (docs/stewardship.md)
+    "REGISTRY_CONFIRM_AFTER_YEARS": "3",
 }
 """Settings with a default. Others have a rule instead, in their functions below:
 `JWT_SECRET`, `ALUMNI_ADMIN_PASSWORD`, `<SERVICE>_DATABASE_URL`, `PAYMENT_NOTIFY_URL`,

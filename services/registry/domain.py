@@ -22,7 +22,7 @@ from services.common import crypto
 from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.paging import each, page, paged_select
-from services.registry import departments, namekeys, passwords
+from services.registry import departments, namekeys, passwords, provenance
 from services.registry.models import (
     Account,
     Alumnus,
@@ -165,11 +165,14 @@ def register_alumnus(
         if field in data:
             setattr(alumnus, field, _normalise(field, data[field]))
     alumnus.graduations = _graduations(session, data["graduations"])
+    source = change_source(actor)
+    now = utcnow()
+    alumnus.field_provenance = provenance.created(source, actor["username"], now)
+    alumnus.confirmed_at = now
     session.add(alumnus)
     _flush_or_conflict(session, "学号已被本院系同届的其他校友使用。", "student_number_taken")
     namekeys.write(session, alumnus.seq, alumnus.name)
     snapshot = alumnus_to_dict(alumnus, alumnus.graduations)
-    source = change_source(actor)
     for field, value in snapshot.items():
         if field in PROFILE_FIELDS + ("graduations",) and value not in (None, [], ""):
             _record_change(session, alumnus, field, None, value, actor, source)
@@ -215,6 +218,14 @@ def update_alumnus(
     # Graduations live in their own table: a change to them alone updates no `alumni` row,
     # so `onupdate` would leave updated_at (and the event's copy of it) stale.
     alumnus.updated_at = utcnow()
+    provenance.stamp(
+        alumnus,
+        changes,
+        source,
+        actor["username"],
+        alumnus.updated_at,
+        approved_by=actor.get("approved_by"),
+    )
     session.flush()
     after = alumnus_to_dict(alumnus, alumnus.graduations)
     departments.with_current_departments(session, [after])

@@ -18,13 +18,13 @@ import json
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.paging import page, paged_select
-from services.registry import domain, duplicates, namekeys
+from services.registry import domain, duplicates, namekeys, provenance
 from services.registry.models import (
     Alumnus,
     AlumnusMerge,
@@ -127,6 +127,7 @@ def merge(session: Session, data: dict[str, Any], actor: dict[str, Any]) -> dict
     survivor = _live(session, survivor.id)
     after = _record(session, survivor)
     _history(session, survivor, before, after, actor, now)
+    _stamp_united(survivor, before, after, actor, now)
     if before["name"] != after["name"]:
         namekeys.write(session, survivor.seq, survivor.name)
     log = AlumnusMerge(
@@ -199,6 +200,7 @@ def undo(session: Session, merge_id: str, actor: dict[str, Any]) -> dict[str, An
     survivor = _live(session, log.survivor_id)
     after = _record(session, survivor)
     _history(session, survivor, before, after, actor, now)
+    _stamp_united(survivor, before, after, actor, now)
     if before["name"] != after["name"]:
         namekeys.write(session, survivor.seq, survivor.name)
     first, second = sorted((log.survivor_id, log.absorbed_id))
@@ -261,25 +263,14 @@ def _log_to_dict(log: AlumnusMerge) -> dict[str, Any]:
 def _side(session: Session, alumnus: Alumnus) -> duplicates.MergeSide:
     """The record as a merge sees it; each field's provenance is its newest history row."""
     record = domain.alumnus_to_dict(alumnus, alumnus.graduations)
-    newest = (
-        select(ChangeRecord.field, func.max(ChangeRecord.id).label("id"))
-        .where(ChangeRecord.alumnus_seq == alumnus.seq)
-        .group_by(ChangeRecord.field)
-        .subquery()
-    )
-    provenance = {
-        change.field: duplicates.Provenance(
-            change.source, change.changed_at.astimezone(UTC).isoformat()
-        )
-        for change in session.scalars(
-            select(ChangeRecord).join(newest, ChangeRecord.id == newest.c.id)
-        )
-        if change.field in duplicates.MERGED_FIELDS
-    }
+    values = {f: record[f] for f in duplicates.MERGED_FIELDS}
+    known = provenance.provenance_of(session, alumnus.seq, alumnus.field_provenance, values)
     return duplicates.MergeSide(
         id=alumnus.id,
-        values={f: record[f] for f in duplicates.MERGED_FIELDS},
-        provenance=provenance,
+        values=values,
+        provenance={
+            f: duplicates.Provenance(p["source"], p.get("confirmed_at")) for f, p in known.items()
+        },
         tags=list(record["tags"]),
         graduations=[
             {
@@ -306,6 +297,22 @@ def _write(
             setattr(alumnus, field, domain._normalise(field, side.values.get(field)))
         alumnus.tags = sorted(side.tags)
         alumnus.updated_at = utcnow()
+        # Each field keeps the provenance of the value kept (survivorship decided it), as
+        # its own entry: the shared one of its creation no longer says where it came from.
+        kept = {
+            f: {"source": p.source, "confirmed_at": p.confirmed_at}
+            for f, p in side.provenance.items()
+        }
+        stored = {f: p for f, p in (alumnus.field_provenance or {}).items() if f not in kept}
+        for field in duplicates.MERGED_FIELDS:
+            stored.pop(field, None)
+        if provenance.ALL in stored:
+            # Fields the merge left to the shared entry would read it, wrongly: spell out
+            # what it meant for the others (tags, graduations) and drop it.
+            shared = stored.pop(provenance.ALL)
+            stored.setdefault("tags", dict(shared))
+            stored.setdefault("graduations", dict(shared))
+        alumnus.field_provenance = {**stored, **kept}
     details = {g["id"]: g for g in side.graduations}
     for graduation in alumnus.graduations:
         wanted = details.get(str(graduation.id))
@@ -351,6 +358,20 @@ def _history(
                     changed_at=when,
                 )
             )
+
+
+def _stamp_united(
+    alumnus: Alumnus, before: dict[str, Any], after: dict[str, Any], actor: dict[str, Any], when
+) -> None:
+    """Tags and graduations are united, not chosen: when a merge (or its undo) changed them,
+    they are the office's at that moment."""
+    changed = [f for f in ("tags", "graduations") if before[f] != after[f]]
+    if changed:
+        alumnus.field_provenance = provenance.stamped(
+            alumnus.field_provenance,
+            changed,
+            provenance.entry(MERGE_SOURCE, actor["username"], when),
+        )
 
 
 def _json(value: Any) -> str | None:

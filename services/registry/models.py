@@ -76,6 +76,11 @@ class Alumnus(Base):
     )
     # Set when an approved erasure request blanked the record: it takes no more changes.
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Each field's provenance (services/registry/review.py): {field: {"source", "confirmed_at",
+    # "by"}}, read and written whole with its record. No personal values in it.
+    field_provenance: Mapped[dict | None] = mapped_column(JSON)
+    # When the record as a whole was last confirmed: the list of records to check.
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
     graduations: Mapped[list[Graduation]] = relationship(
         back_populates="alumnus",
@@ -326,6 +331,31 @@ class AlumnusNameKey(Base):
     key: Mapped[str] = mapped_column(
         String(200).with_variant(String(200, collation="C"), "postgresql")
     )
+
+
+class ChangeRequest(Base):
+    """A liaison's change to an alumnus, waiting for the office (services/registry/review.py):
+    pending → approved | rejected. `patch` is what the liaison asked for, `seen` the values
+    of those fields when they asked; both JSON, encrypted (they may hold contacts)."""
+
+    __tablename__ = "change_requests"
+    __table_args__ = (Index("ix_change_requests_status_seq", "status", "seq"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    alumnus_id: Mapped[str] = mapped_column(String(36), index=True)
+    department_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    fields: Mapped[list] = mapped_column(JSON, default=list)
+    patch: Mapped[str] = mapped_column(EncryptedString("change_requests.patch"))
+    seen: Mapped[str] = mapped_column(EncryptedString("change_requests.seen"))
+    status: Mapped[str] = mapped_column(String(20))
+    submitted_by: Mapped[str] = mapped_column(String(50))
+    submitted_by_id: Mapped[str] = mapped_column(String(36), index=True)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(50))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    conflicts: Mapped[list] = mapped_column(JSON, default=list)
 
 
 class ErasureRequest(Base):

@@ -44,6 +44,7 @@ from services.registry.models import (
     Alumnus,
     AlumnusNameKey,
     ChangeRecord,
+    ChangeRequest,
     ErasureRequest,
     LoginThrottle,
     OutboxMessage,
@@ -267,6 +268,10 @@ def erase_alumnus(session: Session, alumnus_id: str, at: datetime) -> None:
         change.old_value = change.new_value = None
     # The name's search keys (pinyin, initials, the characters) go with the name.
     session.execute(delete(AlumnusNameKey).where(AlumnusNameKey.alumnus_seq == alumnus.seq))
+    # So do where the values came from (who wrote them: the alumnus's own login among them)
+    # and liaisons' changes still about them (services/registry/review.py).
+    alumnus.field_provenance = None
+    session.execute(delete(ChangeRequest).where(ChangeRequest.alumnus_id == alumnus.id))
     if account is not None:
         session.execute(
             update(ChangeRecord)

@@ -25,11 +25,12 @@ from services.common.errors import (
     AppError,
     AuthenticationFailed,
     Conflict,
+    NotFound,
     PermissionDenied,
     ValidationFailed,
 )
 from services.common.offload import BoundedOffload
-from services.common.visibility import require_self_or_service
+from services.common.visibility import PERSONAL_FIELDS, require_self_or_service
 from services.registry import (
     archive,
     card_workflow,
@@ -43,6 +44,7 @@ from services.registry import (
     passwords,
     reports,
     retention,
+    review,
     rights,
     sessions,
     statistics,
@@ -533,7 +535,11 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, HealthMixin):
     @rpc(caller=True)
     def get_alumnus(self, alumnus_id: str, purpose: str = "", *, caller: Caller) -> dict:
         with self.db.transaction() as session:
-            return rights.read_alumnus(session, alumnus_id, caller, purpose)
+            record = rights.read_alumnus(session, alumnus_id, caller, purpose)
+            if caller.role == "office" and purpose:
+                # The office's read shows where each field came from (docs/stewardship.md).
+                record = {**record, **review.record_provenance(session, alumnus_id)}
+            return record
 
     @rpc(caller=True)
     def search_alumni(self, params: dict[str, Any], purpose: str = "", *, caller: Caller) -> dict:
@@ -904,6 +910,112 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, HealthMixin):
 
     def _min_count(self) -> int:
         return max(1, config.get_int("REGISTRY_MAP_MIN_COUNT", self.config))
+
+    # ---- stewardship: two-level review (services/registry/review.py) -------
+
+    @rpc(caller=True)
+    def submit_change_request(
+        self, alumnus_id: str, patch: dict[str, Any], purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
+        """A liaison's change to an alumnus: kept for the office, the record untouched."""
+        require_role(caller, "liaison")
+        payload = load_or_raise(contract.AlumnusPatch, patch)
+        with self.db.transaction() as session:
+            request = review.submit(session, alumnus_id, payload, caller.as_actor())
+            _log_change_requests(session, caller, [request], purpose)
+            return request
+
+    @rpc(caller=True)
+    def list_change_requests(
+        self, params: dict[str, Any], purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
+        require_role(caller, "office", "liaison")
+        query = load_or_raise(contract.ChangeRequestSearch, params)
+        if caller.role == "liaison":
+            query["submitted_by_id"] = caller.account_id  # a liaison's own, whatever asked
+        with self.db.transaction() as session:
+            found = review.list_requests(session, query)
+            _log_change_requests(session, caller, found["items"], purpose)
+            return found
+
+    @rpc(caller=True)
+    def get_change_request(
+        self, request_id: str, purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
+        require_role(caller, "office", "liaison")
+        with self.db.transaction() as session:
+            request = review.get_request(session, request_id)
+            if caller.role == "liaison" and request["submitted_by"] != caller.username:
+                raise NotFound("修改申请不存在。", reason="change_request_not_found")
+            _log_change_requests(session, caller, [request], purpose)
+            return request
+
+    @rpc(caller=True)
+    def approve_change_request(
+        self, request_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
+        require_stewardship_office(caller)
+        payload = load_or_raise(contract.ChangeRequestApproval, data or {})
+        with self.db.transaction() as session:
+            approved = review.approve(session, request_id, caller.as_actor(), payload["force"])
+            _log_change_requests(session, caller, [approved], purpose)
+            return approved
+
+    @rpc(caller=True)
+    def reject_change_request(
+        self, request_id: str, data: dict[str, Any], purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
+        require_stewardship_office(caller)
+        payload = load_or_raise(contract.ChangeRequestRejection, data)
+        with self.db.transaction() as session:
+            rejected = review.reject(session, request_id, caller.as_actor(), payload["reason"])
+            _log_change_requests(session, caller, [rejected], purpose)
+            return rejected
+
+    @rpc(caller=True)
+    def confirm_alumnus(self, alumnus_id: str, purpose: str = "", *, caller: Caller) -> dict:
+        """The office re-confirms every field of a record without changing it."""
+        require_stewardship_office(caller)
+        with self.db.transaction() as session:
+            review.confirm(session, alumnus_id, caller.as_actor())
+            record = rights.read_alumnus(session, alumnus_id, caller, purpose)
+            return {**record, **review.record_provenance(session, alumnus_id)}
+
+    @rpc(caller=True)
+    def unconfirmed_alumni(
+        self, params: dict[str, Any], purpose: str = "", *, caller: Caller
+    ) -> dict[str, Any]:
+        """Records not confirmed for `REGISTRY_CONFIRM_AFTER_YEARS`, for their liaison."""
+        require_role(caller, "office", "liaison")
+        query = load_or_raise(contract.UnconfirmedQuery, params)
+        if caller.role == "liaison":
+            query["department_id"] = caller.department_id
+        years = config.get_float("REGISTRY_CONFIRM_AFTER_YEARS", self.config)
+        cutoff = utcnow() - timedelta(days=365.25 * years)
+        with self.db.transaction() as session:
+            found = review.unconfirmed(session, query, cutoff)
+            return {
+                **found,
+                "items": [
+                    {**rights.shown(session, a, caller, purpose), "confirmed_at": a["confirmed_at"]}
+                    for a in found["items"]
+                ],
+            }
+
+
+def _log_change_requests(session, caller: Caller, items: list[dict], purpose: str) -> None:
+    """A change request shows the values asked for and the record's: contacts among them
+    are an unmasked read like any other (services/common/access_log.py)."""
+    if not purpose:
+        return
+    for item in items:
+        shown = {
+            field
+            for part in ("patch", "seen", "current")
+            for field, value in (item.get(part) or {}).items()
+            if field in PERSONAL_FIELDS and value
+        }
+        rights._log(session, caller, item["alumnus_id"], shown, purpose)
 
 
 def require_office(caller: Caller) -> None:

@@ -524,6 +524,9 @@ def export_from_every_service(world: World, role: str, response: requests.Respon
 
 @on_success
 def employer_changed(world: World, role: str, response: requests.Response) -> None:
+    if role == "liaison":  # a change request for the office (docs/stewardship.md)
+        assert response.json()["patch"]["employer"] == f"雇主-{role}"
+        return
     assert response.json()["employer"] == f"雇主-{role}"
 
 
@@ -704,8 +707,8 @@ MATRIX: list[Row] = [
     Row(
         "PATCH",
         ALUMNUS,
-        "employer, of department A",
-        staff(200, committee=403),
+        "employer, of department A (liaison: a change request)",
+        staff(200, committee=403, liaison=202),
         lambda world, role: Request(
             {"alumnus_id": world.alumnus_a}, json={"employer": f"雇主-{role}"}
         ),
@@ -748,8 +751,8 @@ MATRIX: list[Row] = [
     Row(
         "PATCH",
         ALUMNUS,
-        "graduations of an A+B alumnus: change A's, keep B's",
-        staff(200, committee=403),
+        "graduations of an A+B alumnus: change A's, keep B's (liaison: a change request)",
+        staff(200, committee=403, liaison=202),
         patch_fresh(
             lambda world: (world.dept_a, world.dept_b),
             lambda world, alumnus: {
@@ -3417,6 +3420,25 @@ def exported_in_scope(world: World, role: str, response: requests.Response) -> N
         assert PHONE in text
 
 
+# ---- two-level stewardship: liaisons' changes, confirmation (docs/stewardship.md) ----------
+
+
+def fresh_change_request(world: World) -> dict:
+    """A pending change request of department A's liaison, about a fresh alumnus."""
+    alumnus = world.new_alumnus(world.dept_a)
+    response = world.call(
+        "liaison", "PATCH", f"/api/v1/alumni/{alumnus['id']}", json={"employer": unique("单位")}
+    )
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def own_change_request(world: World, role: str) -> Request:
+    if "change_request" not in world.ev:
+        world.ev["change_request"] = fresh_change_request(world)["id"]
+    return Request({"request_id": world.ev["change_request"]})
+
+
 MATRIX += [
     Row(
         "GET",
@@ -3464,6 +3486,64 @@ MATRIX += [
         ready_report,
     ),
 ]
+
+MATRIX += [
+    Row(
+        "GET",
+        "/api/v1/alumni/change-requests",
+        "office: the queue; liaison: their own",
+        roles(200, 403, 200, 403),
+    ),
+    Row(
+        "GET",
+        "/api/v1/alumni/change-requests",
+        "department_id=B",
+        roles(200, 403, 403, 403),
+        lambda world, role: Request(params={"department_id": world.dept_b}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/alumni/change-requests/{request_id}",
+        "the liaison's own",
+        roles(200, 403, 200, 403),
+        own_change_request,
+    ),
+    Row(
+        "POST",
+        "/api/v1/alumni/change-requests/{request_id}/approve",
+        "a pending one",
+        office_only(200),
+        fresh("request_id", fresh_change_request),
+    ),
+    Row(
+        "POST",
+        "/api/v1/alumni/change-requests/{request_id}/reject",
+        "a pending one, with a reason",
+        office_only(200),
+        fresh("request_id", fresh_change_request, {"reason": "信息有误"}),
+    ),
+    Row(
+        "POST",
+        "/api/v1/alumni/{alumnus_id}/confirm",
+        "of department A",
+        office_only(200),
+        of("a"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/alumni/unconfirmed",
+        "office: all; liaison: department A's",
+        roles(200, 403, 200, 403),
+    ),
+    Row(
+        "GET",
+        "/api/v1/alumni/unconfirmed",
+        "department_id=B",
+        roles(200, 403, 403, 403),
+        lambda world, role: Request(params={"department_id": world.dept_b}),
+    ),
+]
+
 
 CASES = [(row, role) for row in MATRIX for role in ROLES]
 

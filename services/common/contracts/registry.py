@@ -6,6 +6,7 @@ from marshmallow import fields, post_load
 
 from services.common.contracts.base import (
     EventContract,
+    Flag,
     Name,
     PageQuery,
     StrictSchema,
@@ -132,6 +133,27 @@ class Alumnus(StrictSchema):
     graduations = fields.List(fields.Nested(GraduationOut), required=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     updated_at = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class FieldProvenance(StrictSchema):
+    source = fields.String(required=True, validate=one_of(CHANGE_SOURCES))
+    confirmed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    by = fields.String(metadata={"description": "who wrote the value"})
+    approved_by = fields.String(metadata={"description": "the office, for a liaison's change"})
+    confirmed_by = fields.String(metadata={"description": "who confirmed it last"})
+
+
+class AlumnusRead(Alumnus):
+    """A record as a read of it answers: the office's read adds each field's provenance, the
+    list of records to check when each was last confirmed (docs/stewardship.md). Not in
+    events: where a value came from is the registry's business."""
+
+    provenance = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(FieldProvenance),
+        metadata={"description": "each field's source and when it was last confirmed (office)"},
+    )
+    confirmed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
 
 
 class AlumnusSearch(PageQuery):
@@ -331,6 +353,61 @@ class AlumniMergedData(StrictSchema):
 
 class AlumniUnmergedData(AlumniMergedData):
     absorbed = fields.Nested(Alumnus, required=True)
+
+
+# ---- two-level stewardship: liaisons' changes reviewed by the office ----------------------
+
+CHANGE_REQUEST_STATUSES = ["pending", "approved", "rejected"]
+
+
+class ChangeRequestQuery(PageQuery):
+    status = fields.String(validate=one_of(CHANGE_REQUEST_STATUSES))
+    department_id = fields.UUID()
+    alumnus_id = fields.UUID()
+
+
+class ChangeRequestSearch(ChangeRequestQuery):
+    """The registry's form of the query: the gateway names a liaison as the submitter."""
+
+    submitted_by_id = fields.String(validate=length(1, 36))
+
+
+class ChangeRequestApproval(StrictSchema):
+    force = Flag(
+        load_default=False,
+        metadata={"description": "approve although the fields changed since (409 otherwise)"},
+    )
+
+
+class ChangeRequestRejection(StrictSchema):
+    reason = Text(required=True, validate=length(1, 1000))
+
+
+class ChangeRequestOut(StrictSchema):
+    id = fields.String(required=True)
+    alumnus_id = fields.String(required=True)
+    department_id = fields.String(allow_none=True)
+    status = fields.String(required=True, validate=one_of(CHANGE_REQUEST_STATUSES))
+    fields_ = fields.List(fields.String(), required=True, data_key="fields")
+    patch = fields.Dict(required=True, metadata={"description": "the values asked for"})
+    seen = fields.Dict(required=True, metadata={"description": "the values when asked"})
+    current = fields.Dict(metadata={"description": "the record's values now (pending only)"})
+    stale = fields.Boolean(metadata={"description": "the fields changed since it was made"})
+    submitted_by = fields.String(required=True)
+    submitted_at = fields.String(required=True, metadata={"format": "date-time"})
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    reason = fields.String(allow_none=True)
+    conflicts = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "fields changed since it was made, overwritten when forced"},
+    )
+    alumnus = fields.Nested(Alumnus, metadata={"description": "the record after approval"})
+
+
+class UnconfirmedQuery(PageQuery):
+    department_id = fields.UUID()
 
 
 # ---- the alumni's own rights (PIPL arts. 44–47) -----------------------------------------
