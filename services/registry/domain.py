@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import crypto
 from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.paging import each, page, paged_select
@@ -167,7 +166,7 @@ def register_alumnus(
     alumnus.graduations = _graduations(session, data["graduations"])
     session.add(alumnus)
     _flush_or_conflict(session, "学号已被本院系同届的其他校友使用。", "student_number_taken")
-    namekeys.write(session, alumnus.seq, alumnus.name)
+    namekeys.write(session, alumnus)
     snapshot = alumnus_to_dict(alumnus, alumnus.graduations)
     source = change_source(actor)
     for field, value in snapshot.items():
@@ -208,8 +207,8 @@ def update_alumnus(
         departments.with_current_departments(session, [before])
         return before
     source = change_source(actor)
-    if "name" in changes:
-        namekeys.write(session, alumnus.seq, alumnus.name)
+    if changes.keys() & set(namekeys.GRAM_FIELDS):
+        namekeys.write(session, alumnus)
     for field, change in changes.items():
         _record_change(session, alumnus, field, change["old"], change["new"], actor, source)
     # Graduations live in their own table: a change to them alone updates no `alumni` row,
@@ -247,31 +246,49 @@ def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
     return _alumni_records(session, [row])[0]
 
 
-def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
-    """Filter and page alumni in a stable order; `next_cursor` is opaque to clients."""
-    query = select(ALUMNI).where(ALUMNI.c.merged_into.is_(None))
-    if params.get("q"):
-        # Any part of the name, its pinyin or initials from the start (services/registry/
-        # namekeys.py), a student number; contacts are encrypted: a phone number or e-mail
-        # address is found whole, through its blind index (under every configured key).
-        indexes = crypto.blind_indexes(params["q"])
-        matches = [
-            ALUMNI.c.name.contains(params["q"], autoescape=True),
-            ALUMNI.c.phone_index.in_(indexes),
-            ALUMNI.c.email_index.in_(indexes),
-        ]
-        keyed = namekeys.matching(params["q"])
-        if keyed is not None:
-            matches.append(ALUMNI.c.seq.in_(keyed))
-        query = query.where(or_(*matches))
-    if params.get("city"):
-        query = query.where(ALUMNI.c.city == params["city"])
+SUMMARY_COLUMNS = [
+    ALUMNI.c[name]
+    for name in ("seq", "id", "name", "gender", "province", "city", "employer", "industry")
+] + [ALUMNI.c.title]
+"""What a search lists (issue 12): no contacts, tags or times; the record comes from GET by
+id. Nothing encrypted is read, so a page decrypts nothing."""
+
+
+def search_alumni(session: Session, params: dict[str, Any], full: bool = False) -> dict[str, Any]:
+    """Filter and page alumni; `next_cursor` is opaque to clients.
+
+    Without `q`, in the order of registration. With `q`, best match first (`pinyin.Rank`:
+    the exact name, then the exact pinyin or initials, then name, pinyin and initials
+    prefixes, then a part of the name, employer or city, a student number, a whole phone
+    or e-mail), then in the order of registration: the cursor is (rank, seq).
+    Items are summaries (`alumnus_summary`), or whole records when `full`.
+    """
+    columns = list(ALUMNI.c) if full else SUMMARY_COLUMNS
+    order = [ALUMNI.c.seq]
+    if params.get("q") and (found := namekeys.hits(params["q"])) is not None:
+        found = found.subquery()
+        best = (
+            select(found.c.seq, func.min(found.c.rank).label("rank"))
+            .group_by(found.c.seq)
+            .subquery()
+        )
+        query = select(*columns, best.c.rank).join(best, best.c.seq == ALUMNI.c.seq)
+        order = [best.c.rank, ALUMNI.c.seq]
+    elif params.get("q"):
+        return {"items": [], "next_cursor": None}
+    else:
+        query = select(*columns)
+    query = query.where(ALUMNI.c.merged_into.is_(None))
     if params.get("industry"):
         query = query.where(ALUMNI.c.industry == params["industry"])
-    if params.get("employer"):
-        query = query.where(
-            func.lower(ALUMNI.c.employer).contains(params["employer"].lower(), autoescape=True)
-        )
+    for field in ("employer", "city"):
+        # Any part (services/registry/namekeys.py): through the bigrams from two characters.
+        if params.get(field):
+            found = namekeys.part_of(field, params[field])
+            query = query.where(ALUMNI.c.seq.in_(found)) if found is not None else query
+            query = query.where(
+                func.lower(ALUMNI.c[field]).contains(params[field].strip().lower(), autoescape=True)
+            )
     if params.get("department_id") or params.get("class_year"):
         graduation = select(GRADUATIONS.c.alumnus_seq)
         if params.get("department_id"):
@@ -282,16 +299,45 @@ def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("class_year"):
             graduation = graduation.where(GRADUATIONS.c.class_year == params["class_year"])
         query = query.where(ALUMNI.c.seq.in_(graduation))
-    rows = session.execute(paged_select(query, [ALUMNI.c.seq], params, (int,))).all()
-    return page(rows, params["limit"], _seq_position, lambda shown: _alumni_records(session, shown))
+    rows = session.execute(paged_select(query, order, params, (int,) * len(order))).all()
+    shape = _alumni_records if full else _alumni_summaries
+    position = _ranked_position if len(order) == 2 else _seq_position
+    return page(rows, params["limit"], position, lambda shown: shape(session, shown))
+
+
+def _ranked_position(row: Row) -> list[int]:
+    return [row.rank, row.seq]
 
 
 def _seq_position(row: Row) -> list[int]:
     return [row.seq]
 
 
-def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
-    """`alumni` rows as records, with the graduations of all of them read in one SELECT."""
+def alumnus_summary(alumnus: Alumnus | Row, graduations: Iterable[Graduation | Row]) -> dict:
+    """An alumnus as a search lists it (contract `AlumnusSummary`)."""
+    return {
+        "id": alumnus.id,
+        "name": alumnus.name,
+        "gender": alumnus.gender,
+        "province": alumnus.province,
+        "city": alumnus.city,
+        "employer": alumnus.employer,
+        "industry": alumnus.industry,
+        "title": alumnus.title,
+        "graduations": sorted((graduation_to_dict(g) for g in graduations), key=_graduation_order),
+    }
+
+
+def _alumni_summaries(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
+    summaries = [alumnus_summary(row, graduations) for row, graduations in _with_graduations(
+        session, rows
+    )]
+    departments.with_current_departments(session, summaries)
+    return summaries
+
+
+def _with_graduations(session: Session, rows: list[Row]) -> list[tuple[Row, list[Row]]]:
+    """Each row with the rows of its graduations, all read in one SELECT."""
     if not rows:
         return []
     graduations: dict[int, list[Row]] = {row.seq: [] for row in rows}
@@ -301,7 +347,12 @@ def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
         .order_by(GRADUATIONS.c.id)
     ):
         graduations[graduation.alumnus_seq].append(graduation)
-    records = [alumnus_to_dict(row, graduations[row.seq]) for row in rows]
+    return [(row, graduations[row.seq]) for row in rows]
+
+
+def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
+    """`alumni` rows as records, with the graduations of all of them read in one SELECT."""
+    records = [alumnus_to_dict(row, grads) for row, grads in _with_graduations(session, rows)]
     departments.with_current_departments(session, records)
     return records
 

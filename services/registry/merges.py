@@ -127,8 +127,8 @@ def merge(session: Session, data: dict[str, Any], actor: dict[str, Any]) -> dict
     survivor = _live(session, survivor.id)
     after = _record(session, survivor)
     _history(session, survivor, before, after, actor, now)
-    if before["name"] != after["name"]:
-        namekeys.write(session, survivor.seq, survivor.name)
+    if any(before[field] != after[field] for field in namekeys.GRAM_FIELDS):
+        namekeys.write(session, survivor)
     log = AlumnusMerge(
         survivor_id=survivor.id,
         absorbed_id=absorbed.id,
@@ -199,8 +199,8 @@ def undo(session: Session, merge_id: str, actor: dict[str, Any]) -> dict[str, An
     survivor = _live(session, log.survivor_id)
     after = _record(session, survivor)
     _history(session, survivor, before, after, actor, now)
-    if before["name"] != after["name"]:
-        namekeys.write(session, survivor.seq, survivor.name)
+    if any(before[field] != after[field] for field in namekeys.GRAM_FIELDS):
+        namekeys.write(session, survivor)
     first, second = sorted((log.survivor_id, log.absorbed_id))
     # Back in the queue: the office may merge them the other way round, or dismiss them.
     session.execute(

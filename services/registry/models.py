@@ -328,6 +328,21 @@ class AlumnusNameKey(Base):
     )
 
 
+class AlumnusTextGram(Base):
+    """The character bigrams of an alumnus's name, employer and city (lower-cased), so that
+    a part of any of them is found through an index (services/registry/namekeys.py)."""
+
+    __tablename__ = "alumnus_text_grams"
+    __table_args__ = (Index("ix_alumnus_text_grams_lookup", "field", "gram", "alumnus_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alumnus_seq: Mapped[int] = mapped_column(
+        ForeignKey("alumni.seq", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(10))
+    gram: Mapped[str] = mapped_column(String(2).with_variant(String(2, collation="C"), "postgresql"))
+
+
 class ErasureRequest(Base):
     """An alumnus's request to erase their personal information (PIPL art. 47), and the
     office's decision: requested → approved | rejected."""
