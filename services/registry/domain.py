@@ -329,9 +329,9 @@ def alumnus_summary(alumnus: Alumnus | Row, graduations: Iterable[Graduation | R
 
 
 def _alumni_summaries(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
-    summaries = [alumnus_summary(row, graduations) for row, graduations in _with_graduations(
-        session, rows
-    )]
+    summaries = [
+        alumnus_summary(row, graduations) for row, graduations in _with_graduations(session, rows)
+    ]
     departments.with_current_departments(session, summaries)
     return summaries
 

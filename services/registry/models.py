@@ -340,7 +340,9 @@ class AlumnusTextGram(Base):
         ForeignKey("alumni.seq", ondelete="CASCADE"), index=True
     )
     field: Mapped[str] = mapped_column(String(10))
-    gram: Mapped[str] = mapped_column(String(2).with_variant(String(2, collation="C"), "postgresql"))
+    gram: Mapped[str] = mapped_column(
+        String(2).with_variant(String(2, collation="C"), "postgresql")
+    )
 
 
 class ErasureRequest(Base):

@@ -181,13 +181,9 @@ def _rank_of_key(query: SearchQuery) -> ColumnElement[int]:
     if query.name_prefix:
         whens.append((and_(KEYS.c.kind == "name", KEYS.c.key == query.name_prefix), 0))
     if query.pinyin_prefixes:
-        whens.append(
-            (and_(KEYS.c.kind == "pinyin", KEYS.c.key.in_(query.pinyin_prefixes)), 1)
-        )
+        whens.append((and_(KEYS.c.kind == "pinyin", KEYS.c.key.in_(query.pinyin_prefixes)), 1))
     if query.initials_prefixes:
-        whens.append(
-            (and_(KEYS.c.kind == "initials", KEYS.c.key.in_(query.initials_prefixes)), 2)
-        )
+        whens.append((and_(KEYS.c.kind == "initials", KEYS.c.key.in_(query.initials_prefixes)), 2))
     whens.append((KEYS.c.kind == "name", int(Rank.NAME_PREFIX)))
     whens.append((KEYS.c.kind == "pinyin", int(Rank.PINYIN_PREFIX)))
     return case(*whens, else_=int(Rank.INITIALS_PREFIX))
