@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Select, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.common.paging import each, page, paged_select
+from services.common.paging import after, decode_cursor, each, page, paged_select
 from services.registry import departments, namekeys, passwords
 from services.registry.models import (
     Account,
@@ -31,6 +31,7 @@ from services.registry.models import (
     OutboxMessage,
     utcnow,
 )
+from services.registry.pinyin import Rank
 
 PROFILE_FIELDS = (
     "name",
@@ -246,6 +247,7 @@ def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
     return _alumni_records(session, [row])[0]
 
 
+OTHER_RANK = int(Rank.OTHER)
 SUMMARY_COLUMNS = [
     ALUMNI.c[name]
     for name in ("seq", "id", "name", "gender", "province", "city", "employer", "industry")
@@ -259,36 +261,31 @@ def search_alumni(session: Session, params: dict[str, Any], full: bool = False) 
 
     Without `q`, in the order of registration. With `q`, best match first (`pinyin.Rank`:
     the exact name, then the exact pinyin or initials, then name, pinyin and initials
-    prefixes, then a part of the name, employer or city, a student number, a whole phone
-    or e-mail), then in the order of registration: the cursor is (rank, seq).
-    Items are summaries (`alumnus_summary`), or whole records when `full`.
+    prefixes; then, `Rank.OTHER`, a part of the name, employer or city, a student number,
+    a whole phone or e-mail), each rank in the order of registration; the cursor is
+    (rank, seq). Items are summaries (`alumnus_summary`), or whole records when `full`.
     """
     columns = list(ALUMNI.c) if full else SUMMARY_COLUMNS
-    order = [ALUMNI.c.seq]
-    if params.get("q") and (found := namekeys.hits(params["q"])) is not None:
-        found = found.subquery()
-        best = (
-            select(found.c.seq, func.min(found.c.rank).label("rank"))
-            .group_by(found.c.seq)
-            .subquery()
-        )
-        query = select(*columns, best.c.rank).join(best, best.c.seq == ALUMNI.c.seq)
-        order = [best.c.rank, ALUMNI.c.seq]
-    elif params.get("q"):
-        return {"items": [], "next_cursor": None}
-    else:
-        query = select(*columns)
-    query = query.where(ALUMNI.c.merged_into.is_(None))
+    query = _filtered(select(*columns).where(ALUMNI.c.merged_into.is_(None)), params)
+    shape = _alumni_records if full else _alumni_summaries
+    if params.get("q"):
+        rows = _ranked_rows(session, query, params)
+        return page(rows, params["limit"], _ranked_position, lambda shown: shape(session, shown))
+    rows = session.execute(paged_select(query, [ALUMNI.c.seq], params, (int,))).all()
+    return page(rows, params["limit"], _seq_position, lambda shown: shape(session, shown))
+
+
+def _filtered(query: Select, params: dict[str, Any]) -> Select:
     if params.get("industry"):
         query = query.where(ALUMNI.c.industry == params["industry"])
     for field in ("employer", "city"):
         # Any part (services/registry/namekeys.py): through the bigrams from two characters.
         if params.get(field):
-            found = namekeys.part_of(field, params[field])
-            query = query.where(ALUMNI.c.seq.in_(found)) if found is not None else query
-            query = query.where(
-                func.lower(ALUMNI.c[field]).contains(params[field].strip().lower(), autoescape=True)
-            )
+            part = params[field].strip().lower()
+            holders = namekeys.part_of(field, part)
+            if holders is not None:
+                query = query.where(ALUMNI.c.seq.in_(holders))
+            query = query.where(func.lower(ALUMNI.c[field]).contains(part, autoescape=True))
     if params.get("department_id") or params.get("class_year"):
         graduation = select(GRADUATIONS.c.alumnus_seq)
         if params.get("department_id"):
@@ -299,10 +296,41 @@ def search_alumni(session: Session, params: dict[str, Any], full: bool = False) 
         if params.get("class_year"):
             graduation = graduation.where(GRADUATIONS.c.class_year == params["class_year"])
         query = query.where(ALUMNI.c.seq.in_(graduation))
-    rows = session.execute(paged_select(query, order, params, (int,) * len(order))).all()
-    shape = _alumni_records if full else _alumni_summaries
-    position = _ranked_position if len(order) == 2 else _seq_position
-    return page(rows, params["limit"], position, lambda shown: shape(session, shown))
+    return query
+
+
+def _ranked_rows(session: Session, query: Select, params: dict[str, Any]) -> list[Row]:
+    """Up to `limit + 1` rows of `query` that `q` reaches, past the cursor, best rank first.
+
+    In two tiers, each reading no more than the page needs: the name's keys (few rows, so
+    grouped and sorted by rank), then everything else at `Rank.OTHER` in `seq` order, which
+    the databases walk along the primary key and stop at the page's end, however many
+    alumni a common part (`济南`) reaches.
+    """
+    text, want = params["q"], params["limit"] + 1
+    position = decode_cursor(params["cursor"], (int, int)) if params.get("cursor") else None
+    rows: list[Row] = []
+    keyed = namekeys.key_hits(text)
+    if keyed is not None and (position is None or position[0] < OTHER_RANK):
+        found = keyed.subquery()
+        best = (
+            select(found.c.seq, func.min(found.c.rank).label("rank"))
+            .group_by(found.c.seq)
+            .subquery()
+        )
+        ranked = query.add_columns(best.c.rank).join(best, best.c.seq == ALUMNI.c.seq)
+        if position is not None:
+            ranked = ranked.where(after([best.c.rank, ALUMNI.c.seq], position))
+        rows = list(session.execute(ranked.order_by(best.c.rank, ALUMNI.c.seq).limit(want)).all())
+    other = namekeys.other_hits(text)
+    if len(rows) < want and other is not None:
+        rest = query.add_columns(literal(OTHER_RANK).label("rank")).where(other)
+        if keyed is not None:
+            rest = rest.where(ALUMNI.c.seq.not_in(select(keyed.subquery().c.seq)))
+        if position is not None and position[0] >= OTHER_RANK:
+            rest = rest.where(ALUMNI.c.seq > position[1])
+        rows += session.execute(rest.order_by(ALUMNI.c.seq).limit(want - len(rows))).all()
+    return rows
 
 
 def _ranked_position(row: Row) -> list[int]:

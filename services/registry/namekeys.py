@@ -26,17 +26,14 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Integer,
     Select,
     and_,
     case,
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
-    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -189,53 +186,51 @@ def _rank_of_key(query: SearchQuery) -> ColumnElement[int]:
     return case(*whens, else_=int(Rank.INITIALS_PREFIX))
 
 
-def hits(text: str) -> Select | None:
-    """(`seq`, `rank`) of the alumni the query reaches, an alumnus possibly more than once
-    (the caller takes its best rank): by its name's keys (ranked by `pinyin.Rank`, exact
-    name first), and, ranked after them (`Rank.OTHER`), by a part of the name, employer or
-    city, a student number, a whole phone number or e-mail address (through their blind
-    indexes, under every configured key). None when the query reaches nothing."""
+def key_hits(text: str) -> Select | None:
+    """(`seq`, `rank`) of the alumni whose name's keys the query reaches, an alumnus once per
+    matching key (the caller takes its best rank, `pinyin.Rank`: exact name first); None
+    when the query gives no key."""
     query = parse_query(text)
-    other = literal(int(Rank.OTHER), Integer)
-    branches: list[Select] = []
     ranges = []
     for kind, prefix in query.prefixes():
         low, high = prefix_bounds(prefix)
         ranges.append(and_(KEYS.c.kind == kind, KEYS.c.key >= low, KEYS.c.key < high))
-    if ranges and query.kind != QueryKind.DIGITS:
-        branches.append(
-            select(KEYS.c.alumnus_seq.label("seq"), _rank_of_key(query).label("rank")).where(
-                or_(*ranges)
-            )
-        )
+    if not ranges or query.kind == QueryKind.DIGITS:
+        return None
+    return select(KEYS.c.alumnus_seq.label("seq"), _rank_of_key(query).label("rank")).where(
+        or_(*ranges)
+    )
+
+
+def other_hits(text: str) -> ColumnElement[bool] | None:
+    """A condition on `alumni` for what the query reaches besides the name's keys (ranked
+    after them, `Rank.OTHER`): a part of the name, employer or city, a student number, a
+    whole phone number or e-mail address (through their blind indexes, under every
+    configured key). None when there is nothing else to look for."""
     stripped = text.strip()
-    if query.kind == QueryKind.DIGITS:
-        branches.append(
-            select(GRADUATIONS.c.alumnus_seq.label("seq"), other.label("rank")).where(
-                GRADUATIONS.c.student_number == stripped
+    conditions = []
+    if parse_query(text).kind == QueryKind.DIGITS:
+        conditions.append(
+            ALUMNI.c.seq.in_(
+                select(GRADUATIONS.c.alumnus_seq).where(GRADUATIONS.c.student_number == stripped)
             )
         )
     for field in GRAM_FIELDS:
-        part = gram_text(field, stripped)
-        if len(part) < MIN_PART[field]:
-            continue
-        # The bigrams say the characters are there, LIKE that they are there in this order.
-        branches.append(
-            select(ALUMNI.c.seq, other.label("rank")).where(
-                ALUMNI.c.seq.in_(part_of(field, part)),
-                func.lower(ALUMNI.c[field]).contains(part, autoescape=True),
+        holders = part_of(field, stripped)
+        if holders is not None:
+            # The grams say the characters are there, LIKE that they are there in this order.
+            conditions.append(
+                and_(
+                    ALUMNI.c.seq.in_(holders),
+                    func.lower(ALUMNI.c[field]).contains(
+                        gram_text(field, stripped), autoescape=True
+                    ),
+                )
             )
-        )
     indexes = crypto.blind_indexes(stripped)
     if indexes:
-        branches.append(
-            select(ALUMNI.c.seq, other.label("rank")).where(
-                or_(ALUMNI.c.phone_index.in_(indexes), ALUMNI.c.email_index.in_(indexes))
-            )
-        )
-    if not branches:
-        return None
-    return branches[0] if len(branches) == 1 else union_all(*branches)
+        conditions.append(or_(ALUMNI.c.phone_index.in_(indexes), ALUMNI.c.email_index.in_(indexes)))
+    return or_(*conditions) if conditions else None
 
 
 def part_of(field: str, text: str) -> Select | None:
@@ -254,13 +249,12 @@ def part_of(field: str, text: str) -> Select | None:
     )
 
 
-def matching(text: str) -> Select | None:
-    """The `seq`s of the alumni the query reaches (unranked), or None."""
-    found = hits(text)
-    if found is None:
-        return None
-    found = found.subquery()
-    return select(found.c.seq)
+def matching(text: str) -> ColumnElement[bool] | None:
+    """A condition on `alumni` for every alumnus the query reaches (unranked), or None."""
+    keyed, other = key_hits(text), other_hits(text)
+    conditions = [ALUMNI.c.seq.in_(select(keyed.subquery().c.seq))] if keyed is not None else []
+    conditions += [other] if other is not None else []
+    return or_(*conditions) if conditions else None
 
 
 # ---- command line -------------------------------------------------------------------------
