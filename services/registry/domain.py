@@ -322,14 +322,19 @@ def _ranked_rows(session: Session, query: Select, params: dict[str, Any]) -> lis
         if position is not None:
             ranked = ranked.where(after([best.c.rank, ALUMNI.c.seq], position))
         rows = list(session.execute(ranked.order_by(best.c.rank, ALUMNI.c.seq).limit(want)).all())
-    other = namekeys.other_hits(text)
-    if len(rows) < want and other is not None:
-        rest = query.add_columns(literal(OTHER_RANK).label("rank")).where(other)
-        if keyed is not None:
-            rest = rest.where(ALUMNI.c.seq.not_in(select(keyed.subquery().c.seq)))
+    rest = query.add_columns(literal(OTHER_RANK).label("rank"))
+    if keyed is not None:
+        rest = rest.where(ALUMNI.c.seq.not_in(select(keyed.subquery().c.seq)))
+    branches = namekeys.other_hits(text, rest) if len(rows) < want else []
+    found: dict[int, Row] = {}
+    for branch, seq in branches:
+        # Each way on its own, in seq order up to the page's end; then merged by seq.
         if position is not None and position[0] >= OTHER_RANK:
-            rest = rest.where(ALUMNI.c.seq > position[1])
-        rows += session.execute(rest.order_by(ALUMNI.c.seq).limit(want - len(rows))).all()
+            branch = branch.where(seq > position[1])
+        for row in session.execute(branch.order_by(seq).limit(want - len(rows))):
+            found.setdefault(row.seq, row)
+    seen = {row.seq for row in rows}
+    rows += [found[s] for s in sorted(found) if s not in seen][: want - len(rows)]
     return rows
 
 

@@ -110,7 +110,8 @@ class Graduation(Base):
     degree: Mapped[str] = mapped_column(String(20))
     class_year: Mapped[int] = mapped_column(Integer, index=True)
     class_name: Mapped[str | None] = mapped_column(String(100))
-    student_number: Mapped[str | None] = mapped_column(String(32))
+    # Indexed alone too: a search by student number names no department or year.
+    student_number: Mapped[str | None] = mapped_column(String(32), index=True)
     enrolment_year: Mapped[int | None] = mapped_column(Integer)
     # The idempotency key of the imported row that created it (services/registry/imports.py).
     import_key: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)

@@ -19,6 +19,7 @@ the beginning or from the last `seq` it printed, and rewrites nothing twice wron
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -62,6 +63,10 @@ a real search (`明` for the given name 小明): names also keep their single ch
 character inside employers and cities (`华`, `州`) would match most of them and is no
 search (**Decision**, docs/stewardship.md)."""
 BACKFILL_BATCH = 1000
+CONTACT_LIKE = re.compile(r"[+\d][\d\s-]{5,}|\S+@\S+")
+"""What may be a phone number or an e-mail address, looked up through the blind indexes."""
+MAX_GRAM_JOINS = 3
+"""Grams of a part joined at most: three narrow enough, LIKE checks the rest."""
 
 
 # ---- writing ----------------------------------------------------------------------------
@@ -202,35 +207,55 @@ def key_hits(text: str) -> Select | None:
     )
 
 
-def other_hits(text: str) -> ColumnElement[bool] | None:
-    """A condition on `alumni` for what the query reaches besides the name's keys (ranked
-    after them, `Rank.OTHER`): a part of the name, employer or city, a student number, a
-    whole phone number or e-mail address (through their blind indexes, under every
-    configured key). None when there is nothing else to look for."""
+def other_hits(text: str, query: Select) -> list[tuple[Select, ColumnElement[int]]]:
+    """`query` (a select from `alumni`) narrowed to each way the query reaches an alumnus
+    besides the name's keys (ranked after them, `Rank.OTHER`): a part of the name, employer
+    or city, a student number, a whole phone number or e-mail address (through their blind
+    indexes). One select a way, with the column equal to `alumni.seq` that its driving index
+    is ordered by: read in that order up to a page's end, each stops early however common
+    the part (`济南`), and costs what it finds when the part is rare. An alumnus may be
+    reached several ways."""
     stripped = text.strip()
-    conditions = []
-    if parse_query(text).kind == QueryKind.DIGITS:
-        conditions.append(
-            ALUMNI.c.seq.in_(
-                select(GRADUATIONS.c.alumnus_seq).where(GRADUATIONS.c.student_number == stripped)
+    branches: list[tuple[Select, ColumnElement[int]]] = []
+    kind = parse_query(text).kind
+    if kind == QueryKind.DIGITS:
+        numbered = GRADUATIONS.alias()
+        branches.append(
+            (
+                query.join(numbered, numbered.c.alumnus_seq == ALUMNI.c.seq).where(
+                    numbered.c.student_number == stripped
+                ),
+                ALUMNI.c.seq,
             )
         )
     for field in GRAM_FIELDS:
-        holders = part_of(field, stripped)
-        if holders is not None:
-            # The grams say the characters are there, LIKE that they are there in this order.
-            conditions.append(
+        part = gram_text(field, stripped)
+        grams = query_grams(field, part)
+        if not grams:
+            continue
+        # Each gram a join on (field, gram, alumnus_seq): the first drives, in seq order; the
+        # others are probes. LIKE says the characters are there in this order.
+        branch, driving = query, None
+        for gram in grams[:MAX_GRAM_JOINS]:
+            held = GRAMS.alias()
+            branch = branch.join(
+                held,
                 and_(
-                    ALUMNI.c.seq.in_(holders),
-                    func.lower(ALUMNI.c[field]).contains(
-                        gram_text(field, stripped), autoescape=True
-                    ),
-                )
+                    held.c.alumnus_seq == ALUMNI.c.seq, held.c.field == field, held.c.gram == gram
+                ),
             )
-    indexes = crypto.blind_indexes(stripped)
-    if indexes:
-        conditions.append(or_(ALUMNI.c.phone_index.in_(indexes), ALUMNI.c.email_index.in_(indexes)))
-    return or_(*conditions) if conditions else None
+            driving = driving if driving is not None else held.c.alumnus_seq
+        branch = branch.where(func.lower(ALUMNI.c[field]).contains(part, autoescape=True))
+        branches.append((branch, driving))
+    # Contacts only for what may be one: they are found whole, never by a part.
+    if CONTACT_LIKE.fullmatch(stripped):
+        indexes = crypto.blind_indexes(stripped)
+        if indexes:
+            branches += [
+                (query.where(ALUMNI.c.phone_index.in_(indexes)), ALUMNI.c.seq),
+                (query.where(ALUMNI.c.email_index.in_(indexes)), ALUMNI.c.seq),
+            ]
+    return branches
 
 
 def part_of(field: str, text: str) -> Select | None:
@@ -247,14 +272,6 @@ def part_of(field: str, text: str) -> Select | None:
         .group_by(GRAMS.c.alumnus_seq)
         .having(func.count(GRAMS.c.gram.distinct()) == len(grams))
     )
-
-
-def matching(text: str) -> ColumnElement[bool] | None:
-    """A condition on `alumni` for every alumnus the query reaches (unranked), or None."""
-    keyed, other = key_hits(text), other_hits(text)
-    conditions = [ALUMNI.c.seq.in_(select(keyed.subquery().c.seq))] if keyed is not None else []
-    conditions += [other] if other is not None else []
-    return or_(*conditions) if conditions else None
 
 
 # ---- command line -------------------------------------------------------------------------

@@ -5,7 +5,8 @@ Revises: 0007
 Create Date: 2026-12-06 03:50:00
 
 Issue 10 item 5 (docs/stewardship.md, "Search"): `alumnus_text_grams` finds a name,
-employer or city by any part of it through an index. Its data step writes the keys of
+employer or city by any part of it through an index; student numbers get an index of their
+own (a search by one names no department or year). Its data step writes the keys of
 every alumnus already registered: the bigrams (new here) and the pinyin keys of names
 registered before 0006 wrote them (0006 created `alumnus_name_keys` empty). The same
 rewrite is `python -m services.registry.namekeys`, restartable batch by batch.
@@ -46,6 +47,10 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_alumnus_text_grams_lookup", ["field", "gram", "alumnus_seq"], unique=False
         )
+    with op.batch_alter_table("graduations", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_graduations_student_number"), ["student_number"], unique=False
+        )
     # The data step: the registry's own key writer, in this migration's transaction (a
     # failure leaves the schema at 0007 with nothing written).
     from services.registry import namekeys
@@ -57,6 +62,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("graduations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_graduations_student_number"))
     with op.batch_alter_table("alumnus_text_grams", schema=None) as batch_op:
         batch_op.drop_index("ix_alumnus_text_grams_lookup")
         batch_op.drop_index(batch_op.f("ix_alumnus_text_grams_alumnus_seq"))
