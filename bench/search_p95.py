@@ -52,7 +52,7 @@ from bench.common import (  # noqa: E402
     stop_processes,
 )
 from bench.echo_service import ECHO_SERVICE  # noqa: E402
-from services.common import catalogue, config  # noqa: E402
+from services.common import catalogue, config, crypto  # noqa: E402
 from services.common.caller import HEADER, Caller, sign  # noqa: E402
 from services.localsystem import LocalSystem  # noqa: E402
 
@@ -88,6 +88,7 @@ def seed(database_url: str, count: int) -> dict[str, str]:
     departments = [{"id": str(uuid.uuid4()), **d} for d in DEPARTMENTS]
     records = generate_alumni(count, departments, SEED)
     queries: dict[str, str] = {}
+    phone = ""
     try:
         with engine.begin() as connection:
             connection.execute(
@@ -117,6 +118,10 @@ def seed(database_url: str, count: int) -> dict[str, str]:
                     "employer": record["employer"],
                     "industry": record["industry"],
                     "title": record["title"],
+                    # The blind indexes as the registry writes them (their statistics are
+                    # what the planner sees for a phone number or an e-mail address).
+                    "phone_index": crypto.blind_index(record["phone"]),
+                    "email_index": crypto.blind_index(record["email"]),
                     "tags": [],
                     "created_at": now,
                     "updated_at": now,
@@ -142,6 +147,8 @@ def seed(database_url: str, count: int) -> dict[str, str]:
                     queries["student number"] = graduations[-1]["student_number"]
                 if seq == count // 4:
                     queries["2-char name"] = name if len(name) == 2 else name[:2]
+                if seq == count // 6:
+                    phone = record["phone"]
                 if seq == count // 5:
                     queries["city part"] = record["city"][:2]
             with engine.begin() as connection:
@@ -158,7 +165,7 @@ def seed(database_url: str, count: int) -> dict[str, str]:
                 connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     finally:
         engine.dispose()
-    return {"shan": "shan", "sxx": "sxx", **queries}
+    return {"shan": "shan", "sxx": "sxx", **queries, "phone": phone}
 
 
 # ---- measuring ------------------------------------------------------------------------------
@@ -186,7 +193,13 @@ def measure(backend: str, database_url: str, args: argparse.Namespace) -> dict:
     vhost = BenchVhost(config.amqp_uri())
     amqp_uri = vhost.create()
     var_dir = Path(tempfile.mkdtemp(prefix="bench-search-"))
-    settings = {**BENCH_SETTINGS, "CALLER_KEY": CALLER_KEY}
+    # The blind indexes were written under this checkout's key (var/): the registry reads
+    # with the same one.
+    settings = {
+        **BENCH_SETTINGS,
+        "CALLER_KEY": CALLER_KEY,
+        crypto.SETTING: config.secret(crypto.SETTING),
+    }
     system = LocalSystem(amqp_uri, {"registry": database_url}, var_dir, settings)
     echo: subprocess.Popen | None = None
     results: dict[str, tuple[str, Measurement, int]] = {}
