@@ -47,6 +47,7 @@ from bench.common import (  # noqa: E402
     BenchVhost,
     Measurement,
     machine_info,
+    process_cpu_seconds,
     run_bench,
     start_nameko_service,
     stop_processes,
@@ -171,10 +172,13 @@ def seed(database_url: str, count: int) -> dict[str, str]:
 # ---- measuring ------------------------------------------------------------------------------
 
 
-def timed(call, calls: int) -> Measurement:
+def timed(call, calls: int, pid: int) -> Measurement:
+    """`calls` calls one after the other (after a warm-up); `cpu["server"]` is the CPU
+    seconds the answering process (`pid`) used for them."""
     for _ in range(WARMUP_CALLS):
         call()
     measured = Measurement()
+    cpu_before = process_cpu_seconds(pid)
     started = time.perf_counter()
     for _ in range(calls):
         begin = time.perf_counter()
@@ -182,6 +186,7 @@ def timed(call, calls: int) -> Measurement:
         measured.latencies.append(time.perf_counter() - begin)
         measured.ok += 1
     measured.elapsed = time.perf_counter() - started
+    measured.cpu["server"] = process_cpu_seconds(pid) - cpu_before
     return measured
 
 
@@ -218,11 +223,18 @@ def measure(backend: str, database_url: str, args: argparse.Namespace) -> dict:
         try:
             wait_echo(cluster)
             registry, echo_rpc = cluster.registry, getattr(cluster, ECHO_SERVICE)
-            results["echo"] = ("(a) nameko RPC echo", timed(lambda: echo_rpc.echo("ping"), 200), 1)
+            results["echo"] = (
+                "(a) nameko RPC echo",
+                timed(lambda: echo_rpc.echo("ping"), args.calls, echo.pid),
+                1,
+            )
+            registry_pid = system.processes["registry"].pid
             for label, q in queries.items():
                 found = registry.search_alumni({"q": q, "limit": 20}, "bench")["items"]
                 m = timed(
-                    lambda q=q: registry.search_alumni({"q": q, "limit": 20}, "bench"), args.calls
+                    lambda q=q: registry.search_alumni({"q": q, "limit": 20}, "bench"),
+                    args.calls,
+                    registry_pid,
                 )
                 results[label] = (f"{label} `{q}`", m, len(found))
         finally:
@@ -250,9 +262,16 @@ def wait_echo(cluster, timeout: float = 60) -> None:
 
 def report(backend: str, results: dict) -> list[str]:
     lines = [f"\nSearch at {len(results) - 1} typical queries, {backend}, one client, 20 a page:"]
-    lines.append(f"  {'query':<38} {'p50 ms':>8} {'p95 ms':>8} {'found':>6}")
+    lines.append(
+        f"  {'query':<38} {'p50 ms':>8} {'p95 ms':>8} {'CPU ms':>8} {'found':>6}"
+        "   (CPU: of the answering process, per call)"
+    )
     for _key, (label, m, found) in results.items():
-        lines.append(f"  {label:<38} {m.percentile(0.5):8.1f} {m.percentile(0.95):8.1f} {found:>6}")
+        cpu = m.cpu.get("server", 0.0) * 1000 / m.ok if m.ok else float("nan")
+        lines.append(
+            f"  {label:<38} {m.percentile(0.5):8.1f} {m.percentile(0.95):8.1f}"
+            f" {cpu:8.2f} {found:>6}"
+        )
     worst = max(m.percentile(0.95) for k, (_, m, _) in results.items() if k != "echo")
     verdict = "PASS" if worst < TARGET_P95_MS else "FAIL"
     lines.append(f"  {verdict}: the worst p95 {worst:.1f} ms (target < {TARGET_P95_MS:.0f} ms)")
