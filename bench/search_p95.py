@@ -31,6 +31,7 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
+import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -295,7 +296,10 @@ def run(args: argparse.Namespace) -> int:
                 drop_postgres_database(args.postgres, name)
         else:
             scratch = Path(tempfile.mkdtemp(prefix="bench-search-db-"))
-            results = measure("SQLite", f"sqlite:///{scratch / 'registry.db'}", args)
+            try:
+                results = measure("SQLite", f"sqlite:///{scratch / 'registry.db'}", args)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
         lines += report("PostgreSQL" if backend == "postgres" else "SQLite", results)
         problems += [
             f"{backend}: {label} found nothing" for label, _, n in results.values() if not n
