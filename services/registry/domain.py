@@ -303,9 +303,10 @@ def _ranked_rows(session: Session, query: Select, params: dict[str, Any]) -> lis
     """Up to `limit + 1` rows of `query` that `q` reaches, past the cursor, best rank first.
 
     In two tiers, each reading no more than the page needs: the name's keys (few rows, so
-    grouped and sorted by rank), then everything else at `Rank.OTHER` in `seq` order, which
-    the databases walk along the primary key and stop at the page's end, however many
-    alumni a common part (`济南`) reaches.
+    grouped and sorted by rank), then everything else at `Rank.OTHER` in `seq` order: each
+    way a query of its own along an index in `seq` order (namekeys.other_hits), stopped at
+    the page's end however many alumni a common part (`济南`) reaches, and the few rows
+    merged here.
     """
     text, want = params["q"], params["limit"] + 1
     position = decode_cursor(params["cursor"], (int, int)) if params.get("cursor") else None
@@ -326,15 +327,15 @@ def _ranked_rows(session: Session, query: Select, params: dict[str, Any]) -> lis
     if keyed is not None:
         rest = rest.where(ALUMNI.c.seq.not_in(select(keyed.subquery().c.seq)))
     branches = namekeys.other_hits(text, rest) if len(rows) < want else []
-    found: dict[int, Row] = {}
+    others: dict[int, Row] = {}
     for branch, seq in branches:
         # Each way on its own, in seq order up to the page's end; then merged by seq.
         if position is not None and position[0] >= OTHER_RANK:
             branch = branch.where(seq > position[1])
         for row in session.execute(branch.order_by(seq).limit(want - len(rows))):
-            found.setdefault(row.seq, row)
+            others.setdefault(row.seq, row)
     seen = {row.seq for row in rows}
-    rows += [found[s] for s in sorted(found) if s not in seen][: want - len(rows)]
+    rows += [others[s] for s in sorted(others) if s not in seen][: want - len(rows)]
     return rows
 
 
