@@ -35,6 +35,7 @@ bench: $(PY)
 	$(PY) -m bench.gifts
 	$(PY) -m bench.newsletter
 	$(PY) -m bench.import_full
+	$(PY) -m bench.search_p95
 
 # Regenerate the deploy files that list services (compose, database init) from the catalogue.
 deploy-files: $(PY)

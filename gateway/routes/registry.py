@@ -134,11 +134,14 @@ class Routes(StewardshipRoutes, PublicationRoutes, CommunityArchiveRoutes, Commu
     @api(
         "GET",
         "/api/v1/alumni",
-        "Search alumni: q matches any part of the name.",
+        "Search alumni, best match first: q is a name as typed (characters, full pinyin or "
+        "initials: 单雄信, shan, sxx), any part of a name, employer or city, a student number, "
+        "or a whole phone number or e-mail address; employer and city filter by any part. "
+        "Items are summaries (no contacts, tags or times): the record is GET /api/v1/alumni/{id}.",
         "alumni",
         STAFF,
         query=contract.AlumnusSearch,
-        response=contract.Alumnus,
+        response=contract.AlumnusSummary,
         many=True,
     )
     def search_alumni(

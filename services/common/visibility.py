@@ -71,6 +71,14 @@ def may_see_personal_fields(viewer: Viewer, alumnus: Mapping[str, Any]) -> bool:
     return may_see_contacts_in(viewer, departments_of(alumnus))
 
 
+def reads_whole_records(viewer: Viewer) -> bool:
+    """Whether a search lists whole records for `viewer` rather than summaries: a platform
+    service keeping its copy (the events roster's backfill). People search summaries, which
+    carry none of PERSONAL_FIELDS (issue 12); the record, masked by the rules above, comes
+    from a read of one alumnus."""
+    return viewer.role == SERVICE
+
+
 def may_see_visit_contact(viewer: Viewer, visit: Mapping[str, Any]) -> bool:
     """A visit's contact: the alumnus who asked, the office, the department's liaison."""
     if viewer.role == ALUMNUS:

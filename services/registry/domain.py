@@ -14,14 +14,13 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import Row, Select, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import crypto
 from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.common.paging import each, page, paged_select
+from services.common.paging import after, decode_cursor, each, page, paged_select
 from services.registry import departments, namekeys, passwords, provenance
 from services.registry.models import (
     Account,
@@ -32,6 +31,7 @@ from services.registry.models import (
     OutboxMessage,
     utcnow,
 )
+from services.registry.pinyin import Rank
 
 PROFILE_FIELDS = (
     "name",
@@ -171,7 +171,7 @@ def register_alumnus(
     alumnus.confirmed_at = now
     session.add(alumnus)
     _flush_or_conflict(session, "学号已被本院系同届的其他校友使用。", "student_number_taken")
-    namekeys.write(session, alumnus.seq, alumnus.name)
+    namekeys.write(session, alumnus)
     snapshot = alumnus_to_dict(alumnus, alumnus.graduations)
     for field, value in snapshot.items():
         if field in PROFILE_FIELDS + ("graduations",) and value not in (None, [], ""):
@@ -211,8 +211,8 @@ def update_alumnus(
         departments.with_current_departments(session, [before])
         return before
     source = change_source(actor)
-    if "name" in changes:
-        namekeys.write(session, alumnus.seq, alumnus.name)
+    if changes.keys() & set(namekeys.GRAM_FIELDS):
+        namekeys.write(session, alumnus)
     for field, change in changes.items():
         _record_change(session, alumnus, field, change["old"], change["new"], actor, source)
     # Graduations live in their own table: a change to them alone updates no `alumni` row,
@@ -258,31 +258,45 @@ def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
     return _alumni_records(session, [row])[0]
 
 
-def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
-    """Filter and page alumni in a stable order; `next_cursor` is opaque to clients."""
-    query = select(ALUMNI).where(ALUMNI.c.merged_into.is_(None))
+OTHER_RANK = int(Rank.OTHER)
+SUMMARY_COLUMNS = [
+    ALUMNI.c[name]
+    for name in ("seq", "id", "name", "gender", "province", "city", "employer", "industry")
+] + [ALUMNI.c.title]
+"""What a search lists (issue 12): no contacts, tags or times; the record comes from GET by
+id. Nothing encrypted is read, so a page decrypts nothing."""
+
+
+def search_alumni(session: Session, params: dict[str, Any], full: bool = False) -> dict[str, Any]:
+    """Filter and page alumni; `next_cursor` is opaque to clients.
+
+    Without `q`, in the order of registration. With `q`, best match first (`pinyin.Rank`:
+    the exact name, then the exact pinyin or initials, then name, pinyin and initials
+    prefixes; then, `Rank.OTHER`, a part of the name, employer or city, a student number,
+    a whole phone or e-mail), each rank in the order of registration; the cursor is
+    (rank, seq). Items are summaries (`alumnus_summary`), or whole records when `full`.
+    """
+    columns = list(ALUMNI.c) if full else SUMMARY_COLUMNS
+    query = _filtered(select(*columns).where(ALUMNI.c.merged_into.is_(None)), params)
+    shape = _alumni_records if full else _alumni_summaries
     if params.get("q"):
-        # Any part of the name, its pinyin or initials from the start (services/registry/
-        # namekeys.py), a student number; contacts are encrypted: a phone number or e-mail
-        # address is found whole, through its blind index (under every configured key).
-        indexes = crypto.blind_indexes(params["q"])
-        matches = [
-            ALUMNI.c.name.contains(params["q"], autoescape=True),
-            ALUMNI.c.phone_index.in_(indexes),
-            ALUMNI.c.email_index.in_(indexes),
-        ]
-        keyed = namekeys.matching(params["q"])
-        if keyed is not None:
-            matches.append(ALUMNI.c.seq.in_(keyed))
-        query = query.where(or_(*matches))
-    if params.get("city"):
-        query = query.where(ALUMNI.c.city == params["city"])
+        rows = _ranked_rows(session, query, params)
+        return page(rows, params["limit"], _ranked_position, lambda shown: shape(session, shown))
+    rows = session.execute(paged_select(query, [ALUMNI.c.seq], params, (int,))).all()
+    return page(rows, params["limit"], _seq_position, lambda shown: shape(session, shown))
+
+
+def _filtered(query: Select, params: dict[str, Any]) -> Select:
     if params.get("industry"):
         query = query.where(ALUMNI.c.industry == params["industry"])
-    if params.get("employer"):
-        query = query.where(
-            func.lower(ALUMNI.c.employer).contains(params["employer"].lower(), autoescape=True)
-        )
+    for field in ("employer", "city"):
+        # Any part (services/registry/namekeys.py): through the bigrams from two characters.
+        if params.get(field):
+            part = params[field].strip().lower()
+            holders = namekeys.part_of(field, part)
+            if holders is not None:
+                query = query.where(ALUMNI.c.seq.in_(holders))
+            query = query.where(func.lower(ALUMNI.c[field]).contains(part, autoescape=True))
     if params.get("department_id") or params.get("class_year"):
         graduation = select(GRADUATIONS.c.alumnus_seq)
         if params.get("department_id"):
@@ -293,16 +307,82 @@ def search_alumni(session: Session, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("class_year"):
             graduation = graduation.where(GRADUATIONS.c.class_year == params["class_year"])
         query = query.where(ALUMNI.c.seq.in_(graduation))
-    rows = session.execute(paged_select(query, [ALUMNI.c.seq], params, (int,))).all()
-    return page(rows, params["limit"], _seq_position, lambda shown: _alumni_records(session, shown))
+    return query
+
+
+def _ranked_rows(session: Session, query: Select, params: dict[str, Any]) -> list[Row]:
+    """Up to `limit + 1` rows of `query` that `q` reaches, past the cursor, best rank first.
+
+    In two tiers, each reading no more than the page needs: the name's keys (few rows, so
+    grouped and sorted by rank), then everything else at `Rank.OTHER` in `seq` order: each
+    way a query of its own along an index in `seq` order (namekeys.other_hits), stopped at
+    the page's end however many alumni a common part (`济南`) reaches, and the few rows
+    merged here.
+    """
+    text, want = params["q"], params["limit"] + 1
+    position = decode_cursor(params["cursor"], (int, int)) if params.get("cursor") else None
+    rows: list[Row] = []
+    keyed = namekeys.key_hits(text)
+    if keyed is not None and (position is None or position[0] < OTHER_RANK):
+        found = keyed.subquery()
+        best = (
+            select(found.c.seq, func.min(found.c.rank).label("rank"))
+            .group_by(found.c.seq)
+            .subquery()
+        )
+        ranked = query.add_columns(best.c.rank).join(best, best.c.seq == ALUMNI.c.seq)
+        if position is not None:
+            ranked = ranked.where(after([best.c.rank, ALUMNI.c.seq], position))
+        rows = list(session.execute(ranked.order_by(best.c.rank, ALUMNI.c.seq).limit(want)).all())
+    rest = query.add_columns(literal(OTHER_RANK).label("rank"))
+    if keyed is not None:
+        rest = rest.where(ALUMNI.c.seq.not_in(select(keyed.subquery().c.seq)))
+    branches = namekeys.other_hits(text, rest) if len(rows) < want else []
+    others: dict[int, Row] = {}
+    for branch, seq in branches:
+        # Each way on its own, in seq order up to the page's end; then merged by seq.
+        if position is not None and position[0] >= OTHER_RANK:
+            branch = branch.where(seq > position[1])
+        for row in session.execute(branch.order_by(seq).limit(want - len(rows))):
+            others.setdefault(row.seq, row)
+    seen = {row.seq for row in rows}
+    rows += [others[s] for s in sorted(others) if s not in seen][: want - len(rows)]
+    return rows
+
+
+def _ranked_position(row: Row) -> list[int]:
+    return [row.rank, row.seq]
 
 
 def _seq_position(row: Row) -> list[int]:
     return [row.seq]
 
 
-def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
-    """`alumni` rows as records, with the graduations of all of them read in one SELECT."""
+def alumnus_summary(alumnus: Alumnus | Row, graduations: Iterable[Graduation | Row]) -> dict:
+    """An alumnus as a search lists it (contract `AlumnusSummary`)."""
+    return {
+        "id": alumnus.id,
+        "name": alumnus.name,
+        "gender": alumnus.gender,
+        "province": alumnus.province,
+        "city": alumnus.city,
+        "employer": alumnus.employer,
+        "industry": alumnus.industry,
+        "title": alumnus.title,
+        "graduations": sorted((graduation_to_dict(g) for g in graduations), key=_graduation_order),
+    }
+
+
+def _alumni_summaries(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
+    summaries = [
+        alumnus_summary(row, graduations) for row, graduations in _with_graduations(session, rows)
+    ]
+    departments.with_current_departments(session, summaries)
+    return summaries
+
+
+def _with_graduations(session: Session, rows: list[Row]) -> list[tuple[Row, list[Row]]]:
+    """Each row with the rows of its graduations, all read in one SELECT."""
     if not rows:
         return []
     graduations: dict[int, list[Row]] = {row.seq: [] for row in rows}
@@ -312,7 +392,12 @@ def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
         .order_by(GRADUATIONS.c.id)
     ):
         graduations[graduation.alumnus_seq].append(graduation)
-    records = [alumnus_to_dict(row, graduations[row.seq]) for row in rows]
+    return [(row, graduations[row.seq]) for row in rows]
+
+
+def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
+    """`alumni` rows as records, with the graduations of all of them read in one SELECT."""
+    records = [alumnus_to_dict(row, grads) for row, grads in _with_graduations(session, rows)]
     departments.with_current_departments(session, records)
     return records
 

@@ -63,7 +63,7 @@ def records(
     found: list[dict[str, Any]] = []
     cursor = None
     while True:
-        page = domain.search_alumni(session, {**query, "limit": PAGE, "cursor": cursor})
+        page = domain.search_alumni(session, {**query, "limit": PAGE, "cursor": cursor}, full=True)
         found.extend(page["items"])
         if len(found) > max_rows:
             raise ValidationFailed(

@@ -38,7 +38,7 @@ from services.common.contracts.base import iso_utc
 from services.common.errors import NotFound
 from services.common.outbox import build_event
 from services.common.paging import page, paged_select
-from services.registry import departments, duplicates
+from services.registry import departments, duplicates, namekeys
 from services.registry.importing import (
     FileTooLarge,
     ImportedGraduation,
@@ -419,7 +419,7 @@ def _apply_batch(
                 for (row, record), alumnus in zip(new, alumni, strict=True)
             ],
         )
-    history, keys, events, candidates = [], [], [], []
+    history, keys, grams, events, candidates = [], [], [], [], []
     for (_row, record), alumnus in zip(new, alumni, strict=True):
         seq = seqs[alumnus["id"]]
         snapshot = _snapshot(alumnus, record)
@@ -438,6 +438,7 @@ def _apply_batch(
                 )
         name = name_keys(record.name)
         keys.extend({"alumnus_seq": seq, "kind": k, "key": v} for k, v in name.rows())
+        grams.extend(namekeys.gram_rows(seq, {f: getattr(record, f) for f in namekeys.GRAM_FIELDS}))
         events.append(snapshot)
         person = _person(alumnus["id"], record, name.pinyin)
         candidates.extend(index.matches(person))
@@ -446,6 +447,8 @@ def _apply_batch(
         session.execute(insert(ChangeRecord.__table__), history)
     if keys:
         session.execute(insert(AlumnusNameKey.__table__), keys)
+    if grams:
+        session.execute(insert(namekeys.GRAMS), grams)
     if events:
         session.execute(
             insert(OutboxMessage.__table__),

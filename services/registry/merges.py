@@ -128,8 +128,8 @@ def merge(session: Session, data: dict[str, Any], actor: dict[str, Any]) -> dict
     after = _record(session, survivor)
     _history(session, survivor, before, after, actor, now)
     _stamp_united(survivor, before, after, actor, now)
-    if before["name"] != after["name"]:
-        namekeys.write(session, survivor.seq, survivor.name)
+    if any(before[field] != after[field] for field in namekeys.GRAM_FIELDS):
+        namekeys.write(session, survivor)
     log = AlumnusMerge(
         survivor_id=survivor.id,
         absorbed_id=absorbed.id,
@@ -201,8 +201,8 @@ def undo(session: Session, merge_id: str, actor: dict[str, Any]) -> dict[str, An
     after = _record(session, survivor)
     _history(session, survivor, before, after, actor, now)
     _stamp_united(survivor, before, after, actor, now)
-    if before["name"] != after["name"]:
-        namekeys.write(session, survivor.seq, survivor.name)
+    if any(before[field] != after[field] for field in namekeys.GRAM_FIELDS):
+        namekeys.write(session, survivor)
     first, second = sorted((log.survivor_id, log.absorbed_id))
     # Back in the queue: the office may merge them the other way round, or dismiss them.
     session.execute(

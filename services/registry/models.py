@@ -115,7 +115,8 @@ class Graduation(Base):
     degree: Mapped[str] = mapped_column(String(20))
     class_year: Mapped[int] = mapped_column(Integer, index=True)
     class_name: Mapped[str | None] = mapped_column(String(100))
-    student_number: Mapped[str | None] = mapped_column(String(32))
+    # Indexed alone too: a search by student number names no department or year.
+    student_number: Mapped[str | None] = mapped_column(String(32), index=True)
     enrolment_year: Mapped[int | None] = mapped_column(Integer)
     # The idempotency key of the imported row that created it (services/registry/imports.py).
     import_key: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)
@@ -356,6 +357,23 @@ class ChangeRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)
     conflicts: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class AlumnusTextGram(Base):
+    """The character bigrams of an alumnus's name, employer and city (lower-cased), so that
+    a part of any of them is found through an index (services/registry/namekeys.py)."""
+
+    __tablename__ = "alumnus_text_grams"
+    __table_args__ = (Index("ix_alumnus_text_grams_lookup", "field", "gram", "alumnus_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alumnus_seq: Mapped[int] = mapped_column(
+        ForeignKey("alumni.seq", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(10))
+    gram: Mapped[str] = mapped_column(
+        String(2).with_variant(String(2, collation="C"), "postgresql")
+    )
 
 
 class ErasureRequest(Base):

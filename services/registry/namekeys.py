@@ -1,43 +1,299 @@
-"""The pinyin search keys of alumni's names (`alumnus_name_keys`), written with the name and
-looked up by index range scans (docs/stewardship.md, "Search").
+"""The search keys of alumni (docs/stewardship.md, "Search"): the pinyin keys of names
+(`alumnus_name_keys`) and the character bigrams of name, employer and city
+(`alumnus_text_grams`), written with the record and looked up through indexes.
 
 A query as typed (`shan`, `sxx`, `zhangw`, `张w`) is parsed by `pinyin.parse_query` into
 key prefixes; each prefix is a range `low <= key < high` on the index `(kind, key)`, the
 same plan on SQLite and PostgreSQL (the key column has the C collation there). A query of
-digits is a student number.
+digits is a student number. A part of a name, employer or city (`华为`, `济南`, `小明`) is
+found through its bigrams: the alumni holding every bigram of the query in that field,
+then checked with `LIKE` on those rows only.
+
+    python -m services.registry.namekeys [--after SEQ] [--batch N]
+
+rewrites the keys of every alumnus (those registered before the keys existed among them):
+a batch per transaction in `seq` order, so a run stopped half-way is started again, from
+the beginning or from the last `seq` it printed, and rewrites nothing twice wrongly.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select
+import argparse
+import re
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
-from services.registry.models import AlumnusNameKey, Graduation
-from services.registry.pinyin import QueryKind, name_keys, parse_query, prefix_bounds
+from services.common import crypto
+from services.registry.models import Alumnus, AlumnusNameKey, AlumnusTextGram, Graduation
+from services.registry.pinyin import (
+    QueryKind,
+    Rank,
+    SearchQuery,
+    clean_name,
+    name_keys,
+    parse_query,
+    prefix_bounds,
+)
 
 KEYS = AlumnusNameKey.__table__
+GRAMS = AlumnusTextGram.__table__
+ALUMNI = Alumnus.__table__
 GRADUATIONS = Graduation.__table__
 
+GRAM_FIELDS = ("name", "employer", "city")
+"""The fields found by any part of them."""
+MIN_PART = {"name": 1, "employer": 2, "city": 2}
+"""The shortest part looked up inside a field. A name is short and one character of it is
+a real search (`明` for the given name 小明): names also keep their single characters. One
+character inside employers and cities (`华`, `州`) would match most of them and is no
+search (**Decision**, docs/stewardship.md)."""
+BACKFILL_BATCH = 1000
+CONTACT_LIKE = re.compile(r"[+\d][\d\s-]{5,}|\S+@\S+")
+"""What may be a phone number or an e-mail address, looked up through the blind indexes."""
+MAX_GRAM_JOINS = 3
+"""Grams of a part joined at most: three narrow enough, LIKE checks the rest."""
 
-def write(session: Session, alumnus_seq: int, name: str) -> None:
-    """(Re)write the keys of one alumnus's name."""
-    session.execute(delete(KEYS).where(KEYS.c.alumnus_seq == alumnus_seq))
-    session.execute(
-        insert(KEYS),
-        [{"alumnus_seq": alumnus_seq, "kind": k, "key": v} for k, v in name_keys(name).rows()],
-    )
+
+# ---- writing ----------------------------------------------------------------------------
 
 
-def matching(text: str) -> ColumnElement[bool] | None:
-    """A condition on `alumni.seq` for the alumni whose name keys the query reaches (or, for
-    digits, whose student number it is); None when the query gives no key."""
+def gram_text(field: str, value: str | None) -> str:
+    """What a field's bigrams are taken from: lower-cased, a name as it is keyed
+    (`pinyin.clean_name`: no padding spaces, the minority-name dot as U+00B7)."""
+    if not value:
+        return ""
+    return (clean_name(value) if field == "name" else value).lower()
+
+
+def bigrams(text: str) -> list[str]:
+    return list(dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1)))
+
+
+def grams_of(field: str, text: str) -> list[str]:
+    """The grams stored for a field's value: its bigrams, and a name's characters too."""
+    return (list(dict.fromkeys(text)) if field == "name" else []) + bigrams(text)
+
+
+def query_grams(field: str, text: str) -> list[str]:
+    """The grams a part must all have: its bigrams, or itself when one character long."""
+    if len(text) < MIN_PART[field]:
+        return []
+    return [text] if len(text) == 1 else bigrams(text)
+
+
+def key_rows(seq: int, name: str | None) -> list[dict[str, Any]]:
+    if not name:
+        return []
+    return [{"alumnus_seq": seq, "kind": k, "key": v} for k, v in name_keys(name).rows()]
+
+
+def gram_rows(seq: int, values: dict[str, str | None]) -> list[dict[str, Any]]:
+    """The bigram rows of `values` (field → value, of GRAM_FIELDS)."""
+    return [
+        {"alumnus_seq": seq, "field": field, "gram": gram}
+        for field in GRAM_FIELDS
+        for gram in grams_of(field, gram_text(field, values.get(field)))
+    ]
+
+
+def write(session: Session | Connection, alumnus: Any) -> None:
+    """(Re)write the keys of one alumnus (anything with `seq` and the GRAM_FIELDS)."""
+    forget(session, [alumnus.seq])
+    values = {field: getattr(alumnus, field) for field in GRAM_FIELDS}
+    keys, grams = key_rows(alumnus.seq, alumnus.name), gram_rows(alumnus.seq, values)
+    if keys:
+        session.execute(insert(KEYS), keys)
+    if grams:
+        session.execute(insert(GRAMS), grams)
+
+
+def forget(session: Session | Connection, seqs: Iterable[int]) -> None:
+    """Delete the keys of these alumni (a rewrite, an erasure: the keys spell the name)."""
+    seqs = list(seqs)
+    session.execute(delete(KEYS).where(KEYS.c.alumnus_seq.in_(seqs)))
+    session.execute(delete(GRAMS).where(GRAMS.c.alumnus_seq.in_(seqs)))
+
+
+def backfill_batch(connection: Session | Connection, after: int, size: int) -> int | None:
+    """Rewrite the keys of the next `size` alumni past `seq` `after`; the last seq done, or
+    None when there were none."""
+    rows = connection.execute(
+        select(ALUMNI.c.seq, *(ALUMNI.c[f] for f in GRAM_FIELDS))
+        .where(ALUMNI.c.seq > after)
+        .order_by(ALUMNI.c.seq)
+        .limit(size)
+    ).all()
+    if not rows:
+        return None
+    forget(connection, [row.seq for row in rows])
+    keys = [k for row in rows for k in key_rows(row.seq, row.name)]
+    grams = [g for row in rows for g in gram_rows(row.seq, row._mapping)]
+    if keys:
+        connection.execute(insert(KEYS), keys)
+    if grams:
+        connection.execute(insert(GRAMS), grams)
+    return rows[-1].seq
+
+
+def backfill(engine: Any, after: int = 0, size: int = BACKFILL_BATCH, echo: Any = None) -> int:
+    """Rewrite every alumnus's keys, one transaction per batch; the number rewritten."""
+    done = 0
+    while True:
+        with engine.begin() as connection:
+            last = backfill_batch(connection, after, size)
+            count = (
+                0
+                if last is None
+                else connection.execute(
+                    select(func.count())
+                    .select_from(ALUMNI)
+                    .where(ALUMNI.c.seq > after, ALUMNI.c.seq <= last)
+                ).scalar_one()
+            )
+        if last is None:
+            return done
+        done += count
+        after = last
+        if echo:
+            echo(f"{done} 位校友的检索键已重写，至 seq {last}")
+
+
+# ---- searching ----------------------------------------------------------------------------
+
+
+def _rank_of_key(query: SearchQuery) -> ColumnElement[int]:
+    """The `pinyin.Rank` of one matching key row, in SQL: an alumnus's rank is the best
+    (least) of its rows'."""
+    whens = []
+    if query.name_prefix:
+        whens.append((and_(KEYS.c.kind == "name", KEYS.c.key == query.name_prefix), 0))
+    if query.pinyin_prefixes:
+        whens.append((and_(KEYS.c.kind == "pinyin", KEYS.c.key.in_(query.pinyin_prefixes)), 1))
+    if query.initials_prefixes:
+        whens.append((and_(KEYS.c.kind == "initials", KEYS.c.key.in_(query.initials_prefixes)), 2))
+    whens.append((KEYS.c.kind == "name", int(Rank.NAME_PREFIX)))
+    whens.append((KEYS.c.kind == "pinyin", int(Rank.PINYIN_PREFIX)))
+    return case(*whens, else_=int(Rank.INITIALS_PREFIX))
+
+
+def key_hits(text: str) -> Select | None:
+    """(`seq`, `rank`) of the alumni whose name's keys the query reaches, an alumnus once per
+    matching key (the caller takes its best rank, `pinyin.Rank`: exact name first); None
+    when the query gives no key."""
     query = parse_query(text)
-    if query.kind == QueryKind.DIGITS:
-        return select(GRADUATIONS.c.alumnus_seq).where(GRADUATIONS.c.student_number == text.strip())
     ranges = []
     for kind, prefix in query.prefixes():
         low, high = prefix_bounds(prefix)
         ranges.append(and_(KEYS.c.kind == kind, KEYS.c.key >= low, KEYS.c.key < high))
-    if not ranges:
+    if not ranges or query.kind == QueryKind.DIGITS:
         return None
-    return select(KEYS.c.alumnus_seq).where(or_(*ranges))
+    return select(KEYS.c.alumnus_seq.label("seq"), _rank_of_key(query).label("rank")).where(
+        or_(*ranges)
+    )
+
+
+def other_hits(text: str, query: Select) -> list[tuple[Select, ColumnElement[int]]]:
+    """`query` (a select from `alumni`) narrowed to each way the query reaches an alumnus
+    besides the name's keys (ranked after them, `Rank.OTHER`): a part of the name, employer
+    or city, a student number, a whole phone number or e-mail address (through their blind
+    indexes). One select a way, with the column equal to `alumni.seq` that its driving index
+    is ordered by: read in that order up to a page's end, each stops early however common
+    the part (`济南`), and costs what it finds when the part is rare. An alumnus may be
+    reached several ways."""
+    stripped = text.strip()
+    branches: list[tuple[Select, ColumnElement[int]]] = []
+    kind = parse_query(text).kind
+    if kind == QueryKind.DIGITS:
+        numbered = GRADUATIONS.alias()
+        branches.append(
+            (
+                query.join(numbered, numbered.c.alumnus_seq == ALUMNI.c.seq).where(
+                    numbered.c.student_number == stripped
+                ),
+                ALUMNI.c.seq,
+            )
+        )
+    for field in GRAM_FIELDS:
+        part = gram_text(field, stripped)
+        grams = query_grams(field, part)
+        if not grams:
+            continue
+        # Each gram a join on (field, gram, alumnus_seq): the first drives, in seq order; the
+        # others are probes. LIKE says the characters are there in this order.
+        branch, driving = query, None
+        for gram in grams[:MAX_GRAM_JOINS]:
+            held = GRAMS.alias()
+            branch = branch.join(
+                held,
+                and_(
+                    held.c.alumnus_seq == ALUMNI.c.seq, held.c.field == field, held.c.gram == gram
+                ),
+            )
+            driving = driving if driving is not None else held.c.alumnus_seq
+        branch = branch.where(func.lower(ALUMNI.c[field]).contains(part, autoescape=True))
+        branches.append((branch, driving))
+    # Contacts only for what may be one: they are found whole, never by a part.
+    if CONTACT_LIKE.fullmatch(stripped):
+        indexes = crypto.blind_indexes(stripped)
+        if indexes:
+            branches += [
+                (query.where(ALUMNI.c.phone_index.in_(indexes)), ALUMNI.c.seq),
+                (query.where(ALUMNI.c.email_index.in_(indexes)), ALUMNI.c.seq),
+            ]
+    return branches
+
+
+def part_of(field: str, text: str) -> Select | None:
+    """The `seq`s of the alumni whose `field` holds every bigram of `text` (a superset of
+    those holding `text`: check with LIKE), or None when `text` is shorter than MIN_PART."""
+    grams = query_grams(field, gram_text(field, text.strip()))
+    if not grams:
+        return None
+    holders = select(GRAMS.c.alumnus_seq).where(GRAMS.c.field == field)
+    if len(grams) == 1:
+        return holders.where(GRAMS.c.gram == grams[0])
+    return (
+        holders.where(GRAMS.c.gram.in_(grams))
+        .group_by(GRAMS.c.alumnus_seq)
+        .having(func.count(GRAMS.c.gram.distinct()) == len(grams))
+    )
+
+
+# ---- command line -------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    from services.common import config
+    from services.common.db import make_engine
+
+    parser = argparse.ArgumentParser(description="重写校友的检索键（姓名拼音、字串）。")
+    parser.add_argument("--after", type=int, default=0, help="从此 seq 之后继续")
+    parser.add_argument("--batch", type=int, default=BACKFILL_BATCH)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args(argv)
+    engine = make_engine(args.database_url or config.database_url("registry"), pool_size=1)
+    try:
+        done = backfill(engine, args.after, args.batch, echo=print)
+    finally:
+        engine.dispose()
+    print(f"完成：{done} 位校友")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

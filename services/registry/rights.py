@@ -35,14 +35,14 @@ from services.common.visibility import (
     masked_alumnus,
     masked_change,
     may_see_personal_fields,
+    reads_whole_records,
     shown_fields,
 )
-from services.registry import archive, community_person, domain, sessions, stories
+from services.registry import archive, community_person, domain, namekeys, sessions, stories
 from services.registry.models import (
     AccessLogEntry,
     Account,
     Alumnus,
-    AlumnusNameKey,
     ChangeRecord,
     ChangeRequest,
     ErasureRequest,
@@ -75,7 +75,10 @@ def read_alumnus(session: Session, alumnus_id: str, reader: Viewer, purpose: str
 def read_alumni(
     session: Session, params: dict[str, Any], reader: Viewer, purpose: str
 ) -> dict[str, Any]:
-    found = domain.search_alumni(session, params)
+    if not reads_whole_records(reader):
+        # Summaries hold none of the personal fields: nothing to mask, nothing to log.
+        return domain.search_alumni(session, params)
+    found = domain.search_alumni(session, params, full=True)
     return {**found, "items": [shown(session, a, reader, purpose) for a in found["items"]]}
 
 
@@ -267,7 +270,7 @@ def erase_alumnus(session: Session, alumnus_id: str, at: datetime) -> None:
     ):
         change.old_value = change.new_value = None
     # The name's search keys (pinyin, initials, the characters) go with the name.
-    session.execute(delete(AlumnusNameKey).where(AlumnusNameKey.alumnus_seq == alumnus.seq))
+    namekeys.forget(session, [alumnus.seq])
     # So do where the values came from (who wrote them: the alumnus's own login among them)
     # and liaisons' changes still about them (services/registry/review.py).
     alumnus.field_provenance = None

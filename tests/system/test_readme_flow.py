@@ -122,12 +122,24 @@ def test_first_session_from_the_readme(system, spec):
     assert created_at.utcoffset() is not None, "times are UTC with an offset"
     alumnus_id = alumnus["id"]
 
-    # Find them by any part of the name.
-    for part in ("伟", "张", "张伟"):
+    # Find them by any part of the name, or as typed (pinyin, initials): a summary each.
+    for part in ("伟", "张", "张伟", "zw", "zhangwei", "华为", "深圳"):
         response = requests.get(f"{b}/api/v1/alumni", params={"q": part}, headers=auth, timeout=30)
         assert response.status_code == 200, response.text
         assert alumnus_id in [item["id"] for item in response.json()["items"]], part
-    assert_documented(spec, "/api/v1/alumni", "GET", response)
+        assert_documented(spec, "/api/v1/alumni", "GET", response)
+    summary = response.json()["items"][0]
+    assert set(summary) == {
+        "id",
+        "name",
+        "gender",
+        "graduations",
+        "province",
+        "city",
+        "employer",
+        "industry",
+        "title",
+    }
     response = requests.get(f"{b}/api/v1/alumni", params={"q": "李"}, headers=auth, timeout=30)
     assert alumnus_id not in [item["id"] for item in response.json()["items"]]
 

@@ -434,6 +434,72 @@ def test_search_employer_is_case_insensitive_substring(session, people):
     assert names(session, employer="%") == []
 
 
+def ranked(session, q, limit=50):
+    """The names a search lists, in its order, read page by page (`limit` a page)."""
+    listed, cursor = [], None
+    while True:
+        params = {"q": q, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        page = domain.search_alumni(session, load_or_raise(contract.AlumnusSearch(), params))
+        listed.extend(item["name"] for item in page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return listed
+
+
+@both_backends
+def test_search_ranks_the_exact_name_first_and_pages_in_that_order(session, departments):
+    # Registered worst match first, so that the order of registration cannot pass for rank.
+    for name, employer in [
+        ("李张伟", None),  # the query inside the name: Rank.OTHER
+        ("赵六", "张伟科技有限公司"),  # the query inside the employer: Rank.OTHER
+        ("张伟明", None),  # a name prefix
+        ("张伟", None),  # the exact name
+        ("章伟", None),  # the same pinyin, other characters
+    ]:
+        register(session, departments["CS"], name=name, employer=employer)
+    assert ranked(session, "张伟") == ["张伟", "张伟明", "李张伟", "赵六"]
+    # Exact pinyin (张伟, 章伟 in the order of registration), then the pinyin prefix.
+    assert ranked(session, "zhangwei") == ["张伟", "章伟", "张伟明"]
+    assert ranked(session, "zw") == ["张伟", "章伟", "张伟明"]
+    # Paging one at a time keeps the ranked order and lists each once.
+    for q in ("张伟", "zhangwei", "zw", "zhang"):
+        assert ranked(session, q, limit=1) == ranked(session, q), q
+
+
+@both_backends
+def test_search_finds_employer_and_city_by_any_part(session, departments):
+    register(session, departments["CS"], name="甲", employer="华为技术有限公司", city="深圳市")
+    register(session, departments["CS"], name="乙", employer="中国工商银行", city="济南市")
+    register(session, departments["CS"], name="丙", employer="为华传媒", city="济宁市")
+    assert ranked(session, "华为") == ["甲"]
+    assert ranked(session, "技术有限") == ["甲"]
+    assert ranked(session, "工商银") == ["乙"]
+    assert ranked(session, "济南") == ["乙"]
+    assert ranked(session, "圳市") == ["甲"]
+    assert ranked(session, "华技") == []  # every bigram's characters, but not in this order
+    assert names(session, employer="银行") == ["乙"]
+    assert names(session, city="济") == ["丙", "乙"]  # one character: a scan, still any part
+    assert names(session, city="南市") == ["乙"]
+
+
+def test_search_lists_summaries(session, departments, people):
+    item = domain.search_alumni(session, {"q": "王小明", "limit": 5})["items"][0]
+    assert item["name"] == "王小明"
+    assert set(item) == {
+        "id",
+        "name",
+        "gender",
+        "graduations",
+        "province",
+        "city",
+        "employer",
+        "industry",
+        "title",
+    }
+    whole = domain.search_alumni(session, {"q": "王小明", "limit": 5}, full=True)["items"][0]
+    assert whole == domain.get_alumnus(session, item["id"])
+
+
 @both_backends
 def test_search_cursor_pages_return_every_record_exactly_once(session, departments):
     ids = {register(session, departments["CS"], name=f"校友{i:02d}")["id"] for i in range(11)}

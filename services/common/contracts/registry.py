@@ -156,6 +156,21 @@ class AlumnusRead(Alumnus):
     confirmed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
 
 
+class AlumnusSummary(StrictSchema):
+    """An alumnus as a search lists it (issue 12): no contacts, tags or times; the whole
+    record, masked for the caller, is `GET /api/v1/alumni/{id}`."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    gender = fields.String(allow_none=True)
+    province = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    employer = fields.String(allow_none=True)
+    industry = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+    graduations = fields.List(fields.Nested(GraduationOut), required=True)
+
+
 class AlumnusSearch(PageQuery):
     q = Name(validate=length(1, 50))
     department_id = fields.UUID()
