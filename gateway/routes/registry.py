@@ -10,6 +10,7 @@ from gateway.auth import Principal
 from gateway.authz import registry as rules
 from gateway.authz.base import MANAGERS, OFFICE, STAFF_ROLES
 from gateway.http import api
+from gateway.routes.community_chapters import ChapterRoutes
 from gateway.routes.stewardship import StewardshipRoutes
 from services.common.contracts import registry as contract
 from services.common.contracts.base import PageQuery
@@ -19,7 +20,7 @@ ALUMNUS_ROUTE = "GET /api/v1/alumni/{alumnus_id}"
 HISTORY_ROUTE = "GET /api/v1/alumni/{alumnus_id}/history"
 
 
-class Routes(StewardshipRoutes):
+class Routes(StewardshipRoutes, ChapterRoutes):
     registry: Any
 
     # ---- accounts -----------------------------------------------------------

@@ -36,6 +36,7 @@ from services.registry import (
     rights,
     sessions,
 )
+from services.registry.community_rpc import CommunityRpc
 from services.registry.importing import ImportRejected, Limits
 from services.registry.models import Base
 
@@ -71,7 +72,7 @@ class Identity(DependencyProvider):
         return self.offload.run(passwords.verify_password, password_hash, password)
 
 
-class RegistryService(HealthMixin):
+class RegistryService(HealthMixin, CommunityRpc):
     name = "registry"
 
     history_retention = Adapter(
