@@ -255,9 +255,10 @@ def add_member(
         raise ValidationFailed(
             "请求数据校验失败。", {"fields": {"joined_on": ["入会日期不能晚于今天。"]}}
         )
+    alumnus_id = alumnus.id  # read now: a failed flush below expires the loaded rows
     member = ChapterMember(
         chapter_id=chapter.id,
-        alumnus_id=alumnus.id,
+        alumnus_id=alumnus_id,
         role=data.get("role") or "member",
         joined_on=joined_on,
         added_by=actor,
@@ -268,7 +269,7 @@ def add_member(
             session.flush()
     except IntegrityError:
         raise Conflict(
-            "该校友已是本分会会员。", {"alumnus_id": alumnus.id}, reason="already_member"
+            "该校友已是本分会会员。", {"alumnus_id": alumnus_id}, reason="already_member"
         ) from None
     return member_to_dict(member, alumnus)
 
