@@ -105,8 +105,7 @@ def create_chapter(session: Session, data: dict[str, Any], today: date) -> dict[
     values = {name: data.get(name) for name in CHAPTER_FIELDS}
     _check_rules(session, values, today, None)
     chapter = Chapter(**values)
-    session.add(chapter)
-    _flush_or_conflict(session)
+    _flush_or_conflict(session, values["name"], None, chapter)
     return chapter_to_dict(chapter)
 
 
@@ -119,9 +118,10 @@ def update_chapter(
     _check_rules(session, values, today, chapter)
     if chapter.confirmed_on is not None and values["founded_on"] > chapter.confirmed_on:
         raise _invalid({"founded_on": ["成立日期不能晚于学校确认日期。"]})
+    _flush_or_conflict(session, values["name"], chapter.id)
     for name, value in values.items():
         setattr(chapter, name, value)
-    _flush_or_conflict(session)
+    session.flush()
     return chapter_to_dict(chapter)
 
 
@@ -229,12 +229,23 @@ def _invalid(problems: dict[str, list[str]]) -> ValidationFailed:
     return ValidationFailed("分会信息校验失败。", {"fields": problems}, reason="invalid_chapter")
 
 
-def _flush_or_conflict(session: Session) -> None:
+def _flush_or_conflict(
+    session: Session, name: str, own_id: str | None, new: Chapter | None = None
+) -> None:
+    """409 for a name another chapter has; a new chapter is added in a savepoint, so that two
+    created at once with one name meet the unique key and the loser gets the 409 too."""
+    query = select(Chapter.id).where(Chapter.name == name)
+    if own_id is not None:
+        query = query.where(Chapter.id != own_id)
     try:
-        with session.begin_nested():
-            session.flush()
+        if session.scalars(query).first() is not None:
+            raise IntegrityError("chapters", None, ValueError("name taken"))
+        if new is not None:
+            with session.begin_nested():
+                session.add(new)
+                session.flush()
     except IntegrityError:
-        raise Conflict("同名分会已存在。", reason="chapter_name_taken") from None
+        raise Conflict("同名分会已存在。", {"name": name}, reason="chapter_name_taken") from None
 
 
 def _city_spellings(city: str) -> list[str]:
@@ -263,9 +274,14 @@ def add_member(
         joined_on=joined_on,
         added_by=actor,
     )
-    session.add(member)
+    taken = select(ChapterMember.id).where(
+        ChapterMember.chapter_id == chapter.id, ChapterMember.alumnus_id == alumnus_id
+    )
     try:
-        with session.begin_nested():
+        if session.scalars(taken).first() is not None:
+            raise IntegrityError("chapter_members", None, ValueError("already a member"))
+        with session.begin_nested():  # two adds at once: the unique key decides
+            session.add(member)
             session.flush()
     except IntegrityError:
         raise Conflict(
