@@ -319,6 +319,7 @@ def community_world(world: World) -> None:
         co[f"volunteer_{department}"] = world.office("POST", "/api/v1/student-volunteers", body)[
             "id"
         ]
+    co["event_a_draft"] = chapter_event(world, "a")["id"]
     scopes = {
         "chapter_officer": {"chapter_id": co["chapter_a"]},
         "messenger": {"messenger_id": co["messenger_one"]},
@@ -934,8 +935,13 @@ def drafts_as_the_role_may_see_them(world: World, role: str, response: requests.
         "committee": {"a", "b", "office"},
         "liaison": {"a"},
         "alumnus": set(),
+        "chapter_officer": set(),
     }[role]
     assert seen == expected, (role, seen)
+    if role in ("office", "committee", "chapter_officer"):
+        assert world.co["event_a_draft"] in ids
+    else:
+        assert world.co["event_a_draft"] not in ids
 
 
 @on_success
@@ -1084,6 +1090,23 @@ REGISTRATION = REGISTRATIONS + "/{registration_id}"
 PLAN_YEARS = {role: index for index, role in enumerate(ROLES)}
 
 
+def chapter_event_body(
+    world: World, chapter: str, starts_in: timedelta = timedelta(days=WORLD_DAYS - 10)
+) -> dict[str, Any]:
+    body = event_body(None, starts_in=starts_in)
+    return {**body, "organiser_type": "chapter", "organiser_id": world.co[f"chapter_{chapter}"]}
+
+
+def chapter_event(world: World, chapter: str, state: str = "draft") -> dict[str, Any]:
+    """A fresh event of chapter `a` or `b` made by the office: a draft, published, or
+    published and under way (`started`)."""
+    starts_in = -timedelta(hours=1) if state == "started" else timedelta(days=WORLD_DAYS - 10)
+    event = world.office("POST", "/api/v1/events", chapter_event_body(world, chapter, starts_in))
+    if state != "draft":
+        event = world.office("POST", f"/api/v1/events/{event['id']}/publish")
+    return event
+
+
 def plan_body(department: str, base_year: int):
     def make(world: World, role: str) -> Request:
         return Request(
@@ -1114,7 +1137,7 @@ MATRIX += [
         "GET",
         EVENTS,
         "the world's events: drafts only for those who may see them",
-        roles(200, 200, 200, 200),
+        roles(200, 200, 200, 200, chapter_officer=200),
         lambda world, role: Request(params={"limit": "100", "starts_before": later(WORLD_DAYS)}),
         check=drafts_as_the_role_may_see_them,
     ),
@@ -1122,16 +1145,36 @@ MATRIX += [
         "GET",
         EVENT,
         "published, of the office",
-        roles(200, 200, 200, 200),
+        roles(200, 200, 200, 200, chapter_officer=200),
         on(event_id="office_pub"),
     ),
     Row(
-        "GET", EVENT, "published, of department B", roles(200, 200, 200, 200), on(event_id="b_pub")
+        "GET",
+        EVENT,
+        "published, of department B",
+        roles(200, 200, 200, 200, chapter_officer=200),
+        on(event_id="b_pub"),
     ),
-    Row("GET", EVENT, "draft of department A", roles(200, 200, 200, 404), on(event_id="a_draft")),
-    Row("GET", EVENT, "draft of department B", roles(200, 200, 404, 404), on(event_id="b_draft")),
     Row(
-        "GET", EVENT, "draft of the office", roles(200, 200, 404, 404), on(event_id="office_draft")
+        "GET",
+        EVENT,
+        "draft of department A",
+        roles(200, 200, 200, 404, 404),
+        on(event_id="a_draft"),
+    ),
+    Row(
+        "GET",
+        EVENT,
+        "draft of department B",
+        roles(200, 200, 404, 404, 404),
+        on(event_id="b_draft"),
+    ),
+    Row(
+        "GET",
+        EVENT,
+        "draft of the office",
+        roles(200, 200, 404, 404, 404),
+        on(event_id="office_draft"),
     ),
     # ---- events: create and change ----
     Row(
@@ -1159,28 +1202,28 @@ MATRIX += [
         "PATCH",
         EVENT,
         "title of a draft of department A",
-        roles(200, 403, 200, 403),
+        roles(200, 403, 200, 403, 404),
         fresh("event_id", lambda w: w.new_event("a", "draft"), {"title": "新标题"}),
     ),
     Row(
         "PATCH",
         EVENT,
         "title of a draft of department B",
-        roles(200, 403, 404, 403),
+        roles(200, 403, 404, 403, 404),
         fresh("event_id", lambda w: w.new_event("b", "draft"), {"title": "新标题"}),
     ),
     Row(
         "PATCH",
         EVENT,
         "venue of the office's published event",
-        roles(200, 403, 403, 403),
+        roles(200, 403, 403, 403, 403),
         on(json={"venue": "大礼堂"}, event_id="office_pub"),
     ),
     Row(
         "PATCH",
         EVENT,
         "hand a draft of department A to department B",
-        roles(200, 403, 403, 403),
+        roles(200, 403, 403, 403, 404),
         fresh(
             "event_id",
             lambda w: w.new_event("a", "draft"),
@@ -1191,57 +1234,139 @@ MATRIX += [
         "POST",
         EVENT + "/publish",
         "a draft of department A",
-        roles(200, 403, 200, 403),
+        roles(200, 403, 200, 403, 404),
         fresh("event_id", lambda w: w.new_event("a", "draft")),
     ),
     Row(
         "POST",
         EVENT + "/publish",
         "a draft of department B",
-        roles(200, 403, 404, 403),
+        roles(200, 403, 404, 403, 404),
         fresh("event_id", lambda w: w.new_event("b", "draft")),
     ),
     Row(
         "POST",
         EVENT + "/publish",
         "department B's event, published already",
-        roles(409, 403, 403, 403),
+        roles(409, 403, 403, 403, 403),
         on(event_id="b_pub"),
     ),
     Row(
         "POST",
         EVENT + "/close",
         "published, of department A",
-        roles(200, 403, 200, 403),
+        roles(200, 403, 200, 403, 403),
         fresh("event_id", lambda w: w.new_event("a")),
     ),
     Row(
         "POST",
         EVENT + "/close",
         "published, of department B",
-        roles(200, 403, 403, 403),
+        roles(200, 403, 403, 403, 403),
         fresh("event_id", lambda w: w.new_event("b")),
     ),
     Row(
         "POST",
         EVENT + "/finish",
         "under way, of department A",
-        roles(200, 403, 200, 403),
+        roles(200, 403, 200, 403, 403),
         fresh("event_id", lambda w: w.new_event("a", "started")),
     ),
     Row(
         "POST",
         EVENT + "/cancel",
         "published, of department A, with a reason",
-        roles(200, 403, 200, 403),
+        roles(200, 403, 200, 403, 403),
         fresh("event_id", lambda w: w.new_event("a"), {"reason": "场地冲突"}),
     ),
     Row(
         "POST",
         EVENT + "/cancel",
         "a draft of the office, no body",
-        roles(200, 403, 404, 403),
+        roles(200, 403, 404, 403, 404),
         fresh("event_id", lambda w: w.new_event("office", "draft")),
+    ),
+    # ---- events of chapters: their officer's to run (docs/community.md) ----
+    Row(
+        "POST",
+        EVENTS,
+        "organised by chapter A",
+        roles(201, 403, 403, 403, chapter_officer=201),
+        lambda world, role: Request(json=chapter_event_body(world, "a")),
+    ),
+    Row(
+        "POST",
+        EVENTS,
+        "organised by chapter B",
+        roles(201, 403, 403, 403, chapter_officer=403),
+        lambda world, role: Request(json=chapter_event_body(world, "b")),
+    ),
+    Row(
+        "GET",
+        EVENT,
+        "draft of chapter A",
+        roles(200, 200, 404, 404, chapter_officer=200),
+        lambda world, role: Request({"event_id": world.co["event_a_draft"]}),
+    ),
+    Row(
+        "PATCH",
+        EVENT,
+        "title of a draft of chapter A",
+        roles(200, 403, 404, 403, chapter_officer=200),
+        fresh("event_id", lambda w: chapter_event(w, "a"), {"title": "分会聚会"}),
+    ),
+    Row(
+        "PATCH",
+        EVENT,
+        "hand a draft of chapter A to chapter B",
+        roles(200, 403, 404, 403, chapter_officer=403),
+        fresh(
+            "event_id",
+            lambda w: chapter_event(w, "a"),
+            lambda world, role, event: {"organiser_id": world.co["chapter_b"]},
+        ),
+    ),
+    Row(
+        "POST",
+        EVENT + "/publish",
+        "a draft of chapter A",
+        roles(200, 403, 404, 403, chapter_officer=200),
+        fresh("event_id", lambda w: chapter_event(w, "a")),
+    ),
+    Row(
+        "POST",
+        EVENT + "/publish",
+        "a draft of chapter B",
+        roles(200, 403, 404, 403, chapter_officer=404),
+        fresh("event_id", lambda w: chapter_event(w, "b")),
+    ),
+    Row(
+        "POST",
+        EVENT + "/close",
+        "published, of chapter A",
+        roles(200, 403, 403, 403, chapter_officer=200),
+        fresh("event_id", lambda w: chapter_event(w, "a", "published")),
+    ),
+    Row(
+        "POST",
+        EVENT + "/close",
+        "published, of chapter B",
+        roles(200, 403, 403, 403, chapter_officer=403),
+        fresh("event_id", lambda w: chapter_event(w, "b", "published")),
+    ),
+    Row(
+        "POST",
+        EVENT + "/finish",
+        "under way, of chapter A",
+        roles(200, 403, 403, 403, chapter_officer=200),
+        fresh("event_id", lambda w: chapter_event(w, "a", "started")),
+    ),
+    Row(
+        "POST",
+        EVENT + "/cancel",
+        "published, of chapter A",
+        roles(200, 403, 403, 403, chapter_officer=200),
+        fresh("event_id", lambda w: chapter_event(w, "a", "published"), {"reason": "天气"}),
     ),
     # ---- registrations ----
     Row(
@@ -2099,14 +2224,14 @@ MATRIX += [
         "GET",
         "/api/v1/funds/{fund_id}",
         "closed, of department A",
-        {**roles(200, 200, 200, 404), "anonymous": 404},
+        {**roles(200, 200, 200, 404, 404, 404), "anonymous": 404},
         dn_on(fund_id="fund_a_closed"),
     ),
     Row(
         "GET",
         "/api/v1/funds/{fund_id}",
         "closed, of department B",
-        {**roles(200, 200, 404, 404), "anonymous": 404},
+        {**roles(200, 200, 404, 404, 404, 404), "anonymous": 404},
         dn_on(fund_id="fund_b_closed"),
     ),
     Row(
