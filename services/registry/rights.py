@@ -38,6 +38,7 @@ from services.common.visibility import (
     shown_fields,
 )
 from services.registry import domain, sessions
+from services.registry.community_export import community_held_on
 from services.registry.models import (
     AccessLogEntry,
     Account,
@@ -166,6 +167,8 @@ def export_person(session: Session, alumnus_id: str) -> dict[str, Any]:
         "history": history,
         "account": domain.account_to_dict(account) if account else None,
         "erasure_requests": [erasure_to_dict(r) for r in requests],
+        # Chapter memberships and messenger appointments (docs/community.md).
+        **community_held_on(session, alumnus["id"]),
     }
 
 
