@@ -15,7 +15,7 @@
 
 The scope of a chapter officer (its chapter) and a messenger (its appointment) is in the
 access token; a record outside it answers 404, exactly as one that does not exist. The
-registry checks the same scopes on the signed caller (services/registry/community_rpc.py).
+registry checks the same scopes on the signed caller (services/registry/community/service.py).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from services.registry import (
     rights,
     sessions,
 )
-from services.registry.community_rpc import CommunityRpc
+from services.registry.community.service import CommunityRpc
 from services.registry.importing import ImportRejected, Limits
 from services.registry.models import Base
 
