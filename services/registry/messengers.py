@@ -123,6 +123,9 @@ def end_messenger(
     ended_on = data.get("ended_on") or today
     if ended_on < messenger.appointed_on:
         raise _invalid({"ended_on": ["结束日期不能早于任命日期。"]})
+    if ended_on > today:
+        # Ending takes effect at once (the account's scope ends with it): no future date.
+        raise _invalid({"ended_on": ["结束日期不能晚于今天。"]})
     messenger.ended_on = ended_on
     session.flush()
     return messenger_to_dict(messenger, _name(session, messenger.alumnus_id))

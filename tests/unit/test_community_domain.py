@@ -205,6 +205,8 @@ def test_a_messenger_is_of_the_class_and_sees_it(session, dept):
     with pytest.raises(NotFound):
         messengers.check_messenger_scope(Caller("l", "l", "liaison", "other-dept"), made)
 
+    with pytest.raises(ValidationFailed):  # ending takes effect at once
+        messengers.end_messenger(session, made["id"], {"ended_on": date(2027, 1, 1)}, TODAY)
     ended = messengers.end_messenger(session, made["id"], {}, TODAY)
     assert not ended["active"]
     with pytest.raises(PermissionDenied):

@@ -41,7 +41,7 @@ class ChapterFields(StrictSchema):
         validate=length(1, 50),
         metadata={"description": "where registered, e.g. 社会团体法人"},
     )
-    registration_number = fields.String(
+    registration_number = Name(
         allow_none=True,
         validate=length(1, 50),
         metadata={"description": "统一社会信用代码 or registration number; needs legal_form"},
