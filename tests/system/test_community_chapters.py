@@ -12,6 +12,7 @@ from tests.system.helpers import (
     alumnus_body,
     assert_error,
     department_body,
+    event_body,
     graduation,
     school_today,
     unique,
@@ -137,7 +138,20 @@ def test_a_regional_chapter_with_an_officer_who_sees_only_their_own(system, offi
     # The officer manages members, not the chapter itself.
     assert_error(officer.patch(f"/api/v1/chapters/{mine['id']}", json={"city": "无锡"}), 403)
     assert_error(officer.get("/api/v1/alumni"), 403)
-    assert_error(officer.get("/api/v1/events"), 403)
+
+    # Their chapter's events are theirs to run; another chapter's are not.
+    body = event_body(None, organiser_type="chapter", organiser_id=mine["id"])
+    event = created(officer.post("/api/v1/events", json=body))
+    assert ok(officer.post(f"/api/v1/events/{event['id']}/publish"))["status"] == "published"
+    theirs = {**body, "organiser_id": other["id"]}
+    assert_error(officer.post("/api/v1/events", json=theirs), 403)
+    listed = ok(officer.get("/api/v1/events", params={"organiser_id": mine["id"]}))["items"]
+    assert [e["id"] for e in listed] == [event["id"]]
+    unknown = {**body, "organiser_id": "8c4f0c1e-0000-4000-8000-000000000000"}
+    assert (
+        "organiser_id"
+        in assert_error(office.post("/api/v1/events", json=unknown), 422)["details"]["fields"]
+    )
 
     gone = officer.delete(f"/api/v1/chapters/{mine['id']}/members/{member['id']}")
     assert gone.status_code == 204, gone.text
