@@ -140,7 +140,7 @@ def test_a_regional_chapter_with_an_officer_who_sees_only_their_own(system, offi
     assert_error(officer.get("/api/v1/alumni"), 403)
 
     # Their chapter's events are theirs to run; another chapter's are not.
-    body = event_body(None, organiser_type="chapter", organiser_id=mine["id"])
+    body = {**event_body(None), "organiser_type": "chapter", "organiser_id": mine["id"]}
     event = created(officer.post("/api/v1/events", json=body))
     assert ok(officer.post(f"/api/v1/events/{event['id']}/publish"))["status"] == "published"
     theirs = {**body, "organiser_id": other["id"]}
