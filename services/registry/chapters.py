@@ -90,7 +90,7 @@ def city_key(city: str | None) -> str | None:
 
 def check_chapter_scope(caller: Caller, chapter_id: str) -> None:
     """A chapter officer acts on their own chapter only; another answers as a missing one."""
-    if caller.role == CHAPTER_OFFICER and getattr(caller, "chapter_id", None) != str(chapter_id):
+    if caller.role == CHAPTER_OFFICER and caller.chapter_id != str(chapter_id):
         raise chapter_not_found(chapter_id)
 
 

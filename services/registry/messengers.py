@@ -42,7 +42,7 @@ def messenger_not_found(messenger_id: Any) -> NotFound:
 def check_messenger_scope(caller: Caller, messenger: dict[str, Any]) -> None:
     """A messenger sees their own appointment only; a liaison their department's. Another
     answers as a missing one (404), so that its existence does not leak."""
-    if caller.role == MESSENGER and getattr(caller, "messenger_id", None) != messenger["id"]:
+    if caller.role == MESSENGER and caller.messenger_id != messenger["id"]:
         raise messenger_not_found(messenger["id"])
     if caller.role == LIAISON and caller.department_id != messenger["department_id"]:
         raise messenger_not_found(messenger["id"])

@@ -9,6 +9,7 @@ only their department's messengers and volunteers.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from services.common.caller import Caller
@@ -33,7 +34,7 @@ def _require(caller: Caller, *roles: str) -> None:
         raise PermissionDenied("当前角色无权执行此操作。", reason="role_not_allowed")
 
 
-def _today():
+def _today() -> date:
     return china_date(utcnow())
 
 
