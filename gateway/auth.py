@@ -45,6 +45,9 @@ def issue_tokens(login: dict[str, Any], secret: str) -> dict[str, Any]:
         "role": account["role"],
         "department_id": account.get("department_id"),
         "alumnus_id": account.get("alumnus_id"),
+        # The scope of a chapter officer or a messenger (docs/community.md).
+        "chapter_id": account.get("chapter_id"),
+        "messenger_id": account.get("messenger_id"),
         "sid": session["id"],
         "ver": session["token_version"],
         "iat": now,
@@ -107,6 +110,8 @@ def principal_from_header(header: str | None, secret: str) -> Principal:
         role=claims["role"],
         department_id=claims.get("department_id"),
         alumnus_id=claims.get("alumnus_id"),
+        chapter_id=claims.get("chapter_id"),
+        messenger_id=claims.get("messenger_id"),
         session_id=str(claims["sid"]),
         token_version=int(claims.get("ver", 0)),
     )

@@ -11,9 +11,15 @@ OFFICE = "office"
 COMMITTEE = "committee"
 LIAISON = "liaison"
 ALUMNUS = "alumnus"
+# Accounts scoped to one chapter, or to one messenger appointment (its graduating class):
+# they reach only the community routes of their scope (gateway/authz/chapters.py), and
+# their own account (SIGNED_IN).
+CHAPTER_OFFICER = "chapter_officer"
+MESSENGER = "messenger"
 STAFF_ROLES = (OFFICE, COMMITTEE, LIAISON)
 ALL_ROLES = (*STAFF_ROLES, ALUMNUS)
 MANAGERS = (OFFICE, LIAISON)
+SIGNED_IN = (*ALL_ROLES, CHAPTER_OFFICER, MESSENGER)
 
 
 def require_role(principal: Principal, *roles: str) -> None:

@@ -1,10 +1,13 @@
 """Events, registrations and activity reports.
 
-Drafts are seen by the office, the committee and the organising department's liaison
-only; every other status (published, closed, finished, cancelled) by every account. An
-event is managed (edited, published, closed, finished, cancelled, checked in, reported)
-by the office, or by the liaison of the department that organises it (`organiser_type`
-department, `organiser_id` their department). Registrations: an alumnus signs up and
+Drafts are seen by the office, the committee and the organiser only; every other status
+(published, closed, finished, cancelled) by every account. An event is managed (edited,
+published, closed, finished, cancelled, checked in, reported) by the office, or by the
+liaison of the department that organises it (`organiser_type` department, `organiser_id`
+their department). A chapter officer reads events as an alumnus does, and creates, edits,
+publishes, closes, finishes and cancels the events their own chapter organises
+(`organiser_type` chapter, `organiser_id` their chapter; docs/community.md); the
+registrations, roster, check-in and reports stay with staff. Registrations: an alumnus signs up and
 cancels only for themselves; staff sign up on an alumnus's behalf where they manage the
 event (the office anywhere, a liaison at their department's events), a liaison only
 alumni of their own department (base.py `check_acts_for`).
@@ -18,6 +21,7 @@ from gateway.auth import Principal
 from gateway.authz.base import (
     ALL_ROLES,
     ALUMNUS,
+    CHAPTER_OFFICER,
     COMMITTEE,
     LIAISON,
     MANAGERS,
@@ -32,10 +36,19 @@ from gateway.authz.base import (
 from services.common.errors import NotFound, PermissionDenied
 
 DRAFT = "draft"
+# Who reads events, and who creates and manages them (each its own, decided below).
+READERS = (*ALL_ROLES, CHAPTER_OFFICER)
+EVENT_MANAGERS = (*MANAGERS, CHAPTER_OFFICER)
 
 
 def organises(principal: Principal, event: dict[str, Any]) -> bool:
-    """The liaison of the department that organises the event."""
+    """The liaison of the department, or the officer of the chapter, that organises it."""
+    if principal.role == CHAPTER_OFFICER:
+        return (
+            event.get("organiser_type") == "chapter"
+            and principal.chapter_id is not None
+            and str(event.get("organiser_id")) == principal.chapter_id
+        )
     return (
         principal.role == LIAISON
         and event.get("organiser_type") == "department"
@@ -49,7 +62,7 @@ def manages_event(principal: Principal, event: dict[str, Any]) -> bool:
 
 def check_event_read(principal: Principal, event: dict[str, Any]) -> None:
     """Drafts for the office, the committee and the organiser; other statuses for everyone."""
-    require_role(principal, *ALL_ROLES)
+    require_role(principal, *READERS)
     if event["status"] != DRAFT or principal.role in (OFFICE, COMMITTEE):
         return
     if not organises(principal, event):
@@ -58,27 +71,31 @@ def check_event_read(principal: Principal, event: dict[str, Any]) -> None:
 
 def scope_event_search(principal: Principal, params: dict[str, Any]) -> dict[str, Any]:
     """The drafts a caller may see (contract EventListQuery): all, their department's, none."""
-    require_role(principal, *ALL_ROLES)
+    require_role(principal, *READERS)
     if principal.role in (OFFICE, COMMITTEE):
         return params
     if principal.role == LIAISON:
         return {**params, "drafts": "department", "drafts_department_id": principal.department_id}
+    if principal.role == CHAPTER_OFFICER:
+        return {**params, "drafts": "chapter", "drafts_chapter_id": principal.chapter_id}
     return {**params, "drafts": "none"}
 
 
 def check_event_create(principal: Principal, data: dict[str, Any]) -> None:
-    require_role(principal, *MANAGERS)
+    require_role(principal, *EVENT_MANAGERS)
     if principal.role == LIAISON and not _own_department_organiser(principal, data):
         raise PermissionDenied("联络员只能创建本院系主办的活动。", reason="other_department")
+    if principal.role == CHAPTER_OFFICER and not organises(principal, data):
+        raise PermissionDenied("分会负责人只能创建本分会主办的活动。", reason="other_chapter")
 
 
 def check_event_manage(principal: Principal, event: dict[str, Any]) -> None:
     """Edit, publish, close, finish, cancel, check in, report: the office or the organiser."""
     check_event_read(principal, event)
-    require_role(principal, *MANAGERS)
+    require_role(principal, *EVENT_MANAGERS)
     if not manages_event(principal, event):
         raise PermissionDenied(
-            "联络员只能管理本院系主办的活动。", {"event_id": event["id"]}, reason="not_organiser"
+            "只能管理本院系或本分会主办的活动。", {"event_id": event["id"]}, reason="not_organiser"
         )
 
 
@@ -86,6 +103,8 @@ def check_event_update(principal: Principal, event: dict[str, Any], patch: dict[
     check_event_manage(principal, event)
     if principal.role == LIAISON and not _own_department_organiser(principal, {**event, **patch}):
         raise PermissionDenied("联络员不能把活动交给其他主办方。", reason="other_department")
+    if principal.role == CHAPTER_OFFICER and not organises(principal, {**event, **patch}):
+        raise PermissionDenied("分会负责人不能把活动交给其他主办方。", reason="other_chapter")
 
 
 def check_event_staff_read(principal: Principal, event: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Request
 
 from gateway import schemas as edge
 from gateway.auth import Principal, decode, issue_tokens
-from gateway.authz.base import ALL_ROLES
+from gateway.authz.base import SIGNED_IN
 from gateway.edge import client_address, configured_list, trusted_networks
 from gateway.http import api
 from gateway.sessions import SESSIONS
@@ -60,7 +60,7 @@ class AuthRoutes:
         "End the calling session: its refresh tokens stop working at once, its access "
         "tokens within seconds.",
         "auth",
-        ALL_ROLES,
+        SIGNED_IN,
         status=204,
     )
     def logout(self, request: Request, principal: Principal) -> None:
@@ -73,7 +73,7 @@ class AuthRoutes:
         "Change one's own password (the current one, and a new one meeting the policy: "
         "422 names the rule). Every session of the account ends; log in again.",
         "auth",
-        ALL_ROLES,
+        SIGNED_IN,
         body=contract.PasswordChange,
         status=204,
         extra_statuses=(429,),
@@ -88,7 +88,7 @@ class AuthRoutes:
         "The calling account; an alumnus's names its `alumnus_id` and carries their own "
         "record, unmasked, in `alumnus` (PIPL art. 44; null for staff).",
         "auth",
-        ALL_ROLES,
+        SIGNED_IN,
         response=contract.Me,
     )
     def me(self, request: Request, principal: Principal) -> dict[str, Any]:

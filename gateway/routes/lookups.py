@@ -24,6 +24,15 @@ class RegistryLookups:
                 "请求数据校验失败。", {"fields": {field: ["院系不存在。"]}}
             ) from None
 
+    def _known_chapter(self, chapter_id: Any, field: str) -> None:
+        """A chapter named in a body exists (422 naming the field otherwise)."""
+        try:
+            self.registry.get_chapter(str(chapter_id))
+        except NotFound:
+            raise ValidationFailed(
+                "请求数据校验失败。", {"fields": {field: ["分会不存在。"]}}
+            ) from None
+
     def _known_alumnus(self, principal: Principal, alumnus_id: str, field: str) -> None:
         """An alumnus staff name exists, and is one the caller may act for (a liaison: their
         own department's, gateway/authz/base.py `check_acts_for`); 422 naming the field

@@ -11,6 +11,7 @@ from gateway.authz import registry as rules
 from gateway.authz.base import LIAISON, MANAGERS, OFFICE, STAFF_ROLES
 from gateway.http import api
 from gateway.routes.community_archive import CommunityArchiveRoutes
+from gateway.routes.community_chapters import ChapterRoutes
 from gateway.routes.community_identity import CommunityIdentityRoutes
 from gateway.routes.publication import PublicationRoutes
 from gateway.routes.stewardship import StewardshipRoutes
@@ -23,7 +24,13 @@ HISTORY_ROUTE = "GET /api/v1/alumni/{alumnus_id}/history"
 PATCH_ROUTE = "PATCH /api/v1/alumni/{alumnus_id}"
 
 
-class Routes(StewardshipRoutes, PublicationRoutes, CommunityArchiveRoutes, CommunityIdentityRoutes):
+class Routes(
+    StewardshipRoutes,
+    PublicationRoutes,
+    CommunityArchiveRoutes,
+    CommunityIdentityRoutes,
+    ChapterRoutes,
+):
     registry: Any
 
     # ---- accounts -----------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import jwt
@@ -46,6 +46,10 @@ class Caller:
     department_id: str | None
     # The alumnus record an `alumnus` account logs in for; None for staff.
     alumnus_id: str | None = None
+    # The scope of a `chapter_officer` (its chapter) and of a `messenger` (its appointment).
+    # Keyword-only, so that a `Principal`'s positional fields stay where they were.
+    chapter_id: str | None = field(default=None, kw_only=True)
+    messenger_id: str | None = field(default=None, kw_only=True)
 
     @classmethod
     def for_service(cls, service: str) -> Caller:
@@ -113,6 +117,8 @@ def verify(token: Any, key: str, audience: str) -> Caller:
             role=str(stated["role"]),
             department_id=stated.get("department_id"),
             alumnus_id=stated.get("alumnus_id"),
+            chapter_id=stated.get("chapter_id"),
+            messenger_id=stated.get("messenger_id"),
         )
     except (TypeError, KeyError):
         raise AuthenticationFailed("调用者令牌无效，已拒绝。", reason="caller_invalid") from None

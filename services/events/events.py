@@ -126,7 +126,8 @@ def list_events(session: Session, params: dict[str, Any]) -> dict[str, Any]:
     """Filter and page events by start time; `next_cursor` is opaque to clients.
 
     `drafts` (contract `EventListQuery`) hides drafts: `none`, or all but those
-    of the department `drafts_department_id` (`department`).
+    of the department `drafts_department_id` (`department`) or of the chapter
+    `drafts_chapter_id` (`chapter`).
     """
     query = select(Event)
     for field in ("kind", "status", "organiser_type"):
@@ -144,6 +145,16 @@ def list_events(session: Session, params: dict[str, Any]) -> dict[str, Any]:
                 and_(
                     Event.organiser_type == "department",
                     Event.organiser_id == str(params["drafts_department_id"]),
+                ),
+            )
+        )
+    elif params.get("drafts") == "chapter":
+        query = query.where(
+            or_(
+                Event.status != DRAFT,
+                and_(
+                    Event.organiser_type == "chapter",
+                    Event.organiser_id == str(params["drafts_chapter_id"]),
                 ),
             )
         )

@@ -22,6 +22,7 @@ from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.paging import after, decode_cursor, each, page, paged_select
 from services.registry import departments, namekeys, passwords, provenance
+from services.registry.community_accounts import community_scope
 from services.registry.models import (
     Account,
     Alumnus,
@@ -555,6 +556,8 @@ def account_to_dict(account: Account) -> dict[str, Any]:
         "role": account.role,
         "department_id": account.department_id,
         "alumnus_id": account.alumnus_id,
+        "chapter_id": account.chapter_id,
+        "messenger_id": account.messenger_id,
         "active": account.active,
     }
 
@@ -581,12 +584,15 @@ def create_account(
         )
     if department_id is not None:
         get_department(session, department_id)
+    # A chapter officer's chapter, a messenger's appointment (docs/community.md).
+    scope = community_scope(session, data)
     _ensure_username_free(session, data["username"])
     account = Account(
         username=data["username"],
         password_hash=hash_password(data["password"]),
         role=data["role"],
         department_id=department_id,
+        **scope,
     )
     session.add(account)
     _flush_or_conflict(session, "用户名已存在。", "username_taken")

@@ -170,6 +170,11 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Raised by a password change: access tokens stating an older version stop working.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The scope of a `chapter_officer` (its chapter) and of a `messenger` (its appointment,
+    # hence its class): carried in the access token (docs/community.md). No foreign key: the
+    # registry checks the scope when the account is made and again on every scoped read.
+    chapter_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    messenger_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class RefreshToken(Base):
@@ -412,6 +417,85 @@ class YearlyReport(Base):
     generated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     html: Mapped[str | None] = mapped_column(Text)
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+# ---- community: chapters, messengers, student volunteers (docs/community.md) ----------------
+
+
+class Chapter(Base):
+    """校友总会 or a 地方/行业校友分会: its kind, where or what it gathers, its registration
+    as a legal person where it has one, and the school's confirmation."""
+
+    __tablename__ = "chapters"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    city: Mapped[str | None] = mapped_column(String(50), index=True)
+    industry: Mapped[str | None] = mapped_column(String(100), index=True)
+    founded_on: Mapped[date] = mapped_column(Date)
+    legal_form: Mapped[str | None] = mapped_column(String(50))
+    registration_number: Mapped[str | None] = mapped_column(String(50))
+    confirmed_on: Mapped[date | None] = mapped_column(Date)
+    confirmed_by: Mapped[str | None] = mapped_column(String(50))
+    confirmation_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class ChapterMember(Base):
+    """An alumnus in a chapter, as `member`, `officer` or `volunteer` (积极分子)."""
+
+    __tablename__ = "chapter_members"
+    __table_args__ = (UniqueConstraint("chapter_id", "alumnus_id", name="uq_chapter_members"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    chapter_id: Mapped[str] = mapped_column(ForeignKey("chapters.id"), index=True)
+    alumnus_id: Mapped[str] = mapped_column(ForeignKey("alumni.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    joined_on: Mapped[date] = mapped_column(Date)
+    added_by: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Messenger(Base):
+    """校友信使: an alumnus (a student of the class) appointed for a graduating class, named by
+    department, class year and class name; `ended_on` once the appointment ends."""
+
+    __tablename__ = "messengers"
+    __table_args__ = (Index("ix_messengers_class", "department_id", "class_year", "class_name"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    alumnus_id: Mapped[str] = mapped_column(ForeignKey("alumni.id"), index=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    class_year: Mapped[int] = mapped_column(Integer)
+    class_name: Mapped[str] = mapped_column(String(100))
+    appointed_on: Mapped[date] = mapped_column(Date)
+    appointed_by: Mapped[str] = mapped_column(String(50))
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StudentVolunteer(Base):
+    """A member of the student alumni volunteer association (学生校友志愿者协会), for a term."""
+
+    __tablename__ = "student_volunteers"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(50))
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"), index=True)
+    class_year: Mapped[int] = mapped_column(Integer)
+    position: Mapped[str] = mapped_column(String(20))
+    term_start: Mapped[date] = mapped_column(Date)
+    term_end: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # The community's tables (docs/community.md) live in modules of their own: the archive and

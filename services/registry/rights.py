@@ -39,6 +39,7 @@ from services.common.visibility import (
     shown_fields,
 )
 from services.registry import archive, community_person, domain, namekeys, sessions, stories
+from services.registry.community_export import community_held_on
 from services.registry.models import (
     AccessLogEntry,
     Account,
@@ -175,6 +176,8 @@ def export_person(session: Session, alumnus_id: str) -> dict[str, Any]:
         **stories.held_on(session, alumnus["id"]),
         # Verification, the alumni card, the directory (docs/community.md).
         "community": community_person.export_person(session, alumnus["id"]),
+        # Chapter memberships and messenger appointments (docs/community.md).
+        **community_held_on(session, alumnus["id"]),
     }
 
 

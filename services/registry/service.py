@@ -51,6 +51,7 @@ from services.registry import (
     stories,
 )
 from services.registry.cards import CardKey
+from services.registry.community.service import CommunityRpc
 from services.registry.importing import ImportRejected, Limits
 from services.registry.models import Base
 
@@ -486,7 +487,7 @@ class CommunityIdentityRpc:
             return directory.search(session, query, caller, purpose or DIRECTORY_ROUTE)
 
 
-class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, HealthMixin):
+class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, HealthMixin):
     name = "registry"
 
     history_retention = Adapter(

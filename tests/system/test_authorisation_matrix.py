@@ -39,9 +39,12 @@ from tests.system.helpers import (
     visit_body,
 )
 
-ROLES = ("office", "committee", "liaison", "alumnus", "anonymous")
+ROLES = ("office", "committee", "liaison", "alumnus", "chapter_officer", "messenger", "anonymous")
 STAFF = ("office", "committee", "liaison")
-ACCOUNT_ROLES = (*STAFF, "alumnus")
+# Accounts scoped to chapter A and to the messenger appointment of class one (docs/community.md):
+# they reach only their own chapter's and class's routes, and their own account.
+COMMUNITY = ("chapter_officer", "messenger")
+ACCOUNT_ROLES = (*STAFF, "alumnus", *COMMUNITY)
 PASSWORD = "matrix-password-1"
 PHONE = "13812345678"
 MASKED_PHONE = re.compile(r"\d{3}\*{4}\d{4}")
@@ -65,6 +68,8 @@ class World:
     alumnus_ab: str
     # What the events service holds, made by the office (see `events_world`).
     ev: dict[str, Any] = field(default_factory=dict)
+    # Chapters A and B, messengers of classes one and two (see `community_world`).
+    co: dict[str, Any] = field(default_factory=dict)
 
     def call(
         self,
@@ -268,9 +273,64 @@ def world(system) -> World:
     assert (account["role"], account["alumnus_id"]) == ("alumnus", world.alumnus_a)
     credentials["alumnus"] = {"username": username, "password": PASSWORD}
     tokens["alumnus"] = token_pair(base, **credentials["alumnus"])
+    community_world(world)
     events_world(world)
     notify_world(world, system)
     return world
+
+
+def community_world(world: World) -> None:
+    """Chapters A and B (an officer of A, a member of each), two graduating classes of
+    department A with a messenger each (an account for class one's), a student volunteer."""
+    co = world.co
+    for name in ("a", "b"):
+        body = {"name": unique(f"分会{name}"), "kind": "regional", "city": "苏州"}
+        chapter = world.office("POST", "/api/v1/chapters", {**body, "founded_on": "2015-01-01"})
+        co[f"chapter_{name}"] = chapter["id"]
+        member = world.office(
+            "POST", f"/api/v1/chapters/{chapter['id']}/members", {"alumnus_id": world.alumnus_b}
+        )
+        co[f"member_{name}"] = member["id"]
+    for name in ("one", "two"):
+        class_name = f"软件{name}班"
+        student = world.office(
+            "POST",
+            "/api/v1/alumni",
+            alumnus_body(
+                world.dept_a,
+                phone=PHONE,
+                graduations=[graduation(world.dept_a, class_year=2024, class_name=class_name)],
+            ),
+        )
+        body = {
+            "alumnus_id": student["id"],
+            "department_id": world.dept_a,
+            "class_year": 2024,
+            "class_name": class_name,
+        }
+        co[f"messenger_{name}"] = world.office("POST", "/api/v1/messengers", body)["id"]
+    for department in ("a", "b"):
+        body = {
+            "name": "学生志愿者",
+            "department_id": world.dept(department),
+            "class_year": 2026,
+            "term_start": "2024-09-01",
+        }
+        co[f"volunteer_{department}"] = world.office("POST", "/api/v1/student-volunteers", body)[
+            "id"
+        ]
+    co["event_a_draft"] = chapter_event(world, "a")["id"]
+    scopes = {
+        "chapter_officer": {"chapter_id": co["chapter_a"]},
+        "messenger": {"messenger_id": co["messenger_one"]},
+    }
+    for role, scope in scopes.items():
+        username = unique(role[:8])
+        body = {"username": username, "password": PASSWORD, "role": role, **scope}
+        account = world.office("POST", "/api/v1/accounts", body)
+        assert account["role"] == role
+        world.credentials[role] = {"username": username, "password": PASSWORD}
+        world.tokens[role] = token_pair(world.base_url, username, PASSWORD)
 
 
 def events_world(world: World) -> None:
@@ -367,21 +427,33 @@ def everyone(status: int) -> dict[str, int]:
 
 
 def staff(status: int, **overrides: int) -> dict[str, int]:
-    """Staff get `status`; an alumnus 403 (no staff route is theirs); no token 401."""
-    return {**dict.fromkeys(STAFF, status), "alumnus": 403, "anonymous": 401, **overrides}
+    """Staff get `status`; an alumnus, a chapter officer and a messenger 403 (no staff route
+    is theirs); no token 401."""
+    outside = dict.fromkeys(("alumnus", *COMMUNITY), 403)
+    return {**dict.fromkeys(STAFF, status), **outside, "anonymous": 401, **overrides}
 
 
 def office_only(status: int) -> dict[str, int]:
-    return {"office": status, "committee": 403, "liaison": 403, "alumnus": 403, "anonymous": 401}
+    return {**dict.fromkeys(ROLES, 403), "office": status, "anonymous": 401}
 
 
-def roles(office: int, committee: int, liaison: int, alumnus: int) -> dict[str, int]:
-    """Each account role's status, in the order of ROLES; no token is always 401."""
+def roles(
+    office: int,
+    committee: int,
+    liaison: int,
+    alumnus: int,
+    chapter_officer: int = 403,
+    messenger: int = 403,
+) -> dict[str, int]:
+    """Each account role's status, in the order of ROLES (the community roles 403 unless
+    said); no token is always 401."""
     return {
         "office": office,
         "committee": committee,
         "liaison": liaison,
         "alumnus": alumnus,
+        "chapter_officer": chapter_officer,
+        "messenger": messenger,
         "anonymous": 401,
     }
 
@@ -577,7 +649,13 @@ MATRIX: list[Row] = [
             json={"current_password": "not-my-password", "new_password": "a-brand-new-phrase"}
         ),
     ),
-    Row("GET", "/api/v1/me", "own account", staff(200, alumnus=200), check=me_is_the_caller),
+    Row(
+        "GET",
+        "/api/v1/me",
+        "own account",
+        everyone(200) | {"anonymous": 401},
+        check=me_is_the_caller,
+    ),
     # ---- accounts ----
     Row("GET", "/api/v1/accounts", "list", office_only(200)),
     Row(
@@ -860,8 +938,13 @@ def drafts_as_the_role_may_see_them(world: World, role: str, response: requests.
         "committee": {"a", "b", "office"},
         "liaison": {"a"},
         "alumnus": set(),
+        "chapter_officer": set(),
     }[role]
     assert seen == expected, (role, seen)
+    if role in ("office", "committee", "chapter_officer"):
+        assert world.co["event_a_draft"] in ids
+    else:
+        assert world.co["event_a_draft"] not in ids
 
 
 @on_success
@@ -1007,7 +1090,24 @@ EVENTS = "/api/v1/events"
 EVENT = "/api/v1/events/{event_id}"
 REGISTRATIONS = EVENT + "/registrations"
 REGISTRATION = REGISTRATIONS + "/{registration_id}"
-PLAN_YEARS = {"office": 0, "committee": 1, "liaison": 2, "alumnus": 3, "anonymous": 4}
+PLAN_YEARS = {role: index for index, role in enumerate(ROLES)}
+
+
+def chapter_event_body(
+    world: World, chapter: str, starts_in: timedelta = timedelta(days=WORLD_DAYS - 10)
+) -> dict[str, Any]:
+    body = event_body(None, starts_in=starts_in)
+    return {**body, "organiser_type": "chapter", "organiser_id": world.co[f"chapter_{chapter}"]}
+
+
+def chapter_event(world: World, chapter: str, state: str = "draft") -> dict[str, Any]:
+    """A fresh event of chapter `a` or `b` made by the office: a draft, published, or
+    published and under way (`started`)."""
+    starts_in = -timedelta(hours=1) if state == "started" else timedelta(days=WORLD_DAYS - 10)
+    event = world.office("POST", "/api/v1/events", chapter_event_body(world, chapter, starts_in))
+    if state != "draft":
+        event = world.office("POST", f"/api/v1/events/{event['id']}/publish")
+    return event
 
 
 def plan_body(department: str, base_year: int):
@@ -1040,7 +1140,7 @@ MATRIX += [
         "GET",
         EVENTS,
         "the world's events: drafts only for those who may see them",
-        roles(200, 200, 200, 200),
+        roles(200, 200, 200, 200, chapter_officer=200),
         lambda world, role: Request(params={"limit": "100", "starts_before": later(WORLD_DAYS)}),
         check=drafts_as_the_role_may_see_them,
     ),
@@ -1048,16 +1148,36 @@ MATRIX += [
         "GET",
         EVENT,
         "published, of the office",
-        roles(200, 200, 200, 200),
+        roles(200, 200, 200, 200, chapter_officer=200),
         on(event_id="office_pub"),
     ),
     Row(
-        "GET", EVENT, "published, of department B", roles(200, 200, 200, 200), on(event_id="b_pub")
+        "GET",
+        EVENT,
+        "published, of department B",
+        roles(200, 200, 200, 200, chapter_officer=200),
+        on(event_id="b_pub"),
     ),
-    Row("GET", EVENT, "draft of department A", roles(200, 200, 200, 404), on(event_id="a_draft")),
-    Row("GET", EVENT, "draft of department B", roles(200, 200, 404, 404), on(event_id="b_draft")),
     Row(
-        "GET", EVENT, "draft of the office", roles(200, 200, 404, 404), on(event_id="office_draft")
+        "GET",
+        EVENT,
+        "draft of department A",
+        roles(200, 200, 200, 404, 404),
+        on(event_id="a_draft"),
+    ),
+    Row(
+        "GET",
+        EVENT,
+        "draft of department B",
+        roles(200, 200, 404, 404, 404),
+        on(event_id="b_draft"),
+    ),
+    Row(
+        "GET",
+        EVENT,
+        "draft of the office",
+        roles(200, 200, 404, 404, 404),
+        on(event_id="office_draft"),
     ),
     # ---- events: create and change ----
     Row(
@@ -1085,28 +1205,28 @@ MATRIX += [
         "PATCH",
         EVENT,
         "title of a draft of department A",
-        roles(200, 403, 200, 403),
+        roles(200, 403, 200, 403, 404),
         fresh("event_id", lambda w: w.new_event("a", "draft"), {"title": "新标题"}),
     ),
     Row(
         "PATCH",
         EVENT,
         "title of a draft of department B",
-        roles(200, 403, 404, 403),
+        roles(200, 403, 404, 403, 404),
         fresh("event_id", lambda w: w.new_event("b", "draft"), {"title": "新标题"}),
     ),
     Row(
         "PATCH",
         EVENT,
         "venue of the office's published event",
-        roles(200, 403, 403, 403),
+        roles(200, 403, 403, 403, 403),
         on(json={"venue": "大礼堂"}, event_id="office_pub"),
     ),
     Row(
         "PATCH",
         EVENT,
         "hand a draft of department A to department B",
-        roles(200, 403, 403, 403),
+        roles(200, 403, 403, 403, 404),
         fresh(
             "event_id",
             lambda w: w.new_event("a", "draft"),
@@ -1117,57 +1237,139 @@ MATRIX += [
         "POST",
         EVENT + "/publish",
         "a draft of department A",
-        roles(200, 403, 200, 403),
+        roles(200, 403, 200, 403, 404),
         fresh("event_id", lambda w: w.new_event("a", "draft")),
     ),
     Row(
         "POST",
         EVENT + "/publish",
         "a draft of department B",
-        roles(200, 403, 404, 403),
+        roles(200, 403, 404, 403, 404),
         fresh("event_id", lambda w: w.new_event("b", "draft")),
     ),
     Row(
         "POST",
         EVENT + "/publish",
         "department B's event, published already",
-        roles(409, 403, 403, 403),
+        roles(409, 403, 403, 403, 403),
         on(event_id="b_pub"),
     ),
     Row(
         "POST",
         EVENT + "/close",
         "published, of department A",
-        roles(200, 403, 200, 403),
+        roles(200, 403, 200, 403, 403),
         fresh("event_id", lambda w: w.new_event("a")),
     ),
     Row(
         "POST",
         EVENT + "/close",
         "published, of department B",
-        roles(200, 403, 403, 403),
+        roles(200, 403, 403, 403, 403),
         fresh("event_id", lambda w: w.new_event("b")),
     ),
     Row(
         "POST",
         EVENT + "/finish",
         "under way, of department A",
-        roles(200, 403, 200, 403),
+        roles(200, 403, 200, 403, 403),
         fresh("event_id", lambda w: w.new_event("a", "started")),
     ),
     Row(
         "POST",
         EVENT + "/cancel",
         "published, of department A, with a reason",
-        roles(200, 403, 200, 403),
+        roles(200, 403, 200, 403, 403),
         fresh("event_id", lambda w: w.new_event("a"), {"reason": "场地冲突"}),
     ),
     Row(
         "POST",
         EVENT + "/cancel",
         "a draft of the office, no body",
-        roles(200, 403, 404, 403),
+        roles(200, 403, 404, 403, 404),
         fresh("event_id", lambda w: w.new_event("office", "draft")),
+    ),
+    # ---- events of chapters: their officer's to run (docs/community.md) ----
+    Row(
+        "POST",
+        EVENTS,
+        "organised by chapter A",
+        roles(201, 403, 403, 403, chapter_officer=201),
+        lambda world, role: Request(json=chapter_event_body(world, "a")),
+    ),
+    Row(
+        "POST",
+        EVENTS,
+        "organised by chapter B",
+        roles(201, 403, 403, 403, chapter_officer=403),
+        lambda world, role: Request(json=chapter_event_body(world, "b")),
+    ),
+    Row(
+        "GET",
+        EVENT,
+        "draft of chapter A",
+        roles(200, 200, 404, 404, chapter_officer=200),
+        lambda world, role: Request({"event_id": world.co["event_a_draft"]}),
+    ),
+    Row(
+        "PATCH",
+        EVENT,
+        "title of a draft of chapter A",
+        roles(200, 403, 404, 403, chapter_officer=200),
+        fresh("event_id", lambda w: chapter_event(w, "a"), {"title": "分会聚会"}),
+    ),
+    Row(
+        "PATCH",
+        EVENT,
+        "hand a draft of chapter A to chapter B",
+        roles(200, 403, 404, 403, chapter_officer=403),
+        fresh(
+            "event_id",
+            lambda w: chapter_event(w, "a"),
+            lambda world, role, event: {"organiser_id": world.co["chapter_b"]},
+        ),
+    ),
+    Row(
+        "POST",
+        EVENT + "/publish",
+        "a draft of chapter A",
+        roles(200, 403, 404, 403, chapter_officer=200),
+        fresh("event_id", lambda w: chapter_event(w, "a")),
+    ),
+    Row(
+        "POST",
+        EVENT + "/publish",
+        "a draft of chapter B",
+        roles(200, 403, 404, 403, chapter_officer=404),
+        fresh("event_id", lambda w: chapter_event(w, "b")),
+    ),
+    Row(
+        "POST",
+        EVENT + "/close",
+        "published, of chapter A",
+        roles(200, 403, 403, 403, chapter_officer=200),
+        fresh("event_id", lambda w: chapter_event(w, "a", "published")),
+    ),
+    Row(
+        "POST",
+        EVENT + "/close",
+        "published, of chapter B",
+        roles(200, 403, 403, 403, chapter_officer=403),
+        fresh("event_id", lambda w: chapter_event(w, "b", "published")),
+    ),
+    Row(
+        "POST",
+        EVENT + "/finish",
+        "under way, of chapter A",
+        roles(200, 403, 403, 403, chapter_officer=200),
+        fresh("event_id", lambda w: chapter_event(w, "a", "started")),
+    ),
+    Row(
+        "POST",
+        EVENT + "/cancel",
+        "published, of chapter A",
+        roles(200, 403, 403, 403, chapter_officer=200),
+        fresh("event_id", lambda w: chapter_event(w, "a", "published"), {"reason": "天气"}),
     ),
     # ---- registrations ----
     Row(
@@ -2025,14 +2227,14 @@ MATRIX += [
         "GET",
         "/api/v1/funds/{fund_id}",
         "closed, of department A",
-        {**roles(200, 200, 200, 404), "anonymous": 404},
+        {**roles(200, 200, 200, 404, 404, 404), "anonymous": 404},
         dn_on(fund_id="fund_a_closed"),
     ),
     Row(
         "GET",
         "/api/v1/funds/{fund_id}",
         "closed, of department B",
-        {**roles(200, 200, 404, 404), "anonymous": 404},
+        {**roles(200, 200, 404, 404, 404, 404), "anonymous": 404},
         dn_on(fund_id="fund_b_closed"),
     ),
     Row(
@@ -3237,6 +3439,47 @@ def card_of_fresh_alumnus(approved: bool = False, json: Any = None):
             world.office("POST", f"/api/v1/cards/{card['id']}/approve")
         return Request({"card_id": card["id"]}, json=json)
 
+
+# ---- community: chapters, messengers, student volunteers (docs/community.md) ----
+
+
+def fresh_chapter(world: World) -> dict:
+    body = {"name": unique("分会"), "kind": "regional", "city": "无锡", "founded_on": "2016-01-01"}
+    return world.office("POST", "/api/v1/chapters", body)
+
+
+def chapter(name: str, **extra: Any) -> Callable[[World, str], Request]:
+    """A request about chapter `a` (the officer's) or `b`."""
+    return lambda world, role: Request({"chapter_id": world.co[f"chapter_{name}"]}, **extra)
+
+
+def member_of(name: str, **extra: Any) -> Callable[[World, str], Request]:
+    return lambda world, role: Request(
+        {"chapter_id": world.co[f"chapter_{name}"], "member_id": world.co[f"member_{name}"]},
+        **extra,
+    )
+
+
+def fresh_member_of(name: str) -> Callable[[World, str], Request]:
+    """A fresh member of chapter `a` or `b` (a new alumnus), for a row that removes it."""
+
+    def request(world: World, role: str) -> Request:
+        chapter_id = world.co[f"chapter_{name}"]
+        alumnus = world.new_alumnus(world.dept_a)
+        path = f"/api/v1/chapters/{chapter_id}/members"
+        member = world.office("POST", path, {"alumnus_id": alumnus["id"]})
+        return Request({"chapter_id": chapter_id, "member_id": member["id"]})
+
+    return request
+
+
+def new_member_of(name: str) -> Callable[[World, str], Request]:
+    def request(world: World, role: str) -> Request:
+        alumnus = world.new_alumnus(world.dept_a)
+        return Request(
+            {"chapter_id": world.co[f"chapter_{name}"]}, json={"alumnus_id": alumnus["id"]}
+        )
+
     return request
 
 
@@ -3439,6 +3682,55 @@ def own_change_request(world: World, role: str) -> Request:
     return Request({"request_id": world.ev["change_request"]})
 
 
+@on_success
+def officer_sees_only_chapter_a(world: World, role: str, response: requests.Response) -> None:
+    ids = {item["id"] for item in response.json()["items"]}
+    if role == "chapter_officer":
+        assert ids == {world.co["chapter_a"]}, ids
+    else:
+        assert {world.co["chapter_a"], world.co["chapter_b"]} <= ids
+
+
+def messenger_of(name: str, **extra: Any) -> Callable[[World, str], Request]:
+    """A request about the messenger of class `one` (the messenger account's) or `two`."""
+    return lambda world, role: Request({"messenger_id": world.co[f"messenger_{name}"]}, **extra)
+
+
+def fresh_class(world: World) -> dict[str, Any]:
+    """An appointment body for a fresh alumnus of a fresh class of department A."""
+    class_name = unique("班")
+    student = world.office(
+        "POST",
+        "/api/v1/alumni",
+        alumnus_body(
+            world.dept_a,
+            graduations=[graduation(world.dept_a, class_year=2024, class_name=class_name)],
+        ),
+    )
+    return {
+        "alumnus_id": student["id"],
+        "department_id": world.dept_a,
+        "class_year": 2024,
+        "class_name": class_name,
+    }
+
+
+def fresh_messenger(world: World) -> dict:
+    return world.office("POST", "/api/v1/messengers", fresh_class(world))
+
+
+@on_success
+def only_class_one(world: World, role: str, response: requests.Response) -> None:
+    items = response.json()["items"]
+    assert items and all(MASKED_PHONE.fullmatch(item["phone"]) for item in items), items
+
+
+def volunteer_of(department: str, **extra: Any) -> Callable[[World, str], Request]:
+    return lambda world, role: Request(
+        {"volunteer_id": world.co[f"volunteer_{department}"]}, **extra
+    )
+
+
 MATRIX += [
     Row(
         "GET",
@@ -3541,6 +3833,201 @@ MATRIX += [
         "department_id=B",
         roles(200, 403, 403, 403),
         lambda world, role: Request(params={"department_id": world.dept_b}),
+        "/api/v1/chapters",
+        "all (an officer: their own)",
+        roles(200, 200, 200, 403, chapter_officer=200),
+        check=officer_sees_only_chapter_a,
+    ),
+    Row(
+        "POST",
+        "/api/v1/chapters",
+        "a regional chapter",
+        office_only(201),
+        with_body(
+            lambda world, role: {
+                "name": unique("分会"),
+                "kind": "regional",
+                "city": "常州",
+                "founded_on": "2018-01-01",
+            }
+        ),
+    ),
+    Row(
+        "GET",
+        "/api/v1/chapters/{chapter_id}",
+        "chapter A (the officer's)",
+        roles(200, 200, 200, 403, chapter_officer=200),
+        chapter("a"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/chapters/{chapter_id}",
+        "chapter B (another's)",
+        roles(200, 200, 200, 403, chapter_officer=404),
+        chapter("b"),
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/chapters/{chapter_id}",
+        "a fresh chapter",
+        office_only(200),
+        fresh("chapter_id", fresh_chapter, {"city": "南通"}),
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/chapters/{chapter_id}",
+        "a fresh empty chapter",
+        office_only(204),
+        fresh("chapter_id", fresh_chapter),
+    ),
+    Row(
+        "POST",
+        "/api/v1/chapters/{chapter_id}/confirm",
+        "a fresh chapter",
+        office_only(200),
+        fresh("chapter_id", fresh_chapter, {"confirmed_on": "2020-01-01"}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/me/chapters/suggested",
+        "own city's",
+        roles(403, 403, 403, 200),
+    ),
+    Row(
+        "GET",
+        "/api/v1/chapters/{chapter_id}/members",
+        "chapter A (the officer's)",
+        roles(200, 200, 403, 403, chapter_officer=200),
+        chapter("a"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/chapters/{chapter_id}/members",
+        "chapter B (another's)",
+        roles(200, 200, 403, 403, chapter_officer=404),
+        chapter("b"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/chapters/{chapter_id}/members",
+        "a fresh alumnus into chapter A",
+        roles(201, 403, 403, 403, chapter_officer=201),
+        new_member_of("a"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/chapters/{chapter_id}/members",
+        "a fresh alumnus into chapter B",
+        roles(201, 403, 403, 403, chapter_officer=404),
+        new_member_of("b"),
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/chapters/{chapter_id}/members/{member_id}",
+        "a member of chapter A",
+        roles(200, 403, 403, 403, chapter_officer=200),
+        member_of("a", json={"role": "volunteer"}),
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/chapters/{chapter_id}/members/{member_id}",
+        "a member of chapter B",
+        roles(200, 403, 403, 403, chapter_officer=404),
+        member_of("b", json={"role": "volunteer"}),
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/chapters/{chapter_id}/members/{member_id}",
+        "a fresh member of chapter A",
+        roles(204, 403, 403, 403, chapter_officer=204),
+        fresh_member_of("a"),
+    ),
+    Row(
+        "DELETE",
+        "/api/v1/chapters/{chapter_id}/members/{member_id}",
+        "a fresh member of chapter B",
+        roles(204, 403, 403, 403, chapter_officer=404),
+        fresh_member_of("b"),
+    ),
+    Row("GET", "/api/v1/messengers", "all (a liaison: department A's)", staff(200)),
+    Row(
+        "POST",
+        "/api/v1/messengers",
+        "a fresh class of department A",
+        roles(201, 403, 201, 403),
+        with_body(lambda world, role: fresh_class(world)),
+    ),
+    Row(
+        "GET",
+        "/api/v1/messengers/{messenger_id}",
+        "class one's (the messenger's own)",
+        roles(200, 200, 200, 403, messenger=200),
+        messenger_of("one"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/messengers/{messenger_id}",
+        "class two's (another class)",
+        roles(200, 200, 200, 403, messenger=404),
+        messenger_of("two"),
+    ),
+    Row(
+        "POST",
+        "/api/v1/messengers/{messenger_id}/end",
+        "a fresh one of department A",
+        roles(200, 403, 200, 403),
+        fresh("messenger_id", fresh_messenger, {}),
+    ),
+    Row(
+        "GET",
+        "/api/v1/messengers/{messenger_id}/classmates",
+        "class one (the messenger's own)",
+        roles(200, 200, 200, 403, messenger=200),
+        messenger_of("one"),
+        check=only_class_one,
+    ),
+    Row(
+        "GET",
+        "/api/v1/messengers/{messenger_id}/classmates",
+        "class two (another class)",
+        roles(200, 200, 200, 403, messenger=404),
+        messenger_of("two"),
+    ),
+    Row(
+        "GET",
+        "/api/v1/me/classmates",
+        "own class",
+        roles(403, 403, 403, 403, messenger=200),
+        check=only_class_one,
+    ),
+    Row("GET", "/api/v1/student-volunteers", "all (a liaison: department A's)", staff(200)),
+    Row(
+        "POST",
+        "/api/v1/student-volunteers",
+        "of department A",
+        roles(201, 403, 201, 403),
+        with_body(
+            lambda world, role: {
+                "name": "志愿者",
+                "department_id": world.dept_a,
+                "class_year": 2027,
+                "term_start": "2025-09-01",
+            }
+        ),
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/student-volunteers/{volunteer_id}",
+        "of department A",
+        roles(200, 403, 200, 403),
+        volunteer_of("a", json={"position": "secretary"}),
+    ),
+    Row(
+        "PATCH",
+        "/api/v1/student-volunteers/{volunteer_id}",
+        "of department B",
+        roles(200, 403, 404, 403),
+        volunteer_of("b", json={"position": "secretary"}),
     ),
 ]
 

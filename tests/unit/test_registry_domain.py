@@ -647,6 +647,8 @@ def test_an_alumnus_record_gets_one_login(session, departments):
         "role": "alumnus",
         "department_id": None,
         "alumnus_id": alumnus["id"],
+        "chapter_id": None,
+        "messenger_id": None,
         "active": True,
     }
     assert authenticate(session, "wang.xiaoming", "long-enough-password") == account

@@ -23,3 +23,5 @@ class EventsRoutesBase(RegistryLookups):
     def _check_organiser(self, event: dict[str, Any]) -> None:
         if event.get("organiser_type") == "department" and event.get("organiser_id"):
             self._known_department(event["organiser_id"], "organiser_id")
+        if event.get("organiser_type") == "chapter" and event.get("organiser_id"):
+            self._known_chapter(event["organiser_id"], "organiser_id")

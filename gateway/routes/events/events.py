@@ -9,7 +9,8 @@ from werkzeug.wrappers import Request
 
 from gateway.auth import Principal
 from gateway.authz import events as event_rules
-from gateway.authz.base import ALL_ROLES, MANAGERS, OFFICE
+from gateway.authz.base import ALL_ROLES, OFFICE
+from gateway.authz.events import EVENT_MANAGERS, READERS
 from gateway.http import api
 from gateway.routes.events.common import EVENT, EventsRoutesBase
 from services.common.contracts.events import events as contract
@@ -24,7 +25,7 @@ class EventRoutes(EventsRoutesBase):
         "List events by start time; drafts only for the office, the committee and the "
         "organising department's liaison.",
         "events",
-        ALL_ROLES,
+        READERS,
         query=contract.EventSearch,
         response=contract.Event,
         many=True,
@@ -39,7 +40,7 @@ class EventRoutes(EventsRoutesBase):
         "/api/v1/events",
         "Create an event, in draft until published; a liaison for their own department.",
         "events",
-        MANAGERS,
+        EVENT_MANAGERS,
         body=contract.EventInput,
         response=contract.Event,
         status=201,
@@ -49,7 +50,7 @@ class EventRoutes(EventsRoutesBase):
         self._check_organiser(body)
         return self.events.create_event(body)
 
-    @api("GET", EVENT, "One event.", "events", ALL_ROLES, response=contract.Event)
+    @api("GET", EVENT, "One event.", "events", READERS, response=contract.Event)
     def get_event(self, request: Request, principal: Principal, event_id: str):
         event = self.events.get_event(event_id)
         event_rules.check_event_read(principal, event)
@@ -60,7 +61,7 @@ class EventRoutes(EventsRoutesBase):
         EVENT,
         "Change some fields of an event; a larger capacity promotes from the waitlist.",
         "events",
-        MANAGERS,
+        EVENT_MANAGERS,
         body=contract.EventPatch,
         response=contract.Event,
     )
@@ -78,7 +79,7 @@ class EventRoutes(EventsRoutesBase):
         EVENT + "/publish",
         "Publish a draft: it becomes visible to alumni and takes sign-ups in its window.",
         "events",
-        MANAGERS,
+        EVENT_MANAGERS,
         response=contract.Event,
     )
     def publish_event(self, request: Request, principal: Principal, event_id: str):
@@ -90,7 +91,7 @@ class EventRoutes(EventsRoutesBase):
         EVENT + "/close",
         "Close sign-ups of a published event; cancellations and promotions go on.",
         "events",
-        MANAGERS,
+        EVENT_MANAGERS,
         response=contract.Event,
     )
     def close_event(self, request: Request, principal: Principal, event_id: str):
@@ -102,7 +103,7 @@ class EventRoutes(EventsRoutesBase):
         EVENT + "/finish",
         "Mark an event that has begun as finished (then it can be reported).",
         "events",
-        MANAGERS,
+        EVENT_MANAGERS,
         response=contract.Event,
     )
     def finish_event(self, request: Request, principal: Principal, event_id: str):
@@ -114,7 +115,7 @@ class EventRoutes(EventsRoutesBase):
         EVENT + "/cancel",
         "Cancel an event; the body (a reason) may be left out.",
         "events",
-        MANAGERS,
+        EVENT_MANAGERS,
         body=contract.EventCancellation,
         body_optional=True,
         response=contract.Event,

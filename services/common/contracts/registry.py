@@ -21,9 +21,11 @@ from services.common.contracts.base import (
 GENDERS = ["male", "female", "unknown"]
 DEGREES = ["associate", "bachelor", "master", "doctor", "other"]
 ROLES = ["office", "committee", "liaison"]
+# Accounts scoped to a chapter or a messenger appointment (docs/community.md).
+COMMUNITY_ROLES = ["chapter_officer", "messenger"]
 """Staff roles, the ones `AccountInput` creates; alumni get accounts through their record."""
 ALUMNUS_ROLE = "alumnus"
-ACCOUNT_ROLES = [*ROLES, ALUMNUS_ROLE]
+ACCOUNT_ROLES = [*ROLES, *COMMUNITY_ROLES, ALUMNUS_ROLE]
 USERNAME = pattern(r"^[A-Za-z0-9_.-]{3,50}$", error="用户名应为 3 到 50 位字母、数字或 _.-。")
 CHANGE_SOURCES = ["office", "liaison", "self_service", "import"]
 MAX_PAGE_SIZE = 100
@@ -193,8 +195,18 @@ class Change(StrictSchema):
 class AccountInput(StrictSchema):
     username = fields.String(required=True, validate=USERNAME)
     password = fields.String(required=True, load_only=True, validate=length(10, 200))
-    role = fields.String(required=True, validate=one_of(ROLES))
+    role = fields.String(required=True, validate=one_of([*ROLES, *COMMUNITY_ROLES]))
     department_id = fields.UUID(allow_none=True, load_default=None)
+    chapter_id = fields.UUID(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "the chapter of a `chapter_officer` account"},
+    )
+    messenger_id = fields.UUID(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "the messenger appointment of a `messenger` account"},
+    )
 
 
 class AlumnusAccountInput(StrictSchema):
@@ -211,6 +223,13 @@ class Account(StrictSchema):
     department_id = fields.String(allow_none=True)
     alumnus_id = fields.String(
         allow_none=True, metadata={"description": "the alumnus record of an `alumnus` account"}
+    )
+    chapter_id = fields.String(
+        allow_none=True, metadata={"description": "the chapter of a `chapter_officer` account"}
+    )
+    messenger_id = fields.String(
+        allow_none=True,
+        metadata={"description": "the messenger appointment of a `messenger` account"},
     )
     active = fields.Boolean(metadata={"description": "false once the office disabled it"})
 

@@ -72,24 +72,28 @@ class EventSearch(PageQuery):
     limit = page_limit(20)
 
 
-DRAFT_VIEWS = ["all", "none", "department"]
+DRAFT_VIEWS = ["all", "none", "department", "chapter"]
 
 
 class EventListQuery(EventSearch):
     """`EventSearch` as the gateway sends it: with the caller's view of drafts.
 
     Which drafts a caller may see is decided in gateway/authz.py: `all` (the
-    default), `none`, or `department` — only drafts that department organises.
-    Clients never send these two fields themselves.
+    default), `none`, `department` — only drafts that department organises — or
+    `chapter` — only drafts that chapter organises (a chapter officer's view).
+    Clients never send these fields themselves.
     """
 
     drafts = fields.String(load_default="all", validate=one_of(DRAFT_VIEWS))
     drafts_department_id = fields.UUID(allow_none=True, load_default=None)
+    drafts_chapter_id = fields.UUID(allow_none=True, load_default=None)
 
     @validates_schema
     def _department_named(self, data, **_kwargs) -> None:
         if data.get("drafts") == "department" and not data.get("drafts_department_id"):
             raise ValidationError("须指定可见草稿的院系。", "drafts_department_id")
+        if data.get("drafts") == "chapter" and not data.get("drafts_chapter_id"):
+            raise ValidationError("须指定可见草稿的分会。", "drafts_chapter_id")
 
 
 class EventCancellation(StrictSchema):
