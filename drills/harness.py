@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -208,6 +209,13 @@ def in_parallel(work: Callable[[int], None], count: int, workers: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def progress(what: str, done: int, total: int) -> None:
+    """A line at each tenth of long work (stderr, so the figures stay apart)."""
+    step = max(total // 10, 1)
+    if done % step == 0 or done == total:
+        print(f"    … {what}: {done}/{total}", file=sys.stderr, flush=True)
 
 
 # ---- an outside subscriber ---------------------------------------------------------------

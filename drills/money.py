@@ -22,6 +22,7 @@ from drills.harness import (
     Platform,
     Subscriber,
     in_parallel,
+    progress,
     send_until_answered,
     token,
 )
@@ -83,6 +84,7 @@ def run(system: Platform, gifts: int) -> DrillResult:
         with lock:
             if response is not None and response.status_code in (200, 201):
                 answered[keys[index]] = response.json()["id"]
+                progress("gifts answered", len(answered), gifts)
                 if kills and kills[-1] > sent:
                     recoveries.append(time.monotonic() - kills[-1])
             else:

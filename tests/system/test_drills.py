@@ -9,6 +9,9 @@ from drills import consumers, money, scaleout
 from drills.harness import platform
 from tests.conftest import TEST_POSTGRES_URL
 
+# A dozen processes started, then killed and started again: minutes on a busy machine.
+pytestmark = pytest.mark.timeout(1500)
+
 
 @pytest.fixture(scope="module")
 def drill_platform(module_amqp_uri):
