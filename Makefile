@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run up test lint bench demo clean deploy-files
+.PHONY: install run up test lint bench drill demo clean deploy-files
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -36,6 +36,12 @@ bench: $(PY)
 	$(PY) -m bench.newsletter
 	$(PY) -m bench.import_full
 	$(PY) -m bench.search_p95
+
+# Faults played against real processes, with figures (drills/, docs/operations.md).
+drill: $(PY)
+	scripts/ensure-rabbitmq.sh
+	scripts/ensure-postgres.sh
+	$(PY) -m drills
 
 # Regenerate the deploy files that list services (compose, database init) from the catalogue.
 deploy-files: $(PY)
