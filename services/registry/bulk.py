@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from services.common import crypto
 from services.common.crypto import EncryptedString
 
 _UNSET = object()
@@ -46,12 +47,16 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         for i, name in enumerate(names)
         if (processor := table.c[name].type._cached_bind_processor(dialect)) is not None
     ]
-    # The batch's one timestamp (or actor, or job id) is processed once, not per row; an
-    # encrypted value never is reused: each gets its own nonce.
-    memo = [
-        None if isinstance(table.c[names[i]].type, EncryptedString) else [_UNSET, None]
-        for i, _ in processors
+    # An encrypted column is encrypted for the whole batch at once (`encrypt_many`: the
+    # ciphertexts `EncryptedString` would store, a fresh nonce each).
+    encrypted = [
+        (i, column_type)
+        for i, name in enumerate(names)
+        if isinstance(column_type := table.c[name].type, EncryptedString)
     ]
+    processors = [(i, p) for i, p in processors if i not in {e for e, _ in encrypted}]
+    # The batch's one timestamp (or actor, or job id) is processed once, not per row.
+    memo = [[_UNSET, None] for _ in processors]
     values = []
     for row in rows:
         value = [row[name] for name in given]
@@ -61,14 +66,20 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
             value.append(default.arg(None) if default.is_callable else default.arg)
         for (i, processor), last in zip(processors, memo, strict=True):
             raw = value[i]
-            if last is None:
-                value[i] = processor(raw)
-            elif last[0] is raw:
+            if last[0] is raw:
                 value[i] = last[1]
             else:
                 value[i] = last[1] = processor(raw)
                 last[0] = raw
-        values.append(tuple(value))
+        values.append(value)
+    for i, column_type in encrypted:
+        present = [row for row in values if row[i] is not None]
+        sealed = crypto.keyring().encrypt_many(
+            [column_type.serialise(row[i]) for row in present], column_type.context
+        )
+        for row, stored in zip(present, sealed, strict=True):
+            row[i] = stored
+    values = [tuple(row) for row in values]
     quote = dialect.identifier_preparer.quote
     target = f"{quote(table.name)} ({', '.join(quote(n) for n in names)})"
     cursor = connection.connection.cursor()

@@ -146,3 +146,13 @@ def test_a_dry_run_writes_nothing_but_its_report(transaction):
     with transaction() as session:
         assert session.scalar(select(func.count()).select_from(Alumnus)) == 0
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == events_before
+
+
+def test_encrypt_many_seals_as_encrypt_does_with_a_nonce_each():
+    keyring = crypto.keyring()
+    values = ["13800138000", "单雄信", "", "a@example.cn"] * 3
+    sealed = keyring.encrypt_many(values, "alumni.phone")
+    assert len(set(sealed)) == len(values)
+    assert [keyring.decrypt(s, "alumni.phone") for s in sealed] == values
+    with pytest.raises(crypto.DecryptionError):
+        keyring.decrypt(sealed[0], "alumni.email")
