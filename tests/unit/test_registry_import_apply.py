@@ -98,16 +98,12 @@ def test_bulk_apply_stores_what_the_orm_would(transaction, monkeypatch):
         check_event(registered[-1])
         assert events[-1].event_type == "alumni_imported"
         statuses = dict(
-            session.execute(
-                select(ImportRow.status, func.count()).group_by(ImportRow.status)
-            ).all()
+            session.execute(select(ImportRow.status, func.count()).group_by(ImportRow.status)).all()
         )
         assert statuses == {"applied": 117, "refused": 3}
 
 
-def test_a_job_stopped_between_batches_resumes_and_applies_each_row_once(
-    transaction, monkeypatch
-):
+def test_a_job_stopped_between_batches_resumes_and_applies_each_row_once(transaction, monkeypatch):
     monkeypatch.setattr(imports, "APPLY_BATCH", 25)
     export = sample_import.generate(100, seed=9)
     job_id = start(transaction, export.encode("csv", "gbk"))
