@@ -189,6 +189,10 @@ def follow(
     deadline = time.monotonic() + JOB_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         response = http.get(f"{base_url}/api/v1/alumni/imports/{job_id}", timeout=60)
+        if response.status_code == 401:
+            # The access token expired: a slow machine's import outlives it.
+            http.headers["Authorization"] = f"Bearer {admin_token(base_url)}"
+            continue
         if response.status_code == 200:
             job = response.json()
             if parsed_at is None and job["status"] in ("applying", "done"):
