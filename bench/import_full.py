@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -116,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if floor_name:
             drop_postgres_database(args.postgres, floor_name)
+        # Two SQLite files of ~600 MB each on SQLite: not left behind.
+        shutil.rmtree(var_dir, ignore_errors=True)
     database = "PostgreSQL" if args.postgres else "SQLite"
     print(f"\n端到端导入（{database}，网关上传 → 后台任务完成）：")
     print(f"  行数 {job['rows_read']}，导入 {job['imported']}，拒绝 {job['rejected']}，")
