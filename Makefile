@@ -35,6 +35,7 @@ bench: $(PY)
 	$(PY) -m bench.gifts
 	$(PY) -m bench.newsletter
 	$(PY) -m bench.import_full
+	$(PY) -m bench.import_full --postgres $${TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}
 	$(PY) -m bench.search_p95
 
 # Faults played against real processes, with figures (drills/, docs/operations.md).

@@ -1,0 +1,154 @@
+"""Applying an import's rows in bulk (services/registry/imports.py, bulk.py) on SQLite and
+PostgreSQL: what the driver-level writes store is what the ORM would have stored (contacts
+encrypted, blind indexes, history, name keys, events), and a job stopped between two batches
+resumes with each row applied once."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import func, select, text
+
+from services.common import crypto
+from services.common.contracts import check_event
+from services.registry import departments, domain, imports, sample_import
+from services.registry.importing import Limits
+from services.registry.models import (
+    Alumnus,
+    AlumnusNameKey,
+    ChangeRecord,
+    ImportRow,
+    OutboxMessage,
+)
+
+OFFICE = {"account_id": "acc-office", "username": "office", "role": "office", "department_id": None}
+LIMITS = Limits(max_bytes=10 * 2**20)
+
+
+@pytest.fixture
+def transaction(registry_session_factory):
+    session = registry_session_factory()
+
+    @contextmanager
+    def scope():
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    def post(path, body):
+        with scope() as s:
+            if path == "/api/v1/departments":
+                return domain.create_department(s, body)
+            if path.endswith("/rename"):
+                return departments.rename_department(s, path.split("/")[-2], body, OFFICE)
+            return departments.merge_departments(s, body, OFFICE)
+
+    sample_import.create_departments(post)
+    yield scope
+    session.close()
+
+
+def start(transaction, data: bytes, dry_run: bool = False) -> str:
+    with transaction() as session:
+        job = imports.create_job(session, {"filename": "a.csv", "dry_run": dry_run}, OFFICE)
+        imports.add_chunk(session, job["id"], 0, data, LIMITS)
+    with transaction() as session:
+        imports.start_job(session, job["id"], LIMITS)
+    return job["id"]
+
+
+def run(transaction, job_id: str) -> dict:
+    imports.run_job(transaction, job_id, LIMITS, lambda: None)
+    with transaction() as session:
+        return imports.get_job(session, job_id)
+
+
+def test_bulk_apply_stores_what_the_orm_would(transaction, monkeypatch):
+    monkeypatch.setattr(imports, "APPLY_BATCH", 40)
+    export = sample_import.generate(120, bad=3, duplicates=4, seed=5)
+    job = run(transaction, start(transaction, export.encode("csv", "gbk")))
+    assert (job["status"], job["rows_read"], job["rejected"]) == ("done", 120, 3), job
+    assert job["imported"] == 117
+    with transaction() as session:
+        raw = session.execute(text("SELECT phone, email, phone_index FROM alumni")).all()
+        assert len(raw) == 117
+        assert all(r.phone is None or r.phone.startswith("e1:") for r in raw)
+        assert any(r.phone for r in raw)
+        alumni = session.scalars(select(Alumnus)).all()
+        for alumnus in alumni:
+            assert alumnus.phone_index == crypto.blind_index(alumnus.phone)
+            assert alumnus.email_index == crypto.blind_index(alumnus.email)
+            assert alumnus.created_at is not None and alumnus.tags is not None
+            assert len(alumnus.graduations) == 1
+        history = session.scalars(select(ChangeRecord)).all()
+        assert {h.source for h in history} == {"import"}
+        assert all(h.changed_at is not None for h in history)
+        names = {a.seq: a.name for a in alumni}
+        by_field = {(h.alumnus_seq, h.field): h for h in history}
+        assert all(json.loads(by_field[(seq, "name")].new_value) == n for seq, n in names.items())
+        assert session.scalar(select(func.count()).select_from(AlumnusNameKey)) >= 3 * 117
+        events = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        registered = [json.loads(e.payload) for e in events if e.event_type == "alumnus_registered"]
+        assert len(registered) == 117
+        check_event(registered[-1])
+        assert events[-1].event_type == "alumni_imported"
+        statuses = dict(
+            session.execute(select(ImportRow.status, func.count()).group_by(ImportRow.status)).all()
+        )
+        assert statuses == {"applied": 117, "refused": 3}
+
+
+def test_a_job_stopped_between_batches_resumes_and_applies_each_row_once(transaction, monkeypatch):
+    monkeypatch.setattr(imports, "APPLY_BATCH", 25)
+    export = sample_import.generate(100, seed=9)
+    job_id = start(transaction, export.encode("csv", "gbk"))
+    real_batch = imports._apply_batch
+    calls = []
+
+    def dies_on_the_third(session, job, rows, index):
+        calls.append(len(rows))
+        real_batch(session, job, rows, index)
+        if len(calls) == 3:
+            # Killed after the batch's writes, before its commit: the batch is rolled back.
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(imports, "_apply_batch", dies_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        imports.run_job(transaction, job_id, LIMITS, lambda: None)
+    with transaction() as session:
+        assert imports.get_job(session, job_id)["imported"] == 50
+        assert session.scalar(select(func.count()).select_from(Alumnus)) == 50
+    monkeypatch.setattr(imports, "_apply_batch", real_batch)
+    job = run(transaction, job_id)
+    assert (job["status"], job["imported"], job["existing"]) == ("done", 100, 0), job
+    with transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Alumnus)) == 100
+        assert session.scalar(select(func.count(func.distinct(ImportRow.alumnus_id)))) == 100
+    again = run(transaction, start(transaction, export.encode("csv", "gbk")))
+    assert (again["imported"], again["existing"]) == (0, 100), again
+
+
+def test_a_dry_run_writes_nothing_but_its_report(transaction):
+    export = sample_import.generate(60, bad=2, seed=3)
+    with transaction() as session:
+        events_before = session.scalar(select(func.count()).select_from(OutboxMessage))
+    job = run(transaction, start(transaction, export.encode("csv", "gbk"), dry_run=True))
+    assert (job["status"], job["rejected"], job["imported"]) == ("done", 2, 0), job
+    with transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Alumnus)) == 0
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == events_before
+
+
+def test_encrypt_many_seals_as_encrypt_does_with_a_nonce_each():
+    keyring = crypto.keyring()
+    values = ["13800138000", "单雄信", "", "a@example.cn"] * 3
+    sealed = keyring.encrypt_many(values, "alumni.phone")
+    assert len(set(sealed)) == len(values)
+    assert [keyring.decrypt(s, "alumni.phone") for s in sealed] == values
+    with pytest.raises(crypto.DecryptionError):
+        keyring.decrypt(sealed[0], "alumni.email")
