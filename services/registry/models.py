@@ -23,7 +23,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.common.access_log import AccessLogMixin
 from services.common.columns import new_id, utcnow
-from services.common.crypto import INDEX_LENGTH, EncryptedString, blind_index_column_info
+from services.common.crypto import (
+    INDEX_LENGTH,
+    EncryptedJSON,
+    EncryptedString,
+    blind_index_column_info,
+)
 from services.common.models import service_base
 
 Base = service_base()
@@ -282,9 +287,11 @@ class ImportRow(Base):
     row_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     status: Mapped[str] = mapped_column(String(10))
     import_key: Mapped[str | None] = mapped_column(String(32))
-    record: Mapped[dict | None] = mapped_column(JSON)
+    # A staged row holds the registrar's values (contacts among them): encrypted at rest
+    # like the record it becomes (docs/security/data-at-rest.md).
+    record: Mapped[dict | None] = mapped_column(EncryptedJSON("import_rows.record"))
     problems: Mapped[list] = mapped_column(JSON, default=list)
-    cells: Mapped[list] = mapped_column(JSON, default=list)
+    cells: Mapped[list] = mapped_column(EncryptedJSON("import_rows.cells"), default=list)
     alumnus_id: Mapped[str | None] = mapped_column(String(36))
 
 

@@ -22,7 +22,7 @@ from services.notify import consent
 from services.notify.models import Base as NotifyBase
 from services.notify.models import Contact, Message
 from services.registry import domain
-from services.registry.models import Alumnus
+from services.registry.models import Alumnus, ImportRow
 from services.registry.models import Base as RegistryBase
 
 NOW = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
@@ -249,4 +249,64 @@ def test_notify_rows_are_encrypted_and_holds_found_by_index(databases):
 
     migrate("notify", url, "0001", command.downgrade)
     assert all(s in dump(engine, *tables) for s in (PHONE, EMAIL))
+    engine.dispose()
+
+
+def test_staged_import_rows_are_encrypted_and_read_back(databases):
+    """Registry 0014: a registrar's row staged by an import (its values and raw cells) is
+    encrypted like the record it becomes, and the downgrade gives the JSON back."""
+    url = databases.new("registry")
+    migrate("registry", url, "0013")
+    engine = make_engine(url, pool_size=2)
+    job_id = str(uuid.uuid4())
+    insert(
+        engine,
+        "import_jobs",
+        {
+            "id": job_id,
+            "filename": "校友名单.csv",
+            "size": 10,
+            "options": "{}",
+            "columns": "[]",
+            "dry_run": False,
+            "status": "applying",
+            "rows_read": 1,
+            "accepted": 1,
+            "rejected": 0,
+            "imported": 0,
+            "existing": 0,
+            "duplicates_flagged": 0,
+            "created_by": "office1",
+            "created_at": NOW,
+        },
+    )
+    record = {"name": "王小明", "phone": PHONE, "email": EMAIL}
+    insert(
+        engine,
+        "import_rows",
+        {
+            "job_id": job_id,
+            "row_number": 2,
+            "status": "valid",
+            "record": json.dumps(record, ensure_ascii=False),
+            "problems": "[]",
+            "cells": json.dumps(["王小明", PHONE, EMAIL], ensure_ascii=False),
+        },
+    )
+
+    upgrade("registry", url)
+    stored = dump(engine, "import_rows")
+    assert not any(secret in stored for secret in (PHONE, EMAIL))
+    with Session(engine) as session:
+        row = session.execute(select(ImportRow)).scalar_one()
+        assert (row.record, row.cells) == (record, ["王小明", PHONE, EMAIL])
+    schema_at_head = make_engine(url, pool_size=1)
+    schema_matches_models(schema_at_head, RegistryBase)
+    schema_at_head.dispose()
+
+    migrate("registry", url, "0013", command.downgrade)
+    with engine.connect() as connection:
+        raw = connection.execute(text("SELECT record, cells FROM import_rows")).one()
+    as_json = [value if isinstance(value, (dict, list)) else json.loads(value) for value in raw]
+    assert as_json == [record, ["王小明", PHONE, EMAIL]]
     engine.dispose()
