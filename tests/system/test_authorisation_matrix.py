@@ -3833,6 +3833,13 @@ MATRIX += [
         "department_id=B",
         roles(200, 403, 403, 403),
         lambda world, role: Request(params={"department_id": world.dept_b}),
+    ),
+]
+
+
+MATRIX += [
+    Row(
+        "GET",
         "/api/v1/chapters",
         "all (an officer: their own)",
         roles(200, 200, 200, 403, chapter_officer=200),
