@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from services.common.columns import utcnow
@@ -394,3 +394,13 @@ def held_on(session: Session, alumnus_id: str) -> list[dict[str, Any]]:
             }
         )
     return held
+
+
+def forget(session: Session, alumnus_id: str) -> None:
+    """An approved erasure (services/registry/rights.py): the person's archive entry goes
+    whole, with its log and honours; the office keeps no file on someone who asked to be
+    forgotten."""
+    entries = select(DistinguishedEntry.seq).where(DistinguishedEntry.alumnus_id == alumnus_id)
+    for model in (DistinguishedInteraction, DistinguishedHonour):
+        session.execute(delete(model).where(model.entry_seq.in_(entries)))
+    session.execute(delete(DistinguishedEntry).where(DistinguishedEntry.alumnus_id == alumnus_id))

@@ -292,6 +292,8 @@ def erase_alumnus(session: Session, alumnus_id: str, at: datetime) -> None:
         account.password_hash = "!erased"
         sessions.set_active(session, account.id, False, at)
     community_person.erase_person(session, alumnus.id, at)
+    archive.forget(session, alumnus.id)
+    stories.forget(session, alumnus.id, at)
     session.flush()
     forget_events(session, OutboxMessage, alumnus.id, _identity(before), unsent_too=True)
     OutboxMessage.record(

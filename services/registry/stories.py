@@ -387,3 +387,22 @@ def held_on(session: Session, alumnus_id: str) -> dict[str, list[dict[str, Any]]
         select(AlumniNews).where(AlumniNews.alumnus_id == str(alumnus_id)).order_by(AlumniNews.seq)
     ).all()
     return {"stories": _stories(session, told), "news": _news(session, news)}
+
+
+ERASED_NOTE = "所述校友已依法删除其个人信息：本文已撤下，请修改后再发布。"
+
+
+def forget(session: Session, alumnus_id: str, at: datetime) -> None:
+    """An approved erasure (services/registry/rights.py): the news collected on the person
+    is deleted; every story about them leaves the public site (withdrawn, whatever its
+    status) and loses its link to them. **Decision:** a story's text may name the person
+    anywhere, so no story is edited by the platform: the office reads the withdrawn ones,
+    rewrites or deletes them, and publishes again what no longer tells of the person."""
+    about = select(StoryAlumnus.story_seq).where(StoryAlumnus.alumnus_id == str(alumnus_id))
+    for story in session.scalars(select(Story).where(Story.seq.in_(about))):
+        if story.status != "withdrawn":
+            story.status, story.withdrawn_at = "withdrawn", at
+        story.note = ERASED_NOTE
+    session.execute(delete(StoryAlumnus).where(StoryAlumnus.alumnus_id == str(alumnus_id)))
+    session.execute(delete(AlumniNews).where(AlumniNews.alumnus_id == str(alumnus_id)))
+

@@ -289,3 +289,30 @@ def test_the_persons_export_holds_the_archive_stories_and_news(session, place):
     assert [e["id"] for e in export["distinguished"]] == [entry["id"]]
     assert export["distinguished"][0]["interactions"][0]["summary"] == "电话"
     assert len(export["stories"]) == 1 and len(export["news"]) == 1
+
+
+def test_an_erasure_forgets_the_archive_entry_the_news_and_the_stories_links(session, place):
+    from datetime import UTC, datetime
+
+    from services.registry import rights
+
+    entry = archive.nominate(session, {"alumnus_id": place["alumnus"], "reasons": "好"}, OFFICE)
+    archive.decide(session, entry["id"], "approve", OFFICE)
+    archive.add_honour(
+        session, entry["id"], {"year": 2025, "title": "杰出校友", "citation": "表彰"}, OFFICE
+    )
+    story = stories.create_story(session, story_input(place["alumnus"]), OFFICE)
+    for step in ("review", "publish"):
+        stories.step_story(session, story["id"], step, OFFICE)
+    news = {"alumnus_id": place["alumnus"], "headline": "喜讯", "body": "内容", "source": "校报"}
+    stories.submit_news(session, news, OFFICE)
+    session.commit()
+
+    rights.erase_alumnus(session, place["alumnus"], datetime.now(UTC))
+    session.commit()
+    export = rights.export_person(session, place["alumnus"])
+    assert (export["distinguished"], export["stories"], export["news"]) == ([], [], [])
+    with pytest.raises(NotFound):
+        stories.public_story(session, story["id"])
+    withdrawn = stories.get_story(session, story["id"])
+    assert (withdrawn["status"], withdrawn["alumni"]) == ("withdrawn", [])
