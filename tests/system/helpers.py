@@ -44,6 +44,34 @@ def department_body() -> dict[str, str]:
     return {"name": f"测试学院{code}", "code": code}
 
 
+STAFF_PASSWORD = "staff-password-1"
+
+
+def new_department(office) -> dict[str, Any]:
+    """A department made by the office's client, as the API answers it."""
+    response = office.post("/api/v1/departments", json=department_body())
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def liaison_of(system, office, department_id: str):
+    """A new liaison of the department, logged in; its `username` on the client."""
+    username = unique("liaison")
+    response = office.post(
+        "/api/v1/accounts",
+        json={
+            "username": username,
+            "password": STAFF_PASSWORD,
+            "role": "liaison",
+            "department_id": department_id,
+        },
+    )
+    assert response.status_code == 201, response.text
+    client = system.client().login(username, STAFF_PASSWORD)
+    client.username = username
+    return client
+
+
 def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:
     """The platform's error body with `status`: JSON, three keys, a Chinese message."""
     assert response.status_code == status, (response.status_code, response.text[:500])

@@ -15,7 +15,15 @@ from sqlalchemy import create_engine, update
 
 from services.common.columns import utcnow
 from services.registry.models import Alumnus
-from tests.system.helpers import alumnus_body, assert_error, department_body, graduation, unique
+from tests.system.helpers import (
+    alumnus_body,
+    assert_error,
+    department_body,
+    graduation,
+    liaison_of,
+    new_department,
+    unique,
+)
 
 PASSWORD = "review-password-1"
 QUEUE = "/api/v1/alumni/change-requests"
@@ -24,29 +32,6 @@ QUEUE = "/api/v1/alumni/change-requests"
 @pytest.fixture(scope="module")
 def office(system):
     return system.admin()
-
-
-def new_department(office) -> dict[str, Any]:
-    response = office.post("/api/v1/departments", json=department_body())
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def liaison_of(system, office, department_id: str):
-    username = unique("liaison")
-    response = office.post(
-        "/api/v1/accounts",
-        json={
-            "username": username,
-            "password": PASSWORD,
-            "role": "liaison",
-            "department_id": department_id,
-        },
-    )
-    assert response.status_code == 201, response.text
-    client = system.client().login(username, PASSWORD)
-    client.username = username
-    return client
 
 
 def ok(response, status: int = 200) -> Any:

@@ -19,36 +19,15 @@ from tests.system.helpers import (
     assert_error,
     department_body,
     graduation,
+    liaison_of,
+    new_department,
     unique,
 )
-
-PASSWORD = "stewardship-pass-1"
 
 
 @pytest.fixture(scope="module")
 def office(system):
     return system.admin()
-
-
-def new_department(office) -> dict[str, Any]:
-    response = office.post("/api/v1/departments", json=department_body())
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def liaison_of(system, office, department_id: str):
-    username = unique("liaison")
-    response = office.post(
-        "/api/v1/accounts",
-        json={
-            "username": username,
-            "password": PASSWORD,
-            "role": "liaison",
-            "department_id": department_id,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return system.client().login(username, PASSWORD)
 
 
 # ---- student numbers and department lineage ---------------------------------------------
