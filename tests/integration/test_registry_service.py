@@ -62,7 +62,10 @@ def test_department_alumnus_get_search_update_history(registry, department, rabb
 
     # Shown for a purpose (a route), the office sees it whole and the read is logged; a
     # read for no one (the gateway checking departments) is masked and not logged.
-    assert registry.get_alumnus(created["id"], "GET /api/v1/alumni/{alumnus_id}") == created
+    # The office's read adds where each value came from (docs/stewardship.md, item 4).
+    read = registry.get_alumnus(created["id"], "GET /api/v1/alumni/{alumnus_id}")
+    assert {k: v for k, v in read.items() if k not in ("provenance", "confirmed_at")} == created
+    assert read["confirmed_at"] and read["provenance"]
     assert registry.get_alumnus(created["id"])["phone"] == "138****5678"
     logged = registry.access_log({"alumnus_id": created["id"]})["items"]
     assert [(e["username"], e["purpose"]) for e in logged] == [
