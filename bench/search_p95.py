@@ -15,7 +15,8 @@ For each database:
    bench/echo_service.py beside it.
 3. One client calls, one call at a time: `bench_echo.echo` (the baseline: the least one RPC
    costs here), then `registry.search_alumni` for each typical query (`shan`, `sxx`, a full
-   name, a two-character name, a part of an employer, a part of a city, a student number),
+   name, a two-character name, a part of an employer, a part of a city, a student number,
+   a phone number; the common pinyin prefixes `z` and `zhang`),
    as the office would (a signed office caller, 20 items a page). p50 and p95 of each.
 
 Issue 10 asks for p95 under 50 ms on both databases. Exits 0 either way unless a query
@@ -167,7 +168,8 @@ def seed(database_url: str, count: int) -> dict[str, str]:
                 connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     finally:
         engine.dispose()
-    return {"shan": "shan", "sxx": "sxx", **queries, "phone": phone}
+    # `z` and `zhang`: common prefixes (20 % and 7 % of the alumni), read a rank at a time.
+    return {"shan": "shan", "sxx": "sxx", **queries, "phone": phone, "z": "z", "zhang": "zhang"}
 
 
 # ---- measuring ------------------------------------------------------------------------------
@@ -203,6 +205,9 @@ def measure(backend: str, database_url: str, args: argparse.Namespace) -> dict:
     # with the same one.
     settings = {
         **BENCH_SETTINGS,
+        # Not the yearly report's scan: 5 s after the start it would draw last year's report
+        # of 100,000 alumni (seconds of CPU in the registry's process) amid the searches.
+        "REGISTRY_REPORT_SCAN_SECONDS": "86400",
         "CALLER_KEY": CALLER_KEY,
         crypto.SETTING: config.secret(crypto.SETTING),
     }

@@ -47,8 +47,12 @@ class WorkerDatabase:
         return self._session
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """Commit on success, roll back on error; wake the outbox relay after a commit."""
+    def transaction(self, records_events: bool = True) -> Iterator[Session]:
+        """Commit on success, roll back on error; wake the outbox relay after a commit.
+
+        `records_events=False` for a read that records no event (a search): waking the
+        relay would make it poll the outbox for nothing after each call, in this process
+        (docs/PERFORMANCE.md, "Search at 100,000"); its own poll still runs."""
         session = self.session
         try:
             yield session
@@ -56,7 +60,8 @@ class WorkerDatabase:
         except BaseException:
             session.rollback()
             raise
-        self._on_commit()
+        if records_events:
+            self._on_commit()
 
     def claim(self, session: Session, event_id: str, handler: str) -> bool:
         """The inbox claim of `handler` on `event_id`, in `session`'s transaction."""

@@ -325,19 +325,13 @@ def _ranked_rows(session: Session, query: Select, params: dict[str, Any]) -> lis
     rows: list[Row] = []
     keyed = namekeys.key_hits(text)
     if keyed is not None and (position is None or position[0] < OTHER_RANK):
-        found = keyed.subquery()
-        best = (
-            select(found.c.seq, func.min(found.c.rank).label("rank"))
-            .group_by(found.c.seq)
-            .subquery()
-        )
-        ranked = query.add_columns(best.c.rank).join(best, best.c.seq == ALUMNI.c.seq)
-        if position is not None:
-            ranked = ranked.where(after([best.c.rank, ALUMNI.c.seq], position))
-        rows = list(session.execute(ranked.order_by(best.c.rank, ALUMNI.c.seq).limit(want)).all())
+        if namekeys.is_common(session, text):
+            rows = _tiered_rows(session, query, text, position, want)
+        else:
+            rows = _grouped_rows(session, query, keyed, position, want)
     rest = query.add_columns(literal(OTHER_RANK).label("rank"))
     if keyed is not None:
-        rest = rest.where(ALUMNI.c.seq.not_in(select(keyed.subquery().c.seq)))
+        rest = rest.where(ALUMNI.c.seq.not_in(namekeys.key_seqs(text)))
     branches = namekeys.other_hits(text, rest) if len(rows) < want else []
     others: dict[int, Row] = {}
     for branch, seq in branches:
@@ -348,6 +342,47 @@ def _ranked_rows(session: Session, query: Select, params: dict[str, Any]) -> lis
             others.setdefault(row.seq, row)
     seen = {row.seq for row in rows}
     rows += [others[s] for s in sorted(others) if s not in seen][: want - len(rows)]
+    return rows
+
+
+def _grouped_rows(
+    session: Session, query: Select, keyed: Select, position: tuple | None, want: int
+) -> list[Row]:
+    """The key tier at once: every alumnus the keys reach with its best rank, sorted. For
+    keys that reach few (namekeys.COMMON_KEYS)."""
+    found = keyed.subquery()
+    best = (
+        select(found.c.seq, func.min(found.c.rank).label("rank")).group_by(found.c.seq).subquery()
+    )
+    ranked = query.add_columns(best.c.rank).join(best, best.c.seq == ALUMNI.c.seq)
+    if position is not None:
+        ranked = ranked.where(after([best.c.rank, ALUMNI.c.seq], position))
+    return list(session.execute(ranked.order_by(best.c.rank, ALUMNI.c.seq).limit(want)).all())
+
+
+def _tiered_rows(
+    session: Session, query: Select, text: str, position: tuple | None, want: int
+) -> list[Row]:
+    """The key tier of a common query (`z`, `zhang`, `张`) a rank at a time, each read in
+    `seq` order and stopped at the page's end: the exact ranks (few) grouped, then each
+    prefix rank (namekeys.tier_members). The same rows, in the same (rank, seq) order, as
+    `_grouped_rows`."""
+    rows: list[Row] = []
+    exact = namekeys.key_hits(text, exact=True)
+    if exact is not None and (position is None or position[0] <= Rank.EXACT_INITIALS):
+        rows = _grouped_rows(session, query, exact, position, want)
+    for rank in (Rank.NAME_PREFIX, Rank.PINYIN_PREFIX, Rank.INITIALS_PREFIX):
+        if len(rows) >= want:
+            break
+        if position is not None and position[0] > rank:
+            continue
+        tier = query.add_columns(literal(int(rank)).label("rank"))
+        members = namekeys.tier_members(session, text, rank, tier)
+        if members is None:
+            continue
+        if position is not None and position[0] == rank:
+            members = members.where(ALUMNI.c.seq > position[1])
+        rows += session.execute(members.order_by(ALUMNI.c.seq).limit(want - len(rows))).all()
     return rows
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
     and_,
     case,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -67,6 +68,15 @@ CONTACT_LIKE = re.compile(r"[+\d][\d\s-]{5,}|\S+@\S+")
 """What may be a phone number or an e-mail address, looked up through the blind indexes."""
 MAX_GRAM_JOINS = 3
 """Grams of a part joined at most: three narrow enough, LIKE checks the rest."""
+# Aliases made once: each new alias costs more to build (its columns' proxies) than the
+# query it is in costs to run (docs/PERFORMANCE.md, "Search at 100,000").
+GRAM_JOINS = tuple(GRAMS.alias(f"gram_{n}") for n in range(MAX_GRAM_JOINS))
+HELD_KEYS, BETTER_KEYS = KEYS.alias("held_key"), KEYS.alias("better_key")
+NUMBERED = GRADUATIONS.alias("numbered")
+COMMON_KEYS = 1000
+"""Key rows from which a query's keys are common (`z`, `zhang`, `张`: thousands of alumni):
+its ranks are then read one at a time along the alumni's order, each stopped at the page's
+end (`key_tiers`), instead of every matching alumnus grouped and sorted (`key_hits`)."""
 
 
 # ---- writing ----------------------------------------------------------------------------
@@ -191,20 +201,114 @@ def _rank_of_key(query: SearchQuery) -> ColumnElement[int]:
     return case(*whens, else_=int(Rank.INITIALS_PREFIX))
 
 
-def key_hits(text: str) -> Select | None:
-    """(`seq`, `rank`) of the alumni whose name's keys the query reaches, an alumnus once per
-    matching key (the caller takes its best rank, `pinyin.Rank`: exact name first); None
-    when the query gives no key."""
-    query = parse_query(text)
+def _ranges(query: SearchQuery, keys: Any = KEYS) -> list[ColumnElement[bool]]:
     ranges = []
     for kind, prefix in query.prefixes():
         low, high = prefix_bounds(prefix)
-        ranges.append(and_(KEYS.c.kind == kind, KEYS.c.key >= low, KEYS.c.key < high))
+        ranges.append(and_(keys.c.kind == kind, keys.c.key >= low, keys.c.key < high))
+    return ranges
+
+
+def key_hits(text: str, exact: bool = False) -> Select | None:
+    """(`seq`, `rank`) of the alumni whose name's keys the query reaches, an alumnus once per
+    matching key (the caller takes its best rank, `pinyin.Rank`: exact name first); None
+    when the query gives no key. `exact`: only the exact ranks' keys (`Rank.EXACT_*`)."""
+    query = parse_query(text)
+    ranges = _ranges(query)
     if not ranges or query.kind == QueryKind.DIGITS:
         return None
+    if exact:
+        ranges = [c for rank, c in key_tiers(text) if rank <= Rank.EXACT_INITIALS]
+        if not ranges:
+            return None
     return select(KEYS.c.alumnus_seq.label("seq"), _rank_of_key(query).label("rank")).where(
         or_(*ranges)
     )
+
+
+def key_seqs(text: str) -> Select:
+    """The `seq`s the query's keys reach (an alumnus once per key), for a query with keys."""
+    return select(KEYS.c.alumnus_seq).where(or_(*_ranges(parse_query(text))))
+
+
+def is_common(session: Session | Connection, text: str) -> bool:
+    """Whether the query's keys reach COMMON_KEYS rows or more (`z`, `zhang`, `张`): counted
+    along the key index, stopped at COMMON_KEYS."""
+    query = parse_query(text)
+    ranges = _ranges(query)
+    if not ranges or query.kind == QueryKind.DIGITS:
+        return False
+    return _at_least(session, select(KEYS.c.id).where(or_(*ranges)), COMMON_KEYS)
+
+
+def _at_least(session: Session | Connection, rows: Select, count: int) -> bool:
+    counted = select(func.count()).select_from(rows.limit(count).subquery())
+    return session.execute(counted).scalar_one() >= count
+
+
+def key_tiers(text: str, keys: Any = KEYS) -> list[tuple[Rank, ColumnElement[bool]]]:
+    """(rank, condition on a key row of `keys`) for each `pinyin.Rank` the query's keys
+    reach, best first. An alumnus is at the first rank one of its keys meets: a prefix's
+    condition holds for the exact key too, so a rank's alumni are those meeting its
+    condition and none of the better ranks' (`tier_members`)."""
+    query = parse_query(text)
+    if query.kind == QueryKind.DIGITS:
+        return []
+    name = (query.name_prefix,) if query.name_prefix else ()
+    tiers: list[tuple[Rank, ColumnElement[bool]]] = []
+    for rank, kind, keys_ in (
+        (Rank.EXACT_NAME, "name", name),
+        (Rank.EXACT_PINYIN, "pinyin", query.pinyin_prefixes),
+        (Rank.EXACT_INITIALS, "initials", query.initials_prefixes),
+    ):
+        if keys_:
+            tiers.append((rank, and_(keys.c.kind == kind, keys.c.key.in_(keys_))))
+    for rank, kind, prefixes in (
+        (Rank.NAME_PREFIX, "name", name),
+        (Rank.PINYIN_PREFIX, "pinyin", query.pinyin_prefixes),
+        (Rank.INITIALS_PREFIX, "initials", query.initials_prefixes),
+    ):
+        if prefixes:
+            bounds = [prefix_bounds(p) for p in prefixes]
+            tiers.append(
+                (
+                    rank,
+                    and_(
+                        keys.c.kind == kind,
+                        or_(*(and_(keys.c.key >= lo, keys.c.key < hi) for lo, hi in bounds)),
+                    ),
+                )
+            )
+    return tiers
+
+
+def tier_members(
+    session: Session | Connection, text: str, rank: Rank, query: Select
+) -> Select | None:
+    """`query` (a select from `alumni`) narrowed to the alumni at prefix rank `rank` for
+    `text` (docs/stewardship.md, "Search as built"), to be read in `seq` order with a LIMIT;
+    None when the query has no such rank.
+
+    A common rank (COMMON_KEYS of its keys or more: `z`'s pinyin prefix, 20 % of the
+    alumni) is read along the alumni's own order, each probed for a key of the rank and
+    none of a better one: a page costs about its size over the rank's share of the
+    registry (0.2 ms for `zhang` at 100,000). A rarer one is looked up through the key
+    index first and sorted. (Counted on the rank's keys alone: counting past the better
+    ranks probes each key, 3 ms for 1,000. So a rank with many keys but few alumni of its
+    own, `z`'s initials after its pinyin, walks the whole registry: about 65 ms on SQLite
+    at 100,000, on the page after the last of the rank before.)"""
+    held, better = HELD_KEYS, BETTER_KEYS
+    mine = dict(key_tiers(text, held)).get(rank)
+    if mine is None:
+        return None
+    betters = [c for r, c in key_tiers(text, better) if r < rank]
+    if _at_least(session, select(held.c.id).where(mine), COMMON_KEYS):
+        query = query.where(exists().where(held.c.alumnus_seq == ALUMNI.c.seq, mine))
+    else:
+        query = query.where(ALUMNI.c.seq.in_(select(held.c.alumnus_seq).where(mine)))
+    if betters:
+        query = query.where(~exists().where(better.c.alumnus_seq == ALUMNI.c.seq, or_(*betters)))
+    return query
 
 
 def other_hits(text: str, query: Select) -> list[tuple[Select, ColumnElement[int]]]:
@@ -219,7 +323,7 @@ def other_hits(text: str, query: Select) -> list[tuple[Select, ColumnElement[int
     branches: list[tuple[Select, ColumnElement[int]]] = []
     kind = parse_query(text).kind
     if kind == QueryKind.DIGITS:
-        numbered = GRADUATIONS.alias()
+        numbered = NUMBERED
         branches.append(
             (
                 query.join(numbered, numbered.c.alumnus_seq == ALUMNI.c.seq).where(
@@ -236,8 +340,7 @@ def other_hits(text: str, query: Select) -> list[tuple[Select, ColumnElement[int
         # Each gram a join on (field, gram, alumnus_seq): the first drives, in seq order; the
         # others are probes. LIKE says the characters are there in this order.
         branch, driving = query, None
-        for gram in grams[:MAX_GRAM_JOINS]:
-            held = GRAMS.alias()
+        for held, gram in zip(GRAM_JOINS, grams[:MAX_GRAM_JOINS], strict=False):
             branch = branch.join(
                 held,
                 and_(

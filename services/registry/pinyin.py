@@ -355,12 +355,16 @@ class SearchQuery:
         )
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_query(text: str) -> SearchQuery:
     """What a query means: `张伟` (a name), `zhangw` (pinyin), `zw` (initials), `张w` (mixed).
 
     A Latin query that reads as pinyin is looked up as a full-pinyin prefix and, when no
     longer than a name's initials can be, as initials too (`shan` may be 单 or
     孙海安娜); one that cannot be pinyin (`sxx`) only as initials.
+
+    Cached: a search parses its query in each of its tiers, and the answer (frozen) depends
+    on the text alone.
     """
     cleaned = clean_name(text).lower().replace("ü", "v")
     if not cleaned:

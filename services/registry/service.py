@@ -545,7 +545,8 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
     @rpc(caller=True)
     def search_alumni(self, params: dict[str, Any], purpose: str = "", *, caller: Caller) -> dict:
         query = load_or_raise(contract.AlumnusSearch, params)
-        with self.db.transaction() as session:
+        # A search records no event (a service's whole records are logged, not published).
+        with self.db.transaction(records_events=False) as session:
             return rights.read_alumni(session, query, caller, purpose)
 
     @rpc(caller=True)

@@ -20,7 +20,7 @@ from services.common.errors import (
     ValidationFailed,
 )
 from services.common.paging import encode_cursor
-from services.registry import domain, passwords, sessions
+from services.registry import domain, namekeys, passwords, sessions
 from services.registry.models import (
     Account,
     Alumnus,
@@ -464,6 +464,36 @@ def test_search_ranks_the_exact_name_first_and_pages_in_that_order(session, depa
     # Paging one at a time keeps the ranked order and lists each once.
     for q in ("张伟", "zhangwei", "zw", "zhang"):
         assert ranked(session, q, limit=1) == ranked(session, q), q
+
+
+@both_backends
+@pytest.mark.parametrize("common_keys", [1, 3])
+def test_a_common_prefix_read_rank_by_rank_lists_what_the_grouped_search_does(
+    session, departments, monkeypatch, common_keys
+):
+    """A query whose keys reach namekeys.COMMON_KEYS rows is read a rank at a time (each
+    rank along the alumni's order, or through the key index when rarer): the same names, in
+    the same (rank, seq) order, on every page size, as the grouped search."""
+    for name, employer in [
+        ("李张伟", None),
+        ("赵六", "张伟科技有限公司"),
+        ("张伟明", None),
+        ("张伟", None),
+        ("章伟", None),
+        ("单雄信", None),  # 单: shan, dan, chan
+        ("张", None),
+        ("周文", "中文张伟"),
+        ("詹王", None),
+        ("张小伟", None),
+    ]:
+        register(session, departments["CS"], name=name, employer=employer)
+    queries = ("张伟", "张", "zhangwei", "zw", "zhang", "z", "zh", "s", "d", "zhangx", "张w")
+    grouped = {q: [ranked(session, q, limit) for limit in (1, 2, 50)] for q in queries}
+    monkeypatch.setattr(namekeys, "COMMON_KEYS", common_keys)
+    for q in queries:
+        assert [ranked(session, q, limit) for limit in (1, 2, 50)] == grouped[q], q
+    # 张 by its exact initials, then the pinyin prefix in the order of registration.
+    assert grouped["z"][2][:3] == ["张", "赵六", "张伟明"]
 
 
 @both_backends
