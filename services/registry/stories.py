@@ -405,4 +405,3 @@ def forget(session: Session, alumnus_id: str, at: datetime) -> None:
         story.note = ERASED_NOTE
     session.execute(delete(StoryAlumnus).where(StoryAlumnus.alumnus_id == str(alumnus_id)))
     session.execute(delete(AlumniNews).where(AlumniNews.alumnus_id == str(alumnus_id)))
-
