@@ -136,9 +136,30 @@ def _copy_value(value: Any) -> str:
 
 
 def copy_text(rows: Sequence[tuple[Any, ...]]) -> str:
-    """`rows` as the body of `COPY … FROM STDIN` (text format): tab-separated, one a line."""
-    value = _copy_value
-    return "".join("\t".join([value(v) for v in row]) + "\n" for row in rows)
+    """`rows` as the body of `COPY … FROM STDIN` (text format): tab-separated, one a line.
+
+    Column by column, to spend as little as possible per value (~13 million values at
+    100,000 registrar rows): a column of text is escaped only if some value needs it
+    (ciphertexts, ids and most names never do), and a repeated value (the batch's
+    timestamp, actor, job) is formatted once."""
+    if not rows:
+        return ""
+    columns = []
+    for column in zip(*rows, strict=True):
+        kinds = {type(v) for v in column}
+        if kinds <= {str, type(None)}:
+            joined = "".join([v for v in column if v is not None])
+            if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+                column = [v.translate(_COPY_ESCAPES) if v is not None else v for v in column]
+            columns.append(["\\N" if v is None else v for v in column])
+            continue
+        formatted, last, last_text = [], _UNSET, ""
+        for v in column:
+            if v is not last:
+                last, last_text = v, _copy_value(v)
+            formatted.append(last_text)
+        columns.append(formatted)
+    return "".join(["\t".join(row) + "\n" for row in zip(*columns, strict=True)])
 
 
 def update_many(
