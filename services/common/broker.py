@@ -179,7 +179,9 @@ class ConfirmingPublisher:
                 self._next_tag += 1
                 producer.publish(payload, serializer="json", delivery_mode=PERSISTENT, **properties)
             deadline = time.monotonic() + CONFIRM_TIMEOUT_SECONDS
-            while self._unconfirmed and not self._nacked:
+            # Every answer is awaited, a nack's too: the broker may refuse a later message
+            # before it confirms earlier ones, and those earlier ones are published.
+            while self._unconfirmed:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError("the broker did not confirm the messages in time")
