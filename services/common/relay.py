@@ -27,7 +27,7 @@ from eventlet.queue import Empty, LightQueue
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
-from services.common.adapters.publisher import EventPublisher
+from services.common.adapters.publisher import EventPublisher, PartlyPublished
 from services.common.broker import BROKER_ERRORS, BrokerLink, reconnect_delays
 from services.common.columns import utcnow
 from services.common.outbox import OutboxMessageMixin
@@ -148,12 +148,18 @@ class OutboxRelay:
                 # A SQLite read snapshot cannot be upgraded to a write once another
                 # connection has committed, so end it before the (slow) publishing.
                 session.commit()
-            sent: list[int] = []
+            # The batch goes out at once and the broker's confirms are waited for once
+            # (services/common/broker.py `ConfirmingPublisher.publish_many`); a row is
+            # marked sent only once the broker has confirmed it and every row before it.
+            confirmed = 0
             try:
-                for row in rows:
-                    self.publisher.publish(json.loads(row.payload))
-                    sent.append(row.id)
+                self.publisher.publish_many([json.loads(row.payload) for row in rows])
+                confirmed = len(rows)
+            except PartlyPublished as failure:
+                confirmed = failure.confirmed
+                raise failure.error from None
             finally:
+                sent = [row.id for row in rows[:confirmed]]
                 # One UPDATE for the rows published, not one per row (docs/PERFORMANCE.md).
                 if sent:
                     session.execute(

@@ -152,3 +152,39 @@ def test_encrypt_many_seals_as_encrypt_does_with_a_nonce_each():
     assert [keyring.decrypt(s, "alumni.phone") for s in sealed] == values
     with pytest.raises(crypto.DecryptionError):
         keyring.decrypt(sealed[0], "alumni.email")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+def test_bulk_insert_stores_awkward_values_as_the_orm_would(registry_session_factory):
+    """COPY's text format on PostgreSQL: backslashes, tabs, line breaks, `\\N` as text, no
+    value at all, dates and JSON come back as they went in."""
+    from services.registry import bulk
+
+    awkward = ["a\\b", "tab\there", "line\nbreak\r\n", "\\N", "", "名字 🎓"]
+    with registry_session_factory() as session:
+        bulk.insert_many(
+            session,
+            Alumnus.__table__,
+            [
+                {
+                    "id": f"00000000-0000-0000-0000-00000000000{n}",
+                    "name": value,
+                    "employer": value,
+                    "phone": value or None,
+                    "city": None,
+                    "tags": [value, "x"],
+                }
+                for n, value in enumerate(awkward)
+            ],
+        )
+        session.commit()
+    with registry_session_factory() as session:
+        stored = session.scalars(select(Alumnus).order_by(Alumnus.id)).all()
+        assert [a.name for a in stored] == awkward
+        assert [a.employer for a in stored] == awkward
+        assert [a.phone for a in stored] == [v or None for v in awkward]
+        assert [a.city for a in stored] == [None] * len(awkward)
+        assert [a.tags for a in stored] == [[v, "x"] for v in awkward]
+        assert all(a.created_at is not None for a in stored)
+        raw = session.execute(text("SELECT phone FROM alumni WHERE phone IS NOT NULL")).scalars()
+        assert all(value.startswith(crypto.FORMAT) for value in raw), "encrypted at rest"

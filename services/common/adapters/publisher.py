@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 
+class PartlyPublished(Exception):
+    """A batch failed after the broker had confirmed its first `confirmed` events; `error`
+    is the failure (a lost connection, a refusal, no confirm in time)."""
+
+    def __init__(self, confirmed: int, error: BaseException) -> None:
+        super().__init__(f"{confirmed} confirmed, then {type(error).__name__}: {error}")
+        self.confirmed = confirmed
+        self.error = error
+
+
 class EventPublisher(Protocol):
-    """Publishes one enveloped event of `source`; returns only once the broker has it."""
+    """Publishes enveloped events of `source`; returns only once the broker has them."""
 
     def publish(self, event: dict[str, Any]) -> None: ...
+
+    def publish_many(self, events: Sequence[dict[str, Any]]) -> None:
+        """Publish `events` in order; returns once the broker has them all. A failure is
+        raised as `PartlyPublished`, with how many of the first events the broker has."""
 
     def close(self) -> None:
         """Let go of the connection, if any (the relay is stopping)."""
@@ -36,14 +51,19 @@ class BrokerPublisher:
         self._publisher = ConfirmingPublisher(amqp_uri, declare=[self.exchange])
 
     def publish(self, event: dict[str, Any]) -> None:
-        self._publisher.publish(
-            event,
-            exchange=self.exchange,
-            routing_key=event["event_type"],
-            message_id=event["event_id"],
-            type=event["event_type"],
-            user_id=self.user_id,
-        )
+        self._publisher.publish(event, **self._properties(event))
+
+    def publish_many(self, events: Sequence[dict[str, Any]]) -> None:
+        self._publisher.publish_many([(event, self._properties(event)) for event in events])
+
+    def _properties(self, event: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "exchange": self.exchange,
+            "routing_key": event["event_type"],
+            "message_id": event["event_id"],
+            "type": event["event_type"],
+            "user_id": self.user_id,
+        }
 
     def close(self) -> None:
         self._publisher.close()
@@ -64,6 +84,13 @@ class InMemoryPublisher:
         if self.fail_on_call is not None and self.calls == self.fail_on_call:
             raise ConnectionError("broker went away")
         self.published.append(event)
+
+    def publish_many(self, events: Sequence[dict[str, Any]]) -> None:
+        for number, event in enumerate(events):
+            try:
+                self.publish(event)
+            except Exception as error:
+                raise PartlyPublished(number, error) from error
 
     def close(self) -> None:
         self.closed = True

@@ -1,0 +1,166 @@
+"""The outbox relay's batches against the real broker: a batch is published at once and
+its confirms are waited for once (services/common/broker.py `ConfirmingPublisher`), and
+still a row is marked sent only once the broker has confirmed it and every row before it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from amqp.exceptions import MessageNacked
+from sqlalchemy import select
+
+from services.common import broker
+from services.common.adapters.publisher import BrokerPublisher, PartlyPublished
+from services.common.relay import BATCH_SIZE, OutboxRelay
+from services.registry.models import OutboxMessage
+from tests.integration.test_outbox_delivery import EXCHANGE, Subscriber
+from tests.support.registry_data import alumnus_snapshot
+
+
+def record(session_factory, count: int) -> list[str]:
+    with session_factory() as session:
+        ids = [
+            OutboxMessage.record(session, "alumnus_registered", alumnus_snapshot(name=f"校友{n}"))[
+                "event_id"
+            ]
+            for n in range(count)
+        ]
+        session.commit()
+    return ids
+
+
+def sent_flags(session_factory) -> list[bool]:
+    with session_factory() as session:
+        return [
+            sent is not None
+            for sent in session.scalars(select(OutboxMessage.sent_at).order_by(OutboxMessage.id))
+        ]
+
+
+@pytest.fixture
+def subscriber(rabbit_config):
+    subscriber = Subscriber(rabbit_config["AMQP_URI"])
+    yield subscriber
+    subscriber.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_batches_reach_the_broker_whole_and_in_order(
+    rabbit_config, registry_session_factory, subscriber
+):
+    queue = subscriber.bind("#")
+    written = record(registry_session_factory, BATCH_SIZE * 2 + 7)
+    relay = OutboxRelay(
+        registry_session_factory,
+        OutboxMessage,
+        BrokerPublisher(rabbit_config["AMQP_URI"], "registry"),
+    )
+    try:
+        assert [relay.flush(), relay.flush(), relay.flush(), relay.flush()] == [
+            BATCH_SIZE,
+            BATCH_SIZE,
+            7,
+            0,
+        ]
+    finally:
+        relay.publisher.close()
+
+    received = subscriber.wait_for(queue, len(written), 15)
+    assert [json.loads(body)["event_id"] for _, _, body in received] == written
+    assert all(sent_flags(registry_session_factory))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+def test_rows_the_broker_refuses_stay_unsent_and_go_later(
+    rabbit_config, registry_session_factory, subscriber
+):
+    """RabbitMQ nacks what a full `reject-publish` queue cannot take: the rows before stay
+    sent, the refused one and every row after it stay unsent, and go once it has room."""
+    queue = subscriber.bind("#")
+    full = subscriber.channel.queue_declare(
+        "", exclusive=True, arguments={"x-max-length": 2, "x-overflow": "reject-publish"}
+    ).method.queue
+    subscriber.channel.queue_bind(full, EXCHANGE, routing_key="#")
+    written = record(registry_session_factory, 5)
+    relay = OutboxRelay(
+        registry_session_factory,
+        OutboxMessage,
+        BrokerPublisher(rabbit_config["AMQP_URI"], "registry"),
+    )
+    try:
+        with pytest.raises(MessageNacked):
+            relay.flush()
+        assert sent_flags(registry_session_factory) == [True, True, False, False, False]
+
+        subscriber.channel.queue_purge(full)
+        subscriber.channel.queue_delete(full)
+        assert relay.flush() == 3
+    finally:
+        relay.publisher.close()
+    assert all(sent_flags(registry_session_factory))
+    received = [json.loads(b)["event_id"] for _, _, b in subscriber.wait_for(queue, 8, 5)]
+    # At least once: what the other queue took before the refusal may come again.
+    assert list(dict.fromkeys(received)) == written
+
+
+def test_a_connection_lost_while_waiting_counts_only_the_confirmed_first_messages(monkeypatch):
+    publisher = broker.ConfirmingPublisher("amqp://guest:guest@127.0.0.1:1/never-used")
+    published: list = []
+
+    class FakeProducer:
+        def publish(self, payload, **properties):
+            published.append(payload)
+
+    class FakeConnection:
+        def drain_events(self, timeout):
+            # The broker confirms the first two (one `multiple` ack) and the fourth, then
+            # the connection dies: the third was never confirmed.
+            publisher._on_ack(2, True)
+            publisher._on_ack(4, False)
+            raise ConnectionResetError(104, "reset")
+
+        def collect(self, socket_timeout):
+            pass
+
+    def connect():
+        publisher._connection = FakeConnection()
+        publisher._next_tag = 1
+        publisher._producer = FakeProducer()
+        return publisher._producer
+
+    monkeypatch.setattr(publisher, "_connect", connect)
+    with pytest.raises(PartlyPublished) as failure:
+        publisher.publish_many([({"n": n}, {}) for n in range(5)])
+    assert failure.value.confirmed == 2
+    assert isinstance(failure.value.error, ConnectionResetError)
+    assert len(published) == 5
+    assert publisher._connection is None, "the next batch starts on a fresh connection"
+
+
+def test_no_confirm_in_time_fails_the_batch(monkeypatch):
+    monkeypatch.setattr(broker, "CONFIRM_TIMEOUT_SECONDS", 0.05)
+    publisher = broker.ConfirmingPublisher("amqp://guest:guest@127.0.0.1:1/never-used")
+
+    class Silent:
+        def publish(self, payload, **properties):
+            pass
+
+        def drain_events(self, timeout):
+            raise TimeoutError("timed out")
+
+        def collect(self, socket_timeout):
+            pass
+
+    def connect():
+        publisher._connection = Silent()
+        publisher._next_tag = 1
+        publisher._producer = Silent()
+        return publisher._producer
+
+    monkeypatch.setattr(publisher, "_connect", connect)
+    with pytest.raises(PartlyPublished) as failure:
+        publisher.publish_many([({"n": 1}, {})])
+    assert failure.value.confirmed == 0
+    assert isinstance(failure.value.error, broker.BROKER_ERRORS)
