@@ -44,9 +44,9 @@ BENCH_SETTINGS = {
 """What the benchmarks start the platform's processes with (services/localsystem.py)."""
 
 
-def admin_token(base_url: str) -> str:
-    """An access token of the bench's admin account, from the gateway."""
-    username, password = BENCH_ADMIN
+def admin_token(base_url: str, credentials: tuple[str, str] = BENCH_ADMIN) -> str:
+    """An access token of an admin account (the bench's by default), from the gateway."""
+    username, password = credentials
     response = requests.post(
         f"{base_url}/api/v1/auth/token",
         json={"username": username, "password": password},

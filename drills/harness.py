@@ -27,7 +27,7 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.common import BenchVhost
+from bench.common import BenchVhost, admin_token
 from services.common import catalogue
 from services.common.db import make_engine
 from services.localsystem import LocalSystem
@@ -160,14 +160,8 @@ def platform(
 
 
 def token(base_url: str) -> str:
-    username, password = DRILL_ADMIN
-    response = requests.post(
-        f"{base_url}/api/v1/auth/token",
-        json={"username": username, "password": password},
-        timeout=30,
-    )
-    response.raise_for_status()
-    return response.json()["access_token"]
+    """An access token of the drills' admin account."""
+    return admin_token(base_url, DRILL_ADMIN)
 
 
 def send_until_answered(
