@@ -9,18 +9,15 @@ Finally Ctrl-C stops the lot cleanly.
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-import pika
 import pytest
 import requests
 
+from drills.harness import Subscriber
 from services.common import catalogue
 from tests.conftest import DatabaseFactory
 from tests.support.processes import SystemUnderTest
@@ -33,7 +30,6 @@ BACK_WITHIN_SECONDS = 10.0
 DELIVERY_WITHIN_SECONDS = 15.0
 # The gateway's deadline (RPC_TIMEOUT in SystemUnderTest) and what an answer may add to it.
 DEADLINE_MARGIN_SECONDS = 3.0
-SUBSCRIBER_QUEUE = "campus-crm.alumnus_registered"
 
 
 @dataclass
@@ -90,43 +86,6 @@ class Writers:
             self.answers.append(answer)
 
 
-class Subscriber:
-    """A campus system's durable queue, bound before the load, read after the drill."""
-
-    def __init__(self, amqp_uri: str) -> None:
-        self.parameters = pika.URLParameters(amqp_uri)
-        with self.channel() as channel:
-            channel.exchange_declare(
-                "registry.events", exchange_type="topic", durable=True, auto_delete=False
-            )
-            channel.queue_declare(SUBSCRIBER_QUEUE, durable=True)
-            channel.queue_bind(SUBSCRIBER_QUEUE, "registry.events", "alumnus_registered")
-        self.events: list[dict] = []
-
-    @contextmanager
-    def channel(self) -> Iterator:
-        connection = pika.BlockingConnection(self.parameters)
-        try:
-            yield connection.channel()
-        finally:
-            connection.close()
-
-    def drain(self) -> None:
-        with self.channel() as channel:
-            while True:
-                method, _properties, body = channel.basic_get(SUBSCRIBER_QUEUE, auto_ack=True)
-                if method is None:
-                    return
-                self.events.append(json.loads(body))
-
-    def event_ids_by_alumnus(self) -> dict[str, set[str]]:
-        """What a subscriber that deduplicates by `event_id` has seen, per alumnus."""
-        seen: dict[str, set[str]] = {}
-        for event in self.events:
-            seen.setdefault(event["data"]["id"], set()).add(event["event_id"])
-        return seen
-
-
 @pytest.fixture
 def platform(outage_broker, tmp_path_factory):
     """The whole platform under its supervisor, on SQLite as `make run` keeps it."""
@@ -170,7 +129,7 @@ def poll_ready(system: SystemUnderTest, until: float) -> list[tuple[float, int |
 def test_the_platform_rides_out_a_broker_outage_under_write_load(platform, outage_broker):
     system, supervisor = platform
     department = system.admin().post("/api/v1/departments", json=department_body()).json()["id"]
-    subscriber = Subscriber(system.amqp_uri)
+    subscriber = Subscriber(system.amqp_uri, "registry", "alumnus_registered")
 
     with Writers(system, department) as writers:
         time.sleep(WARM_UP_SECONDS)
@@ -214,13 +173,7 @@ def test_the_platform_rides_out_a_broker_outage_under_write_load(platform, outag
 
     # Every alumnus answered 201 reached the subscriber, once after deduplication.
     registered = {a.alumnus_id for a in answers if a.status == 201}
-    deadline = time.monotonic() + DELIVERY_WITHIN_SECONDS
-    while True:
-        subscriber.drain()
-        seen = subscriber.event_ids_by_alumnus()
-        if registered <= seen.keys() or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+    seen = subscriber.wait_for(registered, lambda data: data["id"], DELIVERY_WITHIN_SECONDS)
     missing = registered - seen.keys()
     assert not missing, f"{len(missing)} of {len(registered)} never delivered\n{context}"
     assert all(len(seen[alumnus]) == 1 for alumnus in registered), "one event per alumnus"
