@@ -54,22 +54,25 @@ def new_department(office) -> dict[str, Any]:
     return response.json()
 
 
-def liaison_of(system, office, department_id: str):
-    """A new liaison of the department, logged in; its `username` on the client."""
-    username = unique("liaison")
-    response = office.post(
-        "/api/v1/accounts",
-        json={
-            "username": username,
-            "password": STAFF_PASSWORD,
-            "role": "liaison",
-            "department_id": department_id,
-        },
-    )
+def staff_account(system, office, role: str, **scope: str):
+    """A login of `role` (its scope: department_id, chapter_id, messenger_id) made by the
+    office with the one account route, logged in; its `username` on the client."""
+    username = unique(role.split("_")[0])
+    body = {"username": username, "password": STAFF_PASSWORD, "role": role, **scope}
+    response = office.post("/api/v1/accounts", json=body)
     assert response.status_code == 201, response.text
+    made = response.json()
+    assert made["role"] == role
+    for field, value in scope.items():
+        assert made[field] == value
     client = system.client().login(username, STAFF_PASSWORD)
     client.username = username
     return client
+
+
+def liaison_of(system, office, department_id: str):
+    """A new liaison of the department, logged in; its `username` on the client."""
+    return staff_account(system, office, "liaison", department_id=department_id)
 
 
 def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict:

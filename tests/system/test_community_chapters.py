@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from tests.system import helpers
 from tests.system.helpers import (
     alumnus_body,
     assert_error,
-    department_body,
     event_body,
     graduation,
     school_today,
@@ -37,7 +37,7 @@ def ok(response) -> Any:
 
 
 def new_department(office) -> str:
-    return created(office.post("/api/v1/departments", json=department_body()))["id"]
+    return helpers.new_department(office)["id"]
 
 
 def new_alumnus(office, department_id: str, **overrides: Any) -> dict[str, Any]:
@@ -56,13 +56,7 @@ def regional(city: str = "苏州", **overrides: Any) -> dict[str, Any]:
 
 def account(system, office, role: str, **scope: str):
     """A login of `role` the office makes with the one account route, and its client."""
-    username = unique(role.split("_")[0])
-    body = {"username": username, "password": PASSWORD, "role": role, **scope}
-    made = created(office.post("/api/v1/accounts", json=body))
-    assert made["role"] == role
-    for field, value in scope.items():
-        assert made[field] == value
-    return system.client().login(username, PASSWORD)
+    return helpers.staff_account(system, office, role, **scope)
 
 
 # ---- chapters ---------------------------------------------------------------------------------

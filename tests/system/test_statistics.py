@@ -15,9 +15,9 @@ import requests
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from tests.system import helpers
 from tests.system.helpers import alumnus_body, assert_error, department_body, graduation, unique
 
-PASSWORD = "statistics-pass-1"
 PHONE = "13912345678"
 LAST_YEAR = datetime.now(UTC).year - 1
 
@@ -33,7 +33,7 @@ def ok(response: requests.Response, status: int = 200) -> Any:
 
 
 def new_department(office) -> str:
-    return ok(office.post("/api/v1/departments", json=department_body()), 201)["id"]
+    return helpers.new_department(office)["id"]
 
 
 def new_alumnus(office, department_id: str, **fields: Any) -> dict[str, Any]:
@@ -41,12 +41,8 @@ def new_alumnus(office, department_id: str, **fields: Any) -> dict[str, Any]:
 
 
 def account(system, office, role: str, department_id: str | None = None):
-    username = unique(role)
-    body = {"username": username, "password": PASSWORD, "role": role}
-    if department_id:
-        body["department_id"] = department_id
-    ok(office.post("/api/v1/accounts", json=body), 201)
-    return system.client().login(username, PASSWORD)
+    scope = {"department_id": department_id} if department_id else {}
+    return helpers.staff_account(system, office, role, **scope)
 
 
 # ---- counts ------------------------------------------------------------------------------
