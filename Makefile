@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install run up test lint bench drill demo clean deploy-files
+.PHONY: install run up test lint bench drill demo clean deploy-files portal
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -16,6 +16,7 @@ install: $(PY)
 # are made through it), then every process of the catalogue, supervised (services/run.py).
 run: $(PY)
 	scripts/ensure-rabbitmq.sh
+	scripts/build-portal.sh
 	$(PY) -m services.run
 
 up:
@@ -47,6 +48,10 @@ drill: $(PY)
 # Regenerate the deploy files that list services (compose, database init) from the catalogue.
 deploy-files: $(PY)
 	$(PY) -m services.deployfiles
+
+# The portal's assets (web/ → web/dist), built when missing or older than their sources.
+portal:
+	scripts/build-portal.sh
 
 demo: $(PY)
 	$(PY) -m services.registry.demo

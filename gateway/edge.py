@@ -12,9 +12,10 @@ gateway entrypoint) wraps that:
   and a browser on another origin cannot read an answer);
 - every answer says `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`,
   `Referrer-Policy: no-referrer`, a Content-Security-Policy (the docs page's allows its
-  own scripts and styles only, the unsubscribe page its inline style and its form, every
-  other answer nothing at all), and `Cache-Control: no-store` unless it set its own (the
-  docs' static files): answers carry personal data and tokens, which no browser or proxy
+  own scripts and styles only, the portal's pages their bundled scripts, the unsubscribe
+  page its inline style and its form, every other answer nothing at all), and
+  `Cache-Control: no-store` unless it set its own (the docs' static files, the portal's
+  pages and assets): answers carry personal data and tokens, which no browser or proxy
   cache may keep.
 
 The rate limits are token buckets in this process: each gateway instance counts alone,
@@ -50,6 +51,16 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+# The portal's pages (gateway/portal.py): their own bundled scripts only; inline style
+# attributes (Element Plus and Vant position popups with them); images and the camera's
+# frames as blob: and data: (the QR ticket, the check-in scanner); calls to the API only.
+PORTAL_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "media-src 'self' blob:; worker-src 'self' blob:; frame-src 'self' blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+PORTAL_PAGES = ("/", "/console/")
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key"
 CORS_EXPOSED_HEADERS = "Retry-After, Location"
@@ -222,6 +233,8 @@ def harden(response: Response, path: str, allowed_origin: str | None) -> None:
     headers["Referrer-Policy"] = "no-referrer"
     if path == DOCS_PATH:
         headers["Content-Security-Policy"] = DOCS_CSP
+    elif path in PORTAL_PAGES and response.mimetype == "text/html":
+        headers["Content-Security-Policy"] = PORTAL_CSP
     elif response.mimetype == "text/html":
         headers["Content-Security-Policy"] = PAGE_CSP
     else:

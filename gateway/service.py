@@ -20,6 +20,7 @@ from nameko.dependency_providers import Config
 
 from gateway.routes import auth as auth_routes
 from gateway.routes import operations as operations_routes
+from gateway.routes import portal as portal_routes
 from gateway.routes import rights as rights_routes
 from services.common import catalogue
 from services.common.rpc import TimedRpcProxy
@@ -52,6 +53,7 @@ GatewayService = type(
         operations_routes.OperationsRoutes,
         auth_routes.AuthRoutes,
         rights_routes.RightsRoutes,
+        portal_routes.PortalRoutes,
         *service_route_mixins(),
     ),
     {
