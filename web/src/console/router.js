@@ -1,11 +1,7 @@
 import { createRouter, createWebHashHistory } from "vue-router";
 import { signedIn } from "@shared/api.js";
 
-// Each page: its path, its title (the menu's text) and the roles that see it in the menu
-// (the gateway decides what they may do; the menu only hides what would answer 403).
-export const pages = [
-  { path: "/", name: "home", title: "概览", component: () => import("./pages/Home.vue"), roles: null },
-];
+import { pages } from "./menu/index.js";
 
 const routes = [
   { path: "/login", name: "login", component: () => import("./pages/Login.vue"), meta: { title: "登录", public: true } },

@@ -1,0 +1,8 @@
+// The console's pages, one list per area (each area's file lists its own): path, menu
+// title, the roles that see it in the menu (null: every staff role), and the component.
+// The gateway decides what a role may do; the menu only hides what would answer 403.
+import { homePages } from "./home.js";
+import { operationsPages } from "./operations.js";
+import { stewardshipPages } from "./stewardship.js";
+
+export const pages = [...homePages, ...operationsPages, ...stewardshipPages];

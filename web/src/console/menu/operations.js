@@ -1,0 +1,2 @@
+// Alumni, events, receptions, plans, suggestions, money, newsletters, accounts.
+export const operationsPages = [];
