@@ -22,8 +22,12 @@ run: $(PY)
 up:
 	docker compose -f deploy/docker-compose.yml up --build
 
+# The browser tests (tests/browser) run in a pytest process of their own, without eventlet
+# (docs/portal.md); they need the portal built.
 test: $(PY)
+	scripts/build-portal.sh
 	$(PY) -m pytest
+	$(PY) -m pytest tests/browser
 
 lint: $(PY)
 	$(VENV)/bin/ruff check .
