@@ -55,9 +55,7 @@ AXE_SCRIPT = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS_DIR = (
     Path(os.environ.get("TEST_ARTIFACTS_DIR", ROOT / "var" / "test-artifacts")) / "screenshots"
 )
-TEST_POSTGRES_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
+TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # A phone as most alumni hold it, inside WeChat's browser.
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -79,7 +77,7 @@ def chromium_path() -> str:
     for candidate in (os.environ.get("CHROMIUM_PATH"), "chromium", "chromium-browser"):
         if candidate and (found := shutil.which(candidate)):
             return found
-    pytest.fail("Chromium is needed for the browser tests: install Debian's chromium (.ci/run does)")
+    pytest.fail("The browser tests need Chromium: install Debian's chromium (.ci/run does)")
 
 
 class PostgresDatabases:
@@ -128,7 +126,9 @@ def portal(portal_built, request, rabbit_manager, tmp_path_factory) -> Iterator[
     databases = PostgresDatabases()
     sut = SystemUnderTest(
         amqp_uri=f"{uri.scheme}://{uri.netloc}/{vhost}",
-        database_urls={entry.name: databases.new(entry.name) for entry in catalogue.with_database()},
+        database_urls={
+            entry.name: databases.new(entry.name) for entry in catalogue.with_database()
+        },
         var_dir=tmp_path_factory.mktemp("portal-var"),
     )
     try:
