@@ -2,6 +2,7 @@
 import { createApp } from "vue";
 import { Button, Cell, CellGroup, Field, Form, NavBar, Tabbar, TabbarItem, Toast, Dialog, Empty, Loading, Tag, List, PullRefresh } from "vant";
 import "vant/lib/index.css";
+import "@shared/theme.css";
 import App from "./App.vue";
 import router from "./router.js";
 import { onSessionExpired } from "@shared/api.js";
