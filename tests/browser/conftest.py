@@ -104,6 +104,14 @@ class PostgresDatabases:
             self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class PortalSystem(SystemUnderTest):
+    """The system under test, given longer to start: it starts once for the whole browser
+    session, and on a busy machine (CI, several runs at once) a minute is not always enough."""
+
+    def wait_ready(self, timeout: float = 240) -> None:
+        super().wait_ready(timeout)
+
+
 @pytest.fixture(scope="session")
 def portal_built() -> None:
     """web/dist as the sources say (scripts/build-portal.sh: a no-op when current)."""
@@ -114,7 +122,7 @@ def portal_built() -> None:
 
 
 @pytest.fixture(scope="session")
-def portal(portal_built, request, rabbit_manager, tmp_path_factory) -> Iterator[SystemUnderTest]:
+def portal(portal_built, request, rabbit_manager, tmp_path_factory) -> Iterator[PortalSystem]:
     """The whole platform on PostgreSQL and its own RabbitMQ vhost, serving the built portal
     at `portal.base_url`; `portal.admin()` is an API client logged in as the office's admin."""
     from services.common import catalogue
@@ -124,7 +132,7 @@ def portal(portal_built, request, rabbit_manager, tmp_path_factory) -> Iterator[
     rabbit_manager.create_vhost(vhost)
     rabbit_manager.set_vhost_permissions(vhost, uri.username, ".*", ".*", ".*")
     databases = PostgresDatabases()
-    sut = SystemUnderTest(
+    sut = PortalSystem(
         amqp_uri=f"{uri.scheme}://{uri.netloc}/{vhost}",
         database_urls={
             entry.name: databases.new(entry.name) for entry in catalogue.with_database()
