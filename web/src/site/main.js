@@ -1,6 +1,31 @@
-// The alumni site (/): phone first, mostly opened inside WeChat's browser.
+// The alumni site (/): phone first, mostly opened inside WeChat's browser. Vant components
+// are registered one by one (the build keeps only these); every page is its own chunk.
 import { createApp } from "vue";
-import { Button, Cell, CellGroup, Field, Form, NavBar, Tabbar, TabbarItem, Toast, Dialog, Empty, Loading, Tag, List, PullRefresh } from "vant";
+import {
+  Badge,
+  Button,
+  Cell,
+  CellGroup,
+  Dialog,
+  Empty,
+  Field,
+  Form,
+  Grid,
+  GridItem,
+  List,
+  Loading,
+  NavBar,
+  Progress,
+  PullRefresh,
+  Radio,
+  RadioGroup,
+  Stepper,
+  Switch,
+  Tabbar,
+  TabbarItem,
+  Tag,
+  Toast,
+} from "vant";
 import "vant/lib/index.css";
 import App from "./App.vue";
 import router from "./router.js";
@@ -11,8 +36,11 @@ onSessionExpired(() => {
   router.replace({ name: "login", query: { next } });
 });
 
-createApp(App)
-  .use(router)
-  .use(Button).use(Cell).use(CellGroup).use(Field).use(Form).use(NavBar).use(Tabbar).use(TabbarItem)
-  .use(Toast).use(Dialog).use(Empty).use(Loading).use(Tag).use(List).use(PullRefresh)
-  .mount("#app");
+const app = createApp(App).use(router);
+for (const component of [
+  Badge, Button, Cell, CellGroup, Dialog, Empty, Field, Form, Grid, GridItem, List, Loading, NavBar,
+  Progress, PullRefresh, Radio, RadioGroup, Stepper, Switch, Tabbar, TabbarItem, Tag, Toast,
+]) {
+  app.use(component);
+}
+app.mount("#app");
