@@ -19,7 +19,6 @@ import {
   PullRefresh,
   Radio,
   RadioGroup,
-  Stepper,
   Switch,
   Tabbar,
   TabbarItem,
@@ -39,7 +38,7 @@ onSessionExpired(() => {
 const app = createApp(App).use(router);
 for (const component of [
   Badge, Button, Cell, CellGroup, Dialog, Empty, Field, Form, Grid, GridItem, List, Loading, NavBar,
-  Progress, PullRefresh, Radio, RadioGroup, Stepper, Switch, Tabbar, TabbarItem, Tag, Toast,
+  Progress, PullRefresh, Radio, RadioGroup, Switch, Tabbar, TabbarItem, Tag, Toast,
 ]) {
   app.use(component);
 }
