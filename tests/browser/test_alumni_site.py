@@ -414,6 +414,7 @@ def test_every_site_page_passes_axe(phone: Page, portal, office, department):
         ("/#/me/gifts", "我的捐赠"),
         ("/#/me/profile", "我的资料"),
         ("/#/me/consent", "消息订阅"),
+        ("/#/me/vouches", "同学认证担保"),
         ("/#/give", "我要捐赠"),
     ]:
         phone.goto(path)

@@ -23,6 +23,7 @@ const routes = [
   { path: "/me/registrations", name: "registrations", component: page("Registrations"), meta: { title: "我的报名", ...signedInOnly } },
   { path: "/me/gifts", name: "gifts", component: page("Gifts"), meta: { title: "我的捐赠", ...signedInOnly } },
   { path: "/me/notifications", name: "notifications", component: page("Notifications"), meta: { title: "我的消息", ...signedInOnly } },
+  { path: "/me/vouches", name: "vouches", component: page("Vouches"), meta: { title: "同学认证担保", ...signedInOnly } },
   { path: "/me/consent", name: "consent", component: page("Consent"), meta: { title: "消息订阅", ...signedInOnly } },
   { path: "/suggestions", name: "suggestions", component: page("Suggestions"), meta: { title: "意见建议", ...signedInOnly } },
   { path: "/service-requests", name: "service-requests", component: page("ServiceRequests"), meta: { title: "服务申请", ...signedInOnly } },
