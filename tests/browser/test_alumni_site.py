@@ -421,3 +421,35 @@ def test_every_site_page_passes_axe(phone: Page, portal, office, department):
         expect(phone.get_by_role("heading", name=title)).to_be_visible()
         expect(phone.get_by_role("status").filter(has_text="加载中")).to_have_count(0)
         assert_accessible(phone, "site" + path.replace("/#", "").replace("/", "-"))
+
+
+def test_the_site_works_from_the_keyboard(phone: Page, portal, office, department):
+    _, username = office.alumnus_login(department["id"])
+    phone.goto("/#/login")
+    phone.get_by_label("用户名").focus()
+    phone.keyboard.type(username)
+    phone.keyboard.press("Tab")
+    phone.keyboard.type(PASSWORD)
+    phone.keyboard.press("Enter")
+    expect(phone.get_by_role("heading", name="校友之家")).to_be_visible()
+
+    # Vant's grid items, tab bar items, radios and switches answer Enter and Space.
+    phone.get_by_role("button", name=re.compile("校友通讯录")).focus()
+    phone.keyboard.press("Enter")
+    expect(phone.get_by_role("heading", name="校友通讯录")).to_be_visible()
+    phone.get_by_role("radio", name="再显示联系方式").focus()
+    phone.keyboard.press(" ")
+    expect(phone.get_by_text("已保存：再显示联系方式")).to_be_visible()
+    alumnus_client = portal.client().login(username, PASSWORD)
+    assert ok(alumnus_client.get("/api/v1/me/directory-privacy"))["level"] == "contacts"
+
+    phone.get_by_role("tab", name=re.compile("我的")).focus()
+    phone.keyboard.press("Enter")
+    expect(phone.get_by_role("heading", name="我的")).to_be_visible()
+    phone.get_by_role("button", name="消息订阅").focus()
+    phone.keyboard.press("Enter")
+    switch = phone.get_by_role("switch", name="学校动态与简报：短信")
+    was = switch.get_attribute("aria-checked") == "true"
+    switch.focus()
+    phone.keyboard.press(" ")
+    expect(switch).to_have_attribute("aria-checked", str(not was).lower())

@@ -29,6 +29,7 @@ import "vant/lib/index.css";
 import App from "./App.vue";
 import router from "./router.js";
 import { onSessionExpired } from "@shared/api.js";
+import { clickOnEnterAndSpace } from "./keyboard.js";
 
 onSessionExpired(() => {
   const next = router.currentRoute.value.fullPath;
@@ -42,4 +43,5 @@ for (const component of [
 ]) {
   app.use(component);
 }
+clickOnEnterAndSpace();
 app.mount("#app");
