@@ -271,7 +271,8 @@ class IdempotencyKey(Base):
 
     __tablename__ = "idempotency_keys"
 
-    scope: Mapped[str] = mapped_column(String(30), primary_key=True)
+    # The operation and, where it is about one record, that record's id ("refund:<gift id>").
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
     owner: Mapped[str] = mapped_column(String(36), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))

@@ -108,6 +108,20 @@ def test_gifts_are_announced_and_alumni_come_from_the_registrys_events(
         donations.record_gift(gift_body(fund["id"], donor=alumnus_donor(str(uuid.uuid4()))))
 
 
+def test_a_refund_sent_twice_with_one_key_is_made_once(
+    container_factory, donations_config, rpc_cluster
+):
+    start(container_factory, donations_config)
+    donations = rpc_cluster.donations
+    fund = donations.create_fund(fund_body())
+    gift = donations.record_gift(gift_body(fund["id"], 500_000))
+    body = {"amount_fen": 20_050, "reason": "部分退回"}
+    first = donations.refund_gift(gift["id"], body, "refund-key-1")
+    again = donations.refund_gift(gift["id"], body, "refund-key-1")
+    assert again == first
+    assert donations.get_fund(fund["id"])["balance_fen"] == 500_000 - 20_050
+
+
 def test_the_database_refuses_to_change_posted_money_records(
     container_factory, donations_config, rpc_cluster, donations_session_factory
 ):
