@@ -151,6 +151,11 @@ def portal(portal_built, request, rabbit_manager, tmp_path_factory) -> Iterator[
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    if green_process():
+        pytest.fail(
+            "eventlet has patched this process (something imported tests.conftest?): "
+            "Playwright would hang. Browser tests import only tests.browser and tests.support."
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path(),
