@@ -23,11 +23,12 @@ up:
 	docker compose -f deploy/docker-compose.yml up --build
 
 # The browser tests (tests/browser) run in a pytest process of their own, without eventlet
-# (docs/portal.md); they need the portal built.
+# (docs/portal.md); they need the portal built. Both runs always run, so that one report
+# shows every failure.
 test: $(PY)
 	scripts/build-portal.sh
-	$(PY) -m pytest
-	$(PY) -m pytest tests/browser
+	$(PY) -m pytest; main=$$?; $(PY) -m pytest tests/browser; browser=$$?; \
+	test $$main -eq 0 -a $$browser -eq 0
 
 lint: $(PY)
 	$(VENV)/bin/ruff check .

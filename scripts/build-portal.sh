@@ -33,7 +33,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
 fi
 
 newest_source() {
-    find index.html console src vite.config.js package-lock.json -type f -newer dist/index.html 2>/dev/null | head -1
+    find index.html console src public vite.config.js package.json package-lock.json -type f -newer dist/index.html 2>/dev/null | head -1
 }
 
 if [ "${PORTAL_FORCE_BUILD:-0}" = 1 ] || [ ! -f dist/index.html ] || [ ! -f dist/console/index.html ] || [ -n "$(newest_source)" ]; then

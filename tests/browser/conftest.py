@@ -22,6 +22,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -129,28 +130,34 @@ def portal(portal_built, request, rabbit_manager, tmp_path_factory) -> Iterator[
 
     uri = urlparse(request.config.getoption("RABBIT_AMQP_URI"))
     vhost = f"alumni_portal_{uuid.uuid4().hex[:10]}"
-    rabbit_manager.create_vhost(vhost)
-    rabbit_manager.set_vhost_permissions(vhost, uri.username, ".*", ".*", ".*")
-    databases = PostgresDatabases()
-    sut = PortalSystem(
-        amqp_uri=f"{uri.scheme}://{uri.netloc}/{vhost}",
-        database_urls={
-            entry.name: databases.new(entry.name) for entry in catalogue.with_database()
-        },
-        var_dir=tmp_path_factory.mktemp("portal-var"),
-    )
-    try:
+    # Every clean-up step runs even when one before it fails (latest first): nothing of the
+    # session is left on the shared broker and database server.
+    with ExitStack() as cleanup:
+        rabbit_manager.create_vhost(vhost)
+        cleanup.callback(rabbit_manager.delete_vhost, vhost)
+        rabbit_manager.set_vhost_permissions(vhost, uri.username, ".*", ".*", ".*")
+        databases = PostgresDatabases()
+        cleanup.callback(databases.drop_all)
+        sut = PortalSystem(
+            amqp_uri=f"{uri.scheme}://{uri.netloc}/{vhost}",
+            database_urls={
+                entry.name: databases.new(entry.name) for entry in catalogue.with_database()
+            },
+            var_dir=tmp_path_factory.mktemp("portal-var"),
+        )
+        cleanup.callback(sut.remove_broker_accounts)
+        cleanup.callback(sut.stop_all)
         sut.start_all()
         yield sut
-    finally:
-        sut.stop_all()
-        sut.remove_broker_accounts()
-        databases.drop_all()
-        rabbit_manager.delete_vhost(vhost)
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    if green_process():
+        pytest.fail(
+            "eventlet has patched this process (something imported tests.conftest?): "
+            "Playwright would hang. Browser tests import only tests.browser and tests.support."
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path(),

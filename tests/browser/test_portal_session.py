@@ -68,6 +68,37 @@ def test_an_expired_access_token_is_renewed_without_the_user_noticing(phone):
     assert renewed["refresh_token"] != tokens["refresh_token"]
 
 
+def test_two_tabs_renewing_at_once_share_one_refresh(phone):
+    """A refresh token works once and one presented twice ends the session: two tabs whose
+    access token expired together must not both present it."""
+    log_in_on_the_site(phone)
+    tokens = stored_session(phone)
+    store_session(phone, {**tokens, "access_token": expired(tokens["access_token"])})
+    refreshes: list[str] = []
+    phone.context.on(
+        "request",
+        lambda request: refreshes.append(request.url) if "/auth/refresh" in request.url else None,
+    )
+    held: list[Route] = []
+    phone.route("**/api/v1/auth/refresh", lambda route: held.append(route))
+
+    phone.reload()  # the first tab's refresh is on its way (held here)
+    for _ in range(50):
+        if held:
+            break
+        phone.wait_for_timeout(100)
+    assert len(held) == 1
+    other_tab = phone.context.new_page()
+    other_tab.goto("/#/me")  # its access token is as expired; it waits for the first tab
+    other_tab.wait_for_timeout(1000)
+    held[0].continue_()
+
+    for tab in (phone, other_tab):
+        expect(tab.get_by_text(ADMIN_USERNAME)).to_be_visible()
+        expect(tab.get_by_role("alert")).to_have_count(0)
+    assert len(refreshes) == 1, refreshes
+
+
 def test_a_session_that_cannot_be_renewed_sends_the_user_to_log_in_and_back(portal, phone):
     log_in_on_the_site(phone)
     tokens = stored_session(phone)

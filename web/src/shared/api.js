@@ -54,23 +54,35 @@ export async function logout() {
   }
 }
 
-async function refreshTokens() {
-  const refreshToken = session()?.refresh_token;
-  if (!refreshToken) return false;
-  // Concurrent 401s share one refresh: a refresh token works once.
-  refreshing ??= request("POST", "/api/v1/auth/refresh", {
-    body: { refresh_token: refreshToken },
-    auth: false,
-  })
-    .then((tokens) => {
-      keepSession(tokens);
+// Renews the session after a 401 answered to `staleToken`. Concurrent 401s share one
+// refresh, and so do the portal's tabs (they share the session): a refresh token works once,
+// and one presented twice ends the whole session. Whoever comes second finds the session
+// already renewed and uses it.
+function refreshTokens(staleToken) {
+  refreshing ??= acrossTabs(async () => {
+    const current = session();
+    if (!current?.refresh_token) return false;
+    if (current.access_token !== staleToken) return true;
+    try {
+      keepSession(
+        await request("POST", "/api/v1/auth/refresh", {
+          body: { refresh_token: current.refresh_token },
+          auth: false,
+        }),
+      );
       return true;
-    })
-    .catch(() => false)
-    .finally(() => {
-      refreshing = null;
-    });
+    } catch {
+      return false;
+    }
+  }).finally(() => {
+    refreshing = null;
+  });
   return refreshing;
+}
+
+// One tab at a time (Web Locks; where the browser lacks them, each tab for itself).
+function acrossTabs(work) {
+  return navigator.locks ? navigator.locks.request("alumni.session.refresh", work) : work();
 }
 
 function url(path, query) {
@@ -128,9 +140,10 @@ const STATUS_TEXT = {
 
 async function request(method, path, options = {}) {
   const { retry = true, raw = false } = options;
+  const sentToken = session()?.access_token;
   let response = await send(method, path, options);
   if (response.status === 401 && options.auth !== false && retry && session()?.refresh_token) {
-    if (await refreshTokens()) {
+    if (await refreshTokens(sentToken)) {
       response = await send(method, path, options);
     }
     if (response.status === 401) {

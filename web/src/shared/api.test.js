@@ -1,0 +1,81 @@
+// Unit tests of the API client's logic (Vitest, in Node): errors as sentences, money, and
+// the quiet refresh with a fetch and a localStorage played by the test.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ApiError, api, errorText, fen, session, yuan } from "./api.js";
+
+describe("errorText", () => {
+  it("says the API's own message", () => {
+    expect(errorText(new ApiError(409, "CONFLICT", "名额已满。"))).toBe("名额已满。");
+  });
+
+  it("names the fields of a 422 as users read them", () => {
+    const error = new ApiError(422, "VALIDATION", "填写的内容有误。", {
+      fields: { amount_fen: ["必须大于零"], phone: "格式不正确" },
+    });
+    expect(errorText(error)).toBe("填写的内容有误。 金额：必须大于零；手机号：格式不正确");
+  });
+
+  it("never shows what is not an ApiError", () => {
+    expect(errorText(new TypeError("x is undefined"))).toBe("发生了意外错误，请刷新页面后重试。");
+    expect(errorText({ error: { code: "X" } })).not.toContain("{");
+  });
+});
+
+describe("money", () => {
+  it("turns fen into yuan text and back", () => {
+    expect(yuan(1234567)).toBe("12,345.67");
+    expect(yuan(-5)).toBe("-0.05");
+    expect(fen("123.4")).toBe(12340);
+    expect(fen(" 8 ")).toBe(800);
+  });
+
+  it("refuses what is not an amount", () => {
+    for (const text of ["", "1.234", "-3", "1e3", "壹佰"]) expect(fen(text)).toBeNull();
+  });
+});
+
+describe("requests", () => {
+  let store;
+  let answers;
+  let sent;
+
+  function json(status, body) {
+    return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+  }
+
+  beforeEach(() => {
+    store = new Map();
+    sent = [];
+    vi.stubGlobal("localStorage", {
+      getItem: (key) => store.get(key) ?? null,
+      setItem: (key, value) => store.set(key, value),
+      removeItem: (key) => store.delete(key),
+    });
+    vi.stubGlobal("navigator", {});
+    vi.stubGlobal("fetch", async (path, init) => {
+      sent.push({ path, authorization: init.headers.Authorization });
+      return answers.shift()();
+    });
+  });
+
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("renews an expired access token once and repeats the call", async () => {
+    store.set("alumni.session", JSON.stringify({ access_token: "old", refresh_token: "r1" }));
+    answers = [
+      () => json(401, { error: { code: "UNAUTHENTICATED", message: "登录已过期。" } }),
+      () => json(200, { access_token: "new", refresh_token: "r2" }),
+      () => json(200, { username: "wang" }),
+    ];
+    expect(await api("GET", "/api/v1/me")).toEqual({ username: "wang" });
+    expect(sent.map((request) => request.path)).toEqual(["/api/v1/me", "/api/v1/auth/refresh", "/api/v1/me"]);
+    expect(sent[2].authorization).toBe("Bearer new");
+    expect(session().refresh_token).toBe("r2");
+  });
+
+  it("turns a proxy's page into a sentence by its status", async () => {
+    answers = [() => new Response("<html>502 Bad Gateway</html>", { status: 502 })];
+    const error = await api("GET", "/api/v1/events").catch((caught) => caught);
+    expect(errorText(error)).toBe("请求失败（502）。");
+  });
+});
