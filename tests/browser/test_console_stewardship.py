@@ -1,0 +1,181 @@
+"""The staff console's stewardship pages and dashboards in a real browser (issue 13, items
+3 and 4): an import with its progress and row report, a merge and its undo, the
+committee's dashboard showing a gift the office recorded, and axe on every page built."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import assert_accessible
+
+STAFF_PASSWORD = "Console-Stewardship-9"
+IMPORTS = "/api/v1/alumni/imports"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def staff(office, role: str) -> str:
+    """A new staff account of `role`, made by the office through the API; its username."""
+    username = unique(role[:4])
+    body = {"username": username, "password": STAFF_PASSWORD, "role": role}
+    response = office.post("/api/v1/accounts", json=body)
+    assert response.status_code == 201, response.text
+    return username
+
+
+def log_in(page: Page, username: str, next_path: str) -> None:
+    """Open a console page: the login form first, then back to the page asked for."""
+    page.goto(f"/console/#{next_path}")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码", exact=True).fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+@pytest.fixture(scope="module")
+def office(portal):
+    return portal.admin()
+
+
+@pytest.fixture(scope="module")
+def office_user(office) -> str:
+    return staff(office, "office")
+
+
+@pytest.fixture
+def registrar_file(office, tmp_path) -> Path:
+    """A registrar export of four rows in a department of its own: two people, one row
+    without a name (refused), and one person again under a homophone with the same phone
+    (flagged as a duplicate)."""
+    department = unique("导入测试学院")
+    response = office.post("/api/v1/departments", json={"name": department, "code": unique("D")})
+    assert response.status_code == 201, response.text
+    phone = f"139{random.randrange(10**8):08d}"
+    other = f"138{random.randrange(10**8):08d}"
+    rows = [
+        "学号,姓名,性别,院系,专业,学历,毕业年份,手机",
+        f"20190001,王小明,男,{department},软件工程,本科,2019,{phone}",
+        f"20190002,李小红,女,{department},软件工程,本科,2019,{other}",
+        f"20190003,,女,{department},软件工程,本科,2019,",
+        f"20190004,王晓明,男,{department},软件工程,本科,2019,{phone}",
+    ]
+    path = tmp_path / "教务处导出.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_import_shows_its_progress_and_row_report(desktop, office_user, registrar_file):
+    log_in(desktop, office_user, "/imports")
+    expect(desktop.get_by_role("heading", name="批量导入", exact=True)).to_be_visible()
+    assert_accessible(desktop, "console-imports")
+
+    desktop.get_by_label("选择名册文件（CSV 或 .xlsx）").set_input_files(str(registrar_file))
+    desktop.get_by_role("button", name="开始导入").click()
+    expect(desktop.get_by_role("heading", name=f"导入进度：{registrar_file.name}")).to_be_visible()
+    # The page polls the job until it is done, then lists the rows.
+    expect(desktop.locator(".job-status")).to_have_text("已完成", timeout=60_000)
+    counts = desktop.locator(".el-descriptions")
+    expect(counts.get_by_text("已读取行")).to_be_visible()
+    expect(desktop.get_by_role("heading", name="逐行结果")).to_be_visible()
+    rows = desktop.locator(".el-table__body tr")
+    expect(rows).to_have_count(4)
+    expect(rows.nth(2)).to_contain_text("有问题")
+    expect(rows.nth(2)).to_contain_text("姓名：不能为空")
+    assert_accessible(desktop, "console-import-report")
+
+    desktop.locator(".el-radio-button", has_text="有问题").click()
+    expect(rows).to_have_count(1)
+    with desktop.expect_download() as waiting:
+        desktop.get_by_role("button", name="下载问题行（CSV）").click()
+    report = Path(waiting.value.path()).read_bytes().decode("utf-8-sig")
+    assert "行号" in report.splitlines()[0]
+    assert "不能为空" in report
+
+
+def test_the_office_merges_a_duplicate_and_undoes_it(desktop, office, office_user, registrar_file):
+    job = office.post(IMPORTS, files={"file": (registrar_file.name, registrar_file.read_bytes())})
+    assert job.status_code == 201, job.text
+    for _ in range(300):
+        state = office.get(f"{IMPORTS}/{job.json()['id']}").json()
+        if state["status"] == "done":
+            break
+        desktop.wait_for_timeout(200)
+    assert state["duplicates_flagged"] == 1, state
+    pair = office.get("/api/v1/alumni/duplicates").json()["items"][0]
+
+    log_in(desktop, office_user, "/duplicates")
+    expect(desktop.get_by_role("heading", name="疑似重复与合并")).to_be_visible()
+    first_row = desktop.locator(".el-table__body tr").first
+    expect(first_row).to_contain_text("手机号相同")
+    assert_accessible(desktop, "console-duplicates")
+
+    first_row.get_by_role("button", name="合并（保留记录一）").click()
+    desktop.get_by_role("dialog").get_by_role("button", name="合并").click()
+    expect(desktop.get_by_role("status")).to_contain_text("已合并")
+    merged = office.get("/api/v1/alumni/duplicates", params={"status": "merged"}).json()["items"]
+    merge_id = next(item["merge_id"] for item in merged if item["id"] == pair["id"])
+    absorbed = office.get(f"/api/v1/alumni/{pair['second_id']}")
+    assert absorbed.status_code == 404
+    assert absorbed.json()["error"]["details"]["survivor_id"] == pair["first_id"]
+    assert_accessible(desktop, "console-duplicates-merged")
+
+    desktop.locator(".el-table__body tr", has_text="已并入另一条记录").first.get_by_role(
+        "button", name="撤销合并"
+    ).click()
+    expect(desktop.get_by_role("status")).to_contain_text("已撤销合并")
+    assert office.get(f"/api/v1/alumni/merges/{merge_id}").json()["undone_at"]
+    assert office.get(f"/api/v1/alumni/{pair['second_id']}").status_code == 200
+
+
+def test_the_committees_dashboard_shows_a_gift_the_office_recorded(desktop, office):
+    fund_name = unique("校庆基金")
+    fund = office.post(
+        "/api/v1/funds", json={"name": fund_name, "kind": "general", "goal_fen": 10_000_000}
+    )
+    assert fund.status_code == 201, fund.text
+    gift = {
+        "donor": {"type": "anonymous"},
+        "amount_fen": 1_234_500,
+        "allocations": [{"fund_id": fund.json()["id"], "amount_fen": 1_234_500}],
+        "channel": "bank_transfer",
+    }
+    recorded = office.post("/api/v1/gifts", json=gift, headers={"Idempotency-Key": unique("k")})
+    assert recorded.status_code == 201, recorded.text
+
+    log_in(desktop, staff(office, "committee"), "/dashboard")
+    expect(desktop.get_by_role("heading", name="数据看板")).to_be_visible()
+    funds_table = desktop.get_by_role("table", name="基金与募捐活动：已筹与目标（元）（数据表）")
+    fund_row = funds_table.get_by_role("row", name=f"基金：{fund_name}")
+    # The table behind the chart, as a screen reader reads it: raised, goal, progress.
+    expect(fund_row).to_contain_text("12,345.00")
+    expect(fund_row).to_contain_text("100,000.00")
+    expect(fund_row).to_contain_text("12.3%")
+    expect(desktop.get_by_role("table", name="校友地区分布（省份）（数据表）")).to_be_attached()
+    assert desktop.locator(".chart canvas").count() >= 6
+    assert_accessible(desktop, "console-dashboard")
+    desktop.get_by_role("button", name="显示数据表").first.click()
+    expect(desktop.get_by_role("button", name="隐藏数据表")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [
+        ("/change-requests", "信息变更审核"),
+        ("/chapters", "校友会"),
+        ("/distinguished", "杰出校友档案"),
+        ("/messengers", "校友信使"),
+        ("/stories", "校友风采"),
+        ("/alumni-news", "校友动态"),
+    ],
+)
+def test_each_community_page_opens_and_passes_axe(desktop, office_user, path, heading):
+    log_in(desktop, office_user, path)
+    expect(desktop.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    expect(desktop.get_by_role("alert")).to_have_count(0)
+    assert_accessible(desktop, f"console{path.replace('/', '-')}")
