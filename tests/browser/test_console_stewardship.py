@@ -179,3 +179,39 @@ def test_each_community_page_opens_and_passes_axe(desktop, office_user, path, he
     expect(desktop.get_by_role("heading", name=heading, exact=True)).to_be_visible()
     expect(desktop.get_by_role("alert")).to_have_count(0)
     assert_accessible(desktop, f"console{path.replace('/', '-')}")
+
+
+def test_the_office_records_a_contact_in_the_distinguished_archive(desktop, office, office_user):
+    department = office.post(
+        "/api/v1/departments", json={"name": unique("档案测试学院"), "code": unique("D")}
+    ).json()
+    name = "赵" + random.choice("一二三四五六七八九") + random.choice("明华强伟")
+    graduation = {
+        "department_id": department["id"],
+        "class_year": 1995,
+        "degree": "bachelor",
+        "major": "机械工程",
+    }
+    alumnus = office.post("/api/v1/alumni", json={"name": name, "graduations": [graduation]})
+    assert alumnus.status_code == 201, alumnus.text
+    nominated = office.post(
+        "/api/v1/distinguished/nominations",
+        json={"alumnus_id": alumnus.json()["id"], "reasons": "长期支持母校建设。"},
+    )
+    assert nominated.status_code == 201, nominated.text
+    approved = office.post(f"/api/v1/distinguished/nominations/{nominated.json()['id']}/approve")
+    assert approved.status_code == 200, approved.text
+
+    log_in(desktop, office_user, "/distinguished")
+    row = desktop.locator(".el-table__body tr", has_text="长期支持母校建设")
+    row.first.get_by_role("button", name="详情").click()
+    drawer = desktop.get_by_role("dialog")
+    expect(drawer.get_by_role("heading", name="联系记录")).to_be_visible()
+    drawer.get_by_label("联系日期").fill("2026-11-30")
+    drawer.get_by_label("联系日期").press("Enter")
+    drawer.get_by_label("联系内容").fill("登门拜访，商谈设立奖学金。")
+    drawer.get_by_role("button", name="记录联系").click()
+    expect(drawer.get_by_text("登门拜访，商谈设立奖学金。")).to_be_visible()
+    assert_accessible(desktop, "console-distinguished-entry")
+    logged = office.get(f"/api/v1/distinguished/{nominated.json()['id']}/interactions").json()
+    assert [item["summary"] for item in logged["items"]] == ["登门拜访，商谈设立奖学金。"]

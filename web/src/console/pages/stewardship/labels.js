@@ -20,6 +20,8 @@ export const MEMBER_ROLE = { member: "会员", officer: "负责人", volunteer: 
 
 export const ENTRY_STATUS = { nominated: "已提名", approved: "已入档", rejected: "未通过" };
 
+export const INTERACTION_KIND = { visit: "走访", call: "电话", service: "服务", gift_noted: "捐赠记录" };
+
 export const STORY_STATUS = { draft: "草稿", reviewed: "已审核", published: "已发布", withdrawn: "已撤回" };
 
 export const NEWS_STATUS = { submitted: "待处理", accepted: "已采用", dismissed: "未采用" };
