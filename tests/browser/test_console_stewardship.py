@@ -215,3 +215,56 @@ def test_the_office_records_a_contact_in_the_distinguished_archive(desktop, offi
     assert_accessible(desktop, "console-distinguished-entry")
     logged = office.get(f"/api/v1/distinguished/{nominated.json()['id']}/interactions").json()
     assert [item["summary"] for item in logged["items"]] == ["登门拜访，商谈设立奖学金。"]
+
+
+def test_the_office_reviews_a_liaisons_changes(desktop, portal, office, office_user):
+    department = office.post(
+        "/api/v1/departments", json={"name": unique("审核测试学院"), "code": unique("D")}
+    ).json()
+    liaison_name = unique("liai")
+    made = office.post(
+        "/api/v1/accounts",
+        json={
+            "username": liaison_name,
+            "password": STAFF_PASSWORD,
+            "role": "liaison",
+            "department_id": department["id"],
+        },
+    )
+    assert made.status_code == 201, made.text
+    liaison = portal.client().login(liaison_name, STAFF_PASSWORD)
+    graduation = {
+        "department_id": department["id"],
+        "class_year": 2008,
+        "degree": "master",
+        "major": "材料科学",
+    }
+    alumnus = office.post("/api/v1/alumni", json={"name": "钱审核", "graduations": [graduation]})
+    assert alumnus.status_code == 201, alumnus.text
+    path = f"/api/v1/alumni/{alumnus.json()['id']}"
+    employer = unique("新单位")
+    asked = liaison.patch(path, json={"employer": employer})
+    assert asked.status_code == 202, asked.text
+    wrong = liaison.patch(path, json={"city": "错误城市"})
+    assert wrong.status_code == 202, wrong.text
+
+    log_in(desktop, office_user, "/change-requests")
+    expect(desktop.get_by_role("heading", name="信息变更审核")).to_be_visible()
+    approve_row = desktop.locator(".el-table__body tr", has_text=employer)
+    expect(approve_row).to_have_count(1)
+    assert_accessible(desktop, "console-change-requests-pending")
+    approve_row.get_by_role("button", name="通过").click()
+    expect(desktop.get_by_role("status")).to_contain_text("已通过")
+    assert office.get(path).json()["employer"] == employer
+
+    reject_row = desktop.locator(".el-table__body tr", has_text="错误城市").filter(
+        has=desktop.get_by_role("button", name="驳回")
+    )
+    reject_row.get_by_role("button", name="驳回").click()
+    dialog = desktop.get_by_role("dialog")
+    dialog.get_by_role("textbox").fill("城市与学籍档案不符。")
+    dialog.get_by_role("button", name="驳回").click()
+    expect(desktop.get_by_role("status")).to_contain_text("已驳回")
+    assert office.get(path).json()["city"] != "错误城市"
+    mine = liaison.get("/api/v1/alumni/change-requests", params={"status": "rejected"}).json()
+    assert [item["reason"] for item in mine["items"]] == ["城市与学籍档案不符。"]
