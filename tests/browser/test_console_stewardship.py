@@ -268,3 +268,47 @@ def test_the_office_reviews_a_liaisons_changes(desktop, portal, office, office_u
     assert office.get(path).json()["city"] != "错误城市"
     mine = liaison.get("/api/v1/alumni/change-requests", params={"status": "rejected"}).json()
     assert [item["reason"] for item in mine["items"]] == ["城市与学籍档案不符。"]
+
+
+def test_the_office_confirms_a_chapter_and_changes_a_members_role(desktop, office, office_user):
+    chapter_name = unique("济南校友会")
+    chapter = office.post(
+        "/api/v1/chapters",
+        json={"name": chapter_name, "kind": "regional", "city": "济南", "founded_on": "2020-05-01"},
+    )
+    assert chapter.status_code == 201, chapter.text
+    department = office.post(
+        "/api/v1/departments", json={"name": unique("分会测试学院"), "code": unique("D")}
+    ).json()
+    graduation = {
+        "department_id": department["id"],
+        "class_year": 2012,
+        "degree": "bachelor",
+        "major": "土木工程",
+    }
+    alumnus = office.post("/api/v1/alumni", json={"name": "孙会员", "graduations": [graduation]})
+    members = f"/api/v1/chapters/{chapter.json()['id']}/members"
+    joined = office.post(members, json={"alumnus_id": alumnus.json()["id"]})
+    assert joined.status_code == 201, joined.text
+
+    log_in(desktop, office_user, "/chapters")
+    row = desktop.locator(".el-table__body tr", has_text=chapter_name)
+    expect(row).to_contain_text("未确认")
+    row.get_by_role("button", name="确认").click()
+    desktop.get_by_role("dialog").get_by_role("button", name="确认").click()
+    expect(desktop.get_by_role("status")).to_contain_text("已确认")
+    expect(row).to_contain_text("已确认")
+    assert office.get(f"/api/v1/chapters/{chapter.json()['id']}").json()["confirmed"] is True
+
+    row.get_by_role("button", name="会员").click()
+    drawer = desktop.get_by_role("dialog", name=f"{chapter_name}：会员")
+    expect(drawer.get_by_text("孙会员")).to_be_visible()
+    assert_accessible(desktop, "console-chapter-members")
+    # Element Plus draws the chosen value over the select's input: the select is clicked.
+    drawer.locator(".el-select").filter(has=desktop.get_by_label("孙会员的角色")).click()
+    desktop.get_by_role("option", name="积极分子").click()
+    for _ in range(50):
+        if office.get(members).json()["items"][0]["role"] == "volunteer":
+            break
+        desktop.wait_for_timeout(200)
+    assert office.get(members).json()["items"][0]["role"] == "volunteer"
