@@ -1,10 +1,10 @@
-// The stewardship pages' pure logic, by Node's own test runner (no dependency):
-//   node --test web/tests/
+// The stewardship pages' pure logic:
+//   npm test (Vitest, with the other front-end unit tests)
 import assert from "node:assert/strict";
-import test from "node:test";
+import { test } from "vitest";
 
-import { attendanceByDepartment, participationByClassYear, participationByDepartment } from "../src/console/pages/stewardship/dashboard.js";
-import { importRunning, percent, shortProvince } from "../src/console/pages/stewardship/labels.js";
+import { attendanceByDepartment, participationByClassYear, participationByDepartment } from "./dashboard.js";
+import { importRunning, percent, shortProvince } from "./labels.js";
 
 test("provinces as the registry writes them land on the map's short names", () => {
   assert.equal(shortProvince("山东省"), "山东");
