@@ -1,0 +1,276 @@
+"""The staff console's operations pages (web/src/console/pages/operations/) in a real
+browser against the real system: check-in at the door, gift entry with its receipt, the
+alumni search as each role may see it, and axe on every page of the area.
+
+Each test makes its own uniquely named data through the public API (the office's admin).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import assert_accessible
+from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
+
+STAFF_PASSWORD = "Console-ops-2026!"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def created(response) -> dict:
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def department(admin) -> dict:
+    code = unique("D")
+    return created(admin.post("/api/v1/departments", json={"name": f"测试系{code}", "code": code}))
+
+
+def staff_account(admin, role: str, department_id: str | None = None) -> str:
+    username = unique(role + "_")
+    body = {"username": username, "password": STAFF_PASSWORD, "role": role}
+    if department_id:
+        body["department_id"] = department_id
+    created(admin.post("/api/v1/accounts", json=body))
+    return username
+
+
+def alumnus(admin, department_id: str, name: str, employer: str = "") -> dict:
+    phone = "139" + "".join(random.choices("0123456789", k=8))
+    body = {
+        "name": name,
+        "phone": phone,
+        "employer": employer or unique("单位"),
+        "city": "杭州",
+        "graduations": [
+            {"department_id": department_id, "major": "计算机科学", "degree": "bachelor", "class_year": 2012}
+        ],
+    }
+    return created(admin.post("/api/v1/alumni", json=body))
+
+
+def published_event(admin, department_id: str) -> dict:
+    now = datetime.now(UTC)
+    event = created(
+        admin.post(
+            "/api/v1/events",
+            json={
+                "kind": "reunion",
+                "title": unique("返校聚会"),
+                "organiser_type": "department",
+                "organiser_id": department_id,
+                "venue": "图书馆报告厅",
+                "starts_at": (now + timedelta(days=2)).isoformat(),
+                "ends_at": (now + timedelta(days=2, hours=3)).isoformat(),
+                "capacity": 30,
+                "registration_opens_at": (now - timedelta(days=1)).isoformat(),
+                "registration_closes_at": (now + timedelta(days=1)).isoformat(),
+            },
+        )
+    )
+    return created(admin.post(f"/api/v1/events/{event['id']}/publish"))
+
+
+def console_login(page: Page, path: str, username: str, password: str = STAFF_PASSWORD) -> None:
+    """Open a console page, log in on the page it sends to, and land back on it."""
+    page.goto(f"/console/#{path}")
+    expect(page.get_by_role("heading", name="校友工作平台 · 工作台登录")).to_be_visible()
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码", exact=True).fill(password)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick `option` in the Element Plus select labelled `label`."""
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option).click()
+
+
+def test_liaison_checks_in_a_ticket_and_sees_the_attendance_change(portal, desktop):
+    admin = portal.admin()
+    dept = department(admin)
+    liaison = staff_account(admin, "liaison", dept["id"])
+    guest = alumnus(admin, dept["id"], "签到校友")
+    event = published_event(admin, dept["id"])
+    registration = created(
+        admin.post(f"/api/v1/events/{event['id']}/registrations", json={"alumnus_id": guest["id"]})
+    )
+    assert registration["status"] == "confirmed"
+
+    console_login(desktop, f"/checkin?event={event['id']}", liaison)
+    expect(desktop.get_by_role("heading", name="活动签到")).to_be_visible()
+    count = desktop.get_by_test_id("checkin-count")
+    expect(count).to_have_text("0")
+    assert_accessible(desktop, "console-checkin")
+
+    # The camera path: Chromium's fake camera feeds the scanner (a test pattern, no QR).
+    desktop.get_by_role("button", name="用摄像头扫码").click()
+    video = desktop.get_by_label("摄像头画面：请将签到二维码对准取景框")
+    expect(video).to_be_visible()
+    desktop.wait_for_function("document.querySelector('video').videoWidth > 0")
+    assert_accessible(desktop, "console-checkin-camera")
+    desktop.get_by_role("button", name="关闭摄像头").click()
+    expect(video).to_be_hidden()
+
+    # The token typed (as a hand scanner would): recorded once, the count follows.
+    desktop.get_by_label("签到码").fill(registration["checkin_token"])
+    desktop.get_by_role("button", name="签到", exact=True).click()
+    expect(desktop.get_by_text("签到成功")).to_be_visible()
+    expect(count).to_have_text("1")
+    desktop.get_by_label("签到码").fill(registration["checkin_token"])
+    desktop.get_by_role("button", name="签到", exact=True).click()
+    expect(desktop.get_by_text("未重复记录")).to_be_visible()
+    expect(count).to_have_text("1")
+
+    desktop.get_by_label("签到码").fill("not-a-ticket")
+    desktop.get_by_role("button", name="签到", exact=True).click()
+    expect(desktop.get_by_role("alert")).to_contain_text("签到码无效")
+
+    # The event's own page: attendance and the roster show the check-in.
+    desktop.get_by_role("menuitem", name="活动", exact=True).click()
+    desktop.get_by_role("button", name=event["title"]).click()
+    drawer = desktop.get_by_role("dialog", name=event["title"])
+    expect(drawer.get_by_test_id("checked-in")).to_have_text("1")
+    assert_accessible(desktop, "console-event-detail")
+    drawer.get_by_role("tab", name="报名名单").click()
+    row = drawer.get_by_role("row").filter(has_text="签到校友")
+    expect(row).not_to_contain_text("未签到")
+    expect(row).to_contain_text(guest["phone"])  # the department's liaison sees contacts
+    assert_accessible(desktop, "console-event-roster")
+
+
+def test_office_records_a_gift_once_and_opens_its_receipt(portal, desktop):
+    admin = portal.admin()
+    dept = department(admin)
+    donor = alumnus(admin, dept["id"], "捐赠校友")
+    fund = created(
+        admin.post("/api/v1/funds", json={"name": unique("奖学金"), "kind": "scholarship", "goal_fen": 10_000_000})
+    )
+
+    console_login(desktop, "/gifts", ADMIN_USERNAME, ADMIN_PASSWORD)
+    expect(desktop.get_by_role("heading", name="捐赠")).to_be_visible()
+    assert_accessible(desktop, "console-gifts")
+    desktop.get_by_role("button", name="登记捐赠").click()
+    dialog = desktop.get_by_role("dialog", name="登记捐赠")
+    search = dialog.get_by_label("捐赠校友（输入姓名查找）")
+    search.click()
+    search.fill(donor["employer"])
+    desktop.get_by_role("option", name="捐赠校友（2012 届 计算机科学）").click()
+    dialog.get_by_label("金额（元）").fill("1000.50")
+    dialog.get_by_label("基金 1").click()
+    desktop.get_by_role("option", name=fund["name"]).click()
+    assert_accessible(desktop, "console-gift-entry")
+
+    # The first answer is lost on the way back (the gift is recorded all the same): the
+    # retry sends the same Idempotency-Key, and the gift is booked once.
+    keys: list[str] = []
+
+    def lose_first_answer(route):
+        keys.append(route.request.headers["idempotency-key"])
+        answer = route.fetch()
+        if len(keys) == 1:
+            route.abort("connectionreset")
+        else:
+            route.fulfill(response=answer)
+
+    desktop.route("**/api/v1/gifts", lose_first_answer)
+    dialog.get_by_role("button", name="登记并开具收据").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("无法连接服务器")
+    with desktop.expect_response("**/api/v1/receipts/*.pdf") as receipt_answer:
+        dialog.get_by_role("button", name="登记并开具收据").click()
+    assert receipt_answer.value.ok
+    assert receipt_answer.value.headers["content-type"].startswith("application/pdf")
+    desktop.unroute("**/api/v1/gifts")
+    assert len(keys) >= 2 and len(set(keys)) == 1
+
+    gifts = created(admin.get("/api/v1/gifts", params={"alumnus_id": donor["id"]}))["items"]
+    assert len(gifts) == 1 and gifts[0]["amount_fen"] == 100_050
+    number = gifts[0]["receipt_number"]
+
+    receipt = desktop.get_by_role("dialog", name=f"捐赠收据 {number}")
+    expect(receipt.locator("iframe")).to_have_attribute("src", re.compile(r"^blob:"))
+    assert_accessible(desktop, "console-gift-receipt")
+    receipt.get_by_role("button", name="关闭").click()
+
+    row = desktop.get_by_role("row").filter(has_text=number)
+    with desktop.expect_download() as saved:
+        row.get_by_role("button", name="下载").click()
+    with open(saved.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+
+
+def test_search_shows_a_liaison_only_their_department_with_contacts_as_roles_may(portal, desktop):
+    admin = portal.admin()
+    own, other = department(admin), department(admin)
+    employer = unique("联合单位")
+    ours = alumnus(admin, own["id"], "本系校友", employer)
+    theirs = alumnus(admin, other["id"], "外系校友", employer)
+    liaison = staff_account(admin, "liaison", own["id"])
+
+    console_login(desktop, "/alumni", liaison)
+    desktop.get_by_label("关键词").fill(employer)
+    desktop.get_by_role("button", name="查询").click()
+    results = desktop.get_by_role("table", name="校友查询结果")
+    expect(results.get_by_role("button", name="本系校友")).to_be_visible()
+    expect(results.get_by_role("button", name="外系校友")).to_have_count(0)
+    assert_accessible(desktop, "console-alumni-liaison")
+    assert theirs["id"] not in desktop.content()
+
+    results.get_by_role("button", name="本系校友").click()
+    record = desktop.get_by_role("dialog", name="校友档案")
+    expect(record.get_by_text(ours["phone"])).to_be_visible()
+    assert_accessible(desktop, "console-alumnus-record")
+
+    # The committee searches every department, with contacts masked.
+    committee = staff_account(admin, "committee")
+    desktop.get_by_role("button", name="退出登录").click()
+    console_login(desktop, "/alumni", committee)
+    desktop.get_by_label("关键词").fill(employer)
+    desktop.get_by_role("button", name="查询").click()
+    expect(results.get_by_role("button", name="外系校友")).to_be_visible()
+    results.get_by_role("button", name="外系校友").click()
+    expect(record.get_by_text(theirs["phone"])).to_have_count(0)
+    expect(record.get_by_text(theirs["phone"][-4:], exact=False)).to_be_visible()
+
+
+def test_every_operations_page_of_the_office_passes_axe(portal, desktop):
+    admin = portal.admin()
+    dept = department(admin)
+    person = alumnus(admin, dept["id"], "访问校友")
+    admin.get(f"/api/v1/alumni/{person['id']}")  # an unmasked read: the access log has a line
+    created(admin.post("/api/v1/suggestions", json={"alumnus_id": person["id"], "subject": "建议主题", "body": "建议内容"}))
+    created(admin.post("/api/v1/plans", json={"year": datetime.now(UTC).year, "title": unique("年度计划")}))
+
+    console_login(desktop, "/", ADMIN_USERNAME, ADMIN_PASSWORD)
+    pages = {
+        "校友查询": "校友查询", "活动": "活动", "活动签到": "活动签到", "活动通报": "活动通报",
+        "返校接待": "返校接待", "工作计划": "工作计划", "建议与服务需求": "建议与服务需求",
+        "教育基金": "教育基金", "捐赠": "捐赠", "校友通讯": "校友通讯",
+        "个人信息访问记录": "个人信息访问记录", "账号管理": "账号管理",
+    }
+    for item, heading in pages.items():
+        desktop.get_by_role("menuitem", name=item, exact=True).click()
+        expect(desktop.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        desktop.wait_for_load_state("networkidle")
+        assert_accessible(desktop, f"console-{desktop.url.split('#/')[-1] or 'home'}")
+        expect(desktop.get_by_text("{")).to_have_count(0)
+
+    # The access log names the unmasked read; the dialogs of the area pass axe too.
+    desktop.get_by_role("menuitem", name="个人信息访问记录").click()
+    expect(desktop.get_by_role("table", name="个人信息访问记录")).to_contain_text("访问校友")
+    desktop.get_by_role("menuitem", name="账号管理").click()
+    desktop.get_by_role("button", name="新建工作人员账号").click()
+    assert_accessible(desktop, "console-account-new")
+    desktop.keyboard.press("Escape")
+    desktop.get_by_role("menuitem", name="校友通讯").click()
+    desktop.get_by_role("button", name="撰写通讯").click()
+    assert_accessible(desktop, "console-newsletter-new")
