@@ -86,18 +86,18 @@ export function useDepartments() {
 }
 
 const me = ref(null);
-let meLoaded = null;
 
-// The calling account (role, department), read once.
+// The calling account (role, department), read again by each page that asks: another user
+// may have logged in on this tab since.
 export function useMe() {
-  meLoaded ??= api("GET", "/api/v1/me")
+  api("GET", "/api/v1/me")
     .then((answer) => {
       me.value = answer;
     })
     .catch(() => {
-      meLoaded = null;
+      me.value = null;
     });
-  return { me, ready: () => meLoaded };
+  return { me };
 }
 
 // The API's codes in the words of the glossary (../shared/domain/REQUIREMENTS.md).
