@@ -94,9 +94,12 @@ def console_login(page: Page, path: str, username: str, password: str = STAFF_PA
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
 
 
-def choose(page: Page, label: str, option: str) -> None:
-    """Pick `option` in the Element Plus select labelled `label`."""
-    page.get_by_label(label, exact=True).click()
+def choose(page: Page, within, label: str, option: str) -> None:
+    """Pick `option` in the Element Plus select labelled `label` (inside `within`), opened
+    from the keyboard."""
+    select = within.get_by_role("combobox", name=label, exact=True)
+    select.focus()
+    select.press("Enter")
     page.get_by_role("option", name=option).click()
 
 
@@ -318,3 +321,97 @@ def test_every_operations_page_of_the_office_passes_axe(portal, desktop):
     desktop.get_by_role("menuitem", name="校友通讯").click()
     desktop.get_by_role("button", name="撰写通讯").click()
     assert_accessible(desktop, "console-newsletter-new")
+
+
+def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, desktop):
+    admin = portal.admin()
+    dept = department(admin)
+    person = alumnus(admin, dept["id"], "来访校友")
+    visit_day = (datetime.now(UTC) + timedelta(days=7)).date().isoformat()
+    created(
+        admin.post(
+            "/api/v1/visits",
+            json={
+                "requester_alumnus_id": person["id"],
+                "visit_date": visit_day,
+                "group_size": 3,
+                "purpose": unique("参观实验室"),
+                "contact": {"name": "来访校友", "phone": person["phone"]},
+            },
+        )
+    )
+    console_login(desktop, "/events", ADMIN_USERNAME, ADMIN_PASSWORD)
+
+    # An event made in the console, then published from its page.
+    title = unique("校友大讲堂")
+    desktop.get_by_role("button", name="新建活动").click()
+    form = desktop.get_by_role("dialog", name="新建活动")
+    form.get_by_label("标题").fill(title)
+    form.get_by_label("地点").fill("逸夫楼")
+    soon = datetime.now() + timedelta(days=3)
+    for label, moment in (
+        ("开始时间", soon),
+        ("结束时间", soon + timedelta(hours=2)),
+        ("报名开始", datetime.now() - timedelta(hours=1)),
+        ("报名截止", soon - timedelta(days=1)),
+    ):
+        form.get_by_label(label).fill(moment.strftime("%Y-%m-%dT%H:%M"))
+    assert_accessible(desktop, "console-event-new")
+    form.get_by_role("button", name="保存为草稿").click()
+    expect(form).to_be_hidden()
+    desktop.get_by_role("button", name=title).click()
+    drawer = desktop.get_by_role("dialog", name=title)
+    drawer.get_by_role("button", name="发布").click()
+    expect(drawer).to_contain_text("已发布")
+    desktop.keyboard.press("Escape")
+
+    # The visit approved with its host.
+    desktop.get_by_role("menuitem", name="返校接待").click()
+    row = desktop.get_by_role("row").filter(has_text=visit_day).filter(has_text="待审批").first
+    row.get_by_role("button", name="批准").click()
+    prompt = desktop.get_by_role("dialog", name="批准返校")
+    assert_accessible(desktop, "console-visit-approve")
+    prompt.get_by_role("textbox").fill("王老师")
+    prompt.get_by_role("button", name="确定").click()
+    expect(desktop.get_by_role("row").filter(has_text="王老师").first).to_contain_text("已批准")
+
+    # A plan for the department, a task assigned and moved on.
+    desktop.get_by_role("menuitem", name="工作计划").click()
+    plan_title = unique("年度工作计划")
+    desktop.get_by_role("button", name="新建计划").click()
+    plan_form = desktop.get_by_role("dialog", name="新建工作计划")
+    plan_form.get_by_label("标题").fill(plan_title)
+    choose(desktop, plan_form, "系（院）", dept["name"])
+    plan_form.get_by_role("button", name="保存").click()
+    desktop.get_by_role("button", name=plan_title).click()
+    plan = desktop.get_by_role("dialog", name=plan_title)
+    plan.get_by_label("任务", exact=True).fill("走访 2012 届校友")
+    plan.get_by_label("负责人账号").fill(ADMIN_USERNAME)
+    plan.get_by_label("截止日期").fill(visit_day)
+    plan.get_by_role("button", name="布置").click()
+    task = plan.get_by_role("row").filter(has_text="走访 2012 届校友")
+    expect(task).to_contain_text("已布置")
+    assert_accessible(desktop, "console-plan")
+    task.get_by_role("button", name="已检查").click()
+    desktop.get_by_role("dialog", name="标记为“已检查”").get_by_role("textbox").fill("已核对名单")
+    desktop.get_by_role("button", name="确定").click()
+    expect(task).to_contain_text("已检查")
+    plan.get_by_role("button", name="关闭此对话框").click()
+    expect(plan).to_be_hidden()
+
+    # A newsletter to the department, sent, with its progress.
+    desktop.get_by_role("menuitem", name="校友通讯").click()
+    subject = unique("系友通讯")
+    desktop.get_by_role("button", name="撰写通讯").click()
+    compose = desktop.get_by_role("dialog", name="撰写通讯")
+    compose.get_by_label("主题").fill(subject)
+    compose.get_by_label("正文").fill("各位系友：返校日定于下月。")
+    choose(desktop, compose, "发送给哪个系（院）的校友", dept["name"])
+    compose.get_by_role("button", name="保存草稿").click()
+    desktop.get_by_role("button", name=subject).click()
+    letter = desktop.get_by_role("dialog", name=subject)
+    letter.get_by_role("button", name="立即发送").click()
+    expect(letter).not_to_contain_text("草稿")
+    expect(letter.get_by_text("发送进度")).to_be_visible()
+    expect(desktop.locator(".el-message")).to_have_count(0, timeout=10_000)  # a fading toast
+    assert_accessible(desktop, "console-newsletter-progress")
