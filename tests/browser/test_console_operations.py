@@ -213,11 +213,22 @@ def test_office_records_a_gift_once_and_opens_its_receipt(portal, desktop):
     desktop.keyboard.press("Escape")
     expect(receipt).to_be_hidden()
 
-    row = desktop.get_by_role("row").filter(has_text=number)
     with desktop.expect_download() as saved:
-        row.get_by_role("button", name="下载").click()
+        desktop.get_by_role("button", name=f"下载收据 {number}").click()
     with open(saved.value.path(), "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
+
+    # A part refunded: the books and the list say so, and the receipt is reissued.
+    desktop.get_by_role("button", name=f"退款：{number}").click()
+    refund = desktop.get_by_role("dialog", name="退款")
+    refund.get_by_label("退款金额（元）").fill("200.50")
+    refund.get_by_label("原因").fill("捐赠人要求部分退回")
+    assert_accessible(desktop, "console-gift-refund")
+    refund.get_by_role("button", name="确认退款").click()
+    expect(refund).to_be_hidden()
+    expect(desktop.get_by_role("row").filter(has_text="200.50")).to_have_count(1)
+    gift = created(admin.get(f"/api/v1/gifts/{gifts[0]['id']}"))
+    assert gift["refunded_fen"] == 20_050
 
 
 def test_search_shows_a_liaison_only_their_department_with_contacts_as_roles_may(portal, desktop):
@@ -268,10 +279,11 @@ def test_every_operations_page_of_the_office_passes_axe(portal, desktop):
     dept = department(admin)
     person = alumnus(admin, dept["id"], "访问校友")
     admin.get(f"/api/v1/alumni/{person['id']}")  # an unmasked read: the access log has a line
+    subject = unique("建议")
     created(
         admin.post(
             "/api/v1/suggestions",
-            json={"alumnus_id": person["id"], "subject": "建议主题", "body": "建议内容"},
+            json={"alumnus_id": person["id"], "subject": subject, "body": "建议内容"},
         )
     )
     created(
@@ -285,7 +297,15 @@ def test_every_operations_page_of_the_office_passes_axe(portal, desktop):
         )
     )
 
-    console_login(desktop, "/", ADMIN_USERNAME, ADMIN_PASSWORD)
+    console_login(desktop, "/suggestions", ADMIN_USERNAME, ADMIN_PASSWORD)
+    suggestion = desktop.get_by_role("row").filter(has_text=subject)
+    suggestion.get_by_role("button", name="答复").click()
+    desktop.get_by_role("dialog", name=f"答复：{subject}").get_by_role("textbox").fill(
+        "感谢建议，已转相关部门。"
+    )
+    desktop.get_by_role("button", name="确定").click()
+    expect(suggestion).to_contain_text("已答复")
+
     pages = {
         "校友查询": "校友查询",
         "活动": "活动",
