@@ -435,3 +435,28 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
     expect(letter.get_by_text("发送进度")).to_be_visible()
     expect(desktop.locator(".el-message")).to_have_count(0, timeout=10_000)  # a fading toast
     assert_accessible(desktop, "console-newsletter-progress")
+
+
+def test_a_liaison_sees_the_pages_of_their_role_only(portal, desktop):
+    admin = portal.admin()
+    dept = department(admin)
+    liaison = staff_account(admin, "liaison", dept["id"])
+    console_login(desktop, "/", liaison)
+    menu = desktop.get_by_role("navigation", name="主菜单")
+    for office_only in ("账号管理", "个人信息访问记录", "教育基金", "建议与服务需求"):
+        expect(menu.get_by_role("menuitem", name=office_only)).to_have_count(0)
+    for item in (
+        "校友查询",
+        "活动",
+        "活动签到",
+        "活动通报",
+        "返校接待",
+        "工作计划",
+        "捐赠",
+        "校友通讯",
+    ):
+        menu.get_by_role("menuitem", name=item, exact=True).click()
+        expect(desktop.get_by_role("heading", name=item, exact=True)).to_be_visible()
+        desktop.wait_for_load_state("networkidle")
+        expect(desktop.get_by_role("alert")).to_have_count(0)  # no 403 on any page shown
+        assert_accessible(desktop, f"console-liaison-{desktop.url.split('#/')[-1]}")
