@@ -18,6 +18,8 @@ from tests.browser.conftest import assert_accessible
 from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
 
 STAFF_PASSWORD = "Console-ops-2026!"
+# What waits on the services (a gift booked, a refund, a send) on a loaded test machine.
+SERVICE_WAIT = 20_000
 
 
 def unique(prefix: str) -> str:
@@ -132,7 +134,7 @@ def test_liaison_checks_in_a_ticket_and_sees_the_attendance_change(portal, deskt
     # The token typed (as a hand scanner would): recorded once, the count follows.
     desktop.get_by_label("签到码").fill(registration["checkin_token"])
     desktop.get_by_role("button", name="签到", exact=True).click()
-    expect(desktop.get_by_text("签到成功")).to_be_visible()
+    expect(desktop.get_by_text("签到成功")).to_be_visible(timeout=SERVICE_WAIT)
     expect(count).to_have_text("1")
     desktop.get_by_label("签到码").fill(registration["checkin_token"])
     desktop.get_by_role("button", name="签到", exact=True).click()
@@ -195,7 +197,7 @@ def test_office_records_a_gift_once_and_opens_its_receipt(portal, desktop):
 
     desktop.route("**/api/v1/gifts", lose_first_answer)
     dialog.get_by_role("button", name="登记并开具收据").click()
-    expect(dialog.get_by_role("alert")).to_contain_text("无法连接服务器")
+    expect(dialog.get_by_role("alert")).to_contain_text("无法连接服务器", timeout=SERVICE_WAIT)
     with desktop.expect_response("**/api/v1/receipts/*.pdf") as receipt_answer:
         dialog.get_by_role("button", name="登记并开具收据").click()
     assert receipt_answer.value.ok
@@ -225,8 +227,10 @@ def test_office_records_a_gift_once_and_opens_its_receipt(portal, desktop):
     refund.get_by_label("原因").fill("捐赠人要求部分退回")
     assert_accessible(desktop, "console-gift-refund")
     refund.get_by_role("button", name="确认退款").click()
-    expect(refund).to_be_hidden()
-    expect(desktop.get_by_role("row").filter(has_text="200.50")).to_have_count(1)
+    expect(refund).to_be_hidden(timeout=SERVICE_WAIT)
+    expect(desktop.get_by_role("row").filter(has_text="200.50")).to_have_count(
+        1, timeout=SERVICE_WAIT
+    )
     gift = created(admin.get(f"/api/v1/gifts/{gifts[0]['id']}"))
     assert gift["refunded_fen"] == 20_050
 
@@ -304,7 +308,7 @@ def test_every_operations_page_of_the_office_passes_axe(portal, desktop):
         "感谢建议，已转相关部门。"
     )
     desktop.get_by_role("button", name="确定").click()
-    expect(suggestion).to_contain_text("已答复")
+    expect(suggestion).to_contain_text("已答复", timeout=SERVICE_WAIT)
 
     pages = {
         "校友查询": "校友查询",
@@ -378,11 +382,11 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
         form.get_by_label(label).fill(moment.strftime("%Y-%m-%dT%H:%M"))
     assert_accessible(desktop, "console-event-new")
     form.get_by_role("button", name="保存为草稿").click()
-    expect(form).to_be_hidden()
+    expect(form).to_be_hidden(timeout=SERVICE_WAIT)
     desktop.get_by_role("button", name=title).click()
     drawer = desktop.get_by_role("dialog", name=title)
     drawer.get_by_role("button", name="发布").click()
-    expect(drawer).to_contain_text("已发布")
+    expect(drawer).to_contain_text("已发布", timeout=SERVICE_WAIT)
     desktop.keyboard.press("Escape")
 
     # The visit approved with its host.
@@ -393,7 +397,9 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
     assert_accessible(desktop, "console-visit-approve")
     prompt.get_by_role("textbox").fill("王老师")
     prompt.get_by_role("button", name="确定").click()
-    expect(desktop.get_by_role("row").filter(has_text="王老师").first).to_contain_text("已批准")
+    expect(desktop.get_by_role("row").filter(has_text="王老师").first).to_contain_text(
+        "已批准", timeout=SERVICE_WAIT
+    )
 
     # A plan for the department, a task assigned and moved on.
     desktop.get_by_role("menuitem", name="工作计划").click()
@@ -410,12 +416,12 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
     plan.get_by_label("截止日期").fill(visit_day)
     plan.get_by_role("button", name="布置").click()
     task = plan.get_by_role("row").filter(has_text="走访 2012 届校友")
-    expect(task).to_contain_text("已布置")
+    expect(task).to_contain_text("已布置", timeout=SERVICE_WAIT)
     assert_accessible(desktop, "console-plan")
     task.get_by_role("button", name="已检查").click()
     desktop.get_by_role("dialog", name="标记为“已检查”").get_by_role("textbox").fill("已核对名单")
     desktop.get_by_role("button", name="确定").click()
-    expect(task).to_contain_text("已检查")
+    expect(task).to_contain_text("已检查", timeout=SERVICE_WAIT)
     plan.get_by_role("button", name="关闭此对话框").click()
     expect(plan).to_be_hidden()
 
@@ -431,7 +437,7 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
     desktop.get_by_role("button", name=subject).click()
     letter = desktop.get_by_role("dialog", name=subject)
     letter.get_by_role("button", name="立即发送").click()
-    expect(letter).not_to_contain_text("草稿")
+    expect(letter).not_to_contain_text("草稿", timeout=SERVICE_WAIT)
     expect(letter.get_by_text("发送进度")).to_be_visible()
     expect(desktop.locator(".el-message")).to_have_count(0, timeout=10_000)  # a fading toast
     assert_accessible(desktop, "console-newsletter-progress")
