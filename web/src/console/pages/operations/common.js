@@ -1,9 +1,22 @@
 // Helpers shared by the console's operations pages: a cursor-paged list, the departments'
 // names, the current account, and the Chinese words for the API's codes.
 import { reactive, ref } from "vue";
-import { api, errorText } from "@shared/api.js";
+import { FIELD_NAMES, api, errorText } from "@shared/api.js";
 
 export const PAGE_SIZE = 20;
+
+// The fields these pages send, named as users read them in a 422's message (errorText reads
+// FIELD_NAMES; the shared file names the common ones).
+Object.assign(FIELD_NAMES, {
+  owner: "负责人账号", assignee: "经办人账号", host: "接待人", visit_date: "来访日期", group_size: "人数",
+  purpose: "目的", subject: "主题", body: "正文", answer: "答复", note: "说明", notes: "接待情况",
+  reason: "原因", summary: "概述", attendance: "出席人数", token: "签到码", venue: "地点", kind: "类型",
+  registration_opens_at: "报名开始", registration_closes_at: "报名截止", goal_fen: "目标金额",
+  allocations: "基金分配", channel: "捐赠方式", received_on: "到账日期", refunded_on: "退款日期",
+  receipt_name: "收据抬头", year: "年度", due_date: "截止日期", segment: "发送对象", channels: "渠道",
+  send_at: "发送时间", role: "角色", company: "单位", description: "需求描述", donor: "捐赠人",
+  "Idempotency-Key": "请求编号",
+});
 
 // A list the API pages with `limit` and `cursor` (`{items, next_cursor}`): the cursors of the
 // pages already seen are kept, so "上一页" goes back without the API knowing pages.
