@@ -12,6 +12,7 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import assert_accessible
@@ -220,27 +221,45 @@ def test_office_records_a_gift_once_and_opens_its_receipt(portal, desktop):
     with open(saved.value.path(), "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
 
-    # A part refunded: the books and the list say so, and the receipt is reissued.
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="donations: a refund with an Idempotency-Key answers 500 on PostgreSQL (the key's "
+    "scope 'refund:<gift id>' is 43 characters, idempotency_keys.scope is String(30))",
+)
+def test_office_refunds_part_of_a_gift_once(portal, desktop):
+    admin = portal.admin()
+    dept = department(admin)
+    donor = alumnus(admin, dept["id"], "退款校友")
+    fund = created(
+        admin.post("/api/v1/funds", json={"name": unique("助学金"), "kind": "scholarship"})
+    )
+    gift = created(
+        admin.post(
+            "/api/v1/gifts",
+            json={
+                "donor": {"type": "alumnus", "alumnus_id": donor["id"]},
+                "amount_fen": 100_050,
+                "allocations": [{"fund_id": fund["id"], "amount_fen": 100_050}],
+                "channel": "bank_transfer",
+            },
+            headers={"Idempotency-Key": unique("gift-")},
+        )
+    )
+    number = gift["receipt_number"]
+
+    console_login(desktop, "/gifts", ADMIN_USERNAME, ADMIN_PASSWORD)
     desktop.get_by_role("button", name=f"退款：{number}").click()
     refund = desktop.get_by_role("dialog", name="退款")
     refund.get_by_label("退款金额（元）").fill("200.50")
     refund.get_by_label("原因").fill("捐赠人要求部分退回")
     assert_accessible(desktop, "console-gift-refund")
-    confirm = refund.get_by_role("button", name="确认退款")
-    confirm.click()
-    outcome = refund.get_by_role("alert").or_(desktop.get_by_text("已退款"))
-    expect(outcome.first).to_be_visible(timeout=SERVICE_WAIT)
-    if refund.is_visible():
-        # The gateway gave up waiting (its RPC timeout, on a loaded machine): the retry
-        # carries the same key, so the refund cannot happen twice.
-        print("refund retried after:", refund.get_by_role("alert").inner_text())
-        confirm.click()
+    refund.get_by_role("button", name="确认退款").click()
     expect(refund).to_be_hidden(timeout=SERVICE_WAIT)
     expect(desktop.get_by_role("row").filter(has_text="200.50")).to_have_count(
         1, timeout=SERVICE_WAIT
     )
-    gift = created(admin.get(f"/api/v1/gifts/{gifts[0]['id']}"))
-    assert gift["refunded_fen"] == 20_050
+    assert created(admin.get(f"/api/v1/gifts/{gift['id']}"))["refunded_fen"] == 20_050
 
 
 def test_search_shows_a_liaison_only_their_department_with_contacts_as_roles_may(portal, desktop):
