@@ -97,6 +97,12 @@ def console_login(page: Page, path: str, username: str, password: str = STAFF_PA
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
 
 
+def settled(page: Page) -> None:
+    """Wait out what fades (a toast, a closing select menu): axe reads colours mid-fade."""
+    expect(page.locator(".el-message")).to_have_count(0, timeout=10_000)
+    expect(page.locator(".el-select__popper:visible")).to_have_count(0)
+
+
 def choose(page: Page, within, label: str, option: str) -> None:
     """Pick `option` in the Element Plus select labelled `label` (inside `within`), opened
     from the keyboard."""
@@ -182,7 +188,7 @@ def test_office_records_a_gift_once_and_opens_its_receipt(portal, desktop):
     dialog.get_by_label("金额（元）").fill("1000.50")
     dialog.get_by_label("基金 1").click()
     desktop.get_by_role("option", name=fund["name"]).click()
-    expect(desktop.locator(".el-select__popper:visible")).to_have_count(0)  # closing menus
+    settled(desktop)
     assert_accessible(desktop, "console-gift-entry")
 
     # The first answer is lost on the way back (the gift is recorded all the same): the
@@ -355,6 +361,7 @@ def test_every_operations_page_of_the_office_passes_axe(portal, desktop):
         desktop.get_by_role("menuitem", name=item, exact=True).click()
         expect(desktop.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         desktop.wait_for_load_state("networkidle")
+        settled(desktop)
         assert_accessible(desktop, f"console-{desktop.url.split('#/')[-1] or 'home'}")
         assert '{"' not in desktop.locator("main").inner_text()  # no raw JSON shown
 
@@ -466,7 +473,7 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
     letter.get_by_role("button", name="立即发送").click()
     expect(letter).not_to_contain_text("草稿", timeout=SERVICE_WAIT)
     expect(letter.get_by_text("发送进度")).to_be_visible()
-    expect(desktop.locator(".el-message")).to_have_count(0, timeout=10_000)  # a fading toast
+    settled(desktop)
     assert_accessible(desktop, "console-newsletter-progress")
 
 
