@@ -103,6 +103,12 @@ def settled(page: Page) -> None:
     expect(page.locator(".el-select__popper:visible")).to_have_count(0)
 
 
+def checked(page: Page, name: str) -> None:
+    """`assert_accessible` once the page has settled."""
+    settled(page)
+    assert_accessible(page, name)
+
+
 def choose(page: Page, within, label: str, option: str) -> None:
     """Pick `option` in the Element Plus select labelled `label` (inside `within`), opened
     from the keyboard."""
@@ -127,14 +133,14 @@ def test_liaison_checks_in_a_ticket_and_sees_the_attendance_change(portal, deskt
     expect(desktop.get_by_role("heading", name="活动签到")).to_be_visible()
     count = desktop.get_by_test_id("checkin-count")
     expect(count).to_have_text("0")
-    assert_accessible(desktop, "console-checkin")
+    checked(desktop, "console-checkin")
 
     # The camera path: Chromium's fake camera feeds the scanner (a test pattern, no QR).
     desktop.get_by_role("button", name="用摄像头扫码").click()
     video = desktop.get_by_label("摄像头画面：请将签到二维码对准取景框")
     expect(video).to_be_visible()
     desktop.wait_for_function("document.querySelector('video').videoWidth > 0")
-    assert_accessible(desktop, "console-checkin-camera")
+    checked(desktop, "console-checkin-camera")
     desktop.get_by_role("button", name="关闭摄像头").click()
     expect(video).to_be_hidden()
 
@@ -157,12 +163,12 @@ def test_liaison_checks_in_a_ticket_and_sees_the_attendance_change(portal, deskt
     desktop.get_by_role("button", name=event["title"]).click()
     drawer = desktop.get_by_role("dialog", name=event["title"])
     expect(drawer.get_by_test_id("checked-in")).to_have_text("1")
-    assert_accessible(desktop, "console-event-detail")
+    checked(desktop, "console-event-detail")
     drawer.get_by_role("tab", name="报名名单").click()
     row = drawer.get_by_role("row").filter(has_text="签到校友")
     expect(row).not_to_contain_text("未签到")
     expect(row).to_contain_text(guest["phone"])  # the department's liaison sees contacts
-    assert_accessible(desktop, "console-event-roster")
+    checked(desktop, "console-event-roster")
 
 
 def test_office_records_a_gift_once_and_opens_its_receipt(portal, desktop):
@@ -178,7 +184,7 @@ def test_office_records_a_gift_once_and_opens_its_receipt(portal, desktop):
 
     console_login(desktop, "/gifts", ADMIN_USERNAME, ADMIN_PASSWORD)
     expect(desktop.get_by_role("heading", name="捐赠")).to_be_visible()
-    assert_accessible(desktop, "console-gifts")
+    checked(desktop, "console-gifts")
     desktop.get_by_role("button", name="登记捐赠").click()
     dialog = desktop.get_by_role("dialog", name="登记捐赠")
     search = dialog.get_by_label("捐赠校友（输入姓名查找）")
@@ -188,8 +194,7 @@ def test_office_records_a_gift_once_and_opens_its_receipt(portal, desktop):
     dialog.get_by_label("金额（元）").fill("1000.50")
     dialog.get_by_label("基金 1").click()
     desktop.get_by_role("option", name=fund["name"]).click()
-    settled(desktop)
-    assert_accessible(desktop, "console-gift-entry")
+    checked(desktop, "console-gift-entry")
 
     # The first answer is lost on the way back (the gift is recorded all the same): the
     # retry sends the same Idempotency-Key, and the gift is booked once.
@@ -219,7 +224,7 @@ def test_office_records_a_gift_once_and_opens_its_receipt(portal, desktop):
 
     receipt = desktop.get_by_role("dialog", name=f"捐赠收据 {number}")
     expect(receipt.locator("iframe")).to_have_attribute("src", re.compile(r"^blob:"))
-    assert_accessible(desktop, "console-gift-receipt")
+    checked(desktop, "console-gift-receipt")
     desktop.keyboard.press("Escape")
     expect(receipt).to_be_hidden()
 
@@ -260,7 +265,7 @@ def test_office_refunds_part_of_a_gift_once(portal, desktop):
     refund = desktop.get_by_role("dialog", name="退款")
     refund.get_by_label("退款金额（元）").fill("200.50")
     refund.get_by_label("原因").fill("捐赠人要求部分退回")
-    assert_accessible(desktop, "console-gift-refund")
+    checked(desktop, "console-gift-refund")
     refund.get_by_role("button", name="确认退款").click()
     expect(refund).to_be_hidden(timeout=SERVICE_WAIT)
     row = desktop.get_by_role("row").filter(has_text=fund["name"])
@@ -284,7 +289,7 @@ def test_search_shows_a_liaison_only_their_department_with_contacts_as_roles_may
         results.get_by_role("row").filter(has_text=employer).get_by_role("button", name="本系校友")
     ).to_have_count(1)
     expect(results.get_by_role("button", name="外系校友")).to_have_count(0)
-    assert_accessible(desktop, "console-alumni-liaison")
+    checked(desktop, "console-alumni-liaison")
     assert theirs["id"] not in desktop.content()
 
     results.get_by_role("row").filter(has_text=employer).get_by_role(
@@ -292,7 +297,7 @@ def test_search_shows_a_liaison_only_their_department_with_contacts_as_roles_may
     ).click()
     record = desktop.get_by_role("dialog", name="校友档案")
     expect(record.get_by_text(ours["phone"]).first).to_be_visible()
-    assert_accessible(desktop, "console-alumnus-record")
+    checked(desktop, "console-alumnus-record")
 
     # The committee searches every department, with contacts masked.
     committee = staff_account(admin, "committee")
@@ -361,8 +366,7 @@ def test_every_operations_page_of_the_office_passes_axe(portal, desktop):
         desktop.get_by_role("menuitem", name=item, exact=True).click()
         expect(desktop.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         desktop.wait_for_load_state("networkidle")
-        settled(desktop)
-        assert_accessible(desktop, f"console-{desktop.url.split('#/')[-1] or 'home'}")
+        checked(desktop, f"console-{desktop.url.split('#/')[-1] or 'home'}")
         assert '{"' not in desktop.locator("main").inner_text()  # no raw JSON shown
 
     # The access log names the unmasked read; the dialogs of the area pass axe too.
@@ -374,11 +378,11 @@ def test_every_operations_page_of_the_office_passes_axe(portal, desktop):
     ).to_contain_text(person["id"])
     desktop.get_by_role("menuitem", name="账号管理").click()
     desktop.get_by_role("button", name="新建工作人员账号").click()
-    assert_accessible(desktop, "console-account-new")
+    checked(desktop, "console-account-new")
     desktop.keyboard.press("Escape")
     desktop.get_by_role("menuitem", name="校友通讯").click()
     desktop.get_by_role("button", name="撰写通讯").click()
-    assert_accessible(desktop, "console-newsletter-new")
+    checked(desktop, "console-newsletter-new")
 
 
 def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, desktop):
@@ -414,7 +418,7 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
         ("报名截止", soon - timedelta(days=1)),
     ):
         form.get_by_label(label).fill(moment.strftime("%Y-%m-%dT%H:%M"))
-    assert_accessible(desktop, "console-event-new")
+    checked(desktop, "console-event-new")
     form.get_by_role("button", name="保存为草稿").click()
     expect(form).to_be_hidden(timeout=SERVICE_WAIT)
     desktop.get_by_role("button", name=title).click()
@@ -428,7 +432,7 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
     row = desktop.get_by_role("row").filter(has_text=visit_day).filter(has_text="待审批").first
     row.get_by_role("button", name="批准").click()
     prompt = desktop.get_by_role("dialog", name="批准返校")
-    assert_accessible(desktop, "console-visit-approve")
+    checked(desktop, "console-visit-approve")
     prompt.get_by_role("textbox").fill("王老师")
     prompt.get_by_role("button", name="确定").click()
     expect(desktop.get_by_role("row").filter(has_text="王老师").first).to_contain_text(
@@ -451,7 +455,7 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
     plan.get_by_role("button", name="布置").click()
     task = plan.get_by_role("row").filter(has_text="走访 2012 届校友")
     expect(task).to_contain_text("已布置", timeout=SERVICE_WAIT)
-    assert_accessible(desktop, "console-plan")
+    checked(desktop, "console-plan")
     task.get_by_role("button", name="已检查").click()
     desktop.get_by_role("dialog", name="标记为“已检查”").get_by_role("textbox").fill("已核对名单")
     desktop.get_by_role("button", name="确定").click()
@@ -473,8 +477,7 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
     letter.get_by_role("button", name="立即发送").click()
     expect(letter).not_to_contain_text("草稿", timeout=SERVICE_WAIT)
     expect(letter.get_by_text("发送进度")).to_be_visible()
-    settled(desktop)
-    assert_accessible(desktop, "console-newsletter-progress")
+    checked(desktop, "console-newsletter-progress")
 
 
 def test_a_liaison_sees_the_pages_of_their_role_only(portal, desktop):
@@ -499,4 +502,4 @@ def test_a_liaison_sees_the_pages_of_their_role_only(portal, desktop):
         expect(desktop.get_by_role("heading", name=item, exact=True)).to_be_visible()
         desktop.wait_for_load_state("networkidle")
         expect(desktop.get_by_role("alert")).to_have_count(0)  # no 403 on any page shown
-        assert_accessible(desktop, f"console-liaison-{desktop.url.split('#/')[-1]}")
+        checked(desktop, f"console-liaison-{desktop.url.split('#/')[-1]}")
