@@ -98,9 +98,14 @@ def console_login(page: Page, path: str, username: str, password: str = STAFF_PA
 
 
 def settled(page: Page) -> None:
-    """Wait out what fades (a toast, a closing select menu): axe reads colours mid-fade."""
+    """Wait out what fades (a toast, a closing select menu, a dialog coming in): axe reads
+    colours mid-fade."""
     expect(page.locator(".el-message")).to_have_count(0, timeout=10_000)
     expect(page.locator(".el-select__popper:visible")).to_have_count(0)
+    page.wait_for_function(
+        "document.getAnimations().every(a => a.playState !== 'running'"
+        " || a.effect?.getComputedTiming().iterations === Infinity)"
+    )
 
 
 def checked(page: Page, name: str) -> None:
