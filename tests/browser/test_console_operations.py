@@ -103,7 +103,7 @@ def settled(page: Page) -> None:
     expect(page.locator(".el-message")).to_have_count(0, timeout=10_000)
     expect(page.locator(".el-select__popper:visible")).to_have_count(0)
     page.wait_for_function(
-        "document.getAnimations().every(a => a.playState !== 'running'"
+        "() => document.getAnimations().every(a => a.playState !== 'running'"
         " || a.effect?.getComputedTiming().iterations === Infinity)"
     )
 
@@ -144,7 +144,7 @@ def test_liaison_checks_in_a_ticket_and_sees_the_attendance_change(portal, deskt
     desktop.get_by_role("button", name="用摄像头扫码").click()
     video = desktop.get_by_label("摄像头画面：请将签到二维码对准取景框")
     expect(video).to_be_visible()
-    desktop.wait_for_function("document.querySelector('video').videoWidth > 0")
+    desktop.wait_for_function("() => document.querySelector('video').videoWidth > 0")
     checked(desktop, "console-checkin-camera")
     desktop.get_by_role("button", name="关闭摄像头").click()
     expect(video).to_be_hidden()
