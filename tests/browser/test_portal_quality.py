@@ -78,7 +78,7 @@ def test_the_alumni_sites_login_works_by_keyboard_alone(phone):
     phone.keyboard.type(ADMIN_PASSWORD)
     phone.keyboard.press("Enter")
     expect(phone.get_by_role("heading", name="我的")).to_be_visible()
-    expect(phone.get_by_text(ADMIN_USERNAME)).to_be_visible()
+    expect(phone.get_by_text(ADMIN_USERNAME, exact=True)).to_be_visible()
 
 
 def test_the_consoles_login_works_by_keyboard_alone(desktop):

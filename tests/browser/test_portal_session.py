@@ -22,7 +22,7 @@ def log_in_on_the_site(page: Page, next_path: str = "/me") -> None:
     page.get_by_label("密码").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("heading", name="我的")).to_be_visible()
-    expect(page.get_by_text(ADMIN_USERNAME)).to_be_visible()
+    expect(page.get_by_text(ADMIN_USERNAME, exact=True)).to_be_visible()
 
 
 def stored_session(page: Page) -> dict:
@@ -58,7 +58,7 @@ def test_an_expired_access_token_is_renewed_without_the_user_noticing(phone):
 
     phone.reload()
 
-    expect(phone.get_by_text(ADMIN_USERNAME)).to_be_visible()
+    expect(phone.get_by_text(ADMIN_USERNAME, exact=True)).to_be_visible()
     expect(phone.get_by_role("alert")).to_have_count(0)
     assert phone.url.endswith("/#/me")
     assert requested.count("api/v1/auth/refresh") == 1
@@ -94,7 +94,7 @@ def test_two_tabs_renewing_at_once_share_one_refresh(phone):
     held[0].continue_()
 
     for tab in (phone, other_tab):
-        expect(tab.get_by_text(ADMIN_USERNAME)).to_be_visible()
+        expect(tab.get_by_text(ADMIN_USERNAME, exact=True)).to_be_visible()
         expect(tab.get_by_role("alert")).to_have_count(0)
     assert len(refreshes) == 1, refreshes
 
@@ -121,7 +121,7 @@ def test_a_session_that_cannot_be_renewed_sends_the_user_to_log_in_and_back(port
     phone.get_by_label("密码").fill(ADMIN_PASSWORD)
     phone.get_by_role("button", name="登录").click()
     expect(phone.get_by_role("heading", name="我的")).to_be_visible()
-    expect(phone.get_by_text(ADMIN_USERNAME)).to_be_visible()
+    expect(phone.get_by_text(ADMIN_USERNAME, exact=True)).to_be_visible()
     assert phone.url.endswith("/#/me")
 
 

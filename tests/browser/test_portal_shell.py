@@ -46,4 +46,4 @@ def test_alumni_site_login_on_a_phone(phone):
     phone.get_by_label("密码").fill(ADMIN_PASSWORD)
     phone.get_by_role("button", name="登录").click()
     expect(phone.get_by_role("heading", name="我的")).to_be_visible()
-    expect(phone.get_by_text(ADMIN_USERNAME)).to_be_visible()
+    expect(phone.get_by_text(ADMIN_USERNAME, exact=True)).to_be_visible()

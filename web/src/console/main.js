@@ -4,6 +4,7 @@ import ElementPlus from "element-plus";
 import zhCn from "element-plus/es/locale/lang/zh-cn";
 import "element-plus/dist/index.css";
 import "@shared/theme.css";
+import "./common/theme.css";
 import App from "./App.vue";
 import router from "./router.js";
 import { onSessionExpired } from "@shared/api.js";
