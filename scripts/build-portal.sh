@@ -4,7 +4,8 @@
 # Idempotent and quiet when the build is current: one "portal: ..." line on stdout.
 # Node.js and npm come from the machine; where they are missing they are installed from
 # Debian's packages (root + apt-get only). Packages come from web/package-lock.json
-# (`npm ci`), reinstalled when the lockfile is newer than web/node_modules.
+# (`npm ci`), reinstalled when the lockfile differs from the one web/node_modules was
+# installed from.
 #
 # Environment:
 #   ALUMNI_APT_STAMP   optional file: if it exists `apt-get update` is skipped (.ci/run)
@@ -26,10 +27,13 @@ if ! command -v npm >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+# The lockfile node_modules was installed from, kept beside it: a different lockfile (a pull,
+# a merge) reinstalls, whatever the files' times say.
+INSTALLED_LOCK=node_modules/.installed-package-lock.json
+if ! cmp -s package-lock.json "$INSTALLED_LOCK"; then
     echo "portal: npm ci" >&2
     npm ci --no-audit --no-fund --loglevel=error >&2
-    touch node_modules
+    cp package-lock.json "$INSTALLED_LOCK"
 fi
 
 newest_source() {
