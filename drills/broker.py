@@ -49,6 +49,8 @@ READERS = 2
 GIVE_UP_AFTER_SECONDS = 300.0
 HEARD_WITHIN_SECONDS = 180.0
 RECOVERY_LIMIT_SECONDS = 120.0
+NODE_START_SECONDS = 300
+"""A RabbitMQ node booting on a machine busy with other work can take minutes."""
 DEADLINE_MARGIN_SECONDS = 3.0
 """What an answer may take beyond the gateway's RPC deadline (a busy machine's scheduling)."""
 OUTAGE_ANSWERS = (503, 504)
@@ -61,7 +63,7 @@ def own_broker_node() -> Iterator[RabbitNode]:
     if reason is not None:
         raise RuntimeError(f"drill 2 needs a RabbitMQ node of its own: {reason}")
     with tempfile.TemporaryDirectory(prefix="drill-rabbit-") as base_dir:
-        node = RabbitNode(Path(base_dir))
+        node = RabbitNode(Path(base_dir), start_timeout=NODE_START_SECONDS)
         try:
             node.start()
             yield node
