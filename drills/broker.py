@@ -265,6 +265,7 @@ def run(
         # Recovery counts from the command that starts the broker (its own boot included).
         back = time.monotonic()
         node.start_app()
+        broker_boot_seconds = time.monotonic() - back
         rest.join()
         # The readers and /ready go on until each kind of work has been served again.
         until = back + RECOVERY_LIMIT_SECONDS
@@ -360,7 +361,8 @@ def run(
         recovery_seconds=recovery,
         notes=[
             f"{alumni} alumni registered before; {len(registrations)} sign-ups and "
-            f"{len(gift_ids)} gifts answered; broker down {back - stopped:.1f} s",
+            f"{len(gift_ids)} gifts answered; broker down {back - stopped:.1f} s, then "
+            f"{broker_boot_seconds:.1f} s until `rabbitmqctl start_app` returned",
             f"answers by status: {statuses}; slowest {slowest:.1f} s "
             f"(deadline {deadline_seconds:.0f} s); {len(during)} requests during the outage",
             f"heard once by an outside subscriber: {', '.join(heard_notes)}",
