@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pika
 import requests
@@ -31,6 +31,9 @@ from bench.common import BenchVhost, admin_token
 from services.common import catalogue
 from services.common.db import make_engine
 from services.localsystem import LocalSystem
+
+if TYPE_CHECKING:
+    from tests.support.broker_node import RabbitNode
 
 DRILL_ADMIN = ("admin", "drill-admin-password-1")
 DRILL_SETTINGS = {
@@ -63,10 +66,12 @@ class DrillResult:
     duplicated: int
     recovery_seconds: float | None = None
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """What failed besides loss and duplication (an answer held past its deadline, say)."""
 
     @property
     def passed(self) -> bool:
-        return self.lost == 0 and self.duplicated == 0
+        return self.lost == 0 and self.duplicated == 0 and not self.problems
 
     def line(self) -> str:
         recovery = "-" if self.recovery_seconds is None else f"{self.recovery_seconds:.1f}"
@@ -109,6 +114,8 @@ class Platform(LocalSystem):
     """Every process of the catalogue, with the drills' settings; `start_second` adds a
     second instance of a service (the gateway's on a port of its own)."""
 
+    broker_node: RabbitNode | None = None
+
     def wait_ready(self, timeout: float = READY_SECONDS) -> None:
         super().wait_ready(timeout)
 
@@ -134,18 +141,24 @@ def platform(
     amqp_uri: str = DEFAULT_AMQP_URI,
     postgres_url: str = DEFAULT_POSTGRES_URL,
     settings: dict[str, str] | None = None,
+    broker_node: RabbitNode | None = None,
 ) -> Iterator[Platform]:
-    vhost = BenchVhost(amqp_uri)
+    """The platform on a vhost of its own: on the broker of `amqp_uri`, or on `broker_node`
+    (a RabbitMQ node of the drill's own, for a drill that stops its broker; the system
+    keeps it as `system.broker_node`)."""
+    vhost = BenchVhost(amqp_uri) if broker_node is None else None
     databases = Databases(postgres_url)
     system = None
     with tempfile.TemporaryDirectory(prefix="drill-") as var_dir:
         try:
             system = Platform(
-                vhost.create(),
+                vhost.create() if vhost is not None else broker_node.new_vhost(),
                 {entry.name: databases.new(entry.name) for entry in catalogue.with_database()},
                 Path(var_dir),
                 {**DRILL_SETTINGS, **(settings or {})},
+                management_url=None if broker_node is None else broker_node.management_url,
             )
+            system.broker_node = broker_node
             system.start_all()
             yield system
         finally:
@@ -153,7 +166,8 @@ def platform(
                 system.stop_all()
                 system.remove_broker_accounts()
             databases.drop_all()
-            vhost.delete()
+            if vhost is not None:
+                vhost.delete()
 
 
 # ---- clients -----------------------------------------------------------------------------
@@ -169,16 +183,21 @@ def send_until_answered(
     method: str,
     url: str,
     give_up_after: float,
+    observe: Callable[[float, requests.Response | None], None] | None = None,
     **kwargs: Any,
 ) -> requests.Response | None:
     """As a real client does: on no answer, 502, 503 or 504, wait a little and send the
-    same request again (with the same Idempotency-Key, when it has one)."""
+    same request again (with the same Idempotency-Key, when it has one). `observe` is told
+    of every attempt: when it was sent, and its answer (None: no HTTP answer)."""
     deadline = time.monotonic() + give_up_after
     while time.monotonic() < deadline:
+        sent = time.monotonic()
         try:
             response = session.request(method, url, timeout=15, **kwargs)
         except requests.RequestException:
             response = None
+        if observe is not None:
+            observe(sent, response)
         if response is not None and response.status_code not in (502, 503, 504):
             return response
         time.sleep(random.uniform(*RETRY_PAUSE_SECONDS))

@@ -47,9 +47,16 @@ def unavailable_reason() -> str | None:
 class RabbitNode:
     """One RabbitMQ node on free ports under `base_dir` (see the module)."""
 
-    def __init__(self, base_dir: Path, tls: ServerCertificate | None = None) -> None:
-        """With `tls`, the node listens for AMQP over TLS only (on `port`)."""
+    def __init__(
+        self,
+        base_dir: Path,
+        tls: ServerCertificate | None = None,
+        start_timeout: int = START_TIMEOUT_SECONDS,
+    ) -> None:
+        """With `tls`, the node listens for AMQP over TLS only (on `port`). `start_timeout`
+        bounds each wait for the node to start (a drill on a busy machine needs longer)."""
         self.tls = tls
+        self.start_timeout = start_timeout
         self.base_dir = Path(base_dir)
         self.port = free_port()
         self.dist_port = free_port()
@@ -119,8 +126,8 @@ class RabbitNode:
             timeout=30,
         )
         self.started = True
-        self.ctl("wait", "--timeout", str(START_TIMEOUT_SECONDS), str(self.base_dir / "node.pid"))
-        self.ctl("await_startup", "--timeout", str(START_TIMEOUT_SECONDS))
+        self.ctl("wait", "--timeout", str(self.start_timeout), str(self.base_dir / "node.pid"))
+        self.ctl("await_startup", "--timeout", str(self.start_timeout))
 
     def ctl(self, *args: str) -> str:
         result = subprocess.run(
@@ -128,7 +135,7 @@ class RabbitNode:
             env=self.env(),
             capture_output=True,
             text=True,
-            timeout=START_TIMEOUT_SECONDS + 30,
+            timeout=self.start_timeout + 30,
         )
         if result.returncode != 0:
             raise RuntimeError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from drills import consumers, money, scaleout
+from drills import broker, consumers, money, scaleout
 from drills.harness import platform
 from tests.conftest import TEST_POSTGRES_URL
 
@@ -24,6 +24,15 @@ def test_gifts_survive_the_donations_service_killed_under_load(drill_platform):
     assert result.passed, (result.line(), result.notes)
     assert result.recorded == 150
     assert "donations killed 0 times" not in result.notes
+
+
+def test_reads_sign_ups_and_gifts_ride_out_a_broker_restart(outage_broker):
+    # The broker is stopped: the platform runs on a RabbitMQ node of the session's own.
+    with platform(postgres_url=TEST_POSTGRES_URL, broker_node=outage_broker) as system:
+        result = broker.run(system, alumni=20, gifts=20, outage_seconds=8)
+    assert result.passed, (result.line(), result.notes, result.problems)
+    assert result.recorded == result.sent == 40
+    assert result.recovery_seconds is not None
 
 
 def test_a_poison_message_is_dead_lettered_in_each_consumer_and_they_go_on(drill_platform):
