@@ -3,8 +3,11 @@
 - `@rpc`: nameko's RPC entrypoint with the platform's expected errors (the caller's
   mistakes, logged as warnings rather than crashes) as the default, consuming through the
   platform's queue consumer (services/common/broker.py), and surviving a broker that goes
-  away while a call is answered. `@rpc(caller=True)`: a method that acts for a person
-  answers only a call carrying a caller token signed for this service
+  away while a call is answered. A database the method could not reach (refused, out of
+  connections, its pool exhausted) is answered as `ServiceUnavailable` (503 at the
+  gateway: try again shortly), not as an unexpected error (500). `@rpc(caller=True)`: a
+  method that acts for a person answers only a call carrying a caller token signed for
+  this service
   (services/common/caller.py), checked before a worker starts; a method with a `caller`
   parameter receives the verified `Caller` there, whatever the call sent in its place.
 - `@consumes(source, event_type)`: a reliable event handler (retries, then a dead-letter
@@ -32,6 +35,7 @@ from typing import Any
 from nameko import rpc as nameko_rpc
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
+from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -48,8 +52,20 @@ from services.common.errors import (
 from services.common.reliable_events import reliable_event_handler
 
 EventMethod = Callable[[Any, Session, dict[str, Any]], None]
+# What SQLAlchemy raises when the database cannot be reached or is out of connections.
+DATABASE_UNAVAILABLE = (sqlalchemy_errors.OperationalError, sqlalchemy_errors.TimeoutError)
 
 log = logging.getLogger(__name__)
+
+
+def reply_error(error: BaseException) -> BaseException:
+    """The error a caller is told of: a database out of reach is a dependency unavailable
+    for a moment, which the caller may retry."""
+    if isinstance(error, DATABASE_UNAVAILABLE):
+        return ServiceUnavailable(
+            "服务的数据库暂时不可用，请稍后再试。", reason="database_unavailable"
+        )
+    return error
 
 
 class RpcConsumer(nameko_rpc.RpcConsumer):
@@ -132,7 +148,7 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
         from nameko.constants import DEFAULT_RETRY_POLICY, PERSISTENT
         from nameko.exceptions import UnserializableValueError, serialize
 
-        error = None if exc_info is None else serialize(exc_info[1])
+        error = None if exc_info is None else serialize(reply_error(exc_info[1]))
         # Encoded the way the request was.
         serializer = serialization.registry.type_to_name[message.properties["content_type"]]
         try:
