@@ -71,8 +71,11 @@ function refreshTokens(staleToken) {
         }),
       );
       return true;
-    } catch {
-      return false;
+    } catch (error) {
+      // Only a refused refresh ends the session. An outage (503, 504, no network) keeps it
+      // for the next try, and the page says what went wrong.
+      if (error instanceof ApiError && error.status >= 400 && error.status < 500) return false;
+      throw error;
     }
   }).finally(() => {
     refreshing = null;

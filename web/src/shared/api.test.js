@@ -73,6 +73,28 @@ describe("requests", () => {
     expect(session().refresh_token).toBe("r2");
   });
 
+  it("keeps the session when the refresh meets an outage, and says so", async () => {
+    store.set("alumni.session", JSON.stringify({ access_token: "old", refresh_token: "r1" }));
+    answers = [
+      () => json(401, { error: { code: "UNAUTHENTICATED", message: "登录已过期。" } }),
+      () => json(504, { error: { code: "SERVICE_TIMEOUT", message: "依赖的服务应答超时。" } }),
+    ];
+    const error = await api("GET", "/api/v1/me").catch((caught) => caught);
+    expect(errorText(error)).toBe("依赖的服务应答超时。");
+    expect(session().refresh_token).toBe("r1");
+  });
+
+  it("ends the session when the refresh is refused", async () => {
+    store.set("alumni.session", JSON.stringify({ access_token: "old", refresh_token: "r1" }));
+    answers = [
+      () => json(401, { error: { code: "UNAUTHENTICATED", message: "登录已过期。" } }),
+      () => json(401, { error: { code: "UNAUTHENTICATED", message: "刷新令牌已失效。" } }),
+    ];
+    const error = await api("GET", "/api/v1/me").catch((caught) => caught);
+    expect(error.status).toBe(401);
+    expect(session()).toBeNull();
+  });
+
   it("turns a proxy's page into a sentence by its status", async () => {
     answers = [() => new Response("<html>502 Bad Gateway</html>", { status: 502 })];
     const error = await api("GET", "/api/v1/events").catch((caught) => caught);
