@@ -88,9 +88,20 @@ def test_bulk_apply_stores_what_the_orm_would(transaction, monkeypatch):
         history = session.scalars(select(ChangeRecord)).all()
         assert {h.source for h in history} == {"import"}
         assert all(h.changed_at is not None for h in history)
-        names = {a.seq: a.name for a in alumni}
-        by_field = {(h.alumnus_seq, h.field): h for h in history}
-        assert all(json.loads(by_field[(seq, "name")].new_value) == n for seq, n in names.items())
+        # One history row per imported record, every field it was created with in it.
+        assert sorted(h.alumnus_seq for h in history) == sorted(a.seq for a in alumni)
+        assert {h.field for h in history} == {"*"}
+        by_seq = {h.alumnus_seq: json.loads(h.new_value) for h in history}
+        raw_history = session.execute(text("SELECT new_value FROM change_records")).scalars()
+        assert all(value.startswith("e1:") for value in raw_history)
+        for alumnus in alumni:
+            recorded = by_seq[alumnus.seq]
+            assert recorded["name"] == alumnus.name
+            assert recorded.get("phone") == alumnus.phone
+            assert recorded["graduations"][0]["class_year"] == alumnus.graduations[0].class_year
+            changes = domain.change_dicts(next(h for h in history if h.alumnus_seq == alumnus.seq))
+            assert {c["field"] for c in changes} == set(recorded)
+            assert all(c["old_value"] is None and c["source"] == "import" for c in changes)
         assert session.scalar(select(func.count()).select_from(AlumnusNameKey)) >= 3 * 117
         events = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         registered = [json.loads(e.payload) for e in events if e.event_type == "alumnus_registered"]
