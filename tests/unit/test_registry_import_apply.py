@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
 from services.common import crypto
 from services.common.contracts import check_event
-from services.registry import departments, domain, imports, sample_import
+from services.common.visibility import mask
+from services.registry import departments, domain, imports, provenance, retention, sample_import
 from services.registry.importing import Limits
 from services.registry.models import (
     Alumnus,
@@ -199,3 +201,40 @@ def test_bulk_insert_stores_awkward_values_as_the_orm_would(registry_session_fac
         assert all(a.created_at is not None for a in stored)
         raw = session.execute(text("SELECT phone FROM alumni WHERE phone IS NOT NULL")).scalars()
         assert all(value.startswith(crypto.FORMAT) for value in raw), "encrypted at rest"
+
+
+def test_an_imported_records_one_history_row_reads_as_each_fields_change(transaction):
+    export = sample_import.generate(10, seed=3)
+    run(transaction, start(transaction, export.encode("csv", "gbk")))
+    with transaction() as session:
+        alumnus = session.scalars(select(Alumnus).where(Alumnus.phone.is_not(None))).first()
+        imported_phone, seq = alumnus.phone, alumnus.seq
+        domain.update_alumnus(session, alumnus.id, {"phone": "13900001111"}, OFFICE)
+    with transaction() as session:
+        history = domain.alumnus_history(session, alumnus.id, {"limit": 50})["items"]
+        imported = [c for c in history if c["source"] == "import"]
+        assert {"name", "phone", "graduations"} <= {c["field"] for c in imported}
+        assert all(c["old_value"] is None for c in imported)
+        assert [(c["old_value"], c["new_value"]) for c in history if c["field"] == "phone"] == [
+            (None, imported_phone),
+            (imported_phone, "13900001111"),
+        ]
+        # Provenance: the import for the fields it set, the office's write for the phone.
+        record = domain.get_alumnus(session, alumnus.id)
+        values = {field: record[field] for field in ("name", "phone", "city")}
+        found = provenance.provenance_of(session, seq, alumnus.field_provenance, values)
+        assert found["name"]["source"] == "import"
+        assert found["phone"]["source"] == "office"
+        changed = max(c.changed_at for c in session.scalars(select(ChangeRecord)))
+    with transaction() as session:
+        # The replaced phone is masked where the import's row holds it too.
+        later = changed + timedelta(days=31)
+        assert retention.mask_old_contacts(session, later, timedelta(days=30)) == 1
+    with transaction() as session:
+        history = domain.alumnus_history(session, alumnus.id, {"limit": 50})["items"]
+        masked = mask("phone", imported_phone)
+        assert [(c["old_value"], c["new_value"]) for c in history if c["field"] == "phone"] == [
+            (None, masked),
+            (masked, "13900001111"),
+        ]
+        assert any(c["field"] == "name" and c["new_value"] == alumnus.name for c in history)
