@@ -19,6 +19,7 @@ import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -61,9 +62,11 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     processors = [(i, p) for i, p in processors if i not in {e for e, _ in encrypted}]
     # The batch's one timestamp (or actor, or job id) is processed once, not per row.
     memo = [[_UNSET, None] for _ in processors]
-    values = []
-    for row in rows:
-        value = [row[name] for name in given]
+    # The given values of a row as a list, in C (itemgetter) rather than a comprehension
+    # per row: ~1 million rows at 100,000 registrar rows.
+    take, single = itemgetter(*given), len(given) == 1
+    values = [[take(row)] if single else list(take(row)) for row in rows]
+    for value in values:
         for _, default in defaults:
             # A callable default (utcnow, new_id, list) is called for each row, as the
             # Core insert would; SQLAlchemy wraps it to take an execution context.
@@ -75,7 +78,6 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
             else:
                 value[i] = last[1] = processor(raw)
                 last[0] = raw
-        values.append(value)
     for i, column_type in encrypted:
         present = [row for row in values if row[i] is not None]
         sealed = crypto.keyring().encrypt_many(
@@ -83,7 +85,6 @@ def insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         )
         for row, stored in zip(present, sealed, strict=True):
             row[i] = stored
-    values = [tuple(row) for row in values]
     quote = dialect.identifier_preparer.quote
     target = f"{quote(table.name)} ({', '.join(quote(n) for n in names)})"
     cursor = connection.connection.cursor()

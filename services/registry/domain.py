@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.common.paging import after, decode_cursor, each, page, paged_select
+from services.common.paging import after, decode_cursor, page, paged_select
 from services.registry import departments, namekeys, passwords, provenance
 from services.registry.community_accounts import community_scope
 from services.registry.models import (
@@ -443,7 +443,37 @@ def alumnus_history(session: Session, alumnus_id: str, params: dict[str, Any]) -
     alumnus = _alumnus(session, alumnus_id)
     query = select(ChangeRecord).where(ChangeRecord.alumnus_seq == alumnus.seq)
     rows = session.scalars(paged_select(query, [ChangeRecord.id], params, (int,))).all()
-    return page(rows, params["limit"], lambda r: [r.id], each(change_to_dict))
+    # A page holds `limit` history rows: an imported record's one row is several changes.
+    return page(rows, params["limit"], lambda r: [r.id], changes_to_dicts)
+
+
+RECORD_FIELD = provenance.ALL
+"""The `field` of a history row that set several fields at once: a record as a bulk import
+created it, one row instead of one per field (its `new_value` a JSON object, field → value;
+no old values, the record was new). Readers see one change per field (`changes_to_dicts`)."""
+
+
+def changes_to_dicts(changes: Iterable[ChangeRecord]) -> list[dict[str, Any]]:
+    """History rows as changes, one per field, oldest first."""
+    return [change for row in changes for change in change_dicts(row)]
+
+
+def change_dicts(change: ChangeRecord) -> list[dict[str, Any]]:
+    """One history row as its changes: one, or one per field of a record's row."""
+    if change.field != RECORD_FIELD:
+        return [change_to_dict(change)]
+    values = json.loads(change.new_value) if change.new_value is not None else {}
+    return [
+        {
+            "field": field,
+            "old_value": None,
+            "new_value": value,
+            "actor": change.actor,
+            "source": change.source,
+            "changed_at": iso_utc(change.changed_at),
+        }
+        for field, value in values.items()
+    ]
 
 
 def change_to_dict(change: ChangeRecord) -> dict[str, Any]:

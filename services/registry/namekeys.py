@@ -19,6 +19,7 @@ the beginning or from the last `seq` it printed, and rewrites nothing twice wron
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 from collections.abc import Iterable
@@ -117,8 +118,15 @@ def gram_rows(seq: int, values: dict[str, str | None]) -> list[dict[str, Any]]:
     return [
         {"alumnus_seq": seq, "field": field, "gram": gram}
         for field in GRAM_FIELDS
-        for gram in grams_of(field, gram_text(field, values.get(field)))
+        for gram in _value_grams(field, values.get(field))
     ]
+
+
+@functools.lru_cache(maxsize=65536)
+def _value_grams(field: str, value: str | None) -> tuple[str, ...]:
+    """`grams_of` a field's value, cached: names, employers and cities repeat, and a bulk
+    import takes the grams of every row."""
+    return tuple(grams_of(field, gram_text(field, value)))
 
 
 def write(session: Session | Connection, alumnus: Any) -> None:

@@ -10,8 +10,9 @@
 was created with, instead of one per field. A field's own entry, once a write or a
 confirmation sets it, takes precedence. A field with neither reads the newest history row
 of the field (what merges used until then): so do records written before the column
-existed, and imported rows, which store no provenance at all (their history rows, source
-`import`, say the same, and 100,000 JSON values would cost the import seconds).
+existed, and imported rows, which store no provenance at all (their one history row, source
+`import`, field `"*"`, says the same for every field it set, and 100,000 JSON values would
+cost the import seconds).
 
 Holds no personal value: only sources, times and usernames. Plain functions; no nameko.
 """
@@ -78,17 +79,22 @@ def expanded(
 ) -> dict[str, dict[str, Any]]:
     """Field → its provenance, for the fields of `values` that have one: the field's own
     entry, else the shared entry (`"*"`) for a field with a value, else `fallback` (the
-    newest history rows)."""
+    newest history rows: the field's own, else an imported record's row `"*"` for a field
+    with a value)."""
     stored = stored or {}
     shared = stored.get(ALL)
+    fallback = fallback or {}
+    fallback_shared = fallback.get(ALL)
     result: dict[str, dict[str, Any]] = {}
     for name, value in values.items():
         if name in stored:
             result[name] = dict(stored[name])
         elif shared is not None and value not in (None, "", []):
             result[name] = dict(shared)
-        elif fallback and name in fallback:
+        elif name in fallback:
             result[name] = dict(fallback[name])
+        elif fallback_shared is not None and value not in (None, "", []):
+            result[name] = dict(fallback_shared)
     return result
 
 
@@ -119,7 +125,8 @@ def confirmed(
 
 
 def history_provenance(session: Session, alumnus_seq: int) -> dict[str, dict[str, Any]]:
-    """Each field's newest history row as a provenance (records older than the column)."""
+    """Each field's newest history row as a provenance (records older than the column);
+    an imported record's one row comes under `"*"` (`expanded` reads it)."""
     newest = (
         select(ChangeRecord.field, func.max(ChangeRecord.id).label("id"))
         .where(ChangeRecord.alumnus_seq == alumnus_seq)

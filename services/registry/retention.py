@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common.visibility import PERSONAL_FIELDS, mask
+from services.registry.domain import RECORD_FIELD
 from services.registry.models import ChangeRecord
 
 BATCH = 500
@@ -46,18 +47,32 @@ def mask_old_contacts(
         replaced = change.old_value
         change.old_value = _masked(change.field, replaced)
         change.masked_at = now
-        # The earlier change(s) of this field that set the replaced value.
+        # The earlier change(s) of this field that set the replaced value: the field's own
+        # rows, or the row of the import that created the record (all its fields in one).
         for earlier in session.scalars(
             select(ChangeRecord).where(
                 ChangeRecord.alumnus_seq == change.alumnus_seq,
-                ChangeRecord.field == change.field,
+                ChangeRecord.field.in_((change.field, RECORD_FIELD)),
                 ChangeRecord.id < change.id,
             )
         ):
-            if earlier.new_value == replaced:
+            if earlier.field == RECORD_FIELD:
+                earlier.new_value = _masked_in_record(
+                    earlier.new_value, change.field, replaced, change.old_value
+                )
+            elif earlier.new_value == replaced:
                 earlier.new_value = change.old_value
     session.flush()
     return len(replacing)
+
+
+def _masked_in_record(record: str | None, field: str, replaced: str, masked: str) -> str | None:
+    """An imported record's history value with `field` masked if it set the replaced value."""
+    values = json.loads(record) if record is not None else {}
+    if field not in values or values[field] != json.loads(replaced):
+        return record
+    values[field] = json.loads(masked)
+    return json.dumps(values, ensure_ascii=False)
 
 
 def _masked(field: str, stored: str) -> str:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -154,12 +155,11 @@ def export_person(session: Session, alumnus_id: str) -> dict[str, Any]:
     its old and new values, the login (without its password) and erasure requests."""
     alumnus = domain.get_alumnus(session, alumnus_id)
     seq = session.scalar(select(Alumnus.seq).where(Alumnus.id == alumnus["id"]))
-    history = [
-        domain.change_to_dict(c)
-        for c in session.scalars(
+    history = domain.changes_to_dicts(
+        session.scalars(
             select(ChangeRecord).where(ChangeRecord.alumnus_seq == seq).order_by(ChangeRecord.id)
         )
-    ]
+    )
     account = session.scalars(select(Account).where(Account.alumnus_id == alumnus["id"])).first()
     requests = session.scalars(
         select(ErasureRequest)
@@ -271,7 +271,7 @@ def erase_alumnus(session: Session, alumnus_id: str, at: datetime) -> None:
     for change in session.scalars(
         select(ChangeRecord).where(ChangeRecord.alumnus_seq == alumnus.seq)
     ):
-        change.old_value = change.new_value = None
+        change.old_value, change.new_value = None, _erased_value(change)
     # The name's search keys (pinyin, initials, the characters) go with the name.
     namekeys.forget(session, [alumnus.seq])
     # So do where the values came from (who wrote them: the alumnus's own login among them)
@@ -299,6 +299,14 @@ def erase_alumnus(session: Session, alumnus_id: str, at: datetime) -> None:
     OutboxMessage.record(
         session, "alumnus_erased", {"id": alumnus.id, "erased_at": iso_utc(alumnus.updated_at)}
     )
+
+
+def _erased_value(change: ChangeRecord) -> str | None:
+    """What an erased record's history row keeps: nothing, but for an imported record's
+    row the names of the fields it set (each then reads as a change to nothing)."""
+    if change.field != domain.RECORD_FIELD or change.new_value is None:
+        return None
+    return json.dumps(dict.fromkeys(json.loads(change.new_value)))
 
 
 def _identity(record: dict[str, Any]) -> list[str]:

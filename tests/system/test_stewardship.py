@@ -265,6 +265,13 @@ def test_an_import_dry_run_then_real_then_again_creates_each_row_once(
         assert lines[0][:3] == ["行号", "结果", "问题说明"]
         not_imported = {int(line[0]) for line in lines[1:] if line[1] == "未导入"}
         assert not_imported == set(export.bad)
+        # An imported record's history: each field it was created with, source `import`.
+        applied = office.get(
+            f"{IMPORTS}/{job['id']}/rows", params={"status": "applied", "limit": 1}
+        ).json()["items"][0]
+        history = _history(office, applied["alumnus_id"])
+        assert {"name", "graduations"} <= {c["field"] for c in history}
+        assert all(c["source"] == "import" and c["old_value"] is None for c in history)
 
         again = finished(office, upload(office, data).json()["id"])
         assert (again["imported"], again["existing"], again["rejected"]) == (0, 295, 5), again

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
 from services.common import crypto
 from services.common.contracts import check_event
-from services.registry import departments, domain, imports, sample_import
+from services.common.visibility import mask
+from services.registry import departments, domain, imports, provenance, retention, sample_import
 from services.registry.importing import Limits
 from services.registry.models import (
     Alumnus,
@@ -88,9 +90,20 @@ def test_bulk_apply_stores_what_the_orm_would(transaction, monkeypatch):
         history = session.scalars(select(ChangeRecord)).all()
         assert {h.source for h in history} == {"import"}
         assert all(h.changed_at is not None for h in history)
-        names = {a.seq: a.name for a in alumni}
-        by_field = {(h.alumnus_seq, h.field): h for h in history}
-        assert all(json.loads(by_field[(seq, "name")].new_value) == n for seq, n in names.items())
+        # One history row per imported record, every field it was created with in it.
+        assert sorted(h.alumnus_seq for h in history) == sorted(a.seq for a in alumni)
+        assert {h.field for h in history} == {"*"}
+        by_seq = {h.alumnus_seq: json.loads(h.new_value) for h in history}
+        raw_history = session.execute(text("SELECT new_value FROM change_records")).scalars()
+        assert all(value.startswith("e1:") for value in raw_history)
+        for alumnus in alumni:
+            recorded = by_seq[alumnus.seq]
+            assert recorded["name"] == alumnus.name
+            assert recorded.get("phone") == alumnus.phone
+            assert recorded["graduations"][0]["class_year"] == alumnus.graduations[0].class_year
+            changes = domain.change_dicts(next(h for h in history if h.alumnus_seq == alumnus.seq))
+            assert {c["field"] for c in changes} == set(recorded)
+            assert all(c["old_value"] is None and c["source"] == "import" for c in changes)
         assert session.scalar(select(func.count()).select_from(AlumnusNameKey)) >= 3 * 117
         events = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         registered = [json.loads(e.payload) for e in events if e.event_type == "alumnus_registered"]
@@ -188,3 +201,40 @@ def test_bulk_insert_stores_awkward_values_as_the_orm_would(registry_session_fac
         assert all(a.created_at is not None for a in stored)
         raw = session.execute(text("SELECT phone FROM alumni WHERE phone IS NOT NULL")).scalars()
         assert all(value.startswith(crypto.FORMAT) for value in raw), "encrypted at rest"
+
+
+def test_an_imported_records_one_history_row_reads_as_each_fields_change(transaction):
+    export = sample_import.generate(10, seed=3)
+    run(transaction, start(transaction, export.encode("csv", "gbk")))
+    with transaction() as session:
+        alumnus = session.scalars(select(Alumnus).where(Alumnus.phone.is_not(None))).first()
+        imported_phone, seq = alumnus.phone, alumnus.seq
+        domain.update_alumnus(session, alumnus.id, {"phone": "13900001111"}, OFFICE)
+    with transaction() as session:
+        history = domain.alumnus_history(session, alumnus.id, {"limit": 50})["items"]
+        imported = [c for c in history if c["source"] == "import"]
+        assert {"name", "phone", "graduations"} <= {c["field"] for c in imported}
+        assert all(c["old_value"] is None for c in imported)
+        assert [(c["old_value"], c["new_value"]) for c in history if c["field"] == "phone"] == [
+            (None, imported_phone),
+            (imported_phone, "13900001111"),
+        ]
+        # Provenance: the import for the fields it set, the office's write for the phone.
+        record = domain.get_alumnus(session, alumnus.id)
+        values = {field: record[field] for field in ("name", "phone", "city")}
+        found = provenance.provenance_of(session, seq, alumnus.field_provenance, values)
+        assert found["name"]["source"] == "import"
+        assert found["phone"]["source"] == "office"
+        changed = max(c.changed_at for c in session.scalars(select(ChangeRecord)))
+    with transaction() as session:
+        # The replaced phone is masked where the import's row holds it too.
+        later = changed + timedelta(days=31)
+        assert retention.mask_old_contacts(session, later, timedelta(days=30)) == 1
+    with transaction() as session:
+        history = domain.alumnus_history(session, alumnus.id, {"limit": 50})["items"]
+        masked = mask("phone", imported_phone)
+        assert [(c["old_value"], c["new_value"]) for c in history if c["field"] == "phone"] == [
+            (None, masked),
+            (masked, "13900001111"),
+        ]
+        assert any(c["field"] == "name" and c["new_value"] == alumnus.name for c in history)
