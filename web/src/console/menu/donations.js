@@ -13,6 +13,6 @@ export const donationsPages = [
   page("/namings", "namings", "冠名与认养", READERS, () => import("../pages/donations/Namings.vue")),
   page("/receipts", "receipts", "收据管理", OFFICE, () => import("../pages/donations/Receipts.vue")),
   page("/disbursements", "disbursements", "基金支出", OFFICE, () => import("../pages/donations/Disbursements.vue")),
-  page("/campaigns", "campaigns", "筹款活动", READERS, () => import("../pages/donations/Campaigns.vue")),
+  page("/campaigns", "campaigns", "募捐活动", READERS, () => import("../pages/donations/Campaigns.vue")),
   page("/finance-reports", "finance-reports", "财务报表", READERS, () => import("../pages/donations/Reports.vue")),
 ];
