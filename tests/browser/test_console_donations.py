@@ -147,7 +147,9 @@ def test_office_works_through_pledges_inkind_namings_receipts_and_the_ledger(por
     desktop.get_by_label("用途").fill("树苗与养护")
     desktop.get_by_role("button", name="确认支出").click()
     expect(
-        desktop.get_by_role("table").last.get_by_role("row").filter(has_text="树苗与养护")
+        desktop.locator('[aria-label="本次会话的支出"]')
+        .get_by_role("row")
+        .filter(has_text="树苗与养护")
     ).to_contain_text("100.00", timeout=SERVICE_WAIT)
     assert created(admin.get(f"/api/v1/funds/{fund['id']}"))["spent_fen"] == 10_000
 
@@ -171,7 +173,7 @@ def test_office_works_through_pledges_inkind_namings_receipts_and_the_ledger(por
     expect(desktop.get_by_test_id("trial-balance-summary")).to_have_text(
         re.compile(r"^\s*借贷平衡"), timeout=SERVICE_WAIT
     )
-    expect(desktop.get_by_role("table", name="总账科目余额")).to_contain_text(fund["name"])
+    expect(desktop.locator('[aria-label="总账科目余额"]')).to_contain_text(fund["name"])
     checked(desktop, "console-finance-reports")
     for menu in ("捐赠协议", "募捐活动"):
         open_page(desktop, menu, menu)
