@@ -124,7 +124,7 @@ def test_office_works_through_pledges_inkind_namings_receipts_and_the_ledger(por
     saved(step)
     expect(inkind_row).to_contain_text("8,000.00", timeout=SERVICE_WAIT)
 
-    # A tree to adopt (10-year terms), reserved for the donor.
+    # A tree to adopt (10-year terms), reserved for the donor and named with their gift.
     open_page(desktop, "冠名与认养", "冠名与认养")
     tree = unique("银杏")
     desktop.get_by_role("button", name="新增冠名项目").click()
@@ -144,6 +144,12 @@ def test_office_works_through_pledges_inkind_namings_receipts_and_the_ledger(por
     reserve.get_by_label("铭牌文字").fill("饮水思源")
     saved(reserve)
     expect(naming_row).to_contain_text("已预留", timeout=SERVICE_WAIT)
+    naming_row.get_by_role("button", name=f"完成冠名：{tree}").click()
+    complete = desktop.get_by_role("dialog", name=f"完成冠名：{tree}")
+    complete.get_by_text(number).click()  # the donor's gift to the fund, by its receipt
+    checked(desktop, "console-naming-complete")
+    saved(complete)
+    expect(naming_row).to_contain_text("已冠名", timeout=SERVICE_WAIT)
 
     # A disbursement out of the fund the gift went to.
     open_page(desktop, "基金支出", "基金支出")
