@@ -4,5 +4,6 @@
 import { homePages } from "./home.js";
 import { operationsPages } from "./operations.js";
 import { stewardshipPages } from "./stewardship.js";
+import { donationsPages } from "./donations.js";
 
-export const pages = [...homePages, ...operationsPages, ...stewardshipPages];
+export const pages = [...homePages, ...operationsPages, ...stewardshipPages, ...donationsPages];

@@ -1,0 +1,197 @@
+"""The staff console's donations pages (web/src/console/pages/donations/) in a real browser
+against the real system: the office files a pledge, an in-kind gift and a naming through
+the pages and finds them listed, pays out of a fund, voids a receipt, reads the trial
+balance, and every page of the area passes axe (each with a screenshot).
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_console_operations import (
+    SERVICE_WAIT,
+    alumnus,
+    checked,
+    choose,
+    console_login,
+    created,
+    department,
+    unique,
+)
+from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
+
+
+def open_page(page: Page, menu: str, heading: str) -> None:
+    page.get_by_role("menuitem", name=menu, exact=True).click()
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+
+def saved(dialog) -> None:
+    """Send the dialog's form and wait for it to close; a refusal fails with its sentence."""
+    dialog.get_by_role("button", name=re.compile("^(保存|预留|确认)$")).click()
+    try:
+        expect(dialog).to_be_hidden(timeout=SERVICE_WAIT)
+    except AssertionError:
+        raise AssertionError(dialog.get_by_role("alert").all_inner_texts()) from None
+
+
+def test_office_works_through_pledges_inkind_namings_receipts_and_the_ledger(portal, desktop):
+    admin = portal.admin()
+    dept = department(admin)
+    donor = alumnus(admin, dept["id"], "认捐校友")
+    fund = created(admin.post("/api/v1/funds", json={"name": unique("认捐基金"), "kind": "tree"}))
+    # The agreement's signer is the donor (the service refuses another name); its filing
+    # reference tells it apart in the selects.
+    reference = unique("协议")
+    created(
+        admin.post(
+            "/api/v1/agreements",
+            json={
+                "donor": {"type": "alumnus", "alumnus_id": donor["id"]},
+                "signer_name": donor["name"],
+                "document_ref": reference,
+                "purpose": "校园绿化与奖学金",
+                "signed_on": "2026-11-01",
+            },
+        )
+    )
+    gift = created(
+        admin.post(
+            "/api/v1/gifts",
+            json={
+                "donor": {"type": "alumnus", "alumnus_id": donor["id"]},
+                "amount_fen": 100_000,
+                "allocations": [{"fund_id": fund["id"], "amount_fen": 100_000}],
+                "channel": "bank_transfer",
+            },
+            headers={"Idempotency-Key": unique("gift-")},
+        )
+    )
+    number = gift["receipt_number"]
+    agreement_option = re.compile(re.escape(reference))
+
+    # A pledge in two instalments on the agreement.
+    console_login(desktop, "/pledges", ADMIN_USERNAME, ADMIN_PASSWORD)
+    expect(desktop.get_by_role("heading", name="认捐", exact=True)).to_be_visible()
+    checked(desktop, "console-pledges")
+    desktop.get_by_role("button", name="登记认捐").click()
+    dialog = desktop.get_by_role("dialog", name="登记认捐")
+    dialog.get_by_label("校友 ID").fill(donor["id"])
+    choose(desktop, dialog, "基金", fund["name"])
+    dialog.get_by_role("combobox", name="捐赠协议", exact=True).click()
+    desktop.get_by_role("option", name=agreement_option).click()
+    dialog.get_by_label("第 1 期到期日").fill("2027-01-15")
+    dialog.get_by_label("第 1 期金额（元）").fill("1000")
+    dialog.get_by_role("button", name="添加一期").click()
+    dialog.get_by_label("第 2 期到期日").fill("2028-01-15")
+    dialog.get_by_label("第 2 期金额（元）").fill("2000.50")
+    expect(dialog).to_contain_text("认捐总额：3,000.50 元")
+    checked(desktop, "console-pledge-new")
+    saved(dialog)
+    pledge_row = desktop.get_by_role("row").filter(has_text=fund["name"])
+    expect(pledge_row).to_contain_text("3,000.50", timeout=SERVICE_WAIT)
+    pledge_row.get_by_role("button", name=re.compile("^认捐详情")).click()
+    detail = desktop.get_by_role("dialog", name="认捐详情")
+    expect(detail).to_contain_text("2028-01-15")
+    checked(desktop, "console-pledge-detail")
+    desktop.keyboard.press("Escape")
+    expect(detail).to_be_hidden()
+
+    # An in-kind gift, then appraised.
+    open_page(desktop, "实物捐赠", "实物捐赠")
+    item = unique("校史油画")
+    desktop.get_by_role("button", name="接收实物").click()
+    dialog = desktop.get_by_role("dialog", name="接收实物捐赠")
+    dialog.get_by_label("校友 ID").fill(donor["id"])
+    dialog.get_by_label("物品").fill(item)
+    dialog.get_by_label("数量").fill("2")
+    dialog.get_by_label("保管地点").fill("校史馆库房")
+    dialog.get_by_role("combobox", name="捐赠协议", exact=True).click()
+    desktop.get_by_role("option", name=agreement_option).click()
+    checked(desktop, "console-inkind-new")
+    saved(dialog)
+    inkind_row = desktop.get_by_role("row").filter(has_text=item)
+    expect(inkind_row).to_contain_text("已接收", timeout=SERVICE_WAIT)
+    checked(desktop, "console-inkind")
+    inkind_row.get_by_role("button", name=f"下一步：{item}").click()
+    step = desktop.get_by_role("dialog", name=f"下一步：{item}")
+    step.get_by_label("评估价值（元）").fill("8000")
+    step.get_by_label("评估人").fill("某评估事务所")
+    checked(desktop, "console-inkind-step")
+    saved(step)
+    expect(inkind_row).to_contain_text("8,000.00", timeout=SERVICE_WAIT)
+
+    # A tree to adopt (10-year terms), reserved for the donor and named with their gift.
+    open_page(desktop, "冠名与认养", "冠名与认养")
+    tree = unique("银杏")
+    desktop.get_by_role("button", name="新增冠名项目").click()
+    dialog = desktop.get_by_role("dialog", name="新增冠名项目")
+    dialog.get_by_label("名称", exact=True).fill(tree)
+    choose(desktop, dialog, "基金", fund["name"])
+    dialog.get_by_label("最低捐赠（元）").fill("500")
+    checked(desktop, "console-naming-new")
+    saved(dialog)
+    naming_row = desktop.get_by_role("row").filter(has_text=tree)
+    expect(naming_row).to_contain_text("可认领", timeout=SERVICE_WAIT)
+    expect(naming_row).to_contain_text("10 年")
+    checked(desktop, "console-namings")
+    naming_row.get_by_role("button", name=f"预留：{tree}").click()
+    reserve = desktop.get_by_role("dialog", name=f"预留：{tree}")
+    reserve.get_by_label("校友 ID").fill(donor["id"])
+    reserve.get_by_label("铭牌文字").fill("饮水思源")
+    saved(reserve)
+    expect(naming_row).to_contain_text("已预留", timeout=SERVICE_WAIT)
+    naming_row.get_by_role("button", name=f"完成冠名：{tree}").click()
+    complete = desktop.get_by_role("dialog", name=f"完成冠名：{tree}")
+    complete.get_by_text(number).click()  # the donor's gift to the fund, by its receipt
+    checked(desktop, "console-naming-complete")
+    saved(complete)
+    expect(naming_row).to_contain_text("已冠名", timeout=SERVICE_WAIT)
+
+    # A disbursement out of the fund the gift went to.
+    open_page(desktop, "基金支出", "基金支出")
+    checked(desktop, "console-disbursements")
+    desktop.get_by_role("combobox", name="基金", exact=True).click()
+    desktop.get_by_role("option", name=re.compile(re.escape(fund["name"]))).click()
+    desktop.get_by_label("金额（元）").fill("100")
+    desktop.get_by_label("用途").fill("树苗与养护")
+    desktop.get_by_role("button", name="确认支出").click()
+    expect(
+        desktop.locator('[aria-label="本次会话的支出"]')
+        .get_by_role("row")
+        .filter(has_text="树苗与养护")
+    ).to_contain_text("100.00", timeout=SERVICE_WAIT)
+    assert created(admin.get(f"/api/v1/funds/{fund['id']}"))["spent_fen"] == 10_000
+
+    # The gift's receipt voided.
+    open_page(desktop, "收据管理", "收据管理")
+    checked(desktop, "console-receipts")
+    desktop.get_by_label("收据号").fill(number)
+    desktop.get_by_role("button", name="查找").click()
+    receipt = desktop.get_by_role("dialog", name=f"捐赠收据 {number}")
+    expect(receipt).to_contain_text("有效", timeout=SERVICE_WAIT)
+    receipt.get_by_role("button", name="作废").click()
+    receipt.get_by_label("作废原因").fill("抬头有误")
+    checked(desktop, "console-receipt-void")
+    receipt.get_by_role("button", name="确认作废").click()
+    expect(receipt).to_contain_text("已作废", timeout=SERVICE_WAIT)
+    assert created(admin.get(f"/api/v1/receipts/{number}"))["status"] == "void"
+    desktop.keyboard.press("Escape")
+
+    # The books balance; the other pages of the area pass axe.
+    open_page(desktop, "财务报表", "财务报表")
+    expect(desktop.get_by_test_id("trial-balance-summary")).to_have_text(
+        re.compile(r"^\s*借贷平衡"), timeout=SERVICE_WAIT
+    )
+    expect(desktop.locator('[aria-label="总账科目余额"]')).to_contain_text(fund["name"])
+    checked(desktop, "console-finance-reports")
+    for menu in ("捐赠协议", "募捐活动"):
+        open_page(desktop, menu, menu)
+        checked(desktop, f"console-{desktop.url.split('#/')[-1]}")
+    open_page(desktop, "捐赠协议", "捐赠协议")
+    desktop.get_by_role("row").filter(has_text=reference).get_by_role("button").click()
+    expect(desktop.get_by_role("dialog", name="捐赠协议详情")).to_contain_text("校园绿化与奖学金")
+    checked(desktop, "console-agreement-detail")
