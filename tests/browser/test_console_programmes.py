@@ -13,7 +13,6 @@ from tests.browser.test_console_operations import (
     alumnus,
     checked,
     console_login,
-    created,
     department,
     unique,
 )
@@ -66,7 +65,10 @@ def test_office_keeps_a_lecture_series_and_a_cooperation_project(portal, desktop
     prompt = desktop.get_by_role("dialog", name=f"添加记录：{project}")
     prompt.get_by_role("textbox").fill("双方已签署合作意向书。")
     prompt.get_by_role("button", name="添加").click()
-    expect(row).to_contain_text("1", timeout=SERVICE_WAIT)
+    expect(desktop.get_by_text("已添加记录")).to_be_visible(timeout=SERVICE_WAIT)
+    row.get_by_role("button", name="展开当前行").click()
+    expect(desktop.locator("main")).to_contain_text("双方已签署合作意向书。")
+    expect(desktop.locator("main")).to_contain_text("李工 13900001111")
 
     row.get_by_role("button", name=f"变更状态 {project}").click()
     move = desktop.get_by_role("dialog", name="变更状态")
