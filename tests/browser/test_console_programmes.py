@@ -117,7 +117,8 @@ def test_office_edits_a_template_and_reads_the_notifications(portal, desktop):
         checked(desktop, "console-notification-templates")
     finally:
         # Other browser tests of the session read this template's messages.
-        admin.put(
+        admin.request(
+            "PUT",
             f"/api/v1/notification-templates/{original['id']}",
             json={"subject": original["subject"], "body": original["body"]},
         )
