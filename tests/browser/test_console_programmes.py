@@ -127,7 +127,7 @@ def test_office_edits_a_template_and_reads_the_notifications(portal, desktop):
     desktop.get_by_role("menuitem", name="通知发送记录", exact=True).click()
     expect(desktop.get_by_role("heading", name="发送统计", exact=True)).to_be_visible()
     stats = admin.get("/api/v1/notifications/stats").json()["items"]
-    table = desktop.get_by_role("table", name="发送统计")
+    table = desktop.get_by_label("发送统计", exact=True)
     if stats:
         expect(table).to_contain_text(stats[0]["kind"], timeout=SERVICE_WAIT)
     desktop.wait_for_load_state("networkidle")
