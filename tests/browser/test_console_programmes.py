@@ -138,9 +138,11 @@ def test_office_edits_a_template_and_reads_the_notifications(portal, desktop):
     dialog.get_by_label("校友编号").fill(person["id"])
     dialog.get_by_role("button", name="读取").click()
     switch = dialog.get_by_role("switch", name="短信接收学校发展近况等通报")
-    expect(switch).to_be_visible(timeout=SERVICE_WAIT)
+    expect(switch).to_be_attached(timeout=SERVICE_WAIT)  # Element Plus hides the input itself
     before = switch.is_checked()
-    switch.click()
+    switch.focus()
+    switch.press("Space")
+    expect(switch).to_have_attribute("aria-checked", str(not before).lower())
     checked(desktop, "console-notification-preferences")
     dialog.get_by_role("button", name="记录校友意见").click()
     expect(
