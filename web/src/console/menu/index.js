@@ -3,7 +3,8 @@
 // The gateway decides what a role may do; the menu only hides what would answer 403.
 import { homePages } from "./home.js";
 import { operationsPages } from "./operations.js";
+import { programmesPages } from "./programmes.js";
 import { stewardshipPages } from "./stewardship.js";
 import { donationsPages } from "./donations.js";
 
-export const pages = [...homePages, ...operationsPages, ...stewardshipPages, ...donationsPages];
+export const pages = [...homePages, ...operationsPages, ...programmesPages, ...stewardshipPages, ...donationsPages];
