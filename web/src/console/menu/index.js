@@ -3,6 +3,7 @@
 // The gateway decides what a role may do; the menu only hides what would answer 403.
 import { homePages } from "./home.js";
 import { operationsPages } from "./operations.js";
+import { registryPages } from "./registry.js";
 import { stewardshipPages } from "./stewardship.js";
 
-export const pages = [...homePages, ...operationsPages, ...stewardshipPages];
+export const pages = [...homePages, ...operationsPages, ...stewardshipPages, ...registryPages];
