@@ -15,6 +15,7 @@ from tests.browser.conftest import assert_accessible
 
 STAFF_PASSWORD = "Console-Registry-9"
 ALUMNUS_PASSWORD = "Alumnus-Login-77"
+NEW_PASSWORD = "Console-Registry-Changed-31"
 
 
 def unique(prefix: str) -> str:
@@ -124,3 +125,49 @@ def test_the_office_administers_the_registry(portal, desktop):
     ]:
         open_page(desktop, path, heading)
         assert_accessible(desktop, shot)
+
+    # A steward named for a distinguished-alumni entry, from the archive page.
+    reasons = unique("多年资助贫困学生-")
+    nominated = office.post(
+        "/api/v1/distinguished/nominations",
+        json={"alumnus_id": other_alumnus(office, department["id"]), "reasons": reasons},
+    )
+    assert nominated.status_code == 201, nominated.text
+    entry = office.post(f"/api/v1/distinguished/nominations/{nominated.json()['id']}/approve")
+    assert entry.status_code == 200, entry.text
+    open_page(desktop, "/distinguished", "杰出校友档案")
+    desktop.locator(".el-table__body tr", has_text=reasons).get_by_role(
+        "button", name="指定负责人"
+    ).click()
+    dialog = desktop.get_by_role("dialog")
+    dialog.get_by_role("combobox", name="负责人").click()
+    desktop.get_by_role("option", name=office_user, exact=True).click()
+    assert_accessible(desktop, "console-registry-steward-dialog")
+    dialog.get_by_role("button", name="确定").click()
+    expect(desktop.get_by_text("已指定负责人。")).to_be_visible()
+    steward = office.get(f"/api/v1/distinguished/{entry.json()['id']}").json()["steward"]
+    assert steward["username"] == office_user
+
+    # The office user changes their own password from the header: back to the login page,
+    # and the new password is the one that works.
+    desktop.get_by_role("button", name="修改密码").click()
+    desktop.get_by_label("当前密码").fill(STAFF_PASSWORD)
+    desktop.get_by_label("新密码").fill(NEW_PASSWORD)
+    assert_accessible(desktop, "console-registry-password")
+    desktop.get_by_role("button", name="确认修改").click()
+    expect(desktop.get_by_role("button", name="登录")).to_be_visible()
+    portal.client().login(office_user, NEW_PASSWORD)
+
+
+def other_alumnus(office, department_id: str) -> str:
+    """A second alumnus of the department, for the archive; their id."""
+    graduation = {
+        "department_id": department_id,
+        "class_year": 1990,
+        "degree": "master",
+        "major": "物理",
+    }
+    name = "孙" + random.choice("文武安康")
+    made = office.post("/api/v1/alumni", json={"name": name, "graduations": [graduation]})
+    assert made.status_code == 201, made.text
+    return made.json()["id"]
