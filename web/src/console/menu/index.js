@@ -5,6 +5,14 @@ import { homePages } from "./home.js";
 import { operationsPages } from "./operations.js";
 import { programmesPages } from "./programmes.js";
 import { stewardshipPages } from "./stewardship.js";
+import { registryPages } from "./registry.js";
 import { donationsPages } from "./donations.js";
 
-export const pages = [...homePages, ...operationsPages, ...programmesPages, ...stewardshipPages, ...donationsPages];
+export const pages = [
+  ...homePages,
+  ...operationsPages,
+  ...programmesPages,
+  ...stewardshipPages,
+  ...registryPages,
+  ...donationsPages,
+];
