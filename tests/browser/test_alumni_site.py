@@ -251,6 +251,15 @@ def test_alumnus_gives_online_and_downloads_the_receipt(phone: Page, portal, off
     path = download.value.path()
     assert Path(path).read_bytes().startswith(b"%PDF")
 
+    # The gift is on the fund's honour roll, shown as the donor chose.
+    phone.goto("/#/funds")
+    phone.get_by_role("button", name=f"捐赠芳名录：{fund['name']}").click()
+    expect(phone.get_by_role("heading", name="捐赠芳名录")).to_be_visible()
+    entry = phone.locator("[data-honour-entry]")
+    expect(entry).to_have_count(1)
+    expect(entry).to_contain_text(fund["name"])
+    assert_accessible(phone, "site-honour-roll")
+
 
 def test_alumnus_corrects_and_exports_the_profile_and_sets_choices(
     phone: Page, portal, office, department
@@ -346,6 +355,7 @@ def test_every_site_page_passes_axe(phone: Page, portal, office, department):
         ("/#/stories", "校友风采", "site-stories"),
         (f"/#/stories/{story['id']}", story["title"], "site-story"),
         ("/#/funds", "教育基金", "site-funds-public"),
+        ("/#/honour-roll", "捐赠芳名录", "site-honour-roll-public"),
         ("/#/no-such-page", "页面不存在", "site-not-found"),
         ("/#/login", "校友登录", "site-login"),
     ]:

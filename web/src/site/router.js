@@ -13,6 +13,7 @@ const routes = [
   { path: "/stories", name: "stories", component: page("Stories"), meta: { title: "校友风采" } },
   { path: "/stories/:id", name: "story", component: page("Story"), meta: { title: "校友风采" } },
   { path: "/funds", name: "funds", component: page("Funds"), meta: { title: "捐赠" } },
+  { path: "/honour-roll", name: "honour-roll", component: page("HonourRoll"), meta: { title: "捐赠芳名录" } },
   { path: "/give", name: "give", component: page("Give"), meta: { title: "我要捐赠", ...signedInOnly } },
   { path: "/give/:orderId", name: "payment", component: page("Payment"), meta: { title: "支付", ...signedInOnly } },
   { path: "/events", name: "events", component: page("Events"), meta: { title: "活动", ...signedInOnly } },
