@@ -1,9 +1,8 @@
-// Helpers shared by the console's operations pages: a cursor-paged list, the departments'
-// names, the current account, and the Chinese words for the API's codes.
-import { reactive, ref } from "vue";
-import { FIELD_NAMES, api, errorText } from "@shared/api.js";
-
-export const PAGE_SIZE = 20;
+// Helpers shared by the console's operations pages: the departments' names and the Chinese
+// words for the API's codes (the lists and the calling account: web/src/console/common/).
+import { ref } from "vue";
+import { FIELD_NAMES } from "@shared/api.js";
+import { allItems } from "../../common/lists.js";
 
 // The fields these pages send, named as users read them in a 422's message (errorText reads
 // FIELD_NAMES; the shared file names the common ones).
@@ -17,65 +16,6 @@ Object.assign(FIELD_NAMES, {
   send_at: "发送时间", role: "角色", company: "单位", description: "需求描述", donor: "捐赠人",
   "Idempotency-Key": "请求编号",
 });
-
-// A list the API pages with `limit` and `cursor` (`{items, next_cursor}`): the cursors of the
-// pages already seen are kept, so "上一页" goes back without the API knowing pages.
-export function usePagedList(path, filters = () => ({})) {
-  const state = reactive({ items: [], loading: false, error: "", page: 1, hasNext: false });
-  let cursors = [null];
-  let pathValue = path;
-
-  async function fetchPage() {
-    state.loading = true;
-    state.error = "";
-    try {
-      const query = { ...filters(), limit: PAGE_SIZE, cursor: cursors[state.page - 1] || undefined };
-      const answer = await api("GET", typeof pathValue === "function" ? pathValue() : pathValue, { query });
-      state.items = answer.items || [];
-      state.hasNext = Boolean(answer.next_cursor);
-      cursors[state.page] = answer.next_cursor || null;
-    } catch (caught) {
-      state.items = [];
-      state.hasNext = false;
-      state.error = errorText(caught);
-    } finally {
-      state.loading = false;
-    }
-  }
-
-  return {
-    state,
-    reload() {
-      cursors = [null];
-      state.page = 1;
-      return fetchPage();
-    },
-    refresh: fetchPage,
-    next() {
-      if (!state.hasNext) return;
-      state.page += 1;
-      return fetchPage();
-    },
-    previous() {
-      if (state.page <= 1) return;
-      state.page -= 1;
-      return fetchPage();
-    },
-  };
-}
-
-// Every page of a small list (departments, funds, staff accounts) for a select.
-export async function allItems(path, query = {}) {
-  const items = [];
-  let cursor;
-  for (let round = 0; round < 50; round += 1) {
-    const answer = await api("GET", path, { query: { ...query, limit: 100, cursor } });
-    items.push(...(answer.items || []));
-    cursor = answer.next_cursor;
-    if (!cursor) break;
-  }
-  return items;
-}
 
 const departments = ref([]);
 let departmentsLoaded = null;
@@ -96,21 +36,6 @@ export function useDepartments() {
       return departments.value.find((item) => item.id === id)?.name || id;
     },
   };
-}
-
-const me = ref(null);
-
-// The calling account (role, department), read again by each page that asks: another user
-// may have logged in on this tab since.
-export function useMe() {
-  api("GET", "/api/v1/me")
-    .then((answer) => {
-      me.value = answer;
-    })
-    .catch(() => {
-      me.value = null;
-    });
-  return { me };
 }
 
 // The API's codes in the words of the glossary (../shared/domain/REQUIREMENTS.md).
