@@ -277,6 +277,8 @@ def banner(
 ) -> str:
     notes = "".join(f"  {note}\n" for note in catalogue.stand_in_notes())
     return f"""校友工作平台已启动 / the alumni platform is running
+  校友网站:   {base_url}/  (alumni site)
+  工作台:     {base_url}/console/  (staff console)
   API:        {base_url}/api/v1
   API docs:   {base_url}/docs
   admin:      {username} / {password} {source}

@@ -203,3 +203,9 @@ def test_the_children_are_the_stand_ins_then_every_service_of_the_catalogue(monk
 def test_exits_are_described_in_both_languages(code, chinese, english):
     assert run.describe_exit(code) == chinese
     assert run.describe_exit(code, chinese=False) == english
+
+
+def test_the_banner_gives_the_portals_addresses():
+    text = run.banner("http://127.0.0.1:8000", "admin", "pw", "(set)", Path("var/log"), "amqp://x")
+    assert "http://127.0.0.1:8000/ " in text
+    assert "http://127.0.0.1:8000/console/" in text
