@@ -12,6 +12,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import assert_accessible
+from tests.browser.test_console_operations import checked
 
 STAFF_PASSWORD = "Console-Registry-9"
 ALUMNUS_PASSWORD = "Alumnus-Login-77"
@@ -143,7 +144,7 @@ def test_the_office_administers_the_registry(portal, desktop):
     # Element Plus draws the chosen value over the select's input: the select is clicked.
     dialog.locator(".el-select").filter(has=desktop.get_by_label("负责人")).click()
     desktop.get_by_role("option", name=office_user, exact=True).click()
-    assert_accessible(desktop, "console-registry-steward-dialog")
+    checked(desktop, "console-registry-steward-dialog")
     dialog.get_by_role("button", name="确定").click()
     expect(desktop.get_by_text("已指定负责人。")).to_be_visible()
     steward = office.get(f"/api/v1/distinguished/{entry.json()['id']}").json()["steward"]
