@@ -17,8 +17,10 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from contextlib import nullcontext  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from bench.common import machine_info  # noqa: E402
 from drills import broker, consumers, money, scaleout  # noqa: E402
@@ -62,13 +64,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key:>10}: {value}")
     with open("/proc/loadavg") as loadavg:
         print(f"{'load':>10}: {loadavg.read().split()[:3]}")
+    logs = Path("var/drill-logs") / time.strftime("%Y%m%d-%H%M%S")
+    print(f"{'logs':>10}: {logs}/<drill>/")
     results = []
     for name in chosen:
         what, drill = FULL_SIZE[name]
         print(f"\n== {name}: {what} × {args.scale:g}", flush=True)
         # A drill that stops its broker gets a node of its own, never the shared one.
         own_node = broker.own_broker_node() if name in OWN_BROKER else nullcontext()
-        with own_node as node, platform(amqp_uri, postgres_url, broker_node=node) as system:
+        with (
+            own_node as node,
+            platform(amqp_uri, postgres_url, broker_node=node, keep_logs=logs / name) as system,
+        ):
             result = drill(system, args.scale)
         results.append(result)
         print(result.line())

@@ -29,7 +29,7 @@ from services.common.db import make_engine
 from tests.support.registry_data import alumnus_snapshot
 
 EVENT_TYPE = "alumnus_registered"
-DRAIN_WITHIN_SECONDS = 600.0
+DRAIN_WITHIN_SECONDS = 1800.0
 POISON_WITHIN_SECONDS = 30.0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -142,10 +143,12 @@ def platform(
     postgres_url: str = DEFAULT_POSTGRES_URL,
     settings: dict[str, str] | None = None,
     broker_node: RabbitNode | None = None,
+    keep_logs: Path | None = None,
 ) -> Iterator[Platform]:
     """The platform on a vhost of its own: on the broker of `amqp_uri`, or on `broker_node`
     (a RabbitMQ node of the drill's own, for a drill that stops its broker; the system
-    keeps it as `system.broker_node`)."""
+    keeps it as `system.broker_node`). The processes' logs are copied to `keep_logs` at the
+    end, so that a drill's failure can be read after its temporary directory is gone."""
     vhost = BenchVhost(amqp_uri) if broker_node is None else None
     databases = Databases(postgres_url)
     system = None
@@ -165,6 +168,10 @@ def platform(
             if system is not None:
                 system.stop_all()
                 system.remove_broker_accounts()
+            if keep_logs is not None:
+                keep_logs.mkdir(parents=True, exist_ok=True)
+                for log in Path(var_dir).glob("*.log"):
+                    shutil.copy(log, keep_logs / log.name)
             databases.drop_all()
             if vhost is not None:
                 vhost.delete()

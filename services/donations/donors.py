@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.errors import NotFound, ValidationFailed
@@ -106,7 +107,14 @@ def _known_alumnus(session: Session, alumnus_id: str, lookup: AlumnusLookup, fie
             {"fields": {field: ["校友不存在。"]}},
             reason="unknown_alumnus",
         ) from None
-    upsert_alumnus(session, record)
+    try:
+        # The `alumnus_registered` handler, here or on another instance, may commit the
+        # same copy between our read and our write: the unique key decides, and the loser
+        # leaves the copy to the winner (the same registry record, or a newer one).
+        with session.begin_nested():
+            upsert_alumnus(session, record)
+    except IntegrityError:
+        pass
     return record["name"]
 
 
