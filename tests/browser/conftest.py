@@ -45,7 +45,7 @@ if green_process():
     # run here; `make test` runs `pytest tests/browser` on its own.
     collect_ignore_glob = ["test_*.py"]
 
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -213,3 +213,20 @@ def assert_accessible(page: Page, name: str) -> None:
         f"{v['nodes'][0].get('failureSummary', '') if v['nodes'] else ''}"
         for v in serious
     )
+
+
+def settled(page: Page) -> None:
+    """Wait out what fades (a toast, a closing select menu, a dialog coming in): axe reads
+    colours mid-fade."""
+    expect(page.locator(".el-message")).to_have_count(0, timeout=10_000)
+    expect(page.locator(".el-select__popper:visible")).to_have_count(0)
+    page.wait_for_function(
+        "() => document.getAnimations().every(a => a.playState !== 'running'"
+        " || a.effect?.getComputedTiming().iterations === Infinity)"
+    )
+
+
+def checked(page: Page, name: str) -> None:
+    """`assert_accessible` once the page has settled (`settled`)."""
+    settled(page)
+    assert_accessible(page, name)

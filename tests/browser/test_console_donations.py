@@ -10,10 +10,10 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import checked
 from tests.browser.test_console_operations import (
     SERVICE_WAIT,
     alumnus,
-    checked,
     choose,
     console_login,
     created,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import checked
 from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
 
 STAFF_PASSWORD = "Console-ops-2026!"
@@ -94,23 +94,6 @@ def console_login(page: Page, path: str, username: str, password: str = STAFF_PA
     page.get_by_label("密码", exact=True).fill(password)
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
-
-
-def settled(page: Page) -> None:
-    """Wait out what fades (a toast, a closing select menu, a dialog coming in): axe reads
-    colours mid-fade."""
-    expect(page.locator(".el-message")).to_have_count(0, timeout=10_000)
-    expect(page.locator(".el-select__popper:visible")).to_have_count(0)
-    page.wait_for_function(
-        "() => document.getAnimations().every(a => a.playState !== 'running'"
-        " || a.effect?.getComputedTiming().iterations === Infinity)"
-    )
-
-
-def checked(page: Page, name: str) -> None:
-    """`assert_accessible` once the page has settled."""
-    settled(page)
-    assert_accessible(page, name)
 
 
 def choose(page: Page, within, label: str, option: str) -> None:

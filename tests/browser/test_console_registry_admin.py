@@ -11,8 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import assert_accessible
-from tests.browser.test_console_operations import checked
+from tests.browser.conftest import assert_accessible, checked
 
 STAFF_PASSWORD = "Console-Registry-9"
 ALUMNUS_PASSWORD = "Alumnus-Login-77"

@@ -2,6 +2,8 @@
 // when the access token has expired, and the API's errors as readable Chinese text.
 // Nothing here knows a page: a page calls `api`, `download` or `errorText`.
 
+import { forgetRenewals, lastRenewal, recordRenewal } from "./store.js";
+
 const SESSION_KEY = "alumni.session";
 let refreshing = null;
 let sessionExpiredHandler = () => {};
@@ -27,8 +29,11 @@ function keepSession(tokens) {
   localStorage.setItem(SESSION_KEY, JSON.stringify(tokens));
 }
 
+// Forgotten in this tab's copy at once; the promise settles once the renewals noted for
+// every tab are gone too (it never rejects).
 export function forgetSession() {
   localStorage.removeItem(SESSION_KEY);
+  return forgetRenewals();
 }
 
 export function signedIn() {
@@ -50,31 +55,39 @@ export async function logout() {
   try {
     if (signedIn()) await request("POST", "/api/v1/auth/logout", { retry: false });
   } finally {
-    forgetSession();
+    await forgetSession();
   }
 }
 
 // Renews the session after a 401 answered to `staleToken`. Concurrent 401s share one
 // refresh, and so do the portal's tabs (they share the session): a refresh token works once,
 // and one presented twice ends the whole session. Whoever comes second finds the session
-// already renewed and uses it.
+// already renewed and uses it, though this tab's copy of it may not show that yet (store.js).
 function refreshTokens(staleToken) {
   refreshing ??= acrossTabs(async () => {
     const current = session();
     if (!current?.refresh_token) return false;
+    const renewal = await lastRenewal();
+    if (renewal?.spent.includes(current.refresh_token)) {
+      keepSession(renewal.tokens);
+      return true;
+    }
     if (current.access_token !== staleToken) return true;
     try {
-      keepSession(
-        await request("POST", "/api/v1/auth/refresh", {
-          body: { refresh_token: current.refresh_token },
-          auth: false,
-        }),
-      );
+      const tokens = await request("POST", "/api/v1/auth/refresh", {
+        body: { refresh_token: current.refresh_token },
+        auth: false,
+      });
+      keepSession(tokens);
+      await recordRenewal(current.refresh_token, tokens);
       return true;
     } catch (error) {
-      // Only a refused refresh ends the session. An outage (503, 504, no network) keeps it
-      // for the next try, and the page says what went wrong.
-      if (error instanceof ApiError && error.status >= 400 && error.status < 500) return false;
+      // Only a refused refresh ends the session. An outage (503, 504, no network) or the
+      // gateway's rate limit (429) keeps it for the next try, and the page says what went
+      // wrong.
+      if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429) {
+        return false;
+      }
       throw error;
     }
   }).finally(() => {
@@ -150,6 +163,8 @@ async function request(method, path, options = {}) {
       response = await send(method, path, options);
     }
     if (response.status === 401) {
+      // Not awaited: the calls that shared the refused refresh all reach here in one turn,
+      // and each handler must still see the page the user was on.
       forgetSession();
       sessionExpiredHandler();
     }

@@ -1,7 +1,19 @@
 // Unit tests of the API client's logic (Vitest, in Node): errors as sentences, money, and
-// the quiet refresh with a fetch and a localStorage played by the test.
+// the quiet refresh with a fetch, a localStorage (this tab's copy of the session) and the
+// renewals every tab sees (store.js, IndexedDB in a browser) played by the test.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError, api, errorText, fen, session, yuan } from "./api.js";
+
+const everyTab = vi.hoisted(() => ({ renewal: null }));
+vi.mock("./store.js", () => ({
+  lastRenewal: async () => everyTab.renewal,
+  recordRenewal: async (spentToken, tokens) => {
+    everyTab.renewal = { spent: [...(everyTab.renewal?.spent ?? []), spentToken], tokens };
+  },
+  forgetRenewals: async () => {
+    everyTab.renewal = null;
+  },
+}));
 
 describe("errorText", () => {
   it("says the API's own message", () => {
@@ -46,6 +58,7 @@ describe("requests", () => {
   beforeEach(() => {
     store = new Map();
     sent = [];
+    everyTab.renewal = null;
     vi.stubGlobal("localStorage", {
       getItem: (key) => store.get(key) ?? null,
       setItem: (key, value) => store.set(key, value),
@@ -71,6 +84,32 @@ describe("requests", () => {
     expect(sent.map((request) => request.path)).toEqual(["/api/v1/me", "/api/v1/auth/refresh", "/api/v1/me"]);
     expect(sent[2].authorization).toBe("Bearer new");
     expect(session().refresh_token).toBe("r2");
+    expect(everyTab.renewal).toEqual({ spent: ["r1"], tokens: { access_token: "new", refresh_token: "r2" } });
+  });
+
+  it("takes another tab's renewal though this tab's copy of the session has not caught up", async () => {
+    store.set("alumni.session", JSON.stringify({ access_token: "old", refresh_token: "r1" }));
+    everyTab.renewal = { spent: ["r1"], tokens: { access_token: "new", refresh_token: "r2" } };
+    answers = [
+      () => json(401, { error: { code: "UNAUTHENTICATED", message: "登录已过期。" } }),
+      () => json(200, { username: "wang" }),
+    ];
+    expect(await api("GET", "/api/v1/me")).toEqual({ username: "wang" });
+    // The spent refresh token r1 is never presented again: that would end the session.
+    expect(sent.map((request) => request.path)).toEqual(["/api/v1/me", "/api/v1/me"]);
+    expect(sent[1].authorization).toBe("Bearer new");
+    expect(session().refresh_token).toBe("r2");
+  });
+
+  it("keeps the session when the refresh is rate limited", async () => {
+    store.set("alumni.session", JSON.stringify({ access_token: "old", refresh_token: "r1" }));
+    answers = [
+      () => json(401, { error: { code: "UNAUTHENTICATED", message: "登录已过期。" } }),
+      () => json(429, { error: { code: "RATE_LIMITED", message: "请求过于频繁，请 2 秒后再试。" } }),
+    ];
+    const error = await api("GET", "/api/v1/me").catch((caught) => caught);
+    expect(error.status).toBe(429);
+    expect(session().refresh_token).toBe("r1");
   });
 
   it("keeps the session when the refresh meets an outage, and says so", async () => {
@@ -86,6 +125,7 @@ describe("requests", () => {
 
   it("ends the session when the refresh is refused", async () => {
     store.set("alumni.session", JSON.stringify({ access_token: "old", refresh_token: "r1" }));
+    everyTab.renewal = { spent: ["r0"], tokens: { access_token: "old", refresh_token: "r1" } };
     answers = [
       () => json(401, { error: { code: "UNAUTHENTICATED", message: "登录已过期。" } }),
       () => json(401, { error: { code: "UNAUTHENTICATED", message: "刷新令牌已失效。" } }),
@@ -93,6 +133,7 @@ describe("requests", () => {
     const error = await api("GET", "/api/v1/me").catch((caught) => caught);
     expect(error.status).toBe(401);
     expect(session()).toBeNull();
+    expect(everyTab.renewal).toBeNull();
   });
 
   it("turns a proxy's page into a sentence by its status", async () => {
