@@ -53,6 +53,20 @@ def current_ids(session: Session, department_ids: Iterable[str]) -> dict[str, st
     return {d: found.get(d, d) for d in ids}
 
 
+def existing_current_ids(session: Session, department_ids: Iterable[str]) -> dict[str, str]:
+    """Each of these departments that exists, with its current department: `current_ids`
+    and the check that they exist, in one query."""
+    ids = {str(d) for d in department_ids}
+    return {
+        row.id: row.current_id or row.id
+        for row in session.execute(
+            select(Department.id, SUCCESSIONS.c.current_id)
+            .outerjoin(SUCCESSIONS, SUCCESSIONS.c.department_id == Department.id)
+            .where(Department.id.in_(ids))
+        )
+    }
+
+
 def with_current_departments(session: Session, records: list[dict[str, Any]]) -> None:
     """Set `current_department_id` on every graduation of the records (one query)."""
     graduations = [g for record in records for g in record["graduations"]]
