@@ -178,8 +178,9 @@ def register_alumnus(
     Seven statements: the departments (and where each belongs now), then one INSERT each
     for the record, its graduations, its search keys and bigrams, its history rows and
     its `alumnus_registered` outbox row (more only to check student numbers)."""
+    connection = session.connection()
     current = departments.existing_current_ids(
-        session, (r["department_id"] for r in data["graduations"])
+        connection, (r["department_id"] for r in data["graduations"])
     )
     _check_departments(current, data["graduations"])
     _check_student_numbers(session, data["graduations"], None)
@@ -201,7 +202,6 @@ def register_alumnus(
         "confirmed_at": now,
     }
     graduations = [_graduation_columns(r) for r in data["graduations"]]
-    connection = session.connection()
     try:
         seq = connection.execute(INSERT_ALUMNUS, alumnus).inserted_primary_key[0]
         connection.execute(INSERT_GRADUATIONS, [{**g, "alumnus_seq": seq} for g in graduations])
