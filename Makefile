@@ -38,6 +38,7 @@ bench: $(PY)
 	scripts/ensure-rabbitmq.sh
 	$(PY) -m bench.gateway_reads
 	$(PY) -m bench.signups
+	$(PY) -m bench.registrations
 	$(PY) -m bench.gifts
 	$(PY) -m bench.newsletter
 	$(PY) -m bench.import_full

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.common.errors import Conflict, ValidationFailed
@@ -51,6 +51,22 @@ def current_ids(session: Session, department_ids: Iterable[str]) -> dict[str, st
         ).all()
     )
     return {d: found.get(d, d) for d in ids}
+
+
+EXISTING_CURRENT_IDS = (
+    select(Department.id, SUCCESSIONS.c.current_id)
+    .outerjoin(SUCCESSIONS, SUCCESSIONS.c.department_id == Department.id)
+    .where(Department.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def existing_current_ids(
+    connection: Session | Connection, department_ids: Iterable[str]
+) -> dict[str, str]:
+    """Each of these departments that exists, with its current department: `current_ids`
+    and the check that they exist, in one prebuilt query (registering an alumnus)."""
+    rows = connection.execute(EXISTING_CURRENT_IDS, {"ids": list({str(d) for d in department_ids})})
+    return {row.id: row.current_id or row.id for row in rows}
 
 
 def with_current_departments(session: Session, records: list[dict[str, Any]]) -> None:

@@ -129,15 +129,23 @@ def _value_grams(field: str, value: str | None) -> tuple[str, ...]:
     return tuple(grams_of(field, gram_text(field, value)))
 
 
+INSERT_KEYS, INSERT_GRAMS = insert(KEYS), insert(GRAMS)
+
+
 def write(session: Session | Connection, alumnus: Any) -> None:
     """(Re)write the keys of one alumnus (anything with `seq` and the GRAM_FIELDS)."""
     forget(session, [alumnus.seq])
-    values = {field: getattr(alumnus, field) for field in GRAM_FIELDS}
-    keys, grams = key_rows(alumnus.seq, alumnus.name), gram_rows(alumnus.seq, values)
+    add(session, alumnus.seq, {field: getattr(alumnus, field) for field in GRAM_FIELDS})
+
+
+def add(session: Session | Connection, seq: int, values: dict[str, Any]) -> None:
+    """The keys of a new alumnus (`values`: field → value, the GRAM_FIELDS): one
+    executemany per table, nothing to delete first."""
+    keys, grams = key_rows(seq, values.get("name")), gram_rows(seq, values)
     if keys:
-        session.execute(insert(KEYS), keys)
+        session.execute(INSERT_KEYS, keys)
     if grams:
-        session.execute(insert(GRAMS), grams)
+        session.execute(INSERT_GRAMS, grams)
 
 
 def forget(session: Session | Connection, seqs: Iterable[int]) -> None:

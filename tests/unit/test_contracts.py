@@ -6,6 +6,7 @@ import re
 import uuid
 
 import pytest
+from marshmallow import Schema
 
 from services.common.contracts import EVENT_CONTRACTS, build_event, check_event
 from services.common.contracts import registry as contract
@@ -208,3 +209,24 @@ def test_check_event_rejects_unknown_event_type(event):
     with pytest.raises(ValidationFailed) as caught:
         check_event(event)
     assert caught.value.reason == "unknown_event_type"
+
+
+def test_a_payload_loaded_and_an_event_built_and_checked_again_build_no_schema(monkeypatch):
+    """One schema instance per class, made on first use (issue 12): building a schema costs
+    more than loading or checking a small payload with it."""
+
+    def once():
+        load_or_raise(contract.AlumnusInput, valid_input())
+        check_event(build_event("alumnus_registered", alumnus_record()))
+
+    once()
+    built = []
+    real_init = Schema.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(type(self).__name__)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Schema, "__init__", counting_init)
+    once()
+    assert built == []

@@ -146,6 +146,98 @@ def test_bad_authorization_headers_are_rejected(header):
         auth.principal_from_header(header, SECRET)
 
 
+def test_a_verified_token_is_not_decoded_again(monkeypatch):
+    header = f"Bearer {auth.issue_tokens(LOGIN, SECRET)['access_token']}"
+    decoded = []
+    real_decode = auth.jwt.decode
+    monkeypatch.setattr(
+        auth.jwt, "decode", lambda *a, **k: decoded.append(1) or real_decode(*a, **k)
+    )
+    first = auth.principal_from_header(header, SECRET)
+    assert auth.principal_from_header(header, SECRET) == first
+    assert len(decoded) == 1
+    # Remembered for the secret it was verified with only.
+    with pytest.raises(errors.AuthenticationFailed) as caught:
+        auth.principal_from_header(header, "another-secret-" + "x" * 32)
+    assert caught.value.reason == "invalid"
+
+
+def test_a_remembered_token_is_refused_once_expired(monkeypatch):
+    long_ago = time.time() - config.ACCESS_TOKEN_TTL_SECONDS - 60
+    monkeypatch.setattr(auth, "time", types.SimpleNamespace(time=lambda: long_ago))
+    token = auth.issue_tokens(LOGIN, SECRET)["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    # As if verified while it was valid.
+    auth.VERIFIED.add(token, SECRET, claims["exp"], auth.Principal("x", "x", "office", None))
+    assert auth.principal_from_header(f"Bearer {token}", SECRET).username == "x"
+    monkeypatch.undo()
+    with pytest.raises(errors.AuthenticationFailed) as caught:
+        auth.principal_from_header(f"Bearer {token}", SECRET)
+    assert caught.value.reason == "expired"
+
+
+def test_a_token_that_fails_verification_is_not_remembered():
+    token = auth.issue_tokens(LOGIN, SECRET)["access_token"]
+    header, payload, signature = token.split(".")
+    tampered = f"{header}.{payload}.{signature[::-1]}"
+    for _ in range(2):
+        with pytest.raises(errors.AuthenticationFailed):
+            auth.principal_from_header(f"Bearer {tampered}", SECRET)
+    assert auth.VERIFIED.get(tampered, SECRET) is None
+
+
+def test_remembered_tokens_are_bounded_expired_first_then_oldest(monkeypatch):
+    now = 1_000_000.0
+    monkeypatch.setattr(auth, "time", types.SimpleNamespace(time=lambda: now))
+    tokens = auth.VerifiedTokens(10)
+    principal = auth.Principal("x", "x", "office", None)
+    tokens.add("stale", SECRET, int(now) - 1, principal)
+    for n in range(9):
+        tokens.add(f"live-{n}", SECRET, int(now) + 60, principal)
+    tokens.add("new", SECRET, int(now) + 60, principal)
+    assert "stale" not in {token for _, token in tokens.entries}
+    assert tokens.get("live-0", SECRET) is principal
+    for n in range(9, 40):
+        tokens.add(f"live-{n}", SECRET, int(now) + 60, principal)
+    assert len(tokens.entries) <= 10
+    assert tokens.get("live-39", SECRET) is principal
+    assert tokens.get("live-0", SECRET) is None
+
+
+class SessionStatus:
+    """The registry's `session_status` answer, as the gateway's session check asks it."""
+
+    def __init__(self, **status):
+        self.status = {"active": True, "token_version": 3, "session_alive": True, **status}
+
+    def session_status(self, session_id):
+        return self.status
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ({"session_alive": False}, "session_ended"),
+        ({"active": False}, "account_disabled"),
+        ({"token_version": 4}, "token_outdated"),
+    ],
+)
+def test_a_remembered_token_of_an_ended_session_is_refused(status, expected):
+    """The verified-token cache keeps what the token says, not whether its session lives:
+    the session check still asks the registry and refuses a logout, a disabled account, a
+    changed password."""
+    from gateway.sessions import SessionCheck
+
+    header = f"Bearer {auth.issue_tokens(LOGIN, SECRET)['access_token']}"
+    check = SessionCheck()
+    check.check(auth.principal_from_header(header, SECRET), SessionStatus(), ttl_seconds=0)
+    remembered = auth.principal_from_header(header, SECRET)
+    assert auth.VERIFIED.get(header.removeprefix("Bearer "), SECRET) is remembered
+    with pytest.raises(errors.AuthenticationFailed) as caught:
+        check.check(remembered, SessionStatus(**status), ttl_seconds=0)
+    assert caught.value.reason == expected
+
+
 # ---- authorisation -------------------------------------------------------------
 
 

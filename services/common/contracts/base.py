@@ -187,6 +187,16 @@ def _shared_instance(schema_class: type[Schema]) -> Schema:
     return schema_class()
 
 
+@functools.cache
+def _envelope_schema(data_schema: type[Schema]) -> Schema:
+    nested = type(
+        f"{data_schema.__name__}Event",
+        (EventEnvelope,),
+        {"data": fields.Nested(data_schema, required=True)},
+    )
+    return nested()
+
+
 class PageQuery(StrictSchema):
     """`?limit=&cursor=` of every list (DESIGN.md: lists are cursor-paged)."""
 
@@ -212,12 +222,10 @@ class EventContract:
     description: str
 
     def envelope_schema(self) -> Schema:
-        nested = type(
-            f"{self.data_schema.__name__}Event",
-            (EventEnvelope,),
-            {"data": fields.Nested(self.data_schema, required=True)},
-        )
-        return nested()
+        """The envelope with this contract's data nested: one instance per contract, made
+        on first use (a schema class and instance per received event cost more than
+        checking it)."""
+        return _envelope_schema(self.data_schema)
 
     def build(self, data: dict[str, Any]) -> dict[str, Any]:
         errors = _shared_instance(self.data_schema).validate(data)
