@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from services.common.columns import new_id, utcnow
 from services.common.contracts.base import iso_utc
 from services.common.contracts.events import registrations as registration_contracts
+from services.common.db import THEN_COMMIT, roll_back_by_hand
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.events.common import as_utc, page_in_order
 from services.events.events import LIVE_STATUSES, PUBLISHED, STATUS_NAMES, find_event, lock_event
@@ -50,70 +51,48 @@ def sign_up(
     cancellation the same row is used again, with a new check-in token.
 
     The seat decision is one conditional UPDATE of the event's row (`_decide`), which
-    takes the row's lock until the transaction ends. On PostgreSQL a new alumnus who
-    finds seats left is seated by a single statement in a transaction of its own
-    (`_seat_at_once`): the lock is then held only while the server runs that statement
-    and commits, never while a round trip to this process is outstanding. Everyone
-    else (the waitlist, a party that no longer fits, a closed event, a cancelled
-    registration signed up again, SQLite) goes through `_sign_up_in_transaction`.
-    Core statements, not the ORM: this is the path of the anniversary rush
-    (docs/performance/signups.md).
+    takes the row's lock until the transaction ends; every sign-up for the event waits
+    for it, so the time from that UPDATE to COMMIT is what limits one event's rate.
+    On PostgreSQL, for a new alumnus: a seat is taken by a single statement that the
+    server commits by itself (`_seat_at_once`), and a place on the waitlist by the
+    UPDATE, then one statement that writes the rows and commits (`_queue_at_once`): the
+    lock waits for no round trip to this process, or for one. Everything that does not
+    depend on the decision is done before it. A cancelled registration signed up again,
+    and SQLite, take `_sign_up_in_transaction`. Core statements, not the ORM: this is
+    the path of the anniversary rush (docs/performance/signups.md).
     """
     event_id, alumnus_id = str(event_id), str(alumnus_id)
-    seen = None
     engine = session.get_bind()
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             seen = connection.execute(
                 _SEEN, {"event_id": event_id, "alumnus_id": alumnus_id}
             ).first()
-            if (
-                seen is not None
-                and seen.registration_status is None
-                and _looks_open(seen, 1 + guests, now)
-            ):
-                answer = _seat_at_once(connection, seen, alumnus_id, guests, now)
-                if answer is not None:
-                    return answer
-                seen = None  # taken or changed meanwhile: look again in the transaction
-    return _sign_up_in_transaction(session, event_id, alumnus_id, guests, now, seen)
+            if seen is not None and seen.registration_status is None:
+                if _looks_open(seen, 1 + guests, now):
+                    answer = _seat_at_once(connection, seen, alumnus_id, guests, now)
+                    if answer is not None:
+                        return answer
+                return _queue_at_once(connection, event_id, alumnus_id, guests, now)
+            if seen is not None and seen.registration_status != CANCELLED:
+                return _registration_dict(_registration_seen(seen))
+    return _sign_up_in_transaction(session, event_id, alumnus_id, guests, now)
 
 
 def _sign_up_in_transaction(
-    session: Session,
-    event_id: str,
-    alumnus_id: str,
-    guests: int,
-    now: datetime,
-    seen: Any | None,
+    session: Session, event_id: str, alumnus_id: str, guests: int, now: datetime
 ) -> dict[str, Any]:
-    """`sign_up` in the session's transaction. `seen` is what `_SEEN` read just before
-    (PostgreSQL), sparing the lookup of an earlier registration and, when the event
-    looked full, the attempt at a seat; None to look here.
-
-    Everything that does not depend on the decision (the lookup, the new row's id,
-    token and times) is done before it; only the INSERTs of the registration and its
-    outbox event follow it (in one statement on PostgreSQL)."""
+    """`sign_up` in the session's transaction: the lookup of an earlier registration, the
+    new row's id, token and times before the decision; after it, only the writes."""
     connection = session.connection()
-    if seen is not None:
-        earlier = _registration_seen(seen)
-    else:
-        row = connection.execute(_EARLIER, {"event_id": event_id, "alumnus_id": alumnus_id})
-        earlier = row.mappings().first()
-    if earlier is not None and earlier["status"] != CANCELLED:
-        return _registration_dict(earlier)
+    earlier = connection.execute(_EARLIER, {"event_id": event_id, "alumnus_id": alumnus_id}).first()
+    if earlier is not None and earlier.status != CANCELLED:
+        return _registration_dict(earlier._asdict())
     seats = 1 + guests
-    registration = {
-        "id": earlier["id"] if earlier is not None else new_id(),
-        "event_id": event_id,
-        "alumnus_id": alumnus_id,
-        "guests": guests,
-        "checkin_token": new_checkin_token(),
-        "checked_in_at": None,
-        "created_at": earlier["created_at"] if earlier is not None else utcnow(),
-    }
-    looks_full = seen is not None and seen.seats_taken + seats > seen.capacity
-    event, position = _decide(connection, event_id, seats, now, looks_full)
+    registration = _new_registration(event_id, alumnus_id, guests)
+    if earlier is not None:
+        registration |= {"id": earlier.id, "created_at": earlier.created_at}
+    event, position = _decide(connection, event_id, seats, now)
     registration["status"] = CONFIRMED if position is None else WAITLISTED
     registration["position"] = position
     answer = _registration_dict(registration)
@@ -121,20 +100,10 @@ def _sign_up_in_transaction(
     try:
         if earlier is not None:
             written = connection.execute(
-                _REVIVE, {f"b_{k}": v for k, v in registration.items()} | {"b_seq": earlier["seq"]}
+                _REVIVE, {f"b_{k}": v for k, v in registration.items()} | {"b_seq": earlier.seq}
             ).rowcount
             if written:
                 connection.execute(_OUTBOX.insert(), message)
-        elif connection.dialect.name == "postgresql":
-            # One round trip for both rows: on PostgreSQL the event's row stays locked
-            # from the deciding UPDATE to COMMIT, and every round trip in between (on a
-            # busy machine, a wait for a CPU too) lengthens every queued sign-up's wait.
-            connection.execute(
-                _OUTBOX.insert()
-                .values(message)
-                .add_cte(_REGISTRATIONS.insert().values(registration).cte("registration"))
-            )
-            written = True
         else:
             connection.execute(_REGISTRATIONS.insert(), registration)
             connection.execute(_OUTBOX.insert(), message)
@@ -148,6 +117,53 @@ def _sign_up_in_transaction(
     return answer
 
 
+def _queue_at_once(
+    connection: Any, event_id: str, alumnus_id: str, guests: int, now: datetime
+) -> dict[str, Any]:
+    """A new alumnus's sign-up when the event looked full (or a seat just went), on an
+    autocommit PostgreSQL `connection`, in a transaction begun by hand so that the last
+    statement can carry the COMMIT (services/common/db.py `THEN_COMMIT`): the deciding
+    UPDATE (`_decide`, the waitlist's first), then one statement for the registration
+    and its outbox row, with the COMMIT. The event's row is locked from the UPDATE to
+    that COMMIT: one round trip and the building of the outbox row (its place comes
+    from the UPDATE), instead of two round trips and that."""
+    registration = _new_registration(event_id, alumnus_id, guests)
+    connection.exec_driver_sql("BEGIN")
+    try:
+        event, position = _decide(connection, event_id, 1 + guests, now, looks_full=True)
+        registration["status"] = CONFIRMED if position is None else WAITLISTED
+        registration["position"] = position
+        answer = _registration_dict(registration)
+        message = _outbox_row(answer, event)
+        connection.execute(
+            _OUTBOX.insert()
+            .values(message)
+            .add_cte(_REGISTRATIONS.insert().values(registration).cte("registration")),
+            execution_options={THEN_COMMIT: True},
+        )
+    except BaseException as error:
+        roll_back_by_hand(connection)
+        if not isinstance(error, IntegrityError):
+            raise
+        # The same alumnus signed up at the same moment, and got there first.
+        earlier = connection.execute(_EARLIER, {"event_id": event_id, "alumnus_id": alumnus_id})
+        return _registration_dict(earlier.one()._asdict())
+    return answer
+
+
+def _new_registration(event_id: str, alumnus_id: str, guests: int) -> dict[str, Any]:
+    """A new registration's columns but its status and place: what needs no decision."""
+    return {
+        "id": new_id(),
+        "event_id": event_id,
+        "alumnus_id": alumnus_id,
+        "guests": guests,
+        "checkin_token": new_checkin_token(),
+        "checked_in_at": None,
+        "created_at": utcnow(),
+    }
+
+
 def _seat_at_once(
     connection: Any, seen: Any, alumnus_id: str, guests: int, now: datetime
 ) -> dict[str, Any] | None:
@@ -159,17 +175,8 @@ def _seat_at_once(
 
     PostgreSQL re-checks the UPDATE's condition on the newest version of the row after
     waiting for its lock, so the seat is decided as atomically as by `_decide`."""
-    registration = {
-        "id": new_id(),
-        "event_id": seen.id,
-        "alumnus_id": alumnus_id,
-        "guests": guests,
-        "status": CONFIRMED,
-        "position": None,
-        "checkin_token": new_checkin_token(),
-        "checked_in_at": None,
-        "created_at": utcnow(),
-    }
+    registration = _new_registration(seen.id, alumnus_id, guests)
+    registration |= {"status": CONFIRMED, "position": None}
     answer = _registration_dict(registration)
     message = _outbox_row(answer, seen)
     params = (

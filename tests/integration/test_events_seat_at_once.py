@@ -153,3 +153,57 @@ def test_refusals_and_signing_up_again_are_unchanged(run):
         "registration_cancelled",
         "registration_confirmed",
     ]
+
+
+def in_transaction_elsewhere(run) -> int:
+    """The database's other sessions left inside a transaction (none should be)."""
+    return run(
+        lambda s: s.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+            )
+        )
+    )
+
+
+def test_a_failure_after_the_waitlist_decision_rolls_it_back(run, monkeypatch):
+    """The waitlist's transaction is begun by hand on an autocommit connection: whatever
+    fails inside it must not leave it open (with the event's row locked) in the pool."""
+    event_id = published(run, capacity=1)
+    sign_up(run, event_id)
+
+    def broken(*args):
+        raise RuntimeError("the outbox row could not be built")
+
+    monkeypatch.setattr(registrations, "_outbox_row", broken)
+    with pytest.raises(RuntimeError):
+        sign_up(run, event_id)
+    with pytest.raises(ValidationFailed):  # refused under the lock
+        sign_up(run, event_id, guests=1)
+    assert in_transaction_elsewhere(run) == 0
+    assert counters(run, event_id) == (1, 1, 0, 0)
+    monkeypatch.undo()
+    assert sign_up(run, event_id)["position"] == 1
+
+
+def test_the_same_alumnus_twice_on_the_waitlist_gets_the_winners_place(run, monkeypatch):
+    event_id = published(run, capacity=1)
+    sign_up(run, event_id)
+    alumnus_id = str(uuid.uuid4())
+    new_registration = registrations._new_registration
+    winners = []
+
+    def competitor_first(*args):
+        # The same alumnus's other sign-up commits before this one's decision.
+        if not winners:
+            winners.append(None)
+            winners[0] = sign_up(run, event_id, alumnus_id=alumnus_id)
+        return new_registration(*args)
+
+    monkeypatch.setattr(registrations, "_new_registration", competitor_first)
+    answer = sign_up(run, event_id, alumnus_id=alumnus_id)
+
+    assert answer == winners[0] and answer["position"] == 1
+    assert counters(run, event_id) == (1, 1, 1, 1)
+    assert in_transaction_elsewhere(run) == 0
