@@ -29,7 +29,8 @@ contention"):
    On PostgreSQL it also samples pg_stat_activity during (b) and (c) (how many of the
    service's connections are in a transaction, and how many of those wait for a lock),
    and times (d): 300 x `registrations.sign_up` + COMMIT in the bench process itself, one at a
-   time, without the broker: how long one sign-up holds the lock when nothing competes.
+   time, without the broker: how long one sign-up takes when nothing competes (an upper
+   bound of how long it holds the event's lock: part of it is spent before the lock).
 4. Prints throughput, p50/p99 latency, errors, the ratio of each to (a), and the CPU
    time each process spent per call (from the rounds in which other processes used at
    most 10 % of the CPU, when those are at least half of them; else from all rounds,
@@ -406,10 +407,12 @@ def critical_section(
 ) -> tuple[Measurement, EventTally]:
     """`registrations.sign_up` + COMMIT, one at a time in this process, without the broker.
 
-    `sign_up` locks the event's row first, so each of these is, from start to COMMIT, the
-    time one sign-up holds the lock when nothing competes for the CPU or the lock: its
-    inverse is the most sign-ups per second one event can take, whatever the number of
-    instances. The event gets `capacity` seats, so the sign-ups take both paths."""
+    Each of these is, from start to COMMIT, the time one sign-up takes when nothing
+    competes for the CPU or the lock; it holds the event's lock for part of it (on
+    PostgreSQL, from the deciding statement to the COMMIT: services/events/
+    registrations.py), so its inverse is a floor, not a ceiling, of the sign-ups per
+    second one event can take. The event gets `capacity` seats, so the sign-ups take
+    both paths."""
     from sqlalchemy.orm import sessionmaker
 
     from services.common.contracts import events as contracts
@@ -528,8 +531,8 @@ def format_results(
             f" {ratio(alone.throughput, baseline):>6}"
         )
         lines.append(
-            f"(d) = {CRITICAL_SECTION_LABEL.removeprefix('(d) ')}: how long one sign-up holds "
-            "the event's lock when nothing competes; its rate is the ceiling for one event; "
+            f"(d) = {CRITICAL_SECTION_LABEL.removeprefix('(d) ')}: how long one sign-up takes "
+            "when nothing competes (it holds the event's lock for part of it); "
             f"CPU in the bench process {alone.cpu.get('client', 0) * 1000 / max(alone.ok, 1):.2f}"
             " ms per sign-up"
         )
