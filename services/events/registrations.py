@@ -136,9 +136,9 @@ def _queue_at_once(
         answer = _registration_dict(registration)
         message = _outbox_row(answer, event)
         connection.execute(
-            _OUTBOX.insert()
-            .values(message)
-            .add_cte(_REGISTRATIONS.insert().values(registration).cte("registration")),
+            _ENTER,
+            {f"r_{name}": registration[name] for name in _ENTERED_COLUMNS}
+            | {f"o_{name}": message[name] for name in _OUTBOX_COLUMNS},
             execution_options={THEN_COMMIT: True},
         )
     except BaseException as error:
@@ -347,11 +347,15 @@ _SEAT = (
 )
 
 
+def _bound(table: Any, prefix: str, names: tuple[str, ...]) -> dict[str, Any]:
+    """Parameters `<prefix><name>` typed as `table`'s columns (so that the payload is
+    encrypted as the column says), for statements built once."""
+    return {name: bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in names}
+
+
 def _typed(table: Any, prefix: str, names: tuple[str, ...]) -> Any:
-    """A one-row SELECT of bound values, typed as `table`'s columns, for each seat taken."""
-    return select(
-        *(bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in names)
-    ).select_from(_SEAT)
+    """A SELECT of `_bound` values, one row for each seat taken."""
+    return select(*_bound(table, prefix, names).values()).select_from(_SEAT)
 
 
 _SEAT_AT_ONCE = (
@@ -363,6 +367,19 @@ _SEAT_AT_ONCE = (
         .cte("registration")
     )
     .returning(_OUTBOX.c.id)
+)
+# After the decision under the lock (PostgreSQL): the registration and its outbox row in
+# one statement, built once (building and compiling it per sign-up would be done while
+# the event's row is locked).
+_ENTERED_COLUMNS = (*_SEATED_COLUMNS, "position")
+_ENTER = (
+    _OUTBOX.insert()
+    .values(_bound(_OUTBOX, "o_", _OUTBOX_COLUMNS))
+    .add_cte(
+        _REGISTRATIONS.insert()
+        .values(_bound(_REGISTRATIONS, "r_", _ENTERED_COLUMNS))
+        .cte("registration")
+    )
 )
 # A cancelled registration signed up again, unless another sign-up revived it first.
 _REVIVE = (
