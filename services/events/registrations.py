@@ -60,6 +60,10 @@ def sign_up(
     depend on the decision is done before it. A cancelled registration signed up again,
     and SQLite, take `_sign_up_in_transaction`. Core statements, not the ORM: this is
     the path of the anniversary rush (docs/performance/signups.md).
+
+    So on PostgreSQL a new alumnus's sign-up commits on a connection of its own, not in
+    `session`: it must be the only work of the caller's transaction (as in the `sign_up`
+    RPC).
     """
     event_id, alumnus_id = str(event_id), str(alumnus_id)
     engine = session.get_bind()
