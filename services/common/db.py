@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
@@ -49,6 +51,23 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     event.listen(engine, "checkout", _ping_if_idle)
     event.listen(engine, "before_cursor_execute", _then_commit, retval=True)
     return engine
+
+
+@contextmanager
+def autocommit(engine: Engine) -> Iterator[Connection]:
+    """A pooled PostgreSQL connection in autocommit mode: each statement its own
+    transaction, or transactions begun by hand (`THEN_COMMIT`). psycopg2's own flag, set
+    and cleared here: SQLAlchemy's `isolation_level="AUTOCOMMIT"` costs a round trip
+    each time the connection goes back to the pool (psycopg2 then sends the isolation
+    level back to the server)."""
+    with engine.connect() as connection:
+        dbapi_connection = connection.connection.dbapi_connection
+        dbapi_connection.autocommit = True
+        try:
+            yield connection
+        finally:
+            if not connection.invalidated:
+                dbapi_connection.autocommit = False
 
 
 THEN_COMMIT = "then_commit"

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from services.common.columns import new_id, utcnow
 from services.common.contracts.base import iso_utc
 from services.common.contracts.events import registrations as registration_contracts
-from services.common.db import THEN_COMMIT, roll_back_by_hand
+from services.common.db import THEN_COMMIT, autocommit, roll_back_by_hand
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.events.common import as_utc, page_in_order
 from services.events.events import LIVE_STATUSES, PUBLISHED, STATUS_NAMES, find_event, lock_event
@@ -68,7 +68,7 @@ def sign_up(
     event_id, alumnus_id = str(event_id), str(alumnus_id)
     engine = session.get_bind()
     if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        with autocommit(engine) as connection:
             seen = connection.execute(
                 _SEEN, {"event_id": event_id, "alumnus_id": alumnus_id}
             ).first()
