@@ -82,9 +82,9 @@ DEFAULTS: dict[str, str] = {
     "GATEWAY_CORS_ORIGINS": "",
     # Addresses or networks of reverse proxies whose X-Forwarded-For names the client.
     "GATEWAY_TRUSTED_PROXIES": "",
-    # eventlet's line per HTTP request on the gateway's log (gateway/edge.py): off, for its
-    # CPU and because a request line carries search terms (names, phone numbers); measured
-    # and argued in docs/performance/signups.md ("Transport settings").
+    # eventlet's line per HTTP request on the gateway's log (gateway/edge.py): off, since a
+    # request line carries search terms (names, phone numbers) into the log; measured and
+    # argued in docs/performance/signups.md ("Transport settings").
     "GATEWAY_ACCESS_LOG": "",
     # local copies of the registry (services/common/snapshots.py): clock skew allowed
     "SNAPSHOT_MAX_AHEAD_SECONDS": "300",
