@@ -29,7 +29,8 @@ contention"):
    On PostgreSQL it also samples pg_stat_activity during (b) and (c) (how many of the
    service's connections are in a transaction, and how many of those wait for a lock),
    and times (d): 300 x `registrations.sign_up` + COMMIT in the bench process itself, one at a
-   time, without the broker: how long one sign-up holds the lock when nothing competes.
+   time, without the broker: how long one sign-up takes when nothing competes (an upper
+   bound of how long it holds the event's lock: part of it is spent before the lock).
 4. Prints throughput, p50/p99 latency, errors, the ratio of each to (a), and the CPU
    time each process spent per call (from the rounds in which other processes used at
    most 10 % of the CPU, when those are at least half of them; else from all rounds,
@@ -260,17 +261,33 @@ class Bench:
 
 
 class SessionSampler:
-    """Every 0.1 s, how many of the database's client connections are in a transaction, and
-    how many of those wait for a lock (PostgreSQL's pg_stat_activity; the bench's own
-    connection excluded). While the clients all sign up for one event, the lock they wait
-    for is that event's row lock."""
+    """Every 0.1 s, how many of the database's client connections are in a transaction, how
+    many of those wait for a lock (PostgreSQL's pg_stat_activity; the bench's own
+    connection excluded), and what the holders of the awaited locks are doing: waiting
+    for their client (`idle in transaction`: a round trip to the events process is
+    outstanding) or working in the server (`active`: running a statement or its COMMIT,
+    of which `IO` waits: writing or flushing the WAL). While the clients all sign up for
+    one event, the lock they wait for is that event's row lock, and these say where its
+    hold time goes."""
 
     QUERY = """
-        SELECT count(*) FILTER (WHERE state = 'active' OR state LIKE 'idle in transaction%'),
-               count(*) FILTER (WHERE wait_event_type = 'Lock')
-        FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid()
-          AND backend_type = 'client backend'
+        WITH s AS (
+            SELECT pid, state, wait_event_type FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid()
+              AND backend_type = 'client backend'
+        ), holders AS (
+            SELECT DISTINCT unnest(pg_blocking_pids(pid)) AS pid
+            FROM s WHERE wait_event_type = 'Lock'
+        ), held AS (
+            SELECT s.* FROM s JOIN holders USING (pid)
+            WHERE s.wait_event_type IS DISTINCT FROM 'Lock'
+        )
+        SELECT (SELECT count(*) FROM s
+                WHERE state = 'active' OR state LIKE 'idle in transaction%'),
+               (SELECT count(*) FROM s WHERE wait_event_type = 'Lock'),
+               (SELECT count(*) FROM held WHERE state LIKE 'idle in transaction%'),
+               (SELECT count(*) FROM held WHERE state = 'active'),
+               (SELECT count(*) FROM held WHERE state = 'active' AND wait_event_type = 'IO')
     """
     INTERVAL_SECONDS = 0.1
 
@@ -281,7 +298,7 @@ class SessionSampler:
         self.engine = make_engine(database_url, pool_size=1).execution_options(
             isolation_level="AUTOCOMMIT"  # a fresh pg_stat_activity snapshot per query
         )
-        self.samples: list[tuple[int, int]] = []
+        self.samples: list[tuple[int, ...]] = []
         self.running = False
         self.thread = None
 
@@ -289,7 +306,7 @@ class SessionSampler:
         self.samples, self.running = [], True
         self.thread = eventlet.spawn(self._loop)
 
-    def stop(self) -> list[tuple[int, int]]:
+    def stop(self) -> list[tuple[int, ...]]:
         self.running = False
         if self.thread is not None:
             self.thread.wait()
@@ -301,8 +318,7 @@ class SessionSampler:
 
         with self.engine.connect() as connection:
             while self.running:
-                in_transaction, waiting = connection.execute(text(self.QUERY)).one()
-                self.samples.append((in_transaction, waiting))
+                self.samples.append(tuple(connection.execute(text(self.QUERY)).one()))
                 eventlet.sleep(self.INTERVAL_SECONDS)
 
     def close(self) -> None:
@@ -391,10 +407,12 @@ def critical_section(
 ) -> tuple[Measurement, EventTally]:
     """`registrations.sign_up` + COMMIT, one at a time in this process, without the broker.
 
-    `sign_up` locks the event's row first, so each of these is, from start to COMMIT, the
-    time one sign-up holds the lock when nothing competes for the CPU or the lock: its
-    inverse is the most sign-ups per second one event can take, whatever the number of
-    instances. The event gets `capacity` seats, so the sign-ups take both paths."""
+    Each of these is, from start to COMMIT, the time one sign-up takes when nothing
+    competes for the CPU or the lock; it holds the event's lock for part of it (on
+    PostgreSQL, from the deciding statement to the COMMIT: services/events/
+    registrations.py), so its inverse is a floor, not a ceiling, of the sign-ups per
+    second one event can take. The event gets `capacity` seats, so the sign-ups take
+    both paths."""
     from sqlalchemy.orm import sessionmaker
 
     from services.common.contracts import events as contracts
@@ -513,8 +531,8 @@ def format_results(
             f" {ratio(alone.throughput, baseline):>6}"
         )
         lines.append(
-            f"(d) = {CRITICAL_SECTION_LABEL.removeprefix('(d) ')}: how long one sign-up holds "
-            "the event's lock when nothing competes; its rate is the ceiling for one event; "
+            f"(d) = {CRITICAL_SECTION_LABEL.removeprefix('(d) ')}: how long one sign-up takes "
+            "when nothing competes (it holds the event's lock for part of it); "
             f"CPU in the bench process {alone.cpu.get('client', 0) * 1000 / max(alone.ok, 1):.2f}"
             " ms per sign-up"
         )
@@ -544,6 +562,17 @@ def format_results(
             busy = sum(s[0] for s in samples) / len(samples)
             waiting = sum(s[1] for s in samples) / len(samples)
             lines.append(f"{scenario.label:<40} {busy:17.1f} {waiting:21.1f}")
+        lines += [
+            "",
+            "The lock's holder, in the samples where someone waited for it (shares):",
+            f"{'scenario':<40} {'samples':>8} {'waits for its client':>21} "
+            f"{'works in the server':>20} {'of which IO':>12}",
+        ]
+        for scenario in sampled:
+            client, server, io, count = holder_shares(results[scenario.key].samples)
+            lines.append(
+                f"{scenario.label:<40} {count:8d} {client:21.0%} {server:20.0%} {io:12.0%}"
+            )
     lines += noisy_neighbour_warnings((s.label, results[s.key]) for s in scenarios)
     lines += ["", *verdict(scenarios, results)]
     return "\n".join(lines)
@@ -623,6 +652,17 @@ def cpu_per_call(scenario: Scenario, m: Measurement) -> dict[str, float]:
     per["others"] = m.others_cpu_seconds
     per["machine"] = m.cpu.get("machine", 0.0)
     return {k: v * 1000 / m.ok for k, v in per.items()}
+
+
+def holder_shares(samples: list[tuple[int, ...]]) -> tuple[float, float, float, int]:
+    """Of the lock holders seen in samples where someone waited: the shares waiting for
+    their client, working in the server, and waiting for IO there; and how many samples."""
+    waited = [s for s in samples if s[1]]
+    client, server, io = (sum(s[i] for s in waited) for i in (2, 3, 4))
+    seen = client + server
+    if not seen:
+        return 0.0, 0.0, 0.0, len(waited)
+    return client / seen, server / seen, io / seen, len(waited)
 
 
 def avg(values) -> float | None:
@@ -794,6 +834,13 @@ def write_json(args, info, database, scenarios, results, alone, events, problems
                 **results[s.key].summary(),
                 "sessions_in_transaction_avg": avg(r[0] for r in results[s.key].samples),
                 "sessions_waiting_for_lock_avg": avg(r[1] for r in results[s.key].samples),
+                "lock_holder_shares": dict(
+                    zip(
+                        ("waits_for_client", "works_in_server", "of_which_io", "samples"),
+                        holder_shares(results[s.key].samples),
+                        strict=True,
+                    )
+                ),
                 "cpu_ms_per_call": {
                     k: round(v, 3) for k, v in cpu_per_call(s, results[s.key]).items()
                 },

@@ -29,7 +29,9 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
+from eventlet import wsgi
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -256,6 +258,12 @@ class EdgeWebServer(WebServer):
 
     def get_wsgi_app(self) -> EdgeApp:
         return EdgeApp(self)
+
+    def get_wsgi_server(self, *args: Any, **kwargs: Any) -> wsgi.Server:
+        server = super().get_wsgi_server(*args, **kwargs)
+        # Only the line per request; eventlet's errors still go to the same logger.
+        server.log_output = config.get_flag("GATEWAY_ACCESS_LOG", self.container.config)
+        return server
 
 
 class EdgeHttp(HttpRequestHandler):

@@ -82,6 +82,10 @@ DEFAULTS: dict[str, str] = {
     "GATEWAY_CORS_ORIGINS": "",
     # Addresses or networks of reverse proxies whose X-Forwarded-For names the client.
     "GATEWAY_TRUSTED_PROXIES": "",
+    # eventlet's line per HTTP request on the gateway's log (gateway/edge.py): off, since a
+    # request line carries search terms (names, phone numbers) into the log; measured and
+    # argued in docs/performance/signups.md ("Transport settings").
+    "GATEWAY_ACCESS_LOG": "",
     # local copies of the registry (services/common/snapshots.py): clock skew allowed
     "SNAPSHOT_MAX_AHEAD_SECONDS": "300",
     # the broker's accounts (services/broker_accounts.py, docs/security/broker.md)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -47,7 +49,50 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size)
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_if_idle)
+    event.listen(engine, "before_cursor_execute", _then_commit, retval=True)
     return engine
+
+
+@contextmanager
+def autocommit(engine: Engine) -> Iterator[Connection]:
+    """A pooled PostgreSQL connection in autocommit mode: each statement its own
+    transaction, or transactions begun by hand (`THEN_COMMIT`). psycopg2's own flag, set
+    and cleared here: SQLAlchemy's `isolation_level="AUTOCOMMIT"` costs a round trip
+    each time the connection goes back to the pool (psycopg2 then sends the isolation
+    level back to the server)."""
+    with engine.connect() as connection:
+        dbapi_connection = connection.connection.dbapi_connection
+        dbapi_connection.autocommit = True
+        try:
+            yield connection
+        finally:
+            if not connection.invalidated:
+                dbapi_connection.autocommit = False
+
+
+THEN_COMMIT = "then_commit"
+"""Execution option (PostgreSQL): the statement is sent with a COMMIT after it, in one round
+trip, ending a transaction that the caller began by hand (`BEGIN`) on an AUTOCOMMIT
+connection. For a transaction that holds a contended lock to its end (an event's row
+during a sign-up, services/events/registrations.py): the COMMIT does not wait for the
+statement's answer to come back first. The statement's own result is not returned (the
+COMMIT's is); on any error the caller must `roll_back_by_hand`."""
+
+
+def _then_commit(_connection, _cursor, statement, parameters, context, _executemany):
+    if context is not None and context.execution_options.get(THEN_COMMIT):
+        return f"{statement}; COMMIT", parameters
+    return statement, parameters
+
+
+def roll_back_by_hand(connection: Connection) -> None:
+    """End a transaction begun by hand on an AUTOCOMMIT connection, whatever its state (a
+    ROLLBACK after the COMMIT only warns); when even that fails, discard the connection,
+    which makes the server roll back, so that no transaction goes back to the pool."""
+    try:
+        connection.exec_driver_sql("ROLLBACK")
+    except BaseException:
+        connection.invalidate()
 
 
 PING_IDLE_SECONDS = 1.0

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from services.common.columns import new_id, utcnow
 from services.common.contracts.base import iso_utc
 from services.common.contracts.events import registrations as registration_contracts
+from services.common.db import THEN_COMMIT, autocommit, roll_back_by_hand
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.events.common import as_utc, page_in_order
 from services.events.events import LIVE_STATUSES, PUBLISHED, STATUS_NAMES, find_event, lock_event
@@ -49,38 +50,57 @@ def sign_up(
     Signing up again gives back the live registration unchanged; after a
     cancellation the same row is used again, with a new check-in token.
 
-    The seat decision is one conditional UPDATE of the event's row (`_decide`); on
-    PostgreSQL that statement takes the row lock, held until COMMIT, so everything
-    that does not depend on the decision (the lookup of an earlier registration, the
-    new row's id, token and times) is done before it, and only the INSERTs of the
-    registration and its outbox event follow it (in one statement on PostgreSQL). Core
-    statements, not the ORM: this is the path of the anniversary rush
-    (docs/PERFORMANCE.md).
+    The seat decision is one conditional UPDATE of the event's row (`_decide`), which
+    takes the row's lock until the transaction ends; every sign-up for the event waits
+    for it, so the time from that UPDATE to COMMIT is what limits one event's rate.
+    On PostgreSQL, for a new alumnus: a seat is taken by a single statement that the
+    server commits by itself (`_seat_at_once`), and a place on the waitlist by the
+    UPDATE, then one statement that writes the rows and commits (`_queue_at_once`): the
+    lock waits for no round trip to this process, or for one. Everything that does not
+    depend on the decision is done before it. A cancelled registration signed up again,
+    and SQLite, take `_sign_up_in_transaction`. Core statements, not the ORM: this is
+    the path of the anniversary rush (docs/performance/signups.md).
+
+    So on PostgreSQL a new alumnus's sign-up commits on a connection of its own, not in
+    `session`: it must be the only work of the caller's transaction (as in the `sign_up`
+    RPC).
     """
     event_id, alumnus_id = str(event_id), str(alumnus_id)
+    engine = session.get_bind()
+    if engine.dialect.name == "postgresql":
+        with autocommit(engine) as connection:
+            seen = connection.execute(
+                _SEEN, {"event_id": event_id, "alumnus_id": alumnus_id}
+            ).first()
+            if seen is not None and seen.registration_status is None:
+                if _looks_open(seen, 1 + guests, now):
+                    answer = _seat_at_once(connection, seen, alumnus_id, guests, now)
+                    if answer is not None:
+                        return answer
+                return _queue_at_once(connection, event_id, alumnus_id, guests, now)
+            if seen is not None and seen.registration_status != CANCELLED:
+                return _registration_dict(_registration_seen(seen))
+    return _sign_up_in_transaction(session, event_id, alumnus_id, guests, now)
+
+
+def _sign_up_in_transaction(
+    session: Session, event_id: str, alumnus_id: str, guests: int, now: datetime
+) -> dict[str, Any]:
+    """`sign_up` in the session's transaction: the lookup of an earlier registration, the
+    new row's id, token and times before the decision; after it, only the writes."""
     connection = session.connection()
     earlier = connection.execute(_EARLIER, {"event_id": event_id, "alumnus_id": alumnus_id}).first()
     if earlier is not None and earlier.status != CANCELLED:
         return _registration_dict(earlier._asdict())
     seats = 1 + guests
-    registration = {
-        "id": earlier.id if earlier is not None else new_id(),
-        "event_id": event_id,
-        "alumnus_id": alumnus_id,
-        "guests": guests,
-        "checkin_token": new_checkin_token(),
-        "checked_in_at": None,
-        "created_at": earlier.created_at if earlier is not None else utcnow(),
-    }
+    registration = _new_registration(event_id, alumnus_id, guests)
+    if earlier is not None:
+        registration |= {"id": earlier.id, "created_at": earlier.created_at}
     event, position = _decide(connection, event_id, seats, now)
     registration["status"] = CONFIRMED if position is None else WAITLISTED
     registration["position"] = position
     answer = _registration_dict(registration)
-    summary = {k: v for k, v in answer.items() if k != "checkin_token"}
-    message = OutboxMessage.row(
-        "registration_confirmed" if position is None else "registration_waitlisted",
-        {"registration": summary, "event": _brief(event)},
-    )
+    message = _outbox_row(answer, event)
     try:
         if earlier is not None:
             written = connection.execute(
@@ -88,16 +108,6 @@ def sign_up(
             ).rowcount
             if written:
                 connection.execute(_OUTBOX.insert(), message)
-        elif connection.dialect.name == "postgresql":
-            # One round trip for both rows: on PostgreSQL the event's row stays locked
-            # from the deciding UPDATE to COMMIT, and every round trip in between (on a
-            # busy machine, a wait for a CPU too) lengthens every queued sign-up's wait.
-            connection.execute(
-                _OUTBOX.insert()
-                .values(message)
-                .add_cte(_REGISTRATIONS.insert().values(registration).cte("registration"))
-            )
-            written = True
         else:
             connection.execute(_REGISTRATIONS.insert(), registration)
             connection.execute(_OUTBOX.insert(), message)
@@ -109,6 +119,113 @@ def sign_up(
         session.rollback()
         return get_registration_of(session, event_id, alumnus_id)
     return answer
+
+
+def _queue_at_once(
+    connection: Any, event_id: str, alumnus_id: str, guests: int, now: datetime
+) -> dict[str, Any]:
+    """A new alumnus's sign-up when the event looked full (or a seat just went), on an
+    autocommit PostgreSQL `connection`, in a transaction begun by hand so that the last
+    statement can carry the COMMIT (services/common/db.py `THEN_COMMIT`): the deciding
+    UPDATE (`_decide`, the waitlist's first), then one statement for the registration
+    and its outbox row, with the COMMIT. The event's row is locked from the UPDATE to
+    that COMMIT: one round trip and the building of the outbox row (its place comes
+    from the UPDATE), instead of two round trips and that."""
+    registration = _new_registration(event_id, alumnus_id, guests)
+    connection.exec_driver_sql("BEGIN")
+    try:
+        event, position = _decide(connection, event_id, 1 + guests, now, looks_full=True)
+        registration["status"] = CONFIRMED if position is None else WAITLISTED
+        registration["position"] = position
+        answer = _registration_dict(registration)
+        message = _outbox_row(answer, event)
+        connection.execute(
+            _ENTER,
+            {f"r_{name}": registration[name] for name in _ENTERED_COLUMNS}
+            | {f"o_{name}": message[name] for name in _OUTBOX_COLUMNS},
+            execution_options={THEN_COMMIT: True},
+        )
+    except BaseException as error:
+        roll_back_by_hand(connection)
+        if not isinstance(error, IntegrityError):
+            raise
+        # The same alumnus signed up at the same moment, and got there first.
+        earlier = connection.execute(_EARLIER, {"event_id": event_id, "alumnus_id": alumnus_id})
+        return _registration_dict(earlier.one()._asdict())
+    return answer
+
+
+def _new_registration(event_id: str, alumnus_id: str, guests: int) -> dict[str, Any]:
+    """A new registration's columns but its status and place: what needs no decision."""
+    return {
+        "id": new_id(),
+        "event_id": event_id,
+        "alumnus_id": alumnus_id,
+        "guests": guests,
+        "checkin_token": new_checkin_token(),
+        "checked_in_at": None,
+        "created_at": utcnow(),
+    }
+
+
+def _seat_at_once(
+    connection: Any, seen: Any, alumnus_id: str, guests: int, now: datetime
+) -> dict[str, Any] | None:
+    """Seat a new alumnus with one statement on an autocommit `connection`: the
+    conditional UPDATE of the event's row, the registration and its outbox event
+    (`_SEAT_AT_ONCE`), committed by the server as soon as it has run. None when the
+    UPDATE matched nothing: the seats were taken, the event closed, or its brief (which
+    the outbox event carries, built here before the statement) changed since `seen`.
+
+    PostgreSQL re-checks the UPDATE's condition on the newest version of the row after
+    waiting for its lock, so the seat is decided as atomically as by `_decide`."""
+    registration = _new_registration(seen.id, alumnus_id, guests)
+    registration |= {"status": CONFIRMED, "position": None}
+    answer = _registration_dict(registration)
+    message = _outbox_row(answer, seen)
+    params = (
+        {"event_id": seen.id, "seats": 1 + guests, "now": now}
+        | {f"was_{column.name}": getattr(seen, column.name) for column in _BRIEF_COLUMNS[1:]}
+        | {f"r_{name}": registration[name] for name in _SEATED_COLUMNS}
+        | {f"o_{name}": message[name] for name in _OUTBOX_COLUMNS}
+    )
+    try:
+        seated = connection.execute(_SEAT_AT_ONCE, params).first()
+    except IntegrityError:
+        # The same alumnus signed up at the same moment and got there first; the
+        # statement, seat included, was rolled back whole.
+        earlier = connection.execute(
+            _EARLIER, {"event_id": seen.id, "alumnus_id": alumnus_id}
+        ).first()
+        return None if earlier is None else _registration_dict(earlier._asdict())
+    return None if seated is None else answer
+
+
+def _registration_seen(seen: Any) -> dict[str, Any] | None:
+    """The earlier registration in a `_SEEN` row, as `_EARLIER` reads it; None if none."""
+    if seen.registration_status is None:
+        return None
+    return {
+        column.name: getattr(seen, f"registration_{column.name}") for column in _EARLIER_COLUMNS
+    }
+
+
+def _looks_open(seen: Any, seats: int, now: datetime) -> bool:
+    """Whether `seen` (read without a lock) promises a seat for `seats` now."""
+    return (
+        seen.event_status == PUBLISHED
+        and as_utc(seen.registration_opens_at) <= now < as_utc(seen.registration_closes_at)
+        and seen.seats_taken + seats <= seen.capacity
+    )
+
+
+def _outbox_row(answer: dict[str, Any], event: Any) -> dict[str, Any]:
+    """The outbox row of a sign-up's event: confirmed, or waitlisted at its place."""
+    summary = {k: v for k, v in answer.items() if k != "checkin_token"}
+    return OutboxMessage.row(
+        "registration_confirmed" if answer["position"] is None else "registration_waitlisted",
+        {"registration": summary, "event": _brief(event)},
+    )
 
 
 def get_registration_of(session: Session, event_id: str, alumnus_id: str) -> dict[str, Any]:
@@ -173,7 +290,7 @@ _LOCK = (
     .where(_EVENTS.c.id == bindparam("event_id"))
     .with_for_update()
 )
-_EARLIER = select(
+_EARLIER_COLUMNS = (
     _REGISTRATIONS.c.seq,
     _REGISTRATIONS.c.id,
     _REGISTRATIONS.c.event_id,
@@ -184,9 +301,89 @@ _EARLIER = select(
     _REGISTRATIONS.c.checkin_token,
     _REGISTRATIONS.c.checked_in_at,
     _REGISTRATIONS.c.created_at,
-).where(
+)
+_OF_ALUMNUS = and_(
     _REGISTRATIONS.c.event_id == bindparam("event_id"),
     _REGISTRATIONS.c.alumnus_id == bindparam("alumnus_id"),
+)
+_EARLIER = select(*_EARLIER_COLUMNS).where(_OF_ALUMNUS)
+# What a PostgreSQL sign-up reads first, without a lock: the event's brief and what
+# promises a seat, and the alumnus's earlier registration for it, if any.
+_SEEN = (
+    select(
+        *_BRIEF_COLUMNS,
+        _EVENTS.c.status.label("event_status"),
+        _EVENTS.c.seats_taken,
+        _EVENTS.c.capacity,
+        _EVENTS.c.registration_opens_at,
+        _EVENTS.c.registration_closes_at,
+        *(column.label(f"registration_{column.name}") for column in _EARLIER_COLUMNS),
+    )
+    .select_from(_EVENTS.outerjoin(_REGISTRATIONS, _OF_ALUMNUS))
+    .where(_EVENTS.c.id == bindparam("event_id"))
+)
+# Seating at once (PostgreSQL): the seat, unless the event changed its brief since it was
+# read (the outbox event carries it), then the registration and its outbox row, all in one
+# statement, so in one transaction that the server commits without waiting for us.
+_SEATED_COLUMNS = (
+    "id",
+    "event_id",
+    "alumnus_id",
+    "guests",
+    "status",
+    "checkin_token",
+    "created_at",
+)
+_OUTBOX_COLUMNS = ("event_id", "event_type", "payload", "created_at")
+_SEAT = (
+    update(_EVENTS)
+    .where(
+        _OPEN,
+        _EVENTS.c.seats_taken + bindparam("seats") <= _EVENTS.c.capacity,
+        *(
+            column.is_not_distinct_from(bindparam(f"was_{column.name}", type_=column.type))
+            for column in _BRIEF_COLUMNS[1:]
+        ),
+    )
+    .values(seats_taken=_EVENTS.c.seats_taken + bindparam("seats"))
+    .returning(_EVENTS.c.id)
+    .cte("seat")
+)
+
+
+def _bound(table: Any, prefix: str, names: tuple[str, ...]) -> dict[str, Any]:
+    """Parameters `<prefix><name>` typed as `table`'s columns (so that the payload is
+    encrypted as the column says), for statements built once."""
+    return {name: bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in names}
+
+
+def _typed(table: Any, prefix: str, names: tuple[str, ...]) -> Any:
+    """A SELECT of `_bound` values, one row for each seat taken."""
+    return select(*_bound(table, prefix, names).values()).select_from(_SEAT)
+
+
+_SEAT_AT_ONCE = (
+    _OUTBOX.insert()
+    .from_select(_OUTBOX_COLUMNS, _typed(_OUTBOX, "o_", _OUTBOX_COLUMNS))
+    .add_cte(
+        _REGISTRATIONS.insert()
+        .from_select(_SEATED_COLUMNS, _typed(_REGISTRATIONS, "r_", _SEATED_COLUMNS))
+        .cte("registration")
+    )
+    .returning(_OUTBOX.c.id)
+)
+# After the decision under the lock (PostgreSQL): the registration and its outbox row in
+# one statement, built once (building and compiling it per sign-up would be done while
+# the event's row is locked).
+_ENTERED_COLUMNS = (*_SEATED_COLUMNS, "position")
+_ENTER = (
+    _OUTBOX.insert()
+    .values(_bound(_OUTBOX, "o_", _OUTBOX_COLUMNS))
+    .add_cte(
+        _REGISTRATIONS.insert()
+        .values(_bound(_REGISTRATIONS, "r_", _ENTERED_COLUMNS))
+        .cte("registration")
+    )
 )
 # A cancelled registration signed up again, unless another sign-up revived it first.
 _REVIVE = (
@@ -202,27 +399,40 @@ _REVIVE = (
 )
 
 
-def _decide(connection: Any, event_id: str, seats: int, now: datetime) -> tuple[Any, int | None]:
+def _decide(
+    connection: Any, event_id: str, seats: int, now: datetime, looks_full: bool = False
+) -> tuple[Any, int | None]:
     """Take `seats` on the event, or its next waitlist place: the event's brief and the
     place (None for seats). One statement decides, atomically: the conditional UPDATE of
     the event's row (PostgreSQL re-checks its condition on the newest row version
-    after waiting for the lock; SQLite runs one writer at a time).
+    after waiting for the lock; SQLite runs one writer at a time). At most one of the two
+    UPDATEs can match; `looks_full` tries the waitlist's first, saving the seat's
+    round trip while an event is full (the anniversary rush, once the seats are gone).
 
     When neither UPDATE matched, the event is closed, unknown or too small for the party
     (refused here, under the row's lock), or a cancellation freed seats between the two
     statements: then both are tried again under the lock, where one of them must match.
     """
     params = {"event_id": event_id, "seats": seats, "now": now}
+    tries = (_join_waitlist, _take_seats) if looks_full else (_take_seats, _join_waitlist)
     for attempt in range(2):
-        event = _update_returning(connection, _TAKE_SEATS, params)
-        if event is not None:
-            return event, None
-        event = _update_returning(connection, _JOIN_WAITLIST, params, _EVENTS.c.waitlist_length)
-        if event is not None:
-            return event, event.waitlist_length
+        for decide in tries:
+            decided = decide(connection, params)
+            if decided is not None:
+                return decided
         if attempt == 0:
             _refuse_unless_open(connection, event_id, seats, now)
     raise RuntimeError(f"sign-up for event {event_id}: no decision under the event's lock")
+
+
+def _take_seats(connection: Any, params: dict[str, Any]) -> tuple[Any, None] | None:
+    event = _update_returning(connection, _TAKE_SEATS, params)
+    return None if event is None else (event, None)
+
+
+def _join_waitlist(connection: Any, params: dict[str, Any]) -> tuple[Any, int] | None:
+    event = _update_returning(connection, _JOIN_WAITLIST, params, _EVENTS.c.waitlist_length)
+    return None if event is None else (event, event.waitlist_length)
 
 
 def _update_returning(connection: Any, statement: Any, params: dict[str, Any], *extra: Any) -> Any:

@@ -5,6 +5,7 @@ rate limits with their Retry-After."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
@@ -313,3 +314,15 @@ def test_a_forwarded_address_from_an_untrusted_peer_is_ignored(start_gateway):
     ]
 
     assert [a.status_code for a in answers] == [200, 200, 429]
+
+
+@pytest.mark.parametrize(("setting", "logged"), [("1", True), ("", False)])
+def test_the_line_per_request_is_logged_only_when_asked(start_gateway, caplog, setting, logged):
+    """eventlet's access log (GATEWAY_ACCESS_LOG, off by default: docs/performance/
+    signups.md) writes each request line, query string included, to the gateway's log."""
+    gateway = start_gateway(GATEWAY_ACCESS_LOG=setting)
+    caplog.set_level(logging.INFO, logger="nameko.web.server")
+    answer = requests.get(f"{gateway['base_url']}/api/v1/alumni?q=13812345678", headers=bearer())
+    assert answer.status_code == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "nameko.web.server"]
+    assert any("13812345678" in line for line in lines) == logged
