@@ -336,6 +336,21 @@ def find_candidates(people: Iterable[Person]) -> list[Match]:
     return sorted(index.pairs(), key=lambda m: (-m.score, m.first, m.second))
 
 
+def matches_by_batch(inbox: Iterable[list[Person]], known: list[Person]) -> Iterator[list[Match]]:
+    """*In a process of its own* (offload.ChildProcess, for a bulk import): an index of the
+    `known` people, then for each batch of new people received, their candidates among
+    those before them (`DuplicateIndex.matches`), each added once matched."""
+    index = DuplicateIndex()
+    for person in known:
+        index.add(person)
+    for people in inbox:
+        found: list[Match] = []
+        for person in people:
+            found.extend(index.matches(person))
+            index.add(person)
+        yield found
+
+
 # ---- merging -------------------------------------------------------------------------
 
 MERGED_FIELDS = tuple(

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from services.common import crypto
 from services.common.contracts.base import iso_utc
 from services.common.errors import NotFound
+from services.common.offload import ChildProcess
 from services.common.outbox import build_event
 from services.common.paging import page, paged_select
 from services.registry import bulk, departments, domain, duplicates, namekeys
@@ -46,6 +47,7 @@ from services.registry.importing import (
     ImportOptions,
     ImportRejected,
     Limits,
+    Progress,
     RowResult,
     open_import,
     write_report,
@@ -72,8 +74,6 @@ FIRST_APPLY_BATCH = 125
 """The apply phase's batches start small and double up to `APPLY_BATCH`: the first
 alumni (and the progress counters) show within a second, the bulk goes in large
 batches (a batch of 1,000 costs ~1 s of CPU, in which the process answers nothing)."""
-YIELD_EVERY = 100
-"""Rows between two pauses: the registry answers other calls (progress reads) meanwhile."""
 IMPORT_SOURCE = "import"
 
 _json = json.JSONEncoder(ensure_ascii=False).encode
@@ -273,18 +273,14 @@ def _parse(transaction: Transaction, job_id: str, limits: Limits, pause: Callabl
         session.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
         job.status = "parsing"
         job.rows_read = job.accepted = job.rejected = 0
-        registrar_file = open_import(_upload(session, job_id), _options(session, job, limits))
-    batch: list[dict[str, Any]] = []
+        upload = _upload(session, job_id).getvalue()
+        options = _options(session, job, limits)
     try:
-        for result in registrar_file:
-            batch.append(_staged(job_id, result))
-            if len(batch) % YIELD_EVERY == 0:
+        # The parse runs in a process of its own, a batch ahead of the staging here.
+        with ChildProcess(staged_batches, job_id, upload, options) as parser:
+            for batch, progress in parser:
+                _stage(transaction, job_id, batch, progress)
                 pause()
-            if len(batch) >= PARSE_BATCH:
-                _stage(transaction, job_id, batch, registrar_file.progress)
-                batch = []
-                pause()
-        _stage(transaction, job_id, batch, registrar_file.progress)
     except ImportRejected as rejected:
         with transaction() as session:
             job = _job(session, job_id)
@@ -304,6 +300,22 @@ def _parse(transaction: Transaction, job_id: str, limits: Limits, pause: Callabl
     return True
 
 
+def staged_batches(
+    inbox: Iterator[Any], job_id: str, upload: bytes, options: ImportOptions
+) -> Iterator[tuple[list[dict[str, Any]], Progress]]:
+    """*In the parsing process* (offload.ChildProcess): the file's rows as staged rows, in
+    batches of `PARSE_BATCH`, each with the progress so far; the last batch may be empty.
+    A file found malformed raises `ImportRejected` after the batches already given."""
+    registrar_file = open_import(upload, options)
+    batch: list[dict[str, Any]] = []
+    for result in registrar_file:
+        batch.append(_staged(job_id, result))
+        if len(batch) >= PARSE_BATCH:
+            yield batch, registrar_file.progress
+            batch = []
+    yield batch, registrar_file.progress
+
+
 def _staged(job_id: str, result: RowResult) -> dict[str, Any]:
     record = result.record
     return {
@@ -319,7 +331,7 @@ def _staged(job_id: str, result: RowResult) -> dict[str, Any]:
     }
 
 
-def _stage(transaction: Transaction, job_id: str, batch: list[dict], progress) -> None:
+def _stage(transaction: Transaction, job_id: str, batch: list[dict], progress: Progress) -> None:
     with transaction() as session:
         bulk.insert_many(session, ROWS, batch)
         session.execute(
@@ -359,27 +371,30 @@ def _batches(session: Session, job_id: str, status: str, size: int | None = None
 
 def _apply(transaction: Transaction, job_id: str, pause: Callable) -> None:
     with transaction() as session:
-        index = _registry_index(session)
-    size = FIRST_APPLY_BATCH
-    while True:
-        with transaction() as session:
-            job = _job(session, job_id)
-            rows = next(_batches(session, job_id, "valid", min(size, APPLY_BATCH)), None)
-            size *= 2
-            if rows is None:
-                _finish(session, job)
-                return
-            # No pause inside a batch: its transaction holds SQLite's write lock, and another
-            # greenlet of this process waiting for that lock (the outbox relay) would block
-            # the whole process until the busy timeout.
-            _apply_batch(session, job, rows, index)
-            job.heartbeat_at = utcnow()
-        pause()
+        known = _registry_people(session)
+    # Duplicate matching runs in a process of its own, beside the batch's writes here.
+    with ChildProcess(duplicates.matches_by_batch, known) as matcher:
+        size = FIRST_APPLY_BATCH
+        while True:
+            with transaction() as session:
+                job = _job(session, job_id)
+                rows = next(_batches(session, job_id, "valid", min(size, APPLY_BATCH)), None)
+                size *= 2
+                if rows is None:
+                    _finish(session, job)
+                    return
+                # No pause inside a batch: its transaction holds SQLite's write lock, and
+                # another greenlet of this process waiting for that lock (the outbox relay)
+                # would block the whole process until the busy timeout.
+                _apply_batch(session, job, rows, matcher)
+                job.heartbeat_at = utcnow()
+            pause()
 
 
-def _apply_batch(
-    session: Session, job: ImportJob, rows: list, index: duplicates.DuplicateIndex
-) -> None:
+def _apply_batch(session: Session, job: ImportJob, rows: list, matcher: ChildProcess) -> None:
+    """One batch in the session's transaction. `matcher` (`duplicates.matches_by_batch`)
+    is sent the batch's new people before the writes and answers with their candidates
+    after: a batch rolled back ends the job, and its matcher with it."""
     records = [(row, _record(row.record)) for row in rows]
     existing = _existing_keys(session, records)
     now = utcnow()
@@ -435,7 +450,12 @@ def _apply_batch(
                 for (row, record), alumnus in zip(new, alumni, strict=True)
             ],
         )
-    history, keys, grams, events, candidates = [], [], [], [], []
+    people = [
+        _person(alumnus["id"], record, name_keys(record.name).pinyin)
+        for (_, record), alumnus in zip(new, alumni, strict=True)
+    ]
+    matcher.put(people)
+    history, keys, grams, events = [], [], [], []
     for (_row, record), alumnus in zip(new, alumni, strict=True):
         seq = seqs[alumnus["id"]]
         snapshot = _snapshot(alumnus, record)
@@ -463,9 +483,6 @@ def _apply_batch(
         keys.extend({"alumnus_seq": seq, "kind": k, "key": v} for k, v in name.rows())
         grams.extend(namekeys.gram_rows(seq, {f: getattr(record, f) for f in namekeys.GRAM_FIELDS}))
         events.append(snapshot)
-        person = _person(alumnus["id"], record, name.pinyin)
-        candidates.extend(index.matches(person))
-        index.add(person)
     bulk.insert_many(session, ChangeRecord.__table__, history)
     bulk.insert_many(session, AlumnusNameKey.__table__, keys)
     bulk.insert_many(session, namekeys.GRAMS, grams)
@@ -482,7 +499,7 @@ def _apply_batch(
                 for e in _registered_events(events)
             ],
         )
-    flagged = _flag(session, candidates, f"import:{job.id}")
+    flagged = _flag(session, matcher.get(), f"import:{job.id}")
     outcomes = [(job.id, n, "existing", a) for n, a in existing.items()]
     outcomes += [
         (job.id, row.row_number, "applied", alumnus["id"])
@@ -603,7 +620,7 @@ def _existing_keys(session: Session, records: list[tuple[Any, ImportedRecord]]) 
     return found
 
 
-def _registry_index(session: Session) -> duplicates.DuplicateIndex:
+def _registry_people(session: Session) -> list[duplicates.Person]:
     """Every alumnus in the registry as duplicate detection sees them, from two queries."""
     graduations: dict[int, list] = {}
     for g in session.execute(
@@ -617,19 +634,19 @@ def _registry_index(session: Session) -> duplicates.DuplicateIndex:
         )
     ):
         graduations.setdefault(g.alumnus_seq, []).append(g)
-    index = duplicates.DuplicateIndex()
-    for a in session.execute(
-        select(
-            ALUMNI.c.seq,
-            ALUMNI.c.id,
-            ALUMNI.c.name,
-            ALUMNI.c.birth_date,
-            ALUMNI.c.phone,
-            ALUMNI.c.email,
-        ).where(ALUMNI.c.merged_into.is_(None))
-    ):
-        index.add(person_of(a, graduations.get(a.seq, [])))
-    return index
+    return [
+        person_of(a, graduations.get(a.seq, []))
+        for a in session.execute(
+            select(
+                ALUMNI.c.seq,
+                ALUMNI.c.id,
+                ALUMNI.c.name,
+                ALUMNI.c.birth_date,
+                ALUMNI.c.phone,
+                ALUMNI.c.email,
+            ).where(ALUMNI.c.merged_into.is_(None))
+        )
+    ]
 
 
 def person_of(alumnus: Any, graduations: list) -> duplicates.Person:
@@ -761,22 +778,16 @@ def _upload(session: Session, job_id: str) -> io.BytesIO:
 
 
 def _options(session: Session, job: ImportJob, limits: Limits) -> ImportOptions:
-    resolve = departments.resolver(session)
-    if job.department_id is not None:
-        # A liaison imports their department's lineage only: other departments are unknown
-        # to their import.
-        scope = set(session.scalars(departments.lineage_ids(job.department_id)))
-
-        def resolve_in_scope(text: str) -> str | None:
-            found = resolve(text)
-            return found if found in scope else None
-
-        lookup = resolve_in_scope
-    else:
-        lookup = resolve
+    # A liaison imports their department's lineage only: other departments are unknown to
+    # their import.
+    scope = (
+        None
+        if job.department_id is None
+        else set(session.scalars(departments.lineage_ids(job.department_id)))
+    )
     options = job.options or {}
     return ImportOptions(
-        resolve_department=lookup,
+        resolve_department=departments.resolver(session, scope),
         mapping=options.get("mapping"),
         defaults=options.get("defaults"),
         sheet=options.get("sheet"),
