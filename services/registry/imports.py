@@ -27,7 +27,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
@@ -54,6 +54,7 @@ from services.registry.importing import (
 )
 from services.registry.importing.errors import size_text
 from services.registry.importing.fields import FieldProblem
+from services.registry.importing.staging import record_of, staged_batches
 from services.registry.models import (
     Alumnus,
     AlumnusNameKey,
@@ -68,7 +69,6 @@ from services.registry.models import (
 )
 from services.registry.pinyin import name_keys
 
-PARSE_BATCH = 5000
 APPLY_BATCH = 1000
 FIRST_APPLY_BATCH = 125
 """The apply phase's batches start small and double up to `APPLY_BATCH`: the first
@@ -197,7 +197,7 @@ def report_csv(session: Session, job_id: str) -> bytes:
         RowResult(
             row.row_number,
             tuple(row.cells or ()),
-            _record(row.record) if row.record else None,
+            record_of(row.record) if row.record else None,
             tuple(_problem(p) for p in row.problems or [] if not p["warning"]),
             tuple(_problem(p) for p in row.problems or [] if p["warning"]),
         )
@@ -300,37 +300,6 @@ def _parse(transaction: Transaction, job_id: str, limits: Limits, pause: Callabl
     return True
 
 
-def staged_batches(
-    inbox: Iterator[Any], job_id: str, upload: bytes, options: ImportOptions
-) -> Iterator[tuple[list[dict[str, Any]], Progress]]:
-    """*In the parsing process* (offload.ChildProcess): the file's rows as staged rows, in
-    batches of `PARSE_BATCH`, each with the progress so far; the last batch may be empty.
-    A file found malformed raises `ImportRejected` after the batches already given."""
-    registrar_file = open_import(upload, options)
-    batch: list[dict[str, Any]] = []
-    for result in registrar_file:
-        batch.append(_staged(job_id, result))
-        if len(batch) >= PARSE_BATCH:
-            yield batch, registrar_file.progress
-            batch = []
-    yield batch, registrar_file.progress
-
-
-def _staged(job_id: str, result: RowResult) -> dict[str, Any]:
-    record = result.record
-    return {
-        "job_id": job_id,
-        "row_number": result.row_number,
-        "status": "valid" if record else "refused",
-        "import_key": record.idempotency_key if record else None,
-        "record": _record_json(record) if record else None,
-        "problems": result.problems(),
-        # The cells are kept for the report only, which lists the rows with problems.
-        "cells": list(result.cells) if result.errors or result.warnings else [],
-        "alumnus_id": None,
-    }
-
-
 def _stage(transaction: Transaction, job_id: str, batch: list[dict], progress: Progress) -> None:
     with transaction() as session:
         bulk.insert_many(session, ROWS, batch)
@@ -349,7 +318,7 @@ def _stage(transaction: Transaction, job_id: str, batch: list[dict], progress: P
 def _count_existing(session: Session, job_id: str) -> int:
     existing = 0
     for rows in _batches(session, job_id, "valid"):
-        existing += len(_existing_keys(session, [(r, _record(r.record)) for r in rows]))
+        existing += len(_existing_keys(session, [(r, record_of(r.record)) for r in rows]))
     return existing
 
 
@@ -395,7 +364,7 @@ def _apply_batch(session: Session, job: ImportJob, rows: list, matcher: ChildPro
     """One batch in the session's transaction. `matcher` (`duplicates.matches_by_batch`)
     is sent the batch's new people before the writes and answers with their candidates
     after: a batch rolled back ends the job, and its matcher with it."""
-    records = [(row, _record(row.record)) for row in rows]
+    records = [(row, record_of(row.record)) for row in rows]
     existing = _existing_keys(session, records)
     now = utcnow()
     new = [(row, record) for row, record in records if row.row_number not in existing]
@@ -792,44 +761,4 @@ def _options(session: Session, job: ImportJob, limits: Limits) -> ImportOptions:
         defaults=options.get("defaults"),
         sheet=options.get("sheet"),
         limits=limits,
-    )
-
-
-def _record_json(record: ImportedRecord) -> dict[str, Any]:
-    graduation = record.graduation
-    return {
-        "name": record.name,
-        "gender": record.gender,
-        "birth_date": record.birth_date.isoformat() if record.birth_date else None,
-        "phone": record.phone,
-        "email": record.email,
-        "wechat": record.wechat,
-        "province": record.province,
-        "city": record.city,
-        "employer": record.employer,
-        "industry": record.industry,
-        "title": record.title,
-        "tags": list(record.tags),
-        "graduation": {
-            "department_id": graduation.department_id,
-            "department": graduation.department,
-            "major": graduation.major,
-            "degree": graduation.degree,
-            "class_year": graduation.class_year,
-            "class_name": graduation.class_name,
-            "student_number": graduation.student_number,
-            "enrolment_year": graduation.enrolment_year,
-        },
-    }
-
-
-def _record(data: dict[str, Any]) -> ImportedRecord:
-    fields = dict(data)
-    graduation = ImportedGraduation(**fields.pop("graduation"))
-    birth = fields.pop("birth_date")
-    return ImportedRecord(
-        graduation=graduation,
-        birth_date=date.fromisoformat(birth) if birth else None,
-        tags=tuple(fields.pop("tags")),
-        **fields,
     )

@@ -12,10 +12,10 @@ import pytest
 
 from services.common.errors import TooManyRequests
 from services.common.offload import BoundedOffload, ChildProcess
-from services.registry import imports
 from services.registry.departments import DepartmentNames
 from services.registry.duplicates import DuplicateIndex, Person, matches_by_batch
 from services.registry.importing import ImportOptions, ImportRejected
+from services.registry.importing.staging import staged_batches
 
 
 def test_work_runs_in_another_thread_and_the_loop_keeps_turning():
@@ -93,7 +93,7 @@ def test_a_child_process_keeps_its_state_across_batches_while_the_loop_turns():
 def test_an_error_raised_in_the_child_is_raised_in_the_caller():
     options = ImportOptions(resolve_department=DepartmentNames({}))
     with (
-        ChildProcess(imports.staged_batches, "job", b"", options) as child,
+        ChildProcess(staged_batches, "job", b"", options) as child,
         pytest.raises(ImportRejected) as refused,
     ):
         list(child)
