@@ -79,13 +79,20 @@ CHILD_EXIT_SECONDS = 10.0
 
 class ChildProcess:
     """`function(inbox, *args)`, a generator function of a module, run in a process of its
-    own: `put` sends it a message (`inbox` yields them, in order, until `close`), iterating
-    the `ChildProcess` gives what it yields; an exception it raises is raised here (it must
-    pickle: an AppError does). Use it as a context manager: leaving stops the child.
+    own: `put` sends it a message (`inbox` yields them, in order, until `close`), `get` or
+    iterating gives what it yields; an exception it raises is raised here (it must pickle:
+    an AppError does). Use it as a context manager: leaving stops the child.
 
-    The child works while the caller does something else: send it batch k+1, then write
-    batch k (a pipeline one batch deep), or let it run ahead while reading what it yields
-    (it blocks when the pipe is full)."""
+    The child works while the caller does something else: send it a batch, write the
+    batch, then get the child's answer (a pipeline), or let it run ahead while iterating
+    (it blocks when the pipe is full).
+
+    Sending the arguments and iterating wait in eventlet's thread pool, so the service's
+    other green threads run meanwhile. `put` and `get` do not let them run: they are for
+    inside a transaction, where a green thread let in could wait for SQLite's write lock
+    that transaction holds, blocking the whole process (a put is taken at once by a child
+    waiting for it; a get, made once the caller's own work is done, finds the answer
+    ready or nearly)."""
 
     def __init__(self, function: Callable[..., Iterator[Any]], *args: Any) -> None:
         child_in, self._to_child = os.pipe()
@@ -105,30 +112,41 @@ class ChildProcess:
         self._outbox = Connection(self._from_child, writable=False)
         self._ended = False
         try:
-            self.put(args)
+            # Waits until the child, once started, has read them all.
+            tpool.execute(self._inbox.send, args)
         except BaseException:
             self.__exit__(*sys.exc_info())
             raise
 
     def put(self, message: Any) -> None:
-        tpool.execute(self._inbox.send, message)
-
-    def __iter__(self) -> Iterator[Any]:
-        while not self._ended:
-            kind, value = tpool.execute(self._outbox.recv)
-            if kind == _ERROR:
-                self._ended = True
-                raise value
-            if kind == _END:
-                self._ended = True
-                return
-            yield value
+        self._inbox.send(message)
 
     def get(self) -> Any:
         """The next thing the child yields (`EOFError` when it has ended)."""
-        for value in self:
+        item = self._next(self._outbox.recv)
+        if item is _END:
+            raise EOFError("the child process has ended")
+        return item
+
+    def __iter__(self) -> Iterator[Any]:
+        while (item := self._next(lambda: tpool.execute(self._outbox.recv))) is not _END:
+            yield item
+
+    def _next(self, receive: Callable[[], tuple[str, Any]]) -> Any:
+        if self._ended:
+            return _END
+        try:
+            kind, value = receive()
+        except EOFError:
+            # Gone without a word: killed, or out of memory. Not an end: a part is missing.
+            self._ended = True
+            raise ChildProcessError(f"the child process died ({self._process.wait()})") from None
+        if kind == _ITEM:
             return value
-        raise EOFError("the child process has ended")
+        self._ended = True
+        if kind == _ERROR:
+            raise value
+        return _END
 
     def close(self) -> None:
         """End the inbox, wait for the child to finish (killed if it does not)."""

@@ -397,6 +397,12 @@ def _apply_batch(session: Session, job: ImportJob, rows: list, matcher: ChildPro
         }
         for _, record in new
     ]
+    matcher.put(
+        [
+            _person(alumnus["id"], record, name_keys(record.name).pinyin)
+            for (_, record), alumnus in zip(new, alumni, strict=True)
+        ]
+    )
     seqs: dict[str, int] = {}
     if alumni:
         bulk.insert_many(session, ALUMNI, alumni)
@@ -419,11 +425,6 @@ def _apply_batch(session: Session, job: ImportJob, rows: list, matcher: ChildPro
                 for (row, record), alumnus in zip(new, alumni, strict=True)
             ],
         )
-    people = [
-        _person(alumnus["id"], record, name_keys(record.name).pinyin)
-        for (_, record), alumnus in zip(new, alumni, strict=True)
-    ]
-    matcher.put(people)
     history, keys, grams, events = [], [], [], []
     for (_row, record), alumnus in zip(new, alumni, strict=True):
         seq = seqs[alumnus["id"]]

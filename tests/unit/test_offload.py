@@ -108,3 +108,12 @@ def test_the_child_ends_when_its_caller_goes_away():
     child._inbox.close()
     child._outbox.close()
     assert child._process.wait(10) == 0
+
+
+def test_a_child_that_dies_is_an_error_not_an_end():
+    with ChildProcess(matches_by_batch, []) as child:
+        child.put(people("a", 2))
+        child.get()
+        child._process.kill()  # what the kernel does to a process out of memory
+        with pytest.raises(ChildProcessError):
+            list(child)
