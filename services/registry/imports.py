@@ -301,7 +301,7 @@ def _parse(transaction: Transaction, job_id: str, limits: Limits, pause: Callabl
 
 
 def _stage(transaction: Transaction, job_id: str, batch: list[dict], progress: Progress) -> None:
-    with transaction() as session:
+    with transaction() as session, bulk.collector_paused():
         bulk.insert_many(session, ROWS, batch)
         session.execute(
             update(ImportJob)
@@ -345,7 +345,7 @@ def _apply(transaction: Transaction, job_id: str, pause: Callable) -> None:
     with ChildProcess(duplicates.matches_by_batch, known) as matcher:
         size = FIRST_APPLY_BATCH
         while True:
-            with transaction() as session:
+            with transaction() as session, bulk.collector_paused():
                 job = _job(session, job_id)
                 rows = next(_batches(session, job_id, "valid", min(size, APPLY_BATCH)), None)
                 size *= 2
