@@ -399,7 +399,7 @@ def _apply_batch(session: Session, job: ImportJob, rows: list, matcher: ChildPro
     ]
     matcher.put(
         [
-            _person(alumnus["id"], record, name_keys(record.name).pinyin)
+            (alumnus["id"], record, name_keys(record.name).pinyin)
             for (_, record), alumnus in zip(new, alumni, strict=True)
         ]
     )
@@ -535,20 +535,6 @@ def _registered_events(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [first] + [
         {**first, "event_id": str(uuid.uuid4()), "data": snapshot} for snapshot in snapshots[1:]
     ]
-
-
-def _person(alumnus_id: str, record: ImportedRecord, pinyin: str) -> duplicates.Person:
-    """`Person.from_imported`, with the pinyin already computed for the name keys."""
-    return duplicates.Person(
-        id=alumnus_id,
-        name=record.name,
-        birth_date=record.birth_date,
-        phone=record.phone,
-        email=record.email,
-        student_numbers=frozenset({record.student_key} - {None}),
-        classes=frozenset({duplicates.class_key(record.graduation.contract())}),
-        pinyin=pinyin,
-    )
 
 
 def _existing_keys(session: Session, records: list[tuple[Any, ImportedRecord]]) -> dict[int, str]:

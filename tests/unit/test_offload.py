@@ -14,8 +14,14 @@ from services.common.errors import TooManyRequests
 from services.common.offload import BoundedOffload, ChildProcess
 from services.registry.departments import DepartmentNames
 from services.registry.duplicates import DuplicateIndex, Person, matches_by_batch
-from services.registry.importing import ImportOptions, ImportRejected
+from services.registry.importing import (
+    ImportedGraduation,
+    ImportedRecord,
+    ImportOptions,
+    ImportRejected,
+)
 from services.registry.importing.staging import staged_batches
+from services.registry.pinyin import name_keys
 
 
 def test_work_runs_in_another_thread_and_the_loop_keeps_turning():
@@ -47,27 +53,32 @@ def test_past_the_bound_callers_are_refused_at_once():
     offload.run(time.sleep, 0)  # free again
 
 
-def people(prefix: str, count: int) -> list[Person]:
-    return [
-        Person(
-            id=f"{prefix}{n}",
-            name=["张伟", "张玮", "李娜"][n % 3],
+def arrivals(prefix: str, count: int) -> list[tuple[str, ImportedRecord, str]]:
+    """(id, record, pinyin) of new alumni, as an import sends them to its matcher."""
+    batch = []
+    for n in range(count):
+        name = ["张伟", "张玮", "李娜"][n % 3]
+        record = ImportedRecord(
+            name=name,
+            graduation=ImportedGraduation("d1", "计算机学院", "软件工程", "bachelor", 2010),
             birth_date=date(1990, 1, 1 + n % 2),
             phone=f"1380000{n % 4:04d}",
         )
-        for n in range(count)
-    ]
+        batch.append((f"{prefix}{n}", record, name_keys(name).pinyin))
+    return batch
 
 
 def test_a_child_process_keeps_its_state_across_batches_while_the_loop_turns():
-    known, first, second = people("k", 5), people("a", 6), people("b", 6)
+    known = [Person.from_imported(*arrival) for arrival in arrivals("k", 5)]
+    first, second = arrivals("a", 6), arrivals("b", 6)
     index = DuplicateIndex()
     expected = []
     for person in known:
         index.add(person)
     for batch in (first, second):
         found = []
-        for person in batch:
+        for arrival in batch:
+            person = Person.from_imported(*arrival)
             found.extend(index.matches(person))
             index.add(person)
         expected.append(found)
@@ -102,7 +113,7 @@ def test_an_error_raised_in_the_child_is_raised_in_the_caller():
 
 def test_the_child_ends_when_its_caller_goes_away():
     child = ChildProcess(matches_by_batch, [])
-    child.put(people("a", 2))
+    child.put(arrivals("a", 2))
     child.get()
     # What a killed service leaves behind: its ends of the pipes closed, no word said.
     child._inbox.close()
@@ -112,7 +123,7 @@ def test_the_child_ends_when_its_caller_goes_away():
 
 def test_a_child_that_dies_is_an_error_not_an_end():
     with ChildProcess(matches_by_batch, []) as child:
-        child.put(people("a", 2))
+        child.put(arrivals("a", 2))
         child.get()
         child._process.kill()  # what the kernel does to a process out of memory
         with pytest.raises(ChildProcessError):
