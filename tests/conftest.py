@@ -15,6 +15,8 @@ eventlet.monkey_patch()
 
 import os  # noqa: E402
 import uuid  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
 
 import pytest  # noqa: E402
@@ -122,15 +124,24 @@ def rabbit_config(rabbit_config):
     return {**rabbit_config, **accounts}
 
 
-@pytest.fixture(scope="module")
-def module_amqp_uri(request, rabbit_manager):
-    """A vhost of its own for a module whose tests share running processes."""
+@contextmanager
+def own_vhost(request, rabbit_manager) -> Iterator[str]:
+    """A vhost of its own on the shared broker, deleted afterwards."""
     uri = urlparse(request.config.getoption("RABBIT_AMQP_URI"))
     vhost = f"alumni_test_{uuid.uuid4().hex[:10]}"
     rabbit_manager.create_vhost(vhost)
     rabbit_manager.set_vhost_permissions(vhost, uri.username, ".*", ".*", ".*")
-    yield f"{uri.scheme}://{uri.netloc}/{vhost}"
-    rabbit_manager.delete_vhost(vhost)
+    try:
+        yield f"{uri.scheme}://{uri.netloc}/{vhost}"
+    finally:
+        rabbit_manager.delete_vhost(vhost)
+
+
+@pytest.fixture(scope="module")
+def module_amqp_uri(request, rabbit_manager):
+    """A vhost of its own for a module whose tests share running processes."""
+    with own_vhost(request, rabbit_manager) as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")
@@ -185,18 +196,27 @@ def rpc_cluster(rabbit_config, rpc_caller):
         yield cluster
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def system(request, module_amqp_uri, tmp_path_factory):
-    """Every service of the catalogue as a real process on one backend, driven over HTTP."""
-    from services.common import catalogue
-
-    factory = DatabaseFactory(request.param, tmp_path_factory)
+@contextmanager
+def running_system(
+    backend: str,
+    amqp_uri: str,
+    tmp_path_factory,
+    settings: dict[str, str] | None = None,
+    without: tuple[str, ...] = (),
+) -> Iterator[SystemUnderTest]:
+    """Every service of the catalogue as a real process on `backend`, on fresh databases,
+    with `settings` over the test suite's and the settings named in `without` left out;
+    stopped and its databases and broker accounts removed afterwards."""
+    factory = DatabaseFactory(backend, tmp_path_factory)
     sut = SystemUnderTest(
-        amqp_uri=module_amqp_uri,
+        amqp_uri=amqp_uri,
         database_urls={entry.name: factory.new(entry.name) for entry in catalogue.with_database()},
         var_dir=tmp_path_factory.mktemp("var"),
     )
-    sut.backend = request.param
+    sut.settings.update(settings or {})
+    for name in without:
+        del sut.settings[name]
+    sut.backend = backend
     try:
         sut.start_all()
         yield sut
@@ -204,3 +224,41 @@ def system(request, module_amqp_uri, tmp_path_factory):
         sut.stop_all()
         sut.remove_broker_accounts()
         factory.drop_all()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def system(request, rabbit_manager, tmp_path_factory):
+    """Every service of the catalogue as a real process on one backend, driven over HTTP:
+    one per backend for the whole session, shared by every module that only needs a
+    running system. A test using it makes its own data (`tests/system/helpers.py`
+    `unique`), and counts and lists only that: other modules' data are there too."""
+    with (
+        own_vhost(request, rabbit_manager) as amqp_uri,
+        running_system(request.param, amqp_uri, tmp_path_factory) as sut,
+    ):
+        yield sut
+
+
+@pytest.fixture(scope="module")
+def gateway_log(system) -> Callable[[], str]:
+    """What the gateway has logged since the module's first test (a module that checks none
+    of its requests failed inside the gateway names it in `pytest.mark.usefixtures`, so
+    that it marks the log before its first request): the other modules' lines on a shared
+    system are not the module's."""
+    path = system.var_dir / "gateway.log"
+    start = path.stat().st_size
+
+    def since_start() -> str:
+        with path.open("rb") as log:
+            log.seek(start)
+            return log.read().decode(errors="replace")
+
+    return since_start
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def fresh_system(request, module_amqp_uri, tmp_path_factory):
+    """A system of the module's own, for modules that stop, kill or restart its processes
+    or need it empty: what they do must not reach other modules' tests."""
+    with running_system(request.param, module_amqp_uri, tmp_path_factory) as sut:
+        yield sut
