@@ -14,9 +14,11 @@ import eventlet
 eventlet.monkey_patch()
 
 import os  # noqa: E402
+import shutil  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
 
 import pytest  # noqa: E402
@@ -49,34 +51,107 @@ def _postgres_admin_url() -> str:
     return str(make_url(TEST_POSTGRES_URL).set(drivername="postgresql+psycopg2"))
 
 
-class DatabaseFactory:
-    """Fresh, empty databases on one backend; all dropped at teardown."""
+def _postgres_url(database: str) -> str:
+    return str(make_url(_postgres_admin_url()).set(database=database))
 
-    def __init__(self, backend: str, tmp_path_factory) -> None:
+
+def _create_postgres_database(label: str, template: str | None = None) -> str:
+    """A new database on the server of TEST_POSTGRES_URL (a copy of `template`, if given);
+    its name."""
+    name = f"t_{label}_{uuid.uuid4().hex[:10]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
+    admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
+    admin.dispose()
+    return name
+
+
+def _drop_postgres_databases(names: list[str]) -> None:
+    if not names:
+        return
+    admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in names:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+class MigratedTemplates:
+    """Each service's database migrated once per backend in the session: the fixtures that
+    want a migrated database get a copy (the file copied on SQLite, CREATE DATABASE …
+    TEMPLATE on PostgreSQL), which is what `upgrade` makes of an empty database, in a
+    fraction of its time. The tests of the migrations themselves run `upgrade`."""
+
+    def __init__(self, tmp_path_factory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.sqlite_files: dict[str, Path] = {}
+        self.postgres_databases: dict[str, str] = {}
+
+    def sqlite_copy(self, service: str, path: Path) -> str:
+        """A migrated SQLite database of `service` at `path`; its URL."""
+        from services.common.migrate import upgrade
+
+        if service not in self.sqlite_files:
+            template = self.tmp_path_factory.mktemp("template") / f"{service}.db"
+            upgrade(service, f"sqlite:///{template}")
+            self.sqlite_files[service] = template
+        shutil.copyfile(self.sqlite_files[service], path)
+        return f"sqlite:///{path}"
+
+    def postgres_template(self, service: str) -> str:
+        """The name of the session's migrated PostgreSQL database of `service`."""
+        from services.common.migrate import upgrade
+
+        if service not in self.postgres_databases:
+            name = _create_postgres_database(f"template_{service}")
+            self.postgres_databases[service] = name
+            upgrade(service, _postgres_url(name))
+        return self.postgres_databases[service]
+
+    def drop_all(self) -> None:
+        _drop_postgres_databases(list(self.postgres_databases.values()))
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory) -> Iterator[MigratedTemplates]:
+    templates = MigratedTemplates(tmp_path_factory)
+    yield templates
+    templates.drop_all()
+
+
+class DatabaseFactory:
+    """Fresh databases on one backend, empty or migrated (`templates`); all dropped at
+    teardown."""
+
+    def __init__(
+        self, backend: str, tmp_path_factory, templates: MigratedTemplates | None = None
+    ) -> None:
         self.backend = backend
         self.tmp_path_factory = tmp_path_factory
+        self.templates = templates
         self.created: list[str] = []
 
     def new(self, label: str = "db") -> str:
         if self.backend == "sqlite":
             directory = self.tmp_path_factory.mktemp(label)
             return f"sqlite:///{directory / f'{label}.db'}"
-        name = f"t_{label}_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
+        name = _create_postgres_database(label)
         self.created.append(name)
-        return str(make_url(_postgres_admin_url()).set(database=name))
+        return _postgres_url(name)
+
+    def migrated(self, service: str) -> str:
+        """A new database of `service` at the head of its migrations."""
+        assert self.templates is not None, "a DatabaseFactory made without templates"
+        if self.backend == "sqlite":
+            directory = self.tmp_path_factory.mktemp(service)
+            return self.templates.sqlite_copy(service, directory / f"{service}.db")
+        name = _create_postgres_database(service, self.templates.postgres_template(service))
+        self.created.append(name)
+        return _postgres_url(name)
 
     def drop_all(self) -> None:
-        if not self.created:
-            return
-        admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            for name in self.created:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_postgres_databases(self.created)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -85,19 +160,15 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def databases(backend, tmp_path_factory):
-    factory = DatabaseFactory(backend, tmp_path_factory)
+def databases(backend, tmp_path_factory, migrated_templates):
+    factory = DatabaseFactory(backend, tmp_path_factory, migrated_templates)
     yield factory
     factory.drop_all()
 
 
 @pytest.fixture
 def registry_db_url(databases) -> str:
-    from services.common.migrate import upgrade
-
-    url = databases.new("registry")
-    upgrade("registry", url)
-    return url
+    return databases.migrated("registry")
 
 
 @pytest.fixture
