@@ -38,10 +38,23 @@ os.environ.setdefault("CALLER_KEY", CALLER_KEY)
 BACKENDS = ["sqlite", "postgres"]
 
 
+# After pytest has grouped the tests by the parameters of their fixtures.
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     for item in items:
         if "[postgres" in item.nodeid or "-postgres" in item.nodeid:
             item.add_marker(pytest.mark.postgres)
+    # The tests on the session's shared systems (`system`) last, in pytest's order (all on
+    # one backend, then all on the other): the second system, which a session-scoped
+    # fixture keeps until the session ends, then runs beside no other test's processes.
+    shared = [item for item in items if _on_shared_system(item)]
+    items[:] = [item for item in items if not _on_shared_system(item)] + shared
+
+
+def _on_shared_system(item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.get("system") if info else None
+    return bool(definitions) and definitions[-1].scope == "session"
 
 
 # ---- databases ---------------------------------------------------------------
