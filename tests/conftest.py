@@ -14,7 +14,11 @@ import eventlet
 eventlet.monkey_patch()
 
 import os  # noqa: E402
+import shutil  # noqa: E402
 import uuid  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
 
 import pytest  # noqa: E402
@@ -34,10 +38,23 @@ os.environ.setdefault("CALLER_KEY", CALLER_KEY)
 BACKENDS = ["sqlite", "postgres"]
 
 
+# After pytest has grouped the tests by the parameters of their fixtures.
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     for item in items:
         if "[postgres" in item.nodeid or "-postgres" in item.nodeid:
             item.add_marker(pytest.mark.postgres)
+    # The tests on the session's shared systems (`system`) last, in pytest's order (all on
+    # one backend, then all on the other): the second system, which a session-scoped
+    # fixture keeps until the session ends, then runs beside no other test's processes.
+    shared = [item for item in items if _on_shared_system(item)]
+    items[:] = [item for item in items if not _on_shared_system(item)] + shared
+
+
+def _on_shared_system(item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.get("system") if info else None
+    return bool(definitions) and definitions[-1].scope == "session"
 
 
 # ---- databases ---------------------------------------------------------------
@@ -47,34 +64,107 @@ def _postgres_admin_url() -> str:
     return str(make_url(TEST_POSTGRES_URL).set(drivername="postgresql+psycopg2"))
 
 
-class DatabaseFactory:
-    """Fresh, empty databases on one backend; all dropped at teardown."""
+def _postgres_url(database: str) -> str:
+    return str(make_url(_postgres_admin_url()).set(database=database))
 
-    def __init__(self, backend: str, tmp_path_factory) -> None:
+
+def _create_postgres_database(label: str, template: str | None = None) -> str:
+    """A new database on the server of TEST_POSTGRES_URL (a copy of `template`, if given);
+    its name."""
+    name = f"t_{label}_{uuid.uuid4().hex[:10]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
+    admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
+    admin.dispose()
+    return name
+
+
+def _drop_postgres_databases(names: list[str]) -> None:
+    if not names:
+        return
+    admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in names:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+class MigratedTemplates:
+    """Each service's database migrated once per backend in the session: the fixtures that
+    want a migrated database get a copy (the file copied on SQLite, CREATE DATABASE …
+    TEMPLATE on PostgreSQL), which is what `upgrade` makes of an empty database, in a
+    fraction of its time. The tests of the migrations themselves run `upgrade`."""
+
+    def __init__(self, tmp_path_factory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.sqlite_files: dict[str, Path] = {}
+        self.postgres_databases: dict[str, str] = {}
+
+    def sqlite_copy(self, service: str, path: Path) -> str:
+        """A migrated SQLite database of `service` at `path`; its URL."""
+        from services.common.migrate import upgrade
+
+        if service not in self.sqlite_files:
+            template = self.tmp_path_factory.mktemp("template") / f"{service}.db"
+            upgrade(service, f"sqlite:///{template}")
+            self.sqlite_files[service] = template
+        shutil.copyfile(self.sqlite_files[service], path)
+        return f"sqlite:///{path}"
+
+    def postgres_template(self, service: str) -> str:
+        """The name of the session's migrated PostgreSQL database of `service`."""
+        from services.common.migrate import upgrade
+
+        if service not in self.postgres_databases:
+            name = _create_postgres_database(f"template_{service}")
+            self.postgres_databases[service] = name
+            upgrade(service, _postgres_url(name))
+        return self.postgres_databases[service]
+
+    def drop_all(self) -> None:
+        _drop_postgres_databases(list(self.postgres_databases.values()))
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory) -> Iterator[MigratedTemplates]:
+    templates = MigratedTemplates(tmp_path_factory)
+    yield templates
+    templates.drop_all()
+
+
+class DatabaseFactory:
+    """Fresh databases on one backend, empty or migrated (`templates`); all dropped at
+    teardown."""
+
+    def __init__(
+        self, backend: str, tmp_path_factory, templates: MigratedTemplates | None = None
+    ) -> None:
         self.backend = backend
         self.tmp_path_factory = tmp_path_factory
+        self.templates = templates
         self.created: list[str] = []
 
     def new(self, label: str = "db") -> str:
         if self.backend == "sqlite":
             directory = self.tmp_path_factory.mktemp(label)
             return f"sqlite:///{directory / f'{label}.db'}"
-        name = f"t_{label}_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
+        name = _create_postgres_database(label)
         self.created.append(name)
-        return str(make_url(_postgres_admin_url()).set(database=name))
+        return _postgres_url(name)
+
+    def migrated(self, service: str) -> str:
+        """A new database of `service` at the head of its migrations."""
+        assert self.templates is not None, "a DatabaseFactory made without templates"
+        if self.backend == "sqlite":
+            directory = self.tmp_path_factory.mktemp(service)
+            return self.templates.sqlite_copy(service, directory / f"{service}.db")
+        name = _create_postgres_database(service, self.templates.postgres_template(service))
+        self.created.append(name)
+        return _postgres_url(name)
 
     def drop_all(self) -> None:
-        if not self.created:
-            return
-        admin = create_engine(_postgres_admin_url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            for name in self.created:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        _drop_postgres_databases(self.created)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -83,19 +173,15 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def databases(backend, tmp_path_factory):
-    factory = DatabaseFactory(backend, tmp_path_factory)
+def databases(backend, tmp_path_factory, migrated_templates):
+    factory = DatabaseFactory(backend, tmp_path_factory, migrated_templates)
     yield factory
     factory.drop_all()
 
 
 @pytest.fixture
 def registry_db_url(databases) -> str:
-    from services.common.migrate import upgrade
-
-    url = databases.new("registry")
-    upgrade("registry", url)
-    return url
+    return databases.migrated("registry")
 
 
 @pytest.fixture
@@ -122,15 +208,24 @@ def rabbit_config(rabbit_config):
     return {**rabbit_config, **accounts}
 
 
-@pytest.fixture(scope="module")
-def module_amqp_uri(request, rabbit_manager):
-    """A vhost of its own for a module whose tests share running processes."""
+@contextmanager
+def own_vhost(request, rabbit_manager) -> Iterator[str]:
+    """A vhost of its own on the shared broker, deleted afterwards."""
     uri = urlparse(request.config.getoption("RABBIT_AMQP_URI"))
     vhost = f"alumni_test_{uuid.uuid4().hex[:10]}"
     rabbit_manager.create_vhost(vhost)
     rabbit_manager.set_vhost_permissions(vhost, uri.username, ".*", ".*", ".*")
-    yield f"{uri.scheme}://{uri.netloc}/{vhost}"
-    rabbit_manager.delete_vhost(vhost)
+    try:
+        yield f"{uri.scheme}://{uri.netloc}/{vhost}"
+    finally:
+        rabbit_manager.delete_vhost(vhost)
+
+
+@pytest.fixture(scope="module")
+def module_amqp_uri(request, rabbit_manager):
+    """A vhost of its own for a module whose tests share running processes."""
+    with own_vhost(request, rabbit_manager) as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")
@@ -185,18 +280,27 @@ def rpc_cluster(rabbit_config, rpc_caller):
         yield cluster
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def system(request, module_amqp_uri, tmp_path_factory):
-    """Every service of the catalogue as a real process on one backend, driven over HTTP."""
-    from services.common import catalogue
-
-    factory = DatabaseFactory(request.param, tmp_path_factory)
+@contextmanager
+def running_system(
+    backend: str,
+    amqp_uri: str,
+    tmp_path_factory,
+    settings: dict[str, str] | None = None,
+    without: tuple[str, ...] = (),
+) -> Iterator[SystemUnderTest]:
+    """Every service of the catalogue as a real process on `backend`, on fresh databases,
+    with `settings` over the test suite's and the settings named in `without` left out;
+    stopped and its databases and broker accounts removed afterwards."""
+    factory = DatabaseFactory(backend, tmp_path_factory)
     sut = SystemUnderTest(
-        amqp_uri=module_amqp_uri,
+        amqp_uri=amqp_uri,
         database_urls={entry.name: factory.new(entry.name) for entry in catalogue.with_database()},
         var_dir=tmp_path_factory.mktemp("var"),
     )
-    sut.backend = request.param
+    sut.settings.update(settings or {})
+    for name in without:
+        del sut.settings[name]
+    sut.backend = backend
     try:
         sut.start_all()
         yield sut
@@ -204,3 +308,41 @@ def system(request, module_amqp_uri, tmp_path_factory):
         sut.stop_all()
         sut.remove_broker_accounts()
         factory.drop_all()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def system(request, rabbit_manager, tmp_path_factory):
+    """Every service of the catalogue as a real process on one backend, driven over HTTP:
+    one per backend for the whole session, shared by every module that only needs a
+    running system. A test using it makes its own data (`tests/system/helpers.py`
+    `unique`), and counts and lists only that: other modules' data are there too."""
+    with (
+        own_vhost(request, rabbit_manager) as amqp_uri,
+        running_system(request.param, amqp_uri, tmp_path_factory) as sut,
+    ):
+        yield sut
+
+
+@pytest.fixture(scope="module")
+def gateway_log(system) -> Callable[[], str]:
+    """What the gateway has logged since the module's first test (a module that checks none
+    of its requests failed inside the gateway names it in `pytest.mark.usefixtures`, so
+    that it marks the log before its first request): the other modules' lines on a shared
+    system are not the module's."""
+    path = system.var_dir / "gateway.log"
+    start = path.stat().st_size
+
+    def since_start() -> str:
+        with path.open("rb") as log:
+            log.seek(start)
+            return log.read().decode(errors="replace")
+
+    return since_start
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def fresh_system(request, module_amqp_uri, tmp_path_factory):
+    """A system of the module's own, for modules that stop, kill or restart its processes
+    or need it empty: what they do must not reach other modules' tests."""
+    with running_system(request.param, module_amqp_uri, tmp_path_factory) as sut:
+        yield sut

@@ -8,15 +8,12 @@ import pytest
 from kombu import Connection, Queue
 from nameko.events import get_event_exchange
 
-from services.common.migrate import upgrade
 from services.events.service import EventsService
 
 
 @pytest.fixture
 def events_db_url(databases) -> str:
-    url = databases.new("events")
-    upgrade("events", url)
-    return url
+    return databases.migrated("events")
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from services.common.contracts import donations as contract
 from services.common.contracts.base import load_or_raise
 from services.common.db import make_engine
 from services.common.errors import ServiceUnavailable, ValidationFailed
-from services.common.migrate import upgrade
 from services.donations import gifts
 from services.donations.donors import upsert_alumnus
 from services.donations.models import AlumnusCopy, Receipt
@@ -42,9 +41,7 @@ EVERY_NTH_ROLLS_BACK = 5
 
 @pytest.fixture
 def donations_db_url(databases) -> str:
-    url = databases.new("donations")
-    upgrade("donations", url)
-    return url
+    return databases.migrated("donations")
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from sqlalchemy.orm import sessionmaker
 
 from services.common.contracts import build_event
 from services.common.db import make_engine
-from services.common.migrate import upgrade
 from services.notify import consent
 from services.notify.bootstrap import ensure_default_templates
 from services.notify.models import Message
@@ -97,8 +96,7 @@ def standins(tmp_path):
 
 @pytest.fixture
 def notify_db_url(databases) -> str:
-    url = databases.new("notify")
-    upgrade("notify", url)
+    url = databases.migrated("notify")
     ensure_default_templates(url)
     return url
 

@@ -12,7 +12,6 @@ from sqlalchemy.orm import sessionmaker
 
 from services.common.contracts import build_event
 from services.common.db import make_engine
-from services.common.migrate import upgrade
 from services.common.topology import declare_event_queues
 from services.events.models import RosterEntry
 from services.events.service import EventsService
@@ -52,8 +51,7 @@ def test_event_published_before_the_consumer_ever_started_reaches_it(
         "registry", "alumnus_registered", build_event("alumnus_registered", _alumnus_snapshot())
     )
 
-    url = databases.new("events")
-    upgrade("events", url)
+    url = databases.migrated("events")
     container = container_factory(EventsService, {**rabbit_config, "EVENTS_DATABASE_URL": url})
     container.start()
 

@@ -24,8 +24,7 @@ import requests
 import gateway.service  # noqa: F401  (declares the routes)
 from gateway.http import ROUTES
 from services.common.paging import encode_cursor
-from tests.conftest import DatabaseFactory
-from tests.support.processes import SystemUnderTest
+from tests.conftest import running_system
 from tests.system.helpers import alumnus_body, department_body, token_pair, unique
 
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "8")
@@ -52,23 +51,12 @@ def schemathesis_cli() -> list[str]:
 
 @pytest.fixture(scope="module")
 def fuzzed(module_amqp_uri, tmp_path_factory):
-    """The whole system on SQLite, its rate limits off: schemathesis sends far more than
-    one client may (the limits have their own tests, tests/integration/test_gateway_edge.py)."""
-    from services.common import catalogue
-
-    factory = DatabaseFactory("sqlite", tmp_path_factory)
-    sut = SystemUnderTest(
-        amqp_uri=module_amqp_uri,
-        database_urls={entry.name: factory.new(entry.name) for entry in catalogue.with_database()},
-        var_dir=tmp_path_factory.mktemp("var"),
-    )
-    sut.settings.update(GATEWAY_RATE_PER_ADDRESS="0", GATEWAY_RATE_PER_ACCOUNT="0")
-    try:
-        sut.start_all()
+    """The whole system on SQLite, of the module's own (what schemathesis makes would be in
+    other modules' lists), its rate limits off: schemathesis sends far more than one client
+    may (the limits have their own tests, tests/integration/test_gateway_edge.py)."""
+    rate_limits_off = {"GATEWAY_RATE_PER_ADDRESS": "0", "GATEWAY_RATE_PER_ACCOUNT": "0"}
+    with running_system("sqlite", module_amqp_uri, tmp_path_factory, rate_limits_off) as sut:
         yield sut
-    finally:
-        sut.stop_all()
-        factory.drop_all()
 
 
 # A few minutes on an idle machine; a loaded one (CI beside other work) may take longer.

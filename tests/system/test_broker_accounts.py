@@ -37,7 +37,7 @@ from services import broker_accounts
 from services.common import catalogue
 from services.common.reliable_events import dead_letter_queue_name
 from services.events.models import RosterEntry
-from tests.conftest import DatabaseFactory
+from tests.conftest import DatabaseFactory, running_system
 from tests.support.broker_node import RabbitNode, unavailable_reason
 from tests.support.processes import REPO_ROOT, SystemUnderTest, free_port
 from tests.support.taps import pika_connection
@@ -70,19 +70,8 @@ def service_uri(system: SystemUnderTest, service: str) -> str:
 @pytest.fixture(scope="module")
 def platform(module_amqp_uri, tmp_path_factory):
     """The platform on SQLite, every service on its own broker account."""
-    factory = DatabaseFactory("sqlite", tmp_path_factory)
-    system = SystemUnderTest(
-        amqp_uri=module_amqp_uri,
-        database_urls={e.name: factory.new(e.name) for e in catalogue.with_database()},
-        var_dir=tmp_path_factory.mktemp("var"),
-    )
-    try:
-        system.start_all()
+    with running_system("sqlite", module_amqp_uri, tmp_path_factory) as system:
         yield system
-    finally:
-        system.stop_all()
-        system.remove_broker_accounts()
-        factory.drop_all()
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,12 @@ DELIVERY_TIMEOUT_SECONDS = 30.0
 RECOVERY_TIMEOUT_SECONDS = 60.0
 
 
+@pytest.fixture(scope="module")
+def system(fresh_system):
+    """The registry stopped, killed and restarted: a system of the module's own."""
+    return fresh_system
+
+
 @pytest.fixture(autouse=True)
 def registry_running_afterwards(system) -> Iterator[None]:
     yield

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from services.common import catalogue, crypto
-from tests.conftest import BACKENDS, DatabaseFactory
+from services.common import crypto
+from tests.conftest import BACKENDS, running_system
 from tests.support.mailbox import wait_for
-from tests.support.processes import REPO_ROOT, SystemUnderTest
+from tests.support.processes import REPO_ROOT
 from tests.system.helpers import alumnus_body, department_body, visit_body
 
 PHONE, NEW_PHONE = "13812349876", "13912340000"
@@ -36,23 +36,16 @@ SHORT_PERIODS = {
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def system(request, module_amqp_uri, tmp_path_factory):
-    factory = DatabaseFactory(request.param, tmp_path_factory)
-    sut = SystemUnderTest(
-        amqp_uri=module_amqp_uri,
-        database_urls={entry.name: factory.new(entry.name) for entry in catalogue.with_database()},
-        var_dir=tmp_path_factory.mktemp("var"),
-    )
-    sut.settings.update(SHORT_PERIODS)
-    # No key given: the processes generate one under var/, as `make run` does.
-    del sut.settings[crypto.SETTING]
-    sut.backend = request.param
-    try:
-        sut.start_all()
+    """A system of the module's own, with short purge and masking periods, and no key
+    given: the processes generate one under var/, as `make run` does."""
+    with running_system(
+        request.param,
+        module_amqp_uri,
+        tmp_path_factory,
+        settings=SHORT_PERIODS,
+        without=(crypto.SETTING,),
+    ) as sut:
         yield sut
-    finally:
-        sut.stop_all()
-        sut.remove_broker_accounts()
-        factory.drop_all()
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,9 @@ from tests.system.helpers import (
     unique,
 )
 
+# The last test reads the gateway's log from the module's first request on.
+pytestmark = pytest.mark.usefixtures("gateway_log")
+
 PASSWORD = "alumnus-password-1"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -354,8 +357,8 @@ def test_the_alumnus_login_is_made_once_for_an_existing_record(journey):
     assert "password" in error["details"]["fields"]
 
 
-def test_no_request_of_this_module_was_answered_with_500(system):
+def test_no_request_of_this_module_was_answered_with_500(gateway_log):
     """Runs last in the module: the gateway logged no unhandled error and no 500."""
-    log = (system.var_dir / "gateway.log").read_text(errors="replace")
+    log = gateway_log()
     assert "unhandled error" not in log
     assert '" 500 ' not in log

@@ -17,8 +17,7 @@ import pytest
 import requests
 
 from services.common import config
-from tests.conftest import BACKENDS, DatabaseFactory
-from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME, SystemUnderTest
+from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.system.helpers import token_pair, unique
 
 PASSWORD = "identity-passphrase-1"
@@ -51,28 +50,6 @@ def bearer(token: str | None) -> dict[str, str]:
 
 def reason(response: requests.Response) -> str:
     return response.json()["error"]["details"].get("reason")
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def system(request, module_amqp_uri, tmp_path_factory):
-    """Every service as a real process, the gateway trusting 127.0.0.1 as a proxy: the
-    attackers of the p99 test say (X-Forwarded-For) they come from addresses of their own,
-    as they would, rather than sharing the reader's address and its rate limit."""
-    from services.common import catalogue
-
-    factory = DatabaseFactory(request.param, tmp_path_factory)
-    sut = SystemUnderTest(
-        amqp_uri=module_amqp_uri,
-        database_urls={entry.name: factory.new(entry.name) for entry in catalogue.with_database()},
-        var_dir=tmp_path_factory.mktemp("var"),
-    )
-    sut.settings.update(GATEWAY_TRUSTED_PROXIES="127.0.0.1")
-    try:
-        sut.start_all()
-        yield sut
-    finally:
-        sut.stop_all()
-        factory.drop_all()
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import insert
 from sqlalchemy.orm import sessionmaker
@@ -22,6 +23,13 @@ from tests.system.helpers import token_pair
 
 RECIPIENTS = 3000
 SUBJECT = "学校发展近况（压力测试）"
+
+
+@pytest.fixture(scope="module")
+def system(fresh_system):
+    """Notify killed, and a newsletter to everyone in its directory: a system of the
+    module's own."""
+    return fresh_system
 
 
 def seed_directory(database_url: str) -> set[str]:

@@ -26,6 +26,13 @@ from tests.system.helpers import (
 
 
 @pytest.fixture(scope="module")
+def system(fresh_system):
+    """The registry killed and restarted with a setting of the test's: a system of the
+    module's own."""
+    return fresh_system
+
+
+@pytest.fixture(scope="module")
 def office(system):
     return system.admin()
 

@@ -6,15 +6,13 @@ import pytest
 from sqlalchemy.orm import sessionmaker
 
 from services.common.db import make_engine
-from services.common.migrate import upgrade
 from tests.support.transactions import in_transaction
 
 
 @pytest.fixture
-def run(tmp_path):
+def run(tmp_path, migrated_templates):
     """Runs `fn(session, *args)` in a transaction of its own: commit, or roll back and raise."""
-    url = f"sqlite:///{tmp_path / 'events.db'}"
-    upgrade("events", url)
+    url = migrated_templates.sqlite_copy("events", tmp_path / "events.db")
     engine = make_engine(url, pool_size=2)
     factory = sessionmaker(engine, expire_on_commit=False)
 
@@ -28,12 +26,11 @@ def run(tmp_path):
 
 
 @pytest.fixture
-def books(tmp_path):
+def books(tmp_path, migrated_templates):
     """A migrated donations database (tests/support/donations_books.py)."""
     from tests.support.donations_books import Books
 
-    url = f"sqlite:///{tmp_path / 'donations.db'}"
-    upgrade("donations", url)
+    url = migrated_templates.sqlite_copy("donations", tmp_path / "donations.db")
     engine = make_engine(url, pool_size=2)
     yield Books(sessionmaker(engine, expire_on_commit=False))
     engine.dispose()

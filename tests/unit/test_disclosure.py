@@ -72,16 +72,14 @@ def test_project_and_roster_contacts_follow_the_department(run):
     assert [(e["service"], e["record"]) for e in found["items"]] == [("events", "event:e1")]
 
 
-def test_delivery_log_addresses_are_the_office_s_and_logged(tmp_path):
+def test_delivery_log_addresses_are_the_office_s_and_logged(tmp_path, migrated_templates):
     from sqlalchemy.orm import sessionmaker
 
     from services.common.db import make_engine
-    from services.common.migrate import upgrade
     from services.notify import disclosure as notify_disclosure
     from services.notify.models import AccessLogEntry as NotifyLog
 
-    url = f"sqlite:///{tmp_path / 'notify.db'}"
-    upgrade("notify", url)
+    url = migrated_templates.sqlite_copy("notify", tmp_path / "notify.db")
     engine = make_engine(url, pool_size=1)
     page = {
         "items": [

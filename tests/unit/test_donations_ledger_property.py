@@ -4,10 +4,8 @@ and is what the sequence, replayed on plain integers, says it should be."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -16,7 +14,6 @@ from sqlalchemy.orm import sessionmaker
 from services.common.contracts import donations as contract
 from services.common.db import make_engine
 from services.common.errors import ValidationFailed
-from services.common.migrate import upgrade
 from services.donations import funds
 from services.donations.models import LedgerLine
 from tests.support.donations_books import Books
@@ -37,14 +34,6 @@ pledge_payment = st.tuples(st.just("pledge_payment"), st.integers(1, 300_000))
 operations = st.lists(st.one_of(gift, refund, pledge_payment), min_size=1, max_size=25)
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """One migrated database, copied for each example (migrating each time is slow)."""
-    path = tmp_path_factory.mktemp("template") / "donations.db"
-    upgrade("donations", f"sqlite:///{path}")
-    return path
-
-
 @settings(
     max_examples=40,
     deadline=None,
@@ -52,11 +41,11 @@ def template(tmp_path_factory):
 )
 @given(sequence=operations)
 def test_every_transaction_balances_and_each_fund_is_the_sum_of_its_lines(
-    sequence, template, tmp_path
+    sequence, migrated_templates, tmp_path
 ):
-    path = tmp_path / f"{uuid.uuid4().hex}.db"
-    shutil.copyfile(template, path)
-    engine = make_engine(f"sqlite:///{path}", pool_size=2)
+    # A database of its own for each example (tmp_path is the test's, not the example's).
+    url = migrated_templates.sqlite_copy("donations", tmp_path / f"{uuid.uuid4().hex}.db")
+    engine = make_engine(url, pool_size=2)
     try:
         books = Books(sessionmaker(engine, expire_on_commit=False))
         replay(books, sequence)

@@ -16,7 +16,6 @@ from sqlalchemy.orm import sessionmaker
 from services.common.contracts import build_event
 from services.common.db import make_engine
 from services.common.errors import ValidationFailed
-from services.common.migrate import upgrade
 from services.notify import clock, consent, newsletters, triggers
 from services.notify.adapters.mail import InMemoryMail, MailRefused, MailUnavailable
 from services.notify.adapters.sms import InMemorySms
@@ -198,9 +197,8 @@ def test_who_may_be_sent_what(answer, purpose, address, on_hold, reason):
 
 
 @pytest.fixture
-def session_factory(tmp_path):
-    url = f"sqlite:///{tmp_path / 'notify.db'}"
-    upgrade("notify", url)
+def session_factory(tmp_path, migrated_templates):
+    url = migrated_templates.sqlite_copy("notify", tmp_path / "notify.db")
     engine = make_engine(url, pool_size=2)
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory() as session:
