@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import checked
 from tests.browser.test_console_operations import (
     SERVICE_WAIT,
     alumnus,
-    checked,
     console_login,
     created,
     department,

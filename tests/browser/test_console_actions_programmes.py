@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import checked
 from tests.browser.test_console_operations import (
     SERVICE_WAIT,
-    checked,
     choose,
     console_login,
     created,

@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import checked
 from tests.browser.test_console_operations import (
     SERVICE_WAIT,
     alumnus,
-    checked,
     console_login,
     created,
     department,

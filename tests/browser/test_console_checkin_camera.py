@@ -13,11 +13,10 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import DESKTOP, ROOT, chromium_path, new_context
+from tests.browser.conftest import DESKTOP, ROOT, checked, chromium_path, new_context
 from tests.browser.test_console_operations import (
     SERVICE_WAIT,
     alumnus,
-    checked,
     console_login,
     created,
     department,
