@@ -168,9 +168,15 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+TIMEOUT_MS = 15_000
+# Assertions wait as long as actions do: a page answered slowly on a busy machine is not a
+# failure (expect's own default is 5 s).
+expect.set_options(timeout=TIMEOUT_MS)
+
+
 def new_context(browser: Browser, portal: SystemUnderTest, device: dict) -> BrowserContext:
     context = browser.new_context(base_url=portal.base_url, locale="zh-CN", **device)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(TIMEOUT_MS)
     return context
 
 
