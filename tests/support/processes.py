@@ -47,6 +47,12 @@ TEST_SETTINGS = {
 }
 
 
+READY_TIMEOUT_SECONDS = 180
+"""How long a system of the tests may take to be ready: on a busy machine (CI's two cores, or
+several runs at once) the services' imports and migrations can take longer than the minute
+of services/localsystem.py; polling ends as soon as the gateway says ready."""
+
+
 class ApiClient:
     """A thin HTTP client that logs in once and sends the Bearer token."""
 
@@ -95,6 +101,9 @@ class SystemUnderTest(LocalSystem):
         management_url: str | None = None,
     ) -> None:
         super().__init__(amqp_uri, database_urls, var_dir, TEST_SETTINGS, management_url)
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        super().wait_ready(timeout)
 
     def client(self) -> ApiClient:
         return ApiClient(self.base_url)
