@@ -62,6 +62,8 @@ from bench.common import (  # noqa: E402
     CpuMeter,
     Measurement,
     add_load_arguments,
+    cpu_ms_per_success,
+    cpu_table,
     drive,
     machine_info,
     noisy_neighbour_warnings,
@@ -291,18 +293,10 @@ SCENARIOS = [
 
 
 def cpu_per_call(scenario: Scenario, m: Measurement) -> dict[str, float]:
-    if not m.ok:
-        return {}
-    per = {
-        "client": m.cpu.get("client", 0.0),
-        "server": m.cpu.get(scenario.server, 0.0),
-        "rabbitmq": m.cpu.get("rabbitmq", 0.0),
-    }
+    groups = {"client": "client", "server": scenario.server, "rabbitmq": "rabbitmq"}
     if "postgres" in m.cpu:  # measured on PostgreSQL only (SQLite is in the registry)
-        per["postgres"] = m.cpu["postgres"]
-    per["others"] = m.others_cpu_seconds
-    per["machine"] = m.cpu.get("machine", 0.0)
-    return {k: v * 1000 / m.ok for k, v in per.items()}
+        groups["postgres"] = "postgres"
+    return cpu_ms_per_success(m, groups)
 
 
 def format_results(results: dict[str, Measurement], concurrency: int) -> list[str]:
@@ -320,13 +314,7 @@ def format_results(results: dict[str, Measurement], concurrency: int) -> list[st
         )
     names = ["client", "server", "rabbitmq", "postgres", "others", "machine"]
     lines += ["", "CPU time per successful call (ms), by process:"]
-    lines.append(f"{'scenario':<32} " + " ".join(f"{n:>8}" for n in names))
-    for s in SCENARIOS:
-        per = cpu_per_call(s, results[s.key])
-        lines.append(
-            f"{s.label:<32} "
-            + " ".join(f"{per[n]:8.2f}" if n in per else f"{'-':>8}" for n in names)
-        )
+    lines += cpu_table([(s.label, cpu_per_call(s, results[s.key])) for s in SCENARIOS], names, 32)
     lines.append(
         "server = echo-rpc for (a), the registry for (b); postgres = every PostgreSQL "
         "process; others = processes not started by the bench; machine = all cores"

@@ -75,6 +75,8 @@ from bench.common import (  # noqa: E402
     CpuMeter,
     Measurement,
     add_load_arguments,
+    cpu_ms_per_success,
+    cpu_table,
     drive,
     echo_rpc_client,
     machine_info,
@@ -538,13 +540,11 @@ def format_results(
         )
     names = ["client", "server", "rabbitmq", "postgres", "others", "machine"]
     lines += ["", "CPU time per successful call (ms), by process:"]
-    lines.append(f"{'scenario':<40} " + " ".join(f"{n:>8}" for n in names))
-    for scenario in scenarios:
-        per = cpu_per_call(scenario, results[scenario.key])
-        lines.append(
-            f"{scenario.label:<40} "
-            + " ".join(f"{per[n]:8.2f}" if n in per else f"{'-':>8}" for n in names)
-        )
+    lines += cpu_table(
+        [(scenario.label, cpu_per_call(scenario, results[scenario.key])) for scenario in scenarios],
+        names,
+        40,
+    )
     lines.append(
         "server = echo-rpc for (a), the events instance(s) for (b)/(c); postgres = every "
         "PostgreSQL process; others = processes not started by the bench; machine = all cores"
@@ -641,17 +641,8 @@ def combine(measured: dict[str, list[Measurement]]) -> tuple[dict[str, Measureme
 
 
 def cpu_per_call(scenario: Scenario, m: Measurement) -> dict[str, float]:
-    if not m.ok:
-        return {}
-    per = {
-        "client": m.cpu.get("client", 0.0),
-        "server": m.cpu.get(scenario.server, 0.0),
-        "rabbitmq": m.cpu.get("rabbitmq", 0.0),
-        "postgres": m.cpu.get("postgres", 0.0),
-    }
-    per["others"] = m.others_cpu_seconds
-    per["machine"] = m.cpu.get("machine", 0.0)
-    return {k: v * 1000 / m.ok for k, v in per.items()}
+    groups = {"client": "client", "server": scenario.server, "rabbitmq": "rabbitmq"}
+    return cpu_ms_per_success(m, {**groups, "postgres": "postgres"})
 
 
 def holder_shares(samples: list[tuple[int, ...]]) -> tuple[float, float, float, int]:
