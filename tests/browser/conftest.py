@@ -204,9 +204,24 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+ANIMATIONS_ENDED = (
+    "() => document.getAnimations().every(a => a.playState !== 'running'"
+    " || a.effect?.getComputedTiming().iterations === Infinity)"
+)
+
+
+def animations_done(page: Page) -> None:
+    """Wait for every finite animation to end. Two frames come first, because a Vue
+    transition starts on the frame after its element is inserted."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_function(ANIMATIONS_ENDED)
+
+
 def assert_accessible(page: Page, name: str) -> None:
     """No serious or critical axe-core violation on the page as it is now; a screenshot of
-    it kept either way (as `name`)."""
+    it kept either way (as `name`). Runs once animations have ended, because axe
+    measures a fading dialog's colours as they are mid-fade."""
+    animations_done(page)
     screenshot(page, name)
     # Evaluated through the DevTools protocol, which the pages' CSP (no inline script) allows.
     if not page.evaluate("typeof axe !== 'undefined'"):
@@ -226,10 +241,7 @@ def settled(page: Page) -> None:
     colours mid-fade."""
     expect(page.locator(".el-message")).to_have_count(0, timeout=10_000)
     expect(page.locator(".el-select__popper:visible")).to_have_count(0)
-    page.wait_for_function(
-        "() => document.getAnimations().every(a => a.playState !== 'running'"
-        " || a.effect?.getComputedTiming().iterations === Infinity)"
-    )
+    animations_done(page)
 
 
 def checked(page: Page, name: str) -> None:

@@ -154,7 +154,7 @@ def test_the_office_administers_the_registry(portal, desktop):
     desktop.get_by_role("button", name="修改密码").click()
     desktop.get_by_label("当前密码").fill(STAFF_PASSWORD)
     desktop.get_by_label("新密码").fill(NEW_PASSWORD)
-    assert_accessible(desktop, "console-registry-password")
+    checked(desktop, "console-registry-password")
     desktop.get_by_role("button", name="确认修改").click()
     expect(desktop.get_by_role("button", name="登录", exact=True)).to_be_visible()
     portal.client().login(office_user, NEW_PASSWORD)
