@@ -9,10 +9,10 @@ What it does (results and how to read them: docs/PERFORMANCE.md, "Gifts"):
 1. A temporary var dir; the donations database (a fresh SQLite file, or a fresh database
    on the PostgreSQL server of `--postgres`) migrated and given one open fund; its own
    RabbitMQ vhost when the management API answers.
-2. Four processes, each `nameko run` with the project's configuration: the donations
-   service, the gateway, and the baseline's two (bench/echo_service.py). The bench signs
-   an office access token itself (the gateway's JWT secret is the bench's), so no
-   registry is needed: a gift from an anonymous donor names no alumnus.
+2. Five processes, each `nameko run` with the project's configuration: the donations
+   service, the registry (on SQLite: it only holds the bench's admin, whose login gives the
+   token, and answers the gateway's session check every few seconds), the gateway, and the
+   baseline's two (bench/echo_service.py). A gift from an anonymous donor names no alumnus.
 3. In interleaved rounds (3 × 5 s each by default, after a 1 s warm-up), 16 clients:
      (a) `GET /echo` of the @http baseline, which only calls the RPC echo;
      (b) `POST /api/v1/gifts` through the gateway, each with a new `Idempotency-Key`:
@@ -55,12 +55,15 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    BENCH_ADMIN,
+    BENCH_SETTINGS,
     BenchVhost,
     Client,
     CpuMeter,
     HttpClient,
     Measurement,
     add_load_arguments,
+    admin_token,
     combine_quiet_rounds,
     cpu_ms_per_success,
     cpu_table,
@@ -74,11 +77,11 @@ from bench.common import (  # noqa: E402
     throughput_table,
 )
 from drills.money import check_books as drills_books  # noqa: E402
-from gateway.auth import issue_tokens  # noqa: E402
 from services.common import config  # noqa: E402
 from services.common.db import make_engine  # noqa: E402
 from services.common.migrate import upgrade  # noqa: E402
 from services.donations import funds  # noqa: E402
+from services.registry import domain as registry  # noqa: E402
 
 TARGET_RATE = 100.0
 TARGET_SHARE = 0.40
@@ -87,8 +90,6 @@ DEFAULT_WARMUP_SECONDS = 1.0
 MIN_QUIET_ROUNDS = 2
 GIFT_FEN = 10_000
 LABEL_WIDTH = 58
-JWT_SECRET = "bench-secret-" + uuid.uuid4().hex
-OFFICE = {"id": "bench-office", "username": "bench", "role": "office"}
 
 
 def free_port() -> int:
@@ -114,21 +115,30 @@ class Bench:
     def __init__(self, amqp_uri: str, var_dir: Path, database_url: str) -> None:
         self.var_dir = var_dir
         self.database_url = database_url
+        self.registry_url = f"sqlite:///{var_dir / 'registry.db'}"
         self.gateway_port, self.echo_port = free_port(), free_port()
         self.env = {
             **os.environ,
             "AMQP_URI": amqp_uri,
+            **BENCH_SETTINGS,
             "ALUMNI_VAR_DIR": str(var_dir),
-            "JWT_SECRET": JWT_SECRET,
             "DONATIONS_DATABASE_URL": database_url,
+            "REGISTRY_DATABASE_URL": self.registry_url,
             "LOG_LEVEL": "WARNING",
-            "GATEWAY_RATE_PER_ADDRESS": "0",
-            "GATEWAY_RATE_PER_ACCOUNT": "0",
         }
         self.processes: dict[str, subprocess.Popen] = {}
 
     def prepare(self) -> str:
-        """The migrated database with one open fund; returns the fund's id."""
+        """The migrated databases, the donations one with one open fund; returns the
+        fund's id."""
+        upgrade("registry", self.registry_url)
+        registry_engine = make_engine(self.registry_url, pool_size=1)
+        try:
+            with sessionmaker(registry_engine)() as session:
+                registry.ensure_admin(session, *BENCH_ADMIN)
+                session.commit()
+        finally:
+            registry_engine.dispose()
         upgrade("donations", self.database_url)
         engine = make_engine(self.database_url, pool_size=1)
         try:
@@ -145,12 +155,26 @@ class Bench:
     def start(self) -> None:
         for name, target, port in (
             ("donations", "services.donations.service:DonationsService", None),
+            ("registry", "services.registry.service:RegistryService", None),
             ("gateway", "gateway.service:GatewayService", self.gateway_port),
             ("echo-rpc", "bench.echo_service:EchoService", None),
             ("echo-http", "bench.echo_service:EchoHttpService", self.echo_port),
         ):
             env = {**self.env, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port or self.gateway_port}"}
             self.processes[name] = start_nameko_service(target, env, self.var_dir / f"{name}.log")
+
+    def log_in(self, timeout: float = 60) -> str:
+        """The bench admin's access token, once the gateway and the registry answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return admin_token(f"http://127.0.0.1:{self.gateway_port}")
+            except (requests.ConnectionError, requests.HTTPError) as error:
+                # Not yet listening, or its RPC not yet answered; a refused login is final.
+                starting = error.response is None or error.response.status_code >= 500
+                if not starting or time.monotonic() > deadline:
+                    raise RuntimeError(f"no login in {timeout} s:\n{self.logs()}") from None
+                time.sleep(0.3)
 
     def wait_ready(self, token: str, timeout: float = 60) -> None:
         """Until the gateway reaches the donations service and the echo answers."""
@@ -286,7 +310,7 @@ def run(args: argparse.Namespace) -> int:
         bench = Bench(amqp_uri, var_dir, database_url)
         fund_id = bench.prepare()
         bench.start()
-        token = issue_tokens(OFFICE, JWT_SECRET)["access_token"]
+        token = bench.log_in()
         bench.wait_ready(token)
         body = json.dumps(
             {
