@@ -285,11 +285,16 @@ def _same(field: str, proposed: Any, current: Any) -> bool:
 # ---- provenance and confirmation ---------------------------------------------------------
 
 
-def record_provenance(session: Session, alumnus_id: str) -> dict[str, Any]:
-    """What the office's read of a record adds: each field's provenance, and when the
-    record was last confirmed."""
-    alumnus = domain._alumnus(session, alumnus_id)
-    record = domain.alumnus_to_dict(alumnus, alumnus.graduations)
+def record_provenance(session: Session, record: dict[str, Any]) -> dict[str, Any]:
+    """What the office's read of `record` (the alumnus as just read) adds: each field's
+    provenance, and when the record was last confirmed. Reads only those columns: the
+    record's values are at hand (every office read by id pays for this)."""
+    table = Alumnus.__table__
+    alumnus = session.execute(
+        select(table.c.seq, table.c.field_provenance, table.c.confirmed_at).where(
+            table.c.id == record["id"]
+        )
+    ).one()
     values = {field: record[field] for field in FIELDS}
     return {
         "provenance": provenance.provenance_of(

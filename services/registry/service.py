@@ -535,11 +535,12 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
 
     @rpc(caller=True)
     def get_alumnus(self, alumnus_id: str, purpose: str = "", *, caller: Caller) -> dict:
-        with self.db.transaction() as session:
+        # A read records no event: its commit (an access-log row at most) wakes no relay.
+        with self.db.transaction(records_events=False) as session:
             record = rights.read_alumnus(session, alumnus_id, caller, purpose)
             if caller.role == "office" and purpose:
                 # The office's read shows where each field came from (docs/stewardship.md).
-                record = {**record, **review.record_provenance(session, alumnus_id)}
+                record = {**record, **review.record_provenance(session, record)}
             return record
 
     @rpc(caller=True)
@@ -560,7 +561,7 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
         caller: Caller,
     ) -> dict[str, Any]:
         page = load_or_raise(PageQuery, {"limit": limit, "cursor": cursor})
-        with self.db.transaction() as session:
+        with self.db.transaction(records_events=False) as session:
             return rights.read_history(session, alumnus_id, page, caller, purpose)
 
     @rpc(caller=True)
@@ -981,7 +982,7 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
         with self.db.transaction() as session:
             review.confirm(session, alumnus_id, caller.as_actor())
             record = rights.read_alumnus(session, alumnus_id, caller, purpose)
-            return {**record, **review.record_provenance(session, alumnus_id)}
+            return {**record, **review.record_provenance(session, record)}
 
     @rpc(caller=True)
     def unconfirmed_alumni(

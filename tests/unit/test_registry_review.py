@@ -21,6 +21,11 @@ OFFICE = {"account_id": "acc-office", "username": "office.zhao", "role": "office
           "department_id": None}  # fmt: skip
 
 
+def shown_provenance(session, alumnus_id: str) -> dict:
+    """What the office's read of the record adds (`review.record_provenance`)."""
+    return review.record_provenance(session, domain.get_alumnus(session, alumnus_id))
+
+
 def liaison(department_id, name="liaison.li"):
     return {"account_id": f"acc-{name}", "username": name, "role": "liaison",
             "department_id": department_id}  # fmt: skip
@@ -90,7 +95,7 @@ def test_a_liaisons_change_waits_until_the_office_approves_it(session, dept):
     history = domain.alumnus_history(session, alumnus["id"], PAGE)["items"]
     employer = [c for c in history if c["field"] == "employer"][-1]
     assert (employer["source"], employer["actor"]) == ("liaison", "liaison.li")
-    shown = review.record_provenance(session, alumnus["id"])["provenance"]
+    shown = shown_provenance(session, alumnus["id"])["provenance"]
     assert shown["employer"]["source"] == "liaison"
     assert shown["employer"]["approved_by"] == "office.zhao"
     assert shown["phone"]["source"] == "office"  # from the registration, untouched
@@ -162,7 +167,7 @@ def test_bad_requests_are_refused(session, dept):
 
 def test_provenance_follows_each_write_and_a_confirmation_changes_no_value(session, dept):
     alumnus = register(session, dept, employer="甲公司", phone="13812345678")
-    before = review.record_provenance(session, alumnus["id"])
+    before = shown_provenance(session, alumnus["id"])
     assert set(before["provenance"]) >= {"name", "employer", "phone", "graduations"}
     assert "city" not in before["provenance"]  # no value, no source
     assert {p["source"] for p in before["provenance"].values()} == {"office"}
@@ -172,13 +177,13 @@ def test_provenance_follows_each_write_and_a_confirmation_changes_no_value(sessi
                                                           "source": "self_service"}
     )  # fmt: skip
     session.commit()
-    after = review.record_provenance(session, alumnus["id"])["provenance"]
+    after = shown_provenance(session, alumnus["id"])["provenance"]
     assert after["city"]["source"] == "self_service" and after["name"]["source"] == "office"
 
     record = domain.get_alumnus(session, alumnus["id"])
     review.confirm(session, alumnus["id"], {**OFFICE, "username": "office.qian"})
     session.commit()
-    confirmed = review.record_provenance(session, alumnus["id"])
+    confirmed = shown_provenance(session, alumnus["id"])
     assert domain.get_alumnus(session, alumnus["id"]) == record  # updated_at too
     assert confirmed["provenance"]["city"]["source"] == "self_service"
     assert all(p["confirmed_by"] == "office.qian" for p in confirmed["provenance"].values())
@@ -236,7 +241,7 @@ def test_a_merge_takes_the_value_confirmed_last_by_the_provenance_column(session
     )
     session.commit()
     assert merged["survivor"]["employer"] == "甲公司"
-    shown = review.record_provenance(session, second["id"])["provenance"]
+    shown = shown_provenance(session, second["id"])["provenance"]
     assert shown["employer"]["confirmed_at"] is not None
     merges.undo(session, merged["id"], OFFICE)
     session.commit()
