@@ -30,6 +30,7 @@ import eventlet
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
@@ -290,6 +291,7 @@ def run(args: argparse.Namespace) -> int:
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     problems = []
     lines: list[str] = []
+    figures: dict[str, dict] = {}
     for backend in args.backends.split(","):
         if backend == "postgres":
             from bench.gifts import drop_postgres_database, fresh_postgres_database
@@ -306,6 +308,11 @@ def run(args: argparse.Namespace) -> int:
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
         lines += report("PostgreSQL" if backend == "postgres" else "SQLite", results)
+        figures[backend] = {
+            key: {"query": label, "p50_ms": m.percentile(0.5), "p95_ms": m.percentile(0.95),
+                  "found": found}
+            for key, (label, m, found) in results.items()
+        }  # fmt: skip
         problems += [
             f"{backend}: {label} found nothing" for label, _, n in results.values() if not n
         ]
@@ -313,6 +320,8 @@ def run(args: argparse.Namespace) -> int:
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     for problem in problems:
         print(f"不符：{problem}", file=sys.stderr)
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2), encoding="utf-8")
     return 1 if problems else 0
 
 
@@ -322,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=DEFAULT_CALLS, help="measured calls a query")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="a PostgreSQL server URL")
+    parser.add_argument("--json", help="also write the figures to this file")
     return run_bench(run, parser.parse_args(argv))
 
 
