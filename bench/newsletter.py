@@ -33,12 +33,10 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import shutil  # noqa: E402
 import smtplib  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
@@ -50,16 +48,14 @@ from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from bench.common import (  # noqa: E402
     REPO_ROOT,
-    BenchVhost,
+    BenchRun,
     machine_cpu_seconds,
-    machine_info,
     process_cpu_seconds,
     rabbitmq_pids,
     run_bench,
     start_nameko_service,
     stop_processes,
 )
-from services.common import config  # noqa: E402
 from services.common.db import make_engine  # noqa: E402
 from services.common.migrate import upgrade  # noqa: E402
 from services.notify.mime import compose, html_document  # noqa: E402
@@ -162,13 +158,10 @@ def bare_loop(smtp_address: str, count: int) -> tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    amqp = config.amqp_uri()
-    vhost = BenchVhost(amqp)
-    processes: list[subprocess.Popen] = []
-    var = Path(tempfile.mkdtemp(prefix="bench-newsletter-"))
-    try:
-        uri = vhost.create()
-        url = f"sqlite:///{var / 'notify.db'}"
+    with BenchRun("newsletter", "notify") as bench_run:
+        uri, var, url = bench_run.amqp_uri, bench_run.var_dir, bench_run.database.url
+        processes: list[subprocess.Popen] = []
+        bench_run.on_exit(lambda: stop_processes(processes))
         print(f"seeding {args.recipients:,} recipients …", flush=True)
         seed(url, args.recipients)
         smtp, web = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
@@ -246,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
         share = rate / bare_rate
         verdict = rate >= TARGET_RATE and share >= TARGET_SHARE
         result = {
-            "machine": machine_info(uri),
+            "machine": bench_run.info,
             "recipients": args.recipients,
             "connections": args.connections,
             "bare": {
@@ -280,10 +273,6 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    finally:
-        stop_processes(processes)
-        vhost.delete()
-        shutil.rmtree(var, ignore_errors=True)
 
 
 def main() -> int:
