@@ -764,6 +764,16 @@ def add_load_arguments(
     parser.add_argument("--rounds", type=int, default=rounds, help=rounds_help)
 
 
+def load_settings(args: argparse.Namespace) -> dict[str, float | int]:
+    """The arguments of add_load_arguments, as the benchmarks' JSON reports them."""
+    return {
+        "concurrency": args.concurrency,
+        "duration_seconds": args.duration,
+        "warmup_seconds": args.warmup,
+        "rounds": args.rounds,
+    }
+
+
 def run_bench(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """`run(args)`, stopped cleanly by SIGTERM or Ctrl-C; 1 when the system could not be set up."""
 

@@ -73,6 +73,7 @@ from bench.common import (  # noqa: E402
     add_load_arguments,
     admin_token,
     echo_rpc_client,
+    load_settings,
     measure_rounds,
     noisy_neighbour_warnings,
     rabbitmq_pids,
@@ -516,13 +517,7 @@ def run(args: argparse.Namespace) -> int:
 def write_json(args, info, scenarios, results, passed, rounds_used) -> None:
     payload = {
         "machine": info,
-        "settings": {
-            "alumni": args.alumni,
-            "concurrency": args.concurrency,
-            "duration_seconds": args.duration,
-            "warmup_seconds": args.warmup,
-            "rounds": args.rounds,
-        },
+        "settings": {"alumni": args.alumni, **load_settings(args)},
         "results": {
             s.key: {
                 "label": s.label,

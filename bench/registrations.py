@@ -64,6 +64,7 @@ from bench.common import (  # noqa: E402
     cpu_ms_per_success,
     cpu_table,
     drive,
+    load_settings,
     noisy_neighbour_warnings,
     pids_named,
     postgres_server_url,
@@ -348,12 +349,7 @@ def write_json(path: str, args, info, backend: str, results) -> None:
     payload = {
         "machine": info,
         "database": backend,
-        "settings": {
-            "concurrency": args.concurrency,
-            "duration_seconds": args.duration,
-            "warmup_seconds": args.warmup,
-            "rounds": args.rounds,
-        },
+        "settings": load_settings(args),
         "results": {
             s.key: {
                 "label": s.label,

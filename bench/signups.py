@@ -77,6 +77,7 @@ from bench.common import (  # noqa: E402
     cpu_table,
     drive,
     echo_rpc_client,
+    load_settings,
     noisy_neighbour_warnings,
     pids_named,
     postgres_server_url,
@@ -707,13 +708,7 @@ def write_json(args, info, database, scenarios, results, alone, events, problems
     payload = {
         "machine": info,
         "database": database.backend,
-        "settings": {
-            "concurrency": args.concurrency,
-            "duration_seconds": args.duration,
-            "warmup_seconds": args.warmup,
-            "rounds": args.rounds,
-            "capacity": args.capacity,
-        },
+        "settings": {**load_settings(args), "capacity": args.capacity},
         "results": {
             s.key: {
                 "label": s.label,
