@@ -34,13 +34,20 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from bench.echo_service import ECHO_SERVICE
-from services.common import config
+from services.common import catalogue, config
+from services.common.caller import HEADER, Caller, sign
 from services.launch import nameko_run_command
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_ADMIN = ("admin", "bench-admin-password-1")
+# Every call to a service carries a signed caller (services/common/caller.py): the benches
+# sign their own with a key they give the services, for longer than a run lasts.
+BENCH_CALLER_KEY = "bench-caller-key-" + "k" * 32
+BENCH_CALLER = Caller("bench-office", "bench.office", "office", None)
+BENCH_CALLER_TTL_SECONDS = 3600
 BENCH_SETTINGS = {
     "JWT_SECRET": "bench-secret-" + "b" * 32,
+    "CALLER_KEY": BENCH_CALLER_KEY,
     "ALUMNI_ADMIN_USERNAME": BENCH_ADMIN[0],
     "ALUMNI_ADMIN_PASSWORD": BENCH_ADMIN[1],
     # One client sends the whole load: the gateway's per-client limits would measure
@@ -616,6 +623,15 @@ class HttpClient:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def signed_rpc_proxy(amqp_uri: str, timeout: float = CLIENT_TIMEOUT_SECONDS):
+    """A standalone proxy whose calls carry the bench's signed caller (an office account)."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    audience = [entry.name for entry in catalogue.rpc_services()]
+    token = sign(BENCH_CALLER, BENCH_CALLER_KEY, audience, ttl=BENCH_CALLER_TTL_SECONDS)
+    return ClusterRpcProxy({"AMQP_URI": amqp_uri}, context_data={HEADER: token}, timeout=timeout)
 
 
 def new_rpc_proxy(amqp_uri: str):

@@ -56,6 +56,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    BENCH_SETTINGS,
     BenchRun,
     Client,
     CpuMeter,
@@ -71,18 +72,13 @@ from bench.common import (  # noqa: E402
     rabbitmq_pids,
     ratio,
     run_bench,
+    signed_rpc_proxy,
     start_nameko_service,
     stop_processes,
     var_dir_logs,
 )
 from bench.echo_service import ECHO_SERVICE  # noqa: E402
-from bench.signups import (  # noqa: E402
-    SIGNUP_SETTINGS,
-    combine,
-    echo_clients,
-    rpc_consumers,
-    signed_rpc_proxy,
-)
+from bench.signups import combine, echo_clients, rpc_consumers  # noqa: E402
 from services.localsystem import LocalSystem  # noqa: E402
 from services.registry.demo import ensure_departments, generate_alumni  # noqa: E402
 
@@ -94,7 +90,6 @@ TARGET_PER_SECOND = 300.0
 RECORDS_PER_SECOND_PLANNED = 600
 """Records generated before the clock starts, per measured or warm-up second: more than
 the registry takes; past them the clients generate more as they go (counted in their CPU)."""
-SETTINGS = SIGNUP_SETTINGS  # the bench's admin account, JWT secret and caller key
 TOP_FRAMES = 25
 
 
@@ -107,7 +102,7 @@ class Bench:
     def __init__(self, amqp_uri: str, var_dir: Path, database_url: str) -> None:
         self.amqp_uri = amqp_uri
         self.var_dir = var_dir
-        self.sut = LocalSystem(amqp_uri, {"registry": database_url}, var_dir, SETTINGS)
+        self.sut = LocalSystem(amqp_uri, {"registry": database_url}, var_dir, BENCH_SETTINGS)
         self.echo: subprocess.Popen | None = None
 
     def start(self) -> None:

@@ -36,22 +36,19 @@ import time  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
-
 from bench.common import (  # noqa: E402
     BENCH_SETTINGS,
-    CLIENT_TIMEOUT_SECONDS,
     BenchRun,
     Measurement,
     postgres_server_url,
     process_cpu_seconds,
     run_bench,
+    signed_rpc_proxy,
     start_nameko_service,
     stop_processes,
 )
 from bench.echo_service import ECHO_SERVICE  # noqa: E402
-from services.common import catalogue, config, crypto  # noqa: E402
-from services.common.caller import HEADER, Caller, sign  # noqa: E402
+from services.common import config, crypto  # noqa: E402
 from services.localsystem import LocalSystem  # noqa: E402
 
 TARGET_P95_MS = 50.0
@@ -60,8 +57,6 @@ DEFAULT_CALLS = 200
 WARMUP_CALLS = 20
 BATCH = 5_000
 SEED = 2026
-CALLER_KEY = "bench-caller-key-" + "k" * 32
-OFFICE = Caller("bench-office", "bench.office", "office", None)
 POLYPHONIC = ("单", "曾", "解", "仇", "区", "朴", "查", "覃", "尉迟", "万俟")
 
 
@@ -200,7 +195,6 @@ def measure(backend: str, bench_run: BenchRun, args: argparse.Namespace) -> dict
         # Not the yearly report's scan: 5 s after the start it would draw last year's report
         # of 100,000 alumni (seconds of CPU in the registry's process) amid the searches.
         "REGISTRY_REPORT_SCAN_SECONDS": "86400",
-        "CALLER_KEY": CALLER_KEY,
         crypto.SETTING: config.secret(crypto.SETTING),
     }
     system = LocalSystem(
@@ -215,13 +209,7 @@ def measure(backend: str, bench_run: BenchRun, args: argparse.Namespace) -> dict
     )
     bench_run.on_exit(lambda: stop_processes([echo]))
     system.wait_rpc_ready("registry", timeout=300)
-    audience = [entry.name for entry in catalogue.rpc_services()]
-    token = sign(OFFICE, CALLER_KEY, audience, ttl=3600)
-    proxy = ClusterRpcProxy(
-        {"AMQP_URI": bench_run.amqp_uri},
-        timeout=CLIENT_TIMEOUT_SECONDS,
-        context_data={HEADER: token},
-    )
+    proxy = signed_rpc_proxy(bench_run.amqp_uri)
     cluster = proxy.start()
     bench_run.on_exit(proxy.stop)
     wait_echo(cluster)

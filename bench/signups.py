@@ -66,7 +66,6 @@ from typing import Any  # noqa: E402
 
 from bench.common import (  # noqa: E402
     BENCH_SETTINGS,
-    CLIENT_TIMEOUT_SECONDS,
     NOISY_NEIGHBOUR_SHARE,
     BenchRun,
     Client,
@@ -84,13 +83,12 @@ from bench.common import (  # noqa: E402
     rabbitmq_pids,
     ratio,
     run_bench,
+    signed_rpc_proxy,
     start_nameko_service,
     stop_processes,
     var_dir_logs,
 )
 from bench.echo_service import ECHO_SERVICE  # noqa: E402
-from services.common import catalogue  # noqa: E402
-from services.common.caller import HEADER, Caller, sign  # noqa: E402
 from services.events.samples import open_event  # noqa: E402
 from services.localsystem import LocalSystem  # noqa: E402
 
@@ -101,12 +99,6 @@ START_TIMEOUT_SECONDS = 60
 RPC_QUEUE = "rpc-events"
 PAGE = 100
 CRITICAL_SECTION_SIGN_UPS = 300
-# Every call to a service carries a signed caller (services/common/caller.py): the bench
-# signs its own with a key it gives the events instances, for longer than a run lasts.
-BENCH_CALLER_KEY = "bench-caller-key-" + "k" * 32
-BENCH_CALLER = Caller("bench-office", "bench.office", "office", None)
-BENCH_CALLER_TTL_SECONDS = 3600
-SIGNUP_SETTINGS = {**BENCH_SETTINGS, "CALLER_KEY": BENCH_CALLER_KEY}
 CRITICAL_SECTION_LABEL = (
     f"(d) {CRITICAL_SECTION_SIGN_UPS} x registrations.sign_up + COMMIT in the bench process, "
     "one at a time, no broker"
@@ -157,7 +149,7 @@ class Bench:
         number = len(self.instances) + 1
         var_dir = self.var_dir / f"events-{number}"
         var_dir.mkdir()
-        sut = LocalSystem(self.amqp_uri, {"events": self.database_url}, var_dir, SIGNUP_SETTINGS)
+        sut = LocalSystem(self.amqp_uri, {"events": self.database_url}, var_dir, BENCH_SETTINGS)
         sut.start("events")
         self.instances.append(sut)
 
@@ -262,17 +254,6 @@ class SessionSampler:
 
 
 # ---- load generation -------------------------------------------------------------
-
-
-def signed_rpc_proxy(amqp_uri: str):
-    """A standalone proxy whose calls carry the bench's signed caller (an office account)."""
-    from nameko.standalone.rpc import ClusterRpcProxy
-
-    audience = [entry.name for entry in catalogue.rpc_services()]
-    token = sign(BENCH_CALLER, BENCH_CALLER_KEY, audience, ttl=BENCH_CALLER_TTL_SECONDS)
-    return ClusterRpcProxy(
-        {"AMQP_URI": amqp_uri}, context_data={HEADER: token}, timeout=CLIENT_TIMEOUT_SECONDS
-    )
 
 
 def echo_clients(amqp_uri: str, count: int) -> list[Client]:
