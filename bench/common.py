@@ -1,5 +1,6 @@
-"""What the benchmarks share: machine facts, a throwaway vhost, the echo baseline's processes,
-CPU accounting, the load loop and its measurements, and the command-line frame.
+"""What the benchmarks share: machine facts, a throwaway vhost and database, a run's set-up
+and teardown (`bench_run`), the echo baseline's processes, CPU accounting, the load loop and
+its measurements, and the command-line frame.
 
 Import it after `eventlet.monkey_patch()`, as the benchmarks do.
 """
@@ -12,28 +13,41 @@ import http.client
 import logging
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Protocol
 from urllib.parse import quote, urlparse, urlunparse
 
 import eventlet
 import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
 
 from bench.echo_service import ECHO_SERVICE
+from services.common import catalogue, config
+from services.common.caller import HEADER, Caller, sign
 from services.launch import nameko_run_command
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_ADMIN = ("admin", "bench-admin-password-1")
+# Every call to a service carries a signed caller (services/common/caller.py): the benches
+# sign their own with a key they give the services, for longer than a run lasts.
+BENCH_CALLER_KEY = "bench-caller-key-" + "k" * 32
+BENCH_CALLER = Caller("bench-office", "bench.office", "office", None)
+BENCH_CALLER_TTL_SECONDS = 3600
 BENCH_SETTINGS = {
     "JWT_SECRET": "bench-secret-" + "b" * 32,
+    "CALLER_KEY": BENCH_CALLER_KEY,
     "ALUMNI_ADMIN_USERNAME": BENCH_ADMIN[0],
     "ALUMNI_ADMIN_PASSWORD": BENCH_ADMIN[1],
     # One client sends the whole load: the gateway's per-client limits would measure
@@ -62,6 +76,8 @@ CLIENT_TIMEOUT_SECONDS = 30
 NOISY_NEIGHBOUR_SHARE = 0.10
 ERROR_SAMPLES_KEPT = 5
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+LOG_TAIL_CHARACTERS = 4000
 
 
 # ---- machine -----------------------------------------------------------------
@@ -91,6 +107,14 @@ def machine_info(amqp_uri: str, **versions: str) -> dict[str, str]:
         **versions,
         "rabbitmq": rabbitmq_version(amqp_uri),
     }
+
+
+def load_average() -> str:
+    """The machine's load (as `uptime` prints it), for the record beside the figures."""
+    with contextlib.suppress(OSError):
+        one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+        return f"load average {one}, {five}, {fifteen} (nproc {os.cpu_count()})"
+    return "load average unknown"
 
 
 def rabbitmq_version(amqp_uri: str) -> str:
@@ -147,6 +171,209 @@ class BenchVhost:
         with contextlib.suppress(requests.RequestException):
             self.http.delete(f"{self.api}/vhosts/{self.name}", timeout=10)
         self.name = None
+
+
+# ---- database --------------------------------------------------------------------
+
+
+def postgres_server_url() -> str:
+    """The PostgreSQL server the benchmarks make their databases on by default."""
+    return os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+def psycopg2_url(server_url: str) -> URL:
+    """The URL with the driver the project ships (a bare postgresql:// would pick psycopg 3)."""
+    return make_url(server_url).set(drivername="postgresql+psycopg2")
+
+
+def fresh_postgres_database(server_url: str, prefix: str = "bench") -> tuple[str, str]:
+    """A new database on the server: its URL and its name (`<prefix>_<random>`)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(
+        psycopg2_url(server_url),
+        isolation_level="AUTOCOMMIT",
+        connect_args={"connect_timeout": 5},
+    )
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return psycopg2_url(server_url).set(database=name).render_as_string(False), name
+
+
+def drop_postgres_database(server_url: str, name: str) -> None:
+    admin = create_engine(psycopg2_url(server_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def postgres_version(database_url: str) -> str:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SHOW server_version")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class BenchDatabase:
+    """The database a run measures on: a fresh one on a PostgreSQL server (`name`), or a
+    SQLite file in the run's var dir (`why_not_postgres` when the server did not answer)."""
+
+    url: str
+    server_url: str | None = None
+    name: str | None = None
+    version: str = ""
+    why_not_postgres: str = ""
+
+    @classmethod
+    def open(
+        cls, var_dir: Path, label: str, server_url: str | None, sqlite_when_unreachable: bool
+    ) -> BenchDatabase:
+        sqlite_url = f"sqlite:///{var_dir / f'{label}.db'}"
+        if server_url is None:
+            return cls(sqlite_url)
+        try:
+            url, name = fresh_postgres_database(server_url, f"bench_{label}")
+        except Exception as error:
+            if not sqlite_when_unreachable:
+                raise
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            return cls(sqlite_url, why_not_postgres=f"{type(error).__name__}: {first_line}")
+        database = cls(url, server_url, name)
+        database.version = postgres_version(url)
+        return database
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.name else "sqlite"
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file; None on PostgreSQL."""
+        return None if self.name else Path(self.url.removeprefix("sqlite:///"))
+
+    def describe(self) -> str:
+        if self.name:
+            return f"PostgreSQL {self.version}, fresh database {self.name}"
+        if self.why_not_postgres:
+            return (
+                f"SQLite {self.path} — PostgreSQL not reachable ({self.why_not_postgres}); "
+                "SQLite serialises all writes, not the deployment's figures"
+            )
+        return f"SQLite {self.path}"
+
+    def drop(self) -> None:
+        if self.name and self.server_url:
+            drop_postgres_database(self.server_url, self.name)
+            self.name = None
+
+
+# ---- a run's set-up and teardown ------------------------------------------------
+
+
+def var_dir_logs(var_dir: Path) -> str:
+    """The end of every log under `var_dir`, each under its path."""
+    return "\n".join(
+        f"--- {path.relative_to(var_dir)} ---\n"
+        f"{path.read_text(errors='replace')[-LOG_TAIL_CHARACTERS:]}"
+        for path in sorted(var_dir.rglob("*.log"))
+    )
+
+
+def _said_if_failing(callback: Callable[[], object]) -> None:
+    """`callback()`; an error it raises is printed, not raised: a clean-up step that fails
+    must neither stop the next ones nor hide why the run ended."""
+    try:
+        callback()
+    except Exception as error:
+        print(f"clean-up failed: {type(error).__name__}: {error}", file=sys.stderr)
+
+
+class BenchRun:
+    """What every benchmark run sets up, and takes down again whatever happens in it:
+
+    on entry, a var dir of its own; its database (a fresh PostgreSQL database on
+    `postgres`, the server's URL, or with None a SQLite file `<database>.db` in the var dir;
+    with `sqlite_when_unreachable`, that file too when the server does not answer); its
+    RabbitMQ vhost (that of AMQP_URI when the management API does not answer: `vhost` is
+    None); lines with the machine, the database, the load average, the vhost and the var
+    dir. On exit, the load average again, then, the latest first, what the run gave
+    `on_exit` (stopping its processes), the vhost, the database and the var dir; on a
+    failure the var dir is kept and its logs are printed."""
+
+    def __init__(
+        self,
+        name: str,
+        database: str,
+        postgres: str | None = None,
+        *,
+        sqlite_when_unreachable: bool = False,
+    ) -> None:
+        self.name = name
+        self.database_label = database
+        self.postgres = postgres
+        self.sqlite_when_unreachable = sqlite_when_unreachable
+        self.failed = True
+        self._cleanup = contextlib.ExitStack()
+
+    def __enter__(self) -> BenchRun:
+        base_uri = config.amqp_uri()
+        self.var_dir = Path(tempfile.mkdtemp(prefix=f"alumni-bench-{self.name}-"))
+        # Latest first: the last registered runs first, and the var dir goes last.
+        self._cleanup.callback(self._remove_var_dir)
+        try:
+            self.database = BenchDatabase.open(
+                self.var_dir, self.database_label, self.postgres, self.sqlite_when_unreachable
+            )
+            self._cleanup.callback(_said_if_failing, self.database.drop)
+            versions = {"postgresql": self.database.version} if self.database.name else {}
+            self.info = machine_info(base_uri, **versions)
+            print("machine: " + ", ".join(f"{k} {v}" for k, v in self.info.items()), flush=True)
+            print(f"database: {self.database.describe()}", flush=True)
+            print(f"at start: {load_average()}", flush=True)
+            vhost = BenchVhost(base_uri)
+            self._cleanup.callback(vhost.delete)
+            self.amqp_uri = vhost.create()
+            self.vhost = vhost.name
+            print(
+                f"vhost: {self.vhost or '(that of AMQP_URI)'}; var dir: {self.var_dir}", flush=True
+            )
+            self._cleanup.callback(self._print_logs_if_failed)
+        except BaseException:
+            self._cleanup.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        self.failed = kind is not None
+        print(f"at end: {load_average()}", flush=True)
+        return self._cleanup.__exit__(kind, error, traceback)
+
+    def on_exit(self, callback: Callable[[], object]) -> None:
+        """`callback()` when the run ends, before what was given before it, the vhost, the
+        database and the var dir; should it fail, that is said and the rest still go."""
+        self._cleanup.callback(_said_if_failing, callback)
+
+    def _print_logs_if_failed(self) -> None:
+        if self.failed:
+            print(var_dir_logs(self.var_dir), file=sys.stderr)
+
+    def _remove_var_dir(self) -> None:
+        if self.failed:
+            print(f"logs kept in {self.var_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.var_dir, ignore_errors=True)
 
 
 # ---- processes -----------------------------------------------------------------
@@ -398,6 +625,15 @@ class HttpClient:
         self.connection.close()
 
 
+def signed_rpc_proxy(amqp_uri: str, timeout: float = CLIENT_TIMEOUT_SECONDS):
+    """A standalone proxy whose calls carry the bench's signed caller (an office account)."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    audience = [entry.name for entry in catalogue.rpc_services()]
+    token = sign(BENCH_CALLER, BENCH_CALLER_KEY, audience, ttl=BENCH_CALLER_TTL_SECONDS)
+    return ClusterRpcProxy({"AMQP_URI": amqp_uri}, context_data={HEADER: token}, timeout=timeout)
+
+
 def new_rpc_proxy(amqp_uri: str):
     from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -542,6 +778,16 @@ def add_load_arguments(
         help="unmeasured seconds before each measurement",
     )
     parser.add_argument("--rounds", type=int, default=rounds, help=rounds_help)
+
+
+def load_settings(args: argparse.Namespace) -> dict[str, float | int]:
+    """The arguments of add_load_arguments, as the benchmarks' JSON reports them."""
+    return {
+        "concurrency": args.concurrency,
+        "duration_seconds": args.duration,
+        "warmup_seconds": args.warmup,
+        "rounds": args.rounds,
+    }
 
 
 def run_bench(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

@@ -54,7 +54,6 @@ import shutil  # noqa: E402
 import sqlite3  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -66,7 +65,7 @@ import requests  # noqa: E402
 from bench.common import (  # noqa: E402
     BENCH_SETTINGS,
     NOISY_NEIGHBOUR_SHARE,
-    BenchVhost,
+    BenchRun,
     Client,
     CpuMeter,
     HttpClient,
@@ -74,7 +73,7 @@ from bench.common import (  # noqa: E402
     add_load_arguments,
     admin_token,
     echo_rpc_client,
-    machine_info,
+    load_settings,
     measure_rounds,
     noisy_neighbour_warnings,
     rabbitmq_pids,
@@ -202,14 +201,13 @@ def load_alumni(database_url: str, count: int) -> float:
 class Bench:
     """The processes under test: registry + gateway (LocalSystem) and the echo baseline."""
 
-    def __init__(self, amqp_uri: str, var_dir: Path) -> None:
+    def __init__(self, amqp_uri: str, var_dir: Path, database_url: str) -> None:
         self.amqp_uri = amqp_uri
         self.var_dir = var_dir
-        self.database_url = f"sqlite:///{var_dir / 'registry.db'}"
         # The cached database was encrypted under this checkout's var/ key: the registry
         # reads it with the same key (services/common/crypto.py).
         settings = {**BENCH_SETTINGS, crypto.SETTING: config.secret(crypto.SETTING)}
-        self.sut = LocalSystem(amqp_uri, {"registry": self.database_url}, var_dir, settings)
+        self.sut = LocalSystem(amqp_uri, {"registry": database_url}, var_dir, settings)
         self.echo_port = free_port()
         self.echo_processes: dict[str, subprocess.Popen] = {}
 
@@ -412,22 +410,14 @@ def sanity_check(bench: Bench, token: str, ids: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    base_uri = config.amqp_uri()
-    info = machine_info(base_uri)
-    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
-
-    vhost = BenchVhost(base_uri)
-    var_dir = Path(tempfile.mkdtemp(prefix="alumni-bench-"))
-    bench: Bench | None = None
-    failed = True
-    try:
-        amqp_uri = vhost.create()
-        print(f"vhost: {vhost.name or '(default of AMQP_URI)'}; var dir: {var_dir}", flush=True)
-        bench = Bench(amqp_uri, var_dir)
+    with BenchRun("gateway-reads", "registry") as bench_run:
+        amqp_uri, database = bench_run.amqp_uri, bench_run.database
+        bench = Bench(amqp_uri, bench_run.var_dir, database.url)
+        bench_run.on_exit(bench.stop)
         started = time.monotonic()
         bench.start_services()
         print(f"registry database with {args.alumni} alumni…", flush=True)
-        ids, how = prepare_dataset(var_dir / "registry.db", args.alumni, args.rebuild_data)
+        ids, how = prepare_dataset(database.path, args.alumni, args.rebuild_data)
         print(f"  {how}", flush=True)
         bench.start_registry()
         bench.wait_ready()
@@ -520,29 +510,14 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(text)
         if args.json:
-            write_json(args, info, scenarios, results, passed, [n + 1 for n in used])
-        failed = False
+            write_json(args, bench_run.info, scenarios, results, passed, [n + 1 for n in used])
         return 0
-    finally:
-        if bench is not None:
-            bench.stop()
-        vhost.delete()
-        if failed and bench is not None:
-            print(f"logs kept in {var_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def write_json(args, info, scenarios, results, passed, rounds_used) -> None:
     payload = {
         "machine": info,
-        "settings": {
-            "alumni": args.alumni,
-            "concurrency": args.concurrency,
-            "duration_seconds": args.duration,
-            "warmup_seconds": args.warmup,
-            "rounds": args.rounds,
-        },
+        "settings": {"alumni": args.alumni, **load_settings(args)},
         "results": {
             s.key: {
                 "label": s.label,

@@ -39,25 +39,20 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import shutil  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import requests  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from bench.common import (  # noqa: E402
     BENCH_ADMIN,
     BENCH_SETTINGS,
-    BenchVhost,
+    BenchRun,
     Client,
     CpuMeter,
     HttpClient,
@@ -67,7 +62,6 @@ from bench.common import (  # noqa: E402
     combine_quiet_rounds,
     cpu_ms_per_success,
     cpu_table,
-    machine_info,
     measure_rounds,
     noisy_neighbour_warnings,
     rabbitmq_pids,
@@ -75,12 +69,13 @@ from bench.common import (  # noqa: E402
     start_nameko_service,
     stop_processes,
     throughput_table,
+    var_dir_logs,
 )
 from drills.money import check_books as drills_books  # noqa: E402
-from services.common import config  # noqa: E402
 from services.common.db import make_engine  # noqa: E402
 from services.common.migrate import upgrade  # noqa: E402
 from services.donations import funds  # noqa: E402
+from services.localsystem import free_port  # noqa: E402
 from services.registry import domain as registry  # noqa: E402
 
 TARGET_RATE = 100.0
@@ -90,12 +85,6 @@ DEFAULT_WARMUP_SECONDS = 1.0
 MIN_QUIET_ROUNDS = 2
 GIFT_FEN = 10_000
 LABEL_WIDTH = 58
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -187,7 +176,7 @@ class Bench:
         while probes and time.monotonic() < deadline:
             for name, process in self.processes.items():
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited:\n{self.logs()}")
+                    raise RuntimeError(f"{name} exited:\n{var_dir_logs(self.var_dir)}")
             for name, url in list(probes.items()):
                 try:
                     if requests.get(url, headers=headers, timeout=5).status_code == 200:
@@ -196,13 +185,9 @@ class Bench:
                     pass
             time.sleep(0.3)
         if probes:
-            raise RuntimeError(f"{', '.join(probes)} not ready in {timeout} s:\n{self.logs()}")
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {path.name} ---\n{path.read_text(errors='replace')[-3000:]}"
-            for path in sorted(self.var_dir.glob("*.log"))
-        )
+            raise RuntimeError(
+                f"{', '.join(probes)} not ready in {timeout} s:\n{var_dir_logs(self.var_dir)}"
+            )
 
     def stop(self) -> None:
         stop_processes(self.processes.values())
@@ -269,46 +254,13 @@ def verdict(results: dict[str, Measurement]) -> tuple[bool, str]:
     )
 
 
-def psycopg2_url(server_url: str):
-    """The URL with the driver the project ships (a bare postgresql:// would pick psycopg 3)."""
-    return make_url(server_url).set(drivername="postgresql+psycopg2")
-
-
-def fresh_postgres_database(server_url: str) -> tuple[str, str]:
-    name = f"bench_donations_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(psycopg2_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return psycopg2_url(server_url).set(database=name).render_as_string(False), name
-
-
-def drop_postgres_database(server_url: str, name: str) -> None:
-    admin = create_engine(psycopg2_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def run(args: argparse.Namespace) -> int:
-    base_uri = config.amqp_uri()
-    info = machine_info(base_uri)
-    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
-    vhost = BenchVhost(base_uri)
-    var_dir = Path(tempfile.mkdtemp(prefix="alumni-bench-gifts-"))
-    postgres_name = None
-    bench: Bench | None = None
-    failed = True
-    try:
-        amqp_uri = vhost.create()
-        if args.postgres:
-            database_url, postgres_name = fresh_postgres_database(args.postgres)
-        else:
-            database_url = f"sqlite:///{var_dir / 'donations.db'}"
+    with BenchRun("gifts", "donations", args.postgres) as bench_run:
+        database_url = bench_run.database.url
         database = "PostgreSQL" if args.postgres else "SQLite"
-        print(f"vhost: {vhost.name or '(default)'}; database: {database}; var: {var_dir}")
-        bench = Bench(amqp_uri, var_dir, database_url)
+        bench = Bench(bench_run.amqp_uri, bench_run.var_dir, database_url)
         fund_id = bench.prepare()
+        bench_run.on_exit(bench.stop)
         bench.start()
         token = bench.log_in()
         bench.wait_ready(token)
@@ -363,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
         print(verdict_text)
         if args.json:
             payload = {
-                "machine": info,
+                "machine": bench_run.info,
                 "database": database,
                 "settings": vars(args),
                 "results": {
@@ -381,18 +333,7 @@ def run(args: argparse.Namespace) -> int:
                 "passed": passed,
             }
             Path(args.json).write_text(json.dumps(payload, ensure_ascii=False, indent=2))
-        failed = False
         return 0
-    finally:
-        if bench is not None:
-            bench.stop()
-        vhost.delete()
-        if postgres_name:
-            drop_postgres_database(args.postgres, postgres_name)
-        if failed:
-            print(f"logs kept in {var_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,8 +34,14 @@ from typing import Any
 import requests
 
 from bench import import_floor, import_parse
-from bench.common import BENCH_SETTINGS, BenchVhost, admin_token, process_cpu_seconds
-from bench.gifts import drop_postgres_database, fresh_postgres_database
+from bench.common import (
+    BENCH_SETTINGS,
+    BenchVhost,
+    admin_token,
+    drop_postgres_database,
+    fresh_postgres_database,
+    process_cpu_seconds,
+)
 from services.common import config
 from services.localsystem import LocalSystem
 from services.registry import sample_import

@@ -33,12 +33,10 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import shutil  # noqa: E402
 import smtplib  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
@@ -49,18 +47,18 @@ from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from bench.common import (  # noqa: E402
+    BENCH_CALLER_KEY,
     REPO_ROOT,
-    BenchVhost,
+    BenchRun,
     machine_cpu_seconds,
-    machine_info,
     process_cpu_seconds,
     rabbitmq_pids,
     run_bench,
+    signed_rpc_proxy,
     start_nameko_service,
     stop_processes,
 )
 from services.common import config, crypto  # noqa: E402
-from services.common.caller import HEADER, Caller, sign  # noqa: E402
 from services.common.db import make_engine  # noqa: E402
 from services.common.migrate import upgrade  # noqa: E402
 from services.notify.mime import compose, html_document  # noqa: E402
@@ -75,10 +73,6 @@ BODY = (
     "<p>新图书馆落成启用，学校获批两个国家级一流专业建设点，今年又有三百余名校友返校讲课。"
     "详情请见校友平台。</p>"
 )
-CALLER_KEY = "bench-caller-key-" + "n" * 32
-# The bench seeds the contacts encrypted; notify must read them with the same key.
-PII_KEY = "bench-pii-key-" + "p" * 32
-OFFICE = Caller("bench-office", "bench.office", "office", None)
 
 
 def free_port() -> int:
@@ -166,15 +160,11 @@ def bare_loop(smtp_address: str, count: int) -> tuple[float, float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    amqp = config.amqp_uri()
-    vhost = BenchVhost(amqp)
-    processes: list[subprocess.Popen] = []
-    var = Path(tempfile.mkdtemp(prefix="bench-newsletter-"))
-    try:
-        uri = vhost.create()
-        url = f"sqlite:///{var / 'notify.db'}"
+    with BenchRun("newsletter", "notify") as bench_run:
+        uri, var, url = bench_run.amqp_uri, bench_run.var_dir, bench_run.database.url
+        processes: list[subprocess.Popen] = []
+        bench_run.on_exit(lambda: stop_processes(processes))
         print(f"seeding {args.recipients:,} recipients …", flush=True)
-        crypto.configure({"PII_KEYS": PII_KEY})
         seed(url, args.recipients)
         smtp, web = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
         env = {
@@ -186,8 +176,10 @@ def run(args: argparse.Namespace) -> int:
             "NOTIFY_MAILBOX_WEB_ADDRESS": web,
             "NOTIFY_SMTP_CONNECTIONS": str(args.connections),
             "NOTIFY_SMS_PROVIDER": "log",
-            "CALLER_KEY": CALLER_KEY,
-            "PII_KEYS": PII_KEY,
+            "CALLER_KEY": BENCH_CALLER_KEY,
+            # The contacts were written under this checkout's key (var/): notify reads them
+            # with the same one (services/common/crypto.py).
+            crypto.SETTING: config.secret(crypto.SETTING),
             "PYTHONPATH": str(REPO_ROOT),
         }
         sink = subprocess.Popen(
@@ -210,11 +202,7 @@ def run(args: argparse.Namespace) -> int:
             "services.notify.service:NotifyService", env, var / "notify.log"
         )
         processes.append(notify)
-        from nameko.standalone.rpc import ClusterRpcProxy
-
-        # The service accepts calls only with a caller signed for it (services/common/caller.py).
-        signed = {HEADER: sign(OFFICE, CALLER_KEY, ["notify"], ttl=3600)}
-        with ClusterRpcProxy({"AMQP_URI": uri}, timeout=60, context_data=signed) as cluster:
+        with signed_rpc_proxy(uri, timeout=60) as cluster:
             deadline = time.monotonic() + 60
             while True:
                 try:
@@ -255,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
         share = rate / bare_rate
         verdict = rate >= TARGET_RATE and share >= TARGET_SHARE
         result = {
-            "machine": machine_info(uri),
+            "machine": bench_run.info,
             "recipients": args.recipients,
             "connections": args.connections,
             "bare": {
@@ -289,10 +277,6 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
-    finally:
-        stop_processes(processes)
-        vhost.delete()
-        shutil.rmtree(var, ignore_errors=True)
 
 
 def main() -> int:

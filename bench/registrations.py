@@ -49,7 +49,6 @@ import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -57,7 +56,8 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from bench.common import (  # noqa: E402
-    BenchVhost,
+    BENCH_SETTINGS,
+    BenchRun,
     Client,
     CpuMeter,
     Measurement,
@@ -65,39 +65,31 @@ from bench.common import (  # noqa: E402
     cpu_ms_per_success,
     cpu_table,
     drive,
-    machine_info,
+    load_settings,
     noisy_neighbour_warnings,
     pids_named,
+    postgres_server_url,
     rabbitmq_pids,
     ratio,
     run_bench,
+    signed_rpc_proxy,
     start_nameko_service,
     stop_processes,
+    var_dir_logs,
 )
 from bench.echo_service import ECHO_SERVICE  # noqa: E402
-from bench.gifts import drop_postgres_database, fresh_postgres_database  # noqa: E402
-from bench.signups import (  # noqa: E402
-    SIGNUP_SETTINGS,
-    combine,
-    echo_clients,
-    load_average,
-    rpc_consumers,
-    signed_rpc_proxy,
-)
-from services.common import config  # noqa: E402
+from bench.signups import combine, echo_clients, rpc_consumers  # noqa: E402
 from services.localsystem import LocalSystem  # noqa: E402
 from services.registry.demo import ensure_departments, generate_alumni  # noqa: E402
 
 DEFAULT_WARMUP_SECONDS = 1.5
 DEFAULT_ROUNDS = 3
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 START_TIMEOUT_SECONDS = 90
 RPC_QUEUE = "rpc-registry"
 TARGET_PER_SECOND = 300.0
 RECORDS_PER_SECOND_PLANNED = 600
 """Records generated before the clock starts, per measured or warm-up second: more than
 the registry takes; past them the clients generate more as they go (counted in their CPU)."""
-SETTINGS = SIGNUP_SETTINGS  # the bench's admin account, JWT secret and caller key
 TOP_FRAMES = 25
 
 
@@ -110,7 +102,7 @@ class Bench:
     def __init__(self, amqp_uri: str, var_dir: Path, database_url: str) -> None:
         self.amqp_uri = amqp_uri
         self.var_dir = var_dir
-        self.sut = LocalSystem(amqp_uri, {"registry": database_url}, var_dir, SETTINGS)
+        self.sut = LocalSystem(amqp_uri, {"registry": database_url}, var_dir, BENCH_SETTINGS)
         self.echo: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -129,25 +121,21 @@ class Bench:
         while time.monotonic() < deadline:
             for name, process in (("echo-rpc", self.echo), ("registry", self.registry)):
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.logs()}")
+                    raise RuntimeError(
+                        f"{name} exited with {process.returncode}:\n{var_dir_logs(self.var_dir)}"
+                    )
             if rpc_consumers(self.amqp_uri, RPC_QUEUE):
                 with contextlib.suppress(Exception):
                     if getattr(control, ECHO_SERVICE).echo("ready") == "ready":
                         control.registry.health()
                         return
             time.sleep(0.3)
-        raise RuntimeError(f"not ready within {timeout} s:\n{self.logs()}")
+        raise RuntimeError(f"not ready within {timeout} s:\n{var_dir_logs(self.var_dir)}")
 
     def stop(self) -> None:
         stop_processes([self.echo] if self.echo else [])
         self.sut.stop_all()
         self.sut.remove_broker_accounts()
-
-    def logs(self) -> str:
-        parts = []
-        for path in sorted(self.var_dir.glob("*.log")):
-            parts.append(f"--- {path.name} ---\n{path.read_text(errors='replace')[-4000:]}")
-        return "\n".join(parts)
 
 
 # ---- load ------------------------------------------------------------------------
@@ -356,12 +344,7 @@ def write_json(path: str, args, info, backend: str, results) -> None:
     payload = {
         "machine": info,
         "database": backend,
-        "settings": {
-            "concurrency": args.concurrency,
-            "duration_seconds": args.duration,
-            "warmup_seconds": args.warmup,
-            "rounds": args.rounds,
-        },
+        "settings": load_settings(args),
         "results": {
             s.key: {
                 "label": s.label,
@@ -411,34 +394,17 @@ def check_stored(database_url: str, answered: list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    base_uri = config.amqp_uri()
-    var_dir = Path(tempfile.mkdtemp(prefix="alumni-bench-registrations-"))
-    postgres_name = None
-    if args.sqlite:
-        database_url, backend, version = f"sqlite:///{var_dir / 'registry.db'}", "sqlite", "-"
-    else:
-        database_url, postgres_name = fresh_postgres_database(args.postgres)
-        backend, version = "postgresql", postgres_version(database_url)
-    info = machine_info(base_uri, postgresql=version)
-    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
-    print(f"database: {backend} {postgres_name or database_url}", flush=True)
-    print(f"at start: {load_average()}", flush=True)
-
-    vhost = BenchVhost(base_uri)
-    bench: Bench | None = None
-    control_proxy = None
-    profiler: Profiler | None = None
-    failed = True
-    try:
-        amqp_uri = vhost.create()
-        if vhost.name is None:
+    with BenchRun("registrations", "registry", None if args.sqlite else args.postgres) as bench_run:
+        if bench_run.vhost is None:
             raise RuntimeError("the bench needs RabbitMQ's management API for a vhost of its own")
-        print(f"vhost: {vhost.name}; var dir: {var_dir}", flush=True)
-        bench = Bench(amqp_uri, var_dir, database_url)
+        amqp_uri, database = bench_run.amqp_uri, bench_run.database
+        bench = Bench(amqp_uri, bench_run.var_dir, database.url)
+        bench_run.on_exit(bench.stop)
         started = time.monotonic()
         bench.start()
         control_proxy = signed_rpc_proxy(amqp_uri)
         control = control_proxy.start()
+        bench_run.on_exit(control_proxy.stop)
         bench.wait_ready(control)
         departments = ensure_departments(control.registry)
         print(f"  echo and registry ready {time.monotonic() - started:.1f} s after start")
@@ -453,11 +419,10 @@ def run(args: argparse.Namespace) -> int:
             "registry": lambda: [bench.registry.pid],
             "rabbitmq": rabbitmq_pids,
         }
-        if backend == "postgresql":
+        if database.backend == "postgresql":
             groups["postgres"] = lambda: pids_named("postgres")
         meter = CpuMeter(groups)
-        if args.py_spy:
-            profiler = Profiler(bench.registry.pid, Path(args.py_spy))
+        profiler = Profiler(bench.registry.pid, Path(args.py_spy)) if args.py_spy else None
 
         measured: dict[str, list[Measurement]] = {s.key: [] for s in SCENARIOS}
         echo = echo_clients(amqp_uri, args.concurrency)
@@ -489,7 +454,6 @@ def run(args: argparse.Namespace) -> int:
                 profiler.stop()
 
         results, selection = combine(measured)
-        print(f"at end: {load_average()}", flush=True)
         print()
         print("\n".join(format_results(results, args.concurrency)))
         print(selection)
@@ -501,7 +465,7 @@ def run(args: argparse.Namespace) -> int:
         if profiler is not None:
             print(f"py-spy top frames of the registry: {args.py_spy}")
 
-        problems = check_stored(database_url, records.answered)
+        problems = check_stored(database.url, records.answered)
         print()
         if problems:
             print("FAIL: " + "; ".join(problems))
@@ -511,36 +475,8 @@ def run(args: argparse.Namespace) -> int:
                 "alumnus_registered outbox row"
             )
         if args.json:
-            write_json(args.json, args, info, backend, results)
-        failed = False
+            write_json(args.json, args, bench_run.info, database.backend, results)
         return 1 if problems else 0
-    finally:
-        if control_proxy is not None:
-            with contextlib.suppress(Exception):
-                control_proxy.stop()
-        if bench is not None:
-            if failed:
-                print(bench.logs(), file=sys.stderr)
-            bench.stop()
-        vhost.delete()
-        if postgres_name:
-            with contextlib.suppress(Exception):
-                drop_postgres_database(args.postgres, postgres_name)
-        if failed:
-            print(f"logs kept in {var_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(var_dir, ignore_errors=True)
-
-
-def postgres_version(database_url: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text("SHOW server_version")).scalar_one()
-    finally:
-        engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -553,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--postgres",
-        default=os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+        default=postgres_server_url(),
         help="the PostgreSQL server a fresh database is made on",
     )
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")

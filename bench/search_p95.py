@@ -31,33 +31,26 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import random  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
-
 from bench.common import (  # noqa: E402
     BENCH_SETTINGS,
-    CLIENT_TIMEOUT_SECONDS,
-    BenchVhost,
+    BenchRun,
     Measurement,
-    machine_info,
+    postgres_server_url,
     process_cpu_seconds,
     run_bench,
+    signed_rpc_proxy,
     start_nameko_service,
     stop_processes,
 )
 from bench.echo_service import ECHO_SERVICE  # noqa: E402
-from services.common import catalogue, config, crypto  # noqa: E402
-from services.common.caller import HEADER, Caller, sign  # noqa: E402
+from services.common import config, crypto  # noqa: E402
 from services.localsystem import LocalSystem  # noqa: E402
 
 TARGET_P95_MS = 50.0
@@ -66,9 +59,6 @@ DEFAULT_CALLS = 200
 WARMUP_CALLS = 20
 BATCH = 5_000
 SEED = 2026
-DEFAULT_POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-CALLER_KEY = "bench-caller-key-" + "k" * 32
-OFFICE = Caller("bench-office", "bench.office", "office", None)
 POLYPHONIC = ("单", "曾", "解", "仇", "区", "朴", "查", "覃", "尉迟", "万俟")
 
 
@@ -194,14 +184,12 @@ def timed(call, calls: int, pid: int) -> Measurement:
     return measured
 
 
-def measure(backend: str, database_url: str, args: argparse.Namespace) -> dict:
+def measure(backend: str, bench_run: BenchRun, args: argparse.Namespace) -> dict:
+    database_url = bench_run.database.url
     print(f"\n== {backend}: seeding {args.alumni:,} alumni ...", flush=True)
     started = time.monotonic()
     queries = seed(database_url, args.alumni)
     print(f"  seeded in {time.monotonic() - started:.0f} s", flush=True)
-    vhost = BenchVhost(config.amqp_uri())
-    amqp_uri = vhost.create()
-    var_dir = Path(tempfile.mkdtemp(prefix="bench-search-"))
     # The blind indexes were written under this checkout's key (var/): the registry reads
     # with the same one.
     settings = {
@@ -209,49 +197,39 @@ def measure(backend: str, database_url: str, args: argparse.Namespace) -> dict:
         # Not the yearly report's scan: 5 s after the start it would draw last year's report
         # of 100,000 alumni (seconds of CPU in the registry's process) amid the searches.
         "REGISTRY_REPORT_SCAN_SECONDS": "86400",
-        "CALLER_KEY": CALLER_KEY,
         crypto.SETTING: config.secret(crypto.SETTING),
     }
-    system = LocalSystem(amqp_uri, {"registry": database_url}, var_dir, settings)
-    echo: subprocess.Popen | None = None
+    system = LocalSystem(
+        bench_run.amqp_uri, {"registry": database_url}, bench_run.var_dir, settings
+    )
+    bench_run.on_exit(system.remove_broker_accounts)
+    bench_run.on_exit(system.stop_all)
     results: dict[str, tuple[str, Measurement, int]] = {}
-    try:
-        system.start("registry")
-        echo = start_nameko_service(
-            "bench.echo_service:EchoService", system.env(), var_dir / "echo.log"
+    system.start("registry")
+    echo = start_nameko_service(
+        "bench.echo_service:EchoService", system.env(), bench_run.var_dir / "echo.log"
+    )
+    bench_run.on_exit(lambda: stop_processes([echo]))
+    system.wait_rpc_ready("registry", timeout=300)
+    proxy = signed_rpc_proxy(bench_run.amqp_uri)
+    cluster = proxy.start()
+    bench_run.on_exit(proxy.stop)
+    wait_echo(cluster)
+    registry, echo_rpc = cluster.registry, getattr(cluster, ECHO_SERVICE)
+    results["echo"] = (
+        "(a) nameko RPC echo",
+        timed(lambda: echo_rpc.echo("ping"), args.calls, echo.pid),
+        1,
+    )
+    registry_pid = system.processes["registry"].pid
+    for label, q in queries.items():
+        found = registry.search_alumni({"q": q, "limit": 20}, "bench")["items"]
+        m = timed(
+            lambda q=q: registry.search_alumni({"q": q, "limit": 20}, "bench"),
+            args.calls,
+            registry_pid,
         )
-        system.wait_rpc_ready("registry", timeout=300)
-        audience = [entry.name for entry in catalogue.rpc_services()]
-        token = sign(OFFICE, CALLER_KEY, audience, ttl=3600)
-        proxy = ClusterRpcProxy(
-            {"AMQP_URI": amqp_uri}, timeout=CLIENT_TIMEOUT_SECONDS, context_data={HEADER: token}
-        )
-        cluster = proxy.start()
-        try:
-            wait_echo(cluster)
-            registry, echo_rpc = cluster.registry, getattr(cluster, ECHO_SERVICE)
-            results["echo"] = (
-                "(a) nameko RPC echo",
-                timed(lambda: echo_rpc.echo("ping"), args.calls, echo.pid),
-                1,
-            )
-            registry_pid = system.processes["registry"].pid
-            for label, q in queries.items():
-                found = registry.search_alumni({"q": q, "limit": 20}, "bench")["items"]
-                m = timed(
-                    lambda q=q: registry.search_alumni({"q": q, "limit": 20}, "bench"),
-                    args.calls,
-                    registry_pid,
-                )
-                results[label] = (f"{label} `{q}`", m, len(found))
-        finally:
-            proxy.stop()
-    finally:
-        if echo is not None:
-            stop_processes([echo])
-        system.stop_all()
-        system.remove_broker_accounts()
-        vhost.delete()
+        results[label] = (f"{label} `{q}`", m, len(found))
     return results
 
 
@@ -286,28 +264,15 @@ def report(backend: str, results: dict) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    info = machine_info(config.amqp_uri())
-    print(" ".join(f"{k}={v}" for k, v in info.items()))
-    print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     problems = []
     lines: list[str] = []
     figures: dict[str, dict] = {}
     for backend in args.backends.split(","):
-        if backend == "postgres":
-            from bench.gifts import drop_postgres_database, fresh_postgres_database
-
-            database_url, name = fresh_postgres_database(args.postgres)
-            try:
-                results = measure("PostgreSQL", database_url, args)
-            finally:
-                drop_postgres_database(args.postgres, name)
-        else:
-            scratch = Path(tempfile.mkdtemp(prefix="bench-search-db-"))
-            try:
-                results = measure("SQLite", f"sqlite:///{scratch / 'registry.db'}", args)
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
-        lines += report("PostgreSQL" if backend == "postgres" else "SQLite", results)
+        database = "PostgreSQL" if backend == "postgres" else "SQLite"
+        server = args.postgres if backend == "postgres" else None
+        with BenchRun("search", "registry", server) as bench_run:
+            results = measure(database, bench_run, args)
+        lines += report(database, results)
         figures[backend] = {
             key: {"query": label, "p50_ms": m.percentile(0.5), "p95_ms": m.percentile(0.95),
                   "found": found}
@@ -317,7 +282,6 @@ def run(args: argparse.Namespace) -> int:
             f"{backend}: {label} found nothing" for label, _, n in results.values() if not n
         ]
     print("\n".join(lines))
-    print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     for problem in problems:
         print(f"不符：{problem}", file=sys.stderr)
     if args.json:
@@ -330,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alumni", type=int, default=DEFAULT_ALUMNI)
     parser.add_argument("--calls", type=int, default=DEFAULT_CALLS, help="measured calls a query")
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="a PostgreSQL server URL")
+    parser.add_argument("--postgres", default=postgres_server_url(), help="a PostgreSQL server URL")
     parser.add_argument("--json", help="also write the figures to this file")
     return run_bench(run, parser.parse_args(argv))
 

@@ -54,10 +54,8 @@ import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -68,9 +66,8 @@ from typing import Any  # noqa: E402
 
 from bench.common import (  # noqa: E402
     BENCH_SETTINGS,
-    CLIENT_TIMEOUT_SECONDS,
     NOISY_NEIGHBOUR_SHARE,
-    BenchVhost,
+    BenchRun,
     Client,
     CpuMeter,
     Measurement,
@@ -79,100 +76,33 @@ from bench.common import (  # noqa: E402
     cpu_table,
     drive,
     echo_rpc_client,
-    machine_info,
+    load_settings,
     noisy_neighbour_warnings,
     pids_named,
+    postgres_server_url,
     rabbitmq_pids,
     ratio,
     run_bench,
+    signed_rpc_proxy,
     start_nameko_service,
     stop_processes,
+    var_dir_logs,
 )
 from bench.echo_service import ECHO_SERVICE  # noqa: E402
-from services.common import catalogue, config  # noqa: E402
-from services.common.caller import HEADER, Caller, sign  # noqa: E402
 from services.events.samples import open_event  # noqa: E402
 from services.localsystem import LocalSystem  # noqa: E402
 
 DEFAULT_WARMUP_SECONDS = 1.5
 DEFAULT_ROUNDS = 3
 DEFAULT_CAPACITY = 150
-DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 START_TIMEOUT_SECONDS = 60
 RPC_QUEUE = "rpc-events"
 PAGE = 100
 CRITICAL_SECTION_SIGN_UPS = 300
-# Every call to a service carries a signed caller (services/common/caller.py): the bench
-# signs its own with a key it gives the events instances, for longer than a run lasts.
-BENCH_CALLER_KEY = "bench-caller-key-" + "k" * 32
-BENCH_CALLER = Caller("bench-office", "bench.office", "office", None)
-BENCH_CALLER_TTL_SECONDS = 3600
-SIGNUP_SETTINGS = {**BENCH_SETTINGS, "CALLER_KEY": BENCH_CALLER_KEY}
 CRITICAL_SECTION_LABEL = (
     f"(d) {CRITICAL_SECTION_SIGN_UPS} x registrations.sign_up + COMMIT in the bench process, "
     "one at a time, no broker"
 )
-
-
-# ---- database ------------------------------------------------------------------
-
-
-class BenchDatabase:
-    """A fresh PostgreSQL database when the server answers, else a SQLite file."""
-
-    def __init__(self, var_dir: Path) -> None:
-        self.var_dir = var_dir
-        self.admin_url: str | None = None
-        self.name: str | None = None
-        self.url = f"sqlite:///{var_dir / 'events.db'}"
-        self.backend = "sqlite"
-        self.version = "not used"
-        self.why_not_postgres = ""
-
-    def create(self) -> str:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        admin = make_url(os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)).set(
-            drivername="postgresql+psycopg2"
-        )
-        try:
-            engine = create_engine(
-                admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-            )
-            with engine.connect() as connection:
-                self.version = connection.execute(text("SHOW server_version")).scalar_one()
-                name = f"bench_signups_{uuid.uuid4().hex[:8]}"
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-            engine.dispose()
-        except Exception as error:
-            self.why_not_postgres = f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
-            return self.url
-        self.admin_url = admin.render_as_string(hide_password=False)
-        self.name = name
-        self.url = admin.set(database=name).render_as_string(hide_password=False)
-        self.backend = "postgresql"
-        return self.url
-
-    def describe(self) -> str:
-        if self.backend == "postgresql":
-            return f"PostgreSQL {self.version}, fresh database {self.name}"
-        return (
-            f"SQLite {self.url.removeprefix('sqlite:///')} — PostgreSQL not reachable "
-            f"({self.why_not_postgres}); SQLite serialises all writes, not the deployment's figures"
-        )
-
-    def drop(self) -> None:
-        if self.name is None:
-            return
-        from sqlalchemy import create_engine, text
-
-        with contextlib.suppress(Exception):
-            engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-            with engine.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-            engine.dispose()
-        self.name = None
 
 
 # ---- RabbitMQ ------------------------------------------------------------------
@@ -219,7 +149,7 @@ class Bench:
         number = len(self.instances) + 1
         var_dir = self.var_dir / f"events-{number}"
         var_dir.mkdir()
-        sut = LocalSystem(self.amqp_uri, {"events": self.database_url}, var_dir, SIGNUP_SETTINGS)
+        sut = LocalSystem(self.amqp_uri, {"events": self.database_url}, var_dir, BENCH_SETTINGS)
         sut.start("events")
         self.instances.append(sut)
 
@@ -235,14 +165,16 @@ class Bench:
         while time.monotonic() < deadline:
             for name, process in self.processes().items():
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.logs()}")
+                    raise RuntimeError(
+                        f"{name} exited with {process.returncode}:\n{var_dir_logs(self.var_dir)}"
+                    )
             if rpc_consumers(self.amqp_uri, RPC_QUEUE) >= instances:
                 with contextlib.suppress(Exception):
                     if getattr(control, ECHO_SERVICE).echo("ready") == "ready":
                         control.events.health()
                         return
             time.sleep(0.3)
-        raise RuntimeError(f"not ready within {timeout} s:\n{self.logs()}")
+        raise RuntimeError(f"not ready within {timeout} s:\n{var_dir_logs(self.var_dir)}")
 
     def stop(self) -> None:
         stop_processes(self.processes().values())
@@ -250,13 +182,6 @@ class Bench:
             sut.remove_broker_accounts()
         self.instances.clear()
         self.echo = None
-
-    def logs(self) -> str:
-        parts = []
-        for path in sorted(self.var_dir.rglob("*.log")):
-            text = path.read_text(errors="replace")[-4000:]
-            parts.append(f"--- {path.relative_to(self.var_dir)} ---\n{text}")
-        return "\n".join(parts)
 
 
 # ---- CPU accounting --------------------------------------------------------------
@@ -329,17 +254,6 @@ class SessionSampler:
 
 
 # ---- load generation -------------------------------------------------------------
-
-
-def signed_rpc_proxy(amqp_uri: str):
-    """A standalone proxy whose calls carry the bench's signed caller (an office account)."""
-    from nameko.standalone.rpc import ClusterRpcProxy
-
-    audience = [entry.name for entry in catalogue.rpc_services()]
-    token = sign(BENCH_CALLER, BENCH_CALLER_KEY, audience, ttl=BENCH_CALLER_TTL_SECONDS)
-    return ClusterRpcProxy(
-        {"AMQP_URI": amqp_uri}, context_data={HEADER: token}, timeout=CLIENT_TIMEOUT_SECONDS
-    )
 
 
 def echo_clients(amqp_uri: str, count: int) -> list[Client]:
@@ -616,14 +530,6 @@ def verdict(scenarios: list[Scenario], results: dict[str, Measurement]) -> list[
     return lines
 
 
-def load_average() -> str:
-    """The machine's load (as `uptime` prints it), for the record beside the figures."""
-    with contextlib.suppress(OSError):
-        one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
-        return f"load average {one}, {five}, {fifteen} (nproc {os.cpu_count()})"
-    return "load average unknown"
-
-
 def combine(measured: dict[str, list[Measurement]]) -> tuple[dict[str, Measurement], str]:
     """Per scenario, its rounds added up: only the quiet ones (other processes used at most
     NOISY_NEIGHBOUR_SHARE of the CPU) when they are at least half of them, else all."""
@@ -665,34 +571,23 @@ def avg(values) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    base_uri = config.amqp_uri()
-    var_dir = Path(tempfile.mkdtemp(prefix="alumni-bench-signups-"))
-    database = BenchDatabase(var_dir)
-    database_url = database.create()
-    info = machine_info(base_uri, postgresql=database.version)
-    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
-    print(f"database: {database.describe()}", flush=True)
-    print(f"at start: {load_average()}", flush=True)
-
-    vhost = BenchVhost(base_uri)
-    bench: Bench | None = None
-    control_proxy = None
-    sampler: SessionSampler | None = None
-    failed = True
-    try:
-        amqp_uri = vhost.create()
-        print(f"vhost: {vhost.name or '(that of AMQP_URI)'}; var dir: {var_dir}", flush=True)
-        if vhost.name is None and rpc_consumers(amqp_uri, RPC_QUEUE):
+    with BenchRun(
+        "signups", "events", postgres_server_url(), sqlite_when_unreachable=True
+    ) as bench_run:
+        amqp_uri, database = bench_run.amqp_uri, bench_run.database
+        if bench_run.vhost is None and rpc_consumers(amqp_uri, RPC_QUEUE):
             raise RuntimeError(
                 f"something already consumes {RPC_QUEUE} on {amqp_uri}; its events service "
                 "would answer the bench's calls (stop it, or enable the management API)"
             )
-        bench = Bench(amqp_uri, var_dir, database_url)
+        bench = Bench(amqp_uri, bench_run.var_dir, database.url)
+        bench_run.on_exit(bench.stop)
         started = time.monotonic()
         bench.start_echo()
         bench.start_events_instance()
         control_proxy = signed_rpc_proxy(amqp_uri)
         control = control_proxy.start()
+        bench_run.on_exit(control_proxy.stop)
         bench.wait_ready(control, instances=1)
         print(f"  echo and 1 events instance ready {time.monotonic() - started:.1f} s after start")
 
@@ -704,11 +599,12 @@ def run(args: argparse.Namespace) -> int:
             ],
             "rabbitmq": rabbitmq_pids,
         }
+        sampler: SessionSampler | None = None
         if database.backend == "postgresql":
             groups["postgres"] = lambda: pids_named("postgres")
+            sampler = SessionSampler(database.url)
+            bench_run.on_exit(sampler.close)
         meter = CpuMeter(groups)
-        if database.backend == "postgresql":
-            sampler = SessionSampler(database_url)
 
         scenarios = [
             Scenario("a", "(a) nameko RPC echo", "echo"),
@@ -760,13 +656,12 @@ def run(args: argparse.Namespace) -> int:
                     client.close()
             if instances == 1 and database.backend == "postgresql":
                 alone, tally = critical_section(
-                    database_url, args.capacity, CRITICAL_SECTION_SIGN_UPS
+                    database.url, args.capacity, CRITICAL_SECTION_SIGN_UPS
                 )
                 events.append(tally)
                 print(f"  {CRITICAL_SECTION_LABEL}: {alone.throughput:.1f}/s", flush=True)
 
         results, selection = combine(measured_rounds)
-        print(f"at end: {load_average()}", flush=True)
         print()
         print(format_results(scenarios, results, args.concurrency, args.capacity, alone))
         print(selection)
@@ -786,39 +681,15 @@ def run(args: argparse.Namespace) -> int:
                 "waitlist positions are 1..n, stored = answered"
             )
         if args.json:
-            write_json(args, info, database, scenarios, results, alone, events, problems)
-        failed = False
+            write_json(args, bench_run.info, database, scenarios, results, alone, events, problems)
         return 1 if problems else 0
-    finally:
-        if sampler is not None:
-            with contextlib.suppress(Exception):
-                sampler.close()
-        if control_proxy is not None:
-            with contextlib.suppress(Exception):
-                control_proxy.stop()
-        if bench is not None:
-            if failed:
-                print(bench.logs(), file=sys.stderr)
-            bench.stop()
-        vhost.delete()
-        database.drop()
-        if failed:
-            print(f"logs kept in {var_dir}", file=sys.stderr)
-        else:
-            shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def write_json(args, info, database, scenarios, results, alone, events, problems) -> None:
     payload = {
         "machine": info,
         "database": database.backend,
-        "settings": {
-            "concurrency": args.concurrency,
-            "duration_seconds": args.duration,
-            "warmup_seconds": args.warmup,
-            "rounds": args.rounds,
-            "capacity": args.capacity,
-        },
+        "settings": {**load_settings(args), "capacity": args.capacity},
         "results": {
             s.key: {
                 "label": s.label,

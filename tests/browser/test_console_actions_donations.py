@@ -8,12 +8,15 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.browser.conftest import checked
-from tests.browser.test_console_operations import (
+from tests.browser.steps import (
     SERVICE_WAIT,
     alumnus,
     console_login,
     created,
     department,
+    fill,
+    open_dialog,
+    submit,
     unique,
 )
 from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
@@ -74,12 +77,10 @@ def test_office_renews_a_naming_and_releases_a_reservation(portal, desktop):
     expect(row).to_contain_text(ends, timeout=SERVICE_WAIT)
 
     # Renewed with the donor's second gift: another two-year term from the end of this one.
-    row.get_by_role("button", name=f"续期：{bench}").click()
-    renewal = desktop.get_by_role("dialog", name=f"续期：{bench}")
+    renewal = open_dialog(desktop, f"续期：{bench}", within=row)
     renewal.get_by_text(second["receipt_number"]).click()
     checked(desktop, "console-actions-naming-renew")
-    renewal.get_by_role("button", name="确认").click()
-    expect(renewal).to_be_hidden(timeout=SERVICE_WAIT)
+    submit(renewal, "确认")
     expect(row).to_contain_text(renewed_end, timeout=SERVICE_WAIT)
     expect(row).to_contain_text("已冠名")
     stored = created(admin.get(f"/api/v1/namings/{named['id']}"))
@@ -89,8 +90,7 @@ def test_office_renews_a_naming_and_releases_a_reservation(portal, desktop):
     # The other reservation released: open to anyone again, the donor and plaque cleared.
     held_row = desktop.get_by_role("row").filter(has_text=other)
     expect(held_row).to_contain_text("已预留")
-    held_row.get_by_role("button", name=f"释放：{other}").click()
-    confirm = desktop.get_by_role("dialog", name="释放冠名项目")
+    confirm = open_dialog(desktop, f"释放：{other}", "释放冠名项目", within=held_row)
     expect(confirm).to_contain_text(f"释放后“{other}”重新开放认领")
     checked(desktop, "console-actions-naming-release")
     confirm.get_by_role("button", name="释放").click()
@@ -112,8 +112,7 @@ def test_office_issues_a_receipts_ebill_and_downloads_its_certificate(portal, de
 
     console_login(desktop, "/receipts", ADMIN_USERNAME, ADMIN_PASSWORD)
     expect(desktop.get_by_role("heading", name="收据管理", exact=True)).to_be_visible()
-    desktop.get_by_role("button", name=f"管理收据 {number}").click()
-    receipt = desktop.get_by_role("dialog", name=f"捐赠收据 {number}")
+    receipt = open_dialog(desktop, f"管理收据 {number}", f"捐赠收据 {number}")
     expect(receipt).to_contain_text("未开具", timeout=SERVICE_WAIT)
 
     # The e-bill, issued by the government platform (its stand-in here), shown at once.
@@ -135,7 +134,7 @@ def test_office_issues_a_receipts_ebill_and_downloads_its_certificate(portal, de
     small = gift(admin, donor, fund, 20_000)["receipt_number"]
     desktop.keyboard.press("Escape")
     expect(receipt).to_be_hidden()
-    desktop.get_by_label("收据号").fill(small)
+    fill(desktop, {"收据号": small})
     desktop.get_by_role("button", name="查找").click()
     small_receipt = desktop.get_by_role("dialog", name=f"捐赠收据 {small}")
     expect(small_receipt.get_by_role("button", name="下载收据")).to_be_visible(timeout=SERVICE_WAIT)

@@ -9,11 +9,16 @@ from datetime import datetime, timedelta
 from playwright.sync_api import expect
 
 from tests.browser.conftest import checked
-from tests.browser.test_console_operations import (
+from tests.browser.steps import (
     SERVICE_WAIT,
     choose,
     console_login,
     created,
+    fill,
+    fill_event_times,
+    open_dialog,
+    open_menu,
+    submit,
     unique,
 )
 from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
@@ -26,39 +31,26 @@ def test_office_puts_a_lecture_in_a_series_and_deletes_only_an_empty_series(port
     title = unique("人工智能讲座")
 
     console_login(desktop, "/events", ADMIN_USERNAME, ADMIN_PASSWORD)
-    desktop.get_by_role("button", name="新建活动").click()
-    form = desktop.get_by_role("dialog", name="新建活动")
+    form = open_dialog(desktop, "新建活动")
     # A reunion has no series to choose; a lecture offers them.
     expect(form.get_by_role("combobox", name="讲座系列")).to_have_count(0)
     choose(desktop, form, "活动类型", "校友大讲堂")
     choose(desktop, form, "讲座系列", hall["title"])
-    form.get_by_label("标题").fill(title)
-    form.get_by_label("地点").fill("图书馆报告厅")
-    soon = datetime.now() + timedelta(days=10)
-    for label, moment in (
-        ("开始时间", soon),
-        ("结束时间", soon + timedelta(hours=2)),
-        ("报名开始", datetime.now() - timedelta(hours=1)),
-        ("报名截止", soon - timedelta(days=1)),
-    ):
-        form.get_by_label(label).fill(moment.strftime("%Y-%m-%dT%H:%M"))
+    fill(form, {"标题": title, "地点": "图书馆报告厅"})
+    fill_event_times(form, datetime.now() + timedelta(days=10))
     checked(desktop, "console-actions-lecture-in-series")
-    form.get_by_role("button", name="保存为草稿").click()
-    expect(form).to_be_hidden(timeout=SERVICE_WAIT)
+    submit(form, "保存为草稿")
 
     in_series = created(admin.get("/api/v1/events", params={"series_id": hall["id"]}))["items"]
     assert [(event["title"], event["kind"]) for event in in_series] == [(title, "lecture")]
-    desktop.get_by_role("button", name=title).click()
-    drawer = desktop.get_by_role("dialog", name=title)
+    drawer = open_dialog(desktop, title)
     expect(drawer).to_contain_text(f"校友大讲堂（系列：{hall['title']}）", timeout=SERVICE_WAIT)
     desktop.keyboard.press("Escape")
     expect(drawer).to_be_hidden()
 
     # The series page: the empty series deleted, the one holding the lecture kept.
-    desktop.get_by_role("menuitem", name="校友讲堂系列", exact=True).click()
-    expect(desktop.get_by_role("heading", name="校友讲堂系列", exact=True)).to_be_visible()
-    desktop.get_by_role("button", name=f"删除 {empty['title']}").click()
-    confirm = desktop.get_by_role("dialog", name="删除系列")
+    open_menu(desktop, "校友讲堂系列")
+    confirm = open_dialog(desktop, f"删除 {empty['title']}", "删除系列")
     expect(confirm).to_contain_text(f"删除系列“{empty['title']}”？")
     checked(desktop, "console-actions-series-delete")
     confirm.get_by_role("button", name="删除", exact=True).click()
@@ -68,8 +60,7 @@ def test_office_puts_a_lecture_in_a_series_and_deletes_only_an_empty_series(port
     titles = [item["title"] for item in created(admin.get("/api/v1/series"))["items"]]
     assert empty["title"] not in titles and hall["title"] in titles
 
-    desktop.get_by_role("button", name=f"删除 {hall['title']}").click()
-    desktop.get_by_role("dialog", name="删除系列").get_by_role(
+    open_dialog(desktop, f"删除 {hall['title']}", "删除系列").get_by_role(
         "button", name="删除", exact=True
     ).click()
     expect(desktop.get_by_text("该系列下还有讲座，不能删除。")).to_be_visible(timeout=SERVICE_WAIT)

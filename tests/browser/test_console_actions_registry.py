@@ -11,37 +11,25 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 from openpyxl import load_workbook
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.browser.conftest import checked
-from tests.browser.test_console_operations import (
+from tests.browser.steps import (
     SERVICE_WAIT,
     alumnus,
     console_login,
     created,
     department,
+    fill,
+    open_dialog,
+    pick,
+    save,
+    toast,
     unique,
 )
 from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
 
 ALUMNUS_PASSWORD = "Card-Holder-2026"
-
-
-def open_page(page: Page, path: str, heading: str) -> None:
-    page.goto(f"/console/#{path}")
-    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-    page.wait_for_load_state("networkidle")
-
-
-def pick(page: Page, label: str, *options: str) -> None:
-    """Choose `options` in the Element Plus select labelled `label` (opened from the keyboard:
-    its placeholder covers the input), then close it."""
-    select = page.get_by_role("combobox", name=label, exact=True)
-    select.focus()
-    select.press("Enter")
-    for option in options:
-        page.get_by_role("option", name=option, exact=True).click()
-    page.keyboard.press("Escape")
 
 
 def test_office_merges_two_departments_into_a_new_one(portal, desktop):
@@ -53,11 +41,10 @@ def test_office_merges_two_departments_into_a_new_one(portal, desktop):
     console_login(desktop, "/departments", ADMIN_USERNAME, ADMIN_PASSWORD)
     expect(desktop.get_by_role("heading", name="院系管理", exact=True)).to_be_visible()
     pick(desktop, "被合并的院系", first["name"], second["name"])
-    desktop.get_by_label("新院系名称").fill(successor_name)
-    desktop.get_by_label("新院系代码").fill(unique("M"))
+    fill(desktop, {"新院系名称": successor_name, "新院系代码": unique("M")})
     checked(desktop, "console-actions-department-merge")
     desktop.get_by_role("button", name="合并", exact=True).click()
-    expect(desktop.get_by_role("status")).to_contain_text("院系已合并", timeout=SERVICE_WAIT)
+    toast(desktop, "院系已合并")
 
     # The successor's lineage, shown at once, names both merged departments.
     expect(desktop.get_by_role("heading", name=f"{successor_name} 的沿革")).to_be_visible()
@@ -105,11 +92,9 @@ def test_office_edits_privileges_approves_and_revokes_a_card(portal, desktop):
         # A privilege added in the editor: the cards approved from now on grant it.
         desktop.get_by_role("button", name="添加权益").click()
         row = len(original) + 1
-        desktop.get_by_label(f"第 {row} 项权益代码").fill(code)
-        desktop.get_by_label(f"第 {row} 项权益名称").fill(privilege)
+        fill(desktop, {f"第 {row} 项权益代码": code, f"第 {row} 项权益名称": privilege})
         checked(desktop, "console-actions-card-privileges")
-        desktop.get_by_role("button", name="保存权益").click()
-        expect(desktop.get_by_role("status")).to_contain_text("权益已保存", timeout=SERVICE_WAIT)
+        save(desktop, "保存权益", "权益已保存")
         saved = created(admin.get("/api/v1/cards/privileges"))["items"]
         assert {"code": code, "name": privilege} in [
             {"code": item["code"], "name": item["name"]} for item in saved
@@ -121,8 +106,7 @@ def test_office_edits_privileges_approves_and_revokes_a_card(portal, desktop):
         desktop.reload()
         application = desktop.get_by_role("row").filter(has_text=holder["name"])
         expect(application).to_contain_text("待审核", timeout=SERVICE_WAIT)
-        application.get_by_role("button", name="批准").click()
-        expect(desktop.get_by_role("status")).to_contain_text("已批准，校友卡生效。")
+        save(desktop, "批准", "已批准，校友卡生效。", within=application)
         active = created(alumnus_api.get("/api/v1/me/card"))
         assert active["status"] == "active" and active["token"]
         assert privilege in [item["name"] for item in active["privileges"]]
@@ -132,12 +116,10 @@ def test_office_edits_privileges_approves_and_revokes_a_card(portal, desktop):
         holder_row = desktop.get_by_role("row").filter(has_text=holder["name"])
         expect(holder_row).to_contain_text(privilege, timeout=SERVICE_WAIT)
         checked(desktop, "console-actions-cards-active")
-        holder_row.get_by_role("button", name="吊销").click()
-        prompt = desktop.get_by_role("dialog", name="吊销校友卡")
+        prompt = open_dialog(desktop, "吊销", "吊销校友卡", within=holder_row)
         prompt.get_by_role("textbox").fill("校友卡遗失，本人申请吊销")
         checked(desktop, "console-actions-card-revoke")
-        prompt.get_by_role("button", name="吊销").click()
-        expect(desktop.get_by_role("status")).to_contain_text("校友卡已吊销")
+        save(desktop, "吊销", "校友卡已吊销", within=prompt)
         desktop.locator(".el-radio-button", has_text="已吊销").click()
         expect(desktop.get_by_role("row").filter(has_text=holder["name"])).to_contain_text(
             "校友卡遗失，本人申请吊销", timeout=SERVICE_WAIT
@@ -177,7 +159,7 @@ def test_office_exports_a_departments_alumni_to_excel_and_opens_the_yearly_repor
     assert "姓名" in header
     assert len(lines) == 3
     assert sorted(row[header.index("姓名")] for row in lines) == sorted(names)
-    expect(desktop.get_by_role("status")).to_contain_text("名录已导出")
+    toast(desktop, "名录已导出")
 
     # Last year's report: asked for, then opened once generated (the registry takes seconds).
     year = datetime.now(UTC).year - 1
@@ -235,11 +217,9 @@ def test_office_ends_a_volunteers_term(portal, desktop):
     expect(desktop.get_by_role("heading", name=f"修改：{name}")).to_be_visible()
     pick(desktop, "职务", "秘书长")
     ended = (date.today() - timedelta(days=2)).isoformat()  # over, in China's day too
-    desktop.get_by_label("任期结束").fill(ended)
-    desktop.get_by_label("备注").fill("任期届满，转为校友联络人")
+    fill(desktop, {"任期结束": ended, "备注": "任期届满，转为校友联络人"})
     checked(desktop, "console-actions-volunteer-edit")
-    desktop.get_by_role("button", name="保存修改").click()
-    expect(desktop.get_by_role("status")).to_contain_text("已保存修改。", timeout=SERVICE_WAIT)
+    save(desktop, "保存修改", "已保存修改。")
     expect(row).to_contain_text("秘书长")
     expect(row).to_contain_text(f"2025-09-01 至 {ended}")
     expect(row).to_contain_text("任期届满，转为校友联络人")

@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import DESKTOP, ROOT, checked, chromium_path, new_context
-from tests.browser.test_console_operations import (
+from tests.browser.steps import (
     SERVICE_WAIT,
     alumnus,
     console_login,

@@ -7,102 +7,29 @@ Each test makes its own uniquely named data through the public API (the office's
 
 from __future__ import annotations
 
-import random
 import re
-import uuid
 from datetime import UTC, datetime, timedelta
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.browser.conftest import checked
+from tests.browser.steps import (
+    SERVICE_WAIT,
+    alumnus,
+    choose,
+    console_login,
+    created,
+    department,
+    fill,
+    fill_event_times,
+    open_dialog,
+    open_menu,
+    published_event,
+    staff_account,
+    submit,
+    unique,
+)
 from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
-
-STAFF_PASSWORD = "Console-ops-2026!"
-# What waits on the services (a gift booked, a refund, a send) on a loaded test machine.
-SERVICE_WAIT = 20_000
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:8]}"
-
-
-def created(response) -> dict:
-    assert response.status_code in (200, 201), response.text
-    return response.json()
-
-
-def department(admin) -> dict:
-    code = unique("D")
-    return created(admin.post("/api/v1/departments", json={"name": f"测试系{code}", "code": code}))
-
-
-def staff_account(admin, role: str, department_id: str | None = None) -> str:
-    username = unique(role + "_")
-    body = {"username": username, "password": STAFF_PASSWORD, "role": role}
-    if department_id:
-        body["department_id"] = department_id
-    created(admin.post("/api/v1/accounts", json=body))
-    return username
-
-
-def alumnus(admin, department_id: str, name: str, employer: str = "") -> dict:
-    phone = "139" + "".join(random.choices("0123456789", k=8))
-    body = {
-        "name": name,
-        "phone": phone,
-        "employer": employer or unique("单位"),
-        "city": "杭州",
-        "graduations": [
-            {
-                "department_id": department_id,
-                "major": "计算机科学",
-                "degree": "bachelor",
-                "class_year": 2012,
-            }
-        ],
-    }
-    return created(admin.post("/api/v1/alumni", json=body))
-
-
-def published_event(admin, department_id: str) -> dict:
-    now = datetime.now(UTC)
-    event = created(
-        admin.post(
-            "/api/v1/events",
-            json={
-                "kind": "reunion",
-                "title": unique("返校聚会"),
-                "organiser_type": "department",
-                "organiser_id": department_id,
-                "venue": "图书馆报告厅",
-                "starts_at": (now + timedelta(days=2)).isoformat(),
-                "ends_at": (now + timedelta(days=2, hours=3)).isoformat(),
-                "capacity": 30,
-                "registration_opens_at": (now - timedelta(days=1)).isoformat(),
-                "registration_closes_at": (now + timedelta(days=1)).isoformat(),
-            },
-        )
-    )
-    return created(admin.post(f"/api/v1/events/{event['id']}/publish"))
-
-
-def console_login(page: Page, path: str, username: str, password: str = STAFF_PASSWORD) -> None:
-    """Open a console page, log in on the page it sends to, and land back on it."""
-    page.goto(f"/console/#{path}")
-    expect(page.get_by_role("heading", name="校友工作平台 · 工作台登录")).to_be_visible()
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(password)
-    page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("button", name="退出登录")).to_be_visible()
-
-
-def choose(page: Page, within, label: str, option: str) -> None:
-    """Pick `option` in the Element Plus select labelled `label` (inside `within`), opened
-    from the keyboard."""
-    select = within.get_by_role("combobox", name=label, exact=True)
-    select.focus()
-    select.press("Enter")
-    page.get_by_role("option", name=option).click()
 
 
 def test_liaison_checks_in_a_ticket_and_sees_the_attendance_change(portal, desktop):
@@ -172,13 +99,12 @@ def test_office_records_a_gift_once_and_opens_its_receipt(portal, desktop):
     console_login(desktop, "/gifts", ADMIN_USERNAME, ADMIN_PASSWORD)
     expect(desktop.get_by_role("heading", name="捐赠")).to_be_visible()
     checked(desktop, "console-gifts")
-    desktop.get_by_role("button", name="登记捐赠").click()
-    dialog = desktop.get_by_role("dialog", name="登记捐赠")
+    dialog = open_dialog(desktop, "登记捐赠")
     search = dialog.get_by_label("捐赠校友（输入姓名查找）")
     search.click()
     search.fill(donor["employer"])
     desktop.get_by_role("option", name="捐赠校友（2012 届 计算机科学）").click()
-    dialog.get_by_label("金额（元）").fill("1000.50")
+    fill(dialog, {"金额（元）": "1000.50"})
     dialog.get_by_label("基金 1").click()
     desktop.get_by_role("option", name=fund["name"]).click()
     checked(desktop, "console-gift-entry")
@@ -243,13 +169,10 @@ def test_office_refunds_part_of_a_gift_once(portal, desktop):
     number = gift["receipt_number"]
 
     console_login(desktop, "/gifts", ADMIN_USERNAME, ADMIN_PASSWORD)
-    desktop.get_by_role("button", name=f"退款：{number}").click()
-    refund = desktop.get_by_role("dialog", name="退款")
-    refund.get_by_label("退款金额（元）").fill("200.50")
-    refund.get_by_label("原因").fill("捐赠人要求部分退回")
+    refund = open_dialog(desktop, f"退款：{number}", "退款")
+    fill(refund, {"退款金额（元）": "200.50", "原因": "捐赠人要求部分退回"})
     checked(desktop, "console-gift-refund")
-    refund.get_by_role("button", name="确认退款").click()
-    expect(refund).to_be_hidden(timeout=SERVICE_WAIT)
+    submit(refund, "确认退款")
     row = desktop.get_by_role("row").filter(has_text=fund["name"])
     expect(row).to_contain_text("200.50", timeout=SERVICE_WAIT)
     assert created(admin.get(f"/api/v1/gifts/{gift['id']}"))["refunded_fen"] == 20_050
@@ -323,10 +246,8 @@ def test_every_operations_page_of_the_office_passes_axe(portal, desktop):
 
     console_login(desktop, "/suggestions", ADMIN_USERNAME, ADMIN_PASSWORD)
     suggestion = desktop.get_by_role("row").filter(has_text=subject)
-    suggestion.get_by_role("button", name="答复").click()
-    desktop.get_by_role("dialog", name=f"答复：{subject}").get_by_role("textbox").fill(
-        "感谢建议，已转相关部门。"
-    )
+    reply = open_dialog(desktop, "答复", f"答复：{subject}", within=suggestion)
+    reply.get_by_role("textbox").fill("感谢建议，已转相关部门。")
     desktop.get_by_role("button", name="确定").click()
     expect(suggestion).to_contain_text("已答复", timeout=SERVICE_WAIT)
 
@@ -345,9 +266,7 @@ def test_every_operations_page_of_the_office_passes_axe(portal, desktop):
         "账号管理": "账号管理",
     }
     for item, heading in pages.items():
-        desktop.get_by_role("menuitem", name=item, exact=True).click()
-        expect(desktop.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-        desktop.wait_for_load_state("networkidle")
+        open_menu(desktop, item, heading)
         checked(desktop, f"console-{desktop.url.split('#/')[-1] or 'home'}")
         assert '{"' not in desktop.locator("main").inner_text()  # no raw JSON shown
 
@@ -388,23 +307,12 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
 
     # An event made in the console, then published from its page.
     title = unique("校友大讲堂")
-    desktop.get_by_role("button", name="新建活动").click()
-    form = desktop.get_by_role("dialog", name="新建活动")
-    form.get_by_label("标题").fill(title)
-    form.get_by_label("地点").fill("逸夫楼")
-    soon = datetime.now() + timedelta(days=3)
-    for label, moment in (
-        ("开始时间", soon),
-        ("结束时间", soon + timedelta(hours=2)),
-        ("报名开始", datetime.now() - timedelta(hours=1)),
-        ("报名截止", soon - timedelta(days=1)),
-    ):
-        form.get_by_label(label).fill(moment.strftime("%Y-%m-%dT%H:%M"))
+    form = open_dialog(desktop, "新建活动")
+    fill(form, {"标题": title, "地点": "逸夫楼"})
+    fill_event_times(form, datetime.now() + timedelta(days=3))
     checked(desktop, "console-event-new")
-    form.get_by_role("button", name="保存为草稿").click()
-    expect(form).to_be_hidden(timeout=SERVICE_WAIT)
-    desktop.get_by_role("button", name=title).click()
-    drawer = desktop.get_by_role("dialog", name=title)
+    submit(form, "保存为草稿")
+    drawer = open_dialog(desktop, title)
     drawer.get_by_role("button", name="发布").click()
     expect(drawer).to_contain_text("已发布", timeout=SERVICE_WAIT)
     desktop.keyboard.press("Escape")
@@ -412,8 +320,7 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
     # The visit approved with its host.
     desktop.get_by_role("menuitem", name="返校接待").click()
     row = desktop.get_by_role("row").filter(has_text=visit_day).filter(has_text="待审批").first
-    row.get_by_role("button", name="批准").click()
-    prompt = desktop.get_by_role("dialog", name="批准返校")
+    prompt = open_dialog(desktop, "批准", "批准返校", within=row)
     checked(desktop, "console-visit-approve")
     prompt.get_by_role("textbox").fill("王老师")
     prompt.get_by_role("button", name="确定").click()
@@ -424,16 +331,13 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
     # A plan for the department, a task assigned and moved on.
     desktop.get_by_role("menuitem", name="工作计划").click()
     plan_title = unique("年度工作计划")
-    desktop.get_by_role("button", name="新建计划").click()
-    plan_form = desktop.get_by_role("dialog", name="新建工作计划")
-    plan_form.get_by_label("标题").fill(plan_title)
+    plan_form = open_dialog(desktop, "新建计划", "新建工作计划")
+    fill(plan_form, {"标题": plan_title})
     choose(desktop, plan_form, "系（院）", dept["name"])
     plan_form.get_by_role("button", name="保存").click()
-    desktop.get_by_role("button", name=plan_title).click()
-    plan = desktop.get_by_role("dialog", name=plan_title)
-    plan.get_by_label("任务", exact=True).fill("走访 2012 届校友")
-    plan.get_by_label("负责人账号").fill(ADMIN_USERNAME)
-    plan.get_by_label("截止日期").fill(visit_day)
+    plan = open_dialog(desktop, plan_title)
+    fill(plan, {"任务": "走访 2012 届校友"}, exact=True)
+    fill(plan, {"负责人账号": ADMIN_USERNAME, "截止日期": visit_day})
     plan.get_by_role("button", name="布置").click()
     task = plan.get_by_role("row").filter(has_text="走访 2012 届校友")
     expect(task).to_contain_text("已布置", timeout=SERVICE_WAIT)
@@ -448,10 +352,8 @@ def test_office_works_through_an_event_a_visit_a_plan_and_a_newsletter(portal, d
     # A newsletter to the department, sent, with its progress.
     desktop.get_by_role("menuitem", name="校友通讯").click()
     subject = unique("系友通讯")
-    desktop.get_by_role("button", name="撰写通讯").click()
-    compose = desktop.get_by_role("dialog", name="撰写通讯")
-    compose.get_by_label("主题").fill(subject)
-    compose.get_by_label("正文").fill("各位系友：返校日定于下月。")
+    compose = open_dialog(desktop, "撰写通讯")
+    fill(compose, {"主题": subject, "正文": "各位系友：返校日定于下月。"})
     choose(desktop, compose, "发送给哪个系（院）的校友", dept["name"])
     compose.get_by_role("button", name="保存草稿").click()
     desktop.get_by_role("button", name=subject).click()

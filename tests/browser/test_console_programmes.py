@@ -9,11 +9,15 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.browser.conftest import checked
-from tests.browser.test_console_operations import (
+from tests.browser.steps import (
     SERVICE_WAIT,
     alumnus,
     console_login,
     department,
+    fill,
+    open_dialog,
+    open_menu,
+    submit,
     unique,
 )
 from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
@@ -26,16 +30,12 @@ def test_office_keeps_a_lecture_series_and_a_cooperation_project(portal, desktop
     # A series made, renamed; a second one deleted.
     title = unique("校友讲堂")
     expect(desktop.get_by_role("heading", name="校友讲堂系列", exact=True)).to_be_visible()
-    desktop.get_by_role("button", name="新建系列").click()
-    form = desktop.get_by_role("dialog", name="新建系列")
-    form.get_by_label("系列名称").fill(title)
-    form.get_by_label("简介").fill("每月一期，请校友回校讲述行业前沿。")
+    form = open_dialog(desktop, "新建系列")
+    fill(form, {"系列名称": title, "简介": "每月一期，请校友回校讲述行业前沿。"})
     checked(desktop, "console-series-new")
-    form.get_by_role("button", name="保存").click()
-    expect(form).to_be_hidden(timeout=SERVICE_WAIT)
-    desktop.get_by_role("button", name=f"编辑 {title}").click()
-    form = desktop.get_by_role("dialog", name="编辑系列")
-    form.get_by_label("系列名称").fill(title + "（第二季）")
+    submit(form, "保存")
+    form = open_dialog(desktop, f"编辑 {title}", "编辑系列")
+    fill(form, {"系列名称": title + "（第二季）"})
     form.get_by_role("button", name="保存").click()
     expect(desktop.get_by_role("row").filter(has_text=title + "（第二季）")).to_be_visible(
         timeout=SERVICE_WAIT
@@ -46,23 +46,17 @@ def test_office_keeps_a_lecture_series_and_a_cooperation_project(portal, desktop
 
     # A project with a contact, a note, and moved from 筹划中 to 进行中.
     project = unique("联合实验室")
-    desktop.get_by_role("menuitem", name="合作项目", exact=True).click()
-    expect(desktop.get_by_role("heading", name="合作项目", exact=True)).to_be_visible()
-    desktop.get_by_role("button", name="新建项目").click()
-    form = desktop.get_by_role("dialog", name="新建项目")
-    form.get_by_label("项目名称").fill(project)
-    form.get_by_label("合作方").fill("杭州某科技有限公司")
+    open_menu(desktop, "合作项目")
+    form = open_dialog(desktop, "新建项目")
+    fill(form, {"项目名称": project, "合作方": "杭州某科技有限公司"})
     form.get_by_role("button", name="添加联系人").click()
-    form.get_by_label("联系人1姓名").fill("李工")
-    form.get_by_label("联系人1手机号").fill("13900001111")
+    fill(form, {"联系人1姓名": "李工", "联系人1手机号": "13900001111"})
     checked(desktop, "console-project-new")
-    form.get_by_role("button", name="保存").click()
-    expect(form).to_be_hidden(timeout=SERVICE_WAIT)
+    submit(form, "保存")
     row = desktop.get_by_role("row").filter(has_text=project)
     expect(row).to_contain_text("筹划中")
 
-    row.get_by_role("button", name=f"添加记录 {project}").click()
-    prompt = desktop.get_by_role("dialog", name=f"添加记录：{project}")
+    prompt = open_dialog(desktop, f"添加记录 {project}", f"添加记录：{project}", within=row)
     prompt.get_by_role("textbox").fill("双方已签署合作意向书。")
     prompt.get_by_role("button", name="添加").click()
     expect(desktop.get_by_text("已添加记录")).to_be_visible(timeout=SERVICE_WAIT)
@@ -70,9 +64,8 @@ def test_office_keeps_a_lecture_series_and_a_cooperation_project(portal, desktop
     expect(desktop.locator("main")).to_contain_text("双方已签署合作意向书。")
     expect(desktop.locator("main")).to_contain_text("李工 13900001111")
 
-    row.get_by_role("button", name=f"变更状态 {project}").click()
-    move = desktop.get_by_role("dialog", name="变更状态")
-    move.get_by_label("说明").fill("实验室挂牌。")
+    move = open_dialog(desktop, f"变更状态 {project}", "变更状态", within=row)
+    fill(move, {"说明": "实验室挂牌。"})
     checked(desktop, "console-project-status")
     move.get_by_role("button", name="确定").click()
     expect(row).to_contain_text("进行中", timeout=SERVICE_WAIT)
@@ -133,9 +126,8 @@ def test_office_edits_a_template_and_reads_the_notifications(portal, desktop):
     desktop.wait_for_load_state("networkidle")
     checked(desktop, "console-notifications")
 
-    desktop.get_by_role("button", name="校友通知偏好").click()
-    dialog = desktop.get_by_role("dialog", name="校友通知偏好")
-    dialog.get_by_label("校友编号").fill(person["id"])
+    dialog = open_dialog(desktop, "校友通知偏好")
+    fill(dialog, {"校友编号": person["id"]})
     dialog.get_by_role("button", name="读取").click()
     switch = dialog.get_by_role("switch", name="短信接收学校发展近况等通报")
     expect(switch).to_be_attached(timeout=SERVICE_WAIT)  # Element Plus hides the input itself

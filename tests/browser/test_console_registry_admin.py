@@ -6,33 +6,16 @@ axe and a screenshot on every page built for it."""
 from __future__ import annotations
 
 import random
-import uuid
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible, checked
+from tests.browser.steps import console_login, fill, open_page, save, unique
 
 STAFF_PASSWORD = "Console-Registry-9"
 ALUMNUS_PASSWORD = "Alumnus-Login-77"
 NEW_PASSWORD = "Console-Registry-Changed-31"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:8]}"
-
-
-def log_in(page: Page, username: str, next_path: str) -> None:
-    """Open a console page: the login form first, then back to the page asked for."""
-    page.goto(f"/console/#{next_path}")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-
-
-def open_page(page: Page, path: str, heading: str) -> None:
-    page.goto(f"/console/#{path}")
-    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
 
 
 def test_the_office_administers_the_registry(portal, desktop):
@@ -59,14 +42,13 @@ def test_the_office_administers_the_registry(portal, desktop):
     alumnus = alumnus.json()
 
     # Departments: rename, then the lineage names the old name.
-    log_in(desktop, office_user, "/departments")
+    console_login(desktop, "/departments", office_user, STAFF_PASSWORD)
     expect(desktop.get_by_role("heading", name="院系管理", exact=True)).to_be_visible()
     row = desktop.get_by_role("row").filter(has_text=old_name)
     row.get_by_role("button", name="更名").click()
     new_name = unique("新名学院")
-    desktop.get_by_label("新名称").fill(new_name)
-    desktop.get_by_role("button", name="保存更名").click()
-    expect(desktop.get_by_role("status")).to_contain_text("院系已更名")
+    fill(desktop, {"新名称": new_name})
+    save(desktop, "保存更名", "院系已更名")
     lineage = desktop.get_by_role("heading", name=f"{new_name} 的沿革")
     expect(lineage).to_be_visible()
     expect(desktop.get_by_role("listitem").filter(has_text=old_name)).to_be_visible()
@@ -79,17 +61,15 @@ def test_the_office_administers_the_registry(portal, desktop):
     picker.fill(name)
     desktop.get_by_role("option", name=f"{name}（2001届）").first.click()
     username = unique("alum")
-    desktop.get_by_label("用户名").fill(username)
-    desktop.get_by_label("初始密码（至少 10 位）").fill(ALUMNUS_PASSWORD)
-    desktop.get_by_role("button", name="开通账号").click()
-    expect(desktop.get_by_role("status")).to_contain_text(f"已为校友开通账号 {username}")
+    fill(desktop, {"用户名": username, "初始密码（至少 10 位）": ALUMNUS_PASSWORD})
+    save(desktop, "开通账号", f"已为校友开通账号 {username}")
     alumnus_api = portal.client().login(username, ALUMNUS_PASSWORD)
     reason = unique("不再希望被联系-")
     erasure = alumnus_api.post("/api/v1/me/erasure", json={"reason": reason})
     assert erasure.status_code == 201, erasure.text
     assert_accessible(desktop, "console-registry-alumnus-accounts")
-    desktop.get_by_role("row").filter(has_text=username).get_by_role("button", name="停用").click()
-    expect(desktop.get_by_role("status")).to_contain_text(f"账号 {username} 已停用")
+    account = desktop.get_by_role("row").filter(has_text=username)
+    save(desktop, "停用", f"账号 {username} 已停用", within=account)
     refused = portal.client().http.post(
         f"{portal.base_url}/api/v1/auth/token",
         json={"username": username, "password": ALUMNUS_PASSWORD},
@@ -111,8 +91,7 @@ def test_the_office_administers_the_registry(portal, desktop):
     expect(row).to_be_visible()
     assert_accessible(desktop, "console-registry-erasure-requests")
     row.get_by_role("button", name="同意删除").click()
-    desktop.get_by_role("dialog").get_by_role("button", name="同意删除").click()
-    expect(desktop.get_by_role("status")).to_contain_text("个人信息已删除")
+    save(desktop, "同意删除", "个人信息已删除", within=desktop.get_by_role("dialog"))
     decided = office.get(f"/api/v1/erasure-requests/{erasure.json()['id']}")
     assert decided.json()["status"] == "approved", decided.text
 
@@ -152,8 +131,7 @@ def test_the_office_administers_the_registry(portal, desktop):
     # The office user changes their own password from the header: back to the login page,
     # and the new password is the one that works.
     desktop.get_by_role("button", name="修改密码").click()
-    desktop.get_by_label("当前密码").fill(STAFF_PASSWORD)
-    desktop.get_by_label("新密码").fill(NEW_PASSWORD)
+    fill(desktop, {"当前密码": STAFF_PASSWORD, "新密码": NEW_PASSWORD})
     checked(desktop, "console-registry-password")
     desktop.get_by_role("button", name="确认修改").click()
     expect(desktop.get_by_role("button", name="登录", exact=True)).to_be_visible()

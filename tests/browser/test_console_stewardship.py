@@ -5,20 +5,16 @@ committee's dashboard showing a gift the office recorded, and axe on every page 
 from __future__ import annotations
 
 import random
-import uuid
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
+from tests.browser.steps import console_login, fill, save, unique
 
 STAFF_PASSWORD = "Console-Stewardship-9"
 IMPORTS = "/api/v1/alumni/imports"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
 def staff(office, role: str) -> str:
@@ -28,14 +24,6 @@ def staff(office, role: str) -> str:
     response = office.post("/api/v1/accounts", json=body)
     assert response.status_code == 201, response.text
     return username
-
-
-def log_in(page: Page, username: str, next_path: str) -> None:
-    """Open a console page: the login form first, then back to the page asked for."""
-    page.goto(f"/console/#{next_path}")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码", exact=True).fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="登录").click()
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +59,7 @@ def registrar_file(office, tmp_path) -> Path:
 
 
 def test_an_import_shows_its_progress_and_row_report(desktop, office_user, registrar_file):
-    log_in(desktop, office_user, "/imports")
+    console_login(desktop, "/imports", office_user, STAFF_PASSWORD)
     expect(desktop.get_by_role("heading", name="批量导入", exact=True)).to_be_visible()
     assert_accessible(desktop, "console-imports")
 
@@ -109,15 +97,14 @@ def test_the_office_merges_a_duplicate_and_undoes_it(desktop, office, office_use
     assert state["duplicates_flagged"] == 1, state
     pair = office.get("/api/v1/alumni/duplicates").json()["items"][0]
 
-    log_in(desktop, office_user, "/duplicates")
+    console_login(desktop, "/duplicates", office_user, STAFF_PASSWORD)
     expect(desktop.get_by_role("heading", name="疑似重复与合并")).to_be_visible()
     first_row = desktop.locator(".el-table__body tr").first
     expect(first_row).to_contain_text("手机号相同")
     assert_accessible(desktop, "console-duplicates")
 
     first_row.get_by_role("button", name="合并（保留记录一）").click()
-    desktop.get_by_role("dialog").get_by_role("button", name="合并").click()
-    expect(desktop.get_by_role("status")).to_contain_text("已合并")
+    save(desktop, "合并", "已合并", within=desktop.get_by_role("dialog"))
     merged = office.get("/api/v1/alumni/duplicates", params={"status": "merged"}).json()["items"]
     merge_id = next(item["merge_id"] for item in merged if item["id"] == pair["id"])
     absorbed = office.get(f"/api/v1/alumni/{pair['second_id']}")
@@ -125,10 +112,8 @@ def test_the_office_merges_a_duplicate_and_undoes_it(desktop, office, office_use
     assert absorbed.json()["error"]["details"]["survivor_id"] == pair["first_id"]
     assert_accessible(desktop, "console-duplicates-merged")
 
-    desktop.locator(".el-table__body tr", has_text="已并入另一条记录").first.get_by_role(
-        "button", name="撤销合并"
-    ).click()
-    expect(desktop.get_by_role("status")).to_contain_text("已撤销合并")
+    merged_row = desktop.locator(".el-table__body tr", has_text="已并入另一条记录").first
+    save(desktop, "撤销合并", "已撤销合并", within=merged_row)
     assert office.get(f"/api/v1/alumni/merges/{merge_id}").json()["undone_at"]
     assert office.get(f"/api/v1/alumni/{pair['second_id']}").status_code == 200
 
@@ -148,7 +133,7 @@ def test_the_committees_dashboard_shows_a_gift_the_office_recorded(desktop, offi
     recorded = office.post("/api/v1/gifts", json=gift, headers={"Idempotency-Key": unique("k")})
     assert recorded.status_code == 201, recorded.text
 
-    log_in(desktop, staff(office, "committee"), "/dashboard")
+    console_login(desktop, "/dashboard", staff(office, "committee"), STAFF_PASSWORD)
     expect(desktop.get_by_role("heading", name="数据看板")).to_be_visible()
     funds_table = desktop.get_by_role("table", name="基金与募捐活动：已筹与目标（元）（数据表）")
     fund_row = funds_table.get_by_role("row", name=f"基金：{fund_name}")
@@ -175,7 +160,7 @@ def test_the_committees_dashboard_shows_a_gift_the_office_recorded(desktop, offi
     ],
 )
 def test_each_community_page_opens_and_passes_axe(desktop, office_user, path, heading):
-    log_in(desktop, office_user, path)
+    console_login(desktop, path, office_user, STAFF_PASSWORD)
     expect(desktop.get_by_role("heading", name=heading, exact=True)).to_be_visible()
     expect(desktop.get_by_role("alert")).to_have_count(0)
     assert_accessible(desktop, f"console{path.replace('/', '-')}")
@@ -202,14 +187,14 @@ def test_the_office_records_a_contact_in_the_distinguished_archive(desktop, offi
     approved = office.post(f"/api/v1/distinguished/nominations/{nominated.json()['id']}/approve")
     assert approved.status_code == 200, approved.text
 
-    log_in(desktop, office_user, "/distinguished")
+    console_login(desktop, "/distinguished", office_user, STAFF_PASSWORD)
     row = desktop.locator(".el-table__body tr", has_text="长期支持母校建设")
     row.first.get_by_role("button", name="详情").click()
     drawer = desktop.get_by_role("dialog")
     expect(drawer.get_by_role("heading", name="联系记录")).to_be_visible()
-    drawer.get_by_label("联系日期").fill("2026-11-30")
+    fill(drawer, {"联系日期": "2026-11-30"})
     drawer.get_by_label("联系日期").press("Enter")
-    drawer.get_by_label("联系内容").fill("登门拜访，商谈设立奖学金。")
+    fill(drawer, {"联系内容": "登门拜访，商谈设立奖学金。"})
     drawer.get_by_role("button", name="记录联系").click()
     expect(drawer.get_by_text("登门拜访，商谈设立奖学金。")).to_be_visible()
     assert_accessible(desktop, "console-distinguished-entry")
@@ -248,13 +233,12 @@ def test_the_office_reviews_a_liaisons_changes(desktop, portal, office, office_u
     wrong = liaison.patch(path, json={"city": "错误城市"})
     assert wrong.status_code == 202, wrong.text
 
-    log_in(desktop, office_user, "/change-requests")
+    console_login(desktop, "/change-requests", office_user, STAFF_PASSWORD)
     expect(desktop.get_by_role("heading", name="信息变更审核")).to_be_visible()
     approve_row = desktop.locator(".el-table__body tr", has_text=employer)
     expect(approve_row).to_have_count(1)
     assert_accessible(desktop, "console-change-requests-pending")
-    approve_row.get_by_role("button", name="通过").click()
-    expect(desktop.get_by_role("status")).to_contain_text("已通过")
+    save(desktop, "通过", "已通过", within=approve_row)
     assert office.get(path).json()["employer"] == employer
 
     reject_row = desktop.locator(".el-table__body tr", has_text="错误城市").filter(
@@ -263,8 +247,7 @@ def test_the_office_reviews_a_liaisons_changes(desktop, portal, office, office_u
     reject_row.get_by_role("button", name="驳回").click()
     dialog = desktop.get_by_role("dialog")
     dialog.get_by_role("textbox").fill("城市与学籍档案不符。")
-    dialog.get_by_role("button", name="驳回").click()
-    expect(desktop.get_by_role("status")).to_contain_text("已驳回")
+    save(desktop, "驳回", "已驳回", within=dialog)
     assert office.get(path).json()["city"] != "错误城市"
     mine = liaison.get("/api/v1/alumni/change-requests", params={"status": "rejected"}).json()
     assert [item["reason"] for item in mine["items"]] == ["城市与学籍档案不符。"]
@@ -291,12 +274,11 @@ def test_the_office_confirms_a_chapter_and_changes_a_members_role(desktop, offic
     joined = office.post(members, json={"alumnus_id": alumnus.json()["id"]})
     assert joined.status_code == 201, joined.text
 
-    log_in(desktop, office_user, "/chapters")
+    console_login(desktop, "/chapters", office_user, STAFF_PASSWORD)
     row = desktop.locator(".el-table__body tr", has_text=chapter_name)
     expect(row).to_contain_text("未确认")
     row.get_by_role("button", name="确认").click()
-    desktop.get_by_role("dialog").get_by_role("button", name="确认").click()
-    expect(desktop.get_by_role("status")).to_contain_text("已确认")
+    save(desktop, "确认", "已确认", within=desktop.get_by_role("dialog"))
     expect(row).to_contain_text("已确认")
     assert office.get(f"/api/v1/chapters/{chapter.json()['id']}").json()["confirmed"] is True
 
