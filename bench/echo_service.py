@@ -8,6 +8,9 @@ Two services, run as two processes like the registry and the gateway:
 `GET /echo?v=...` does nothing but call `bench_echo.echo(v)` and return the result as
 JSON, so its throughput is the ceiling for any gateway route that makes one RPC call
 under the same nameko configuration (max_workers, eventlet wsgi server, broker).
+
+`SessionStandIn` answers the gateway's session check for a bench that signs its own
+access tokens and starts no registry (bench/gifts.py).
 """
 
 from __future__ import annotations
@@ -44,3 +47,13 @@ class EchoHttpService:
     @http("GET", "/health")
     def health(self, request: Request) -> Response:
         return Response('{"status": "ok"}', content_type="application/json; charset=utf-8")
+
+
+class SessionStandIn:
+    """The registry's `session_status` alone: every session alive, at token version 0."""
+
+    name = "registry"
+
+    @rpc
+    def session_status(self, session_id):
+        return {"active": True, "token_version": 0, "session_alive": True}

@@ -9,10 +9,11 @@ What it does (results and how to read them: docs/PERFORMANCE.md, "Gifts"):
 1. A temporary var dir; the donations database (a fresh SQLite file, or a fresh database
    on the PostgreSQL server of `--postgres`) migrated and given one open fund; its own
    RabbitMQ vhost when the management API answers.
-2. Four processes, each `nameko run` with the project's configuration: the donations
-   service, the gateway, and the baseline's two (bench/echo_service.py). The bench signs
-   an office access token itself (the gateway's JWT secret is the bench's), so no
-   registry is needed: a gift from an anonymous donor names no alumnus.
+2. Five processes, each `nameko run` with the project's configuration: the donations
+   service, the gateway, the baseline's two (bench/echo_service.py) and a stand-in for
+   the registry's session check (the same file). The bench signs an office access token
+   itself (the gateway's JWT secret is the bench's), so no registry is needed: a gift
+   from an anonymous donor names no alumnus.
 3. In interleaved rounds (3 × 5 s each by default, after a 1 s warm-up), 16 clients:
      (a) `GET /echo` of the @http baseline, which only calls the RPC echo;
      (b) `POST /api/v1/gifts` through the gateway, each with a new `Idempotency-Key`:
@@ -83,7 +84,12 @@ MIN_QUIET_ROUNDS = 2
 GIFT_FEN = 10_000
 LABEL_WIDTH = 58
 JWT_SECRET = "bench-secret-" + uuid.uuid4().hex
-OFFICE = {"id": "bench-office", "username": "bench", "role": "office"}
+# What a login answers (gateway/auth.py issue_tokens): the bench signs its office token
+# itself, for a session that the registry's stand-in calls alive (bench/echo_service.py).
+OFFICE_LOGIN = {
+    "account": {"id": "bench-office", "username": "bench", "role": "office"},
+    "session": {"id": "bench-session", "refresh_jti": "bench-refresh", "token_version": 0},
+}
 
 
 @dataclass
@@ -137,6 +143,7 @@ class Bench:
             ("gateway", "gateway.service:GatewayService", self.gateway_port),
             ("echo-rpc", "bench.echo_service:EchoService", None),
             ("echo-http", "bench.echo_service:EchoHttpService", self.echo_port),
+            ("sessions", "bench.echo_service:SessionStandIn", None),
         ):
             env = {**self.env, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port or self.gateway_port}"}
             self.processes[name] = start_nameko_service(target, env, self.var_dir / f"{name}.log")
@@ -238,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
         fund_id = bench.prepare()
         bench_run.on_exit(bench.stop)
         bench.start()
-        token = issue_tokens(OFFICE, JWT_SECRET)["access_token"]
+        token = issue_tokens(OFFICE_LOGIN, JWT_SECRET)["access_token"]
         bench.wait_ready(token)
         body = json.dumps(
             {
