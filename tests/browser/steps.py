@@ -65,6 +65,22 @@ def alumnus(admin, department_id: str, name: str, employer: str = "") -> dict:
     return created(admin.post("/api/v1/alumni", json=body))
 
 
+def gift(admin, donor: dict, fund: dict, amount_fen: int) -> dict:
+    """A bank transfer from the alumnus `donor`, all to `fund`; as the API answered it."""
+    return created(
+        admin.post(
+            "/api/v1/gifts",
+            json={
+                "donor": {"type": "alumnus", "alumnus_id": donor["id"]},
+                "amount_fen": amount_fen,
+                "allocations": [{"fund_id": fund["id"], "amount_fen": amount_fen}],
+                "channel": "bank_transfer",
+            },
+            headers={"Idempotency-Key": unique("gift-")},
+        )
+    )
+
+
 def published_event(admin, department_id: str) -> dict:
     now = datetime.now(UTC)
     event = created(

@@ -15,26 +15,12 @@ from tests.browser.steps import (
     created,
     department,
     fill,
+    gift,
     open_dialog,
     submit,
     unique,
 )
 from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
-
-
-def gift(admin, donor: dict, fund: dict, amount_fen: int) -> dict:
-    return created(
-        admin.post(
-            "/api/v1/gifts",
-            json={
-                "donor": {"type": "alumnus", "alumnus_id": donor["id"]},
-                "amount_fen": amount_fen,
-                "allocations": [{"fund_id": fund["id"], "amount_fen": amount_fen}],
-                "channel": "bank_transfer",
-            },
-            headers={"Idempotency-Key": unique("gift-")},
-        )
-    )
 
 
 def reserved_naming(admin, donor: dict, fund: dict, name: str) -> dict:

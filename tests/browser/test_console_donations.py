@@ -19,6 +19,7 @@ from tests.browser.steps import (
     created,
     department,
     fill,
+    gift,
     open_dialog,
     open_menu,
     submit,
@@ -50,19 +51,7 @@ def test_office_works_through_pledges_inkind_namings_receipts_and_the_ledger(por
             },
         )
     )
-    gift = created(
-        admin.post(
-            "/api/v1/gifts",
-            json={
-                "donor": {"type": "alumnus", "alumnus_id": donor["id"]},
-                "amount_fen": 100_000,
-                "allocations": [{"fund_id": fund["id"], "amount_fen": 100_000}],
-                "channel": "bank_transfer",
-            },
-            headers={"Idempotency-Key": unique("gift-")},
-        )
-    )
-    number = gift["receipt_number"]
+    number = gift(admin, donor, fund, 100_000)["receipt_number"]
     agreement_option = re.compile(re.escape(reference))
 
     # A pledge in two instalments on the agreement.

@@ -22,6 +22,7 @@ from tests.browser.steps import (
     department,
     fill,
     fill_event_times,
+    gift,
     open_dialog,
     open_menu,
     published_event,
@@ -154,19 +155,8 @@ def test_office_refunds_part_of_a_gift_once(portal, desktop):
     fund = created(
         admin.post("/api/v1/funds", json={"name": unique("助学金"), "kind": "scholarship"})
     )
-    gift = created(
-        admin.post(
-            "/api/v1/gifts",
-            json={
-                "donor": {"type": "alumnus", "alumnus_id": donor["id"]},
-                "amount_fen": 100_050,
-                "allocations": [{"fund_id": fund["id"], "amount_fen": 100_050}],
-                "channel": "bank_transfer",
-            },
-            headers={"Idempotency-Key": unique("gift-")},
-        )
-    )
-    number = gift["receipt_number"]
+    given = gift(admin, donor, fund, 100_050)
+    number = given["receipt_number"]
 
     console_login(desktop, "/gifts", ADMIN_USERNAME, ADMIN_PASSWORD)
     refund = open_dialog(desktop, f"退款：{number}", "退款")
@@ -175,7 +165,7 @@ def test_office_refunds_part_of_a_gift_once(portal, desktop):
     submit(refund, "确认退款")
     row = desktop.get_by_role("row").filter(has_text=fund["name"])
     expect(row).to_contain_text("200.50", timeout=SERVICE_WAIT)
-    assert created(admin.get(f"/api/v1/gifts/{gift['id']}"))["refunded_fen"] == 20_050
+    assert created(admin.get(f"/api/v1/gifts/{given['id']}"))["refunded_fen"] == 20_050
 
 
 def test_search_shows_a_liaison_only_their_department_with_contacts_as_roles_may(portal, desktop):
