@@ -22,13 +22,12 @@ run: $(PY)
 up:
 	docker compose -f deploy/docker-compose.yml up --build
 
-# The browser tests (tests/browser) run in a pytest process of their own, without eventlet
-# (docs/portal.md); they need the portal built. Both runs always run, so that one report
-# shows every failure.
+# Every test (scripts/test.sh): the main suite in two halves, its tests on PostgreSQL and
+# the others, and the browser tests (tests/browser, a pytest process of their own without
+# eventlet, docs/portal.md), all three at once; the browser tests need the portal built.
 test: $(PY)
 	scripts/build-portal.sh
-	$(PY) -m pytest; main=$$?; $(PY) -m pytest tests/browser; browser=$$?; \
-	test $$main -eq 0 -a $$browser -eq 0
+	PY=$(PY) scripts/test.sh
 
 lint: $(PY)
 	$(VENV)/bin/ruff check .

@@ -38,17 +38,38 @@ os.environ.setdefault("CALLER_KEY", CALLER_KEY)
 BACKENDS = ["sqlite", "postgres"]
 
 
+SHARDS = ("postgres", "others")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--shard",
+        choices=SHARDS,
+        help="run one half of the suite: the tests on PostgreSQL, or all the others. "
+        "`make test` runs both halves at once (scripts/test.sh): each half starts the shared "
+        "system (`system`) of its own backend only.",
+    )
+
+
 # After pytest has grouped the tests by the parameters of their fixtures.
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     for item in items:
         if "[postgres" in item.nodeid or "-postgres" in item.nodeid:
             item.add_marker(pytest.mark.postgres)
+    if shard := config.getoption("shard"):
+        kept = [item for item in items if _shard(item) == shard]
+        config.hook.pytest_deselected(items=[item for item in items if _shard(item) != shard])
+        items[:] = kept
     # The tests on the session's shared systems (`system`) last, in pytest's order (all on
     # one backend, then all on the other): the second system, which a session-scoped
     # fixture keeps until the session ends, then runs beside no other test's processes.
     shared = [item for item in items if _on_shared_system(item)]
     items[:] = [item for item in items if not _on_shared_system(item)] + shared
+
+
+def _shard(item) -> str:
+    return "postgres" if item.get_closest_marker("postgres") else "others"
 
 
 def _on_shared_system(item) -> bool:

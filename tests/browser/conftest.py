@@ -3,8 +3,8 @@ real system (every service as a process, real RabbitMQ, PostgreSQL), as users wo
 
 This folder is a pytest root of its own (tests/browser/pytest.ini): its tests run in a
 process that eventlet never patches, because Playwright hangs in a patched one. Run them
-with `pytest tests/browser` (or a file or test in it); `make test` does after the main
-suite. In the main suite's process this file only hides the folder's tests.
+with `pytest tests/browser` (or a file or test in it); `make test` does, beside the main
+suite (scripts/test.sh). In the main suite's process this file only hides the folder's tests.
 
 One system serves every browser test of the session (`portal`): the tests make their own
 uniquely named data through the public API (`portal.admin()`). Each page a test visits is
