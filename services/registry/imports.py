@@ -27,7 +27,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from services.common import crypto
 from services.common.contracts.base import iso_utc
 from services.common.errors import NotFound
+from services.common.offload import ChildProcess
 from services.common.outbox import build_event
 from services.common.paging import page, paged_select
 from services.registry import bulk, departments, domain, duplicates, namekeys
@@ -46,12 +47,14 @@ from services.registry.importing import (
     ImportOptions,
     ImportRejected,
     Limits,
+    Progress,
     RowResult,
     open_import,
     write_report,
 )
 from services.registry.importing.errors import size_text
 from services.registry.importing.fields import FieldProblem
+from services.registry.importing.staging import record_of, staged_batches
 from services.registry.models import (
     Alumnus,
     AlumnusNameKey,
@@ -66,14 +69,11 @@ from services.registry.models import (
 )
 from services.registry.pinyin import name_keys
 
-PARSE_BATCH = 5000
 APPLY_BATCH = 1000
 FIRST_APPLY_BATCH = 125
 """The apply phase's batches start small and double up to `APPLY_BATCH`: the first
 alumni (and the progress counters) show within a second, the bulk goes in large
 batches (a batch of 1,000 costs ~1 s of CPU, in which the process answers nothing)."""
-YIELD_EVERY = 100
-"""Rows between two pauses: the registry answers other calls (progress reads) meanwhile."""
 IMPORT_SOURCE = "import"
 
 _json = json.JSONEncoder(ensure_ascii=False).encode
@@ -197,7 +197,7 @@ def report_csv(session: Session, job_id: str) -> bytes:
         RowResult(
             row.row_number,
             tuple(row.cells or ()),
-            _record(row.record) if row.record else None,
+            record_of(row.record) if row.record else None,
             tuple(_problem(p) for p in row.problems or [] if not p["warning"]),
             tuple(_problem(p) for p in row.problems or [] if p["warning"]),
         )
@@ -273,18 +273,14 @@ def _parse(transaction: Transaction, job_id: str, limits: Limits, pause: Callabl
         session.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
         job.status = "parsing"
         job.rows_read = job.accepted = job.rejected = 0
-        registrar_file = open_import(_upload(session, job_id), _options(session, job, limits))
-    batch: list[dict[str, Any]] = []
+        upload = _upload(session, job_id).getvalue()
+        options = _options(session, job, limits)
     try:
-        for result in registrar_file:
-            batch.append(_staged(job_id, result))
-            if len(batch) % YIELD_EVERY == 0:
+        # The parse runs in a process of its own, a batch ahead of the staging here.
+        with ChildProcess(staged_batches, job_id, upload, options) as parser:
+            for batch, progress in parser:
+                _stage(transaction, job_id, batch, progress)
                 pause()
-            if len(batch) >= PARSE_BATCH:
-                _stage(transaction, job_id, batch, registrar_file.progress)
-                batch = []
-                pause()
-        _stage(transaction, job_id, batch, registrar_file.progress)
     except ImportRejected as rejected:
         with transaction() as session:
             job = _job(session, job_id)
@@ -304,23 +300,8 @@ def _parse(transaction: Transaction, job_id: str, limits: Limits, pause: Callabl
     return True
 
 
-def _staged(job_id: str, result: RowResult) -> dict[str, Any]:
-    record = result.record
-    return {
-        "job_id": job_id,
-        "row_number": result.row_number,
-        "status": "valid" if record else "refused",
-        "import_key": record.idempotency_key if record else None,
-        "record": _record_json(record) if record else None,
-        "problems": result.problems(),
-        # The cells are kept for the report only, which lists the rows with problems.
-        "cells": list(result.cells) if result.errors or result.warnings else [],
-        "alumnus_id": None,
-    }
-
-
-def _stage(transaction: Transaction, job_id: str, batch: list[dict], progress) -> None:
-    with transaction() as session:
+def _stage(transaction: Transaction, job_id: str, batch: list[dict], progress: Progress) -> None:
+    with transaction() as session, bulk.collector_paused():
         bulk.insert_many(session, ROWS, batch)
         session.execute(
             update(ImportJob)
@@ -337,7 +318,7 @@ def _stage(transaction: Transaction, job_id: str, batch: list[dict], progress) -
 def _count_existing(session: Session, job_id: str) -> int:
     existing = 0
     for rows in _batches(session, job_id, "valid"):
-        existing += len(_existing_keys(session, [(r, _record(r.record)) for r in rows]))
+        existing += len(_existing_keys(session, [(r, record_of(r.record)) for r in rows]))
     return existing
 
 
@@ -359,28 +340,31 @@ def _batches(session: Session, job_id: str, status: str, size: int | None = None
 
 def _apply(transaction: Transaction, job_id: str, pause: Callable) -> None:
     with transaction() as session:
-        index = _registry_index(session)
-    size = FIRST_APPLY_BATCH
-    while True:
-        with transaction() as session:
-            job = _job(session, job_id)
-            rows = next(_batches(session, job_id, "valid", min(size, APPLY_BATCH)), None)
-            size *= 2
-            if rows is None:
-                _finish(session, job)
-                return
-            # No pause inside a batch: its transaction holds SQLite's write lock, and another
-            # greenlet of this process waiting for that lock (the outbox relay) would block
-            # the whole process until the busy timeout.
-            _apply_batch(session, job, rows, index)
-            job.heartbeat_at = utcnow()
-        pause()
+        known = _registry_people(session)
+    # Duplicate matching runs in a process of its own, beside the batch's writes here.
+    with ChildProcess(duplicates.matches_by_batch, known) as matcher:
+        size = FIRST_APPLY_BATCH
+        while True:
+            with transaction() as session, bulk.collector_paused():
+                job = _job(session, job_id)
+                rows = next(_batches(session, job_id, "valid", min(size, APPLY_BATCH)), None)
+                size *= 2
+                if rows is None:
+                    _finish(session, job)
+                    return
+                # No pause inside a batch: its transaction holds SQLite's write lock, and
+                # another greenlet of this process waiting for that lock (the outbox relay)
+                # would block the whole process until the busy timeout.
+                _apply_batch(session, job, rows, matcher)
+                job.heartbeat_at = utcnow()
+            pause()
 
 
-def _apply_batch(
-    session: Session, job: ImportJob, rows: list, index: duplicates.DuplicateIndex
-) -> None:
-    records = [(row, _record(row.record)) for row in rows]
+def _apply_batch(session: Session, job: ImportJob, rows: list, matcher: ChildProcess) -> None:
+    """One batch in the session's transaction. `matcher` (`duplicates.matches_by_batch`)
+    is sent the batch's new people before the writes and answers with their candidates
+    after: a batch rolled back ends the job, and its matcher with it."""
+    records = [(row, record_of(row.record)) for row in rows]
     existing = _existing_keys(session, records)
     now = utcnow()
     new = [(row, record) for row, record in records if row.row_number not in existing]
@@ -413,6 +397,12 @@ def _apply_batch(
         }
         for _, record in new
     ]
+    matcher.put(
+        [
+            (alumnus["id"], record, name_keys(record.name).pinyin)
+            for (_, record), alumnus in zip(new, alumni, strict=True)
+        ]
+    )
     seqs: dict[str, int] = {}
     if alumni:
         bulk.insert_many(session, ALUMNI, alumni)
@@ -435,7 +425,7 @@ def _apply_batch(
                 for (row, record), alumnus in zip(new, alumni, strict=True)
             ],
         )
-    history, keys, grams, events, candidates = [], [], [], [], []
+    history, keys, grams, events = [], [], [], []
     for (_row, record), alumnus in zip(new, alumni, strict=True):
         seq = seqs[alumnus["id"]]
         snapshot = _snapshot(alumnus, record)
@@ -463,9 +453,6 @@ def _apply_batch(
         keys.extend({"alumnus_seq": seq, "kind": k, "key": v} for k, v in name.rows())
         grams.extend(namekeys.gram_rows(seq, {f: getattr(record, f) for f in namekeys.GRAM_FIELDS}))
         events.append(snapshot)
-        person = _person(alumnus["id"], record, name.pinyin)
-        candidates.extend(index.matches(person))
-        index.add(person)
     bulk.insert_many(session, ChangeRecord.__table__, history)
     bulk.insert_many(session, AlumnusNameKey.__table__, keys)
     bulk.insert_many(session, namekeys.GRAMS, grams)
@@ -482,7 +469,7 @@ def _apply_batch(
                 for e in _registered_events(events)
             ],
         )
-    flagged = _flag(session, candidates, f"import:{job.id}")
+    flagged = _flag(session, matcher.get(), f"import:{job.id}")
     outcomes = [(job.id, n, "existing", a) for n, a in existing.items()]
     outcomes += [
         (job.id, row.row_number, "applied", alumnus["id"])
@@ -550,20 +537,6 @@ def _registered_events(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _person(alumnus_id: str, record: ImportedRecord, pinyin: str) -> duplicates.Person:
-    """`Person.from_imported`, with the pinyin already computed for the name keys."""
-    return duplicates.Person(
-        id=alumnus_id,
-        name=record.name,
-        birth_date=record.birth_date,
-        phone=record.phone,
-        email=record.email,
-        student_numbers=frozenset({record.student_key} - {None}),
-        classes=frozenset({duplicates.class_key(record.graduation.contract())}),
-        pinyin=pinyin,
-    )
-
-
 def _existing_keys(session: Session, records: list[tuple[Any, ImportedRecord]]) -> dict[int, str]:
     """Row number → the alumnus already holding the row's graduation: the same idempotency
     key, or the same student number in the same department and class year."""
@@ -603,7 +576,7 @@ def _existing_keys(session: Session, records: list[tuple[Any, ImportedRecord]]) 
     return found
 
 
-def _registry_index(session: Session) -> duplicates.DuplicateIndex:
+def _registry_people(session: Session) -> list[duplicates.Person]:
     """Every alumnus in the registry as duplicate detection sees them, from two queries."""
     graduations: dict[int, list] = {}
     for g in session.execute(
@@ -617,19 +590,19 @@ def _registry_index(session: Session) -> duplicates.DuplicateIndex:
         )
     ):
         graduations.setdefault(g.alumnus_seq, []).append(g)
-    index = duplicates.DuplicateIndex()
-    for a in session.execute(
-        select(
-            ALUMNI.c.seq,
-            ALUMNI.c.id,
-            ALUMNI.c.name,
-            ALUMNI.c.birth_date,
-            ALUMNI.c.phone,
-            ALUMNI.c.email,
-        ).where(ALUMNI.c.merged_into.is_(None))
-    ):
-        index.add(person_of(a, graduations.get(a.seq, [])))
-    return index
+    return [
+        person_of(a, graduations.get(a.seq, []))
+        for a in session.execute(
+            select(
+                ALUMNI.c.seq,
+                ALUMNI.c.id,
+                ALUMNI.c.name,
+                ALUMNI.c.birth_date,
+                ALUMNI.c.phone,
+                ALUMNI.c.email,
+            ).where(ALUMNI.c.merged_into.is_(None))
+        )
+    ]
 
 
 def person_of(alumnus: Any, graduations: list) -> duplicates.Person:
@@ -761,64 +734,18 @@ def _upload(session: Session, job_id: str) -> io.BytesIO:
 
 
 def _options(session: Session, job: ImportJob, limits: Limits) -> ImportOptions:
-    resolve = departments.resolver(session)
-    if job.department_id is not None:
-        # A liaison imports their department's lineage only: other departments are unknown
-        # to their import.
-        scope = set(session.scalars(departments.lineage_ids(job.department_id)))
-
-        def resolve_in_scope(text: str) -> str | None:
-            found = resolve(text)
-            return found if found in scope else None
-
-        lookup = resolve_in_scope
-    else:
-        lookup = resolve
+    # A liaison imports their department's lineage only: other departments are unknown to
+    # their import.
+    scope = (
+        None
+        if job.department_id is None
+        else set(session.scalars(departments.lineage_ids(job.department_id)))
+    )
     options = job.options or {}
     return ImportOptions(
-        resolve_department=lookup,
+        resolve_department=departments.resolver(session, scope),
         mapping=options.get("mapping"),
         defaults=options.get("defaults"),
         sheet=options.get("sheet"),
         limits=limits,
-    )
-
-
-def _record_json(record: ImportedRecord) -> dict[str, Any]:
-    graduation = record.graduation
-    return {
-        "name": record.name,
-        "gender": record.gender,
-        "birth_date": record.birth_date.isoformat() if record.birth_date else None,
-        "phone": record.phone,
-        "email": record.email,
-        "wechat": record.wechat,
-        "province": record.province,
-        "city": record.city,
-        "employer": record.employer,
-        "industry": record.industry,
-        "title": record.title,
-        "tags": list(record.tags),
-        "graduation": {
-            "department_id": graduation.department_id,
-            "department": graduation.department,
-            "major": graduation.major,
-            "degree": graduation.degree,
-            "class_year": graduation.class_year,
-            "class_name": graduation.class_name,
-            "student_number": graduation.student_number,
-            "enrolment_year": graduation.enrolment_year,
-        },
-    }
-
-
-def _record(data: dict[str, Any]) -> ImportedRecord:
-    fields = dict(data)
-    graduation = ImportedGraduation(**fields.pop("graduation"))
-    birth = fields.pop("birth_date")
-    return ImportedRecord(
-        graduation=graduation,
-        birth_date=date.fromisoformat(birth) if birth else None,
-        tags=tuple(fields.pop("tags")),
-        **fields,
     )
