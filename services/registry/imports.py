@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -36,7 +36,6 @@ from sqlalchemy.orm import Session
 from services.common import crypto
 from services.common.contracts.base import iso_utc
 from services.common.errors import NotFound
-from services.common.offload import ChildProcess
 from services.common.outbox import build_event
 from services.common.paging import page, paged_select
 from services.registry import bulk, departments, domain, duplicates, namekeys
@@ -68,6 +67,9 @@ from services.registry.models import (
     utcnow,
 )
 from services.registry.pinyin import name_keys
+
+if TYPE_CHECKING:
+    from services.common.offload import ChildProcess
 
 APPLY_BATCH = 1000
 FIRST_APPLY_BATCH = 125
@@ -255,18 +257,30 @@ def claim_job(session: Session, stale_after: timedelta) -> str | None:
 
 
 def run_job(
-    transaction: Transaction, job_id: str, limits: Limits, pause: Callable[[], None]
+    transaction: Transaction,
+    job_id: str,
+    limits: Limits,
+    pause: Callable[[], None],
+    spawn: Callable[..., ChildProcess],
 ) -> None:
     """Parse (unless parsed), then apply what is left; `pause` lets other work run between
-    batches."""
+    batches, and `spawn(generator_function, *args)` runs the parse and the duplicate
+    matching in processes of their own (`offload.ChildProcess`: the service hands it in,
+    so that the domain loads no framework)."""
     with transaction() as session:
         status = _job(session, job_id).status
-    if status in ("queued", "parsing") and not _parse(transaction, job_id, limits, pause):
+    if status in ("queued", "parsing") and not _parse(transaction, job_id, limits, pause, spawn):
         return
-    _apply(transaction, job_id, pause)
+    _apply(transaction, job_id, pause, spawn)
 
 
-def _parse(transaction: Transaction, job_id: str, limits: Limits, pause: Callable) -> bool:
+def _parse(
+    transaction: Transaction,
+    job_id: str,
+    limits: Limits,
+    pause: Callable,
+    spawn: Callable[..., ChildProcess],
+) -> bool:
     with transaction() as session:
         job = _job(session, job_id)
         # A parse cut short by a kill starts again from the top: its rows are only staged.
@@ -277,7 +291,7 @@ def _parse(transaction: Transaction, job_id: str, limits: Limits, pause: Callabl
         options = _options(session, job, limits)
     try:
         # The parse runs in a process of its own, a batch ahead of the staging here.
-        with ChildProcess(staged_batches, job_id, upload, options) as parser:
+        with spawn(staged_batches, job_id, upload, options) as parser:
             for batch, progress in parser:
                 _stage(transaction, job_id, batch, progress)
                 pause()
@@ -338,11 +352,13 @@ def _batches(session: Session, job_id: str, status: str, size: int | None = None
         after = rows[-1].row_number
 
 
-def _apply(transaction: Transaction, job_id: str, pause: Callable) -> None:
+def _apply(
+    transaction: Transaction, job_id: str, pause: Callable, spawn: Callable[..., ChildProcess]
+) -> None:
     with transaction() as session:
         known = _registry_people(session)
     # Duplicate matching runs in a process of its own, beside the batch's writes here.
-    with ChildProcess(duplicates.matches_by_batch, known) as matcher:
+    with spawn(duplicates.matches_by_batch, known) as matcher:
         size = FIRST_APPLY_BATCH
         while True:
             with transaction() as session, bulk.collector_paused():

@@ -29,7 +29,7 @@ from services.common.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from services.common.offload import BoundedOffload
+from services.common.offload import BoundedOffload, ChildProcess
 from services.common.visibility import PERSONAL_FIELDS, require_self_or_service
 from services.registry import (
     archive,
@@ -808,7 +808,9 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
             if job_id is None:
                 return
             try:
-                imports.run_job(self.db.transaction, job_id, self._limits(), eventlet.sleep)
+                imports.run_job(
+                    self.db.transaction, job_id, self._limits(), eventlet.sleep, ChildProcess
+                )
             except Exception:
                 log.exception("import job %s failed", job_id)
                 with self.db.transaction() as session:

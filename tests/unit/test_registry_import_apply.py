@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 
 from services.common import crypto
 from services.common.contracts import check_event
+from services.common.offload import ChildProcess
 from services.common.visibility import mask
 from services.registry import departments, domain, imports, provenance, retention, sample_import
 from services.registry.importing import Limits
@@ -65,7 +66,7 @@ def start(transaction, data: bytes, dry_run: bool = False) -> str:
 
 
 def run(transaction, job_id: str) -> dict:
-    imports.run_job(transaction, job_id, LIMITS, lambda: None)
+    imports.run_job(transaction, job_id, LIMITS, lambda: None, ChildProcess)
     with transaction() as session:
         return imports.get_job(session, job_id)
 
@@ -132,7 +133,7 @@ def test_a_job_stopped_between_batches_resumes_and_applies_each_row_once(transac
 
     monkeypatch.setattr(imports, "_apply_batch", dies_on_the_third)
     with pytest.raises(KeyboardInterrupt):
-        imports.run_job(transaction, job_id, LIMITS, lambda: None)
+        imports.run_job(transaction, job_id, LIMITS, lambda: None, ChildProcess)
     with transaction() as session:
         assert imports.get_job(session, job_id)["imported"] == 50
         assert session.scalar(select(func.count()).select_from(Alumnus)) == 50
