@@ -15,8 +15,8 @@ A thread does not help pure-Python work (the GIL): `ChildProcess` runs a generat
 in a new interpreter (`python -m services.common.offload`, not `multiprocessing`: its
 'fork' would copy the service's monkey-patched state and its 'spawn' would import the
 service's `__main__`, which monkey-patches) and talks to it over two pipes, one pickled
-message at a time, each blocking read or write in eventlet's thread pool so the service
-answers meanwhile. The child reads nothing from the service but the messages: it dies with
+message at a time, each read or write waiting on the hub (non-blocking pipes) so the
+service answers meanwhile. The child reads nothing from the service but the messages: it dies with
 it (its pipe ends) and has no database connection.
 """
 
@@ -27,6 +27,7 @@ import gc
 import importlib
 import os
 import pickle
+import struct
 import subprocess
 import sys
 import threading
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from eventlet import tpool
+from eventlet.green import subprocess as green_subprocess
+from eventlet.hubs import trampoline
 from eventlet.semaphore import Semaphore
 
 from services.common.errors import TooManyRequests
@@ -84,16 +87,12 @@ class ChildProcess:
     iterating gives what it yields; an exception it raises is raised here (it must pickle:
     an AppError does). Use it as a context manager: leaving stops the child.
 
-    The child works while the caller does something else: send it a batch, write the
-    batch, then get the child's answer (a pipeline), or let it run ahead while iterating
-    (it blocks when the pipe is full).
-
-    Sending the arguments and iterating wait in eventlet's thread pool, so the service's
-    other green threads run meanwhile. `put` and `get` do not let them run: they are for
-    inside a transaction, where a green thread let in could wait for SQLite's write lock
-    that transaction holds, blocking the whole process (a put is taken at once by a child
-    waiting for it; a get, made once the caller's own work is done, finds the answer
-    ready or nearly)."""
+    Every wait is green: the pipes are non-blocking on this side and a read or write that
+    would block waits on the hub (`trampoline`), so the service's other green threads run
+    meanwhile, whether the child is starting, working, or has a full pipe. So do not `put`
+    or `get` inside a SQLite write transaction: a green thread let in there could wait in
+    C for the write lock that transaction holds, blocking the whole process
+    (services/registry/imports.py talks to its children between transactions)."""
 
     def __init__(self, function: Callable[..., Iterator[Any]], *args: Any) -> None:
         child_in, self._to_child = os.pipe()
@@ -103,41 +102,58 @@ class ChildProcess:
         # The child imports the code this process runs, wherever it was started from.
         path = os.pathsep.join(filter(None, (CODE_ROOT, os.environ.get("PYTHONPATH"))))
         try:
-            self._process = subprocess.Popen(
+            # eventlet's Popen: vfork and exec (no copy of this process's memory), and a
+            # `wait` that polls on the hub instead of blocking in waitpid.
+            self._process = green_subprocess.Popen(
                 command, pass_fds=(child_in, child_out), env={**os.environ, "PYTHONPATH": path}
             )
         finally:
             os.close(child_in)
             os.close(child_out)
-        self._inbox = Connection(self._to_child, readable=False)
-        self._outbox = Connection(self._from_child, writable=False)
+        os.set_blocking(self._to_child, False)
+        os.set_blocking(self._from_child, False)
         self._ended = False
         try:
-            # Waits until the child, once started, has read them all.
-            tpool.execute(self._inbox.send, args)
+            self._send(args)
         except BaseException:
             self.__exit__(*sys.exc_info())
             raise
 
     def put(self, message: Any) -> None:
-        self._inbox.send(message)
+        self._send(message)
 
     def get(self) -> Any:
         """The next thing the child yields (`EOFError` when it has ended)."""
-        item = self._next(self._outbox.recv)
+        item = self._next()
         if item is _END:
             raise EOFError("the child process has ended")
         return item
 
     def __iter__(self) -> Iterator[Any]:
-        while (item := self._next(lambda: tpool.execute(self._outbox.recv))) is not _END:
+        while (item := self._next()) is not _END:
             yield item
 
-    def _next(self, receive: Callable[[], tuple[str, Any]]) -> Any:
+    def _send(self, message: Any) -> None:
+        # The framing of multiprocessing.connection.Connection, which the child reads with.
+        data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+        if len(data) > 0x7FFFFFFF:
+            header = struct.pack("!iQ", -1, len(data))
+        else:
+            header = struct.pack("!i", len(data))
+        _write_green(self._to_child, header)
+        _write_green(self._to_child, data)
+
+    def _receive(self) -> Any:
+        (size,) = struct.unpack("!i", _read_green(self._from_child, 4))
+        if size == -1:
+            (size,) = struct.unpack("!Q", _read_green(self._from_child, 8))
+        return pickle.loads(_read_green(self._from_child, size))
+
+    def _next(self) -> Any:
         if self._ended:
             return _END
         try:
-            kind, value = receive()
+            kind, value = self._receive()
         except EOFError:
             # Gone without a word: killed, or out of memory. Not an end: a part is missing.
             self._ended = True
@@ -151,14 +167,14 @@ class ChildProcess:
 
     def close(self) -> None:
         """End the inbox, wait for the child to finish (killed if it does not)."""
-        self._inbox.close()
+        os.close(self._to_child)
         try:
             self._process.wait(CHILD_EXIT_SECONDS)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
         finally:
-            self._outbox.close()
+            os.close(self._from_child)
 
     def __enter__(self) -> ChildProcess:
         return self
@@ -168,6 +184,31 @@ class ChildProcess:
             # Failing: the child's results are not wanted, and it may be blocked writing.
             self._process.kill()
         self.close()
+
+
+def _write_green(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.writev(fd, [view]) :]
+        except BlockingIOError:
+            trampoline(fd, write=True)
+
+
+def _read_green(fd: int, size: int) -> bytearray:
+    """`size` bytes from the non-blocking `fd`, waiting on the hub (`EOFError` at its end)."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    while view:
+        try:
+            count = os.readv(fd, [view])
+        except BlockingIOError:
+            trampoline(fd, read=True)
+            continue
+        if count == 0:
+            raise EOFError
+        view = view[count:]
+    return buffer
 
 
 def _serve(target: str, read_fd: int, write_fd: int) -> None:

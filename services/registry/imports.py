@@ -27,7 +27,8 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
@@ -71,6 +72,14 @@ from services.registry.pinyin import name_keys
 if TYPE_CHECKING:
     from services.common.offload import ChildProcess
 
+OFFLOAD_MIN_ROWS = 5000
+"""An import applying fewer valid rows matches its duplicates in the registry's own
+process, and a smaller file (`OFFLOAD_MIN_BYTES`, ~5,000 rows of a registrar export at
+~190 bytes a row) is parsed there: a process of their own costs an interpreter's start
+(~0.7 s of CPU, several seconds of wall time on a loaded machine) and the pickling both
+ways, more than matching (~75 µs a row) or parsing (~50 µs a row) that many rows here
+(docs/performance/import.md)."""
+OFFLOAD_MIN_BYTES = 1 << 20
 APPLY_BATCH = 1000
 FIRST_APPLY_BATCH = 125
 """The apply phase's batches start small and double up to `APPLY_BATCH`: the first
@@ -264,14 +273,43 @@ def run_job(
     spawn: Callable[..., ChildProcess],
 ) -> None:
     """Parse (unless parsed), then apply what is left; `pause` lets other work run between
-    batches, and `spawn(generator_function, *args)` runs the parse and the duplicate
-    matching in processes of their own (`offload.ChildProcess`: the service hands it in,
-    so that the domain loads no framework)."""
+    batches, and `spawn(generator_function, *args)` runs a large import's parse and
+    duplicate matching in processes of their own (`offload.ChildProcess`: the service hands
+    it in, so that the domain loads no framework)."""
     with transaction() as session:
         status = _job(session, job_id).status
     if status in ("queued", "parsing") and not _parse(transaction, job_id, limits, pause, spawn):
         return
     _apply(transaction, job_id, pause, spawn)
+
+
+class InProcess:
+    """A generator function run here, as `ChildProcess` runs it in a process of its own:
+    `put` a message, `get` what the function yields for it; iterating gives what it yields.
+    For a small import, where starting an interpreter would cost more than the work."""
+
+    def __init__(self, function: Callable[..., Iterator[Any]], *args: Any) -> None:
+        self._messages: list[Any] = []
+        self._results = function(self._inbox(), *args)
+
+    def _inbox(self) -> Iterator[Any]:
+        while self._messages:
+            yield self._messages.pop(0)
+
+    def put(self, message: Any) -> None:
+        self._messages.append(message)
+
+    def get(self) -> Any:
+        return next(self._results)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._results
+
+    def __enter__(self) -> InProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._results.close()
 
 
 def _parse(
@@ -289,9 +327,14 @@ def _parse(
         job.rows_read = job.accepted = job.rejected = 0
         upload = _upload(session, job_id).getvalue()
         options = _options(session, job, limits)
+    # A large file is parsed in a process of its own, a batch ahead of the staging here.
+    parser = (
+        spawn(staged_batches, job_id, upload, options)
+        if len(upload) >= OFFLOAD_MIN_BYTES
+        else InProcess(staged_batches, job_id, upload, options, pause)
+    )
     try:
-        # The parse runs in a process of its own, a batch ahead of the staging here.
-        with spawn(staged_batches, job_id, upload, options) as parser:
+        with parser:
             for batch, progress in parser:
                 _stage(transaction, job_id, batch, progress)
                 pause()
@@ -356,35 +399,62 @@ def _apply(
     transaction: Transaction, job_id: str, pause: Callable, spawn: Callable[..., ChildProcess]
 ) -> None:
     with transaction() as session:
+        job = _job(session, job_id)
+        left = job.accepted - job.imported - job.existing
         known = _registry_people(session)
-    # Duplicate matching runs in a process of its own, beside the batch's writes here.
-    with spawn(duplicates.matches_by_batch, known) as matcher:
+    # A large import's duplicate matching runs in a process of its own.
+    with (spawn if left >= OFFLOAD_MIN_ROWS else InProcess)(
+        duplicates.matches_by_batch, known
+    ) as matcher:
         size = FIRST_APPLY_BATCH
         while True:
+            with transaction() as session:
+                rows = next(_batches(session, job_id, "valid", min(size, APPLY_BATCH)), None)
+                if rows is None:
+                    _finish(session, _job(session, job_id))
+                    return
+                batch = _plan(session, rows)
+            size *= 2
+            # The batch's new people are matched before its transaction, not in it: waiting
+            # for the matching process lets other green threads run, and one of them could
+            # wait in C for SQLite's write lock that transaction would hold (no commit until
+            # the busy timeout, the whole process stopped). Its writes follow at once.
+            matcher.put(
+                [
+                    (alumnus["id"], record, name_keys(record.name).pinyin)
+                    for (_, record), alumnus in zip(batch.new, batch.alumni, strict=True)
+                ]
+            )
+            matches = matcher.get()
             with transaction() as session, bulk.collector_paused():
                 job = _job(session, job_id)
-                rows = next(_batches(session, job_id, "valid", min(size, APPLY_BATCH)), None)
-                size *= 2
-                if rows is None:
-                    _finish(session, job)
-                    return
                 # No pause inside a batch: its transaction holds SQLite's write lock, and
                 # another greenlet of this process waiting for that lock (the outbox relay)
                 # would block the whole process until the busy timeout.
-                _apply_batch(session, job, rows, matcher)
+                _apply_batch(session, job, batch, matches)
                 job.heartbeat_at = utcnow()
             pause()
 
 
-def _apply_batch(session: Session, job: ImportJob, rows: list, matcher: ChildProcess) -> None:
-    """One batch in the session's transaction. `matcher` (`duplicates.matches_by_batch`)
-    is sent the batch's new people before the writes and answers with their candidates
-    after: a batch rolled back ends the job, and its matcher with it."""
+@dataclass
+class Batch:
+    """A batch of valid rows as read, before its writes: the rows already in the registry
+    (row number → alumnus) and the new ones with their alumni, ids drawn."""
+
+    existing: dict[int, str]
+    new: list[tuple[Any, ImportedRecord]]
+    alumni: list[dict[str, Any]]
+    now: datetime
+
+
+def _plan(session: Session, rows: list) -> Batch:
+    """A batch read: which rows are in the registry already, and the alumni of the others.
+    Only this job's worker changes its rows (`claim_job`), so what is read here still holds
+    in the transaction that writes them."""
     records = [(row, record_of(row.record)) for row in rows]
     existing = _existing_keys(session, records)
     now = utcnow()
     new = [(row, record) for row, record in records if row.row_number not in existing]
-    actor = job.created_by
     alumni = [
         {
             "id": str(uuid.uuid4()),
@@ -413,12 +483,16 @@ def _apply_batch(session: Session, job: ImportJob, rows: list, matcher: ChildPro
         }
         for _, record in new
     ]
-    matcher.put(
-        [
-            (alumnus["id"], record, name_keys(record.name).pinyin)
-            for (_, record), alumnus in zip(new, alumni, strict=True)
-        ]
-    )
+    return Batch(existing, new, alumni, now)
+
+
+def _apply_batch(
+    session: Session, job: ImportJob, batch: Batch, matches: list[duplicates.Match]
+) -> None:
+    """One batch's writes in the session's transaction, with the candidates its new people
+    were found to have (`duplicates.matches_by_batch`)."""
+    existing, new, alumni, now = batch.existing, batch.new, batch.alumni, batch.now
+    actor = job.created_by
     seqs: dict[str, int] = {}
     if alumni:
         bulk.insert_many(session, ALUMNI, alumni)
@@ -485,7 +559,7 @@ def _apply_batch(session: Session, job: ImportJob, rows: list, matcher: ChildPro
                 for e in _registered_events(events)
             ],
         )
-    flagged = _flag(session, matcher.get(), f"import:{job.id}")
+    flagged = _flag(session, matches, f"import:{job.id}")
     outcomes = [(job.id, n, "existing", a) for n, a in existing.items()]
     outcomes += [
         (job.id, row.row_number, "applied", alumnus["id"])

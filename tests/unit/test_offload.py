@@ -3,9 +3,12 @@ generator function in a process of its own (`ChildProcess`)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import eventlet
 import pytest
@@ -116,8 +119,8 @@ def test_the_child_ends_when_its_caller_goes_away():
     child.put(arrivals("a", 2))
     child.get()
     # What a killed service leaves behind: its ends of the pipes closed, no word said.
-    child._inbox.close()
-    child._outbox.close()
+    os.close(child._to_child)
+    os.close(child._from_child)
     assert child._process.wait(10) == 0
 
 
@@ -128,3 +131,33 @@ def test_a_child_that_dies_is_an_error_not_an_end():
         child._process.kill()  # what the kernel does to a process out of memory
         with pytest.raises(ChildProcessError):
             list(child)
+
+
+def slow_echo(inbox: Iterator[Any], delay: float) -> Iterator[Any]:
+    """*In a child*: a slow start, then each message back."""
+    time.sleep(delay)
+    yield from inbox
+
+
+def test_waiting_for_a_child_lets_the_loop_turn():
+    """A child starting (a new interpreter, seconds on a loaded machine) or working is
+    waited for on the hub: the service's other green threads run meanwhile."""
+    ticks = []
+
+    def ticker():
+        while True:
+            ticks.append(time.monotonic())
+            eventlet.sleep(0.01)
+
+    green = eventlet.spawn(ticker)
+    started = time.monotonic()
+    try:
+        with ChildProcess(slow_echo, 1.0) as child:
+            child.put(b"x" * 2**20)  # more than a pipe holds: the write waits too
+            assert child.get() == b"x" * 2**20
+    finally:
+        green.kill()
+    waited = time.monotonic() - started
+    assert waited >= 1.0
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    assert len(ticks) > 20 and max(gaps) < 0.5, (waited, max(gaps))

@@ -1,13 +1,14 @@
 """A parsed row as the registry stages it (`import_rows`), and a staged record read back.
 
-The parse runs in a process of its own (services/common/offload.py `ChildProcess`, from
-`imports._parse`): `staged_batches` is what that process runs, so this module imports only
-the importing package, which such a process loads in a fraction of the registry's time.
+A large file's parse runs in a process of its own (services/common/offload.py
+`ChildProcess`, from `imports._parse`): `staged_batches` is what that process runs, so this
+module imports only the importing package, which such a process loads in a fraction of the
+registry's time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
@@ -22,18 +23,28 @@ from services.registry.importing.rows import (
 
 PARSE_BATCH = 5000
 """Staged rows per transaction of the parse phase (and per message from its process)."""
+YIELD_EVERY = 100
+"""Rows between two pauses of a parse run in the registry itself: it answers other calls
+(progress reads) meanwhile."""
 
 
 def staged_batches(
-    inbox: Iterator[Any], job_id: str, upload: bytes, options: ImportOptions
+    inbox: Iterator[Any],
+    job_id: str,
+    upload: bytes,
+    options: ImportOptions,
+    pause: Callable[[], None] | None = None,
 ) -> Iterator[tuple[list[dict[str, Any]], Progress]]:
-    """*In the parsing process*: the file's rows as staged rows, in batches of
-    `PARSE_BATCH`, each with the progress so far; the last batch may be empty. A file
-    found malformed raises `ImportRejected` after the batches already given."""
+    """*In the parsing process*, or in the registry for a small file (with `pause`): the
+    file's rows as staged rows, in batches of `PARSE_BATCH`, each with the progress so far;
+    the last batch may be empty. A file found malformed raises `ImportRejected` after the
+    batches already given."""
     registrar_file = open_import(upload, options)
     batch: list[dict[str, Any]] = []
     for result in registrar_file:
         batch.append(staged_row(job_id, result))
+        if pause is not None and len(batch) % YIELD_EVERY == 0:
+            pause()
         if len(batch) >= PARSE_BATCH:
             yield batch, registrar_file.progress
             batch = []
