@@ -539,13 +539,15 @@ def _apply_batch(
                 "changed_at": now,
             }
         )
-        name = name_keys(record.name)
-        keys.extend({"alumnus_seq": seq, "kind": k, "key": v} for k, v in name.rows())
-        grams.extend(namekeys.gram_rows(seq, {f: getattr(record, f) for f in namekeys.GRAM_FIELDS}))
+        keys.extend(namekeys.key_values(seq, record.name))
+        grams.extend(
+            namekeys.gram_values(seq, {f: getattr(record, f) for f in namekeys.GRAM_FIELDS})
+        )
         events.append(snapshot)
     bulk.insert_many(session, ChangeRecord.__table__, history)
-    bulk.insert_many(session, AlumnusNameKey.__table__, keys)
-    bulk.insert_many(session, namekeys.GRAMS, grams)
+    # The two largest tables' rows are built as lists (no dict per row).
+    bulk.insert_values(session, AlumnusNameKey.__table__, namekeys.KEY_COLUMNS, keys)
+    bulk.insert_values(session, namekeys.GRAMS, namekeys.GRAM_COLUMNS, grams)
     if events:
         bulk.insert_many(
             session,
