@@ -27,7 +27,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -425,6 +425,8 @@ def _apply(
                     for (_, record), alumnus in zip(batch.new, batch.alumni, strict=True)
                 ]
             )
+            # What needs no database is made while the child matches.
+            batch = _prepared(batch)
             matches = matcher.get()
             with transaction() as session, bulk.collector_paused():
                 job = _job(session, job_id)
@@ -445,6 +447,10 @@ class Batch:
     new: list[tuple[Any, ImportedRecord]]
     alumni: list[dict[str, Any]]
     now: datetime
+    history_values: list[str] = field(default_factory=list)
+    """Each new alumnus's history value: the fields it was created with, as JSON."""
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    """The outbox rows of their `alumnus_registered` events."""
 
 
 def _plan(session: Session, rows: list) -> Batch:
@@ -486,6 +492,29 @@ def _plan(session: Session, rows: list) -> Batch:
     return Batch(existing, new, alumni, now)
 
 
+def _prepared(batch: Batch) -> Batch:
+    """`batch` with its history values and events, which need no database."""
+    snapshots = [
+        _snapshot(alumnus, record)
+        for (_, record), alumnus in zip(batch.new, batch.alumni, strict=True)
+    ]
+    history_values = [
+        _json(
+            {
+                name: value
+                for name, value in snapshot.items()
+                if name in HISTORY_FIELDS and value not in (None, [], "")
+            }
+        )
+        for snapshot in snapshots
+    ]
+    outbox = [
+        {"event_id": e["event_id"], "event_type": e["event_type"], "payload": _json(e)}
+        for e in (_registered_events(snapshots) if snapshots else [])
+    ]
+    return replace(batch, history_values=history_values, outbox=outbox)
+
+
 def _apply_batch(
     session: Session, job: ImportJob, batch: Batch, matches: list[duplicates.Match]
 ) -> None:
@@ -515,10 +544,9 @@ def _apply_batch(
                 for (row, record), alumnus in zip(new, alumni, strict=True)
             ],
         )
-    history, keys, grams, events = [], [], [], []
-    for (_row, record), alumnus in zip(new, alumni, strict=True):
+    history, keys, grams = [], [], []
+    for (_row, record), alumnus, value in zip(new, alumni, batch.history_values, strict=True):
         seq = seqs[alumnus["id"]]
-        snapshot = _snapshot(alumnus, record)
         # One history row for the record, every field it was created with in it (read as
         # one change per field, domain.changes_to_dicts): one row and one encryption per
         # alumnus instead of ~12, most of what the import wrote (docs/PERFORMANCE.md).
@@ -527,13 +555,7 @@ def _apply_batch(
                 "alumnus_seq": seq,
                 "field": domain.RECORD_FIELD,
                 "old_value": None,
-                "new_value": _json(
-                    {
-                        field: value
-                        for field, value in snapshot.items()
-                        if field in HISTORY_FIELDS and value not in (None, [], "")
-                    }
-                ),
+                "new_value": value,
                 "actor": actor,
                 "source": IMPORT_SOURCE,
                 "changed_at": now,
@@ -543,24 +565,11 @@ def _apply_batch(
         grams.extend(
             namekeys.gram_values(seq, {f: getattr(record, f) for f in namekeys.GRAM_FIELDS})
         )
-        events.append(snapshot)
     bulk.insert_many(session, ChangeRecord.__table__, history)
     # The two largest tables' rows are built as lists (no dict per row).
     bulk.insert_values(session, AlumnusNameKey.__table__, namekeys.KEY_COLUMNS, keys)
     bulk.insert_values(session, namekeys.GRAMS, namekeys.GRAM_COLUMNS, grams)
-    if events:
-        bulk.insert_many(
-            session,
-            OutboxMessage.__table__,
-            [
-                {
-                    "event_id": e["event_id"],
-                    "event_type": e["event_type"],
-                    "payload": _json(e),
-                }
-                for e in _registered_events(events)
-            ],
-        )
+    bulk.insert_many(session, OutboxMessage.__table__, batch.outbox)
     flagged = _flag(session, matches, f"import:{job.id}")
     outcomes = [(job.id, n, "existing", a) for n, a in existing.items()]
     outcomes += [
