@@ -54,8 +54,10 @@ from services.registry.cards import CardKey
 from services.registry.community.service import CommunityRpc
 from services.registry.importing import ImportRejected, Limits
 from services.registry.models import Base
+from services.registry.pinyin import load_dictionaries
 
 log = logging.getLogger(__name__)
+load_dictionaries()  # at start, not in the first request that reads a name
 
 
 class Identity(DependencyProvider):
