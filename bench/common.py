@@ -422,6 +422,17 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """The CPU of the process's children that have ended and been waited for (a registry's
+    import processes, services/common/offload.py)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / CLOCK_TICKS  # cutime + cstime
+
+
 def machine_cpu_seconds() -> float:
     """Busy CPU seconds of the whole machine (all cores) since boot."""
     with open("/proc/stat") as stat:

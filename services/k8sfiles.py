@@ -50,6 +50,15 @@ RESOURCES = {
     "requests": {"cpu": "100m", "memory": "192Mi"},
     "limits": {"cpu": "1", "memory": "512Mi"},
 }
+# The registry's import parses and matches duplicates in two processes of its own beside
+# the service (services/common/offload.py `ChildProcess`): they use a second core, and a
+# 100,000-row import took ~400 MiB in the service and ~320 MiB in the matcher.
+SERVICE_RESOURCES = {
+    "registry": {
+        "requests": {"cpu": "100m", "memory": "256Mi"},
+        "limits": {"cpu": "2", "memory": "1536Mi"},
+    },
+}
 
 
 def _metadata(name: str, component: str | None = None) -> dict[str, Any]:
@@ -150,7 +159,7 @@ def deployment(entry: ServiceEntry) -> dict[str, Any]:
         "command": ["python", "-m", "services.launch", entry.name, "--migrations", "wait"],
         "envFrom": [{"configMapRef": {"name": SETTINGS}}],
         "env": _environment(entry),
-        "resources": RESOURCES,
+        "resources": SERVICE_RESOURCES.get(entry.name, RESOURCES),
         **_probes(entry),
         "securityContext": {
             "runAsNonRoot": True,

@@ -17,7 +17,6 @@ Between passes it also deletes the rows sent more than `retention` ago (at most 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from datetime import timedelta
@@ -27,7 +26,7 @@ from eventlet.queue import Empty, LightQueue
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
-from services.common.adapters.publisher import EventPublisher, PartlyPublished
+from services.common.adapters.publisher import EventPublisher, PartlyPublished, StoredEvent
 from services.common.broker import BROKER_ERRORS, BrokerLink, reconnect_delays
 from services.common.columns import utcnow
 from services.common.outbox import OutboxMessageMixin
@@ -153,7 +152,9 @@ class OutboxRelay:
             # marked sent only once the broker has confirmed it and every row before it.
             confirmed = 0
             try:
-                self.publisher.publish_many([json.loads(row.payload) for row in rows])
+                self.publisher.publish_many(
+                    [StoredEvent(row.event_id, row.event_type, row.payload) for row in rows]
+                )
                 confirmed = len(rows)
             except PartlyPublished as failure:
                 confirmed = failure.confirmed

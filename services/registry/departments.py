@@ -10,6 +10,7 @@ X, in search, statistics and a liaison's scope alike (docs/stewardship.md).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, or_, select, update
@@ -77,20 +78,31 @@ def with_current_departments(session: Session, records: list[dict[str, Any]]) ->
         graduation["current_department_id"] = current[graduation["department_id"]]
 
 
-def resolver(session: Session):
+def resolver(session: Session, scope: Iterable[str] | None = None) -> DepartmentNames:
     """Department name, code or former name as a registrar writes it → its id (the
-    `ImportOptions.resolve_department` of an import), from one read of the tables."""
+    `ImportOptions.resolve_department` of an import), from one read of the tables; with
+    `scope`, only those departments are known (a liaison's lineage)."""
     names: dict[str, str] = {}
     for department in session.execute(select(Department.id, Department.name, Department.code)):
         names[department.name.strip().lower()] = department.id
         names[department.code.strip().lower()] = department.id
     for former in session.execute(select(DepartmentName.name, DepartmentName.department_id)):
         names.setdefault(former.name.strip().lower(), former.department_id)
+    if scope is not None:
+        known = set(scope)
+        names = {name: id for name, id in names.items() if id in known}
+    return DepartmentNames(names)
 
-    def resolve(text: str) -> str | None:
-        return names.get(text.strip().lower())
 
-    return resolve
+@dataclass(frozen=True)
+class DepartmentNames:
+    """A department lookup as data, so that it can go to the process that parses an
+    import (services/common/offload.py)."""
+
+    names: dict[str, str]
+
+    def __call__(self, text: str) -> str | None:
+        return self.names.get(text.strip().lower())
 
 
 def rename_department(

@@ -111,8 +111,9 @@ class Person:
         object.__setattr__(self, "plain_name", plain)
 
     @classmethod
-    def from_imported(cls, id: str, record: Any) -> Person:
-        """From an `importing.ImportedRecord` (`id` names the row: `row:17`)."""
+    def from_imported(cls, id: str, record: Any, pinyin: str = "") -> Person:
+        """From an `importing.ImportedRecord` (`id` names the row, `row:17`, or the alumnus
+        it becomes); `pinyin` where it was computed already."""
         graduation = record.graduation
         return cls(
             id=id,
@@ -122,6 +123,7 @@ class Person:
             email=record.email,
             student_numbers=frozenset({record.student_key} - {None}),
             classes=frozenset({class_key(graduation.contract())}),
+            pinyin=pinyin,
         )
 
     @classmethod
@@ -334,6 +336,25 @@ def find_candidates(people: Iterable[Person]) -> list[Match]:
     for person in people:
         index.add(person)
     return sorted(index.pairs(), key=lambda m: (-m.score, m.first, m.second))
+
+
+def matches_by_batch(
+    inbox: Iterable[list[tuple[str, Any, str]]], known: list[Person]
+) -> Iterator[list[Match]]:
+    """*In a process of its own* (offload.ChildProcess, for a bulk import): an index of the
+    `known` people, then for each batch received, (id, `ImportedRecord`, pinyin) of each
+    new alumnus, their candidates among those before them (`DuplicateIndex.matches`), each
+    added once matched. The `Person`s are made here, off the registry's core."""
+    index = DuplicateIndex()
+    for person in known:
+        index.add(person)
+    for batch in inbox:
+        found: list[Match] = []
+        for id, record, pinyin in batch:
+            person = Person.from_imported(id, record, pinyin)
+            found.extend(index.matches(person))
+            index.add(person)
+        yield found
 
 
 # ---- merging -------------------------------------------------------------------------

@@ -27,8 +27,9 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import date, timedelta
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -46,12 +47,14 @@ from services.registry.importing import (
     ImportOptions,
     ImportRejected,
     Limits,
+    Progress,
     RowResult,
     open_import,
     write_report,
 )
 from services.registry.importing.errors import size_text
 from services.registry.importing.fields import FieldProblem
+from services.registry.importing.staging import record_of, staged_batches
 from services.registry.models import (
     Alumnus,
     AlumnusNameKey,
@@ -66,14 +69,22 @@ from services.registry.models import (
 )
 from services.registry.pinyin import name_keys
 
-PARSE_BATCH = 5000
+if TYPE_CHECKING:
+    from services.common.offload import ChildProcess
+
+OFFLOAD_MIN_ROWS = 5000
+"""An import applying fewer valid rows matches its duplicates in the registry's own
+process, and a smaller file (`OFFLOAD_MIN_BYTES`, ~5,000 rows of a registrar export at
+~190 bytes a row) is parsed there: a process of their own costs an interpreter's start
+(~0.7 s of CPU, several seconds of wall time on a loaded machine) and the pickling both
+ways, more than matching (~75 µs a row) or parsing (~50 µs a row) that many rows here
+(docs/performance/import.md)."""
+OFFLOAD_MIN_BYTES = 1 << 20
 APPLY_BATCH = 1000
 FIRST_APPLY_BATCH = 125
 """The apply phase's batches start small and double up to `APPLY_BATCH`: the first
 alumni (and the progress counters) show within a second, the bulk goes in large
 batches (a batch of 1,000 costs ~1 s of CPU, in which the process answers nothing)."""
-YIELD_EVERY = 100
-"""Rows between two pauses: the registry answers other calls (progress reads) meanwhile."""
 IMPORT_SOURCE = "import"
 
 _json = json.JSONEncoder(ensure_ascii=False).encode
@@ -197,7 +208,7 @@ def report_csv(session: Session, job_id: str) -> bytes:
         RowResult(
             row.row_number,
             tuple(row.cells or ()),
-            _record(row.record) if row.record else None,
+            record_of(row.record) if row.record else None,
             tuple(_problem(p) for p in row.problems or [] if not p["warning"]),
             tuple(_problem(p) for p in row.problems or [] if p["warning"]),
         )
@@ -255,36 +266,78 @@ def claim_job(session: Session, stale_after: timedelta) -> str | None:
 
 
 def run_job(
-    transaction: Transaction, job_id: str, limits: Limits, pause: Callable[[], None]
+    transaction: Transaction,
+    job_id: str,
+    limits: Limits,
+    pause: Callable[[], None],
+    spawn: Callable[..., ChildProcess],
 ) -> None:
     """Parse (unless parsed), then apply what is left; `pause` lets other work run between
-    batches."""
+    batches, and `spawn(generator_function, *args)` runs a large import's parse and
+    duplicate matching in processes of their own (`offload.ChildProcess`: the service hands
+    it in, so that the domain loads no framework)."""
     with transaction() as session:
         status = _job(session, job_id).status
-    if status in ("queued", "parsing") and not _parse(transaction, job_id, limits, pause):
+    if status in ("queued", "parsing") and not _parse(transaction, job_id, limits, pause, spawn):
         return
-    _apply(transaction, job_id, pause)
+    _apply(transaction, job_id, pause, spawn)
 
 
-def _parse(transaction: Transaction, job_id: str, limits: Limits, pause: Callable) -> bool:
+class InProcess:
+    """A generator function run here, as `ChildProcess` runs it in a process of its own:
+    `put` a message, `get` what the function yields for it; iterating gives what it yields.
+    For a small import, where starting an interpreter would cost more than the work."""
+
+    def __init__(self, function: Callable[..., Iterator[Any]], *args: Any) -> None:
+        self._messages: list[Any] = []
+        self._results = function(self._inbox(), *args)
+
+    def _inbox(self) -> Iterator[Any]:
+        while self._messages:
+            yield self._messages.pop(0)
+
+    def put(self, message: Any) -> None:
+        self._messages.append(message)
+
+    def get(self) -> Any:
+        return next(self._results)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._results
+
+    def __enter__(self) -> InProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._results.close()
+
+
+def _parse(
+    transaction: Transaction,
+    job_id: str,
+    limits: Limits,
+    pause: Callable,
+    spawn: Callable[..., ChildProcess],
+) -> bool:
     with transaction() as session:
         job = _job(session, job_id)
         # A parse cut short by a kill starts again from the top: its rows are only staged.
         session.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
         job.status = "parsing"
         job.rows_read = job.accepted = job.rejected = 0
-        registrar_file = open_import(_upload(session, job_id), _options(session, job, limits))
-    batch: list[dict[str, Any]] = []
+        upload = _upload(session, job_id).getvalue()
+        options = _options(session, job, limits)
+    # A large file is parsed in a process of its own, a batch ahead of the staging here.
+    parser = (
+        spawn(staged_batches, job_id, upload, options)
+        if len(upload) >= OFFLOAD_MIN_BYTES
+        else InProcess(staged_batches, job_id, upload, options, pause)
+    )
     try:
-        for result in registrar_file:
-            batch.append(_staged(job_id, result))
-            if len(batch) % YIELD_EVERY == 0:
+        with parser:
+            for batch, progress in parser:
+                _stage(transaction, job_id, batch, progress)
                 pause()
-            if len(batch) >= PARSE_BATCH:
-                _stage(transaction, job_id, batch, registrar_file.progress)
-                batch = []
-                pause()
-        _stage(transaction, job_id, batch, registrar_file.progress)
     except ImportRejected as rejected:
         with transaction() as session:
             job = _job(session, job_id)
@@ -304,23 +357,8 @@ def _parse(transaction: Transaction, job_id: str, limits: Limits, pause: Callabl
     return True
 
 
-def _staged(job_id: str, result: RowResult) -> dict[str, Any]:
-    record = result.record
-    return {
-        "job_id": job_id,
-        "row_number": result.row_number,
-        "status": "valid" if record else "refused",
-        "import_key": record.idempotency_key if record else None,
-        "record": _record_json(record) if record else None,
-        "problems": result.problems(),
-        # The cells are kept for the report only, which lists the rows with problems.
-        "cells": list(result.cells) if result.errors or result.warnings else [],
-        "alumnus_id": None,
-    }
-
-
-def _stage(transaction: Transaction, job_id: str, batch: list[dict], progress) -> None:
-    with transaction() as session:
+def _stage(transaction: Transaction, job_id: str, batch: list[dict], progress: Progress) -> None:
+    with transaction() as session, bulk.collector_paused():
         bulk.insert_many(session, ROWS, batch)
         session.execute(
             update(ImportJob)
@@ -337,7 +375,7 @@ def _stage(transaction: Transaction, job_id: str, batch: list[dict], progress) -
 def _count_existing(session: Session, job_id: str) -> int:
     existing = 0
     for rows in _batches(session, job_id, "valid"):
-        existing += len(_existing_keys(session, [(r, _record(r.record)) for r in rows]))
+        existing += len(_existing_keys(session, [(r, record_of(r.record)) for r in rows]))
     return existing
 
 
@@ -357,34 +395,72 @@ def _batches(session: Session, job_id: str, status: str, size: int | None = None
         after = rows[-1].row_number
 
 
-def _apply(transaction: Transaction, job_id: str, pause: Callable) -> None:
-    with transaction() as session:
-        index = _registry_index(session)
-    size = FIRST_APPLY_BATCH
-    while True:
-        with transaction() as session:
-            job = _job(session, job_id)
-            rows = next(_batches(session, job_id, "valid", min(size, APPLY_BATCH)), None)
-            size *= 2
-            if rows is None:
-                _finish(session, job)
-                return
-            # No pause inside a batch: its transaction holds SQLite's write lock, and another
-            # greenlet of this process waiting for that lock (the outbox relay) would block
-            # the whole process until the busy timeout.
-            _apply_batch(session, job, rows, index)
-            job.heartbeat_at = utcnow()
-        pause()
-
-
-def _apply_batch(
-    session: Session, job: ImportJob, rows: list, index: duplicates.DuplicateIndex
+def _apply(
+    transaction: Transaction, job_id: str, pause: Callable, spawn: Callable[..., ChildProcess]
 ) -> None:
-    records = [(row, _record(row.record)) for row in rows]
+    with transaction() as session:
+        job = _job(session, job_id)
+        left = job.accepted - job.imported - job.existing
+        known = _registry_people(session)
+    # A large import's duplicate matching runs in a process of its own.
+    with (spawn if left >= OFFLOAD_MIN_ROWS else InProcess)(
+        duplicates.matches_by_batch, known
+    ) as matcher:
+        size = FIRST_APPLY_BATCH
+        while True:
+            with transaction() as session:
+                rows = next(_batches(session, job_id, "valid", min(size, APPLY_BATCH)), None)
+                if rows is None:
+                    _finish(session, _job(session, job_id))
+                    return
+                batch = _plan(session, rows)
+            size *= 2
+            # The batch's new people are matched before its transaction, not in it: waiting
+            # for the matching process lets other green threads run, and one of them could
+            # wait in C for SQLite's write lock that transaction would hold (no commit until
+            # the busy timeout, the whole process stopped). Its writes follow at once.
+            matcher.put(
+                [
+                    (alumnus["id"], record, name_keys(record.name).pinyin)
+                    for (_, record), alumnus in zip(batch.new, batch.alumni, strict=True)
+                ]
+            )
+            # What needs no database is made while the child matches.
+            batch = _prepared(batch)
+            matches = matcher.get()
+            with transaction() as session, bulk.collector_paused():
+                job = _job(session, job_id)
+                # No pause inside a batch: its transaction holds SQLite's write lock, and
+                # another greenlet of this process waiting for that lock (the outbox relay)
+                # would block the whole process until the busy timeout.
+                _apply_batch(session, job, batch, matches)
+                job.heartbeat_at = utcnow()
+            pause()
+
+
+@dataclass
+class Batch:
+    """A batch of valid rows as read, before its writes: the rows already in the registry
+    (row number → alumnus) and the new ones with their alumni, ids drawn."""
+
+    existing: dict[int, str]
+    new: list[tuple[Any, ImportedRecord]]
+    alumni: list[dict[str, Any]]
+    now: datetime
+    history_values: list[str] = field(default_factory=list)
+    """Each new alumnus's history value: the fields it was created with, as JSON."""
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    """The outbox rows of their `alumnus_registered` events."""
+
+
+def _plan(session: Session, rows: list) -> Batch:
+    """A batch read: which rows are in the registry already, and the alumni of the others.
+    Only this job's worker changes its rows (`claim_job`), so what is read here still holds
+    in the transaction that writes them."""
+    records = [(row, record_of(row.record)) for row in rows]
     existing = _existing_keys(session, records)
     now = utcnow()
     new = [(row, record) for row, record in records if row.row_number not in existing]
-    actor = job.created_by
     alumni = [
         {
             "id": str(uuid.uuid4()),
@@ -413,6 +489,39 @@ def _apply_batch(
         }
         for _, record in new
     ]
+    return Batch(existing, new, alumni, now)
+
+
+def _prepared(batch: Batch) -> Batch:
+    """`batch` with its history values and events, which need no database."""
+    snapshots = [
+        _snapshot(alumnus, record)
+        for (_, record), alumnus in zip(batch.new, batch.alumni, strict=True)
+    ]
+    history_values = [
+        _json(
+            {
+                name: value
+                for name, value in snapshot.items()
+                if name in HISTORY_FIELDS and value not in (None, [], "")
+            }
+        )
+        for snapshot in snapshots
+    ]
+    outbox = [
+        {"event_id": e["event_id"], "event_type": e["event_type"], "payload": _json(e)}
+        for e in (_registered_events(snapshots) if snapshots else [])
+    ]
+    return replace(batch, history_values=history_values, outbox=outbox)
+
+
+def _apply_batch(
+    session: Session, job: ImportJob, batch: Batch, matches: list[duplicates.Match]
+) -> None:
+    """One batch's writes in the session's transaction, with the candidates its new people
+    were found to have (`duplicates.matches_by_batch`)."""
+    existing, new, alumni, now = batch.existing, batch.new, batch.alumni, batch.now
+    actor = job.created_by
     seqs: dict[str, int] = {}
     if alumni:
         bulk.insert_many(session, ALUMNI, alumni)
@@ -435,10 +544,9 @@ def _apply_batch(
                 for (row, record), alumnus in zip(new, alumni, strict=True)
             ],
         )
-    history, keys, grams, events, candidates = [], [], [], [], []
-    for (_row, record), alumnus in zip(new, alumni, strict=True):
+    history, keys, grams = [], [], []
+    for (_row, record), alumnus, value in zip(new, alumni, batch.history_values, strict=True):
         seq = seqs[alumnus["id"]]
-        snapshot = _snapshot(alumnus, record)
         # One history row for the record, every field it was created with in it (read as
         # one change per field, domain.changes_to_dicts): one row and one encryption per
         # alumnus instead of ~12, most of what the import wrote (docs/PERFORMANCE.md).
@@ -447,42 +555,22 @@ def _apply_batch(
                 "alumnus_seq": seq,
                 "field": domain.RECORD_FIELD,
                 "old_value": None,
-                "new_value": _json(
-                    {
-                        field: value
-                        for field, value in snapshot.items()
-                        if field in HISTORY_FIELDS and value not in (None, [], "")
-                    }
-                ),
+                "new_value": value,
                 "actor": actor,
                 "source": IMPORT_SOURCE,
                 "changed_at": now,
             }
         )
-        name = name_keys(record.name)
-        keys.extend({"alumnus_seq": seq, "kind": k, "key": v} for k, v in name.rows())
-        grams.extend(namekeys.gram_rows(seq, {f: getattr(record, f) for f in namekeys.GRAM_FIELDS}))
-        events.append(snapshot)
-        person = _person(alumnus["id"], record, name.pinyin)
-        candidates.extend(index.matches(person))
-        index.add(person)
-    bulk.insert_many(session, ChangeRecord.__table__, history)
-    bulk.insert_many(session, AlumnusNameKey.__table__, keys)
-    bulk.insert_many(session, namekeys.GRAMS, grams)
-    if events:
-        bulk.insert_many(
-            session,
-            OutboxMessage.__table__,
-            [
-                {
-                    "event_id": e["event_id"],
-                    "event_type": e["event_type"],
-                    "payload": _json(e),
-                }
-                for e in _registered_events(events)
-            ],
+        keys.extend(namekeys.key_values(seq, record.name))
+        grams.extend(
+            namekeys.gram_values(seq, {f: getattr(record, f) for f in namekeys.GRAM_FIELDS})
         )
-    flagged = _flag(session, candidates, f"import:{job.id}")
+    bulk.insert_many(session, ChangeRecord.__table__, history)
+    # The two largest tables' rows are built as lists (no dict per row).
+    bulk.insert_values(session, AlumnusNameKey.__table__, namekeys.KEY_COLUMNS, keys)
+    bulk.insert_values(session, namekeys.GRAMS, namekeys.GRAM_COLUMNS, grams)
+    bulk.insert_many(session, OutboxMessage.__table__, batch.outbox)
+    flagged = _flag(session, matches, f"import:{job.id}")
     outcomes = [(job.id, n, "existing", a) for n, a in existing.items()]
     outcomes += [
         (job.id, row.row_number, "applied", alumnus["id"])
@@ -550,20 +638,6 @@ def _registered_events(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _person(alumnus_id: str, record: ImportedRecord, pinyin: str) -> duplicates.Person:
-    """`Person.from_imported`, with the pinyin already computed for the name keys."""
-    return duplicates.Person(
-        id=alumnus_id,
-        name=record.name,
-        birth_date=record.birth_date,
-        phone=record.phone,
-        email=record.email,
-        student_numbers=frozenset({record.student_key} - {None}),
-        classes=frozenset({duplicates.class_key(record.graduation.contract())}),
-        pinyin=pinyin,
-    )
-
-
 def _existing_keys(session: Session, records: list[tuple[Any, ImportedRecord]]) -> dict[int, str]:
     """Row number → the alumnus already holding the row's graduation: the same idempotency
     key, or the same student number in the same department and class year."""
@@ -603,7 +677,7 @@ def _existing_keys(session: Session, records: list[tuple[Any, ImportedRecord]]) 
     return found
 
 
-def _registry_index(session: Session) -> duplicates.DuplicateIndex:
+def _registry_people(session: Session) -> list[duplicates.Person]:
     """Every alumnus in the registry as duplicate detection sees them, from two queries."""
     graduations: dict[int, list] = {}
     for g in session.execute(
@@ -617,19 +691,19 @@ def _registry_index(session: Session) -> duplicates.DuplicateIndex:
         )
     ):
         graduations.setdefault(g.alumnus_seq, []).append(g)
-    index = duplicates.DuplicateIndex()
-    for a in session.execute(
-        select(
-            ALUMNI.c.seq,
-            ALUMNI.c.id,
-            ALUMNI.c.name,
-            ALUMNI.c.birth_date,
-            ALUMNI.c.phone,
-            ALUMNI.c.email,
-        ).where(ALUMNI.c.merged_into.is_(None))
-    ):
-        index.add(person_of(a, graduations.get(a.seq, [])))
-    return index
+    return [
+        person_of(a, graduations.get(a.seq, []))
+        for a in session.execute(
+            select(
+                ALUMNI.c.seq,
+                ALUMNI.c.id,
+                ALUMNI.c.name,
+                ALUMNI.c.birth_date,
+                ALUMNI.c.phone,
+                ALUMNI.c.email,
+            ).where(ALUMNI.c.merged_into.is_(None))
+        )
+    ]
 
 
 def person_of(alumnus: Any, graduations: list) -> duplicates.Person:
@@ -761,64 +835,18 @@ def _upload(session: Session, job_id: str) -> io.BytesIO:
 
 
 def _options(session: Session, job: ImportJob, limits: Limits) -> ImportOptions:
-    resolve = departments.resolver(session)
-    if job.department_id is not None:
-        # A liaison imports their department's lineage only: other departments are unknown
-        # to their import.
-        scope = set(session.scalars(departments.lineage_ids(job.department_id)))
-
-        def resolve_in_scope(text: str) -> str | None:
-            found = resolve(text)
-            return found if found in scope else None
-
-        lookup = resolve_in_scope
-    else:
-        lookup = resolve
+    # A liaison imports their department's lineage only: other departments are unknown to
+    # their import.
+    scope = (
+        None
+        if job.department_id is None
+        else set(session.scalars(departments.lineage_ids(job.department_id)))
+    )
     options = job.options or {}
     return ImportOptions(
-        resolve_department=lookup,
+        resolve_department=departments.resolver(session, scope),
         mapping=options.get("mapping"),
         defaults=options.get("defaults"),
         sheet=options.get("sheet"),
         limits=limits,
-    )
-
-
-def _record_json(record: ImportedRecord) -> dict[str, Any]:
-    graduation = record.graduation
-    return {
-        "name": record.name,
-        "gender": record.gender,
-        "birth_date": record.birth_date.isoformat() if record.birth_date else None,
-        "phone": record.phone,
-        "email": record.email,
-        "wechat": record.wechat,
-        "province": record.province,
-        "city": record.city,
-        "employer": record.employer,
-        "industry": record.industry,
-        "title": record.title,
-        "tags": list(record.tags),
-        "graduation": {
-            "department_id": graduation.department_id,
-            "department": graduation.department,
-            "major": graduation.major,
-            "degree": graduation.degree,
-            "class_year": graduation.class_year,
-            "class_name": graduation.class_name,
-            "student_number": graduation.student_number,
-            "enrolment_year": graduation.enrolment_year,
-        },
-    }
-
-
-def _record(data: dict[str, Any]) -> ImportedRecord:
-    fields = dict(data)
-    graduation = ImportedGraduation(**fields.pop("graduation"))
-    birth = fields.pop("birth_date")
-    return ImportedRecord(
-        graduation=graduation,
-        birth_date=date.fromisoformat(birth) if birth else None,
-        tags=tuple(fields.pop("tags")),
-        **fields,
     )

@@ -50,9 +50,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 
-from pypinyin import Style, lazy_pinyin
-from pypinyin.constants import PINYIN_DICT
-
 MAX_READINGS = 4
 """Readings kept per name (and per part of a minority name): enough for a surname with two
 readings, its misreading and a ü spelling, without letting an odd name multiply keys."""
@@ -269,6 +266,10 @@ def _syllables(text: str) -> Syllables:
     """The everyday reading of `text`: each Han run through pypinyin as one phrase (its
     phrase dictionary reads a polyphonic character by its neighbours), a character it does
     not know kept as itself, a Latin or digit word lower-cased as one syllable."""
+    # Imported here, not with the module: its dictionaries take ~90 MB, which a process
+    # that only parses a file (`is_han`, `clean_name`) does not need.
+    from pypinyin import Style, lazy_pinyin
+
     out: list[str] = []
     for run in _RUNS.finditer(text):
         han, latin, other = run.groups()
@@ -282,6 +283,14 @@ def _syllables(text: str) -> Syllables:
     return tuple(out)
 
 
+def load_dictionaries() -> None:
+    """pypinyin's dictionaries loaded now (~0.6 s, seconds on a loaded machine): the
+    registry calls this as it starts, so that its first request reading a name does not
+    pay for them within the gateway's 5 s (they are imported where a name is read, for
+    the import's processes that never read one)."""
+    _syllables("张")
+
+
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in values if v))
 
@@ -292,6 +301,8 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
 @functools.cache
 def syllables() -> frozenset[str]:
     """Every toneless pinyin syllable pypinyin's dictionary holds (ü as v), ~410 of them."""
+    from pypinyin.constants import PINYIN_DICT
+
     found: set[str] = set()
     for readings in PINYIN_DICT.values():
         for reading in readings.split(","):

@@ -29,7 +29,7 @@ from services.common.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from services.common.offload import BoundedOffload
+from services.common.offload import BoundedOffload, ChildProcess
 from services.common.visibility import PERSONAL_FIELDS, require_self_or_service
 from services.registry import (
     archive,
@@ -54,8 +54,10 @@ from services.registry.cards import CardKey
 from services.registry.community.service import CommunityRpc
 from services.registry.importing import ImportRejected, Limits
 from services.registry.models import Base
+from services.registry.pinyin import load_dictionaries
 
 log = logging.getLogger(__name__)
+load_dictionaries()  # at start, not in the first request that reads a name
 
 
 class Identity(DependencyProvider):
@@ -809,7 +811,9 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
             if job_id is None:
                 return
             try:
-                imports.run_job(self.db.transaction, job_id, self._limits(), eventlet.sleep)
+                imports.run_job(
+                    self.db.transaction, job_id, self._limits(), eventlet.sleep, ChildProcess
+                )
             except Exception:
                 log.exception("import job %s failed", job_id)
                 with self.db.transaction() as session:

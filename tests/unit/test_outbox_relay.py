@@ -10,7 +10,7 @@ import eventlet
 import pytest
 from sqlalchemy import func, select
 
-from services.common.adapters.publisher import BrokerPublisher, InMemoryPublisher
+from services.common.adapters.publisher import BrokerPublisher, InMemoryPublisher, StoredEvent
 from services.common.contracts import build_event
 from services.common.dependencies import WorkerDatabase
 from services.common.relay import BATCH_SIZE, OutboxRelay
@@ -204,6 +204,31 @@ def test_broker_publisher_routes_by_event_type_on_the_sources_exchange():
     assert message["exchange"].name == "registry.events"
     assert message["exchange"].type == "topic"
     assert message["exchange"].durable is True
+
+
+def test_broker_publisher_sends_the_stored_json_as_it_is():
+    """The relay's batches: the outbox's text goes out unparsed, as UTF-8 JSON, routed as
+    a single event is."""
+    publisher = BrokerPublisher("amqp://guest:guest@127.0.0.1:1/never-used", "registry")
+    sent: list[tuple] = []
+
+    class Recorder:
+        def publish_many(self, messages):
+            sent.extend(messages)
+
+    publisher._publisher = Recorder()
+    event = build_event("alumnus_registered", alumnus_payload("甲"))
+    stored = json.dumps(event, ensure_ascii=False)
+    publisher.publish_many([StoredEvent(event["event_id"], "alumnus_registered", stored)])
+
+    ((payload, properties),) = sent
+    assert payload is stored
+    assert (properties["content_type"], properties["content_encoding"]) == (
+        "application/json",
+        "utf-8",
+    )
+    assert properties["routing_key"] == properties["type"] == "alumnus_registered"
+    assert properties["message_id"] == event["event_id"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -14,13 +14,23 @@ from sqlalchemy import func, select, text
 
 from services.common import crypto
 from services.common.contracts import check_event
+from services.common.offload import ChildProcess
 from services.common.visibility import mask
-from services.registry import departments, domain, imports, provenance, retention, sample_import
-from services.registry.importing import Limits
+from services.registry import (
+    departments,
+    domain,
+    duplicates,
+    imports,
+    provenance,
+    retention,
+    sample_import,
+)
+from services.registry.importing import ImportOptions, Limits, open_import
 from services.registry.models import (
     Alumnus,
     AlumnusNameKey,
     ChangeRecord,
+    DuplicateCandidate,
     ImportRow,
     OutboxMessage,
 )
@@ -65,7 +75,7 @@ def start(transaction, data: bytes, dry_run: bool = False) -> str:
 
 
 def run(transaction, job_id: str) -> dict:
-    imports.run_job(transaction, job_id, LIMITS, lambda: None)
+    imports.run_job(transaction, job_id, LIMITS, lambda: None, ChildProcess)
     with transaction() as session:
         return imports.get_job(session, job_id)
 
@@ -123,16 +133,16 @@ def test_a_job_stopped_between_batches_resumes_and_applies_each_row_once(transac
     real_batch = imports._apply_batch
     calls = []
 
-    def dies_on_the_third(session, job, rows, index):
-        calls.append(len(rows))
-        real_batch(session, job, rows, index)
+    def dies_on_the_third(session, job, batch, matches):
+        calls.append(len(batch.new))
+        real_batch(session, job, batch, matches)
         if len(calls) == 3:
             # Killed after the batch's writes, before its commit: the batch is rolled back.
             raise KeyboardInterrupt
 
     monkeypatch.setattr(imports, "_apply_batch", dies_on_the_third)
     with pytest.raises(KeyboardInterrupt):
-        imports.run_job(transaction, job_id, LIMITS, lambda: None)
+        imports.run_job(transaction, job_id, LIMITS, lambda: None, ChildProcess)
     with transaction() as session:
         assert imports.get_job(session, job_id)["imported"] == 50
         assert session.scalar(select(func.count()).select_from(Alumnus)) == 50
@@ -144,6 +154,43 @@ def test_a_job_stopped_between_batches_resumes_and_applies_each_row_once(transac
         assert session.scalar(select(func.count(func.distinct(ImportRow.alumnus_id)))) == 100
     again = run(transaction, start(transaction, export.encode("csv", "gbk")))
     assert (again["imported"], again["existing"]) == (0, 100), again
+
+
+@pytest.mark.parametrize("offloaded", [False, True], ids=["small", "large"])
+def test_a_large_import_parses_and_matches_in_processes_of_their_own(
+    transaction, monkeypatch, offloaded
+):
+    """A small import stays in the registry; above the thresholds (here every import) the
+    parse and the matching go to children. Either way the pairs flagged are those of the
+    rows among themselves."""
+    export = sample_import.generate(90, bad=2, duplicates=6, seed=11)
+    data = export.encode("csv", "gbk")
+    with transaction() as session:
+        options = ImportOptions(resolve_department=departments.resolver(session), limits=LIMITS)
+    people = [
+        duplicates.Person.from_imported(f"row:{r.row_number}", r.record)
+        for r in open_import(data, options)
+        if r.record
+    ]
+    expected = len(duplicates.find_candidates(people))
+    spawned = []
+
+    def spawn(function, *args):
+        spawned.append(function.__name__)
+        return ChildProcess(function, *args)
+
+    if offloaded:
+        monkeypatch.setattr(imports, "OFFLOAD_MIN_ROWS", 0)
+        monkeypatch.setattr(imports, "OFFLOAD_MIN_BYTES", 0)
+        monkeypatch.setattr(imports, "APPLY_BATCH", 30)
+    job_id = start(transaction, data)
+    imports.run_job(transaction, job_id, LIMITS, lambda: None, spawn)
+    assert spawned == (["staged_batches", "matches_by_batch"] if offloaded else [])
+    with transaction() as session:
+        job = imports.get_job(session, job_id)
+        flagged = session.scalar(select(func.count()).select_from(DuplicateCandidate))
+    assert (job["status"], job["imported"], job["rejected"]) == ("done", 88, 2), job
+    assert job["duplicates_flagged"] == flagged == expected > 0
 
 
 def test_a_dry_run_writes_nothing_but_its_report(transaction):
