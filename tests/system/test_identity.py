@@ -23,7 +23,11 @@ from tests.system.helpers import token_pair, unique
 PASSWORD = "identity-passphrase-1"
 # A session check is remembered this long by the gateway; the margin covers the round trips.
 EFFECT_WITHIN_SECONDS = float(config.DEFAULTS["SESSION_CHECK_SECONDS"]) + 3
+# A read's p99 during the attack: under this, or under this many times the p99 measured
+# just before it on the same machine, whichever is larger (a busy machine slows both; a
+# hashing registry's event loop made reads take seconds).
 READ_P99_SECONDS = 0.2
+READ_P99_OVER_BASELINE = 4
 READ_PAUSE_SECONDS = 0.05
 
 
@@ -256,8 +260,9 @@ def test_an_ordinary_read_stays_fast_while_thirty_wrong_logins_run(api, office):
         statuses = json.loads(attackers.communicate(timeout=60)[0])
     finally:
         attackers.kill()
-    assert p99(timings) < READ_P99_SECONDS, (
-        f"p99 {p99(timings) * 1000:.0f} ms over {len(timings)} reads "
+    limit = max(READ_P99_SECONDS, READ_P99_OVER_BASELINE * p99(baseline))
+    assert p99(timings) < limit, (
+        f"p99 {p99(timings) * 1000:.0f} ms over {len(timings)} reads, limit {limit * 1000:.0f} ms "
         f"(median {statistics.median(timings) * 1000:.0f} ms; without the attack "
         f"p99 {p99(baseline) * 1000:.0f} ms, median {statistics.median(baseline) * 1000:.0f} ms)"
     )
