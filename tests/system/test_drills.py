@@ -10,7 +10,8 @@ from drills.harness import platform
 from tests.conftest import TEST_POSTGRES_URL
 
 # A dozen processes started, then killed and started again: minutes on a busy machine.
-pytestmark = pytest.mark.timeout(1500)
+# Every drill's platform is on PostgreSQL (the `postgres` half of make test).
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="module")
