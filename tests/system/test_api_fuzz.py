@@ -28,6 +28,10 @@ from tests.conftest import running_system
 from tests.system.helpers import alumnus_body, department_body, token_pair, unique
 
 EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "8")
+# CPython 3.11's ast.parse can fail when two threads parse at once; hypothesis parses the
+# source of a lambda to describe it, and schemathesis's two workers are threads. That crash
+# is the tool's, not a finding about the API: the run is made once more.
+TOOL_RACE = "AST constructor recursion depth mismatch"
 SEED = os.environ.get("FUZZ_SEED", "20261206")
 # Checks that need links between operations or a second account, which this document
 # does not declare; every other check of schemathesis runs.
@@ -97,15 +101,18 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(fuzzed, tmp_
         "--report-junit-path",
         str(report),
     ]
-    run = subprocess.run(
-        command,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=1400,
-        env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
-    )
-    output = run.stdout + run.stderr
+    for _attempt in range(2):
+        run = subprocess.run(
+            command,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=1400,
+            env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
+        )
+        output = run.stdout + run.stderr
+        if TOOL_RACE not in output:
+            break
     assert run.returncode == 0, output[-20000:]
     assert "No issues found" in output or "passed" in output, output[-5000:]
     # The gateway answered every request itself: nothing went wrong inside it.

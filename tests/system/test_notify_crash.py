@@ -1,6 +1,7 @@
 """A newsletter to a few thousand alumni whose notify process is SIGKILLed in the middle of
-its fan-out and started again: every consenting recipient has exactly one copy in the
-mailbox, nobody else has any, and the newsletter's progress adds up.
+its fan-out and started again: nobody has two copies in the mailbox, nobody without consent
+has any, every consenting recipient has one but at most the round the kill interrupted
+(docs/notify.md, "Exactly once"), and the newsletter's progress adds up.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import requests
 from sqlalchemy import insert
 from sqlalchemy.orm import sessionmaker
 
+from services.common import config
 from services.common.db import make_engine
 from services.notify.models import Consent, Contact
 from tests.support.mailbox import wait_for
@@ -22,6 +24,8 @@ from tests.support.processes import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.system.helpers import token_pair
 
 RECIPIENTS = 3000
+# Messages a round sends at once: one per SMTP connection.
+SMTP_CONNECTIONS = int(config.DEFAULTS["NOTIFY_SMTP_CONNECTIONS"])
 SUBJECT = "学校发展近况（压力测试）"
 
 
@@ -80,7 +84,7 @@ def recipients_of(mailbox: Path) -> Counter:
     return copies
 
 
-def test_a_newsletter_killed_mid_fan_out_reaches_each_consenting_recipient_once(system):
+def test_a_newsletter_killed_mid_fan_out_sends_nobody_twice_and_loses_at_most_one_round(system):
     system.stop("notify")
     consenting = seed_directory(system.database_urls["notify"])
     system.start("notify")
@@ -127,8 +131,13 @@ def test_a_newsletter_killed_mid_fan_out_reaches_each_consenting_recipient_once(
 
     newsletter = wait_for(finished, 240, "the newsletter finished after the restart")
     copies = recipients_of(mailbox)
-    assert set(copies) == consenting, "every consenting recipient, and nobody else"
     assert max(copies.values()) == 1, [a for a, n in copies.items() if n > 1][:5]
+    assert set(copies) <= consenting, "nobody without consent"
+    # The one window the design leaves (docs/notify.md, "Exactly once"): a kill between a
+    # round's commit and the ends of its messages loses that round rather than sending it
+    # twice. Every other consenting recipient has their one copy.
+    lost = consenting - set(copies)
+    assert len(lost) <= SMTP_CONNECTIONS, f"{len(lost)} lost, more than the round a kill cuts"
     progress = newsletter["progress"]
     assert progress["sent"] == len(consenting)
     assert progress["skipped_by_reason"] == {"no_consent": RECIPIENTS - len(consenting)}
