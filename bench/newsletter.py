@@ -61,6 +61,7 @@ from bench.common import (  # noqa: E402
 from services.common import config, crypto  # noqa: E402
 from services.common.db import make_engine  # noqa: E402
 from services.common.migrate import upgrade  # noqa: E402
+from services.localsystem import free_port  # noqa: E402
 from services.notify.mime import compose, html_document  # noqa: E402
 from services.notify.models import Consent, Contact  # noqa: E402
 from services.notify.templates import ensure_defaults  # noqa: E402
@@ -73,12 +74,6 @@ BODY = (
     "<p>新图书馆落成启用，学校获批两个国家级一流专业建设点，今年又有三百余名校友返校讲课。"
     "详情请见校友平台。</p>"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def seed(url: str, recipients: int) -> None:
