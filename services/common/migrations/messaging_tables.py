@@ -41,6 +41,25 @@ def create_messaging_tables() -> None:
     )
 
 
+UNSENT_WHERE = sa.text("sent_at IS NULL")
+
+
+def create_unsent_index() -> None:
+    """The outbox's partial index of unsent rows (services/common/outbox.py), added to
+    every service's outbox in one migration each."""
+    op.create_index(
+        "ix_outbox_unsent",
+        "outbox",
+        ["id"],
+        postgresql_where=UNSENT_WHERE,
+        sqlite_where=UNSENT_WHERE,
+    )
+
+
+def drop_unsent_index() -> None:
+    op.drop_index("ix_outbox_unsent", table_name="outbox")
+
+
 def drop_messaging_tables() -> None:
     op.drop_table("processed_messages")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
