@@ -10,9 +10,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -51,6 +54,16 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     event.listen(engine, "checkout", _ping_if_idle)
     event.listen(engine, "before_cursor_execute", _then_commit, retval=True)
     return engine
+
+
+def dialect_insert(session: Session, target: Any) -> Insert:
+    """The database's own INSERT of `target` (PostgreSQL's or SQLite's), which has
+    `on_conflict_do_nothing` and `on_conflict_do_update`."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(target)
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from services.common.columns import utcnow
 from services.common.contracts.base import iso_utc
+from services.common.db import dialect_insert
 from services.common.errors import Conflict, NotFound
 from services.donations.adapters.ebill import EBillRequest
 from services.donations.donors import donor_dict
@@ -70,12 +71,8 @@ def next_serial(session: Session, year: int) -> int:
 
 def _insert_ignoring_conflict(session: Session, year: int):
     """The year's counter row, unless a concurrent first gift of the year made it first."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     return (
-        dialect_insert(ReceiptCounter)
+        dialect_insert(session, ReceiptCounter)
         .values(year=year, last_serial=0)
         .on_conflict_do_nothing(index_elements=["year"])
     )

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common.db import dialect_insert
 from services.common.errors import ServiceUnavailable
 from services.notify.clock import CHINA, as_utc, china, china_text
 from services.notify.directory import upsert_contact
@@ -88,11 +89,28 @@ def claim_code_issued(session: Session, links: Links, event: dict[str, Any], now
 
 
 def remember_event(session: Session, event: dict[str, Any], cancelled: bool = False) -> None:
-    copy = session.get(EventCopy, event["id"]) or EventCopy(event_id=event["id"])
-    copy.title, copy.venue = event["title"], event["venue"]
-    copy.starts_at = as_utc(datetime.fromisoformat(event["starts_at"]))
-    copy.cancelled = cancelled or copy.cancelled
-    session.merge(copy)
+    """The event's latest title, venue and time, for the reminders; once cancelled, it
+    stays so. One upsert: two notify instances handling sign-ups of one new event at once
+    both inserted its copy, and the unique key failed one of them (retried, an error in
+    the log)."""
+    insert = dialect_insert(session, EventCopy).values(
+        event_id=event["id"],
+        title=event["title"],
+        venue=event["venue"],
+        starts_at=as_utc(datetime.fromisoformat(event["starts_at"])),
+        cancelled=cancelled,
+    )
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["event_id"],
+            set_={
+                "title": insert.excluded.title,
+                "venue": insert.excluded.venue,
+                "starts_at": insert.excluded.starts_at,
+                "cancelled": EventCopy.cancelled | insert.excluded.cancelled,
+            },
+        )
+    )
 
 
 def remember_registration(session: Session, registration: dict[str, Any], as_of: datetime) -> None:
