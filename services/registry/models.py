@@ -331,15 +331,20 @@ class AlumnusMerge(Base):
 
 
 class AlumnusNameKey(Base):
-    """The pinyin search keys of an alumnus's name (`pinyin.name_keys(name).rows()`)."""
+    """The pinyin search keys of an alumnus's name (`pinyin.name_keys(name).rows()`).
+
+    Like the grams below, a search index kept by services/registry/namekeys.py alone, in
+    the transaction that writes the alumnus, and read only joined to `alumni`: no foreign
+    key. Its check (a lookup and a lock of the alumnus per row) cost 40 % of writing an
+    import's 1.5 million grams on PostgreSQL, ~7 s of 100,000 rows
+    (docs/performance/import.md). Alumni are never deleted: an erasure blanks the record
+    and `namekeys.forget`s its keys."""
 
     __tablename__ = "alumnus_name_keys"
     __table_args__ = (Index("ix_alumnus_name_keys_lookup", "kind", "key", "alumnus_seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    alumnus_seq: Mapped[int] = mapped_column(
-        ForeignKey("alumni.seq", ondelete="CASCADE"), index=True
-    )
+    alumnus_seq: Mapped[int] = mapped_column(Integer, index=True)
     kind: Mapped[str] = mapped_column(String(10))
     key: Mapped[str] = mapped_column(
         String(200).with_variant(String(200, collation="C"), "postgresql")
@@ -379,9 +384,7 @@ class AlumnusTextGram(Base):
     __table_args__ = (Index("ix_alumnus_text_grams_lookup", "field", "gram", "alumnus_seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    alumnus_seq: Mapped[int] = mapped_column(
-        ForeignKey("alumni.seq", ondelete="CASCADE"), index=True
-    )
+    alumnus_seq: Mapped[int] = mapped_column(Integer, index=True)
     field: Mapped[str] = mapped_column(String(10))
     gram: Mapped[str] = mapped_column(
         String(2).with_variant(String(2, collation="C"), "postgresql")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from services.common.db import make_engine
@@ -310,3 +310,42 @@ def test_staged_import_rows_are_encrypted_and_read_back(databases):
     as_json = [value if isinstance(value, (dict, list)) else json.loads(value) for value in raw]
     assert as_json == [record, ["王小明", PHONE, EMAIL]]
     engine.dispose()
+
+
+def test_the_search_keys_lose_their_foreign_keys_and_get_them_back(databases):
+    """Registry 0016: the name keys and grams keep no foreign key (models.AlumnusNameKey);
+    their rows stay, and the downgrade restores the keys, on SQLite and PostgreSQL."""
+    url = databases.new("registry")
+    migrate("registry", url, "0015")
+    engine = make_engine(url, pool_size=1)
+    try:
+        insert(
+            engine,
+            "alumni",
+            {"id": "a-1", "name": "单雄信", "tags": "[]", "created_at": NOW, "updated_at": NOW},
+        )
+        with engine.connect() as connection:
+            seq = connection.execute(text("SELECT seq FROM alumni")).scalar_one()
+        insert(engine, "alumnus_text_grams", {"alumnus_seq": seq, "field": "name", "gram": "雄信"})
+        insert(
+            engine, "alumnus_name_keys", {"alumnus_seq": seq, "kind": "full", "key": "shanxiongxin"}
+        )
+
+        def foreign_keys() -> dict[str, list]:
+            engine.dispose()  # no connection from before the migration
+            inspector = inspect(engine)
+            return {
+                table: [fk["referred_table"] for fk in inspector.get_foreign_keys(table)]
+                for table in ("alumnus_name_keys", "alumnus_text_grams")
+            }
+
+        assert foreign_keys() == {"alumnus_name_keys": ["alumni"], "alumnus_text_grams": ["alumni"]}
+        rows = dump(engine, "alumnus_text_grams", "alumnus_name_keys")
+        migrate("registry", url, "0016")
+        assert foreign_keys() == {"alumnus_name_keys": [], "alumnus_text_grams": []}
+        assert dump(engine, "alumnus_text_grams", "alumnus_name_keys") == rows
+        schema_matches_models(engine, RegistryBase)
+        migrate("registry", url, "0015", command.downgrade)
+        assert foreign_keys() == {"alumnus_name_keys": ["alumni"], "alumnus_text_grams": ["alumni"]}
+    finally:
+        engine.dispose()
