@@ -1,5 +1,5 @@
 """What the benchmarks share: machine facts, a throwaway vhost and database, a run's set-up
-and teardown (`bench_run`), the echo baseline's processes, CPU accounting, the load loop and
+and teardown (`BenchRun`), the echo baseline's processes, CPU accounting, the load loop and
 its measurements, and the command-line frame.
 
 Import it after `eventlet.monkey_patch()`, as the benchmarks do.
@@ -374,6 +374,51 @@ class BenchRun:
             print(f"logs kept in {self.var_dir}", file=sys.stderr)
         else:
             shutil.rmtree(self.var_dir, ignore_errors=True)
+
+
+def rpc_consumers(amqp_uri: str, queue: str) -> int:
+    """Consumers of `queue` right now (a passive declare: exact, no statistics lag)."""
+    from kombu import Connection
+
+    with Connection(amqp_uri, connect_timeout=5) as connection:
+        channel = connection.channel()
+        try:
+            return channel.queue_declare(queue=queue, passive=True).consumer_count
+        except Exception as error:  # not declared yet: no consumer
+            if "NOT_FOUND" in str(error) or "404" in str(error):
+                return 0
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                channel.close()
+
+
+def wait_until_serving(
+    control: Any,
+    service: str,
+    instances: int,
+    processes: dict[str, subprocess.Popen],
+    amqp_uri: str,
+    var_dir: Path,
+    timeout: float,
+) -> None:
+    """Until `instances` processes consume `rpc-<service>` and, through `control` (an RPC
+    proxy), the echo and the service's `health` answer. A process of `processes` that exits
+    meanwhile, or the timeout, is an error carrying the run's logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with {process.returncode}:\n{var_dir_logs(var_dir)}"
+                )
+        if rpc_consumers(amqp_uri, f"rpc-{service}") >= instances:
+            with contextlib.suppress(Exception):
+                if getattr(control, ECHO_SERVICE).echo("ready") == "ready":
+                    getattr(control, service).health()
+                    return
+        time.sleep(0.3)
+    raise RuntimeError(f"not ready within {timeout} s:\n{var_dir_logs(var_dir)}")
 
 
 # ---- processes -----------------------------------------------------------------

@@ -42,7 +42,6 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import collections  # noqa: E402
-import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
@@ -75,17 +74,15 @@ from bench.common import (  # noqa: E402
     signed_rpc_proxy,
     start_nameko_service,
     stop_processes,
-    var_dir_logs,
+    wait_until_serving,
 )
-from bench.echo_service import ECHO_SERVICE  # noqa: E402
-from bench.signups import combine, echo_clients, rpc_consumers  # noqa: E402
+from bench.signups import combine, echo_clients  # noqa: E402
 from services.localsystem import LocalSystem  # noqa: E402
 from services.registry.demo import ensure_departments, generate_alumni  # noqa: E402
 
 DEFAULT_WARMUP_SECONDS = 1.5
 DEFAULT_ROUNDS = 3
 START_TIMEOUT_SECONDS = 90
-RPC_QUEUE = "rpc-registry"
 TARGET_PER_SECOND = 300.0
 RECORDS_PER_SECOND_PLANNED = 600
 """Records generated before the clock starts, per measured or warm-up second: more than
@@ -117,20 +114,8 @@ class Bench:
 
     def wait_ready(self, control, timeout: float = START_TIMEOUT_SECONDS) -> None:
         """Until the echo and the registry answer."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for name, process in (("echo-rpc", self.echo), ("registry", self.registry)):
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        f"{name} exited with {process.returncode}:\n{var_dir_logs(self.var_dir)}"
-                    )
-            if rpc_consumers(self.amqp_uri, RPC_QUEUE):
-                with contextlib.suppress(Exception):
-                    if getattr(control, ECHO_SERVICE).echo("ready") == "ready":
-                        control.registry.health()
-                        return
-            time.sleep(0.3)
-        raise RuntimeError(f"not ready within {timeout} s:\n{var_dir_logs(self.var_dir)}")
+        processes = {"echo-rpc": self.echo, "registry": self.registry}
+        wait_until_serving(control, "registry", 1, processes, self.amqp_uri, self.var_dir, timeout)
 
     def stop(self) -> None:
         stop_processes([self.echo] if self.echo else [])

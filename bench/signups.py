@@ -51,7 +51,6 @@ import eventlet
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
-import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
@@ -82,13 +81,13 @@ from bench.common import (  # noqa: E402
     postgres_server_url,
     rabbitmq_pids,
     ratio,
+    rpc_consumers,
     run_bench,
     signed_rpc_proxy,
     start_nameko_service,
     stop_processes,
-    var_dir_logs,
+    wait_until_serving,
 )
-from bench.echo_service import ECHO_SERVICE  # noqa: E402
 from services.events.samples import open_event  # noqa: E402
 from services.localsystem import LocalSystem  # noqa: E402
 
@@ -106,23 +105,6 @@ CRITICAL_SECTION_LABEL = (
 
 
 # ---- RabbitMQ ------------------------------------------------------------------
-
-
-def rpc_consumers(amqp_uri: str, queue: str) -> int:
-    """Consumers of `queue` right now (a passive declare: exact, no statistics lag)."""
-    from kombu import Connection
-
-    with Connection(amqp_uri, connect_timeout=5) as connection:
-        channel = connection.channel()
-        try:
-            return channel.queue_declare(queue=queue, passive=True).consumer_count
-        except Exception as error:  # not declared yet: no consumer
-            if "NOT_FOUND" in str(error) or "404" in str(error):
-                return 0
-            raise
-        finally:
-            with contextlib.suppress(Exception):
-                channel.close()
 
 
 # ---- processes -----------------------------------------------------------------
@@ -161,20 +143,9 @@ class Bench:
 
     def wait_ready(self, control, instances: int, timeout: float = START_TIMEOUT_SECONDS) -> None:
         """Until the echo answers and `instances` events processes consume `rpc-events`."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for name, process in self.processes().items():
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        f"{name} exited with {process.returncode}:\n{var_dir_logs(self.var_dir)}"
-                    )
-            if rpc_consumers(self.amqp_uri, RPC_QUEUE) >= instances:
-                with contextlib.suppress(Exception):
-                    if getattr(control, ECHO_SERVICE).echo("ready") == "ready":
-                        control.events.health()
-                        return
-            time.sleep(0.3)
-        raise RuntimeError(f"not ready within {timeout} s:\n{var_dir_logs(self.var_dir)}")
+        wait_until_serving(
+            control, "events", instances, self.processes(), self.amqp_uri, self.var_dir, timeout
+        )
 
     def stop(self) -> None:
         stop_processes(self.processes().values())
