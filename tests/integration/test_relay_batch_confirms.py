@@ -6,13 +6,14 @@ still a row is marked sent only once the broker has confirmed it and every row b
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 from amqp.exceptions import MessageNacked
 from sqlalchemy import select
 
 from services.common import broker
-from services.common.adapters.publisher import BrokerPublisher, PartlyPublished
+from services.common.adapters.publisher import BrokerPublisher, PartlyPublished, StoredEvent
 from services.common.relay import BATCH_SIZE, OutboxRelay
 from services.registry.models import OutboxMessage
 from tests.integration.test_outbox_delivery import EXCHANGE, Subscriber
@@ -105,6 +106,68 @@ def test_rows_the_broker_refuses_stay_unsent_and_go_later(
     assert list(dict.fromkeys(received)) == written
 
 
+class FakeAmqpConnection:
+    """The py-amqp side of a fake connection: what `broker.one_write` uses."""
+
+    frame_max = 131072
+
+    def __init__(self) -> None:
+        self.frame_writer = None
+        self.transport = self
+
+    @contextmanager
+    def having_timeout(self, timeout):
+        yield
+
+    def write(self, data) -> None:
+        pass
+
+
+def test_a_batch_goes_to_the_broker_in_one_socket_write(rabbit_config, subscriber):
+    queue = subscriber.bind("alumnus_registered")
+    publisher = BrokerPublisher(rabbit_config["AMQP_URI"], "registry")
+    publisher.publish_many([])  # connects
+    transport = publisher._publisher._connection.connection.transport
+    writes: list[int] = []
+    sending = transport.write
+
+    def counted(data):
+        writes.append(len(data))
+        sending(data)
+
+    transport.write = counted
+    events = [
+        StoredEvent(f"e{n}", "alumnus_registered", json.dumps({"event_id": f"e{n}"}))
+        for n in range(50)
+    ]
+    try:
+        publisher.publish_many(events)
+    finally:
+        publisher.close()
+    received = [json.loads(b)["event_id"] for _, _, b in subscriber.wait_for(queue, 50, 5)]
+    assert len(writes) == 1
+    assert received == [f"e{n}" for n in range(50)]
+
+
+def test_a_batch_that_cannot_be_made_sends_none_of_it(rabbit_config, subscriber):
+    """A message that fails on its way into the batch (here one kombu cannot serialise)
+    fails the whole batch before anything reaches the broker."""
+    queue = subscriber.bind("thing_happened")
+    publisher = broker.ConfirmingPublisher(rabbit_config["AMQP_URI"])
+    routed = {
+        "exchange": BrokerPublisher(rabbit_config["AMQP_URI"], "registry").exchange,
+        "routing_key": "thing_happened",
+    }
+    try:
+        with pytest.raises(PartlyPublished) as failure:
+            publisher.publish_many([({"n": 1}, routed), ({"n": object()}, routed)])
+        assert failure.value.confirmed == 0
+        publisher.publish_many([({"n": 3}, routed)])
+    finally:
+        publisher.close()
+    assert [json.loads(b)["n"] for _, _, b in subscriber.wait_for(queue, 2, 3)] == [3]
+
+
 def test_a_connection_lost_while_waiting_counts_only_the_confirmed_first_messages(monkeypatch):
     publisher = broker.ConfirmingPublisher("amqp://guest:guest@127.0.0.1:1/never-used")
     published: list = []
@@ -114,6 +177,8 @@ def test_a_connection_lost_while_waiting_counts_only_the_confirmed_first_message
             published.append(payload)
 
     class FakeConnection:
+        connection = FakeAmqpConnection()
+
         def drain_events(self, timeout):
             # The broker confirms the first two (one `multiple` ack) and the fourth, then
             # the connection dies: the third was never confirmed.
@@ -144,6 +209,8 @@ def test_no_confirm_in_time_fails_the_batch(monkeypatch):
     publisher = broker.ConfirmingPublisher("amqp://guest:guest@127.0.0.1:1/never-used")
 
     class Silent:
+        connection = FakeAmqpConnection()
+
         def publish(self, payload, **properties):
             pass
 
