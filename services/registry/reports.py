@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -36,6 +39,8 @@ from services.common.contracts.base import iso_utc
 from services.common.errors import NotFound, ServiceUnavailable, ValidationFailed
 from services.registry import statistics
 from services.registry.models import Alumnus, YearlyReport
+
+log = logging.getLogger(__name__)
 
 CJK_FONTS = (
     "WenQuanYi Micro Hei",
@@ -425,6 +430,56 @@ def due_year(today: date, publish_on: str) -> int | None:
         return None
     month, day = (int(part) for part in publish_on.split("-"))
     return today.year - 1 if today >= date(today.year, month, day) else None
+
+
+def generate_due(
+    transaction: Callable[[], AbstractContextManager[Session]],
+    today: date,
+    publish_on: str,
+    k: int,
+    render_apart: Callable[[dict[str, Any], datetime], tuple[str, bytes]],
+) -> list[int]:
+    """The registry's timer: queue last year's report when it is due, then generate every
+    queued report, each figures read in a transaction of their own and drawn by
+    `render_apart` (off the event loop). Returns the years generated now.
+
+    Nothing is read for a report the machine cannot draw: without a CJK font the figures of
+    the whole registry were read at every scan (5 s) only to be refused, seconds of CPU a
+    scan at 100,000 alumni, for as long as the font was missing."""
+    with transaction() as session:
+        queue_due(session, today, publish_on)
+        years = queued_years(session)
+    if not years or not can_draw():
+        return []
+    done = []
+    for year in years:
+        with transaction() as session:
+            data = figures(session, year, k)
+        generated_at = datetime.now(UTC)
+        html, pdf = render_apart(data, generated_at)
+        with transaction() as session:
+            if store(session, year, html, pdf, generated_at):
+                log.info("yearly alumni report %s generated", year)
+                done.append(year)
+    return done
+
+
+_said_no_font = False
+
+
+def can_draw() -> bool:
+    """Whether the charts can be drawn here (`cjk_font`); the log says once that they
+    cannot, and the reports wait queued until the font is installed."""
+    global _said_no_font
+    try:
+        cjk_font()
+    except ServiceUnavailable as missing:
+        if not _said_no_font:
+            log.warning("yearly alumni reports wait: %s", missing.message)
+            _said_no_font = True
+        return False
+    _said_no_font = False
+    return True
 
 
 def queue_due(session: Session, today: date, publish_on: str) -> int | None:

@@ -900,20 +900,13 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
         then generate every queued report. The drawing runs in a thread of its own
         (eventlet's tpool): it is seconds of CPU that must not hold the RPCs' event loop."""
         publish_on = config.get("REGISTRY_REPORT_PUBLISH_ON", self.config) or "01-15"
-        with self.db.transaction() as session:
-            reports.queue_due(session, utcnow().date(), publish_on)
-            years = reports.queued_years(session)
-        done = []
-        for year in years:
-            with self.db.transaction() as session:
-                data = reports.figures(session, year, self._min_count())
-            generated_at = utcnow()
-            html, pdf = tpool.execute(reports.render, data, generated_at)
-            with self.db.transaction() as session:
-                if reports.store(session, year, html, pdf, generated_at):
-                    log.info("yearly alumni report %s generated", year)
-                    done.append(year)
-        return done
+        return reports.generate_due(
+            self.db.transaction,
+            utcnow().date(),
+            publish_on,
+            self._min_count(),
+            lambda data, generated_at: tpool.execute(reports.render, data, generated_at),
+        )
 
     def _min_count(self) -> int:
         return max(1, config.get_int("REGISTRY_MAP_MIN_COUNT", self.config))

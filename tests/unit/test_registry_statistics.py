@@ -192,3 +192,49 @@ def test_without_a_cjk_font_the_report_is_refused_not_drawn_in_boxes(monkeypatch
     with pytest.raises(ServiceUnavailable) as refused:
         reports.cjk_font()
     assert refused.value.details["reason"] == "no_cjk_font"
+
+
+def test_without_a_cjk_font_the_timer_reads_no_figures_and_keeps_the_report_queued(
+    registry_session_factory, monkeypatch, caplog
+):
+    """Before, every scan (5 s) read the whole registry's figures only to be refused."""
+    monkeypatch.setattr(reports, "CJK_FONTS", ("No Such Font",))
+    monkeypatch.setattr(reports, "CJK_FILE_HINTS", ())
+    monkeypatch.setattr(reports, "_said_no_font", False)
+    read: list[int] = []
+    monkeypatch.setattr(reports, "figures", lambda session, year, k: read.append(year))
+
+    def render_apart(data, generated_at):
+        raise AssertionError("nothing is drawn without the font")
+
+    with caplog.at_level("WARNING", logger=reports.__name__):
+        for _ in range(3):
+            generated = reports.generate_due(
+                registry_session_factory.begin, date(2041, 2, 1), "01-15", 5, render_apart
+            )
+            assert generated == []
+    assert read == []
+    with registry_session_factory() as session:
+        assert session.get(YearlyReport, 2040).status == "queued"
+    assert len([r for r in caplog.records if "fonts-wqy-microhei" in r.getMessage()]) == 1
+
+
+def test_the_timer_generates_each_queued_report_once(registry_session_factory):
+    drawn: list[int] = []
+
+    def render_apart(data, generated_at):
+        drawn.append(data["year"])
+        return reports.render(data, generated_at)
+
+    with registry_session_factory.begin() as session:
+        reports.request(session, 2038, "office", date(2042, 3, 1))
+    first = reports.generate_due(
+        registry_session_factory.begin, date(2042, 3, 1), "01-15", 5, render_apart
+    )
+    again = reports.generate_due(
+        registry_session_factory.begin, date(2042, 3, 1), "01-15", 5, render_apart
+    )
+    assert sorted(first) == [2038, 2041] and again == []
+    assert sorted(drawn) == [2038, 2041]
+    with registry_session_factory() as session:
+        assert reports.get(session, 2041, "pdf")["encoding"] == "base64"
