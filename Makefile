@@ -40,6 +40,7 @@ bench: $(PY)
 	$(PY) -m bench.registrations
 	$(PY) -m bench.gifts
 	$(PY) -m bench.newsletter
+	$(PY) -m bench.relay_publish
 	$(PY) -m bench.import_full
 	$(PY) -m bench.import_full --postgres $${TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}
 	$(PY) -m bench.search_p95

@@ -175,7 +175,7 @@ class ConfirmingPublisher:
         try:
             producer = self._producer or self._connect()
             first = self._next_tag
-            with one_write(self._connection.connection):
+            with gathered_writes(self._connection.connection):
                 for payload, properties in messages:
                     self._unconfirmed.add(self._next_tag)
                     self._next_tag += 1
@@ -247,34 +247,49 @@ class ConfirmingPublisher:
         self._nacked = set()
 
 
-class _KeptWrites:
-    """Stands in for a py-amqp transport: keeps what is written instead of sending it."""
+WRITE_BYTES = 65536
+"""A batch's frames go to the socket in writes of about this size: few system calls, and
+the broker starts on the first messages while the rest are being framed."""
 
-    def __init__(self) -> None:
+
+class _GatheredWrites:
+    """Stands in for a py-amqp transport: gathers what is written, and sends it on in
+    writes of `WRITE_BYTES`, each bounded in time (a broker that has stopped reading, in a
+    resource alarm, fails the batch in time and the relay tries again)."""
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
         self.chunks: list[bytes] = []
+        self.size = 0
 
     def write(self, data: bytes | memoryview) -> None:
         # A copy: py-amqp hands over a view of one buffer it reuses for the next frame.
         self.chunks.append(bytes(data))
+        self.size += len(data)
+        if self.size >= WRITE_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.chunks:
+            with self.transport.having_timeout(CONFIRM_TIMEOUT_SECONDS):
+                self.transport.write(b"".join(self.chunks))
+        self.chunks, self.size = [], 0
 
 
 @contextmanager
-def one_write(amqp_connection: Any) -> Iterator[None]:
-    """The frames written on `amqp_connection` (a py-amqp `Connection`) inside the block
-    go to the socket in one write as it ends, instead of a socket write per message: a
-    third of the outbox relay's CPU during a bulk import (docs/performance/import.md).
-    Nothing is sent if the block raises."""
-    kept = _KeptWrites()
+def gathered_writes(amqp_connection: Any) -> Iterator[None]:
+    """The frames written on `amqp_connection` (a py-amqp `Connection`) inside the block go
+    to the socket in writes of `WRITE_BYTES` rather than a write per message: with the
+    per-message read py-amqp does no more (`ConfirmingPublisher._connect`), the relay's
+    CPU per event fell by about 40 % (`bench.relay_publish`, docs/PERFORMANCE.md)."""
+    gathered = _GatheredWrites(amqp_connection.transport)
     sending = amqp_connection.frame_writer
-    amqp_connection.frame_writer = frame_writer(amqp_connection, kept)
+    amqp_connection.frame_writer = frame_writer(amqp_connection, gathered)
     try:
         yield
     finally:
         amqp_connection.frame_writer = sending
-    # Bounded: a broker that has stopped reading (a resource alarm) fails the batch in
-    # time, and the relay tries again, rather than waiting for ever.
-    with amqp_connection.transport.having_timeout(CONFIRM_TIMEOUT_SECONDS):
-        amqp_connection.transport.write(b"".join(kept.chunks))
+    gathered.flush()
 
 
 @contextmanager

@@ -107,7 +107,7 @@ def test_rows_the_broker_refuses_stay_unsent_and_go_later(
 
 
 class FakeAmqpConnection:
-    """The py-amqp side of a fake connection: what `broker.one_write` uses."""
+    """The py-amqp side of a fake connection: what `broker.gathered_writes` uses."""
 
     frame_max = 131072
 
@@ -123,7 +123,11 @@ class FakeAmqpConnection:
         pass
 
 
-def test_a_batch_goes_to_the_broker_in_one_socket_write(rabbit_config, subscriber):
+@pytest.mark.parametrize(("padding", "writes_expected"), [(0, 1), (2000, 2)])
+def test_a_batch_goes_to_the_broker_in_few_socket_writes(
+    rabbit_config, subscriber, padding, writes_expected
+):
+    """50 small events in one write; 50 of ~2 KB (~100 KB) in writes of WRITE_BYTES."""
     queue = subscriber.bind("alumnus_registered")
     publisher = BrokerPublisher(rabbit_config["AMQP_URI"], "registry")
     publisher.publish_many([])  # connects
@@ -137,7 +141,9 @@ def test_a_batch_goes_to_the_broker_in_one_socket_write(rabbit_config, subscribe
 
     transport.write = counted
     events = [
-        StoredEvent(f"e{n}", "alumnus_registered", json.dumps({"event_id": f"e{n}"}))
+        StoredEvent(
+            f"e{n}", "alumnus_registered", json.dumps({"event_id": f"e{n}", "pad": "x" * padding})
+        )
         for n in range(50)
     ]
     try:
@@ -145,13 +151,17 @@ def test_a_batch_goes_to_the_broker_in_one_socket_write(rabbit_config, subscribe
     finally:
         publisher.close()
     received = [json.loads(b)["event_id"] for _, _, b in subscriber.wait_for(queue, 50, 5)]
-    assert len(writes) == 1
     assert received == [f"e{n}" for n in range(50)]
+    assert len(writes) == writes_expected
+    assert max(writes) < broker.WRITE_BYTES + padding + 1024
 
 
-def test_a_batch_that_cannot_be_made_sends_none_of_it(rabbit_config, subscriber):
+def test_a_batch_that_cannot_be_made_fails_before_its_small_start_is_sent(
+    rabbit_config, subscriber
+):
     """A message that fails on its way into the batch (here one kombu cannot serialise)
-    fails the whole batch before anything reaches the broker."""
+    fails the batch as unconfirmed; what was gathered before it and not yet sent is not
+    sent, and the next batch goes."""
     queue = subscriber.bind("thing_happened")
     publisher = broker.ConfirmingPublisher(rabbit_config["AMQP_URI"])
     routed = {

@@ -28,6 +28,7 @@ BENCHES = {
     "gifts": SHORT,
     "newsletter": ["--recipients", "100", "--bare", "100", "--timeout", "120"],
     "import_full": ["--rows", "400", "--bad", "4", "--duplicates", "4"],
+    "relay_publish": ["--events", "400", "--rounds", "1"],
     "search_p95": ["--alumni", "200", "--calls", "3", "--backends", "sqlite"],
 }
 
