@@ -8,7 +8,8 @@ kombu's own publishing of the same messages, in one run.
     as py-amqp and kombu come (a socket write per message, and before each a read for a
     `connection.blocked` notice), the broker's confirms waited for once a batch;
 (b) the relay's publisher (`BrokerPublisher.publish_many`, services/common/broker.py):
-    the same batches, each written to the socket at once, with no read per message.
+    the same batches, their frames gathered into socket writes of 64 KiB, with no read
+    per message.
 
 Both publish persistent `alumnus_registered` events of the size an import's are, in batches
 of the relay's size, to a throwaway vhost where one durable queue takes them all, as the

@@ -444,8 +444,9 @@ def generate_due(
     `render_apart` (off the event loop). Returns the years generated now.
 
     Nothing is read for a report the machine cannot draw: without a CJK font the figures of
-    the whole registry were read at every scan (5 s) only to be refused, seconds of CPU a
-    scan at 100,000 alumni, for as long as the font was missing."""
+    the whole registry were read at every scan (5 s) only to be refused, for as long as the
+    font was missing: reads that grow with the registry, 2.3 % of its CPU during a 100,000-
+    row import (docs/performance/import.md)."""
     with transaction() as session:
         queue_due(session, today, publish_on)
         years = queued_years(session)
