@@ -22,6 +22,8 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY="${PY:-.venv/bin/python}"
 LOGS=var/test-logs
+# Each run ends with its slowest tests, so that what makes CI slow is on record.
+DURATIONS=--durations=15
 mkdir -p "$LOGS"
 : >"$LOGS/browser.log"
 
@@ -39,15 +41,15 @@ trap 'wait; show_logs; exit 143' TERM
 
 # A script's background commands ignore SIGINT; these take Ctrl-C as a command in front
 # would (KeyboardInterrupt: their systems are stopped and removed).
-env --default-signal=INT "$PY" -m pytest --shard others "$@" &
+env --default-signal=INT "$PY" -m pytest --shard others $DURATIONS "$@" &
 others_pid=$!
-env --default-signal=INT "$PY" -m pytest --shard postgres "$@" >"$LOGS/postgres.log" 2>&1 &
+env --default-signal=INT "$PY" -m pytest --shard postgres $DURATIONS "$@" >"$LOGS/postgres.log" 2>&1 &
 postgres_pid=$!
 
 declare -A rc
 wait -n -p first "$others_pid" "$postgres_pid"
 rc[$first]=$?
-env --default-signal=INT "$PY" -m pytest tests/browser >"$LOGS/browser.log" 2>&1 &
+env --default-signal=INT "$PY" -m pytest tests/browser $DURATIONS >"$LOGS/browser.log" 2>&1 &
 browser_pid=$!
 for pid in "$others_pid" "$postgres_pid" "$browser_pid"; do
     if [ -z "${rc[$pid]:-}" ]; then
