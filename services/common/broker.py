@@ -227,8 +227,11 @@ class ConfirmingPublisher:
         # py-amqp reads the socket before each publish for a `connection.blocked` notice
         # (a read that finds nothing: a hub switch per message under eventlet). The broker
         # still sends the notice; it is read while a batch's confirms are awaited, and a
-        # blocked broker shows here as confirms that do not come in time.
-        connection.connection.client_properties["capabilities"]["connection.blocked"] = False
+        # blocked broker shows here as confirms that do not come in time. (A broker that
+        # offers no capabilities leaves none to turn off.)
+        capabilities = connection.connection.client_properties.get("capabilities")
+        if capabilities:
+            capabilities["connection.blocked"] = False
         channel.events["basic_ack"].add(self._on_ack)
         channel.events["basic_nack"].add(self._on_nack)
         self._next_tag = 1
