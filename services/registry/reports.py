@@ -437,11 +437,13 @@ def generate_due(
     today: date,
     publish_on: str,
     k: int,
-    render_apart: Callable[[dict[str, Any], datetime], tuple[str, bytes]],
+    off_loop: Callable[..., Any],
 ) -> list[int]:
     """The registry's timer: queue last year's report when it is due, then generate every
-    queued report, each figures read in a transaction of their own and drawn by
-    `render_apart` (off the event loop). Returns the years generated now.
+    queued report, each figures read in a transaction of their own. `off_loop(f, *args)`
+    runs `f` off the event loop (eventlet's tpool in the service): the font check, which
+    imports matplotlib and may walk the system's fonts, and the drawing. Returns the years
+    generated now.
 
     Nothing is read for a report the machine cannot draw: without a CJK font the figures of
     the whole registry were read at every scan (5 s) only to be refused, for as long as the
@@ -450,14 +452,14 @@ def generate_due(
     with transaction() as session:
         queue_due(session, today, publish_on)
         years = queued_years(session)
-    if not years or not can_draw():
+    if not years or not off_loop(can_draw):
         return []
     done = []
     for year in years:
         with transaction() as session:
             data = figures(session, year, k)
         generated_at = datetime.now(UTC)
-        html, pdf = render_apart(data, generated_at)
+        html, pdf = off_loop(render, data, generated_at)
         with transaction() as session:
             if store(session, year, html, pdf, generated_at):
                 log.info("yearly alumni report %s generated", year)

@@ -897,15 +897,16 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
     @configured_timer("REGISTRY_REPORT_SCAN_SECONDS")
     def run_yearly_reports(self) -> list[int]:
         """Queue last year's report from its publishing day on (REGISTRY_REPORT_PUBLISH_ON),
-        then generate every queued report. The drawing runs in a thread of its own
-        (eventlet's tpool): it is seconds of CPU that must not hold the RPCs' event loop."""
+        then generate every queued report. The font check and the drawing run in a thread
+        of their own (eventlet's tpool): matplotlib's import and the charts are seconds of
+        CPU that must not hold the RPCs' event loop."""
         publish_on = config.get("REGISTRY_REPORT_PUBLISH_ON", self.config) or "01-15"
         return reports.generate_due(
             self.db.transaction,
             utcnow().date(),
             publish_on,
             self._min_count(),
-            lambda data, generated_at: tpool.execute(reports.render, data, generated_at),
+            tpool.execute,
         )
 
     def _min_count(self) -> int:
