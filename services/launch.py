@@ -1,6 +1,6 @@
 """Start one service of the catalogue on its own broker account (`config.service_amqp_uri`):
-bring its database to the latest schema, run its launch hooks, declare its event queues
-(waiting for the broker if it is not up yet), then hand over to nameko.
+bring its database to the latest schema, run its launch hooks, then hand over to nameko
+(services/common/serve.py), which declares the service's event queues before it serves.
 
     python -m services.launch <service>     (the names: services/common/catalogue.py)
     python -m services.launch <service> --migrations wait
@@ -18,7 +18,6 @@ import sys
 
 from services.common import catalogue, config
 from services.common.migrate import upgrade, wait_for_head
-from services.common.topology import declare_event_queues
 
 
 def nameko_run_command(target: str) -> list[str]:
@@ -53,9 +52,9 @@ def main(argv: list[str] | None = None) -> None:
         wait_for_head(entry.name)
     for hook in entry.on_launch:
         run_hook(hook)
-    # Its own queues only: its account may declare no other's. Every consumer's queues
-    # come with the broker's definitions (services/broker_accounts.py).
-    declare_event_queues(config.amqp_uri(), [entry.service_class()])
+    # Its event queues are declared by the serving process, which imports the service
+    # class anyway (services/common/serve.py): imported here too, it cost every start a
+    # second import of the whole service (3 s of CPU for the registry).
     command = nameko_run_command(entry.entrypoint)
     sys.stdout.flush()
     os.execv(sys.executable, command)
