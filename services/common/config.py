@@ -108,6 +108,7 @@ DEFAULTS: dict[str, str] = {
     "REGISTRY_IMPORT_MAX_BYTES": str(50 * 1024 * 1024),
     "REGISTRY_IMPORT_SCAN_SECONDS": "1",
     "REGISTRY_IMPORT_STALE_SECONDS": "60",
+    "REGISTRY_IMPORT_APPLY_BATCH": "1000",
     # alumni verification, cards, directory (docs/community.md); the card key is the
     # secret `CARD_SIGNING_KEY`
     "CLAIM_CODE_TTL_SECONDS": "900",

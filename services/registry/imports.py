@@ -82,9 +82,10 @@ ways, more than matching (~75 µs a row) or parsing (~50 µs a row) that many ro
 OFFLOAD_MIN_BYTES = 1 << 20
 APPLY_BATCH = 1000
 FIRST_APPLY_BATCH = 125
-"""The apply phase's batches start small and double up to `APPLY_BATCH`: the first
-alumni (and the progress counters) show within a second, the bulk goes in large
-batches (a batch of 1,000 costs ~1 s of CPU, in which the process answers nothing)."""
+"""The apply phase's batches start small and double up to `APPLY_BATCH` (the setting
+`REGISTRY_IMPORT_APPLY_BATCH`): the first alumni (and the progress counters) show within
+a second, the bulk goes in large batches (a batch of 1,000 costs ~1 s of CPU, in which the
+process answers nothing)."""
 IMPORT_SOURCE = "import"
 
 _json = json.JSONEncoder(ensure_ascii=False).encode
@@ -271,16 +272,18 @@ def run_job(
     limits: Limits,
     pause: Callable[[], None],
     spawn: Callable[..., ChildProcess],
+    apply_batch: int | None = None,
 ) -> None:
-    """Parse (unless parsed), then apply what is left; `pause` lets other work run between
-    batches, and `spawn(generator_function, *args)` runs a large import's parse and
-    duplicate matching in processes of their own (`offload.ChildProcess`: the service hands
-    it in, so that the domain loads no framework)."""
+    """Parse (unless parsed), then apply what is left in batches of at most `apply_batch`
+    rows (default `APPLY_BATCH`); `pause` lets other work run between batches, and
+    `spawn(generator_function, *args)` runs a large import's parse and duplicate matching
+    in processes of their own (`offload.ChildProcess`: the service hands it in, so that
+    the domain loads no framework)."""
     with transaction() as session:
         status = _job(session, job_id).status
     if status in ("queued", "parsing") and not _parse(transaction, job_id, limits, pause, spawn):
         return
-    _apply(transaction, job_id, pause, spawn)
+    _apply(transaction, job_id, pause, spawn, apply_batch or APPLY_BATCH)
 
 
 class InProcess:
@@ -406,7 +409,11 @@ def _batches(
 
 
 def _apply(
-    transaction: Transaction, job_id: str, pause: Callable, spawn: Callable[..., ChildProcess]
+    transaction: Transaction,
+    job_id: str,
+    pause: Callable,
+    spawn: Callable[..., ChildProcess],
+    apply_batch: int,
 ) -> None:
     with transaction() as session:
         job = _job(session, job_id)
@@ -419,7 +426,7 @@ def _apply(
         size, after = FIRST_APPLY_BATCH, -1
         while True:
             with transaction() as session:
-                rows = next(_batches(session, job_id, "valid", min(size, APPLY_BATCH), after), None)
+                rows = next(_batches(session, job_id, "valid", min(size, apply_batch), after), None)
                 if rows is None:
                     _finish(session, _job(session, job_id))
                     return

@@ -812,7 +812,12 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
                 return
             try:
                 imports.run_job(
-                    self.db.transaction, job_id, self._limits(), eventlet.sleep, ChildProcess
+                    self.db.transaction,
+                    job_id,
+                    self._limits(),
+                    eventlet.sleep,
+                    ChildProcess,
+                    config.get_int("REGISTRY_IMPORT_APPLY_BATCH", self.config),
                 )
             except Exception:
                 log.exception("import job %s failed", job_id)
