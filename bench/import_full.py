@@ -45,6 +45,7 @@ from bench.common import (
     pids_named,
     process_cpu_seconds,
     rabbitmq_pids,
+    run_bench,
 )
 from services.common import config
 from services.localsystem import LocalSystem
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     args.file = args.manifest = None
-    return run(args)
+    return run_bench(run, args)
 
 
 if __name__ == "__main__":
