@@ -22,7 +22,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -202,6 +202,22 @@ def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's pages as they were when it failed, kept beside the other screenshots
+    and named in its report: a timeout's message says what was awaited, not what the page
+    showed instead."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for name in ("desktop", "phone"):
+            page = item.funcargs.get(name)
+            if page is not None:
+                with suppress(Exception):  # the page may be what failed
+                    path = screenshot(page, f"failed-{item.name}-{name}")
+                    report.sections.append(("screenshot", str(path)))
+    return report
 
 
 ANIMATIONS_ENDED = (
