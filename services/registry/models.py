@@ -378,16 +378,22 @@ class ChangeRequest(Base):
 
 class AlumnusTextGram(Base):
     """The character bigrams of an alumnus's name, employer and city (lower-cased), so that
-    a part of any of them is found through an index (services/registry/namekeys.py)."""
+    a part of any of them is found through an index (services/registry/namekeys.py).
+
+    Keyed by what a search looks up, with no surrogate id: an import writes 1.5 million of
+    these for 100,000 rows, and an id's key cost every one of them an index entry (and on
+    PostgreSQL a sequence number) that nothing read. On SQLite the rows are stored in the
+    key's order (WITHOUT ROWID): the table is the lookup index."""
 
     __tablename__ = "alumnus_text_grams"
-    __table_args__ = (Index("ix_alumnus_text_grams_lookup", "field", "gram", "alumnus_seq"),)
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    alumnus_seq: Mapped[int] = mapped_column(Integer, index=True)
-    field: Mapped[str] = mapped_column(String(10))
+    field: Mapped[str] = mapped_column(String(10), primary_key=True)
     gram: Mapped[str] = mapped_column(
-        String(2).with_variant(String(2, collation="C"), "postgresql")
+        String(2).with_variant(String(2, collation="C"), "postgresql"), primary_key=True
+    )
+    alumnus_seq: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=False, index=True
     )
 
 

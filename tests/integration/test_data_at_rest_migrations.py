@@ -344,8 +344,55 @@ def test_the_search_keys_lose_their_foreign_keys_and_get_them_back(databases):
         migrate("registry", url, "0016")
         assert foreign_keys() == {"alumnus_name_keys": [], "alumnus_text_grams": []}
         assert dump(engine, "alumnus_text_grams", "alumnus_name_keys") == rows
-        schema_matches_models(engine, RegistryBase)
         migrate("registry", url, "0015", command.downgrade)
         assert foreign_keys() == {"alumnus_name_keys": ["alumni"], "alumnus_text_grams": ["alumni"]}
+    finally:
+        engine.dispose()
+
+
+def test_the_grams_lose_their_id_for_a_key_of_what_is_looked_up_and_get_it_back(databases):
+    url = databases.new("registry")
+    migrate("registry", url, "0016")
+    engine = make_engine(url, pool_size=1)
+    grams = [("name", "雄信", 7), ("name", "单", 7), ("city", "潍坊", 7), ("name", "雄信", 8)]
+    try:
+        for field, gram, seq in [*grams, grams[0]]:  # a row written twice is kept once
+            insert(engine, "alumnus_text_grams", {"field": field, "gram": gram, "alumnus_seq": seq})
+
+        def stored() -> list[tuple]:
+            engine.dispose()  # no connection from before the migration
+            with engine.connect() as connection:
+                return sorted(
+                    tuple(row)
+                    for row in connection.execute(
+                        text("SELECT field, gram, alumnus_seq FROM alumnus_text_grams")
+                    )
+                )
+
+        def shape() -> tuple[list[str], list[str], set[str]]:
+            engine.dispose()
+            inspector = inspect(engine)
+            return (
+                [c["name"] for c in inspector.get_columns("alumnus_text_grams")],
+                inspector.get_pk_constraint("alumnus_text_grams")["constrained_columns"],
+                {i["name"] for i in inspector.get_indexes("alumnus_text_grams")},
+            )
+
+        migrate("registry", url, "0017")
+        assert stored() == sorted(grams)
+        assert shape() == (
+            ["field", "gram", "alumnus_seq"],
+            ["field", "gram", "alumnus_seq"],
+            {"ix_alumnus_text_grams_alumnus_seq"},
+        )
+        schema_matches_models(engine, RegistryBase)
+
+        migrate("registry", url, "0016", command.downgrade)
+        assert stored() == sorted(grams)
+        assert shape() == (
+            ["id", "field", "gram", "alumnus_seq"],
+            ["id"],
+            {"ix_alumnus_text_grams_alumnus_seq", "ix_alumnus_text_grams_lookup"},
+        )
     finally:
         engine.dispose()
