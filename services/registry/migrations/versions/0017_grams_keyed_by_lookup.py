@@ -45,7 +45,7 @@ def _replace(create_new) -> None:
     op.drop_table(TABLE)
     op.rename_table(NEW, TABLE)
     if op.get_bind().dialect.name == "postgresql":
-        # The key keeps the name it was made with; PostgreSQL's own name for the table's.
+        # A renamed table's key keeps its old name: given the one PostgreSQL gives a key.
         op.execute(f"ALTER TABLE {TABLE} RENAME CONSTRAINT {NEW}_pkey TO {TABLE}_pkey")
     op.create_index(f"ix_{TABLE}_alumnus_seq", TABLE, ["alumnus_seq"])
 
