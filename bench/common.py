@@ -36,7 +36,6 @@ from sqlalchemy.engine import URL, make_url
 from bench.echo_service import ECHO_SERVICE
 from services.common import catalogue, config
 from services.common.caller import HEADER, Caller, sign
-from services.launch import nameko_run_command
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_ADMIN = ("admin", "bench-admin-password-1")
@@ -429,7 +428,8 @@ def start_nameko_service(service: str, env: dict[str, str], log_path: Path) -> s
     output goes to `log_path`, closed by stop_processes."""
     log = open(log_path, "ab")  # noqa: SIM115  (closed in stop_processes)
     process = subprocess.Popen(
-        nameko_run_command(service),
+        # Not services.launch: that would import (and eventlet-patch) the serving module here.
+        [sys.executable, "-m", "services.common.serve", service],
         cwd=REPO_ROOT,
         env=env,
         stdout=log,
