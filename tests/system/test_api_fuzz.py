@@ -54,12 +54,14 @@ def schemathesis_cli() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fuzzed(module_amqp_uri, tmp_path_factory):
+def fuzzed(module_amqp_uri, tmp_path_factory, migrated_templates):
     """The whole system on SQLite, of the module's own (what schemathesis makes would be in
     other modules' lists), its rate limits off: schemathesis sends far more than one client
     may (the limits have their own tests, tests/integration/test_gateway_edge.py)."""
     rate_limits_off = {"GATEWAY_RATE_PER_ADDRESS": "0", "GATEWAY_RATE_PER_ACCOUNT": "0"}
-    with running_system("sqlite", module_amqp_uri, tmp_path_factory, rate_limits_off) as sut:
+    with running_system(
+        "sqlite", module_amqp_uri, tmp_path_factory, migrated_templates, rate_limits_off
+    ) as sut:
         yield sut
 
 

@@ -68,9 +68,9 @@ def service_uri(system: SystemUnderTest, service: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def platform(module_amqp_uri, tmp_path_factory):
+def platform(module_amqp_uri, tmp_path_factory, migrated_templates):
     """The platform on SQLite, every service on its own broker account."""
-    with running_system("sqlite", module_amqp_uri, tmp_path_factory) as system:
+    with running_system("sqlite", module_amqp_uri, tmp_path_factory, migrated_templates) as system:
         yield system
 
 

@@ -37,11 +37,13 @@ SHORT_PERIODS = {
 @pytest.fixture(scope="module", params=BACKENDS)
 def system(request, module_amqp_uri, tmp_path_factory):
     """A system of the module's own, with short purge and masking periods, and no key
-    given: the processes generate one under var/, as `make run` does."""
+    given: the processes generate one under var/, as `make run` does. Its databases start
+    empty: the services create the SQLite files, whose modes are checked below."""
     with running_system(
         request.param,
         module_amqp_uri,
         tmp_path_factory,
+        None,
         settings=SHORT_PERIODS,
         without=(crypto.SETTING,),
     ) as sut:

@@ -32,10 +32,12 @@ SMALL_BATCHES = {"REGISTRY_IMPORT_APPLY_BATCH": "100"}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def system(request, module_amqp_uri, tmp_path_factory):
+def system(request, module_amqp_uri, tmp_path_factory, migrated_templates):
     """A system of the module's own, its registry killed and restarted by a test, applying
     imports in small batches."""
-    with running_system(request.param, module_amqp_uri, tmp_path_factory, SMALL_BATCHES) as sut:
+    with running_system(
+        request.param, module_amqp_uri, tmp_path_factory, migrated_templates, SMALL_BATCHES
+    ) as sut:
         yield sut
 
 
