@@ -49,6 +49,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from tests.browser.steps import animations_done  # noqa: E402
 from tests.support.callers import CALLER_KEY  # noqa: E402
 from tests.support.processes import SystemUnderTest  # noqa: E402
 
@@ -218,19 +219,6 @@ def pytest_runtest_makereport(item, call):
                     path = screenshot(page, f"failed-{item.name}-{name}")
                     report.sections.append(("screenshot", str(path)))
     return report
-
-
-ANIMATIONS_ENDED = (
-    "() => document.getAnimations().every(a => a.playState !== 'running'"
-    " || a.effect?.getComputedTiming().iterations === Infinity)"
-)
-
-
-def animations_done(page: Page) -> None:
-    """Wait for every finite animation to end. Two frames come first, because a Vue
-    transition starts on the frame after its element is inserted."""
-    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    page.wait_for_function(ANIMATIONS_ENDED)
 
 
 def assert_accessible(page: Page, name: str) -> None:

@@ -168,7 +168,7 @@ def choose(page: Page, within: Page | Locator, label: str, option: str | re.Patt
     select = within.get_by_role("combobox", name=label, exact=True)
     select.focus()
     select.press("Enter")
-    page.get_by_role("option", name=option).click()
+    click_option(page, option)
 
 
 def pick(page: Page, label: str, *options: str) -> None:
@@ -178,8 +178,31 @@ def pick(page: Page, label: str, *options: str) -> None:
     select.focus()
     select.press("Enter")
     for option in options:
-        page.get_by_role("option", name=option, exact=True).click()
+        click_option(page, option, exact=True)
     page.keyboard.press("Escape")
+
+
+def click_option(page: Page, option: str | re.Pattern, exact: bool = False) -> None:
+    """Click `option` in the select menu that is opening, once it has come in. Clicked while
+    the menu still zooms in, the click can land beside the option: under load in CI the menu
+    then stayed open with nothing chosen (the option merely hovered, in the screenshots)."""
+    item = page.get_by_role("option", name=option, exact=exact).first
+    expect(item).to_be_visible()
+    animations_done(page)
+    item.click()
+
+
+ANIMATIONS_ENDED = (
+    "() => document.getAnimations().every(a => a.playState !== 'running'"
+    " || a.effect?.getComputedTiming().iterations === Infinity)"
+)
+
+
+def animations_done(page: Page) -> None:
+    """Wait for every finite animation to end. Two frames come first, because a Vue
+    transition starts on the frame after its element is inserted."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_function(ANIMATIONS_ENDED)
 
 
 def submit(dialog: Locator, button: str | re.Pattern) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible, checked
-from tests.browser.steps import console_login, fill, open_page, save, unique
+from tests.browser.steps import click_option, console_login, fill, open_page, save, unique
 
 STAFF_PASSWORD = "Console-Registry-9"
 ALUMNUS_PASSWORD = "Alumnus-Login-77"
@@ -59,7 +59,7 @@ def test_the_office_administers_the_registry(portal, desktop):
     picker = desktop.get_by_role("combobox", name="校友")
     picker.click()
     picker.fill(name)
-    desktop.get_by_role("option", name=f"{name}（2001届）").first.click()
+    click_option(desktop, f"{name}（2001届）")
     username = unique("alum")
     fill(desktop, {"用户名": username, "初始密码（至少 10 位）": ALUMNUS_PASSWORD})
     save(desktop, "开通账号", f"已为校友开通账号 {username}")
@@ -121,7 +121,7 @@ def test_the_office_administers_the_registry(portal, desktop):
     dialog = desktop.get_by_role("dialog")
     # Element Plus draws the chosen value over the select's input: the select is clicked.
     dialog.locator(".el-select").filter(has=desktop.get_by_label("负责人")).click()
-    desktop.get_by_role("option", name=office_user, exact=True).click()
+    click_option(desktop, office_user, exact=True)
     checked(desktop, "console-registry-steward-dialog")
     dialog.get_by_role("button", name="确定").click()
     expect(desktop.get_by_text("已指定负责人。")).to_be_visible()

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible
-from tests.browser.steps import console_login, fill, save, unique
+from tests.browser.steps import click_option, console_login, fill, save, unique
 
 STAFF_PASSWORD = "Console-Stewardship-9"
 IMPORTS = "/api/v1/alumni/imports"
@@ -288,7 +288,7 @@ def test_the_office_confirms_a_chapter_and_changes_a_members_role(desktop, offic
     assert_accessible(desktop, "console-chapter-members")
     # Element Plus draws the chosen value over the select's input: the select is clicked.
     drawer.locator(".el-select").filter(has=desktop.get_by_label("孙会员的角色")).click()
-    desktop.get_by_role("option", name="积极分子").click()
+    click_option(desktop, "积极分子")
     for _ in range(50):
         if office.get(members).json()["items"][0]["role"] == "volunteer":
             break
