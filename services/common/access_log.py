@@ -2,8 +2,11 @@
 
 A service that shows personal fields unmasked (services/common/visibility.py decides
 when) maps `AccessLogMixin` on its own base and calls `record()` in the same transaction
-as the read, so that a read is answered only if its log row commits. Masked reads are
-not logged: they disclose nothing. `search()` is what the office's
+as the read, so that a read is answered only if its log row commits. A read that writes
+nothing else (`WorkerDatabase.transaction(reads_only=True)`, services/common/
+dependencies.py) hands its rows to a writer that commits them with other workers' before
+the read is answered (services/common/group_commit.py). Masked reads are not logged: they
+disclose nothing. `search()` is what the office's
 `GET /api/v1/access-log` pages through.
 
 SQLAlchemy and the standard library only.
@@ -23,6 +26,9 @@ from services.common.columns import utcnow
 from services.common.contracts.base import iso_utc
 from services.common.paging import each, encode_cursor, page, paged_select
 from services.common.visibility import Viewer
+
+GROUPED_ROWS = "access_log_grouped_rows"
+"""The key in `Session.info` of the rows a reads-only transaction leaves to the writer."""
 
 
 class AccessLogMixin:
@@ -68,18 +74,22 @@ def record(
     names = sorted(set(fields))
     if not names:
         return
+    row = {
+        "at": utcnow(),
+        "account_id": reader.account_id,
+        "username": reader.username[:50],
+        "role": reader.role,
+        "alumnus_id": alumnus_id,
+        "record": record,
+        "fields": json.dumps(names),
+        "purpose": purpose[:200],
+    }
+    grouped = session.info.get(GROUPED_ROWS)
+    if grouped is not None:
+        grouped.append(row)
+        return
     # A Core INSERT now, not an ORM object flushed later: every unmasked read pays for it.
-    session.execute(
-        model.__table__.insert().values(
-            account_id=reader.account_id,
-            username=reader.username[:50],
-            role=reader.role,
-            alumnus_id=alumnus_id,
-            record=record,
-            fields=json.dumps(names),
-            purpose=purpose[:200],
-        )
-    )
+    session.execute(model.__table__.insert(), row)
 
 
 def search(session: Session, model: type, params: dict[str, Any]) -> dict[str, Any]:

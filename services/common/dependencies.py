@@ -19,25 +19,32 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from services.common import config
+from services.common import access_log, config
 from services.common.adapters.publisher import BrokerPublisher
 from services.common.broker import BrokerLink
 from services.common.db import make_engine
+from services.common.group_commit import GroupCommit
 from services.common.relay import OutboxRelay
 
-POOL_HEADROOM = 5
-"""Connections beyond one per worker: the relay and the health probe."""
+POOL_HEADROOM = 6
+"""Connections beyond one per worker: the relay, the access log's writer and the health
+probe."""
 
 
 class WorkerDatabase:
     """What a worker sees: one lazily opened session and a transaction scope over it."""
 
     def __init__(
-        self, session_factory: sessionmaker, base: type[DeclarativeBase], on_commit: Callable
+        self,
+        session_factory: sessionmaker,
+        base: type[DeclarativeBase],
+        on_commit: Callable,
+        access_log_writer: GroupCommit | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._base = base
         self._on_commit = on_commit
+        self._access_log_writer = access_log_writer
         self._session: Session | None = None
 
     @property
@@ -47,20 +54,34 @@ class WorkerDatabase:
         return self._session
 
     @contextmanager
-    def transaction(self, records_events: bool = True) -> Iterator[Session]:
+    def transaction(
+        self, records_events: bool = True, reads_only: bool = False
+    ) -> Iterator[Session]:
         """Commit on success, roll back on error; wake the outbox relay after a commit.
 
         `records_events=False` for a read that records no event (a search): waking the
         relay would make it poll the outbox for nothing after each call, in this process
-        (docs/PERFORMANCE.md, "Search at 100,000"); its own poll still runs."""
+        (docs/PERFORMANCE.md, "Search at 100,000"); its own poll still runs.
+
+        `reads_only=True` (implies `records_events=False`) for a read that writes nothing
+        but its access-log rows (services/common/access_log.py `record`): those are
+        committed after it together with other workers' (`GroupCommit`, the service's
+        `access_log_model`), and the scope ends only once they are."""
         session = self.session
+        grouped = reads_only and self._access_log_writer is not None
+        if grouped:
+            session.info[access_log.GROUPED_ROWS] = []
         try:
             yield session
             session.commit()
+            if grouped:
+                self._access_log_writer.insert(session.info[access_log.GROUPED_ROWS])
         except BaseException:
             session.rollback()
             raise
-        if records_events:
+        finally:
+            session.info.pop(access_log.GROUPED_ROWS, None)
+        if records_events and not reads_only:
             self._on_commit()
 
     def claim(self, session: Session, event_id: str, handler: str) -> bool:
@@ -79,7 +100,9 @@ class Database(DependencyProvider):
     which publishes to `<service>.events`.
 
     `base` is the service's declarative base (services/common/models.py `service_base`),
-    which names the outbox and inbox tables.
+    which names the outbox and inbox tables, and, in a service whose reads are logged
+    together (`WorkerDatabase.transaction(reads_only=True)`), its `access_log_model`, whose
+    writer thread it runs.
     """
 
     def __init__(self, base: type[DeclarativeBase]) -> None:
@@ -87,6 +110,7 @@ class Database(DependencyProvider):
         self.engine: Engine | None = None
         self.session_factory: sessionmaker | None = None
         self.relay: OutboxRelay | None = None
+        self.access_log_writer: GroupCommit | None = None
         self._workers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def setup(self) -> None:
@@ -105,9 +129,16 @@ class Database(DependencyProvider):
             retention=timedelta(seconds=config.get_float("OUTBOX_RETENTION_SECONDS", settings)),
             purge_interval=config.get_float("OUTBOX_PURGE_SCAN_SECONDS", settings),
         )
+        model = getattr(self.base, "access_log_model", None)
+        if model is not None:
+            self.access_log_writer = GroupCommit(self.engine, model.__table__)
 
     def start(self) -> None:
         self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")
+        if self.access_log_writer is not None:
+            self.container.spawn_managed_thread(
+                self.access_log_writer.run, identifier="access_log_writer"
+            )
 
     @property
     def broker_link(self) -> BrokerLink | None:
@@ -117,6 +148,8 @@ class Database(DependencyProvider):
     def stop(self) -> None:
         if self.relay is not None:
             self.relay.stop()
+        if self.access_log_writer is not None:
+            self.access_log_writer.stop()
         if self.engine is not None:
             self.engine.dispose()
 
@@ -124,7 +157,9 @@ class Database(DependencyProvider):
         self.stop()
 
     def get_dependency(self, worker_ctx) -> WorkerDatabase:
-        worker_db = WorkerDatabase(self.session_factory, self.base, self.relay.wake)
+        worker_db = WorkerDatabase(
+            self.session_factory, self.base, self.relay.wake, self.access_log_writer
+        )
         self._workers[worker_ctx] = worker_db
         return worker_db
 

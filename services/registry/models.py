@@ -419,6 +419,10 @@ class AccessLogEntry(AccessLogMixin, Base):
     """Who read which personal fields of which alumnus unmasked (services/common/access_log.py)."""
 
 
+# Reads by id and searches log their rows together (services/common/group_commit.py).
+Base.access_log_model = AccessLogEntry
+
+
 class YearlyReport(Base):
     """A yearly alumni report (services/registry/reports.py): `queued` when asked for (by
     the office or the schedule), `ready` once the registry's timer has generated it; then

@@ -537,8 +537,9 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
 
     @rpc(caller=True)
     def get_alumnus(self, alumnus_id: str, purpose: str = "", *, caller: Caller) -> dict:
-        # A read records no event: its commit (an access-log row at most) wakes no relay.
-        with self.db.transaction(records_events=False) as session:
+        # A read records no event, and its access-log row, if any, is committed with other
+        # reads' (services/common/group_commit.py).
+        with self.db.transaction(reads_only=True) as session:
             record = rights.read_alumnus(session, alumnus_id, caller, purpose)
             if caller.role == "office" and purpose:
                 # The office's read shows where each field came from (docs/stewardship.md).
@@ -548,8 +549,8 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
     @rpc(caller=True)
     def search_alumni(self, params: dict[str, Any], purpose: str = "", *, caller: Caller) -> dict:
         query = load_or_raise(contract.AlumnusSearch, params)
-        # A search records no event (a service's whole records are logged, not published).
-        with self.db.transaction(records_events=False) as session:
+        # A search records no event; whole records' access-log rows go as a read's above.
+        with self.db.transaction(reads_only=True) as session:
             return rights.read_alumni(session, query, caller, purpose)
 
     @rpc(caller=True)
