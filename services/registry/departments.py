@@ -41,16 +41,16 @@ def lineage_ids(department_id: str) -> Select:
     )
 
 
+CURRENT_IDS = select(SUCCESSIONS.c.department_id, SUCCESSIONS.c.current_id).where(
+    SUCCESSIONS.c.department_id.in_(bindparam("ids", expanding=True))
+)
+"""Prebuilt: every read of a record runs it, and building it cost more than running it."""
+
+
 def current_ids(session: Session, department_ids: Iterable[str]) -> dict[str, str]:
     """Each department's current department (itself unless merged)."""
     ids = {str(d) for d in department_ids}
-    found = dict(
-        session.execute(
-            select(SUCCESSIONS.c.department_id, SUCCESSIONS.c.current_id).where(
-                SUCCESSIONS.c.department_id.in_(ids)
-            )
-        ).all()
-    )
+    found = dict(session.execute(CURRENT_IDS, {"ids": list(ids)}).all())
     return {d: found.get(d, d) for d in ids}
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Row, Select, func, insert, literal, select
+from sqlalchemy import Row, Select, bindparam, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -299,10 +299,20 @@ ALUMNI = Alumnus.__table__
 GRADUATIONS = Graduation.__table__
 
 
+# Prebuilt, as every read by id and every page runs them: building a statement cost more
+# CPU than running it (docs/PERFORMANCE.md, "Gateway reads").
+ALUMNUS_BY_ID = select(ALUMNI).where(ALUMNI.c.id == bindparam("id"))
+GRADUATIONS_OF = (
+    select(GRADUATIONS)
+    .where(GRADUATIONS.c.alumnus_seq.in_(bindparam("seqs", expanding=True)))
+    .order_by(GRADUATIONS.c.id)
+)
+
+
 def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
     row = None
     if _is_uuid(alumnus_id):
-        row = session.execute(select(ALUMNI).where(ALUMNI.c.id == str(alumnus_id))).first()
+        row = session.execute(ALUMNUS_BY_ID, {"id": str(alumnus_id)}).first()
     if row is None:
         raise _unknown_alumnus(alumnus_id)
     if row.merged_into is not None:
@@ -477,11 +487,7 @@ def _with_graduations(session: Session, rows: list[Row]) -> list[tuple[Row, list
     if not rows:
         return []
     graduations: dict[int, list[Row]] = {row.seq: [] for row in rows}
-    for graduation in session.execute(
-        select(GRADUATIONS)
-        .where(GRADUATIONS.c.alumnus_seq.in_(graduations))
-        .order_by(GRADUATIONS.c.id)
-    ):
+    for graduation in session.execute(GRADUATIONS_OF, {"seqs": list(graduations)}):
         graduations[graduation.alumnus_seq].append(graduation)
     return [(row, graduations[row.seq]) for row in rows]
 

@@ -243,6 +243,13 @@ def _ranges(query: SearchQuery, keys: Any = KEYS) -> list[ColumnElement[bool]]:
     return ranges
 
 
+QUERY_CACHE = 4096
+"""Queries typed whose statements are kept: building a search's statements cost more CPU
+than running them (docs/PERFORMANCE.md, "Search at 100,000"). A statement is never changed
+after it is built (SQLAlchemy's are generative), so one built once serves every search."""
+
+
+@functools.lru_cache(maxsize=QUERY_CACHE)
 def key_hits(text: str, exact: bool = False) -> Select | None:
     """(`seq`, `rank`) of the alumni whose name's keys the query reaches, an alumnus once per
     matching key (the caller takes its best rank, `pinyin.Rank`: exact name first); None
@@ -260,6 +267,7 @@ def key_hits(text: str, exact: bool = False) -> Select | None:
     )
 
 
+@functools.lru_cache(maxsize=QUERY_CACHE)
 def key_seqs(text: str) -> Select:
     """The `seq`s the query's keys reach (an alumnus once per key), for a query with keys."""
     return select(KEYS.c.alumnus_seq).where(or_(*_ranges(parse_query(text))))
@@ -268,26 +276,38 @@ def key_seqs(text: str) -> Select:
 def is_common(session: Session | Connection, text: str) -> bool:
     """Whether the query's keys reach COMMON_KEYS rows or more (`z`, `zhang`, `张`): counted
     along the key index, stopped at COMMON_KEYS."""
+    counted = _key_count(text)
+    return counted is not None and session.execute(counted).scalar_one() >= COMMON_KEYS
+
+
+@functools.lru_cache(maxsize=QUERY_CACHE)
+def _key_count(text: str) -> Select | None:
+    """The count of the query's key rows, stopped at COMMON_KEYS; None for a query without
+    keys."""
     query = parse_query(text)
     ranges = _ranges(query)
     if not ranges or query.kind == QueryKind.DIGITS:
-        return False
-    return _at_least(session, select(KEYS.c.id).where(or_(*ranges)), COMMON_KEYS)
+        return None
+    return _count_up_to(select(KEYS.c.id).where(or_(*ranges)), COMMON_KEYS)
 
 
 def _at_least(session: Session | Connection, rows: Select, count: int) -> bool:
-    counted = select(func.count()).select_from(rows.limit(count).subquery())
-    return session.execute(counted).scalar_one() >= count
+    return session.execute(_count_up_to(rows, count)).scalar_one() >= count
 
 
-def key_tiers(text: str, keys: Any = KEYS) -> list[tuple[Rank, ColumnElement[bool]]]:
+def _count_up_to(rows: Select, count: int) -> Select:
+    return select(func.count()).select_from(rows.limit(count).subquery())
+
+
+@functools.lru_cache(maxsize=QUERY_CACHE)
+def key_tiers(text: str, keys: Any = KEYS) -> tuple[tuple[Rank, ColumnElement[bool]], ...]:
     """(rank, condition on a key row of `keys`) for each `pinyin.Rank` the query's keys
     reach, best first. An alumnus is at the first rank one of its keys meets: a prefix's
     condition holds for the exact key too, so a rank's alumni are those meeting its
     condition and none of the better ranks' (`tier_members`)."""
     query = parse_query(text)
     if query.kind == QueryKind.DIGITS:
-        return []
+        return ()
     name = (query.name_prefix,) if query.name_prefix else ()
     tiers: list[tuple[Rank, ColumnElement[bool]]] = []
     for rank, kind, keys_ in (
@@ -313,7 +333,7 @@ def key_tiers(text: str, keys: Any = KEYS) -> list[tuple[Rank, ColumnElement[boo
                     ),
                 )
             )
-    return tiers
+    return tuple(tiers)
 
 
 def tier_members(

@@ -25,7 +25,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.common.contracts.base import iso_utc
@@ -285,16 +285,17 @@ def _same(field: str, proposed: Any, current: Any) -> bool:
 # ---- provenance and confirmation ---------------------------------------------------------
 
 
+PROVENANCE_COLUMNS = select(
+    Alumnus.__table__.c.seq, Alumnus.__table__.c.field_provenance, Alumnus.__table__.c.confirmed_at
+).where(Alumnus.__table__.c.id == bindparam("id"))
+"""Prebuilt: building it cost more CPU than running it, at every office read by id."""
+
+
 def record_provenance(session: Session, record: dict[str, Any]) -> dict[str, Any]:
     """What the office's read of `record` (the alumnus as just read) adds: each field's
     provenance, and when the record was last confirmed. Reads only those columns: the
     record's values are at hand (every office read by id pays for this)."""
-    table = Alumnus.__table__
-    alumnus = session.execute(
-        select(table.c.seq, table.c.field_provenance, table.c.confirmed_at).where(
-            table.c.id == record["id"]
-        )
-    ).one()
+    alumnus = session.execute(PROVENANCE_COLUMNS, {"id": record["id"]}).one()
     values = {field: record[field] for field in FIELDS}
     return {
         "provenance": provenance.provenance_of(
