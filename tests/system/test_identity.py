@@ -23,13 +23,15 @@ from tests.system.helpers import token_pair, unique
 PASSWORD = "identity-passphrase-1"
 # A session check is remembered this long by the gateway; the margin covers the round trips.
 EFFECT_WITHIN_SECONDS = float(config.DEFAULTS["SESSION_CHECK_SECONDS"]) + 3
-# A read's p99 during the attack: under this, or under this many times the p99 measured
+# A read's p95 during the attack: under this, or under this many times the p95 measured
 # just before it on the same machine, whichever is larger. A hashing registry's event loop
-# made reads take seconds; the other half of `make test` beside this one, starting and
-# killing its systems, put a few reads at 218 and 284 ms with no attack to blame (the
-# baseline's 4 s do not always meet such a moment).
-READ_P99_SECONDS = 0.5
-READ_P99_OVER_BASELINE = 4
+# made every read of the attack take seconds. The other half of `make test` beside this
+# one, starting and killing its systems, put single reads at 218, 284 and 701 ms with no
+# attack to blame (the baseline's 4 s do not always meet such a moment): over ~80 reads a
+# p99 is the slowest read or the next, so it measured the neighbours; a p95 lets four
+# such reads pass and still fails when the attack slows the reads.
+READ_P95_SECONDS = 0.5
+READ_P95_OVER_BASELINE = 4
 READ_PAUSE_SECONDS = 0.05
 
 
@@ -235,8 +237,8 @@ def timed_reads(api: Api, token: str, seconds: float) -> list[float]:
     return sorted(timings)
 
 
-def p99(timings: list[float]) -> float:
-    return timings[min(len(timings) - 1, int(len(timings) * 0.99))]
+def p95(timings: list[float]) -> float:
+    return timings[min(len(timings) - 1, int(len(timings) * 0.95))]
 
 
 def test_an_ordinary_read_stays_fast_while_thirty_wrong_logins_run(api, office):
@@ -262,11 +264,12 @@ def test_an_ordinary_read_stays_fast_while_thirty_wrong_logins_run(api, office):
         statuses = json.loads(attackers.communicate(timeout=60)[0])
     finally:
         attackers.kill()
-    limit = max(READ_P99_SECONDS, READ_P99_OVER_BASELINE * p99(baseline))
-    assert p99(timings) < limit, (
-        f"p99 {p99(timings) * 1000:.0f} ms over {len(timings)} reads, limit {limit * 1000:.0f} ms "
-        f"(median {statistics.median(timings) * 1000:.0f} ms; without the attack "
-        f"p99 {p99(baseline) * 1000:.0f} ms, median {statistics.median(baseline) * 1000:.0f} ms)"
+    limit = max(READ_P95_SECONDS, READ_P95_OVER_BASELINE * p95(baseline))
+    assert p95(timings) < limit, (
+        f"p95 {p95(timings) * 1000:.0f} ms over {len(timings)} reads, limit {limit * 1000:.0f} ms "
+        f"(slowest {timings[-1] * 1000:.0f} ms, median {statistics.median(timings) * 1000:.0f} "
+        f"ms; without the attack p95 {p95(baseline) * 1000:.0f} ms, median "
+        f"{statistics.median(baseline) * 1000:.0f} ms)"
     )
     assert set(statuses) <= {"401", "429"}, statuses
     assert "401" in statuses, "some wrong logins were really checked"
