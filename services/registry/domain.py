@@ -310,6 +310,11 @@ GRADUATIONS_OF = (
 
 
 def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
+    return record_of(session, alumnus_row(session, alumnus_id))
+
+
+def alumnus_row(session: Session, alumnus_id: str) -> Row:
+    """The live alumnus's whole row; NotFound for an unknown id or a merged record."""
     row = None
     if _is_uuid(alumnus_id):
         row = session.execute(ALUMNUS_BY_ID, {"id": str(alumnus_id)}).first()
@@ -321,6 +326,11 @@ def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
             {"alumnus_id": row.id, "survivor_id": row.merged_into},
             reason="merged",
         )
+    return row
+
+
+def record_of(session: Session, row: Row) -> dict[str, Any]:
+    """One `alumni` row as its record."""
     return _alumni_records(session, [row])[0]
 
 

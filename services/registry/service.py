@@ -540,11 +540,10 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
         # A read records no event, and its access-log row, if any, is committed with other
         # reads' (services/common/group_commit.py).
         with self.db.transaction(reads_only=True) as session:
-            record = rights.read_alumnus(session, alumnus_id, caller, purpose)
             if caller.role == "office" and purpose:
                 # The office's read shows where each field came from (docs/stewardship.md).
-                record = {**record, **review.record_provenance(session, record)}
-            return record
+                return review.read_with_provenance(session, alumnus_id, caller, purpose)
+            return rights.read_alumnus(session, alumnus_id, caller, purpose)
 
     @rpc(caller=True)
     def search_alumni(self, params: dict[str, Any], purpose: str = "", *, caller: Caller) -> dict:
@@ -985,8 +984,7 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
         require_stewardship_office(caller)
         with self.db.transaction() as session:
             review.confirm(session, alumnus_id, caller.as_actor())
-            record = rights.read_alumnus(session, alumnus_id, caller, purpose)
-            return {**record, **review.record_provenance(session, record)}
+            return review.read_with_provenance(session, alumnus_id, caller, purpose)
 
     @rpc(caller=True)
     def unconfirmed_alumni(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from services.common.caller import Caller
 from services.common.columns import utcnow
 from services.common.contracts import registry as contract
 from services.common.contracts.base import load_or_raise
@@ -22,8 +23,9 @@ OFFICE = {"account_id": "acc-office", "username": "office.zhao", "role": "office
 
 
 def shown_provenance(session, alumnus_id: str) -> dict:
-    """What the office's read of the record adds (`review.record_provenance`)."""
-    return review.record_provenance(session, domain.get_alumnus(session, alumnus_id))
+    """The office's read of the record (`review.read_with_provenance`)."""
+    office = Caller("acc-office", "office.zhao", "office", None)
+    return review.read_with_provenance(session, alumnus_id, office, "registry.read")
 
 
 def liaison(department_id, name="liaison.li"):
