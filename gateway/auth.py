@@ -18,6 +18,7 @@ import jwt
 from services.common import config
 from services.common.caller import Caller
 from services.common.errors import AuthenticationFailed
+from services.common.expiring import ExpiringEntries
 
 ALGORITHM = "HS256"
 ISSUER = "alumni-platform"
@@ -93,38 +94,15 @@ def decode(token: str, secret: str, expected_type: str) -> dict[str, Any]:
     return claims
 
 
-class VerifiedTokens:
-    """Access tokens this process has verified, each with the principal it states, until
-    the token's expiry: the same token on the next request (a client sends its token for
-    15 minutes) is not decoded and its signature not computed again. Only what the token
-    itself says is remembered: whether its session is still alive, its account active and
-    its token version current is asked on each request all the same (gateway/sessions.py),
-    so a logout, a disabled account or a changed password is refused as before. Bounded:
-    past `size` tokens the expired ones go, then the oldest."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: dict[tuple[str, str], tuple[int, Principal]] = {}
-
-    def get(self, token: str, secret: str) -> Principal | None:
-        """The principal of `token` verified with `secret`, unless unknown or expired."""
-        entry = self.entries.get((secret, token))
-        if entry is None or time.time() >= entry[0]:  # expired as PyJWT has it: at `exp`
-            return None
-        return entry[1]
-
-    def add(self, token: str, secret: str, expires: int, principal: Principal) -> None:
-        if len(self.entries) >= self.size:
-            now = time.time()
-            live = [(key, entry) for key, entry in self.entries.items() if entry[0] > now]
-            # Still full: the oldest tenth goes too, so that this pass runs once per tenth.
-            keep = self.size * 9 // 10
-            self.entries = dict(live[-keep:] if len(live) > keep else live)
-        self.entries[(secret, token)] = (expires, principal)
-
-
 VERIFIED_TOKENS_KEPT = 10_000
-VERIFIED = VerifiedTokens(VERIFIED_TOKENS_KEPT)
+VERIFIED: ExpiringEntries[Principal] = ExpiringEntries(VERIFIED_TOKENS_KEPT)
+"""Access tokens this process has verified, each with the principal it states, until the
+token's expiry, keyed by the secret and the token: the same token on the next request (a
+client sends its token for 15 minutes) is not decoded and its signature not computed again.
+Only what the token itself says is remembered: whether its session is still alive, its
+account active and its token version current is asked on each request all the same
+(gateway/sessions.py), so a logout, a disabled account or a changed password is refused as
+before."""
 
 
 def principal_from_header(header: str | None, secret: str) -> Principal:
@@ -138,7 +116,7 @@ def principal_from_header(header: str | None, secret: str) -> Principal:
             "Authorization 头应为 “Bearer <令牌>”。", reason="malformed_header"
         )
     token = token.strip()
-    known = VERIFIED.get(token, secret)
+    known = VERIFIED.get((secret, token))
     if known is not None:
         return known
     claims = decode(token, secret, "access")
@@ -153,5 +131,5 @@ def principal_from_header(header: str | None, secret: str) -> Principal:
         session_id=str(claims["sid"]),
         token_version=int(claims.get("ver", 0)),
     )
-    VERIFIED.add(token, secret, claims["exp"], principal)
+    VERIFIED.add((secret, token), claims["exp"], principal)
     return principal

@@ -29,7 +29,7 @@ from services.common.broker import (
     BrokerLink,
     QueueConsumer,
 )
-from services.common.caller import HEADER, Caller, caller_key, sign
+from services.common.caller import HEADER, Caller, caller_key, token_for
 from services.common.errors import ServiceTimeout, ServiceUnavailable, on_new_error_type
 
 # A caller gets the platform's errors back as themselves, not as nameko's RemoteError.
@@ -72,7 +72,7 @@ class TimedMethodProxy(MethodProxy):
         # A token this worker received was for this service, not for the next one.
         headers.pop(name, None)
         caller = caller_of(worker_ctx, self.for_principal)
-        headers[name] = sign(caller, self.caller_key, self.service_name)
+        headers[name] = token_for(caller, self.caller_key, self.service_name)
         return headers
 
     def __call__(self, *args, **kwargs):

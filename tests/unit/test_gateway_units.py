@@ -20,7 +20,7 @@ from gateway.authz import projects as project_rules
 from gateway.authz import registry as registry_rules
 from gateway.authz import visits as visit_rules
 from gateway.errors import STATUS_BY_ERROR, error_response
-from services.common import config, errors, visibility
+from services.common import config, errors, expiring, visibility
 
 SECRET = "unit-test-secret-" + "s" * 32
 DEPT_A = str(uuid.uuid4())
@@ -165,10 +165,11 @@ def test_a_verified_token_is_not_decoded_again(monkeypatch):
 def test_a_remembered_token_is_refused_once_expired(monkeypatch):
     long_ago = time.time() - config.ACCESS_TOKEN_TTL_SECONDS - 60
     monkeypatch.setattr(auth, "time", types.SimpleNamespace(time=lambda: long_ago))
+    monkeypatch.setattr(expiring, "time", types.SimpleNamespace(time=lambda: long_ago))
     token = auth.issue_tokens(LOGIN, SECRET)["access_token"]
     claims = jwt.decode(token, options={"verify_signature": False})
     # As if verified while it was valid.
-    auth.VERIFIED.add(token, SECRET, claims["exp"], auth.Principal("x", "x", "office", None))
+    auth.VERIFIED.add((SECRET, token), claims["exp"], auth.Principal("x", "x", "office", None))
     assert auth.principal_from_header(f"Bearer {token}", SECRET).username == "x"
     monkeypatch.undo()
     with pytest.raises(errors.AuthenticationFailed) as caught:
@@ -183,25 +184,25 @@ def test_a_token_that_fails_verification_is_not_remembered():
     for _ in range(2):
         with pytest.raises(errors.AuthenticationFailed):
             auth.principal_from_header(f"Bearer {tampered}", SECRET)
-    assert auth.VERIFIED.get(tampered, SECRET) is None
+    assert auth.VERIFIED.get((SECRET, tampered)) is None
 
 
 def test_remembered_tokens_are_bounded_expired_first_then_oldest(monkeypatch):
     now = 1_000_000.0
-    monkeypatch.setattr(auth, "time", types.SimpleNamespace(time=lambda: now))
-    tokens = auth.VerifiedTokens(10)
+    monkeypatch.setattr(expiring, "time", types.SimpleNamespace(time=lambda: now))
+    tokens = expiring.ExpiringEntries(10)
     principal = auth.Principal("x", "x", "office", None)
-    tokens.add("stale", SECRET, int(now) - 1, principal)
+    tokens.add("stale", int(now) - 1, principal)
     for n in range(9):
-        tokens.add(f"live-{n}", SECRET, int(now) + 60, principal)
-    tokens.add("new", SECRET, int(now) + 60, principal)
-    assert "stale" not in {token for _, token in tokens.entries}
-    assert tokens.get("live-0", SECRET) is principal
+        tokens.add(f"live-{n}", int(now) + 60, principal)
+    tokens.add("new", int(now) + 60, principal)
+    assert "stale" not in tokens.entries
+    assert tokens.get("live-0") is principal
     for n in range(9, 40):
-        tokens.add(f"live-{n}", SECRET, int(now) + 60, principal)
+        tokens.add(f"live-{n}", int(now) + 60, principal)
     assert len(tokens.entries) <= 10
-    assert tokens.get("live-39", SECRET) is principal
-    assert tokens.get("live-0", SECRET) is None
+    assert tokens.get("live-39") is principal
+    assert tokens.get("live-0") is None
 
 
 class SessionStatus:
@@ -232,7 +233,7 @@ def test_a_remembered_token_of_an_ended_session_is_refused(status, expected):
     check = SessionCheck()
     check.check(auth.principal_from_header(header, SECRET), SessionStatus(), ttl_seconds=0)
     remembered = auth.principal_from_header(header, SECRET)
-    assert auth.VERIFIED.get(header.removeprefix("Bearer "), SECRET) is remembered
+    assert auth.VERIFIED.get((SECRET, header.removeprefix("Bearer "))) is remembered
     with pytest.raises(errors.AuthenticationFailed) as caught:
         check.check(remembered, SessionStatus(**status), ttl_seconds=0)
     assert caught.value.reason == expected
