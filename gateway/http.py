@@ -41,6 +41,7 @@ from gateway.sessions import SESSIONS
 from services.common import config
 from services.common.contracts.base import load_or_raise
 from services.common.errors import AppError, BadRequest, TooManyRequests
+from services.common.signatures import SignatureReadOnce
 
 MAX_JSON_BODY_BYTES = 1024 * 1024
 # Text no database of the platform can store: NUL (PostgreSQL) and lone UTF-16 surrogates,
@@ -130,7 +131,7 @@ def names_a_record(schema: type[Schema] | None) -> bool:
     return False
 
 
-class ApiEndpoint(HttpRequestHandler):
+class ApiEndpoint(SignatureReadOnce, HttpRequestHandler):
     """An HTTP route: its handler gets `principal=` when the route needs a token, and
     `body=` / `query=` when the route names their schemas."""
 

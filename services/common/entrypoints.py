@@ -50,6 +50,7 @@ from services.common.errors import (
     ServiceUnavailable,
 )
 from services.common.reliable_events import reliable_event_handler
+from services.common.signatures import SignatureReadOnce
 
 EventMethod = Callable[[Any, Session, dict[str, Any]], None]
 # What SQLAlchemy raises when the database cannot be reached or is out of connections.
@@ -174,7 +175,7 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
         return result, exc_info
 
 
-class Rpc(nameko_rpc.Rpc):
+class Rpc(SignatureReadOnce, nameko_rpc.Rpc):
     """nameko's RPC entrypoint; with `caller=True`, only for a verified caller."""
 
     rpc_consumer = RpcConsumer()
@@ -249,8 +250,14 @@ class BrokerLinks(DependencyProvider):
     while nobody asks.
     """
 
+    def setup(self) -> None:
+        # The container's extensions are all bound by now, and stay; looking through all of
+        # them at every worker cost ~1 % of a registry read. Their links are read at each
+        # call: one may be made in its extension's setup (the outbox relay's), after this.
+        self.holders = [ext for ext in self.container.extensions if hasattr(ext, "broker_link")]
+
     def get_dependency(self, worker_ctx) -> list[str]:
-        links = (getattr(extension, "broker_link", None) for extension in self.container.extensions)
+        links = (holder.broker_link for holder in self.holders)
         return sorted({link.purpose for link in links if link is not None and not link.connected})
 
 
