@@ -31,6 +31,7 @@ from services.registry.models import (
     Alumnus,
     ChangeRecord,
     Department,
+    DepartmentSuccession,
     Graduation,
     OutboxMessage,
     utcnow,
@@ -150,7 +151,9 @@ def _graduation_order(record: dict[str, Any]) -> tuple:
 
 
 def graduation_to_dict(graduation: Graduation | Row) -> dict[str, Any]:
-    return {
+    """A graduation as records carry it; with `current_department_id` when read with it
+    (`GRADUATIONS_OF`), else `departments.with_current_departments` adds it."""
+    record = {
         "department_id": graduation.department_id,
         "major": graduation.major,
         "degree": graduation.degree,
@@ -159,6 +162,10 @@ def graduation_to_dict(graduation: Graduation | Row) -> dict[str, Any]:
         "student_number": graduation.student_number,
         "enrolment_year": graduation.enrolment_year,
     }
+    current = getattr(graduation, "current_department_id", None)
+    if current is not None:
+        record["current_department_id"] = current
+    return record
 
 
 # Registering writes through Core statements built once: the ORM's unit of work (object
@@ -302,11 +309,19 @@ GRADUATIONS = Graduation.__table__
 # Prebuilt, as every read by id and every page runs them: building a statement cost more
 # CPU than running it (docs/PERFORMANCE.md, "Gateway reads").
 ALUMNUS_BY_ID = select(ALUMNI).where(ALUMNI.c.id == bindparam("id"))
+SUCCESSIONS = DepartmentSuccession.__table__
 GRADUATIONS_OF = (
-    select(GRADUATIONS)
+    select(
+        GRADUATIONS,
+        func.coalesce(SUCCESSIONS.c.current_id, GRADUATIONS.c.department_id).label(
+            "current_department_id"
+        ),
+    )
+    .outerjoin(SUCCESSIONS, SUCCESSIONS.c.department_id == GRADUATIONS.c.department_id)
     .where(GRADUATIONS.c.alumnus_seq.in_(bindparam("seqs", expanding=True)))
     .order_by(GRADUATIONS.c.id)
 )
+"""Each graduation with the department it belongs to now (departments.py), in one read."""
 
 
 def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
@@ -485,11 +500,9 @@ def alumnus_summary(alumnus: Alumnus | Row, graduations: Iterable[Graduation | R
 
 
 def _alumni_summaries(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
-    summaries = [
+    return [
         alumnus_summary(row, graduations) for row, graduations in _with_graduations(session, rows)
     ]
-    departments.with_current_departments(session, summaries)
-    return summaries
 
 
 def _with_graduations(session: Session, rows: list[Row]) -> list[tuple[Row, list[Row]]]:
@@ -504,9 +517,7 @@ def _with_graduations(session: Session, rows: list[Row]) -> list[tuple[Row, list
 
 def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
     """`alumni` rows as records, with the graduations of all of them read in one SELECT."""
-    records = [alumnus_to_dict(row, grads) for row, grads in _with_graduations(session, rows)]
-    departments.with_current_departments(session, records)
-    return records
+    return [alumnus_to_dict(row, grads) for row, grads in _with_graduations(session, rows)]
 
 
 def alumnus_history(session: Session, alumnus_id: str, params: dict[str, Any]) -> dict[str, Any]:
