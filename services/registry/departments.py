@@ -44,7 +44,8 @@ def lineage_ids(department_id: str) -> Select:
 CURRENT_IDS = select(SUCCESSIONS.c.department_id, SUCCESSIONS.c.current_id).where(
     SUCCESSIONS.c.department_id.in_(bindparam("ids", expanding=True))
 )
-"""Prebuilt: every read of a record runs it, and building it cost more than running it."""
+"""Prebuilt: every record a write returns runs it (reads take the current department with
+their graduations, `domain.GRADUATIONS_OF`), and building it cost more than running it."""
 
 
 def current_ids(session: Session, department_ids: Iterable[str]) -> dict[str, str]:
