@@ -15,7 +15,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, func, insert, literal, select
+from sqlalchemy import Row, Select, Subquery, bindparam, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -368,10 +368,13 @@ def search_alumni(session: Session, params: dict[str, Any], full: bool = False) 
     (rank, seq). Items are summaries (`alumnus_summary`), or whole records when `full`.
     """
     columns = list(ALUMNI.c) if full else SUMMARY_COLUMNS
-    query = _filtered(select(*columns).where(ALUMNI.c.merged_into.is_(None)), params)
+    live = select(*columns).where(ALUMNI.c.merged_into.is_(None))
+    query = _filtered(live, params)
     shape = _alumni_records if full else _alumni_summaries
     if params.get("q"):
-        rows = _ranked_rows(session, query, params)
+        # Nothing but `q` (no filter made a new query): a page of the key tier can be cut
+        # from the keys alone before any alumnus is read (`_first_by_keys`).
+        rows = _ranked_rows(session, query, params, columns if query is live else None)
         return page(rows, params["limit"], _ranked_position, lambda shown: shape(session, shown))
     rows = session.execute(paged_select(query, [ALUMNI.c.seq], params, (int,))).all()
     return page(rows, params["limit"], _seq_position, lambda shown: shape(session, shown))
@@ -401,14 +404,17 @@ def _filtered(query: Select, params: dict[str, Any]) -> Select:
     return query
 
 
-def _ranked_rows(session: Session, query: Select, params: dict[str, Any]) -> list[Row]:
+def _ranked_rows(
+    session: Session, query: Select, params: dict[str, Any], unfiltered: list | None
+) -> list[Row]:
     """Up to `limit + 1` rows of `query` that `q` reaches, past the cursor, best rank first.
 
     In two tiers, each reading no more than the page needs: the name's keys (few rows, so
     grouped and sorted by rank), then everything else at `Rank.OTHER` in `seq` order: each
     way a query of its own along an index in `seq` order (namekeys.other_hits), stopped at
     the page's end however many alumni a common part (`济南`) reaches, and the few rows
-    merged here.
+    merged here. `unfiltered`: the columns `query` reads when it filters on nothing but
+    the record being live.
     """
     text, want = params["q"], params["limit"] + 1
     position = decode_cursor(params["cursor"], (int, int)) if params.get("cursor") else None
@@ -416,9 +422,9 @@ def _ranked_rows(session: Session, query: Select, params: dict[str, Any]) -> lis
     keyed = namekeys.key_hits(text)
     if keyed is not None and (position is None or position[0] < OTHER_RANK):
         if namekeys.is_common(session, text):
-            rows = _tiered_rows(session, query, text, position, want)
+            rows = _tiered_rows(session, query, text, position, want, unfiltered)
         else:
-            rows = _grouped_rows(session, query, keyed, position, want)
+            rows = _grouped_rows(session, query, keyed, position, want, unfiltered)
     rest = query.add_columns(literal(OTHER_RANK).label("rank"))
     if keyed is not None:
         rest = rest.where(ALUMNI.c.seq.not_in(namekeys.key_seqs(text)))
@@ -436,7 +442,12 @@ def _ranked_rows(session: Session, query: Select, params: dict[str, Any]) -> lis
 
 
 def _grouped_rows(
-    session: Session, query: Select, keyed: Select, position: tuple | None, want: int
+    session: Session,
+    query: Select,
+    keyed: Select,
+    position: tuple | None,
+    want: int,
+    unfiltered: list | None,
 ) -> list[Row]:
     """The key tier at once: every alumnus the keys reach with its best rank, sorted. For
     keys that reach few (namekeys.COMMON_KEYS)."""
@@ -444,14 +455,42 @@ def _grouped_rows(
     best = (
         select(found.c.seq, func.min(found.c.rank).label("rank")).group_by(found.c.seq).subquery()
     )
+    if unfiltered is not None:
+        rows = _first_by_keys(session, unfiltered, best, position, want)
+        if rows is not None:
+            return rows
     ranked = query.add_columns(best.c.rank).join(best, best.c.seq == ALUMNI.c.seq)
     if position is not None:
         ranked = ranked.where(after([best.c.rank, ALUMNI.c.seq], position))
     return list(session.execute(ranked.order_by(best.c.rank, ALUMNI.c.seq).limit(want)).all())
 
 
+def _first_by_keys(
+    session: Session, columns: list, best: Subquery, position: tuple | None, want: int
+) -> list[Row] | None:
+    """`_grouped_rows` of a search filtered on nothing else, its page cut from the keys
+    (`best`: an alumnus's best rank) before the alumni are read: 20 records read for a page,
+    not the 700 a common surname reaches in 10,000. A merged record keeps its keys, so the
+    cut may hold one: then None, and the caller reads past it the whole way."""
+    top = select(best.c.seq, best.c.rank)
+    if position is not None:
+        top = top.where(after([best.c.rank, best.c.seq], position))
+    top = top.order_by(best.c.rank, best.c.seq).limit(want).subquery()
+    rows = session.execute(
+        select(*columns, ALUMNI.c.merged_into.label("merged_away"), top.c.rank)
+        .join_from(top, ALUMNI, ALUMNI.c.seq == top.c.seq)
+        .order_by(top.c.rank, top.c.seq)
+    ).all()
+    return None if any(row.merged_away is not None for row in rows) else list(rows)
+
+
 def _tiered_rows(
-    session: Session, query: Select, text: str, position: tuple | None, want: int
+    session: Session,
+    query: Select,
+    text: str,
+    position: tuple | None,
+    want: int,
+    unfiltered: list | None,
 ) -> list[Row]:
     """The key tier of a common query (`z`, `zhang`, `张`) a rank at a time, each read in
     `seq` order and stopped at the page's end: the exact ranks (few) grouped, then each
@@ -460,7 +499,7 @@ def _tiered_rows(
     rows: list[Row] = []
     exact = namekeys.key_hits(text, exact=True)
     if exact is not None and (position is None or position[0] <= Rank.EXACT_INITIALS):
-        rows = _grouped_rows(session, query, exact, position, want)
+        rows = _grouped_rows(session, query, exact, position, want, unfiltered)
     for rank in (Rank.NAME_PREFIX, Rank.PINYIN_PREFIX, Rank.INITIALS_PREFIX):
         if len(rows) >= want:
             break

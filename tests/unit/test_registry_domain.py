@@ -20,7 +20,7 @@ from services.common.errors import (
     ValidationFailed,
 )
 from services.common.paging import encode_cursor
-from services.registry import domain, namekeys, passwords, sessions
+from services.registry import domain, merges, namekeys, passwords, sessions
 from services.registry.models import (
     Account,
     Alumnus,
@@ -494,6 +494,31 @@ def test_a_common_prefix_read_rank_by_rank_lists_what_the_grouped_search_does(
         assert [ranked(session, q, limit) for limit in (1, 2, 50)] == grouped[q], q
     # 张 by its exact initials, then the pinyin prefix in the order of registration.
     assert grouped["z"][2][:3] == ["张", "赵六", "张伟明"]
+
+
+@both_backends
+def test_a_record_merged_away_keeps_its_keys_and_is_still_not_listed(session, departments):
+    """A search with nothing but `q` cuts its page from the name keys before it reads the
+    records. A merged record keeps its keys: it is still left out, and every page full."""
+    first, *others = [register(session, departments["CS"], name=f"王{n}") for n in "一二三四五"]
+    merges.merge(session, {"survivor_id": others[-1]["id"], "absorbed_id": first["id"]}, OFFICE)
+    session.commit()
+    merged_seq = session.scalar(select(Alumnus.seq).where(Alumnus.id == first["id"]))
+    assert session.scalar(
+        select(func.count())
+        .select_from(namekeys.KEYS)
+        .where(namekeys.KEYS.c.alumnus_seq == merged_seq)
+    )
+    listed = ranked(session, "王")
+    assert len(listed) == 4 and "王一" not in listed
+    for limit in (1, 2, 3):
+        assert ranked(session, "王", limit) == listed, limit
+    front = domain.search_alumni(
+        session, load_or_raise(contract.AlumnusSearch(), {"q": "王", "limit": 2})
+    )
+    assert len(front["items"]) == 2 and front["next_cursor"]
+    # Filtered (a department), the records are read before the page is cut, as before.
+    assert names(session, q="王", department_id=departments["CS"]) == sorted(listed)
 
 
 @both_backends
