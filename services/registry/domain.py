@@ -8,6 +8,7 @@ the outbox within the caller's transaction.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable, Iterable
@@ -15,7 +16,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Row, Select, Subquery, bindparam, func, insert, literal, select
+from sqlalchemy import Integer, Row, Select, Subquery, bindparam, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -424,7 +425,7 @@ def _ranked_rows(
         if namekeys.is_common(session, text):
             rows = _tiered_rows(session, query, text, position, want, unfiltered)
         else:
-            rows = _grouped_rows(session, query, keyed, position, want, unfiltered)
+            rows = _grouped_rows(session, query, text, False, position, want, unfiltered)
     rest = query.add_columns(literal(OTHER_RANK).label("rank"))
     if keyed is not None:
         rest = rest.where(ALUMNI.c.seq.not_in(namekeys.key_seqs(text)))
@@ -444,44 +445,69 @@ def _ranked_rows(
 def _grouped_rows(
     session: Session,
     query: Select,
-    keyed: Select,
+    text: str,
+    exact: bool,
     position: tuple | None,
     want: int,
     unfiltered: list | None,
 ) -> list[Row]:
-    """The key tier at once: every alumnus the keys reach with its best rank, sorted. For
-    keys that reach few (namekeys.COMMON_KEYS)."""
-    found = keyed.subquery()
-    best = (
-        select(found.c.seq, func.min(found.c.rank).label("rank")).group_by(found.c.seq).subquery()
-    )
+    """The key tier at once: every alumnus the keys of `text` reach (`exact`: its exact
+    ranks' keys only) with its best rank, sorted. For keys that reach few
+    (namekeys.COMMON_KEYS)."""
     if unfiltered is not None:
-        rows = _first_by_keys(session, unfiltered, best, position, want)
+        rows = _first_by_keys(session, text, exact, unfiltered, position, want)
         if rows is not None:
             return rows
+    best = _best_ranks(namekeys.key_hits(text, exact))
     ranked = query.add_columns(best.c.rank).join(best, best.c.seq == ALUMNI.c.seq)
     if position is not None:
         ranked = ranked.where(after([best.c.rank, ALUMNI.c.seq], position))
     return list(session.execute(ranked.order_by(best.c.rank, ALUMNI.c.seq).limit(want)).all())
 
 
+def _best_ranks(keyed: Select) -> Subquery:
+    """(`seq`, `rank`): each alumnus `keyed` reaches, once, at its best rank."""
+    found = keyed.subquery()
+    return (
+        select(found.c.seq, func.min(found.c.rank).label("rank")).group_by(found.c.seq).subquery()
+    )
+
+
 def _first_by_keys(
-    session: Session, columns: list, best: Subquery, position: tuple | None, want: int
+    session: Session,
+    text: str,
+    exact: bool,
+    columns: list,
+    position: tuple | None,
+    want: int,
 ) -> list[Row] | None:
     """`_grouped_rows` of a search filtered on nothing else, its page cut from the keys
-    (`best`: an alumnus's best rank) before the alumni are read: 20 records read for a page,
-    not the 700 a common surname reaches in 10,000. A merged record keeps its keys, so the
-    cut may hold one: then None, and the caller reads past it the whole way."""
+    before the alumni are read: 20 records read for a page, not the 700 a common surname
+    reaches in 10,000. A merged record keeps its keys, so the cut may hold one: then None,
+    and the caller reads past it the whole way."""
+    statement = _key_page(text, exact, tuple(c.name for c in columns), want, position is not None)
+    places = {} if position is None else {"after_rank": position[0], "after_seq": position[1]}
+    rows = session.execute(statement, places).all()
+    return None if any(row.merged_away is not None for row in rows) else list(rows)
+
+
+@functools.lru_cache(maxsize=namekeys.QUERY_CACHE)
+def _key_page(text: str, exact: bool, names: tuple[str, ...], want: int, paged: bool) -> Select:
+    """`_first_by_keys`'s statement, built once for each query typed, page size and set of
+    columns (namekeys.QUERY_CACHE): building it cost as much CPU as running it. A page
+    after the first binds its cursor's place (`after_rank`, `after_seq`)."""
+    best = _best_ranks(namekeys.key_hits(text, exact))
     top = select(best.c.seq, best.c.rank)
-    if position is not None:
-        top = top.where(after([best.c.rank, best.c.seq], position))
+    if paged:
+        place = [bindparam("after_rank", type_=Integer), bindparam("after_seq", type_=Integer)]
+        top = top.where(after([best.c.rank, best.c.seq], place))
     top = top.order_by(best.c.rank, best.c.seq).limit(want).subquery()
-    rows = session.execute(
-        select(*columns, ALUMNI.c.merged_into.label("merged_away"), top.c.rank)
+    return (
+        select(*(ALUMNI.c[name] for name in names), ALUMNI.c.merged_into.label("merged_away"))
+        .add_columns(top.c.rank)
         .join_from(top, ALUMNI, ALUMNI.c.seq == top.c.seq)
         .order_by(top.c.rank, top.c.seq)
-    ).all()
-    return None if any(row.merged_away is not None for row in rows) else list(rows)
+    )
 
 
 def _tiered_rows(
@@ -497,9 +523,9 @@ def _tiered_rows(
     prefix rank (namekeys.tier_members). The same rows, in the same (rank, seq) order, as
     `_grouped_rows`."""
     rows: list[Row] = []
-    exact = namekeys.key_hits(text, exact=True)
-    if exact is not None and (position is None or position[0] <= Rank.EXACT_INITIALS):
-        rows = _grouped_rows(session, query, exact, position, want, unfiltered)
+    has_exact = namekeys.key_hits(text, exact=True) is not None
+    if has_exact and (position is None or position[0] <= Rank.EXACT_INITIALS):
+        rows = _grouped_rows(session, query, text, True, position, want, unfiltered)
     for rank in (Rank.NAME_PREFIX, Rank.PINYIN_PREFIX, Rank.INITIALS_PREFIX):
         if len(rows) >= want:
             break
