@@ -357,6 +357,12 @@ SUMMARY_COLUMNS = [
 ] + [ALUMNI.c.title]
 """What a search lists (issue 12): no contacts, tags or times; the record comes from GET by
 id. Nothing encrypted is read, so a page decrypts nothing."""
+LIVE = {
+    full: select(*(ALUMNI.c if full else SUMMARY_COLUMNS)).where(ALUMNI.c.merged_into.is_(None))
+    for full in (False, True)
+}
+"""The live alumni as a search reads them (summaries, or whole records when `full`): built
+once, as every search starts from one."""
 
 
 def search_alumni(session: Session, params: dict[str, Any], full: bool = False) -> dict[str, Any]:
@@ -369,7 +375,7 @@ def search_alumni(session: Session, params: dict[str, Any], full: bool = False) 
     (rank, seq). Items are summaries (`alumnus_summary`), or whole records when `full`.
     """
     columns = list(ALUMNI.c) if full else SUMMARY_COLUMNS
-    live = select(*columns).where(ALUMNI.c.merged_into.is_(None))
+    live = LIVE[full]
     query = _filtered(live, params)
     shape = _alumni_records if full else _alumni_summaries
     if params.get("q"):
@@ -426,12 +432,13 @@ def _ranked_rows(
             rows = _tiered_rows(session, query, text, position, want, unfiltered)
         else:
             rows = _grouped_rows(session, query, text, False, position, want, unfiltered)
+    if len(rows) >= want:
+        return rows
     rest = query.add_columns(literal(OTHER_RANK).label("rank"))
     if keyed is not None:
         rest = rest.where(ALUMNI.c.seq.not_in(namekeys.key_seqs(text)))
-    branches = namekeys.other_hits(text, rest) if len(rows) < want else []
     others: dict[int, Row] = {}
-    for branch, seq in branches:
+    for branch, seq in namekeys.other_hits(text, rest):
         # Each way on its own, in seq order up to the page's end; then merged by seq.
         if position is not None and position[0] >= OTHER_RANK:
             branch = branch.where(seq > position[1])
