@@ -374,14 +374,13 @@ def search_alumni(session: Session, params: dict[str, Any], full: bool = False) 
     a whole phone or e-mail), each rank in the order of registration; the cursor is
     (rank, seq). Items are summaries (`alumnus_summary`), or whole records when `full`.
     """
-    columns = list(ALUMNI.c) if full else SUMMARY_COLUMNS
     live = LIVE[full]
     query = _filtered(live, params)
     shape = _alumni_records if full else _alumni_summaries
     if params.get("q"):
         # Nothing but `q` (no filter made a new query): a page of the key tier can be cut
         # from the keys alone before any alumnus is read (`_first_by_keys`).
-        rows = _ranked_rows(session, query, params, columns if query is live else None)
+        rows = _ranked_rows(session, query, params, live if query is live else None)
         return page(rows, params["limit"], _ranked_position, lambda shown: shape(session, shown))
     rows = session.execute(paged_select(query, [ALUMNI.c.seq], params, (int,))).all()
     return page(rows, params["limit"], _seq_position, lambda shown: shape(session, shown))
@@ -412,7 +411,7 @@ def _filtered(query: Select, params: dict[str, Any]) -> Select:
 
 
 def _ranked_rows(
-    session: Session, query: Select, params: dict[str, Any], unfiltered: list | None
+    session: Session, query: Select, params: dict[str, Any], unfiltered: Select | None
 ) -> list[Row]:
     """Up to `limit + 1` rows of `query` that `q` reaches, past the cursor, best rank first.
 
@@ -420,8 +419,8 @@ def _ranked_rows(
     grouped and sorted by rank), then everything else at `Rank.OTHER` in `seq` order: each
     way a query of its own along an index in `seq` order (namekeys.other_hits), stopped at
     the page's end however many alumni a common part (`济南`) reaches, and the few rows
-    merged here. `unfiltered`: the columns `query` reads when it filters on nothing but
-    the record being live.
+    merged here. `unfiltered`: `query` itself when it filters on nothing but the record being
+    live (one of `LIVE`).
     """
     text, want = params["q"], params["limit"] + 1
     position = decode_cursor(params["cursor"], (int, int)) if params.get("cursor") else None
@@ -456,7 +455,7 @@ def _grouped_rows(
     exact: bool,
     position: tuple | None,
     want: int,
-    unfiltered: list | None,
+    unfiltered: Select | None,
 ) -> list[Row]:
     """The key tier at once: every alumnus the keys of `text` reach (`exact`: its exact
     ranks' keys only) with its best rank, sorted. For keys that reach few
@@ -484,7 +483,7 @@ def _first_by_keys(
     session: Session,
     text: str,
     exact: bool,
-    columns: list,
+    live: Select,
     position: tuple | None,
     want: int,
 ) -> list[Row] | None:
@@ -492,17 +491,17 @@ def _first_by_keys(
     before the alumni are read: 20 records read for a page, not the 700 a common surname
     reaches in 10,000. A merged record keeps its keys, so the cut may hold one: then None,
     and the caller reads past it the whole way."""
-    statement = _key_page(text, exact, tuple(c.name for c in columns), want, position is not None)
+    statement = _key_page(text, exact, live, want, position is not None)
     places = {} if position is None else {"after_rank": position[0], "after_seq": position[1]}
     rows = session.execute(statement, places).all()
     return None if any(row.merged_away is not None for row in rows) else list(rows)
 
 
 @functools.lru_cache(maxsize=namekeys.QUERY_CACHE)
-def _key_page(text: str, exact: bool, names: tuple[str, ...], want: int, paged: bool) -> Select:
-    """`_first_by_keys`'s statement, built once for each query typed, page size and set of
-    columns (namekeys.QUERY_CACHE): building it cost as much CPU as running it. A page
-    after the first binds its cursor's place (`after_rank`, `after_seq`)."""
+def _key_page(text: str, exact: bool, live: Select, want: int, paged: bool) -> Select:
+    """`_first_by_keys`'s statement, built once for each query typed, page size and shape
+    (`live`, one of `LIVE`; namekeys.QUERY_CACHE): building it cost as much CPU as running
+    it. A page after the first binds its cursor's place (`after_rank`, `after_seq`)."""
     best = _best_ranks(namekeys.key_hits(text, exact))
     top = select(best.c.seq, best.c.rank)
     if paged:
@@ -510,7 +509,7 @@ def _key_page(text: str, exact: bool, names: tuple[str, ...], want: int, paged: 
         top = top.where(after([best.c.rank, best.c.seq], place))
     top = top.order_by(best.c.rank, best.c.seq).limit(want).subquery()
     return (
-        select(*(ALUMNI.c[name] for name in names), ALUMNI.c.merged_into.label("merged_away"))
+        select(*live.selected_columns, ALUMNI.c.merged_into.label("merged_away"))
         .add_columns(top.c.rank)
         .join_from(top, ALUMNI, ALUMNI.c.seq == top.c.seq)
         .order_by(top.c.rank, top.c.seq)
@@ -523,7 +522,7 @@ def _tiered_rows(
     text: str,
     position: tuple | None,
     want: int,
-    unfiltered: list | None,
+    unfiltered: Select | None,
 ) -> list[Row]:
     """The key tier of a common query (`z`, `zhang`, `张`) a rank at a time, each read in
     `seq` order and stopped at the page's end: the exact ranks (few) grouped, then each
