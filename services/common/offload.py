@@ -9,7 +9,10 @@ eventlet's pool of real threads (Argon2 releases the GIL while it computes), at 
 refused at once with TooManyRequests, so a burst of logins cannot take every worker of
 the service either. The pool's threads run at a lower scheduling priority (`nice` 10,
 Linux: per thread, inherited by the threads Argon2 starts for its lanes), so that on a busy
-machine the service's own thread, which answers every other call, is served first.
+machine the service's own thread, which answers every other call, is served first. A function
+run there must not log, nor import what logs: logging's locks are green here, and a pool
+thread waiting on one the event loop holds kills the loop (eventlet#432). Argon2 does not;
+the yearly reports' drawing does, so it runs in a `ChildProcess`.
 
 A thread does not help pure-Python work (the GIL): `ChildProcess` runs a generator function
 in a new interpreter (`python -m services.common.offload`, not `multiprocessing`: its

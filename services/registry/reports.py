@@ -19,10 +19,11 @@ from __future__ import annotations
 import base64
 import io
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import Environment
 from reportlab.lib.pagesizes import A4
@@ -432,57 +433,95 @@ def due_year(today: date, publish_on: str) -> int | None:
     return today.year - 1 if today >= date(today.year, month, day) else None
 
 
+class Drawing(Protocol):
+    """A conversation with `drawing` running elsewhere (offload.ChildProcess)."""
+
+    def put(self, message: Any) -> None: ...
+
+    def get(self) -> Any: ...
+
+
+FONT_RECHECK_SECONDS = 300.0
+_font_missing_since: float | None = None
+
+
 def generate_due(
     transaction: Callable[[], AbstractContextManager[Session]],
     today: date,
     publish_on: str,
     k: int,
-    off_loop: Callable[..., Any],
+    start_drawing: Callable[[], AbstractContextManager[Drawing]],
 ) -> list[int]:
     """The registry's timer: queue last year's report when it is due, then generate every
-    queued report, each figures read in a transaction of their own. `off_loop(f, *args)`
-    runs `f` off the event loop (eventlet's tpool in the service): the font check, which
-    imports matplotlib and may walk the system's fonts, and the drawing. Returns the years
-    generated now.
+    queued report, each figures read in a transaction of their own and drawn by `drawing`
+    in the process `start_drawing()` starts. Returns the years generated now.
 
     Nothing is read for a report the machine cannot draw: without a CJK font the figures of
     the whole registry were read at every scan (5 s) only to be refused, for as long as the
     font was missing: reads that grow with the registry, 2.3 % of its CPU during a 100,000-
-    row import (docs/performance/import.md)."""
+    row import (docs/performance/import.md). Once a font was found missing, it is looked
+    for again only after FONT_RECHECK_SECONDS, not at every scan: each look starts a
+    process (about a second of CPU)."""
     with transaction() as session:
         queue_due(session, today, publish_on)
         years = queued_years(session)
-    if not years or not off_loop(can_draw):
+    if not years or _font_missing_lately():
         return []
     done = []
-    for year in years:
-        with transaction() as session:
-            data = figures(session, year, k)
-        generated_at = datetime.now(UTC)
-        html, pdf = off_loop(render, data, generated_at)
-        with transaction() as session:
-            if store(session, year, html, pdf, generated_at):
-                log.info("yearly alumni report %s generated", year)
-                done.append(year)
+    with start_drawing() as drawing:
+        if not _font_found(drawing.get()):
+            return []
+        for year in years:
+            with transaction() as session:
+                data = figures(session, year, k)
+            generated_at = datetime.now(UTC)
+            drawing.put((data, generated_at))
+            html, pdf = drawing.get()
+            with transaction() as session:
+                if store(session, year, html, pdf, generated_at):
+                    log.info("yearly alumni report %s generated", year)
+                    done.append(year)
     return done
 
 
-_said_no_font = False
+def drawing(inbox: Iterator[tuple[dict[str, Any], datetime]]) -> Iterator[Any]:
+    """*In a process of its own* (offload.ChildProcess, for the registry's timer): first
+    why the charts cannot be drawn here (`cjk_font`; None when they can), then the HTML
+    and the PDF (`render`) of each report's figures it is sent.
 
-
-def can_draw() -> bool:
-    """Whether the charts can be drawn here (`cjk_font`); the log says once that they
-    cannot, and the reports wait queued until the font is installed."""
-    global _said_no_font
+    Not in a thread of the registry's process: matplotlib logs as it imports and draws,
+    logging's locks are green in a monkey-patched process, and a thread that waits on one
+    the event loop holds switches greenlets across threads and kills the loop ("cannot
+    switch to a different thread", eventlet#432): every later call to the registry timed
+    out. A process of its own also draws beside the registry rather than under its GIL."""
     try:
         cjk_font()
     except ServiceUnavailable as missing:
-        if not _said_no_font:
-            log.warning("yearly alumni reports wait: %s", missing.message)
-            _said_no_font = True
-        return False
-    _said_no_font = False
-    return True
+        yield missing.message
+        return
+    yield None
+    for data, generated_at in inbox:
+        yield render(data, generated_at)
+
+
+def _font_missing_lately() -> bool:
+    return (
+        _font_missing_since is not None
+        and time.monotonic() - _font_missing_since < FONT_RECHECK_SECONDS
+    )
+
+
+def _font_found(missing: str | None) -> bool:
+    """Whether the charts can be drawn, from `drawing`'s first answer; the log says once
+    that they cannot, and the reports wait queued until the font is installed."""
+    global _font_missing_since
+    if missing is None:
+        _font_missing_since = None
+        return True
+    if _font_missing_since is None:
+        log.warning("yearly alumni reports wait: %s", missing)
+    _font_missing_since = time.monotonic()
+    return False
 
 
 def queue_due(session: Session, today: date, publish_on: str) -> int | None:

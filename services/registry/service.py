@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import eventlet
-from eventlet import tpool
 from nameko.dependency_providers import Config
 from nameko.extensions import DependencyProvider
 
@@ -902,16 +902,17 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
     @configured_timer("REGISTRY_REPORT_SCAN_SECONDS")
     def run_yearly_reports(self) -> list[int]:
         """Queue last year's report from its publishing day on (REGISTRY_REPORT_PUBLISH_ON),
-        then generate every queued report. The font check and the drawing run in a thread
-        of their own (eventlet's tpool): matplotlib's import and the charts are seconds of
-        CPU that must not hold the RPCs' event loop."""
+        then generate every queued report. The font check and the drawing run in a process
+        of their own (`reports.drawing`): matplotlib's import and the charts are seconds of
+        CPU that must not hold the RPCs' event loop, and it logs, which a thread cannot do
+        safely here."""
         publish_on = config.get("REGISTRY_REPORT_PUBLISH_ON", self.config) or "01-15"
         return reports.generate_due(
             self.db.transaction,
             utcnow().date(),
             publish_on,
             self._min_count(),
-            tpool.execute,
+            partial(ChildProcess, reports.drawing),
         )
 
     def _min_count(self) -> int:

@@ -4,9 +4,11 @@ from its publishing day on and generates it, once (services/registry/reports.py)
 from __future__ import annotations
 
 import io
+import logging
 import time
 from datetime import UTC, datetime
 
+from eventlet import patcher
 from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
@@ -16,9 +18,27 @@ from services.registry.models import YearlyReport
 from services.registry.service import RegistryService
 
 
+class NativeThreadsLogging(logging.Handler):
+    """Which OS threads of this process handed a record to logging's handlers."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.threads: set[int] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.threads.add(patcher.original("threading").get_ident())
+
+
 def test_the_schedule_generates_last_years_report_once(
-    container_factory, rabbit_config, registry_db_url
+    container_factory, rabbit_config, registry_db_url, caplog
 ):
+    """And the drawing logs nothing from another thread of the registry's process: logging's
+    locks are green there, and a record matplotlib logged from eventlet's pool of threads
+    while the hub held a handler's lock killed the hub ("cannot switch to a different
+    thread", eventlet#432): every later call to the registry timed out."""
+    caplog.set_level(logging.DEBUG)
+    logged = NativeThreadsLogging()
+    logging.getLogger().addHandler(logged)
     container = container_factory(
         RegistryService,
         {
@@ -48,6 +68,8 @@ def test_the_schedule_generates_last_years_report_once(
     finally:
         container.stop()
         engine.dispose()
+        logging.getLogger().removeHandler(logged)
+    assert logged.threads == {patcher.original("threading").get_ident()}
     assert [(r.year, r.requested_by) for r in reports] == [(last_year, "system")]
     assert [(r.year, r.generated_at) for r in again] == [(last_year, generated_at)]
     assert reports[0].pdf.startswith(b"%PDF")

@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from services.common.errors import NotFound, ServiceUnavailable, ValidationFailed
 from services.registry import departments, domain, exports, reports, statistics
 from services.registry.models import YearlyReport
+from tests.support.inprocess import InProcess
 
 OFFICE = {"account_id": "acc", "username": "office", "role": "office", "department_id": None}
 NAMES = itertools.count()
@@ -197,49 +198,58 @@ def test_without_a_cjk_font_the_report_is_refused_not_drawn_in_boxes(monkeypatch
 def test_without_a_cjk_font_the_timer_reads_no_figures_and_keeps_the_report_queued(
     registry_session_factory, monkeypatch, caplog
 ):
-    """Before, every scan (5 s) read the whole registry's figures only to be refused."""
+    """Before, every scan (5 s) read the whole registry's figures only to be refused; and
+    each look for the font starts a process, so it is looked for again only after a while."""
     monkeypatch.setattr(reports, "CJK_FONTS", ("No Such Font",))
     monkeypatch.setattr(reports, "CJK_FILE_HINTS", ())
-    monkeypatch.setattr(reports, "_said_no_font", False)
+    monkeypatch.setattr(reports, "_font_missing_since", None)
     read: list[int] = []
     monkeypatch.setattr(reports, "figures", lambda session, year, k: read.append(year))
+    started: list[InProcess] = []
 
-    apart: list = []
+    def start_drawing() -> InProcess:
+        started.append(InProcess(reports.drawing))
+        return started[-1]
 
-    def off_loop(function, *args):
-        assert function is not reports.render, "nothing is drawn without the font"
-        apart.append(function)
-        return function(*args)
+    def scan() -> list[int]:
+        return reports.generate_due(
+            registry_session_factory.begin, date(2041, 2, 1), "01-15", 5, start_drawing
+        )
 
     with caplog.at_level("WARNING", logger=reports.__name__):
-        for _ in range(3):
-            generated = reports.generate_due(
-                registry_session_factory.begin, date(2041, 2, 1), "01-15", 5, off_loop
-            )
-            assert generated == []
+        assert [scan() for _ in range(3)] == [[], [], []]
+        assert len(started) == 1, "the font is not looked for again at every scan"
+        long_ago = reports._font_missing_since - reports.FONT_RECHECK_SECONDS
+        monkeypatch.setattr(reports, "_font_missing_since", long_ago)
+        assert scan() == []
+        assert len(started) == 2, "it is looked for again after a while"
     assert read == []
-    assert apart == [reports.can_draw] * 3, "the font is looked for off the event loop"
     with registry_session_factory() as session:
         assert session.get(YearlyReport, 2040).status == "queued"
     assert len([r for r in caplog.records if "fonts-wqy-microhei" in r.getMessage()]) == 1
 
 
-def test_the_timer_generates_each_queued_report_once(registry_session_factory):
+def test_the_timer_generates_each_queued_report_once(registry_session_factory, monkeypatch):
+    monkeypatch.setattr(reports, "_font_missing_since", None)
     drawn: list[int] = []
 
-    def off_loop(function, *args):
-        if function is reports.render:
-            drawn.append(args[0]["year"])
-        return function(*args)
+    def drawing(inbox):
+        def recorded():
+            for data, generated_at in inbox:
+                drawn.append(data["year"])
+                yield data, generated_at
+
+        yield from reports.drawing(recorded())
+
+    def scan() -> list[int]:
+        return reports.generate_due(
+            registry_session_factory.begin, date(2042, 3, 1), "01-15", 5, lambda: InProcess(drawing)
+        )
 
     with registry_session_factory.begin() as session:
         reports.request(session, 2038, "office", date(2042, 3, 1))
-    first = reports.generate_due(
-        registry_session_factory.begin, date(2042, 3, 1), "01-15", 5, off_loop
-    )
-    again = reports.generate_due(
-        registry_session_factory.begin, date(2042, 3, 1), "01-15", 5, off_loop
-    )
+    first = scan()
+    again = scan()
     assert sorted(first) == [2038, 2041] and again == []
     assert sorted(drawn) == [2038, 2041]
     with registry_session_factory() as session:
