@@ -53,6 +53,9 @@ BENCH_SETTINGS = {
     # themselves, not the platform.
     "GATEWAY_RATE_PER_ADDRESS": "0",
     "GATEWAY_RATE_PER_ACCOUNT": "0",
+    # Not last year's report: the registry would draw it seconds after its start, seconds
+    # of CPU in a process of its own amid the first round of every bench.
+    "REGISTRY_REPORT_PUBLISH_ON": "off",
 }
 """What the benchmarks start the platform's processes with (services/localsystem.py)."""
 

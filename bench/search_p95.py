@@ -192,13 +192,7 @@ def measure(backend: str, bench_run: BenchRun, args: argparse.Namespace) -> dict
     print(f"  seeded in {time.monotonic() - started:.0f} s", flush=True)
     # The blind indexes were written under this checkout's key (var/): the registry reads
     # with the same one.
-    settings = {
-        **BENCH_SETTINGS,
-        # Not the yearly report's scan: 5 s after the start it would draw last year's report
-        # of 100,000 alumni (seconds of CPU in the registry's process) amid the searches.
-        "REGISTRY_REPORT_SCAN_SECONDS": "86400",
-        crypto.SETTING: config.secret(crypto.SETTING),
-    }
+    settings = {**BENCH_SETTINGS, crypto.SETTING: config.secret(crypto.SETTING)}
     system = LocalSystem(
         bench_run.amqp_uri, {"registry": database_url}, bench_run.var_dir, settings
     )
