@@ -991,7 +991,10 @@ def visits_as_the_role_may_see_them(world: World, role: str, response: requests.
         assert {v["department_id"] for v in items} == {world.dept_a}
     if role == "alumnus":
         assert {v["requester_alumnus_id"] for v in items} == {world.alumnus_a}
-    for visit in items:
+    # The system is shared with other modules' tests, whose visits have contacts of their own.
+    worlds = [v for v in items if v["department_id"] in (world.dept_a, world.dept_b)]
+    assert worlds
+    for visit in worlds:
         if role == "committee":
             assert MASKED_PHONE.fullmatch(visit["contact"]["phone"]), visit
         else:
