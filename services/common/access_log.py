@@ -3,11 +3,10 @@
 A service that shows personal fields unmasked (services/common/visibility.py decides
 when) maps `AccessLogMixin` on its own base and calls `record()` in the same transaction
 as the read, so that a read is answered only if its log row commits. A read that writes
-nothing else (`WorkerDatabase.transaction(reads_only=True)`, services/common/
-dependencies.py) hands its rows to a writer that commits them with other workers' before
-the read is answered (services/common/group_commit.py). Masked reads are not logged: they
-disclose nothing. `search()` is what the office's
-`GET /api/v1/access-log` pages through.
+nothing else (`WorkerDatabase.reads()`, services/common/dependencies.py) hands its rows
+to a writer that commits them with other workers' before the read is answered
+(services/common/group_commit.py). Masked reads are not logged: they disclose nothing.
+`search()` is what the office's `GET /api/v1/access-log` pages through.
 
 SQLAlchemy and the standard library only.
 """
@@ -19,7 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, select
+from sqlalchemy import Connection, DateTime, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from services.common.columns import utcnow
@@ -61,7 +60,7 @@ class AccessLogMixin:
 
 
 def record(
-    session: Session,
+    session: Session | Connection,
     model: type,
     reader: Viewer,
     record: str,

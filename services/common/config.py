@@ -102,6 +102,9 @@ DEFAULTS: dict[str, str] = {
     # personal data at rest (docs/security/data-at-rest.md); the keys are `PII_KEYS`
     "OUTBOX_RETENTION_SECONDS": str(7 * 24 * 3600),
     "OUTBOX_PURGE_SCAN_SECONDS": "3600",
+    # the access log's group commit waits at most this for the reads under way before it
+    # commits (services/common/group_commit.py, docs/PERFORMANCE.md)
+    "ACCESS_LOG_GATHER_SECONDS": "0.005",
     "HISTORY_CONTACT_RETENTION_SECONDS": str(365 * 24 * 3600),
     "HISTORY_MASK_SCAN_SECONDS": "3600",
     # registry stewardship: bulk import (docs/stewardship.md)

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from services.common import access_log, config
@@ -42,6 +42,7 @@ class WorkerDatabase:
         access_log_writer: GroupCommit | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self._engine: Engine = session_factory.kw["bind"]
         self._base = base
         self._on_commit = on_commit
         self._access_log_writer = access_log_writer
@@ -54,35 +55,42 @@ class WorkerDatabase:
         return self._session
 
     @contextmanager
-    def transaction(
-        self, records_events: bool = True, reads_only: bool = False
-    ) -> Iterator[Session]:
+    def transaction(self, records_events: bool = True) -> Iterator[Session]:
         """Commit on success, roll back on error; wake the outbox relay after a commit.
 
         `records_events=False` for a read that records no event (a search): waking the
         relay would make it poll the outbox for nothing after each call, in this process
-        (docs/PERFORMANCE.md, "Search at 100,000"); its own poll still runs.
-
-        `reads_only=True` (implies `records_events=False`) for a read that writes nothing
-        but its access-log rows (services/common/access_log.py `record`): those are
-        committed after it together with other workers' (`GroupCommit`, the service's
-        `access_log_model`), and the scope ends only once they are."""
+        (docs/PERFORMANCE.md, "Search at 100,000"); its own poll still runs."""
         session = self.session
-        grouped = reads_only and self._access_log_writer is not None
-        if grouped:
-            session.info[access_log.GROUPED_ROWS] = []
         try:
             yield session
             session.commit()
-            if grouped:
-                self._access_log_writer.insert(session.info[access_log.GROUPED_ROWS])
         except BaseException:
             session.rollback()
             raise
-        finally:
-            session.info.pop(access_log.GROUPED_ROWS, None)
-        if records_events and not reads_only:
+        if records_events:
             self._on_commit()
+
+    @contextmanager
+    def reads(self) -> Iterator[Connection]:
+        """A read that writes nothing but its access-log rows (services/common/access_log.py
+        `record`), through a plain connection and Core statements rather than the ORM
+        session: the session's bookkeeping was a third of a get's work in-process (issue
+        12, docs/PERFORMANCE.md). Those rows are committed after the read together with
+        other workers' (`GroupCommit`, the service's `access_log_model`), and the scope
+        ends only once they are."""
+        writer = self._access_log_writer
+        with self._engine.connect() as connection:
+            if writer:
+                connection.info[access_log.GROUPED_ROWS] = []
+            try:
+                yield connection
+                connection.commit()
+                if writer:
+                    writer.insert(connection.info[access_log.GROUPED_ROWS])
+            finally:
+                # The dictionary outlives this checkout: it belongs to the pooled connection.
+                connection.info.pop(access_log.GROUPED_ROWS, None)
 
     def claim(self, session: Session, event_id: str, handler: str) -> bool:
         """The inbox claim of `handler` on `event_id`, in `session`'s transaction."""
@@ -101,7 +109,7 @@ class Database(DependencyProvider):
 
     `base` is the service's declarative base (services/common/models.py `service_base`),
     which names the outbox and inbox tables, and, in a service whose reads are logged
-    together (`WorkerDatabase.transaction(reads_only=True)`), its `access_log_model`, whose
+    together (`WorkerDatabase.reads()`), its `access_log_model`, whose
     writer thread it runs.
     """
 
@@ -131,7 +139,13 @@ class Database(DependencyProvider):
         )
         model = getattr(self.base, "access_log_model", None)
         if model is not None:
-            self.access_log_writer = GroupCommit(self.engine, model.__table__)
+            self.access_log_writer = GroupCommit(
+                self.engine,
+                model.__table__,
+                config.get_float("ACCESS_LOG_GATHER_SECONDS", settings),
+                # nameko's workers in flight, those spawned and not yet run among them.
+                lambda: len(self.container._worker_threads),
+            )
 
     def start(self) -> None:
         self.container.spawn_managed_thread(self.relay.run, identifier="outbox_relay")

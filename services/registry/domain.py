@@ -16,7 +16,18 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Integer, Row, Select, Subquery, bindparam, func, insert, literal, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Row,
+    Select,
+    Subquery,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -325,11 +336,11 @@ GRADUATIONS_OF = (
 """Each graduation with the department it belongs to now (departments.py), in one read."""
 
 
-def get_alumnus(session: Session, alumnus_id: str) -> dict[str, Any]:
+def get_alumnus(session: Session | Connection, alumnus_id: str) -> dict[str, Any]:
     return record_of(session, alumnus_row(session, alumnus_id))
 
 
-def alumnus_row(session: Session, alumnus_id: str) -> Row:
+def alumnus_row(session: Session | Connection, alumnus_id: str) -> Row:
     """The live alumnus's whole row; NotFound for an unknown id or a merged record."""
     row = None
     if _is_uuid(alumnus_id):
@@ -345,7 +356,7 @@ def alumnus_row(session: Session, alumnus_id: str) -> Row:
     return row
 
 
-def record_of(session: Session, row: Row) -> dict[str, Any]:
+def record_of(session: Session | Connection, row: Row) -> dict[str, Any]:
     """One `alumni` row as its record."""
     return _alumni_records(session, [row])[0]
 
@@ -365,7 +376,9 @@ LIVE = {
 once, as every search starts from one."""
 
 
-def search_alumni(session: Session, params: dict[str, Any], full: bool = False) -> dict[str, Any]:
+def search_alumni(
+    session: Session | Connection, params: dict[str, Any], full: bool = False
+) -> dict[str, Any]:
     """Filter and page alumni; `next_cursor` is opaque to clients.
 
     Without `q`, in the order of registration. With `q`, best match first (`pinyin.Rank`:
@@ -411,7 +424,7 @@ def _filtered(query: Select, params: dict[str, Any]) -> Select:
 
 
 def _ranked_rows(
-    session: Session, query: Select, params: dict[str, Any], unfiltered: Select | None
+    session: Session | Connection, query: Select, params: dict[str, Any], unfiltered: Select | None
 ) -> list[Row]:
     """Up to `limit + 1` rows of `query` that `q` reaches, past the cursor, best rank first.
 
@@ -449,7 +462,7 @@ def _ranked_rows(
 
 
 def _grouped_rows(
-    session: Session,
+    session: Session | Connection,
     query: Select,
     text: str,
     exact: bool,
@@ -480,7 +493,7 @@ def _best_ranks(keyed: Select) -> Subquery:
 
 
 def _first_by_keys(
-    session: Session,
+    session: Session | Connection,
     text: str,
     exact: bool,
     live: Select,
@@ -517,7 +530,7 @@ def _key_page(text: str, exact: bool, live: Select, want: int, paged: bool) -> S
 
 
 def _tiered_rows(
-    session: Session,
+    session: Session | Connection,
     query: Select,
     text: str,
     position: tuple | None,
@@ -570,13 +583,15 @@ def alumnus_summary(alumnus: Alumnus | Row, graduations: Iterable[Graduation | R
     }
 
 
-def _alumni_summaries(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
+def _alumni_summaries(session: Session | Connection, rows: list[Row]) -> list[dict[str, Any]]:
     return [
         alumnus_summary(row, graduations) for row, graduations in _with_graduations(session, rows)
     ]
 
 
-def _with_graduations(session: Session, rows: list[Row]) -> list[tuple[Row, list[Row]]]:
+def _with_graduations(
+    session: Session | Connection, rows: list[Row]
+) -> list[tuple[Row, list[Row]]]:
     """Each row with the rows of its graduations, all read in one SELECT."""
     if not rows:
         return []
@@ -586,7 +601,7 @@ def _with_graduations(session: Session, rows: list[Row]) -> list[tuple[Row, list
     return [(row, graduations[row.seq]) for row in rows]
 
 
-def _alumni_records(session: Session, rows: list[Row]) -> list[dict[str, Any]]:
+def _alumni_records(session: Session | Connection, rows: list[Row]) -> list[dict[str, Any]]:
     """`alumni` rows as records, with the graduations of all of them read in one SELECT."""
     return [alumnus_to_dict(row, grads) for row, grads in _with_graduations(session, rows)]
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from services.common.contracts.base import iso_utc
@@ -124,7 +124,9 @@ def confirmed(
     return result
 
 
-def history_provenance(session: Session, alumnus_seq: int) -> dict[str, dict[str, Any]]:
+def history_provenance(
+    session: Session | Connection, alumnus_seq: int
+) -> dict[str, dict[str, Any]]:
     """Each field's newest history row as a provenance (records older than the column);
     an imported record's one row comes under `"*"` (`expanded` reads it)."""
     newest = (
@@ -145,7 +147,10 @@ def history_provenance(session: Session, alumnus_seq: int) -> dict[str, dict[str
 
 
 def provenance_of(
-    session: Session, alumnus_seq: int, stored: Mapping[str, Any] | None, values: Mapping[str, Any]
+    session: Session | Connection,
+    alumnus_seq: int,
+    stored: Mapping[str, Any] | None,
+    values: Mapping[str, Any],
 ) -> dict[str, dict[str, Any]]:
     """The provenance of each field of `values` (one record's), as the office reads it."""
     fallback = None

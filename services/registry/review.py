@@ -25,7 +25,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.common.contracts.base import iso_utc
@@ -287,7 +287,7 @@ def _same(field: str, proposed: Any, current: Any) -> bool:
 
 
 def read_with_provenance(
-    session: Session, alumnus_id: str, reader: Viewer, purpose: str
+    session: Session | Connection, alumnus_id: str, reader: Viewer, purpose: str
 ) -> dict[str, Any]:
     """The office's read by id: the record as `rights.shown` gives it, with each field's
     provenance and when the record was last confirmed, taken from the one row read (every

@@ -18,7 +18,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.orm import Session
 
 from services.common import access_log
@@ -69,13 +69,15 @@ ERASURE = StateMachine(
 # ---- reads for a caller: unmask or mask, and log what was shown --------------------------
 
 
-def read_alumnus(session: Session, alumnus_id: str, reader: Viewer, purpose: str) -> dict[str, Any]:
+def read_alumnus(
+    session: Session | Connection, alumnus_id: str, reader: Viewer, purpose: str
+) -> dict[str, Any]:
     alumnus = domain.get_alumnus(session, alumnus_id)
     return shown(session, alumnus, reader, purpose)
 
 
 def read_alumni(
-    session: Session, params: dict[str, Any], reader: Viewer, purpose: str
+    session: Session | Connection, params: dict[str, Any], reader: Viewer, purpose: str
 ) -> dict[str, Any]:
     if not reads_whole_records(reader):
         # Summaries hold none of the personal fields: nothing to mask, nothing to log.
@@ -101,7 +103,7 @@ def read_history(
 
 
 def shown(
-    session: Session, alumnus: dict[str, Any], reader: Viewer, purpose: str
+    session: Session | Connection, alumnus: dict[str, Any], reader: Viewer, purpose: str
 ) -> dict[str, Any]:
     if not _shown_to(reader, alumnus, purpose):
         return masked_alumnus(alumnus)
@@ -117,7 +119,9 @@ def _shown_to(reader: Viewer, alumnus: dict[str, Any], purpose: str) -> bool:
     return may_see_personal_fields(reader, alumnus)
 
 
-def _log(session: Session, reader: Viewer, alumnus_id: str, fields: Any, purpose: str) -> None:
+def _log(
+    session: Session | Connection, reader: Viewer, alumnus_id: str, fields: Any, purpose: str
+) -> None:
     if not is_logged(reader, alumnus_id):
         return  # a service's copy, or one's own record: nobody else learnt anything
     access_log.record(

@@ -539,7 +539,7 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
     def get_alumnus(self, alumnus_id: str, purpose: str = "", *, caller: Caller) -> dict:
         # A read records no event, and its access-log row, if any, is committed with other
         # reads' (services/common/group_commit.py).
-        with self.db.transaction(reads_only=True) as session:
+        with self.db.reads() as session:
             if caller.role == "office" and purpose:
                 # The office's read shows where each field came from (docs/stewardship.md).
                 return review.read_with_provenance(session, alumnus_id, caller, purpose)
@@ -549,7 +549,7 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
     def search_alumni(self, params: dict[str, Any], purpose: str = "", *, caller: Caller) -> dict:
         query = load_or_raise(contract.AlumnusSearch, params)
         # A search records no event; whole records' access-log rows go as a read's above.
-        with self.db.transaction(reads_only=True) as session:
+        with self.db.reads() as session:
             return rights.read_alumni(session, query, caller, purpose)
 
     @rpc(caller=True)

@@ -101,3 +101,58 @@ def test_stopping_commits_what_was_handed_over_first(tmp_path):
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(READS)) == 1
     engine.dispose()
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'log.db'}", pool_size=2)
+    METADATA.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def running(group: GroupCommit):
+    thread = eventlet.spawn(group.run)
+    return lambda: (group.stop(), thread.wait())
+
+
+def test_the_writer_waits_for_the_calls_in_flight_to_hand_their_rows_over(engine):
+    """Two calls in flight, the second slower: one transaction for both, and the first
+    goes on only once the second's rows are committed with its own."""
+    group = GroupCommit(engine, READS, gather_seconds=3600, in_flight=lambda: 2)
+    stop = running(group)
+    order: list[str] = []
+
+    def read(name: str, after: float) -> None:
+        eventlet.sleep(after)
+        group.insert([{"reader": name}])
+        order.append(name)
+
+    with eventlet.Timeout(30):
+        first = eventlet.spawn(read, "first", 0)
+        second = eventlet.spawn(read, "second", 0.05)
+        first.wait()
+        second.wait()
+    stop()
+    assert group.batches == 1
+    assert sorted(order) == ["first", "second"]
+
+
+def test_a_read_alone_is_committed_at_once(engine):
+    group = GroupCommit(engine, READS, gather_seconds=3600, in_flight=lambda: 1)
+    stop = running(group)
+    with eventlet.Timeout(30):  # a writer that waited out its gathering would be stopped here
+        group.insert([{"reader": "alone"}])
+    stop()
+    assert group.batches == 1
+
+
+def test_the_writer_waits_no_longer_than_its_gathering_for_calls_that_log_nothing(engine):
+    """Four other calls in flight that hand nothing over (masked reads, other RPCs)."""
+    group = GroupCommit(engine, READS, gather_seconds=0.05, in_flight=lambda: 5)
+    stop = running(group)
+    with eventlet.Timeout(30):
+        group.insert([{"reader": "logged"}])
+        group.insert([{"reader": "again"}])
+    stop()
+    assert group.batches == 2
