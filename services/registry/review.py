@@ -292,8 +292,8 @@ def read_with_provenance(
     """The office's read by id: the record as `rights.shown` gives it, with each field's
     provenance and when the record was last confirmed, taken from the one row read (every
     office read by id pays for this)."""
-    row = domain.alumnus_row(session, alumnus_id)
-    record = rights.shown(session, domain.record_of(session, row), reader, purpose)
+    row, record = domain.live_alumnus(session, alumnus_id)
+    record = rights.shown(session, record, reader, purpose)
     values = {field: record[field] for field in FIELDS}
     return {
         **record,

@@ -740,3 +740,33 @@ def test_ensure_admin_respects_an_existing_office_account_of_any_name(session, d
     session.commit()
     assert domain.ensure_admin(session, "admin", "first-admin-password") is False
     assert [a["username"] for a in domain.list_accounts(session)] == ["chief"]
+
+
+@both_backends
+def test_a_read_by_id_gives_every_graduation_with_its_current_department_and_none_when_gone(
+    session, departments
+):
+    """The record and its graduations are read in one statement, an alumnus's row once for
+    each graduation (domain.ALUMNUS_BY_ID): one row per graduation, none when it has none."""
+    two = register(session, departments["CS"])
+    second = {
+        "department_id": departments["PHY"],
+        "major": "物理学",
+        "degree": "master",
+        "class_year": 2014,
+    }
+    domain.update_alumnus(
+        session, two["id"], {"graduations": [*two["graduations"], second]}, OFFICE
+    )
+    session.commit()
+    read = domain.get_alumnus(session, two["id"])
+    assert [(g["department_id"], g["current_department_id"]) for g in read["graduations"]] == [
+        (departments["CS"], departments["CS"]),
+        (departments["PHY"], departments["PHY"]),
+    ]
+    none = register(session, departments["ECON"])
+    seq = session.scalar(select(Alumnus.seq).where(Alumnus.id == none["id"]))
+    session.execute(Graduation.__table__.delete().where(Graduation.alumnus_seq == seq))
+    session.commit()
+    alone = domain.get_alumnus(session, none["id"])
+    assert alone["graduations"] == [] and alone["name"] == none["name"]
