@@ -355,7 +355,9 @@ def get_alumnus(session: Session | Connection, alumnus_id: str) -> dict[str, Any
 def live_alumnus(session: Session | Connection, alumnus_id: str) -> tuple[Row, dict[str, Any]]:
     """The live alumnus's whole row and its record; NotFound for an unknown id or a merged
     record."""
-    rows = session.execute(ALUMNUS_BY_ID, {"id": alumnus_id}).all() if _is_uuid(alumnus_id) else []
+    rows = []
+    if _is_uuid(alumnus_id):
+        rows = session.execute(ALUMNUS_BY_ID, {"id": str(alumnus_id)}).all()
     if not rows:
         raise _unknown_alumnus(alumnus_id)
     row = rows[0]
