@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
 from reportlab.lib.pagesizes import A4
@@ -40,6 +40,9 @@ from services.common.contracts.base import iso_utc
 from services.common.errors import NotFound, ServiceUnavailable, ValidationFailed
 from services.registry import statistics
 from services.registry.models import Alumnus, YearlyReport
+
+if TYPE_CHECKING:
+    from services.common.offload import ChildProcess
 
 log = logging.getLogger(__name__)
 
@@ -433,14 +436,6 @@ def due_year(today: date, publish_on: str) -> int | None:
     return today.year - 1 if today >= date(today.year, month, day) else None
 
 
-class Drawing(Protocol):
-    """A conversation with `drawing` running elsewhere (offload.ChildProcess)."""
-
-    def put(self, message: Any) -> None: ...
-
-    def get(self) -> Any: ...
-
-
 FONT_RECHECK_SECONDS = 300.0
 _font_missing_since: float | None = None
 
@@ -450,11 +445,12 @@ def generate_due(
     today: date,
     publish_on: str,
     k: int,
-    start_drawing: Callable[[], AbstractContextManager[Drawing]],
+    spawn: Callable[..., ChildProcess],
 ) -> list[int]:
     """The registry's timer: queue last year's report when it is due, then generate every
     queued report, each figures read in a transaction of their own and drawn by `drawing`
-    in the process `start_drawing()` starts. Returns the years generated now.
+    in a process of its own (`spawn`: `offload.ChildProcess`, which the service hands in,
+    as to `imports.run_job`). Returns the years generated now.
 
     Nothing is read for a report the machine cannot draw: without a CJK font the figures of
     the whole registry were read at every scan (5 s) only to be refused, for as long as the
@@ -468,15 +464,15 @@ def generate_due(
     if not years or _font_missing_lately():
         return []
     done = []
-    with start_drawing() as drawing:
-        if not _font_found(drawing.get()):
+    with spawn(drawing) as child:
+        if not _font_found(child.get()):
             return []
         for year in years:
             with transaction() as session:
                 data = figures(session, year, k)
             generated_at = datetime.now(UTC)
-            drawing.put((data, generated_at))
-            html, pdf = drawing.get()
+            child.put((data, generated_at))
+            html, pdf = child.get()
             with transaction() as session:
                 if store(session, year, html, pdf, generated_at):
                     log.info("yearly alumni report %s generated", year)

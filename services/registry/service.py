@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import logging
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 import eventlet
@@ -912,7 +911,7 @@ class RegistryService(CommunityArchiveRpc, CommunityIdentityRpc, CommunityRpc, H
             utcnow().date(),
             publish_on,
             self._min_count(),
-            partial(ChildProcess, reports.drawing),
+            ChildProcess,
         )
 
     def _min_count(self) -> int:

@@ -16,8 +16,8 @@ from pypdf import PdfReader
 
 from services.common.errors import NotFound, ServiceUnavailable, ValidationFailed
 from services.registry import departments, domain, exports, reports, statistics
+from services.registry.imports import InProcess
 from services.registry.models import YearlyReport
-from tests.support.inprocess import InProcess
 
 OFFICE = {"account_id": "acc", "username": "office", "role": "office", "department_id": None}
 NAMES = itertools.count()
@@ -207,13 +207,13 @@ def test_without_a_cjk_font_the_timer_reads_no_figures_and_keeps_the_report_queu
     monkeypatch.setattr(reports, "figures", lambda session, year, k: read.append(year))
     started: list[InProcess] = []
 
-    def start_drawing() -> InProcess:
-        started.append(InProcess(reports.drawing))
+    def spawn(function, *args) -> InProcess:
+        started.append(InProcess(function, *args))
         return started[-1]
 
     def scan() -> list[int]:
         return reports.generate_due(
-            registry_session_factory.begin, date(2041, 2, 1), "01-15", 5, start_drawing
+            registry_session_factory.begin, date(2041, 2, 1), "01-15", 5, spawn
         )
 
     with caplog.at_level("WARNING", logger=reports.__name__):
@@ -233,17 +233,21 @@ def test_the_timer_generates_each_queued_report_once(registry_session_factory, m
     monkeypatch.setattr(reports, "_font_missing_since", None)
     drawn: list[int] = []
 
-    def drawing(inbox):
-        def recorded():
+    def recorded(inbox):
+        def drawn_years():
             for data, generated_at in inbox:
                 drawn.append(data["year"])
                 yield data, generated_at
 
-        yield from reports.drawing(recorded())
+        yield from reports.drawing(drawn_years())
+
+    def spawn(function, *args) -> InProcess:
+        assert function is reports.drawing
+        return InProcess(recorded, *args)
 
     def scan() -> list[int]:
         return reports.generate_due(
-            registry_session_factory.begin, date(2042, 3, 1), "01-15", 5, lambda: InProcess(drawing)
+            registry_session_factory.begin, date(2042, 3, 1), "01-15", 5, spawn
         )
 
     with registry_session_factory.begin() as session:
