@@ -80,17 +80,19 @@ class WorkerDatabase:
         other workers' (`GroupCommit`, the service's `access_log_model`), and the scope
         ends only once they are."""
         writer = self._access_log_writer
+        logged: list[dict[str, Any]] = []
         with self._engine.connect() as connection:
             if writer:
-                connection.info[access_log.GROUPED_ROWS] = []
+                connection.info[access_log.GROUPED_ROWS] = logged
             try:
                 yield connection
                 connection.commit()
-                if writer:
-                    writer.insert(connection.info[access_log.GROUPED_ROWS])
             finally:
                 # The dictionary outlives this checkout: it belongs to the pooled connection.
                 connection.info.pop(access_log.GROUPED_ROWS, None)
+        if writer:
+            # Back in the pool first: the wait for the group commit needs no connection.
+            writer.insert(logged)
 
     def claim(self, session: Session, event_id: str, handler: str) -> bool:
         """The inbox claim of `handler` on `event_id`, in `session`'s transaction."""
