@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -371,6 +371,8 @@ def live_alumnus(session: Session | Connection, alumnus_id: str) -> tuple[Row, d
 
 
 OTHER_RANK = int(Rank.OTHER)
+NONE_CARRIED: Mapping[int, list[Row]] = MappingProxyType({})
+"""No graduations read with a page's rows: all are read after them (`_with_graduations`)."""
 SUMMARY_COLUMNS = [
     ALUMNI.c[name]
     for name in ("seq", "id", "name", "gender", "province", "city", "employer", "industry")
@@ -401,9 +403,13 @@ def search_alumni(
     shape = _alumni_records if full else _alumni_summaries
     if params.get("q"):
         # Nothing but `q` (no filter made a new query): a page of the key tier can be cut
-        # from the keys alone before any alumnus is read (`_first_by_keys`).
-        rows = _ranked_rows(session, query, params, live if query is live else None)
-        return page(rows, params["limit"], _ranked_position, lambda shown: shape(session, shown))
+        # from the keys alone before any alumnus is read, with its graduations
+        # (`_first_by_keys`).
+        carried: dict[int, list[Row]] = {}
+        rows = _ranked_rows(session, query, params, live if query is live else None, carried)
+        return page(
+            rows, params["limit"], _ranked_position, lambda shown: shape(session, shown, carried)
+        )
     rows = session.execute(paged_select(query, [ALUMNI.c.seq], params, (int,))).all()
     return page(rows, params["limit"], _seq_position, lambda shown: shape(session, shown))
 
@@ -433,7 +439,11 @@ def _filtered(query: Select, params: dict[str, Any]) -> Select:
 
 
 def _ranked_rows(
-    session: Session | Connection, query: Select, params: dict[str, Any], unfiltered: Select | None
+    session: Session | Connection,
+    query: Select,
+    params: dict[str, Any],
+    unfiltered: Select | None,
+    carried: dict[int, list[Row]],
 ) -> list[Row]:
     """Up to `limit + 1` rows of `query` that `q` reaches, past the cursor, best rank first.
 
@@ -442,7 +452,8 @@ def _ranked_rows(
     way a query of its own along an index in `seq` order (namekeys.other_hits), stopped at
     the page's end however many alumni a common part (`济南`) reaches, and the few rows
     merged here. `unfiltered`: `query` itself when it filters on nothing but the record being
-    live (one of `LIVE`).
+    live (one of `LIVE`). `carried` gets the graduations of the rows read with theirs
+    (`_first_by_keys`), by `seq`.
     """
     text, want = params["q"], params["limit"] + 1
     position = decode_cursor(params["cursor"], (int, int)) if params.get("cursor") else None
@@ -450,9 +461,9 @@ def _ranked_rows(
     keyed = namekeys.key_hits(text)
     if keyed is not None and (position is None or position[0] < OTHER_RANK):
         if namekeys.is_common(session, text):
-            rows = _tiered_rows(session, query, text, position, want, unfiltered)
+            rows = _tiered_rows(session, query, text, position, want, unfiltered, carried)
         else:
-            rows = _grouped_rows(session, query, text, False, position, want, unfiltered)
+            rows = _grouped_rows(session, query, text, False, position, want, unfiltered, carried)
     if len(rows) >= want:
         return rows
     rest = query.add_columns(literal(OTHER_RANK).label("rank"))
@@ -478,12 +489,13 @@ def _grouped_rows(
     position: tuple | None,
     want: int,
     unfiltered: Select | None,
+    carried: dict[int, list[Row]],
 ) -> list[Row]:
     """The key tier at once: every alumnus the keys of `text` reach (`exact`: its exact
     ranks' keys only) with its best rank, sorted. For keys that reach few
     (namekeys.COMMON_KEYS)."""
     if unfiltered is not None:
-        rows = _first_by_keys(session, text, exact, unfiltered, position, want)
+        rows = _first_by_keys(session, text, exact, unfiltered, position, want, carried)
         if rows is not None:
             return rows
     best = _best_ranks(namekeys.key_hits(text, exact))
@@ -508,22 +520,36 @@ def _first_by_keys(
     live: Select,
     position: tuple | None,
     want: int,
+    carried: dict[int, list[Row]],
 ) -> list[Row] | None:
     """`_grouped_rows` of a search filtered on nothing else, its page cut from the keys
     before the alumni are read: 20 records read for a page, not the 700 a common surname
-    reaches in 10,000. A merged record keeps its keys, so the cut may hold one: then None,
-    and the caller reads past it the whole way."""
+    reaches in 10,000; their graduations read with them into `carried` (a statement fewer:
+    a sixth of a search's work in-process). A merged record keeps its keys, so the cut may
+    hold one: then None, and the caller reads past it the whole way."""
     statement = _key_page(text, exact, live, want, position is not None)
     places = {} if position is None else {"after_rank": position[0], "after_seq": position[1]}
     rows = session.execute(statement, places).all()
-    return None if any(row.merged_away is not None for row in rows) else list(rows)
+    if any(row.merged_away is not None for row in rows):
+        return None
+    alumni: list[Row] = []
+    for row in rows:
+        # An alumnus's row once for each of its graduations, together (`_key_page`).
+        if not alumni or alumni[-1].seq != row.seq:
+            alumni.append(row)
+            carried[row.seq] = []
+        if row.department_id is not None:
+            carried[row.seq].append(row)
+    return alumni
 
 
 @functools.lru_cache(maxsize=namekeys.QUERY_CACHE)
 def _key_page(text: str, exact: bool, live: Select, want: int, paged: bool) -> Select:
     """`_first_by_keys`'s statement, built once for each query typed, page size and shape
     (`live`, one of `LIVE`; namekeys.QUERY_CACHE): building it cost as much CPU as running
-    it. A page after the first binds its cursor's place (`after_rank`, `after_seq`)."""
+    it. A page after the first binds its cursor's place (`after_rank`, `after_seq`). Each
+    alumnus of the page comes once for each of its graduations, as `ALUMNUS_BY_ID` reads
+    one."""
     best = _best_ranks(namekeys.key_hits(text, exact))
     top = select(best.c.seq, best.c.rank)
     if paged:
@@ -532,9 +558,12 @@ def _key_page(text: str, exact: bool, live: Select, want: int, paged: bool) -> S
     top = top.order_by(best.c.rank, best.c.seq).limit(want).subquery()
     return (
         select(*live.selected_columns, ALUMNI.c.merged_into.label("merged_away"))
-        .add_columns(top.c.rank)
+        .add_columns(top.c.rank, *(GRADUATIONS.c[name] for name in GRADUATION_FIELDS))
+        .add_columns(CURRENT_DEPARTMENT)
         .join_from(top, ALUMNI, ALUMNI.c.seq == top.c.seq)
-        .order_by(top.c.rank, top.c.seq)
+        .outerjoin(GRADUATIONS, GRADUATIONS.c.alumnus_seq == top.c.seq)
+        .outerjoin(SUCCESSIONS, SUCCESSIONS.c.department_id == GRADUATIONS.c.department_id)
+        .order_by(top.c.rank, top.c.seq, GRADUATIONS.c.id)
     )
 
 
@@ -545,6 +574,7 @@ def _tiered_rows(
     position: tuple | None,
     want: int,
     unfiltered: Select | None,
+    carried: dict[int, list[Row]],
 ) -> list[Row]:
     """The key tier of a common query (`z`, `zhang`, `张`) a rank at a time, each read in
     `seq` order and stopped at the page's end: the exact ranks (few) grouped, then each
@@ -553,7 +583,7 @@ def _tiered_rows(
     rows: list[Row] = []
     has_exact = namekeys.key_hits(text, exact=True) is not None
     if has_exact and (position is None or position[0] <= Rank.EXACT_INITIALS):
-        rows = _grouped_rows(session, query, text, True, position, want, unfiltered)
+        rows = _grouped_rows(session, query, text, True, position, want, unfiltered, carried)
     for rank in (Rank.NAME_PREFIX, Rank.PINYIN_PREFIX, Rank.INITIALS_PREFIX):
         if len(rows) >= want:
             break
@@ -592,27 +622,35 @@ def alumnus_summary(alumnus: Alumnus | Row, graduations: Iterable[Graduation | R
     }
 
 
-def _alumni_summaries(session: Session | Connection, rows: list[Row]) -> list[dict[str, Any]]:
+def _alumni_summaries(
+    session: Session | Connection, rows: list[Row], carried: Mapping[int, list[Row]] = NONE_CARRIED
+) -> list[dict[str, Any]]:
     return [
-        alumnus_summary(row, graduations) for row, graduations in _with_graduations(session, rows)
+        alumnus_summary(row, graduations)
+        for row, graduations in _with_graduations(session, rows, carried)
     ]
 
 
 def _with_graduations(
-    session: Session | Connection, rows: list[Row]
+    session: Session | Connection, rows: list[Row], carried: Mapping[int, list[Row]]
 ) -> list[tuple[Row, list[Row]]]:
-    """Each row with the rows of its graduations, all read in one SELECT."""
-    if not rows:
-        return []
-    graduations: dict[int, list[Row]] = {row.seq: [] for row in rows}
-    for graduation in session.execute(GRADUATIONS_OF, {"seqs": list(graduations)}):
-        graduations[graduation.alumnus_seq].append(graduation)
+    """Each row with the rows of its graduations: those `carried` (read with the rows), the
+    others' all read in one SELECT."""
+    graduations = {row.seq: carried[row.seq] for row in rows if row.seq in carried}
+    missing = {row.seq: [] for row in rows if row.seq not in graduations}
+    if missing:
+        for graduation in session.execute(GRADUATIONS_OF, {"seqs": list(missing)}):
+            missing[graduation.alumnus_seq].append(graduation)
+        graduations.update(missing)
     return [(row, graduations[row.seq]) for row in rows]
 
 
-def _alumni_records(session: Session | Connection, rows: list[Row]) -> list[dict[str, Any]]:
-    """`alumni` rows as records, with the graduations of all of them read in one SELECT."""
-    return [alumnus_to_dict(row, grads) for row, grads in _with_graduations(session, rows)]
+def _alumni_records(
+    session: Session | Connection, rows: list[Row], carried: Mapping[int, list[Row]] = NONE_CARRIED
+) -> list[dict[str, Any]]:
+    """`alumni` rows as records, with the graduations of all of them read in one SELECT
+    (but those `carried`)."""
+    return [alumnus_to_dict(row, grads) for row, grads in _with_graduations(session, rows, carried)]
 
 
 def alumnus_history(session: Session, alumnus_id: str, params: dict[str, Any]) -> dict[str, Any]:

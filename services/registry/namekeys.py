@@ -25,6 +25,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -273,11 +274,23 @@ def key_seqs(text: str) -> Select:
     return select(KEYS.c.alumnus_seq).where(or_(*_ranges(parse_query(text))))
 
 
+PLAN_SECONDS = 60
+PLANS: TTLCache[str, bool] = TTLCache(maxsize=QUERY_CACHE, ttl=PLAN_SECONDS)
+"""Whether each query typed lately is common (`is_common`): the count was an eighth of a
+search's work. Either plan lists the same rows, so a plan kept while a query crosses
+COMMON_KEYS (registrations, merges) costs time, never a wrong page."""
+
+
 def is_common(session: Session | Connection, text: str) -> bool:
     """Whether the query's keys reach COMMON_KEYS rows or more (`z`, `zhang`, `张`): counted
-    along the key index, stopped at COMMON_KEYS."""
-    counted = _key_count(text)
-    return counted is not None and session.execute(counted).scalar_one() >= COMMON_KEYS
+    along the key index, stopped at COMMON_KEYS, once in PLAN_SECONDS for each query typed
+    (PLANS)."""
+    common = PLANS.get(text)
+    if common is None:
+        counted = _key_count(text)
+        common = counted is not None and session.execute(counted).scalar_one() >= COMMON_KEYS
+        PLANS[text] = common
+    return common
 
 
 @functools.lru_cache(maxsize=QUERY_CACHE)

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from cachetools import TTLCache
+from sqlalchemy import event, func, select
 
 from services.common.columns import utcnow
 from services.common.contracts import check_event
@@ -490,10 +491,73 @@ def test_a_common_prefix_read_rank_by_rank_lists_what_the_grouped_search_does(
     queries = ("张伟", "张", "zhangwei", "zw", "zhang", "z", "zh", "s", "d", "zhangx", "张w")
     grouped = {q: [ranked(session, q, limit) for limit in (1, 2, 50)] for q in queries}
     monkeypatch.setattr(namekeys, "COMMON_KEYS", common_keys)
+    monkeypatch.setattr(namekeys, "PLANS", TTLCache(maxsize=64, ttl=namekeys.PLAN_SECONDS))
     for q in queries:
         assert [ranked(session, q, limit) for limit in (1, 2, 50)] == grouped[q], q
     # 张 by its exact initials, then the pinyin prefix in the order of registration.
     assert grouped["z"][2][:3] == ["张", "赵六", "张伟明"]
+
+
+@both_backends
+def test_a_querys_plan_is_counted_once_a_plan_period_and_either_plan_lists_the_same(
+    session, departments, monkeypatch
+):
+    """Whether a query is common (namekeys.is_common) is counted once in PLAN_SECONDS for
+    each query typed; a plan kept while the query crossed COMMON_KEYS lists the same page."""
+    for name in ("张伟", "张三", "章伟", "李张"):
+        register(session, departments["CS"], name=name)
+    clock = [0.0]
+    plans = TTLCache(maxsize=8, ttl=namekeys.PLAN_SECONDS, timer=lambda: clock[0])
+    monkeypatch.setattr(namekeys, "PLANS", plans)
+    bind = session.get_bind()
+    counting = str(namekeys._key_count("张").compile(dialect=bind.dialect))
+    counts = []
+    listen = lambda conn, cursor, statement, *_: counts.append(statement == counting)  # noqa: E731
+    event.listen(bind, "before_cursor_execute", listen)
+    try:
+        first = ranked(session, "张")
+        assert sum(counts) == 1 and plans["张"] is False
+        monkeypatch.setattr(namekeys, "COMMON_KEYS", 1)
+        assert ranked(session, "张") == first and sum(counts) == 1
+        clock[0] += namekeys.PLAN_SECONDS + 1
+        assert ranked(session, "张") == first and sum(counts) == 2 and plans["张"] is True
+    finally:
+        event.remove(bind, "before_cursor_execute", listen)
+    assert first == ["张伟", "张三", "李张"]
+
+
+@both_backends
+def test_a_page_cut_from_the_keys_lists_each_graduation_as_the_record_has_it(session, departments):
+    """A page of a search by `q` alone reads its alumni's graduations in its own statement,
+    an alumnus's row once for each (domain._key_page): every summary has them all, as its
+    record does, none when it has none, and a page still holds `limit` alumni."""
+    two = register(session, departments["CS"], name="钱一")
+    second = {"department_id": departments["PHY"], "major": "物理", "degree": "master"}
+    domain.update_alumnus(
+        session,
+        two["id"],
+        {"graduations": [*two["graduations"], {**second, "class_year": 2014}]},
+        OFFICE,
+    )
+    register(session, departments["ECON"], name="钱二")
+    none = register(session, departments["ECON"], name="钱三")
+    seq = session.scalar(select(Alumnus.seq).where(Alumnus.id == none["id"]))
+    session.execute(Graduation.__table__.delete().where(Graduation.alumnus_seq == seq))
+    session.commit()
+    for limit in (1, 2, 3):
+        items, cursor = [], None
+        while True:
+            params = {"q": "钱", "limit": limit, **({"cursor": cursor} if cursor else {})}
+            found = domain.search_alumni(session, load_or_raise(contract.AlumnusSearch(), params))
+            assert len(found["items"]) == limit or found["next_cursor"] is None
+            items += found["items"]
+            if (cursor := found["next_cursor"]) is None:
+                break
+        assert [item["name"] for item in items] == ["钱一", "钱二", "钱三"], limit
+        for item in items:
+            graduations = domain.get_alumnus(session, item["id"])["graduations"]
+            assert item["graduations"] == graduations, limit
+        assert [len(item["graduations"]) for item in items] == [2, 1, 0]
 
 
 @both_backends
