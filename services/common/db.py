@@ -59,7 +59,7 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size)
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_if_idle)
-    event.listen(engine, "before_cursor_execute", _then_commit, retval=True)
+    event.listen(engine, "before_cursor_execute", _by_hand, retval=True)
     return engine
 
 
@@ -99,9 +99,21 @@ statement's answer to come back first. The statement's own result is not returne
 COMMIT's is); on any error the caller must `roll_back_by_hand`."""
 
 
-def _then_commit(_connection, _cursor, statement, parameters, context, _executemany):
-    if context is not None and context.execution_options.get(THEN_COMMIT):
-        return f"{statement}; COMMIT", parameters
+BEGIN_FIRST = "begin_first"
+"""Execution option (PostgreSQL): the statement is sent after a BEGIN, in one round trip,
+beginning by hand a transaction on an AUTOCOMMIT connection (its first statement, whose
+result it gives). On any error the caller must `roll_back_by_hand`."""
+
+
+def _by_hand(_connection, _cursor, statement, parameters, context, _executemany):
+    """A transaction begun and ended by hand (`BEGIN_FIRST`, `THEN_COMMIT`) travels with its
+    statements: psycopg2 sends several at once and answers with the last one's result."""
+    if context is None:
+        return statement, parameters
+    if context.execution_options.get(BEGIN_FIRST):
+        statement = f"BEGIN; {statement}"
+    if context.execution_options.get(THEN_COMMIT):
+        statement = f"{statement}; COMMIT"
     return statement, parameters
 
 

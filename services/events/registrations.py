@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from services.common.columns import new_id, utcnow
 from services.common.contracts.base import iso_utc
 from services.common.contracts.events import registrations as registration_contracts
-from services.common.db import THEN_COMMIT, autocommit, roll_back_by_hand
+from services.common.db import BEGIN_FIRST, THEN_COMMIT, autocommit, roll_back_by_hand
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.events.common import as_utc, page_in_order
 from services.events.events import LIVE_STATUSES, PUBLISHED, STATUS_NAMES, find_event, lock_event
@@ -127,14 +127,15 @@ def _queue_at_once(
     """A new alumnus's sign-up when the event looked full (or a seat just went), on an
     autocommit PostgreSQL `connection`, in a transaction begun by hand so that the last
     statement can carry the COMMIT (services/common/db.py `THEN_COMMIT`): the deciding
-    UPDATE (`_decide`, the waitlist's first), then one statement for the registration
-    and its outbox row, with the COMMIT. The event's row is locked from the UPDATE to
-    that COMMIT: one round trip and the building of the outbox row (its place comes
-    from the UPDATE), instead of two round trips and that."""
+    UPDATE (`_decide`, the waitlist's first) sent with the BEGIN (`BEGIN_FIRST`), then one
+    statement for the registration and its outbox row, with the COMMIT. The event's row
+    is locked from the UPDATE to that COMMIT: one round trip and the building of the
+    outbox row (its place comes from the UPDATE), instead of two round trips and that."""
     registration = _new_registration(event_id, alumnus_id, guests)
-    connection.exec_driver_sql("BEGIN")
     try:
-        event, position = _decide(connection, event_id, 1 + guests, now, looks_full=True)
+        event, position = _decide(
+            connection, event_id, 1 + guests, now, looks_full=True, begins=True
+        )
         registration["status"] = CONFIRMED if position is None else WAITLISTED
         registration["position"] = position
         answer = _registration_dict(registration)
@@ -280,6 +281,10 @@ _JOIN_WAITLIST = (
 _DECIDED = select(*_BRIEF_COLUMNS, _EVENTS.c.waitlist_length).where(
     _EVENTS.c.id == bindparam("event_id")
 )
+# The deciding UPDATEs returning what `_DECIDED` reads, built once: built at each call, a
+# statement's cache key was computed again each time.
+_TAKE_SEATS_RETURNING = _TAKE_SEATS.returning(*_DECIDED.selected_columns)
+_JOIN_WAITLIST_RETURNING = _JOIN_WAITLIST.returning(*_DECIDED.selected_columns)
 _LOCK = (
     select(
         _EVENTS.c.status,
@@ -400,7 +405,12 @@ _REVIVE = (
 
 
 def _decide(
-    connection: Any, event_id: str, seats: int, now: datetime, looks_full: bool = False
+    connection: Any,
+    event_id: str,
+    seats: int,
+    now: datetime,
+    looks_full: bool = False,
+    begins: bool = False,
 ) -> tuple[Any, int | None]:
     """Take `seats` on the event, or its next waitlist place: the event's brief and the
     place (None for seats). One statement decides, atomically: the conditional UPDATE of
@@ -412,12 +422,16 @@ def _decide(
     When neither UPDATE matched, the event is closed, unknown or too small for the party
     (refused here, under the row's lock), or a cancellation freed seats between the two
     statements: then both are tried again under the lock, where one of them must match.
+    `begins`: the first statement begins the transaction, on an autocommit PostgreSQL
+    connection (`BEGIN_FIRST`).
     """
     params = {"event_id": event_id, "seats": seats, "now": now}
     tries = (_join_waitlist, _take_seats) if looks_full else (_take_seats, _join_waitlist)
+    options = {BEGIN_FIRST: True} if begins else {}
     for attempt in range(2):
         for decide in tries:
-            decided = decide(connection, params)
+            decided = decide(connection, params, options)
+            options = {}
             if decided is not None:
                 return decided
         if attempt == 0:
@@ -425,22 +439,33 @@ def _decide(
     raise RuntimeError(f"sign-up for event {event_id}: no decision under the event's lock")
 
 
-def _take_seats(connection: Any, params: dict[str, Any]) -> tuple[Any, None] | None:
-    event = _update_returning(connection, _TAKE_SEATS, params)
+def _take_seats(
+    connection: Any, params: dict[str, Any], options: dict[str, Any]
+) -> tuple[Any, None] | None:
+    event = _update_returning(connection, _TAKE_SEATS, _TAKE_SEATS_RETURNING, params, options)
     return None if event is None else (event, None)
 
 
-def _join_waitlist(connection: Any, params: dict[str, Any]) -> tuple[Any, int] | None:
-    event = _update_returning(connection, _JOIN_WAITLIST, params, _EVENTS.c.waitlist_length)
+def _join_waitlist(
+    connection: Any, params: dict[str, Any], options: dict[str, Any]
+) -> tuple[Any, int] | None:
+    event = _update_returning(connection, _JOIN_WAITLIST, _JOIN_WAITLIST_RETURNING, params, options)
     return None if event is None else (event, event.waitlist_length)
 
 
-def _update_returning(connection: Any, statement: Any, params: dict[str, Any], *extra: Any) -> Any:
-    """The event's brief (and `extra` columns) after `statement`, or None when it matched
-    no row. SQLite before 3.35 has no RETURNING: there the UPDATE holds the database's
-    write lock, so reading the row right after it is as good."""
+def _update_returning(
+    connection: Any,
+    statement: Any,
+    returning: Any,
+    params: dict[str, Any],
+    options: dict[str, Any],
+) -> Any:
+    """The event's brief and waitlist length after `statement` (`returning`: the same
+    UPDATE returning them), or None when it matched no row. SQLite before 3.35 has no
+    RETURNING: there the UPDATE holds the database's write lock, so reading the row right
+    after it is as good."""
     if connection.dialect.update_returning:
-        return connection.execute(statement.returning(*_BRIEF_COLUMNS, *extra), params).first()
+        return connection.execute(returning, params, execution_options=options).first()
     if connection.execute(statement, params).rowcount != 1:
         return None
     return connection.execute(_DECIDED, params).first()
