@@ -8,6 +8,7 @@ the outbox within the caller's transaction.
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import uuid
@@ -525,45 +526,88 @@ def _first_by_keys(
     """`_grouped_rows` of a search filtered on nothing else, its page cut from the keys
     before the alumni are read: 20 records read for a page, not the 700 a common surname
     reaches in 10,000; their graduations read with them into `carried` (a statement fewer:
-    a sixth of a search's work in-process). A merged record keeps its keys, so the cut may
-    hold one: then None, and the caller reads past it the whole way."""
-    statement = _key_page(text, exact, live, want, position is not None)
-    places = {} if position is None else {"after_rank": position[0], "after_seq": position[1]}
-    rows = session.execute(statement, places).all()
+    a sixth of a search's work in-process). A first page is cut from the best key rows
+    without grouping them by alumnus (`KEY_ROWS_SPARE`), unless an alumnus's other keys
+    among them leave it short. A merged record keeps its keys, so the cut may hold one:
+    then None, and the caller reads past it the whole way."""
+    if position is None:
+        statement = _key_page(text, exact, live, want, KeyPage.FIRST)
+        found = _page_alumni(session.execute(statement).all(), carried)
+        if found is None or len(found[0]) >= want or found[1] < want + KEY_ROWS_SPARE:
+            return None if found is None else found[0][:want]
+        statement, places = _key_page(text, exact, live, want, KeyPage.GROUPED), {}
+    else:
+        statement = _key_page(text, exact, live, want, KeyPage.AFTER)
+        places = {"after_rank": position[0], "after_seq": position[1]}
+    found = _page_alumni(session.execute(statement, places).all(), carried)
+    return None if found is None else found[0]
+
+
+def _page_alumni(rows: list[Row], carried: dict[int, list[Row]]) -> tuple[list[Row], int] | None:
+    """A `_key_page`'s alumni, each at its first key row (its best rank), their graduations
+    into `carried`; and how many key rows it read. None when one of them is merged away."""
     if any(row.merged_away is not None for row in rows):
         return None
     alumni: list[Row] = []
+    seen: set[int] = set()
+    hits, hit, taken = 0, None, False
     for row in rows:
-        # An alumnus's row once for each of its graduations, together (`_key_page`).
-        if not alumni or alumni[-1].seq != row.seq:
-            alumni.append(row)
-            carried[row.seq] = []
-        if row.department_id is not None:
+        # A key row's alumnus once for each of its graduations, together (`_key_page`).
+        if row.hit != hit:
+            hits, hit = hits + 1, row.hit
+            taken = row.seq not in seen
+            if taken:
+                seen.add(row.seq)
+                alumni.append(row)
+                carried[row.seq] = []
+        if taken and row.department_id is not None:
             carried[row.seq].append(row)
-    return alumni
+    return alumni, hits
+
+
+class KeyPage(enum.Enum):
+    FIRST = "first"
+    """The first page from the first `want + KEY_ROWS_SPARE` key rows, best rank first."""
+    GROUPED = "grouped"
+    """The first page from every key row grouped by alumnus, at its best rank."""
+    AFTER = "after"
+    """As GROUPED, from the cursor's place on."""
+
+
+KEY_ROWS_SPARE = 4
+"""Key rows a first page reads beyond its size: room for alumni reached by several keys
+(`和`: he, hu, huo) before the page falls back to grouping every key row (`KeyPage`).
+Sorting the key rows cost a third of grouping them, and a search's first page is most of
+them (docs/PERFORMANCE.md)."""
 
 
 @functools.lru_cache(maxsize=namekeys.QUERY_CACHE)
-def _key_page(text: str, exact: bool, live: Select, want: int, paged: bool) -> Select:
-    """`_first_by_keys`'s statement, built once for each query typed, page size and shape
-    (`live`, one of `LIVE`; namekeys.QUERY_CACHE): building it cost as much CPU as running
-    it. A page after the first binds its cursor's place (`after_rank`, `after_seq`). Each
-    alumnus of the page comes once for each of its graduations, as `ALUMNUS_BY_ID` reads
-    one."""
-    best = _best_ranks(namekeys.key_hits(text, exact))
-    top = select(best.c.seq, best.c.rank)
-    if paged:
-        place = [bindparam("after_rank", type_=Integer), bindparam("after_seq", type_=Integer)]
-        top = top.where(after([best.c.rank, best.c.seq], place))
-    top = top.order_by(best.c.rank, best.c.seq).limit(want).subquery()
+def _key_page(text: str, exact: bool, live: Select, want: int, how: KeyPage) -> Select:
+    """`_first_by_keys`'s statement, built once for each query typed, page size, shape
+    (`live`, one of `LIVE`; namekeys.QUERY_CACHE) and kind of page: building it cost as
+    much CPU as running it. A page after the first binds its cursor's place (`after_rank`,
+    `after_seq`). Each key row (`hit`) of the page comes once for each graduation of its
+    alumnus, as `ALUMNUS_BY_ID` reads one; grouped, an alumnus's best is its one row."""
+    keyed = namekeys.key_hits(text, exact)
+    if how is KeyPage.FIRST:
+        top = keyed.add_columns(namekeys.KEYS.c.id.label("hit")).order_by("rank", "seq")
+        top = top.limit(want + KEY_ROWS_SPARE)
+    else:
+        best = _best_ranks(keyed)
+        top = select(best.c.seq, best.c.rank, best.c.seq.label("hit"))
+        if how is KeyPage.AFTER:
+            place = [bindparam("after_rank", type_=Integer), bindparam("after_seq", type_=Integer)]
+            top = top.where(after([best.c.rank, best.c.seq], place))
+        top = top.order_by(best.c.rank, best.c.seq).limit(want)
+    top = top.subquery()
     return (
         select(*live.selected_columns, ALUMNI.c.merged_into.label("merged_away"))
-        .add_columns(top.c.rank, *(GRADUATIONS.c[name] for name in GRADUATION_FIELDS))
-        .add_columns(CURRENT_DEPARTMENT)
+        .add_columns(top.c.rank, top.c.hit)
+        .add_columns(*(GRADUATIONS.c[name] for name in GRADUATION_FIELDS), CURRENT_DEPARTMENT)
         .join_from(top, ALUMNI, ALUMNI.c.seq == top.c.seq)
         .outerjoin(GRADUATIONS, GRADUATIONS.c.alumnus_seq == top.c.seq)
         .outerjoin(SUCCESSIONS, SUCCESSIONS.c.department_id == GRADUATIONS.c.department_id)
-        .order_by(top.c.rank, top.c.seq, GRADUATIONS.c.id)
+        .order_by(top.c.rank, top.c.seq, top.c.hit, GRADUATIONS.c.id)
     )
 
 

@@ -499,6 +499,32 @@ def test_a_common_prefix_read_rank_by_rank_lists_what_the_grouped_search_does(
 
 
 @both_backends
+@pytest.mark.parametrize("spare", [0, 1, domain.KEY_ROWS_SPARE])
+def test_a_first_page_cut_from_the_best_key_rows_lists_what_grouping_them_all_does(
+    session, departments, monkeypatch, spare
+):
+    """A first page is cut from its best `limit + 1 + KEY_ROWS_SPARE` key rows, each
+    alumnus at its first (its best rank); when alumni reached by several keys leave it
+    short, from every key row grouped. Either way the pages of reading every key row."""
+    # 张 (seq first) is reached by `z` twice at the top: its initials exactly, its pinyin.
+    for name in ("张", "赵六", "张伟明", "詹王", "单雄信", "章伟", "张小伟", "周文"):
+        register(session, departments["CS"], name=name)
+    queries = ("z", "zh", "zhang", "张", "s", "d", "zw", "zx")
+    monkeypatch.setattr(domain, "KEY_ROWS_SPARE", 10**6)  # every key row, deduplicated
+    every = {q: [ranked(session, q, limit) for limit in (1, 2, 3, 50)] for q in queries}
+    monkeypatch.setattr(domain, "KEY_ROWS_SPARE", spare)
+    pages = []
+    key_page = domain._key_page
+    monkeypatch.setattr(
+        domain, "_key_page", lambda *args: pages.append(args[-1]) or key_page(*args)
+    )
+    for q in queries:
+        assert [ranked(session, q, limit) for limit in (1, 2, 3, 50)] == every[q], q
+    assert every["z"][3][:2] == ["张", "赵六"]
+    assert (domain.KeyPage.GROUPED in pages) == (spare == 0)
+
+
+@both_backends
 def test_a_querys_plan_is_counted_once_a_plan_period_and_either_plan_lists_the_same(
     session, departments, monkeypatch
 ):
