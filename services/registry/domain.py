@@ -577,8 +577,8 @@ class KeyPage(enum.Enum):
 KEY_ROWS_SPARE = 4
 """Key rows a first page reads beyond its size: room for alumni reached by several keys
 (`和`: he, hu, huo) before the page falls back to grouping every key row (`KeyPage`).
-Sorting the key rows cost a third of grouping them, and a search's first page is most of
-them (docs/PERFORMANCE.md)."""
+Sorting the key rows with a LIMIT cost about half of grouping them on SQLite, and most
+searches are first pages (docs/PERFORMANCE.md, "Gateway reads")."""
 
 
 @functools.lru_cache(maxsize=namekeys.QUERY_CACHE)
