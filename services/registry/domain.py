@@ -531,9 +531,10 @@ def _first_by_keys(
     among them leave it short. A merged record keeps its keys, so the cut may hold one:
     then None, and the caller reads past it the whole way."""
     if position is None:
-        statement = _key_page(text, exact, live, want, KeyPage.FIRST)
+        cut = want + KEY_ROWS_SPARE
+        statement = _key_page(text, exact, live, cut, KeyPage.FIRST)
         found = _page_alumni(session.execute(statement).all(), carried)
-        if found is None or len(found[0]) >= want or found[1] < want + KEY_ROWS_SPARE:
+        if found is None or len(found[0]) >= want or found[1] < cut:
             return None if found is None else found[0][:want]
         statement, places = _key_page(text, exact, live, want, KeyPage.GROUPED), {}
     else:
@@ -567,9 +568,10 @@ def _page_alumni(rows: list[Row], carried: dict[int, list[Row]]) -> tuple[list[R
 
 class KeyPage(enum.Enum):
     FIRST = "first"
-    """The first page from the first `want + KEY_ROWS_SPARE` key rows, best rank first."""
+    """The first page from the first `limit` key rows, best rank first."""
     GROUPED = "grouped"
-    """The first page from every key row grouped by alumnus, at its best rank."""
+    """The first page of `limit` alumni from every key row grouped by alumnus, at its best
+    rank."""
     AFTER = "after"
     """As GROUPED, from the cursor's place on."""
 
@@ -582,23 +584,24 @@ searches are first pages (docs/PERFORMANCE.md, "Gateway reads")."""
 
 
 @functools.lru_cache(maxsize=namekeys.QUERY_CACHE)
-def _key_page(text: str, exact: bool, live: Select, want: int, how: KeyPage) -> Select:
-    """`_first_by_keys`'s statement, built once for each query typed, page size, shape
-    (`live`, one of `LIVE`; namekeys.QUERY_CACHE) and kind of page: building it cost as
-    much CPU as running it. A page after the first binds its cursor's place (`after_rank`,
-    `after_seq`). Each key row (`hit`) of the page comes once for each graduation of its
-    alumnus, as `ALUMNUS_BY_ID` reads one; grouped, an alumnus's best is its one row."""
+def _key_page(text: str, exact: bool, live: Select, limit: int, how: KeyPage) -> Select:
+    """`_first_by_keys`'s statement, built once for each query typed, `limit` (of key rows
+    or of alumni, by `how`), shape (`live`, one of `LIVE`; namekeys.QUERY_CACHE) and kind
+    of page: building it cost as much CPU as running it. A page after the first binds its
+    cursor's place (`after_rank`, `after_seq`). Each key row (`hit`) of the page comes once
+    for each graduation of its alumnus, as `ALUMNUS_BY_ID` reads one; grouped, an alumnus's
+    best is its one row."""
     keyed = namekeys.key_hits(text, exact)
     if how is KeyPage.FIRST:
         top = keyed.add_columns(namekeys.KEYS.c.id.label("hit")).order_by("rank", "seq")
-        top = top.limit(want + KEY_ROWS_SPARE)
+        top = top.limit(limit)
     else:
         best = _best_ranks(keyed)
         top = select(best.c.seq, best.c.rank, best.c.seq.label("hit"))
         if how is KeyPage.AFTER:
             place = [bindparam("after_rank", type_=Integer), bindparam("after_seq", type_=Integer)]
             top = top.where(after([best.c.rank, best.c.seq], place))
-        top = top.order_by(best.c.rank, best.c.seq).limit(want)
+        top = top.order_by(best.c.rank, best.c.seq).limit(limit)
     top = top.subquery()
     return (
         select(*live.selected_columns, ALUMNI.c.merged_into.label("merged_away"))
