@@ -18,6 +18,7 @@ from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Integer,
     Row,
@@ -336,17 +337,29 @@ GRADUATIONS_OF = (
     .order_by(GRADUATIONS.c.id)
 )
 """Each graduation with the department it belongs to now (departments.py), in one read."""
+
+
+def _each_graduation(alumni: Select, seq: ColumnElement[int]) -> Select:
+    """`alumni` (a select of alumni whose `seq` is `seq`) with an alumnus's row once for each
+    of its graduations (once, with no graduation, when it has none), each row carrying that
+    graduation's fields and the department it belongs to now; ordered by the caller. No
+    field of a graduation has the name of a column of `alumni` (the graduation's `id`,
+    which would, is not read)."""
+    return (
+        alumni.add_columns(*(GRADUATIONS.c[name] for name in GRADUATION_FIELDS))
+        .add_columns(CURRENT_DEPARTMENT)
+        .outerjoin(GRADUATIONS, GRADUATIONS.c.alumnus_seq == seq)
+        .outerjoin(SUCCESSIONS, SUCCESSIONS.c.department_id == GRADUATIONS.c.department_id)
+    )
+
+
 ALUMNUS_BY_ID = (
-    select(ALUMNI, *(GRADUATIONS.c[name] for name in GRADUATION_FIELDS), CURRENT_DEPARTMENT)
-    .outerjoin(GRADUATIONS, GRADUATIONS.c.alumnus_seq == ALUMNI.c.seq)
-    .outerjoin(SUCCESSIONS, SUCCESSIONS.c.department_id == GRADUATIONS.c.department_id)
+    _each_graduation(select(ALUMNI), ALUMNI.c.seq)
     .where(ALUMNI.c.id == bindparam("id"))
     .order_by(GRADUATIONS.c.id)
 )
-"""An alumnus's row once for each of its graduations (once, with no graduation, when it has
-none), each row carrying that graduation's fields: a record in one statement, not two (a
-fifth of a get's work in-process). No field of a graduation has the name of a column of
-`alumni` (the graduation's `id`, which would, is not read)."""
+"""A record with its graduations in one statement, not two (a fifth of a get's work
+in-process)."""
 
 
 def get_alumnus(session: Session | Connection, alumnus_id: str) -> dict[str, Any]:
@@ -603,14 +616,13 @@ def _key_page(text: str, exact: bool, live: Select, limit: int, how: KeyPage) ->
             top = top.where(after([best.c.rank, best.c.seq], place))
         top = top.order_by(best.c.rank, best.c.seq).limit(limit)
     top = top.subquery()
-    return (
+    alumni = (
         select(*live.selected_columns, ALUMNI.c.merged_into.label("merged_away"))
         .add_columns(top.c.rank, top.c.hit)
-        .add_columns(*(GRADUATIONS.c[name] for name in GRADUATION_FIELDS), CURRENT_DEPARTMENT)
         .join_from(top, ALUMNI, ALUMNI.c.seq == top.c.seq)
-        .outerjoin(GRADUATIONS, GRADUATIONS.c.alumnus_seq == top.c.seq)
-        .outerjoin(SUCCESSIONS, SUCCESSIONS.c.department_id == GRADUATIONS.c.department_id)
-        .order_by(top.c.rank, top.c.seq, top.c.hit, GRADUATIONS.c.id)
+    )
+    return _each_graduation(alumni, top.c.seq).order_by(
+        top.c.rank, top.c.seq, top.c.hit, GRADUATIONS.c.id
     )
 
 
