@@ -21,17 +21,26 @@ READS = Table(
 
 
 @pytest.fixture
-def writer(tmp_path):
-    url = f"sqlite:///{tmp_path / 'log.db'}"
-    engine = make_engine(url, pool_size=2)
+def engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'log.db'}", pool_size=2)
     METADATA.create_all(engine)
-    group = GroupCommit(engine, READS)
-    thread = eventlet.spawn(group.run)
-    group.url = url
-    yield group
-    group.stop()
-    thread.wait()
+    yield engine
     engine.dispose()
+
+
+def running(group: GroupCommit):
+    """`group`'s writer started; the function that stops it."""
+    thread = eventlet.spawn(group.run)
+    return lambda: (group.stop(), thread.wait())
+
+
+@pytest.fixture
+def writer(engine):
+    group = GroupCommit(engine, READS)
+    stop = running(group)
+    group.url = engine.url.render_as_string()
+    yield group
+    stop()
 
 
 def committed_readers(url: str) -> list[str]:
@@ -89,9 +98,7 @@ def test_nothing_to_insert_returns_without_a_transaction(writer):
     assert writer.batches == 0
 
 
-def test_stopping_commits_what_was_handed_over_first(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'log.db'}", pool_size=1)
-    METADATA.create_all(engine)
+def test_stopping_commits_what_was_handed_over_first(engine):
     group = GroupCommit(engine, READS)
     waiter = eventlet.spawn(group.insert, [{"reader": "last"}])
     eventlet.sleep(0)  # the reader hands its row over before the writer is told to stop
@@ -100,20 +107,6 @@ def test_stopping_commits_what_was_handed_over_first(tmp_path):
     waiter.wait()
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(READS)) == 1
-    engine.dispose()
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'log.db'}", pool_size=2)
-    METADATA.create_all(engine)
-    yield engine
-    engine.dispose()
-
-
-def running(group: GroupCommit):
-    thread = eventlet.spawn(group.run)
-    return lambda: (group.stop(), thread.wait())
 
 
 def test_the_writer_waits_for_the_calls_in_flight_to_hand_their_rows_over(engine):
