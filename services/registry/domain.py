@@ -38,6 +38,7 @@ from services.common.columns import new_id
 from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.paging import after, decode_cursor, page, paged_select
+from services.common.rows import row_reader
 from services.registry import departments, namekeys, passwords, provenance
 from services.registry.community_accounts import community_scope
 from services.registry.models import (
@@ -148,7 +149,7 @@ def alumnus_to_dict(
         "title": alumnus.title,
         "tags": list(alumnus.tags or []),
         # A canonical order, so that the same records listed differently are no change.
-        "graduations": sorted((graduation_to_dict(g) for g in graduations), key=_graduation_order),
+        "graduations": graduation_dicts(graduations),
         "created_at": iso_utc(alumnus.created_at),
         "updated_at": iso_utc(alumnus.updated_at),
     }
@@ -175,15 +176,30 @@ GRADUATION_FIELDS = (
 )
 
 
-def graduation_to_dict(graduation: Graduation | Row) -> dict[str, Any]:
-    """A graduation as records carry it; with `current_department_id` when read with it
-    (`GRADUATIONS_OF`, `ALUMNUS_BY_ID`), else `departments.with_current_departments` adds
-    it."""
-    record = {name: getattr(graduation, name) for name in GRADUATION_FIELDS}
-    current = getattr(graduation, "current_department_id", None)
-    if current is not None:
-        record["current_department_id"] = current
-    return record
+WITH_CURRENT = (*GRADUATION_FIELDS, "current_department_id")
+
+
+def graduation_dicts(graduations: Iterable[Graduation | Row]) -> list[dict[str, Any]]:
+    """An alumnus's graduations as records carry them, in a canonical order (so that the
+    same graduations listed differently are no change); with `current_department_id` when
+    read with it (`GRADUATIONS_OF`, `ALUMNUS_BY_ID`), else
+    `departments.with_current_departments` adds it. All rows of one statement, or all ORM
+    objects (`row_reader`)."""
+    graduations = list(graduations)
+    if not graduations:
+        return []
+    first = graduations[0]
+    current = hasattr(first, "current_department_id")
+    names = WITH_CURRENT if current else GRADUATION_FIELDS
+    take = row_reader(first, names)
+    records = [dict(zip(names, take(graduation), strict=True)) for graduation in graduations]
+    if current:
+        for record in records:
+            if record["current_department_id"] is None:
+                del record["current_department_id"]
+    if len(records) > 1:
+        records.sort(key=_graduation_order)
+    return records
 
 
 # Registering writes through Core statements built once: the ORM's unit of work (object
@@ -410,7 +426,7 @@ def search_alumni(
     the exact name, then the exact pinyin or initials, then name, pinyin and initials
     prefixes; then, `Rank.OTHER`, a part of the name, employer or city, a student number,
     a whole phone or e-mail), each rank in the order of registration; the cursor is
-    (rank, seq). Items are summaries (`alumnus_summary`), or whole records when `full`.
+    (rank, seq). Items are summaries (`SUMMARY_FIELDS`), or whole records when `full`.
     """
     live = LIVE[full]
     query = _filtered(live, params)
@@ -560,22 +576,26 @@ def _first_by_keys(
 def _page_alumni(rows: list[Row], carried: dict[int, list[Row]]) -> tuple[list[Row], int] | None:
     """A `_key_page`'s alumni, each at its first key row (its best rank), their graduations
     into `carried`; and how many key rows it read. None when one of them is merged away."""
-    if any(row.merged_away is not None for row in rows):
-        return None
     alumni: list[Row] = []
+    if not rows:
+        return alumni, 0
+    take = row_reader(rows[0], ("merged_away", "hit", "seq", "department_id"))
     seen: set[int] = set()
     hits, hit, taken = 0, None, False
     for row in rows:
+        merged_away, row_hit, seq, department_id = take(row)
+        if merged_away is not None:
+            return None
         # A key row's alumnus once for each of its graduations, together (`_key_page`).
-        if row.hit != hit:
-            hits, hit = hits + 1, row.hit
-            taken = row.seq not in seen
+        if row_hit != hit:
+            hits, hit = hits + 1, row_hit
+            taken = seq not in seen
             if taken:
-                seen.add(row.seq)
+                seen.add(seq)
                 alumni.append(row)
-                carried[row.seq] = []
-        if taken and row.department_id is not None:
-            carried[row.seq].append(row)
+                carried[seq] = []
+        if taken and department_id is not None:
+            carried[seq].append(row)
     return alumni, hits
 
 
@@ -666,42 +686,41 @@ def _seq_position(row: Row) -> list[int]:
     return [row.seq]
 
 
-def alumnus_summary(alumnus: Alumnus | Row, graduations: Iterable[Graduation | Row]) -> dict:
-    """An alumnus as a search lists it (contract `AlumnusSummary`)."""
-    return {
-        "id": alumnus.id,
-        "name": alumnus.name,
-        "gender": alumnus.gender,
-        "province": alumnus.province,
-        "city": alumnus.city,
-        "employer": alumnus.employer,
-        "industry": alumnus.industry,
-        "title": alumnus.title,
-        "graduations": sorted((graduation_to_dict(g) for g in graduations), key=_graduation_order),
-    }
+SUMMARY_FIELDS = ("id", "name", "gender", "province", "city", "employer", "industry", "title")
+"""An alumnus as a search lists it (contract `AlumnusSummary`), with its graduations."""
 
 
 def _alumni_summaries(
-    session: Session | Connection, rows: list[Row], carried: Mapping[int, list[Row]] = NONE_CARRIED
+    session: Session | Connection,
+    alumni: list[Row],
+    carried: Mapping[int, list[Row]] = NONE_CARRIED,
 ) -> list[dict[str, Any]]:
-    return [
-        alumnus_summary(row, graduations)
-        for row, graduations in _with_graduations(session, rows, carried)
-    ]
+    if not alumni:
+        return []
+    take = row_reader(alumni[0], SUMMARY_FIELDS)
+    summaries = []
+    for row, graduations in _with_graduations(session, alumni, carried):
+        summary = dict(zip(SUMMARY_FIELDS, take(row), strict=True))
+        summary["graduations"] = graduation_dicts(graduations)
+        summaries.append(summary)
+    return summaries
 
 
 def _with_graduations(
-    session: Session | Connection, rows: list[Row], carried: Mapping[int, list[Row]]
+    session: Session | Connection, alumni: list[Row], carried: Mapping[int, list[Row]]
 ) -> list[tuple[Row, list[Row]]]:
     """Each row with the rows of its graduations: those `carried` (read with the rows), the
     others' all read in one SELECT."""
-    graduations = {row.seq: carried[row.seq] for row in rows if row.seq in carried}
-    missing = {row.seq: [] for row in rows if row.seq not in graduations}
+    if not alumni:
+        return []
+    seqs = list(map(row_reader(alumni[0], ("seq",)), alumni))
+    graduations = {seq: carried[seq] for seq in seqs if seq in carried}
+    missing = {seq: [] for seq in seqs if seq not in graduations}
     if missing:
         for graduation in session.execute(GRADUATIONS_OF, {"seqs": list(missing)}):
             missing[graduation.alumnus_seq].append(graduation)
         graduations.update(missing)
-    return [(row, graduations[row.seq]) for row in rows]
+    return [(row, graduations[seq]) for row, seq in zip(alumni, seqs, strict=True)]
 
 
 def _alumni_records(
