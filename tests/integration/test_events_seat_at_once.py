@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
@@ -207,3 +208,91 @@ def test_the_same_alumnus_twice_on_the_waitlist_gets_the_winners_place(run, monk
     assert answer == winners[0] and answer["position"] == 1
     assert counters(run, event_id) == (1, 1, 1, 1)
     assert in_transaction_elsewhere(run) == 0
+
+
+class NeverFull(dict):
+    """`registrations.FULL_LATELY` that never holds an event: every sign-up reads first."""
+
+    def __setitem__(self, _key, _value) -> None:
+        pass
+
+
+def reads_before_deciding(run, fn):
+    """`fn()`'s result, and how many of its statements were the read before the decision
+    (`registrations._SEEN`)."""
+    seen = str(registrations._SEEN.compile(dialect=run.engine.dialect))
+    sent = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    sqlalchemy.event.listen(run.engine, "before_cursor_execute", record)
+    try:
+        result = fn()
+    finally:
+        sqlalchemy.event.remove(run.engine, "before_cursor_execute", record)
+    return result, sum(statement == seen for statement in sent)
+
+
+def test_once_a_sign_up_ends_on_the_waitlist_the_next_decides_without_reading_first(run):
+    event_id = published(run, capacity=1)
+    sign_up(run, event_id)
+    first, reads = reads_before_deciding(run, lambda: sign_up(run, event_id))
+    assert (first["position"], reads) == (1, 1)
+    second, reads = reads_before_deciding(run, lambda: sign_up(run, event_id))
+    assert (second["status"], second["position"], reads) == ("waitlisted", 2, 0)
+    assert counters(run, event_id) == (1, 1, 2, 2)
+    assert in_transaction_elsewhere(run) == 0
+
+
+def rush(run) -> tuple[list, tuple, list[str]]:
+    """A rush on an event of 2 seats with every kind of sign-up: seats, the waitlist, a
+    party that still fits, an alumnus signing up again, cancelled ones signing up again,
+    seats freed, the event closed; each answer's (status, position) or refusal, the
+    counters, and the outbox's event types."""
+    event_id = published(run, capacity=2)
+    answers = []
+
+    def attempt(**kwargs):
+        try:
+            answer = sign_up(run, event_id, **kwargs)
+        except (Conflict, ValidationFailed) as refusal:
+            answers.append(refusal.reason)
+            return None
+        answers.append((answer["status"], answer["position"]))
+        return answer
+
+    first = attempt()
+    party = attempt(guests=1)  # two seats do not fit the one left: the waitlist
+    attempt()  # one does
+    waiting = attempt()
+    attempt(alumnus_id=party["alumnus_id"])  # again: the same registration
+    attempt(guests=2)  # larger than the event
+    run(registrations.cancel_registration, event_id, waiting["id"])
+    attempt(alumnus_id=waiting["alumnus_id"])  # back, at the end of the waitlist
+    run(registrations.cancel_registration, event_id, first["id"])  # a seat for the list
+    attempt(alumnus_id=first["alumnus_id"])
+    attempt()
+    run(events.close_event, event_id)
+    attempt()
+    ours = [e for e in outbox(run) if e["data"].get("event", {}).get("id") == event_id]
+    return answers, counters(run, event_id), [e["event_type"] for e in ours]
+
+
+def test_a_rush_answers_the_same_whether_or_not_sign_ups_decide_without_reading(run, monkeypatch):
+    hinted = rush(run)
+    monkeypatch.setattr(registrations, "FULL_LATELY", NeverFull())
+    read_first = rush(run)
+    assert hinted == read_first
+    assert "event_not_open" in hinted[0] and "party_exceeds_capacity" in hinted[0]
+    assert len(hinted[2]) >= 8, hinted
+    assert in_transaction_elsewhere(run) == 0
+
+
+def test_a_stale_hint_still_seats_a_party_that_fits(run):
+    event_id = published(run, capacity=2)
+    sign_up(run, event_id)
+    registrations.FULL_LATELY[event_id] = True
+    assert sign_up(run, event_id)["status"] == "confirmed"
+    assert event_id not in registrations.FULL_LATELY
+    assert counters(run, event_id) == (2, 2, 0, 0)
