@@ -580,7 +580,7 @@ def _page_alumni(rows: list[Row], carried: dict[int, list[Row]]) -> tuple[list[R
     if not rows:
         return alumni, 0
     take = row_reader(rows[0], ("merged_away", "hit", "seq", "department_id"))
-    seen: set[int] = set()
+    graduations: dict[int, list[Row]] = {}
     hits, hit, taken = 0, None, False
     for row in rows:
         merged_away, row_hit, seq, department_id = take(row)
@@ -589,13 +589,13 @@ def _page_alumni(rows: list[Row], carried: dict[int, list[Row]]) -> tuple[list[R
         # A key row's alumnus once for each of its graduations, together (`_key_page`).
         if row_hit != hit:
             hits, hit = hits + 1, row_hit
-            taken = seq not in seen
+            taken = seq not in graduations
             if taken:
-                seen.add(seq)
                 alumni.append(row)
-                carried[seq] = []
+                graduations[seq] = []
         if taken and department_id is not None:
-            carried[seq].append(row)
+            graduations[seq].append(row)
+    carried.update(graduations)
     return alumni, hits
 
 
