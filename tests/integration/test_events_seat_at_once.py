@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import sqlalchemy
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
@@ -20,7 +19,7 @@ from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.migrate import upgrade
 from services.events import events, registrations
 from tests.conftest import DatabaseFactory
-from tests.support.transactions import in_transaction
+from tests.support.transactions import in_transaction, statements_sent
 from tests.unit.test_events_domain import NOW, outbox, published, sign_up
 from tests.unit.test_events_signup_counters import counters
 
@@ -221,17 +220,9 @@ def reads_before_deciding(run, fn):
     """`fn()`'s result, and how many of its statements were the read before the decision
     (`registrations._SEEN`)."""
     seen = str(registrations._SEEN.compile(dialect=run.engine.dialect))
-    sent = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        sent.append(statement)
-
-    sqlalchemy.event.listen(run.engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(run.engine) as sent:
         result = fn()
-    finally:
-        sqlalchemy.event.remove(run.engine, "before_cursor_execute", record)
-    return result, sum(statement == seen for statement in sent)
+    return result, sent.count(seen)
 
 
 def test_once_a_sign_up_ends_on_the_waitlist_the_next_decides_without_reading_first(run):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import sessionmaker
 
 
@@ -19,3 +21,18 @@ def in_transaction(factory: sessionmaker, fn: Callable, *args: Any, **kwargs: An
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def statements_sent(engine: Engine) -> Iterator[list[str]]:
+    """The SQL of every statement `engine` sends while inside, in order."""
+    sent: list[str] = []
+
+    def record(_connection, _cursor, statement, *_rest) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from argon2 import PasswordHasher
 from cachetools import TTLCache
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from services.common.columns import utcnow
 from services.common.contracts import check_event
@@ -31,6 +31,7 @@ from services.registry.models import (
 )
 from services.registry.sessions import LoginRules
 from tests.conftest import BACKENDS
+from tests.support.transactions import statements_sent
 
 PAGE = {"limit": 50, "cursor": None}
 OFFICE = {
@@ -537,18 +538,14 @@ def test_a_querys_plan_is_counted_once_a_plan_period_and_either_plan_lists_the_s
     monkeypatch.setattr(namekeys, "PLANS", plans)
     bind = session.get_bind()
     counting = str(namekeys._key_count("张").compile(dialect=bind.dialect))
-    counts = []
-    listen = lambda conn, cursor, statement, *_: counts.append(statement == counting)  # noqa: E731
-    event.listen(bind, "before_cursor_execute", listen)
-    try:
+    with statements_sent(bind) as sent:
         first = ranked(session, "张")
-        assert sum(counts) == 1 and plans["张"] is False
+        assert sent.count(counting) == 1 and plans["张"] is False
         monkeypatch.setattr(namekeys, "COMMON_KEYS", 1)
-        assert ranked(session, "张") == first and sum(counts) == 1
+        assert ranked(session, "张") == first and sent.count(counting) == 1
         clock[0] += namekeys.PLAN_SECONDS + 1
-        assert ranked(session, "张") == first and sum(counts) == 2 and plans["张"] is True
-    finally:
-        event.remove(bind, "before_cursor_execute", listen)
+        assert ranked(session, "张") == first and sent.count(counting) == 2
+        assert plans["张"] is True
     assert first == ["张伟", "张三", "李张"]
 
 
