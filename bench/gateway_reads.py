@@ -611,7 +611,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
-def write_json(args, info, scenarios, results, passed, rounds_used, search_floor) -> None:
+def write_json(args, info, scenarios, results, passed, rounds_used, floor) -> None:
     payload = {
         "machine": info,
         "settings": {"alumni": args.alumni, **load_settings(args)},
@@ -628,7 +628,7 @@ def write_json(args, info, scenarios, results, passed, rounds_used, search_floor
             for s in scenarios
         },
         "rounds_used": rounds_used,
-        "search_with_its_statements": search_floor,
+        "search_with_its_statements": floor,
         "target_ratios": {key: target for key, (_name, target, _ceiling) in TARGETS.items()},
         "passed": passed,
     }

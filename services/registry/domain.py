@@ -148,7 +148,6 @@ def alumnus_to_dict(
         "industry": alumnus.industry,
         "title": alumnus.title,
         "tags": list(alumnus.tags or []),
-        # A canonical order, so that the same records listed differently are no change.
         "graduations": graduation_dicts(graduations),
         "created_at": iso_utc(alumnus.created_at),
         "updated_at": iso_utc(alumnus.updated_at),
