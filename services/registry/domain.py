@@ -26,7 +26,6 @@ from sqlalchemy import (
     Subquery,
     bindparam,
     func,
-    insert,
     literal,
     select,
 )
@@ -39,7 +38,7 @@ from services.common.contracts.base import iso_utc
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.paging import after, decode_cursor, page, paged_select
 from services.common.rows import row_reader
-from services.registry import departments, namekeys, passwords, provenance
+from services.registry import departments, namekeys, new_alumnus, passwords, provenance
 from services.registry.community_accounts import community_scope
 from services.registry.models import (
     Account,
@@ -201,23 +200,19 @@ def graduation_dicts(graduations: Iterable[Graduation | Row]) -> list[dict[str, 
     return records
 
 
-# Registering writes through Core statements built once: the ORM's unit of work (object
-# state, identity keys, a sorted flush per table, one INSERT per history row on SQLite)
-# cost the registry twice the CPU of the rows' SQL (docs/performance/registrations.md).
-INSERT_ALUMNUS = insert(Alumnus.__table__)
-INSERT_GRADUATIONS = insert(Graduation.__table__)
-INSERT_CHANGES = insert(ChangeRecord.__table__)
-INSERT_OUTBOX = insert(OutboxMessage.__table__)
-
-
+# Registering writes through Core statements built once (`new_alumnus`): the ORM's unit of
+# work (object state, identity keys, a sorted flush per table, one INSERT per history row
+# on SQLite) cost the registry twice the CPU of the rows' SQL
+# (docs/performance/registrations.md).
 def register_alumnus(
     session: Session, data: dict[str, Any], actor: dict[str, Any]
 ) -> dict[str, Any]:
     """Create an alumnus; every supplied field enters the history with its provenance.
 
-    Seven statements: the departments (and where each belongs now), then one INSERT each
-    for the record, its graduations, its search keys and bigrams, its history rows and
-    its `alumnus_registered` outbox row (more only to check student numbers)."""
+    The departments (and where each belongs now) read in one statement, then the record,
+    its graduations, search keys and bigrams, history rows and `alumnus_registered`
+    outbox row written by `new_alumnus.store` (one statement on PostgreSQL); more only to
+    check student numbers."""
     connection = session.connection()
     current = departments.existing_current_ids(
         connection, (r["department_id"] for r in data["graduations"])
@@ -242,26 +237,28 @@ def register_alumnus(
         "confirmed_at": now,
     }
     graduations = [_graduation_columns(r) for r in data["graduations"]]
-    try:
-        seq = connection.execute(INSERT_ALUMNUS, alumnus).inserted_primary_key[0]
-        connection.execute(INSERT_GRADUATIONS, [{**g, "alumnus_seq": seq} for g in graduations])
-    except IntegrityError:
-        raise Conflict(STUDENT_NUMBER_TAKEN, reason="student_number_taken") from None
-    namekeys.add(connection, seq, {field: record[field] for field in namekeys.GRAM_FIELDS})
     snapshot = alumnus_to_dict(
         SimpleNamespace(**alumnus), [SimpleNamespace(**g) for g in graduations]
     )
-    connection.execute(
-        INSERT_CHANGES,
-        [
-            _change_row(seq, field, None, value, actor, source, now)
-            for field, value in snapshot.items()
-            if field in PROFILE_FIELDS + ("graduations",) and value not in (None, [], "")
-        ],
-    )
+    changes = [
+        _change_row(None, field, None, value, actor, source, now)
+        for field, value in snapshot.items()
+        if field in PROFILE_FIELDS + ("graduations",) and value not in (None, [], "")
+    ]
     for graduation in snapshot["graduations"]:
         graduation["current_department_id"] = current[graduation["department_id"]]
-    connection.execute(INSERT_OUTBOX, OutboxMessage.row("alumnus_registered", snapshot))
+    try:
+        new_alumnus.store(
+            connection,
+            alumnus,
+            graduations,
+            namekeys.name_key_pairs(record["name"]),
+            namekeys.field_grams(record),
+            changes,
+            OutboxMessage.row("alumnus_registered", snapshot),
+        )
+    except IntegrityError:
+        raise Conflict(STUDENT_NUMBER_TAKEN, reason="student_number_taken") from None
     return snapshot
 
 
@@ -872,7 +869,7 @@ def _record_change(
 
 
 def _change_row(
-    seq: int,
+    seq: int | None,
     field: str,
     old: Any,
     new: Any,
@@ -880,15 +877,18 @@ def _change_row(
     source: str,
     at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The columns of one history row (`changed_at` from the column's default unless `at`)."""
+    """The columns of one history row (`changed_at` from the column's default unless `at`);
+    without `alumnus_seq` when `seq` is None: a new record's, which its INSERT numbers
+    (`new_alumnus.store`)."""
     row = {
-        "alumnus_seq": seq,
         "field": field,
         "old_value": None if old is None else json.dumps(old, ensure_ascii=False),
         "new_value": None if new is None else json.dumps(new, ensure_ascii=False),
         "actor": actor["username"],
         "source": source,
     }
+    if seq is not None:
+        row["alumnus_seq"] = seq
     if at is not None:
         row["changed_at"] = at
     return row

@@ -118,9 +118,12 @@ def key_rows(seq: int, name: str | None) -> list[dict[str, Any]]:
 def key_values(seq: int, name: str | None) -> list[list[Any]]:
     """`key_rows` as lists in the order of KEY_COLUMNS, for a bulk import
     (`bulk.insert_values`)."""
-    if not name:
-        return []
-    return [[seq, kind, key] for kind, key in name_keys(name).rows()]
+    return [[seq, kind, key] for kind, key in name_key_pairs(name)]
+
+
+def name_key_pairs(name: str | None) -> list[tuple[str, str]]:
+    """(kind, key) of each search key of a name."""
+    return list(name_keys(name).rows()) if name else []
 
 
 GRAM_COLUMNS = ("alumnus_seq", "field", "gram")
@@ -134,10 +137,13 @@ def gram_rows(seq: int, values: dict[str, str | None]) -> list[dict[str, Any]]:
 def gram_values(seq: int, values: dict[str, str | None]) -> list[list[Any]]:
     """`gram_rows` as lists in the order of GRAM_COLUMNS, for a bulk import (~15 a row;
     `bulk.insert_values`)."""
+    return [[seq, field, gram] for field, gram in field_grams(values)]
+
+
+def field_grams(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, gram) of each bigram of `values` (field → value, of GRAM_FIELDS)."""
     return [
-        [seq, field, gram]
-        for field in GRAM_FIELDS
-        for gram in _value_grams(field, values.get(field))
+        (field, gram) for field in GRAM_FIELDS for gram in _value_grams(field, values.get(field))
     ]
 
 

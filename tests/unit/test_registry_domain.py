@@ -180,6 +180,90 @@ def test_register_writes_alumnus_graduations_history_and_one_event(session, depa
     assert row.sent_at is None
 
 
+@both_backends
+def test_a_registration_stores_every_row_and_on_postgresql_in_one_statement(session, departments):
+    """new_alumnus.store: the record's graduations, name keys, bigrams and history rows each
+    numbered with its `seq`; on PostgreSQL the departments' read and one INSERT, nothing
+    more (docs/performance/registrations.md)."""
+    raw = alumnus_input(departments["CS"], name="欧阳小明", employer="华为", city="深圳")
+    raw["graduations"].append(
+        {
+            "department_id": departments["PHY"],
+            "major": "物理",
+            "degree": "master",
+            "class_year": 2014,
+            "class_name": "物理一班",
+            "enrolment_year": 2011,
+        }
+    )
+    with statements_sent(session.get_bind()) as sent:
+        record = domain.register_alumnus(session, raw, OFFICE)
+    session.commit()
+    if session.get_bind().dialect.name == "postgresql":
+        assert len(sent) == 2 and sent[1].startswith("WITH new_alumnus AS")
+
+    seq = session.scalar(select(Alumnus.seq).where(Alumnus.id == record["id"]))
+    graduations = session.execute(
+        select(
+            Graduation.department_id,
+            Graduation.major,
+            Graduation.class_year,
+            Graduation.class_name,
+            Graduation.enrolment_year,
+        )
+        .where(Graduation.alumnus_seq == seq)
+        .order_by(Graduation.class_year)
+    ).all()
+    assert [tuple(g) for g in graduations] == [
+        (departments["CS"], "计算机科学与技术", 2010, None, None),
+        (departments["PHY"], "物理", 2014, "物理一班", 2011),
+    ]
+    keys = session.execute(
+        select(namekeys.KEYS.c.kind, namekeys.KEYS.c.key).where(namekeys.KEYS.c.alumnus_seq == seq)
+    ).all()
+    assert sorted(map(tuple, keys)) == sorted(namekeys.name_key_pairs("欧阳小明"))
+    assert ("pinyin", "ouyangxiaoming") in keys
+    grams = session.execute(
+        select(namekeys.GRAMS.c.field, namekeys.GRAMS.c.gram).where(
+            namekeys.GRAMS.c.alumnus_seq == seq
+        )
+    ).all()
+    assert sorted(map(tuple, grams)) == sorted(
+        namekeys.field_grams({"name": "欧阳小明", "employer": "华为", "city": "深圳"})
+    )
+    rows = history_rows(session, record["id"])
+    assert {r.field for r in rows} == {"name", "employer", "city", "graduations"}
+    assert [g["class_year"] for g in json.loads(rows[-1].new_value)] == [2010, 2014]
+    assert [r["id"] for r in (e["data"] for e in outbox_events(session))] == [record["id"]]
+    assert [r["id"] for r in domain.search_alumni(session, {**PAGE, "q": "华为"})["items"]] == [
+        record["id"]
+    ]
+
+
+@both_backends
+def test_a_student_number_taken_meanwhile_is_a_conflict_and_writes_nothing(
+    session, departments, monkeypatch
+):
+    """The unique index decides when two registrations with one student number pass the
+    check together: the second answers 409, and none of its rows or its event is stored."""
+    first = alumnus_input(departments["CS"])
+    first["graduations"][0]["student_number"] = "2010001"
+    domain.register_alumnus(session, first, OFFICE)
+    session.commit()
+    monkeypatch.setattr(domain, "_check_student_numbers", lambda *_args: None)
+    raw = alumnus_input(departments["CS"], name="李四")
+    raw["graduations"][0]["student_number"] = "2010001"
+    with pytest.raises(Conflict) as refused:
+        domain.register_alumnus(session, raw, OFFICE)
+    session.rollback()
+    assert refused.value.details["reason"] == "student_number_taken"
+    assert count(session, Alumnus) == 1 and count(session, ChangeRecord) == 2
+    assert [e["event_type"] for e in outbox_events(session)] == ["alumnus_registered"]
+    assert session.scalar(select(func.count()).select_from(namekeys.KEYS)) == len(
+        namekeys.name_key_pairs("王小明")
+    )
+
+
 @pytest.mark.parametrize(
     ("role", "source"),
     [("office", "office"), ("liaison", "liaison"), ("alumnus", "self_service")],
