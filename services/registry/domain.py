@@ -622,8 +622,10 @@ def _key_page(text: str, exact: bool, live: Select, limit: int, how: KeyPage) ->
     best is its one row."""
     keyed = namekeys.key_hits(text, exact)
     if how is KeyPage.FIRST:
-        top = keyed.add_columns(namekeys.KEYS.c.id.label("hit")).order_by("rank", "seq")
-        top = top.limit(limit)
+        top = None if exact else namekeys.first_key_rows(text, limit)
+        if top is None:
+            top = keyed.add_columns(namekeys.KEYS.c.id.label("hit")).order_by("rank", "seq")
+            top = top.limit(limit)
     else:
         best = _best_ranks(keyed)
         top = select(best.c.seq, best.c.rank, best.c.seq.label("hit"))

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -349,6 +350,17 @@ class AlumnusNameKey(Base):
     key: Mapped[str] = mapped_column(
         String(200).with_variant(String(200, collation="C"), "postgresql")
     )
+
+
+# A key's first character with its kind and alumnus: a one-character query's keys (`王`,
+# `w`) read in `seq` order and stopped at a page's end, not all sorted
+# (services/registry/namekeys.py `first_key_rows`).
+Index(
+    "ix_alumnus_name_keys_lead",
+    AlumnusNameKey.kind,
+    func.substr(AlumnusNameKey.key, 1, 1),
+    AlumnusNameKey.alumnus_seq,
+)
 
 
 class ChangeRequest(Base):

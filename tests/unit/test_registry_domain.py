@@ -584,6 +584,32 @@ def test_a_common_prefix_read_rank_by_rank_lists_what_the_grouped_search_does(
 
 
 @both_backends
+def test_a_one_character_query_reads_its_best_keys_along_the_lead_index(session, departments):
+    """namekeys.first_key_rows: for a query of one character, the best key rows by (rank,
+    seq), exact keys first, at every limit, as sorting all of `key_hits`' rows gives them;
+    none for a longer query."""
+    for name in ("张伟明", "詹王", "张", "单雄信", "章伟", "王", "张小伟", "周文", "沈阳"):
+        register(session, departments["CS"], name=name)
+
+    def rows(statement) -> list[tuple[int, int]]:
+        return [(row.seq, row.rank) for row in session.execute(statement)]
+
+    for q in ("张", "王", "z", "s", "w", "d", "c"):
+        hits = namekeys.key_hits(q)
+        for limit in (1, 2, 3, 50):
+            every = hits.order_by("rank", "seq").limit(limit)
+            assert rows(namekeys.first_key_rows(q, limit)) == rows(every), (q, limit)
+    names = {seq: name for seq, name in session.execute(select(Alumnus.seq, Alumnus.name)).all()}
+    assert [names[seq] for seq, _ in rows(namekeys.first_key_rows("张", 50))] == [
+        "张",
+        "张伟明",
+        "张小伟",
+    ]
+    assert namekeys.first_key_rows("张伟", 50) is None
+    assert namekeys.first_key_rows("zh", 50) is None
+
+
+@both_backends
 @pytest.mark.parametrize("spare", [0, 1, domain.KEY_ROWS_SPARE])
 def test_a_first_page_cut_from_the_best_key_rows_lists_what_grouping_them_all_does(
     session, departments, monkeypatch, spare
