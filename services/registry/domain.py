@@ -175,21 +175,32 @@ GRADUATION_FIELDS = (
 
 
 WITH_CURRENT = (*GRADUATION_FIELDS, "current_department_id")
+GraduationReader = tuple[tuple[str, ...], Callable[[Any], Any]]
+"""The fields read from graduation rows of one shape, and their `row_reader`."""
 
 
-def graduation_dicts(graduations: Iterable[Graduation | Row]) -> list[dict[str, Any]]:
+def graduation_reader(sample: Graduation | Row) -> GraduationReader:
+    """The fields `graduation_dicts` takes from rows shaped like `sample` (with
+    `current_department_id` when read with it), and their `row_reader`."""
+    names = WITH_CURRENT if hasattr(sample, "current_department_id") else GRADUATION_FIELDS
+    return names, row_reader(sample, names)
+
+
+def graduation_dicts(
+    graduations: Iterable[Graduation | Row],
+    reader: GraduationReader | None = None,
+) -> list[dict[str, Any]]:
     """An alumnus's graduations as records carry them, in a canonical order (so that the
     same graduations listed differently are no change); with `current_department_id` when
     read with it (`GRADUATIONS_OF`, `ALUMNUS_BY_ID`), else
     `departments.with_current_departments` adds it. All rows of one statement, or all ORM
-    objects (`row_reader`)."""
+    objects; `reader`, their `graduation_reader` when the caller shapes many alumni's rows
+    of one statement."""
     graduations = list(graduations)
     if not graduations:
         return []
-    first = graduations[0]
-    current = hasattr(first, "current_department_id")
-    names = WITH_CURRENT if current else GRADUATION_FIELDS
-    take = row_reader(first, names)
+    names, take = reader or graduation_reader(graduations[0])
+    current = names is WITH_CURRENT
     records = [dict(zip(names, take(graduation), strict=True)) for graduation in graduations]
     if current:
         for record in records:
@@ -696,29 +707,35 @@ def _alumni_summaries(
     if not alumni:
         return []
     take = row_reader(alumni[0], SUMMARY_FIELDS)
+    # One reader for the graduations read with the page, one for those read after it: a
+    # reader a summary cost a tenth of a search in-process.
+    readers: dict[bool, GraduationReader] = {}
     summaries = []
-    for row, graduations in _with_graduations(session, alumni, carried):
+    for row, graduations, with_page in _with_graduations(session, alumni, carried):
         summary = dict(zip(SUMMARY_FIELDS, take(row), strict=True))
-        summary["graduations"] = graduation_dicts(graduations)
+        if graduations and with_page not in readers:
+            readers[with_page] = graduation_reader(graduations[0])
+        summary["graduations"] = graduation_dicts(graduations, readers.get(with_page))
         summaries.append(summary)
     return summaries
 
 
 def _with_graduations(
     session: Session | Connection, alumni: list[Row], carried: Mapping[int, list[Row]]
-) -> list[tuple[Row, list[Row]]]:
-    """Each row with the rows of its graduations: those `carried` (read with the rows), the
-    others' all read in one SELECT."""
+) -> list[tuple[Row, list[Row], bool]]:
+    """Each row with the rows of its graduations and whether they were `carried` (read
+    with the rows); the others' all read in one SELECT."""
     if not alumni:
         return []
     seqs = list(map(row_reader(alumni[0], ("seq",)), alumni))
-    graduations = {seq: carried[seq] for seq in seqs if seq in carried}
-    missing = {seq: [] for seq in seqs if seq not in graduations}
+    missing = {seq: [] for seq in seqs if seq not in carried}
     if missing:
         for graduation in session.execute(GRADUATIONS_OF, {"seqs": list(missing)}):
             missing[graduation.alumnus_seq].append(graduation)
-        graduations.update(missing)
-    return [(row, graduations[seq]) for row, seq in zip(alumni, seqs, strict=True)]
+    return [
+        (row, carried[seq], True) if seq in carried else (row, missing[seq], False)
+        for row, seq in zip(alumni, seqs, strict=True)
+    ]
 
 
 def _alumni_records(
@@ -726,7 +743,9 @@ def _alumni_records(
 ) -> list[dict[str, Any]]:
     """`alumni` rows as records, with the graduations of all of them read in one SELECT
     (but those `carried`)."""
-    return [alumnus_to_dict(row, grads) for row, grads in _with_graduations(session, rows, carried)]
+    return [
+        alumnus_to_dict(row, grads) for row, grads, _ in _with_graduations(session, rows, carried)
+    ]
 
 
 def alumnus_history(session: Session, alumnus_id: str, params: dict[str, Any]) -> dict[str, Any]:
