@@ -285,9 +285,11 @@ PREFIX_RANK = {
 }
 
 
-# A key's first character, spelled as `ix_alumnus_name_keys_lead` indexes it: SQLite uses
-# an index on an expression only for that expression, its numbers written out, not bound.
-key_lead = func.substr(KEYS.c.key, literal_column("1"), literal_column("1"))
+def _starting_with(character: str) -> ColumnElement[bool]:
+    """Key rows whose key's first character is `character`, spelled as
+    `ix_alumnus_name_keys_lead` indexes it: SQLite uses an index on an expression only for
+    that expression, its numbers written out rather than bound."""
+    return func.substr(KEYS.c.key, literal_column("1"), literal_column("1")) == character
 
 
 @functools.lru_cache(maxsize=QUERY_CACHE)
@@ -306,7 +308,7 @@ def first_key_rows(text: str, limit: int) -> Select | None:
     for kind, prefix in prefixes:
         for rank, condition in (
             (EXACT_RANK[kind], KEYS.c.key == prefix),
-            (PREFIX_RANK[kind], and_(key_lead == prefix, KEYS.c.key != prefix)),
+            (PREFIX_RANK[kind], and_(_starting_with(prefix), KEYS.c.key != prefix)),
         ):
             arm = (
                 select(

@@ -28,23 +28,18 @@ from sqlalchemy import (
 )
 
 from services.registry import namekeys
-from services.registry.models import (
-    Alumnus,
-    AlumnusNameKey,
-    AlumnusTextGram,
-    ChangeRecord,
-    Graduation,
-    OutboxMessage,
-)
+from services.registry.models import ChangeRecord, OutboxMessage
 
-ALUMNI = Alumnus.__table__
-OUTBOX = OutboxMessage.__table__
-# Each child table: the rows' own columns (the `alumnus_seq` comes from the record).
-GRADUATIONS = Graduation.__table__
-KEYS = AlumnusNameKey.__table__
+ALUMNI, GRADUATIONS, KEYS, GRAMS = (
+    namekeys.ALUMNI,
+    namekeys.GRADUATIONS,
+    namekeys.KEYS,
+    namekeys.GRAMS,
+)
+# The keys' and bigrams' own columns: the `alumnus_seq` comes from the record.
 KEY_COLUMNS = namekeys.KEY_COLUMNS[1:]
-GRAMS = AlumnusTextGram.__table__
 GRAM_COLUMNS = namekeys.GRAM_COLUMNS[1:]
+OUTBOX = OutboxMessage.__table__
 CHANGES = ChangeRecord.__table__
 
 

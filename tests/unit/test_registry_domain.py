@@ -607,6 +607,15 @@ def test_a_one_character_query_reads_its_best_keys_along_the_lead_index(session,
     ]
     assert namekeys.first_key_rows("张伟", 50) is None
     assert namekeys.first_key_rows("zh", 50) is None
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        # Only the expression as the index spells it, its numbers not bound, reaches it.
+        compiled = namekeys.first_key_rows("张", 50).compile(bind)
+        plan = session.connection().exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled}",
+            tuple(compiled.params[k] for k in compiled.positiontup),
+        )
+        assert any("ix_alumnus_name_keys_lead" in row[-1] for row in plan)
 
 
 @both_backends
