@@ -263,8 +263,6 @@ def register_alumnus(
             connection,
             alumnus,
             graduations,
-            namekeys.name_key_pairs(record["name"]),
-            namekeys.field_grams(record),
             changes,
             OutboxMessage.row("alumnus_registered", snapshot),
         )

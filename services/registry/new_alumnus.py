@@ -4,8 +4,8 @@ keys and bigrams, its history and its `alumnus_registered` outbox row.
 On PostgreSQL in one statement: the record's INSERT returns its `seq` to the other
 INSERTs (data-modifying CTEs), each taking its rows as one array a column, unnested
 beside that `seq`. Built once a shape of rows, so a registration is one round trip to the
-server instead of six. Each round trip cost the registry about 0.1 ms of CPU in psycopg2
-and the kernel under the registration bench, and the server its own
+server instead of six. Each round trip cost the registry 0.07–0.17 ms of CPU in psycopg2
+alone under the registration bench, and the server its own
 (docs/performance/registrations.md). On SQLite, which has no data-modifying CTEs and no
 round trips, one INSERT a table as before.
 """
@@ -41,47 +41,48 @@ KEY_COLUMNS = namekeys.KEY_COLUMNS[1:]
 GRAM_COLUMNS = namekeys.GRAM_COLUMNS[1:]
 OUTBOX = OutboxMessage.__table__
 CHANGES = ChangeRecord.__table__
+# SQLite's: one INSERT a table (the keys' and bigrams' are namekeys.add's).
+INSERT_ALUMNUS, INSERT_GRADUATIONS = insert(ALUMNI), insert(GRADUATIONS)
+INSERT_CHANGES, INSERT_OUTBOX = insert(CHANGES), insert(OUTBOX)
 
 
 def store(
     connection: Connection,
     alumnus: dict[str, Any],
     graduations: list[dict[str, Any]],
-    keys: list[tuple[str, str]],
-    grams: list[tuple[str, str]],
     changes: list[dict[str, Any]],
     outbox: dict[str, Any],
 ) -> None:
-    """Insert a new alumnus (`alumnus`: the `alumni` columns) with its child rows, each
-    without its `alumnus_seq`: `graduations` and `changes` as column → value, `keys`
-    (kind, key) and `grams` (field, gram) as pairs; and its outbox row. On PostgreSQL an
-    error leaves none of them written; on SQLite the caller's transaction is rolled back.
-    """
-    if connection.dialect.name == "postgresql":
-        statement = _one_statement(
-            tuple(alumnus), tuple(graduations[0]), tuple(changes[0]) if changes else ()
-        )
-        params = (
-            {f"a_{name}": value for name, value in alumnus.items()}
-            | _arrays("g_", graduations)
-            | _arrays("k_", [dict(zip(KEY_COLUMNS, key, strict=True)) for key in keys], KEY_COLUMNS)
-            | _arrays("t_", [dict(zip(GRAM_COLUMNS, g, strict=True)) for g in grams], GRAM_COLUMNS)
-            | _arrays("c_", changes)
-            | {f"o_{name}": value for name, value in outbox.items()}
-        )
-        connection.execute(statement, params)
+    """Insert a new alumnus (`alumnus`: the `alumni` columns) with its graduations, its
+    search keys and bigrams (of its GRAM_FIELDS), its history rows (`graduations` and
+    `changes` as column → value, without `alumnus_seq`) and its outbox row. On
+    PostgreSQL an error leaves none of them written; on SQLite the caller's transaction
+    is rolled back."""
+    keyed = {field: alumnus[field] for field in namekeys.GRAM_FIELDS}
+    if connection.dialect.name != "postgresql":
+        seq = connection.execute(INSERT_ALUMNUS, alumnus).inserted_primary_key[0]
+        connection.execute(INSERT_GRADUATIONS, [{**g, "alumnus_seq": seq} for g in graduations])
+        namekeys.add(connection, seq, keyed)
+        if changes:
+            connection.execute(INSERT_CHANGES, [{**c, "alumnus_seq": seq} for c in changes])
+        connection.execute(INSERT_OUTBOX, outbox)
         return
-    seq = connection.execute(insert(ALUMNI), alumnus).inserted_primary_key[0]
-    connection.execute(insert(GRADUATIONS), [{**g, "alumnus_seq": seq} for g in graduations])
-    for table, columns, rows in ((KEYS, KEY_COLUMNS, keys), (GRAMS, GRAM_COLUMNS, grams)):
-        if rows:
-            connection.execute(
-                insert(table),
-                [{"alumnus_seq": seq, **dict(zip(columns, row, strict=True))} for row in rows],
-            )
-    if changes:
-        connection.execute(insert(CHANGES), [{**c, "alumnus_seq": seq} for c in changes])
-    connection.execute(insert(OUTBOX), outbox)
+    keys = [
+        dict(zip(KEY_COLUMNS, key, strict=True)) for key in namekeys.name_key_pairs(keyed["name"])
+    ]
+    grams = [dict(zip(GRAM_COLUMNS, gram, strict=True)) for gram in namekeys.field_grams(keyed)]
+    statement = _one_statement(
+        tuple(alumnus), tuple(graduations[0]), tuple(changes[0]) if changes else ()
+    )
+    params = (
+        {f"a_{name}": value for name, value in alumnus.items()}
+        | _arrays("g_", graduations)
+        | _arrays("k_", keys, KEY_COLUMNS)
+        | _arrays("t_", grams, GRAM_COLUMNS)
+        | _arrays("c_", changes)
+        | {f"o_{name}": value for name, value in outbox.items()}
+    )
+    connection.execute(statement, params)
 
 
 def _arrays(
