@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     Float,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -352,13 +354,19 @@ class AlumnusNameKey(Base):
     )
 
 
+def name_key_lead() -> ColumnElement[str]:
+    """A name key's first character, as `ix_alumnus_name_keys_lead` indexes it and
+    namekeys.first_key_rows looks it up: SQLite uses an index on an expression only for
+    that same expression, its numbers written out rather than bound."""
+    return func.substr(AlumnusNameKey.key, literal_column("1"), literal_column("1"))
+
+
 # A key's first character with its kind and alumnus: a one-character query's keys (`王`,
-# `w`) read in `seq` order and stopped at a page's end, not all sorted
-# (services/registry/namekeys.py `first_key_rows`).
+# `w`) read in `seq` order and stopped at a page's end, not all sorted.
 Index(
     "ix_alumnus_name_keys_lead",
     AlumnusNameKey.kind,
-    func.substr(AlumnusNameKey.key, 1, 1),
+    name_key_lead(),
     AlumnusNameKey.alumnus_seq,
 )
 

@@ -37,7 +37,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    literal_column,
     or_,
     select,
     union_all,
@@ -45,7 +44,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from services.common import crypto
-from services.registry.models import Alumnus, AlumnusNameKey, AlumnusTextGram, Graduation
+from services.registry.models import (
+    Alumnus,
+    AlumnusNameKey,
+    AlumnusTextGram,
+    Graduation,
+    name_key_lead,
+)
 from services.registry.pinyin import (
     QueryKind,
     Rank,
@@ -285,13 +290,6 @@ PREFIX_RANK = {
 }
 
 
-def _starting_with(character: str) -> ColumnElement[bool]:
-    """Key rows whose key's first character is `character`, spelled as
-    `ix_alumnus_name_keys_lead` indexes it: SQLite uses an index on an expression only for
-    that expression, its numbers written out rather than bound."""
-    return func.substr(KEYS.c.key, literal_column("1"), literal_column("1")) == character
-
-
 @functools.lru_cache(maxsize=QUERY_CACHE)
 def first_key_rows(text: str, limit: int) -> Select | None:
     """The best `limit` of `key_hits(text)`'s rows, with each key row's id as `hit`, by
@@ -308,7 +306,7 @@ def first_key_rows(text: str, limit: int) -> Select | None:
     for kind, prefix in prefixes:
         for rank, condition in (
             (EXACT_RANK[kind], KEYS.c.key == prefix),
-            (PREFIX_RANK[kind], and_(_starting_with(prefix), KEYS.c.key != prefix)),
+            (PREFIX_RANK[kind], and_(name_key_lead() == prefix, KEYS.c.key != prefix)),
         ):
             arm = (
                 select(
