@@ -6,6 +6,9 @@ session is services/common/dependencies.py.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -59,6 +62,8 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     engine = create_engine(parsed, pool_size=pool_size, max_overflow=pool_size)
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_if_idle)
+    # In this order: a prepared statement's EXECUTE may travel with a BEGIN or a COMMIT.
+    event.listen(engine, "before_cursor_execute", _as_prepared, retval=True)
     event.listen(engine, "before_cursor_execute", _by_hand, retval=True)
     return engine
 
@@ -103,6 +108,57 @@ BEGIN_FIRST = "begin_first"
 """Execution option (PostgreSQL): the statement is sent after a BEGIN, in one round trip,
 beginning by hand a transaction on an AUTOCOMMIT connection (its first statement, whose
 result it gives). On any error the caller must `roll_back_by_hand`."""
+
+
+PREPARED = "prepared"
+"""Execution option (PostgreSQL): the statement runs as a prepared statement of its
+connection, `PREPARE`d the first time the connection sends it and `EXECUTE`d with its
+parameters from then on, so that the server parses and plans it once a connection rather
+than at every call. For a large statement sent often: registering an alumnus
+(services/registry/new_alumnus.py), whose parsing and planning were a quarter of
+PostgreSQL's CPU a registration (docs/performance/registrations.md). The server infers
+each parameter's type from where it stands (a column, a cast): one it cannot fails the
+PREPARE, so such a statement needs its casts. A prepared statement belongs to the
+server's session, so a pooler between must keep sessions (PgBouncer in session mode,
+docs/operations.md)."""
+
+PREPARED_NAMES = "prepared_statements"
+"""Key of `Connection.info`: the names this DBAPI connection has prepared. SQLAlchemy
+clears that dictionary when it replaces the connection, as the server forgets them."""
+
+_PLACEHOLDER = re.compile(r"(?<!%)%\((\w+)\)s")
+
+
+def _as_prepared(connection, cursor, statement, parameters, context, _executemany):
+    """`PREPARED`: the statement's EXECUTE, its PREPARE sent first when this connection has
+    not prepared it (survives a rollback: prepared statements are not transactional)."""
+    if context is None or not context.execution_options.get(PREPARED):
+        return statement, parameters
+    name, prepare, execute = _prepared_forms(statement)
+    prepared = connection.info.setdefault(PREPARED_NAMES, set())
+    if name not in prepared:
+        cursor.execute(prepare)
+        prepared.add(name)
+    return execute, parameters
+
+
+@functools.lru_cache(maxsize=64)
+def _prepared_forms(statement: str) -> tuple[str, str, str]:
+    """A statement in psycopg2's named placeholders (`%(name)s`) as its name on the
+    server, its PREPARE (`$1`… in the order the names first appear) and its EXECUTE,
+    which takes the same parameters by the same names."""
+    names: list[str] = []
+
+    def numbered(placeholder: re.Match) -> str:
+        if placeholder[1] not in names:
+            names.append(placeholder[1])
+        return f"${names.index(placeholder[1]) + 1}"
+
+    # Sent without parameters, the PREPARE's text is not unescaped by psycopg2.
+    body = _PLACEHOLDER.sub(numbered, statement).replace("%%", "%")
+    name = "prepared_" + hashlib.blake2b(statement.encode(), digest_size=8).hexdigest()
+    arguments = ", ".join(f"%({parameter})s" for parameter in names)
+    return name, f"PREPARE {name} AS {body}", f"EXECUTE {name}({arguments})"
 
 
 def _by_hand(_connection, _cursor, statement, parameters, context, _executemany):

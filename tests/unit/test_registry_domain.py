@@ -8,7 +8,7 @@ import uuid
 import pytest
 from argon2 import PasswordHasher
 from cachetools import TTLCache
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from services.common.columns import utcnow
 from services.common.contracts import check_event
@@ -184,7 +184,7 @@ def test_register_writes_alumnus_graduations_history_and_one_event(session, depa
 def test_a_registration_stores_every_row_and_on_postgresql_in_one_statement(session, departments):
     """new_alumnus.store: the record's graduations, name keys, bigrams and history rows each
     numbered with its `seq`; on PostgreSQL the departments' read and one INSERT, nothing
-    more (docs/performance/registrations.md)."""
+    more, the INSERT a statement the connection prepared (docs/performance/registrations.md)."""
     raw = alumnus_input(departments["CS"], name="欧阳小明", employer="华为", city="深圳")
     raw["graduations"].append(
         {
@@ -200,7 +200,9 @@ def test_a_registration_stores_every_row_and_on_postgresql_in_one_statement(sess
         record = domain.register_alumnus(session, raw, OFFICE)
     session.commit()
     if session.get_bind().dialect.name == "postgresql":
-        assert len(sent) == 2 and sent[1].startswith("WITH new_alumnus AS")
+        assert len(sent) == 2 and sent[1].startswith("EXECUTE prepared_")
+        prepared = session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+        assert [s.split(" AS ", 1)[1][:16] for s in prepared] == ["WITH new_alumnus"]
 
     seq = session.scalar(select(Alumnus.seq).where(Alumnus.id == record["id"]))
     graduations = session.execute(
