@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session
 from services.common.columns import new_id, utcnow
 from services.common.contracts.base import iso_utc
 from services.common.contracts.events import registrations as registration_contracts
-from services.common.db import BEGIN_FIRST, THEN_COMMIT, autocommit, roll_back_by_hand
+from services.common.db import (
+    BEGIN_FIRST,
+    PREPARED,
+    THEN_COMMIT,
+    autocommit,
+    roll_back_by_hand,
+)
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.events.common import as_utc, page_in_order
 from services.events.events import LIVE_STATUSES, PUBLISHED, STATUS_NAMES, find_event, lock_event
@@ -310,9 +316,15 @@ _DECIDED = select(*_BRIEF_COLUMNS, _EVENTS.c.waitlist_length).where(
     _EVENTS.c.id == bindparam("event_id")
 )
 # The deciding UPDATEs returning what `_DECIDED` reads, built once: built at each call, a
-# statement's cache key was computed again each time.
-_TAKE_SEATS_RETURNING = _TAKE_SEATS.returning(*_DECIDED.selected_columns)
-_JOIN_WAITLIST_RETURNING = _JOIN_WAITLIST.returning(*_DECIDED.selected_columns)
+# statement's cache key was computed again each time. This and a sign-up's other
+# statements on PostgreSQL are prepared once a connection (`_AS_PREPARED`).
+_AS_PREPARED = {PREPARED: True}
+_TAKE_SEATS_RETURNING = _TAKE_SEATS.returning(*_DECIDED.selected_columns).execution_options(
+    **_AS_PREPARED
+)
+_JOIN_WAITLIST_RETURNING = _JOIN_WAITLIST.returning(*_DECIDED.selected_columns).execution_options(
+    **_AS_PREPARED
+)
 _LOCK = (
     select(
         _EVENTS.c.status,
@@ -354,6 +366,7 @@ _SEEN = (
     )
     .select_from(_EVENTS.outerjoin(_REGISTRATIONS, _OF_ALUMNUS))
     .where(_EVENTS.c.id == bindparam("event_id"))
+    .execution_options(**_AS_PREPARED)
 )
 # Seating at once (PostgreSQL): the seat, unless the event changed its brief since it was
 # read (the outbox event carries it), then the registration and its outbox row, all in one
@@ -404,6 +417,7 @@ _SEAT_AT_ONCE = (
         .cte("registration")
     )
     .returning(_OUTBOX.c.id)
+    .execution_options(**_AS_PREPARED)
 )
 # After the decision under the lock (PostgreSQL): the registration and its outbox row in
 # one statement, built once (building and compiling it per sign-up would be done while
@@ -417,6 +431,7 @@ _ENTER = (
         .values(_bound(_REGISTRATIONS, "r_", _ENTERED_COLUMNS))
         .cte("registration")
     )
+    .execution_options(**_AS_PREPARED)
 )
 # A cancelled registration signed up again, unless another sign-up revived it first.
 _REVIVE = (

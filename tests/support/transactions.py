@@ -25,11 +25,13 @@ def in_transaction(factory: sessionmaker, fn: Callable, *args: Any, **kwargs: An
 
 @contextmanager
 def statements_sent(engine: Engine) -> Iterator[list[str]]:
-    """The SQL of every statement `engine` sends while inside, in order."""
+    """The SQL of every statement `engine` sends while inside, in order, as the code gave
+    it: a prepared statement's own SQL rather than its EXECUTE, a statement without the
+    BEGIN or COMMIT it carries (services/common/db.py)."""
     sent: list[str] = []
 
-    def record(_connection, _cursor, statement, *_rest) -> None:
-        sent.append(statement)
+    def record(_connection, _cursor, statement, _parameters, context, _many) -> None:
+        sent.append(statement if context is None else context.statement)
 
     event.listen(engine, "before_cursor_execute", record)
     try:
