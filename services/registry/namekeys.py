@@ -235,19 +235,38 @@ def backfill(engine: Any, after: int = 0, size: int = BACKFILL_BATCH, echo: Any 
 # ---- searching ----------------------------------------------------------------------------
 
 
+KINDS = ("name", "pinyin", "initials")
+"""The kinds of name keys, best first: each kind's exact rank and prefix rank."""
+EXACT_RANK = dict(
+    zip(KINDS, (Rank.EXACT_NAME, Rank.EXACT_PINYIN, Rank.EXACT_INITIALS), strict=True)
+)
+PREFIX_RANK = dict(
+    zip(KINDS, (Rank.NAME_PREFIX, Rank.PINYIN_PREFIX, Rank.INITIALS_PREFIX), strict=True)
+)
+
+
+def _keys_by_kind(query: SearchQuery) -> list[tuple[str, tuple[str, ...]]]:
+    """(kind, the query's keys of that kind) for each kind it has keys of, best first."""
+    keys: dict[str, list[str]] = {kind: [] for kind in KINDS}
+    for kind, prefix in query.prefixes():
+        keys[kind].append(prefix)
+    return [(kind, tuple(values)) for kind, values in keys.items() if values]
+
+
+def _one_of(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
+    """`=` for one value, else `IN`: SQLAlchemy renders an IN list again at each execution."""
+    return column == values[0] if len(values) == 1 else column.in_(values)
+
+
 def _rank_of_key(query: SearchQuery) -> ColumnElement[int]:
     """The `pinyin.Rank` of one matching key row, in SQL: an alumnus's rank is the best
     (least) of its rows'."""
-    whens = []
-    if query.name_prefix:
-        whens.append((and_(KEYS.c.kind == "name", KEYS.c.key == query.name_prefix), 0))
-    if query.pinyin_prefixes:
-        whens.append((and_(KEYS.c.kind == "pinyin", KEYS.c.key.in_(query.pinyin_prefixes)), 1))
-    if query.initials_prefixes:
-        whens.append((and_(KEYS.c.kind == "initials", KEYS.c.key.in_(query.initials_prefixes)), 2))
-    whens.append((KEYS.c.kind == "name", int(Rank.NAME_PREFIX)))
-    whens.append((KEYS.c.kind == "pinyin", int(Rank.PINYIN_PREFIX)))
-    return case(*whens, else_=int(Rank.INITIALS_PREFIX))
+    whens = [
+        (and_(KEYS.c.kind == kind, _one_of(KEYS.c.key, values)), int(EXACT_RANK[kind]))
+        for kind, values in _keys_by_kind(query)
+    ]
+    whens += [(KEYS.c.kind == kind, int(PREFIX_RANK[kind])) for kind in KINDS[:-1]]
+    return case(*whens, else_=int(PREFIX_RANK[KINDS[-1]]))
 
 
 def _ranges(query: SearchQuery, keys: Any = KEYS) -> list[ColumnElement[bool]]:
@@ -280,14 +299,6 @@ def key_hits(text: str, exact: bool = False) -> Select | None:
     return select(KEYS.c.alumnus_seq.label("seq"), _rank_of_key(query).label("rank")).where(
         or_(*ranges)
     )
-
-
-EXACT_RANK = {"name": Rank.EXACT_NAME, "pinyin": Rank.EXACT_PINYIN, "initials": Rank.EXACT_INITIALS}
-PREFIX_RANK = {
-    "name": Rank.NAME_PREFIX,
-    "pinyin": Rank.PINYIN_PREFIX,
-    "initials": Rank.INITIALS_PREFIX,
-}
 
 
 @functools.lru_cache(maxsize=QUERY_CACHE)
@@ -379,31 +390,15 @@ def key_tiers(text: str, keys: Any = KEYS) -> tuple[tuple[Rank, ColumnElement[bo
     query = parse_query(text)
     if query.kind == QueryKind.DIGITS:
         return ()
-    name = (query.name_prefix,) if query.name_prefix else ()
-    tiers: list[tuple[Rank, ColumnElement[bool]]] = []
-    for rank, kind, keys_ in (
-        (Rank.EXACT_NAME, "name", name),
-        (Rank.EXACT_PINYIN, "pinyin", query.pinyin_prefixes),
-        (Rank.EXACT_INITIALS, "initials", query.initials_prefixes),
-    ):
-        if keys_:
-            tiers.append((rank, and_(keys.c.kind == kind, keys.c.key.in_(keys_))))
-    for rank, kind, prefixes in (
-        (Rank.NAME_PREFIX, "name", name),
-        (Rank.PINYIN_PREFIX, "pinyin", query.pinyin_prefixes),
-        (Rank.INITIALS_PREFIX, "initials", query.initials_prefixes),
-    ):
-        if prefixes:
-            bounds = [prefix_bounds(p) for p in prefixes]
-            tiers.append(
-                (
-                    rank,
-                    and_(
-                        keys.c.kind == kind,
-                        or_(*(and_(keys.c.key >= lo, keys.c.key < hi) for lo, hi in bounds)),
-                    ),
-                )
-            )
+    keyed = _keys_by_kind(query)
+    tiers = [
+        (EXACT_RANK[kind], and_(keys.c.kind == kind, _one_of(keys.c.key, values)))
+        for kind, values in keyed
+    ]
+    for kind, prefixes in keyed:
+        bounds = [prefix_bounds(p) for p in prefixes]
+        within = or_(*(and_(keys.c.key >= lo, keys.c.key < hi) for lo, hi in bounds))
+        tiers.append((PREFIX_RANK[kind], and_(keys.c.kind == kind, within)))
     return tuple(tiers)
 
 

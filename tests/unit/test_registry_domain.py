@@ -200,7 +200,7 @@ def test_a_registration_stores_every_row_and_on_postgresql_in_one_statement(sess
         record = domain.register_alumnus(session, raw, OFFICE)
     session.commit()
     if session.get_bind().dialect.name == "postgresql":
-        assert len(sent) == 2 and sent[1].startswith("EXECUTE prepared_")
+        assert len(sent) == 2 and sent[1].startswith("WITH new_alumnus AS")
         prepared = session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
         assert [s.split(" AS ", 1)[1][:16] for s in prepared] == ["WITH new_alumnus"]
 
