@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from services.common.db import PREPARED
 from services.common.errors import Conflict, ValidationFailed
 from services.registry import domain
 from services.registry.models import (
@@ -55,10 +56,12 @@ def current_ids(session: Session, department_ids: Iterable[str]) -> dict[str, st
     return {d: found.get(d, d) for d in ids}
 
 
+# Read at every registration: prepared on PostgreSQL once a connection and number of ids.
 EXISTING_CURRENT_IDS = (
     select(Department.id, SUCCESSIONS.c.current_id)
     .outerjoin(SUCCESSIONS, SUCCESSIONS.c.department_id == Department.id)
     .where(Department.id.in_(bindparam("ids", expanding=True)))
+    .execution_options(**{PREPARED: True})
 )
 
 
