@@ -158,7 +158,8 @@ def _prepared_forms(statement: str) -> tuple[str, str, str]:
     body = _PLACEHOLDER.sub(numbered, statement).replace("%%", "%")
     name = "prepared_" + hashlib.blake2b(statement.encode(), digest_size=8).hexdigest()
     arguments = ", ".join(f"%({parameter})s" for parameter in names)
-    return name, f"PREPARE {name} AS {body}", f"EXECUTE {name}({arguments})"
+    execute = f"EXECUTE {name}({arguments})" if names else f"EXECUTE {name}"
+    return name, f"PREPARE {name} AS {body}", execute
 
 
 def _by_hand(_connection, _cursor, statement, parameters, context, _executemany):

@@ -1,7 +1,8 @@
 """Statements run as prepared statements of their PostgreSQL connection
 (services/common/db.py `PREPARED`): prepared the first time a connection sends one, then
 executed with its parameters, the same rows as the plain statement; once a connection
-whatever its transactions did, and again on the connection that replaces a lost one."""
+whatever its transactions did, and again on the connection that replaces a lost one; with
+parameters or without."""
 
 from __future__ import annotations
 
@@ -89,3 +90,13 @@ def test_the_connection_replacing_a_lost_one_prepares_it_again(engine):
         [(_statement, planned)] = prepared_here(connection)
         assert planned == 1
     assert [body for body, _label, _count in notes(engine)] == ["甲", "乙"]
+
+
+def test_a_statement_without_parameters_is_prepared_and_executed(engine):
+    count = text("SELECT count(*) FROM notes").execution_options(**{PREPARED: True})
+    with engine.begin() as connection:
+        assert connection.execute(count).scalar_one() == 0
+        connection.execute(NOTE, {"body": "甲", "count": 1})
+        assert connection.execute(count).scalar_one() == 1
+        planned = sorted(n for _statement, n in prepared_here(connection))
+    assert planned == [1, 2]
