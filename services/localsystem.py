@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import random
 import re
 import secrets
 import signal
@@ -36,10 +37,38 @@ def catalogue_names() -> list[str]:
     return catalogue.names()
 
 
+def _outgoing_ports_start() -> int:
+    """The first port Linux gives outgoing connections as their own (32768 by default)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+LISTENING_PORTS = range(10_000, max(_outgoing_ports_start(), 20_000))
+"""Where `free_port` looks: below the ports the kernel hands outgoing connections, one of
+which (a client of RabbitMQ or PostgreSQL, of which the suite opens thousands) could take
+a port between its choice and the listener's bind (a CI run lost a system test to a
+stand-in's `Address already in use`)."""
+_next_port = LISTENING_PORTS.start + random.randrange(len(LISTENING_PORTS))
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nobody listens on, for a listener started soon after: each call the next free
+    one after the last this process gave, from a random start, so that neither two calls
+    nor, most likely, two processes choosing at once get the same one."""
+    global _next_port
+    for _ in range(len(LISTENING_PORTS)):
+        port, _next_port = _next_port, _next_port + 1
+        if _next_port == LISTENING_PORTS.stop:
+            _next_port = LISTENING_PORTS.start
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError("no free port to listen on")
 
 
 class LocalSystem:
