@@ -9,6 +9,12 @@ A payload carries personal data (an alumnus's contacts), so it is stored encrypt
 (services/common/crypto.py), and a sent row is deleted once `OUTBOX_RETENTION_SECONDS`
 have passed (the relay purges, services/common/relay.py): the rows are a queue, not an
 archive.
+
+A few values of an event are decided by the very statement that writes its row (a
+waitlist place, taken by that statement's UPDATE of the event's row): those go in
+`late_data`, plaintext JSON that the database fills, and `OutboxMessageMixin.event_text`
+merges them into the payload's `data` when the row is read. They are never personal
+data (docs/performance/signups.md, "The waitlist's place in one statement").
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Index, Integer, String, delete, select, text
+from sqlalchemy import Connection, DateTime, Index, Integer, String, Text, delete, select, text
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from services.common.columns import utcnow
@@ -49,6 +55,7 @@ class OutboxMessageMixin:
     event_id: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
     event_type: Mapped[str] = mapped_column(String(100), nullable=False)
     payload: Mapped[str] = mapped_column(EncryptedString("outbox.payload"), nullable=False)
+    late_data: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True, index=True
@@ -84,6 +91,16 @@ class OutboxMessageMixin:
             "created_at": utcnow(),
         }
 
+    @staticmethod
+    def event_text(payload: str, late_data: str | None) -> str:
+        """The enveloped event's JSON as relayed: `payload`, with `late_data`'s values
+        merged into its `data` (objects merged key by key, anything else replaced)."""
+        if late_data is None:
+            return payload
+        event = json.loads(payload)
+        _merge(event["data"], json.loads(late_data))
+        return json.dumps(event, ensure_ascii=False)
+
     @classmethod
     def purge_sent(
         cls, session: Session, retention: timedelta, now: datetime, batch: int = 500
@@ -99,3 +116,11 @@ class OutboxMessageMixin:
         if ids:
             session.execute(delete(cls).where(cls.id.in_(ids)))
         return len(ids)
+
+
+def _merge(into: dict[str, Any], values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value

@@ -69,7 +69,13 @@ class OutboxRelay:
         # third of its CPU (docs/performance/signups.md).
         outbox = outbox_model.__table__
         self._unsent = (
-            select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.payload)
+            select(
+                outbox.c.id,
+                outbox.c.event_id,
+                outbox.c.event_type,
+                outbox.c.payload,
+                outbox.c.late_data,
+            )
             .where(outbox.c.sent_at.is_(None))
             .order_by(outbox.c.id)
             .limit(BATCH_SIZE)
@@ -163,7 +169,14 @@ class OutboxRelay:
             confirmed = 0
             try:
                 self.publisher.publish_many(
-                    [StoredEvent(row.event_id, row.event_type, row.payload) for row in rows]
+                    [
+                        StoredEvent(
+                            row.event_id,
+                            row.event_type,
+                            self.outbox_model.event_text(row.payload, row.late_data),
+                        )
+                        for row in rows
+                    ]
                 )
                 confirmed = len(rows)
             except PartlyPublished as failure:

@@ -15,7 +15,7 @@ from typing import Any
 
 import segno
 from cachetools import TTLCache
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import Text, and_, bindparam, cast, func, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -61,10 +61,11 @@ def sign_up(
     takes the row's lock until the transaction ends; every sign-up for the event waits
     for it, so the time from that UPDATE to COMMIT is what limits one event's rate.
     On PostgreSQL, for a new alumnus: a seat is taken by a single statement that the
-    server commits by itself (`_seat_at_once`), and a place on the waitlist by the
-    UPDATE, then one statement that writes the rows and commits (`_queue_at_once`): the
-    lock waits for no round trip to this process, or for one. Everything that does not
-    depend on the decision is done before it. A cancelled registration signed up again,
+    server commits by itself (`_seat_at_once`), and a place on the waitlist likewise
+    (`_queue_in_one_statement`), or, when that matched nothing, by the UPDATE, then one
+    statement that writes the rows and commits (`_queue_at_once`): the lock waits for no
+    round trip to this process, or for one. Everything that does not depend on the
+    decision is done before it. A cancelled registration signed up again,
     and SQLite, take `_sign_up_in_transaction`. Core statements, not the ORM: this is
     the path of the anniversary rush (docs/performance/signups.md).
 
@@ -73,17 +74,19 @@ def sign_up(
     RPC).
 
     While an event's sign-ups in this process end on its waitlist (`FULL_LATELY`), the
-    read is skipped: `_queue_at_once` decides alone, as it does after the read, and the
-    unique key finds an alumnus already registered.
+    read is skipped: `_queue` decides alone, with the event's brief as the last decision
+    here returned it, as it does after the read, and the unique key finds an alumnus
+    already registered.
     """
     event_id, alumnus_id = str(event_id), str(alumnus_id)
     engine = session.get_bind()
     if engine.dialect.name == "postgresql":
         with autocommit(engine) as connection:
-            if event_id in FULL_LATELY:
-                answer = _queue_at_once(connection, event_id, alumnus_id, guests, now)
+            known = FULL_LATELY.get(event_id)
+            if known is not None:
+                answer = _queue(connection, known, alumnus_id, guests, now)
                 if answer["status"] != CANCELLED:
-                    return _noting_fullness(event_id, answer)
+                    return answer
             else:
                 seen = connection.execute(
                     _SEEN, {"event_id": event_id, "alumnus_id": alumnus_id}
@@ -93,27 +96,36 @@ def sign_up(
                         answer = _seat_at_once(connection, seen, alumnus_id, guests, now)
                         if answer is not None:
                             return answer
-                    answer = _queue_at_once(connection, event_id, alumnus_id, guests, now)
-                    return _noting_fullness(event_id, answer)
+                    return _queue(connection, seen, alumnus_id, guests, now)
                 if seen is not None and seen.registration_status != CANCELLED:
                     return _registration_dict(_registration_seen(seen))
     return _sign_up_in_transaction(session, event_id, alumnus_id, guests, now)
 
 
 FULL_LATELY_SECONDS = 1.0
-FULL_LATELY: TTLCache[str, bool] = TTLCache(maxsize=256, ttl=FULL_LATELY_SECONDS)
+FULL_LATELY: TTLCache[str, Any] = TTLCache(maxsize=256, ttl=FULL_LATELY_SECONDS)
 """The events whose last sign-up in this process, within FULL_LATELY_SECONDS, ended on the
-waitlist: during a rush, once the seats are gone, nearly every sign-up does, and skipping
-the read before the decision saves it a round trip and a statement (docs/performance/
-signups.md). Only a hint: the deciding UPDATEs' conditions seat a party that fits and
-refuse a closed event whatever it says; a stale one costs the one-statement seat."""
+waitlist, each with its brief as that decision returned it: during a rush, once the seats
+are gone, nearly every sign-up does, and skipping the read before the decision saves it
+a round trip and a statement (docs/performance/signups.md). Only a hint: the deciding
+statements' conditions seat a party that fits, refuse a closed event and check the brief
+whatever it says; a stale one costs the one-statement seat, or the one-statement place."""
 
 
-def _noting_fullness(event_id: str, answer: dict[str, Any]) -> dict[str, Any]:
+def _queue(
+    connection: Any, known: Any, alumnus_id: str, guests: int, now: datetime
+) -> dict[str, Any]:
+    """A new alumnus's sign-up for an event that looked full (`known`: its brief as read
+    or last decided here): the place in one statement, else `_queue_at_once` decides;
+    `FULL_LATELY` then notes how it ended."""
+    answer = _queue_in_one_statement(connection, known, alumnus_id, guests, now)
+    if answer is None:
+        answer, decided = _queue_at_once(connection, known.id, alumnus_id, guests, now)
+        known = decided or known
     if answer["status"] == WAITLISTED:
-        FULL_LATELY[event_id] = True
+        FULL_LATELY[known.id] = known
     else:
-        FULL_LATELY.pop(event_id, None)
+        FULL_LATELY.pop(known.id, None)
     return answer
 
 
@@ -155,16 +167,47 @@ def _sign_up_in_transaction(
     return answer
 
 
+def _queue_in_one_statement(
+    connection: Any, known: Any, alumnus_id: str, guests: int, now: datetime
+) -> dict[str, Any] | None:
+    """A new alumnus's place at the end of the waitlist of an event whose seats are gone,
+    in one statement on an autocommit `connection` (`_QUEUE_AT_ONCE`) that the server
+    commits by itself: the event's row is locked only inside the server. The outbox
+    event, with `known`'s brief, is built and encrypted before the place is known; the
+    statement writes the place into the row's `late_data` (services/common/outbox.py).
+    None when the statement matched nothing: a seat is free, the event is closed, its
+    brief changed since `known`, or the party does not fit it (`_queue_at_once` decides).
+    """
+    registration = _new_registration(known.id, alumnus_id, guests)
+    registration |= {"status": WAITLISTED, "position": None}
+    message = _outbox_row(_registration_dict(registration), known)
+    params = (
+        _deciding(known, guests, now)
+        | {f"r_{name}": registration[name] for name in _SEATED_COLUMNS}
+        | {f"o_{name}": message[name] for name in _OUTBOX_COLUMNS}
+    )
+    try:
+        position = connection.execute(_QUEUE_AT_ONCE, params).scalar()
+    except IntegrityError:
+        return _winner(connection, known.id, alumnus_id)
+    if position is None:
+        return None
+    registration["position"] = position
+    return _registration_dict(registration)
+
+
 def _queue_at_once(
     connection: Any, event_id: str, alumnus_id: str, guests: int, now: datetime
-) -> dict[str, Any]:
-    """A new alumnus's sign-up when the event looked full (or a seat just went), on an
-    autocommit PostgreSQL `connection`, in a transaction begun by hand so that the last
-    statement can carry the COMMIT (services/common/db.py `THEN_COMMIT`): the deciding
-    UPDATE (`_decide`, the waitlist's first) sent with the BEGIN (`BEGIN_FIRST`), then one
-    statement for the registration and its outbox row, with the COMMIT. The event's row
-    is locked from the UPDATE to that COMMIT: one round trip and the building of the
-    outbox row (its place comes from the UPDATE), instead of two round trips and that."""
+) -> tuple[dict[str, Any], Any]:
+    """A new alumnus's sign-up when the event looked full (or a seat just went) and the
+    place could not be taken in one statement, on an autocommit PostgreSQL `connection`,
+    in a transaction begun by hand so that the last statement can carry the COMMIT
+    (services/common/db.py `THEN_COMMIT`): the deciding UPDATE (`_decide`, the
+    waitlist's first) sent with the BEGIN (`BEGIN_FIRST`), then one statement for the
+    registration and its outbox row, with the COMMIT. The event's row is locked from the
+    UPDATE to that COMMIT: one round trip and the building of the outbox row (its place
+    comes from the UPDATE). With the answer, the event's row as decided (None when the
+    same alumnus's other sign-up won)."""
     registration = _new_registration(event_id, alumnus_id, guests)
     try:
         event, position = _decide(
@@ -186,8 +229,8 @@ def _queue_at_once(
             raise
         # The same alumnus signed up at the same moment, and got there first.
         earlier = connection.execute(_EARLIER, {"event_id": event_id, "alumnus_id": alumnus_id})
-        return _registration_dict(earlier.one()._asdict())
-    return answer
+        return _registration_dict(earlier.one()._asdict()), None
+    return answer, event
 
 
 def _new_registration(event_id: str, alumnus_id: str, guests: int) -> dict[str, Any]:
@@ -219,21 +262,32 @@ def _seat_at_once(
     answer = _registration_dict(registration)
     message = _outbox_row(answer, seen)
     params = (
-        {"event_id": seen.id, "seats": 1 + guests, "now": now}
-        | {f"was_{column.name}": getattr(seen, column.name) for column in _BRIEF_COLUMNS[1:]}
+        _deciding(seen, guests, now)
         | {f"r_{name}": registration[name] for name in _SEATED_COLUMNS}
         | {f"o_{name}": message[name] for name in _OUTBOX_COLUMNS}
     )
     try:
         seated = connection.execute(_SEAT_AT_ONCE, params).first()
     except IntegrityError:
-        # The same alumnus signed up at the same moment and got there first; the
-        # statement, seat included, was rolled back whole.
-        earlier = connection.execute(
-            _EARLIER, {"event_id": seen.id, "alumnus_id": alumnus_id}
-        ).first()
-        return None if earlier is None else _registration_dict(earlier._asdict())
+        return _winner(connection, seen.id, alumnus_id)
     return None if seated is None else answer
+
+
+def _deciding(known: Any, guests: int, now: datetime) -> dict[str, Any]:
+    """The parameters of a one-statement decision for a party on the event `known`, whose
+    brief (which its outbox event carries) it must still have (`_BRIEF_AS_KNOWN`)."""
+    return {"event_id": known.id, "seats": 1 + guests, "now": now} | {
+        f"was_{column.name}": getattr(known, column.name) for column in _BRIEF_COLUMNS[1:]
+    }
+
+
+def _winner(connection: Any, event_id: str, alumnus_id: str) -> dict[str, Any] | None:
+    """After a one-statement decision broke the unique key: the same alumnus signed up at
+    the same moment and got there first (the statement, seat or place included, was
+    rolled back whole). The registration that won; None if there is none."""
+    earlier = connection.execute(_EARLIER, {"event_id": event_id, "alumnus_id": alumnus_id})
+    row = earlier.first()
+    return None if row is None else _registration_dict(row._asdict())
 
 
 def _registration_seen(seen: Any) -> dict[str, Any] | None:
@@ -258,7 +312,7 @@ def _outbox_row(answer: dict[str, Any], event: Any) -> dict[str, Any]:
     """The outbox row of a sign-up's event: confirmed, or waitlisted at its place."""
     summary = {k: v for k, v in answer.items() if k != "checkin_token"}
     return OutboxMessage.row(
-        "registration_confirmed" if answer["position"] is None else "registration_waitlisted",
+        "registration_confirmed" if answer["status"] == CONFIRMED else "registration_waitlisted",
         {"registration": summary, "event": _brief(event)},
     )
 
@@ -381,20 +435,11 @@ _SEATED_COLUMNS = (
     "created_at",
 )
 _OUTBOX_COLUMNS = ("event_id", "event_type", "payload", "created_at")
-_SEAT = (
-    update(_EVENTS)
-    .where(
-        _OPEN,
-        _EVENTS.c.seats_taken + bindparam("seats") <= _EVENTS.c.capacity,
-        *(
-            column.is_not_distinct_from(bindparam(f"was_{column.name}", type_=column.type))
-            for column in _BRIEF_COLUMNS[1:]
-        ),
-    )
-    .values(seats_taken=_EVENTS.c.seats_taken + bindparam("seats"))
-    .returning(_EVENTS.c.id)
-    .cte("seat")
+_BRIEF_AS_KNOWN = tuple(
+    column.is_not_distinct_from(bindparam(f"was_{column.name}", type_=column.type))
+    for column in _BRIEF_COLUMNS[1:]
 )
+_SEAT = _TAKE_SEATS.where(*_BRIEF_AS_KNOWN).returning(_EVENTS.c.id).cte("seat")
 
 
 def _bound(table: Any, prefix: str, names: tuple[str, ...]) -> dict[str, Any]:
@@ -403,20 +448,56 @@ def _bound(table: Any, prefix: str, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in names}
 
 
-def _typed(table: Any, prefix: str, names: tuple[str, ...]) -> Any:
-    """A SELECT of `_bound` values, one row for each seat taken."""
-    return select(*_bound(table, prefix, names).values()).select_from(_SEAT)
+def _typed(table: Any, prefix: str, names: tuple[str, ...], decided: Any, *more: Any) -> Any:
+    """A SELECT of `_bound` values and `more`, one row for each row `decided` returns."""
+    return select(*_bound(table, prefix, names).values(), *more).select_from(decided)
 
 
 _SEAT_AT_ONCE = (
     _OUTBOX.insert()
-    .from_select(_OUTBOX_COLUMNS, _typed(_OUTBOX, "o_", _OUTBOX_COLUMNS))
+    .from_select(_OUTBOX_COLUMNS, _typed(_OUTBOX, "o_", _OUTBOX_COLUMNS, _SEAT))
     .add_cte(
         _REGISTRATIONS.insert()
-        .from_select(_SEATED_COLUMNS, _typed(_REGISTRATIONS, "r_", _SEATED_COLUMNS))
+        .from_select(_SEATED_COLUMNS, _typed(_REGISTRATIONS, "r_", _SEATED_COLUMNS, _SEAT))
         .cte("registration")
     )
     .returning(_OUTBOX.c.id)
+    .execution_options(**_AS_PREPARED)
+)
+# Queueing at once (PostgreSQL), likewise: the next place on the waitlist unless the brief
+# changed, the registration at that place, and its outbox row, whose payload was encrypted
+# before the place was known: the place goes into the row's `late_data` (services/common/
+# outbox.py). The statement answers with the place.
+_PLACE = (
+    _JOIN_WAITLIST.where(*_BRIEF_AS_KNOWN)
+    .returning(_EVENTS.c.waitlist_length.label("position"))
+    .cte("place")
+)
+_PLACE_AS_LATE_DATA = cast(
+    func.json_build_object(
+        literal_column("'registration'"),
+        func.json_build_object(literal_column("'position'"), _PLACE.c.position),
+    ),
+    Text,
+)
+_QUEUE_AT_ONCE = (
+    select(_PLACE.c.position)
+    .add_cte(
+        _REGISTRATIONS.insert()
+        .from_select(
+            (*_SEATED_COLUMNS, "position"),
+            _typed(_REGISTRATIONS, "r_", _SEATED_COLUMNS, _PLACE, _PLACE.c.position),
+        )
+        .cte("registration")
+    )
+    .add_cte(
+        _OUTBOX.insert()
+        .from_select(
+            (*_OUTBOX_COLUMNS, "late_data"),
+            _typed(_OUTBOX, "o_", _OUTBOX_COLUMNS, _PLACE, _PLACE_AS_LATE_DATA),
+        )
+        .cte("message")
+    )
     .execution_options(**_AS_PREPARED)
 )
 # After the decision under the lock (PostgreSQL): the registration and its outbox row in

@@ -3,10 +3,14 @@ alumnus who finds seats left is seated by one statement that the server commits 
 own, so the event's row is not locked while a round trip to the service is outstanding.
 What it must keep: the seat decided atomically, the outbox event in the same commit and
 carrying the event's brief as it was when the seat was taken, the same alumnus's race
-answered with the winner, refusals unchanged, and the waitlist after the last seat."""
+answered with the winner, refusals unchanged, and the waitlist after the last seat. A
+place on the waitlist is taken the same way (`_queue_in_one_statement`), its place
+written into the outbox row's `late_data`; when that statement matches nothing, the
+transaction of `_queue_at_once` decides."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -167,11 +171,19 @@ def in_transaction_elsewhere(run) -> int:
     )
 
 
+def in_a_transaction_only(monkeypatch) -> None:
+    """Every waitlisted sign-up decided by `_queue_at_once`'s transaction, as when the
+    one-statement place matches nothing."""
+    monkeypatch.setattr(registrations, "_queue_in_one_statement", lambda *args: None)
+
+
 def test_a_failure_after_the_waitlist_decision_rolls_it_back(run, monkeypatch):
     """The waitlist's transaction is begun by hand on an autocommit connection: whatever
-    fails inside it must not leave it open (with the event's row locked) in the pool."""
+    fails inside it must not leave it open (with the event's row locked) in the pool. (The
+    one-statement place builds its outbox row before it sends anything.)"""
     event_id = published(run, capacity=1)
     sign_up(run, event_id)
+    in_a_transaction_only(monkeypatch)
 
     def broken(*args):
         raise RuntimeError("the outbox row could not be built")
@@ -187,9 +199,14 @@ def test_a_failure_after_the_waitlist_decision_rolls_it_back(run, monkeypatch):
     assert sign_up(run, event_id)["position"] == 1
 
 
-def test_the_same_alumnus_twice_on_the_waitlist_gets_the_winners_place(run, monkeypatch):
+@pytest.mark.parametrize("one_statement", [True, False], ids=["one statement", "transaction"])
+def test_the_same_alumnus_twice_on_the_waitlist_gets_the_winners_place(
+    run, monkeypatch, one_statement
+):
     event_id = published(run, capacity=1)
     sign_up(run, event_id)
+    if not one_statement:
+        in_a_transaction_only(monkeypatch)
     alumnus_id = str(uuid.uuid4())
     new_registration = registrations._new_registration
     winners = []
@@ -280,10 +297,57 @@ def test_a_rush_answers_the_same_whether_or_not_sign_ups_decide_without_reading(
     assert in_transaction_elsewhere(run) == 0
 
 
+def brief_of(run, event_id: str):
+    """The event's brief as a sign-up's read gives it (what `FULL_LATELY` keeps)."""
+    return run(
+        lambda s: s.connection()
+        .execute(registrations._SEEN, {"event_id": event_id, "alumnus_id": ""})
+        .first()
+    )
+
+
 def test_a_stale_hint_still_seats_a_party_that_fits(run):
     event_id = published(run, capacity=2)
     sign_up(run, event_id)
-    registrations.FULL_LATELY[event_id] = True
+    registrations.FULL_LATELY[event_id] = brief_of(run, event_id)
     assert sign_up(run, event_id)["status"] == "confirmed"
     assert event_id not in registrations.FULL_LATELY
     assert counters(run, event_id) == (2, 2, 0, 0)
+
+
+def test_a_place_on_the_waitlist_is_taken_by_one_statement_that_carries_it_to_the_event(run):
+    event_id = published(run, capacity=1)
+    sign_up(run, event_id)
+    sign_up(run, event_id)  # waitlisted after the read: the hint is set
+    queue = str(registrations._QUEUE_AT_ONCE.compile(dialect=run.engine.dialect))
+    with statements_sent(run.engine) as sent:
+        third = sign_up(run, event_id)
+    assert (third["status"], third["position"]) == ("waitlisted", 2)
+    assert sent == [queue]  # no read, no transaction: the lock is held inside the server
+    events_sent = outbox(run, "registration_waitlisted")
+    assert [e["data"]["registration"]["position"] for e in events_sent] == [1, 2]
+    assert events_sent[1]["data"]["registration"]["id"] == third["id"]
+    for event in events_sent:
+        assert check_event(event) == event
+    late = run(
+        lambda s: s.scalars(text("SELECT late_data FROM outbox WHERE late_data IS NOT NULL")).all()
+    )
+    assert [json.loads(value) for value in late] == [
+        {"registration": {"position": 1}},
+        {"registration": {"position": 2}},
+    ]
+    assert counters(run, event_id) == (1, 1, 2, 2)
+
+
+def test_the_waitlisted_event_carries_the_brief_of_when_the_place_was_taken(run):
+    event_id = published(run, capacity=1)
+    sign_up(run, event_id)
+    sign_up(run, event_id)  # the hint holds the brief as this decision returned it
+    run(events.update_event, event_id, {"title": "2000 级返校聚会（改期）"})
+    answer = sign_up(run, event_id)
+    assert (answer["status"], answer["position"]) == ("waitlisted", 2)
+    last = outbox(run, "registration_waitlisted")[-1]
+    assert last["data"]["event"]["title"] == "2000 级返校聚会（改期）"
+    assert last["data"]["registration"]["position"] == 2
+    assert registrations.FULL_LATELY[event_id].title == "2000 级返校聚会（改期）"
+    assert counters(run, event_id) == (1, 1, 2, 2)

@@ -65,7 +65,11 @@ def outbox(run, event_type: str | None = None) -> list[dict]:
         query = select(OutboxMessage).order_by(OutboxMessage.id)
         if event_type:
             query = query.where(OutboxMessage.event_type == event_type)
-        return [json.loads(row.payload) for row in session.scalars(query)]
+        # As relayed: with the values its statement decided (a waitlist place) merged in.
+        return [
+            json.loads(OutboxMessage.event_text(row.payload, row.late_data))
+            for row in session.scalars(query)
+        ]
 
     return run(rows)
 

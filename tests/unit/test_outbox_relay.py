@@ -56,6 +56,24 @@ def test_flush_publishes_unsent_rows_in_order_and_marks_them_sent(relay, registr
     assert all(r.sent_at is not None for r in stored)
 
 
+def test_a_rows_late_data_is_merged_into_the_event_it_publishes(relay, registry_session_factory):
+    """Values its statement decided (`late_data`, services/common/outbox.py) join the
+    encrypted payload's `data` when published (the waitlist's nested place:
+    tests/integration/test_events_seat_at_once.py)."""
+    first, second = record_events(registry_session_factory, "甲", "乙")
+    with registry_session_factory() as session:
+        row = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+        row.late_data = json.dumps({"city": "上海", "seq": 7})
+        session.commit()
+
+    assert relay.flush() == 2
+
+    merged = json.loads(json.dumps(first))
+    merged["data"] |= {"city": "上海", "seq": 7}
+    assert relay.publisher.published == [merged, second]
+    assert merged["data"]["name"] == "甲"  # the payload's other fields kept
+
+
 def test_flush_does_not_republish_sent_rows(relay, registry_session_factory):
     record_events(registry_session_factory, "甲", "乙")
     assert relay.flush() == 2

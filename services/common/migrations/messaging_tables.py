@@ -60,6 +60,18 @@ def drop_unsent_index() -> None:
     op.drop_index("ix_outbox_unsent", table_name="outbox")
 
 
+def add_late_data_column() -> None:
+    """The outbox's `late_data` (services/common/outbox.py), added to every service's
+    outbox in one migration each."""
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("late_data", sa.Text(), nullable=True))
+
+
+def drop_late_data_column() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("late_data")
+
+
 def drop_messaging_tables() -> None:
     op.drop_table("processed_messages")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
