@@ -300,9 +300,11 @@ def test_a_rush_answers_the_same_whether_or_not_sign_ups_decide_without_reading(
 def brief_of(run, event_id: str):
     """The event's brief as a sign-up's read gives it (what `FULL_LATELY` keeps)."""
     return run(
-        lambda s: s.connection()
-        .execute(registrations._SEEN, {"event_id": event_id, "alumnus_id": ""})
-        .first()
+        lambda s: (
+            s.connection()
+            .execute(registrations._SEEN, {"event_id": event_id, "alumnus_id": ""})
+            .first()
+        )
     )
 
 
