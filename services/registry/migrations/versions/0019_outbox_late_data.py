@@ -2,7 +2,7 @@
 
 Revision ID: 0019
 Revises: 0018
-Create Date: 2026-12-08 00:45:00
+Create Date: 2026-12-08 00:15:00
 
 services/common/outbox.py says why; the column is the same in every service.
 """
