@@ -10,7 +10,8 @@ from typing import Any, NamedTuple, Protocol
 class StoredEvent(NamedTuple):
     """An event as the outbox holds it: its id and type, and the enveloped event's JSON
     text, which goes to the broker as it is (no parse and re-encode per event: ~15 % of
-    the relay's CPU during a bulk import, docs/performance/import.md)."""
+    the relay's CPU during a bulk import, docs/performance/import.md); only a row with
+    `late_data` is parsed, to merge it in (services/common/outbox.py `event_text`)."""
 
     event_id: str
     event_type: str
