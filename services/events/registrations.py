@@ -180,7 +180,8 @@ def _queue_in_one_statement(
     """
     registration = _new_registration(known.id, alumnus_id, guests)
     registration |= {"status": WAITLISTED, "position": None}
-    message = _outbox_row(_registration_dict(registration), known)
+    answer = _registration_dict(registration)
+    message = _outbox_row(answer, known)
     params = (
         _deciding(known, guests, now)
         | {f"r_{name}": registration[name] for name in _SEATED_COLUMNS}
@@ -192,8 +193,8 @@ def _queue_in_one_statement(
         return _winner(connection, known.id, alumnus_id)
     if position is None:
         return None
-    registration["position"] = position
-    return _registration_dict(registration)
+    answer["position"] = position
+    return answer
 
 
 def _queue_at_once(
